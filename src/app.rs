@@ -1,0 +1,263 @@
+//! Builds the application: database, mailer, worker, and the route table in one place.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use rand::RngCore;
+use secrecy::ExposeSecret;
+use tokio::sync::Notify;
+use url::Url;
+
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::email::Mailer;
+use crate::email::worker::Worker;
+use crate::error::{AppError, ErrorPage};
+use crate::ratelimit::SignLimiter;
+use crate::routes::{self, AppState};
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    port: u16,
+    base_url: Url,
+    server: Server,
+    worker: Worker,
+    pool: Pool,
+    state: web::Data<AppState>,
+    mailer_description: String,
+}
+
+// No inline scripts or styles, nothing from other origins.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+impl Application {
+    /// Builds with the mailer the settings ask for.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let mailer = Mailer::from_settings(&settings)?;
+        Self::build_with_mailer(settings, mailer).await
+    }
+
+    /// Creates the data dir and database if missing, runs migrations, binds the listener.
+    pub async fn build_with_mailer(
+        settings: Settings,
+        mailer: Mailer,
+    ) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data_dir {}", settings.data_dir.display()))?;
+        let secret = secret_key(&settings)?;
+        let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
+        db::run(&pool, |c| db::migrate(c)).await?;
+
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let addr = listener.local_addr()?;
+        let base_url = match &settings.base_url {
+            Some(url) => url.clone(),
+            None => {
+                let host = match addr.ip() {
+                    ip if ip.is_unspecified() => "localhost".to_string(),
+                    std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                    ip => ip.to_string(),
+                };
+                Url::parse(&format!("http://{host}:{}", addr.port()))?
+            }
+        };
+
+        let wake = Arc::new(Notify::new());
+        let worker = Worker {
+            pool: pool.clone(),
+            mailer: mailer.clone(),
+            from: settings.mail_from.clone(),
+            retry_base: Duration::from_millis(settings.email_retry_base_ms),
+            poll: Duration::from_millis(settings.email_poll_ms),
+            wake: wake.clone(),
+        };
+        let hsts = base_url.scheme() == "https";
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            limiter: SignLimiter::new(settings.sign_rate_per_minute, settings.sign_rate_per_hour),
+            settings,
+            base_url: base_url.clone(),
+            wake_mailer: wake,
+            secret,
+        });
+        let app_state = state.clone();
+        let server =
+            HttpServer::new(move || {
+                let mut headers = DefaultHeaders::new()
+                    .add((header::CONTENT_SECURITY_POLICY, CSP))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::X_FRAME_OPTIONS, "DENY"))
+                    // Confirmation URLs carry tokens: never leak them to a shared-to site.
+                    .add((header::REFERRER_POLICY, "no-referrer"))
+                    .add(("Cross-Origin-Opener-Policy", "same-origin"))
+                    .add((
+                        "Permissions-Policy",
+                        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+                    ));
+                if hsts {
+                    headers = headers.add((
+                        header::STRICT_TRANSPORT_SECURITY,
+                        "max-age=31536000; includeSubDomains",
+                    ));
+                }
+                App::new()
+                    .wrap(ErrorHandlers::new().default_handler(render_error_page))
+                    .wrap(headers)
+                    .wrap(from_fn(crate::telemetry::log_requests))
+                    .app_data(state.clone())
+                    .app_data(
+                        web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                    )
+                    .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                        AppError::BadRequest("error.bad_request.message").into()
+                    }))
+                    .service(routes::home::home)
+                    .service(routes::petition::show)
+                    .service(routes::sign::sign)
+                    .service(routes::sign::signed)
+                    .service(routes::confirm::show)
+                    .service(routes::confirm::confirm)
+                    .service(routes::api::list)
+                    .service(routes::api::detail)
+                    .service(routes::health::healthz)
+                    .service(routes::pages::privacy)
+                    .service(routes::pages::set_lang)
+                    .service(routes::assets::asset)
+                    .default_service(web::to(routes::pages::not_found))
+            })
+            .listen(listener)?
+            .shutdown_timeout(10)
+            .run();
+
+        Ok(Application {
+            port: addr.port(),
+            base_url,
+            server,
+            worker,
+            pool,
+            state: app_state,
+            mailer_description: mailer.describe(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn mailer_description(&self) -> &str {
+        &self.mailer_description
+    }
+
+    /// Serves until the server stops, with the email worker and limiter pruning beside it.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let worker = tokio::spawn(self.worker.run());
+        let state = self.state.clone();
+        let pruner = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                state.limiter.prune();
+            }
+        });
+        let result = self.server.await;
+        worker.abort();
+        pruner.abort();
+        result
+    }
+}
+
+/// Renders a translated HTML page for any error response that is not one already.
+fn render_error_page<B: MessageBody>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_html_or_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+    if is_html_or_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let page = res
+        .response()
+        .extensions()
+        .get::<ErrorPage>()
+        .cloned()
+        .unwrap_or_else(|| AppError::page_for_status(status));
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let body = match crate::routes::pages::error_body(res.request(), &page) {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+    };
+    let (req, _) = res.into_parts();
+    let mut new = HttpResponse::build(status);
+    new.content_type("text/html; charset=utf-8");
+    if let Some(v) = retry_after {
+        new.insert_header((header::RETRY_AFTER, v));
+    }
+    let res: ServiceResponse<EitherBody<B>> =
+        ServiceResponse::new(req, new.body(body)).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// The key for HMACs: from the config, or generated once and kept in `data_dir/secret_key`.
+fn secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(key) = &settings.secret_key {
+        return Ok(key.expose_secret().as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("secret_key");
+    if path.exists() {
+        let key = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let key = key.trim();
+        anyhow::ensure!(
+            key.len() >= 32,
+            "{} is too short; delete it to regenerate",
+            path.display()
+        );
+        return Ok(key.as_bytes().to_vec());
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let key = hex::encode(bytes);
+    write_private(&path, &key)?;
+    Ok(key.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! The `undersigned` command line.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::app::Application;
+use crate::config::Settings;
+use crate::db::{self, DbConnection, petitions::NewPetition};
+use crate::domain::{GoalLadder, Slug};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "undersigned",
+    version,
+    about = "Self-hosted petitions with email-confirmed signatures"
+)]
+pub struct Cli {
+    /// TOML config file (also UNDERSIGNED_CONFIG)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database if missing, migrate, serve the site and send emails (the default)
+    Serve,
+    /// Run pending database migrations and exit
+    Migrate,
+    /// Create and list petitions
+    Petition {
+        #[command(subcommand)]
+        command: PetitionCommand,
+    },
+    /// Write the confirmed signatures of a petition
+    Export {
+        /// The petition's slug
+        #[arg(long)]
+        petition: String,
+        /// Output format (csv)
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// File to write; standard output when absent
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Load two demonstration petitions with synthetic signatures
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PetitionCommand {
+    /// Create an open petition and print its public URL
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        title: String,
+        /// A signature goal; repeat for a ladder (--goal 1000 --goal 5500)
+        #[arg(long = "goal", required = true)]
+        goals: Vec<i64>,
+        /// Markdown file with the petition text
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        /// Who the petition is addressed to; repeat for several
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        /// Email of the organizer who owns it
+        #[arg(long)]
+        owner: Option<String>,
+        /// Name shown as "Started by"
+        #[arg(long)]
+        started_by: Option<String>,
+        /// One-line summary for the home page
+        #[arg(long, default_value = "")]
+        summary: String,
+    },
+    /// One line per petition: slug, status, confirmed count, current goal
+    List,
+    /// Stop accepting signatures
+    Close { slug: String },
+    /// Accept signatures again
+    Reopen { slug: String },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let pool = db::connect(&settings.database_url, 1)?;
+            let ran = db::migrate(&mut *pool.get().context("cannot open the database")?)?;
+            println!("ran {ran} pending migration(s); the database is up to date");
+            Ok(())
+        }
+        Command::Petition { command } => petition(&settings, command),
+        Command::Export {
+            petition,
+            format,
+            output,
+        } => export(&settings, &petition, &format, output),
+        Command::Demo => {
+            let mut conn = open(&settings)?;
+            for line in crate::demo::load(&mut conn)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    let empty = db::run(app.pool(), |c| Ok(db::petitions::list(c)?.is_empty())).await?;
+    println!("undersigned is listening on {}", app.base_url());
+    println!("emails go to {}", app.mailer_description());
+    if empty {
+        println!(
+            "no petitions yet: load the demo with `undersigned demo` (or `cargo run --release -- demo`)"
+        );
+    }
+    std::io::stdout().flush().ok();
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// A migrated connection for one-shot commands.
+fn open(settings: &Settings) -> anyhow::Result<db::PooledConnection> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", settings.data_dir.display()))?;
+    let pool = db::connect(&settings.database_url, 1)?;
+    let mut conn = pool.get().context("cannot open the database")?;
+    db::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()> {
+    let mut conn = open(settings)?;
+    match command {
+        PetitionCommand::Create {
+            slug,
+            title,
+            goals,
+            body_file,
+            targets,
+            owner,
+            started_by,
+            summary,
+        } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            let title = title.trim().to_string();
+            if title.is_empty() || title.chars().count() > 200 {
+                bail!("--title must be 1 to 200 characters");
+            }
+            let goals = GoalLadder::parse(goals).map_err(anyhow::Error::msg)?;
+            let body_markdown = match body_file {
+                Some(path) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                None => String::new(),
+            };
+            let new = NewPetition {
+                slug: slug.clone(),
+                title,
+                summary,
+                body_markdown,
+                started_by: started_by.unwrap_or_default(),
+                owner_email: owner,
+                goals,
+                targets: targets
+                    .into_iter()
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+                created_at: db::now(),
+                closes_at: None,
+            };
+            db::petitions::create(&mut conn, &new)?;
+            println!("{}", public_url(settings, slug.as_str()));
+        }
+        PetitionCommand::List => list(&mut conn)?,
+        PetitionCommand::Close { slug } => set_status(&mut conn, &slug, "closed")?,
+        PetitionCommand::Reopen { slug } => set_status(&mut conn, &slug, "open")?,
+    }
+    Ok(())
+}
+
+fn list(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let petitions = db::petitions::list(conn)?;
+    let ids: Vec<i32> = petitions.iter().map(|p| p.id).collect();
+    let goals = db::petitions::goals_of(conn, &ids)?;
+    let now = db::now();
+    for (p, g) in petitions.iter().zip(goals) {
+        let count = i64::from(p.signature_count);
+        println!(
+            "{}\t{}\t{}\t{}",
+            p.slug,
+            p.public_status(now),
+            count,
+            g.current(count)
+        );
+    }
+    Ok(())
+}
+
+fn set_status(conn: &mut DbConnection, slug: &str, status: &str) -> anyhow::Result<()> {
+    if !db::petitions::set_status(conn, slug, status)? {
+        bail!("no petition with the slug {slug:?}");
+    }
+    println!("{slug}\t{status}");
+    Ok(())
+}
+
+fn public_url(settings: &Settings, slug: &str) -> String {
+    let base = settings
+        .base_url
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{}", settings.bind));
+    format!("{base}/petitions/{slug}")
+}
+
+fn export(
+    settings: &Settings,
+    slug: &str,
+    format: &str,
+    output: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    if format != "csv" {
+        bail!("unknown --format {format:?}; supported: csv");
+    }
+    let mut conn = open(settings)?;
+    let petition = db::petitions::find_by_slug(&mut conn, slug)?
+        .with_context(|| format!("no petition with the slug {slug:?}"))?;
+    match output {
+        Some(path) => {
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let rows =
+                crate::export::write_csv(&mut conn, &petition, std::io::BufWriter::new(file))?;
+            eprintln!("wrote {rows} signatures to {}", path.display());
+        }
+        None => {
+            crate::export::write_csv(&mut conn, &petition, std::io::stdout().lock())?;
+        }
+    }
+    Ok(())
+}

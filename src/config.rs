@@ -1,0 +1,310 @@
+//! Settings: defaults, then an optional TOML file, then `UNDERSIGNED_*` environment variables.
+//!
+//! Every key is validated here, at start-up, so a typo or a bad URL stops the process with a
+//! message that names the key instead of failing on the first request.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use lettre::message::Mailbox;
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+/// The validated configuration the application runs with. Passed down, never global.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: String,
+    /// `None` means "derived from the bound address", resolved once the port is known.
+    pub base_url: Option<Url>,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: Mailbox,
+    /// `None` means "generate once and keep in `data_dir`".
+    pub secret_key: Option<SecretString>,
+    /// Sign requests one client address may make in a short burst (per minute).
+    pub sign_rate_per_minute: u32,
+    /// Sign requests one client address may make in an hour, sustained.
+    pub sign_rate_per_hour: u32,
+    pub confirmation_ttl_hours: u32,
+    /// How many emails one signature may trigger (first confirmation plus re-sends).
+    pub max_confirmation_emails: u32,
+    /// Use `X-Forwarded-For` / `Forwarded` for the client address (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
+    /// First retry delay of a failed email; doubles with every attempt, capped at one hour.
+    pub email_retry_base_ms: u64,
+    /// How often the email worker looks for due jobs when nothing wakes it.
+    pub email_poll_ms: u64,
+    pub db_pool_size: u32,
+}
+
+/// Every key a TOML file or the environment may set. Unknown keys are an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    bind: Option<String>,
+    base_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    secret_key: Option<String>,
+    sign_rate_per_minute: Option<u32>,
+    sign_rate_per_hour: Option<u32>,
+    confirmation_ttl_hours: Option<u32>,
+    max_confirmation_emails: Option<u32>,
+    trust_proxy_headers: Option<bool>,
+    email_retry_base_ms: Option<u64>,
+    email_poll_ms: Option<u64>,
+    db_pool_size: Option<u32>,
+}
+
+impl RawSettings {
+    fn overlay(&mut self, other: RawSettings) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        take!(
+            bind,
+            base_url,
+            data_dir,
+            database_url,
+            smtp_url,
+            mail_from,
+            secret_key,
+            sign_rate_per_minute,
+            sign_rate_per_hour,
+            confirmation_ttl_hours,
+            max_confirmation_emails,
+            trust_proxy_headers,
+            email_retry_base_ms,
+            email_poll_ms,
+            db_pool_size
+        );
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("environment: {0}")]
+    Env(String),
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+const ENV_PREFIX: &str = "UNDERSIGNED_";
+
+impl Settings {
+    /// Loads settings from an optional file and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    /// Loads settings from an optional file and the given environment (testable without
+    /// touching the process environment).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut raw = RawSettings::default();
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("UNDERSIGNED_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let from_file: RawSettings = toml::from_str(&text).map_err(|e| ConfigError::File {
+                path: path.clone(),
+                message: e.message().to_string(),
+            })?;
+            raw.overlay(from_file);
+        }
+        if let Some(url) = env.get("DATABASE_URL") {
+            raw.database_url = Some(url.clone());
+        }
+        raw.overlay(raw_from_env(env)?);
+        Self::resolve(raw)
+    }
+
+    fn resolve(raw: RawSettings) -> Result<Settings, ConfigError> {
+        let bind = raw.bind.unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        if bind.rsplit_once(':').is_none() {
+            return Err(invalid("bind", "expected HOST:PORT, e.g. 127.0.0.1:8080"));
+        }
+        let base_url = match raw.base_url {
+            Some(s) => {
+                let url = Url::parse(&s).map_err(|e| invalid("base_url", e))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                    return Err(invalid("base_url", "expected an http:// or https:// URL"));
+                }
+                Some(url)
+            }
+            None => None,
+        };
+        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = raw
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}/undersigned.db", data_dir.display()));
+        crate::db::Backend::from_url(&database_url).map_err(|e| invalid("database_url", e))?;
+        let smtp_url = match raw.smtp_url {
+            Some(s) if !s.trim().is_empty() => {
+                let url = Url::parse(&s)
+                    .map_err(|_| invalid("smtp_url", "not a URL; expected e.g. smtp://host:25"))?;
+                if !matches!(url.scheme(), "smtp" | "smtps") {
+                    return Err(invalid("smtp_url", "scheme must be smtp:// or smtps://"));
+                }
+                Some(SecretString::from(s))
+            }
+            _ => None,
+        };
+        let mail_from = raw
+            .mail_from
+            .unwrap_or_else(|| "undersigned <noreply@localhost>".to_string())
+            .parse::<Mailbox>()
+            .map_err(|e| invalid("mail_from", e))?;
+        let secret_key = match raw.secret_key {
+            Some(k) if k.len() < 32 => {
+                return Err(invalid("secret_key", "must be at least 32 characters"));
+            }
+            Some(k) => Some(SecretString::from(k)),
+            None => None,
+        };
+        let positive = |key: &'static str, v: Option<u32>, default: u32| match v {
+            Some(0) => Err(invalid(key, "must be greater than zero")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        Ok(Settings {
+            bind,
+            base_url,
+            data_dir,
+            database_url,
+            smtp_url,
+            mail_from,
+            secret_key,
+            sign_rate_per_minute: positive("sign_rate_per_minute", raw.sign_rate_per_minute, 20)?,
+            sign_rate_per_hour: positive("sign_rate_per_hour", raw.sign_rate_per_hour, 200)?,
+            confirmation_ttl_hours: positive(
+                "confirmation_ttl_hours",
+                raw.confirmation_ttl_hours,
+                24 * 7,
+            )?,
+            max_confirmation_emails: positive(
+                "max_confirmation_emails",
+                raw.max_confirmation_emails,
+                3,
+            )?,
+            trust_proxy_headers: raw.trust_proxy_headers.unwrap_or(false),
+            email_retry_base_ms: raw.email_retry_base_ms.unwrap_or(10_000).max(10),
+            email_poll_ms: raw.email_poll_ms.unwrap_or(2_000).max(10),
+            db_pool_size: positive("db_pool_size", raw.db_pool_size, 8)?,
+        })
+    }
+}
+
+fn invalid(key: &'static str, message: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.to_string(),
+    }
+}
+
+/// Reads `UNDERSIGNED_<KEY>` variables through the same typed struct as the file, so that the
+/// same names, types and unknown-key check apply.
+fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigError> {
+    let mut table = toml::Table::new();
+    for (name, value) in env {
+        let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if key == "CONFIG" {
+            continue;
+        }
+        let key = key.to_ascii_lowercase();
+        let value = match key.as_str() {
+            "sign_rate_per_minute"
+            | "sign_rate_per_hour"
+            | "confirmation_ttl_hours"
+            | "max_confirmation_emails"
+            | "email_retry_base_ms"
+            | "email_poll_ms"
+            | "db_pool_size" => value
+                .trim()
+                .parse::<i64>()
+                .map(toml::Value::Integer)
+                .map_err(|_| ConfigError::Env(format!("{name} must be a whole number")))?,
+            "trust_proxy_headers" => match value.trim() {
+                "1" | "true" | "yes" => toml::Value::Boolean(true),
+                "0" | "false" | "no" | "" => toml::Value::Boolean(false),
+                _ => return Err(ConfigError::Env(format!("{name} must be true or false"))),
+            },
+            _ => toml::Value::String(value.clone()),
+        };
+        table.insert(key, value);
+    }
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Env(e.message().replace('`', "")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_serve_on_localhost_from_data_dir() {
+        let s = Settings::load_from(None, &env(&[])).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://./data/undersigned.db");
+        assert!(s.smtp_url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_file_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\ndata_dir = \"/srv/u\"\n").unwrap();
+        let s =
+            Settings::load_from(Some(&path), &env(&[("UNDERSIGNED_BIND", "127.0.0.1:1")])).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:1");
+        assert_eq!(s.database_url, "sqlite:///srv/u/undersigned.db");
+
+        std::fs::write(&path, "bnid = \"x\"\n").unwrap();
+        let err = Settings::load_from(Some(&path), &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("bnid"), "{err}");
+        let err = Settings::load_from(None, &env(&[("UNDERSIGNED_SMPT_URL", "x")])).unwrap_err();
+        assert!(err.to_string().contains("smpt_url"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (k, v, key) in [
+            ("UNDERSIGNED_BASE_URL", "not a url", "base_url"),
+            ("UNDERSIGNED_MAIL_FROM", "nobody", "mail_from"),
+            ("UNDERSIGNED_SMTP_URL", "http://x", "smtp_url"),
+            ("UNDERSIGNED_DATABASE_URL", "mysql://x", "database_url"),
+            ("UNDERSIGNED_SIGN_RATE_PER_HOUR", "0", "sign_rate_per_hour"),
+        ] {
+            let err = Settings::load_from(None, &env(&[(k, v)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{k}: {err}");
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The email outbox: jobs written in the same transaction as the change that causes them,
+//! claimed by workers with a lease, retried with backoff, and never lost.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::email_jobs;
+use super::{DbConnection, DbError};
+
+/// A rendered message waiting to be queued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEmail {
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+/// A queued job as a worker sees it.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = email_jobs)]
+pub struct EmailJob {
+    pub id: i32,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attempts: i32,
+}
+
+/// Queues a message; call it inside the transaction that makes the message true.
+pub fn enqueue(conn: &mut DbConnection, email: &NewEmail, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(email_jobs::table)
+        .values((
+            email_jobs::recipient.eq(&email.recipient),
+            email_jobs::subject.eq(&email.subject),
+            email_jobs::body_text.eq(&email.body_text),
+            email_jobs::body_html.eq(&email.body_html),
+            email_jobs::created_at.eq(now),
+            email_jobs::next_attempt_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ids of jobs that are due and not leased by a live worker, oldest first.
+pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<Vec<i32>, DbError> {
+    Ok(email_jobs::table
+        .filter(email_jobs::sent_at.is_null())
+        .filter(email_jobs::failed_at.is_null())
+        .filter(email_jobs::next_attempt_at.le(now))
+        .filter(
+            email_jobs::lease_until
+                .is_null()
+                .or(email_jobs::lease_until.lt(now)),
+        )
+        .order(email_jobs::id.asc())
+        .limit(limit)
+        .select(email_jobs::id)
+        .load(conn)?)
+}
+
+/// Takes a lease on a job. Only one worker can win it: the update matches only while the job
+/// is unleased or its lease ran out, so a crashed worker's job is taken over after `lease_until`.
+pub fn claim(
+    conn: &mut DbConnection,
+    id: i32,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+) -> Result<Option<EmailJob>, DbError> {
+    let won = diesel::update(
+        email_jobs::table
+            .filter(email_jobs::id.eq(id))
+            .filter(email_jobs::sent_at.is_null())
+            .filter(email_jobs::failed_at.is_null())
+            .filter(
+                email_jobs::lease_until
+                    .is_null()
+                    .or(email_jobs::lease_until.lt(now)),
+            ),
+    )
+    .set(email_jobs::lease_until.eq(lease_until))
+    .execute(conn)?;
+    if won != 1 {
+        return Ok(None);
+    }
+    Ok(email_jobs::table
+        .find(id)
+        .select(EmailJob::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks a job sent and drops its body: the confirmation link inside is a credential and the
+/// database keeps only hashes of those once the message is out.
+pub fn mark_sent(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> Result<(), DbError> {
+    diesel::update(email_jobs::table.find(id))
+        .set((
+            email_jobs::sent_at.eq(now),
+            email_jobs::lease_until.eq(None::<NaiveDateTime>),
+            email_jobs::attempts.eq(email_jobs::attempts + 1),
+            email_jobs::body_text.eq(""),
+            email_jobs::body_html.eq(""),
+            email_jobs::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or given up on when `retry_at` is `None`.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: i32,
+    now: NaiveDateTime,
+    retry_at: Option<NaiveDateTime>,
+    error: &str,
+) -> Result<(), DbError> {
+    let error: String = error.chars().take(500).collect();
+    diesel::update(email_jobs::table.find(id))
+        .set((
+            email_jobs::attempts.eq(email_jobs::attempts + 1),
+            email_jobs::lease_until.eq(None::<NaiveDateTime>),
+            email_jobs::next_attempt_at.eq(retry_at.unwrap_or(now)),
+            email_jobs::failed_at.eq(if retry_at.is_none() { Some(now) } else { None }),
+            email_jobs::last_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Jobs not yet sent (pending or being retried), for health output and tests.
+pub fn pending_count(conn: &mut DbConnection) -> Result<i64, DbError> {
+    Ok(email_jobs::table
+        .filter(email_jobs::sent_at.is_null())
+        .filter(email_jobs::failed_at.is_null())
+        .count()
+        .get_result(conn)?)
+}

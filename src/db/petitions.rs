@@ -1,0 +1,265 @@
+//! Petitions, their goal ladders, targets and per-country counts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{country_counts, petition_goals, petition_targets, petitions, signatures};
+use super::{DbConnection, DbError};
+use crate::domain::{Country, GoalLadder, Slug};
+
+/// A petition row.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = petitions)]
+pub struct Petition {
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub started_by: String,
+    pub owner_email: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub closes_at: Option<NaiveDateTime>,
+    pub signature_count: i32,
+    pub last_number: i32,
+}
+
+impl Petition {
+    /// Open means accepting signatures: status `open` and not past its closing time.
+    pub fn is_open_at(&self, now: NaiveDateTime) -> bool {
+        self.status == "open" && self.closes_at.is_none_or(|c| c > now)
+    }
+
+    /// The status as the API reports it, taking the closing time into account.
+    pub fn public_status(&self, now: NaiveDateTime) -> &'static str {
+        if self.is_open_at(now) {
+            "open"
+        } else {
+            "closed"
+        }
+    }
+}
+
+/// What creating a petition needs.
+#[derive(Clone, Debug)]
+pub struct NewPetition {
+    pub slug: Slug,
+    pub title: String,
+    pub summary: String,
+    pub body_markdown: String,
+    pub started_by: String,
+    pub owner_email: Option<String>,
+    pub goals: GoalLadder,
+    pub targets: Vec<String>,
+    pub created_at: NaiveDateTime,
+    pub closes_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("a petition with the slug {0:?} already exists")]
+    SlugTaken(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Creates an open petition with its goals, targets and a zeroed count per country.
+pub fn create(conn: &mut DbConnection, new: &NewPetition) -> Result<i32, CreateError> {
+    let body_html = crate::markdown::render(&new.body_markdown);
+    let result = conn.transaction::<i32, diesel::result::Error, _>(|conn| {
+        let id: i32 = diesel::insert_into(petitions::table)
+            .values((
+                petitions::slug.eq(new.slug.as_str()),
+                petitions::title.eq(&new.title),
+                petitions::summary.eq(&new.summary),
+                petitions::body_markdown.eq(&new.body_markdown),
+                petitions::body_html.eq(&body_html),
+                petitions::started_by.eq(&new.started_by),
+                petitions::owner_email.eq(&new.owner_email),
+                petitions::status.eq("open"),
+                petitions::created_at.eq(new.created_at),
+                petitions::closes_at.eq(new.closes_at),
+            ))
+            .returning(petitions::id)
+            .get_result(conn)?;
+        let goals: Vec<_> = new
+            .goals
+            .as_slice()
+            .iter()
+            .map(|&g| {
+                (
+                    petition_goals::petition_id.eq(id),
+                    petition_goals::goal.eq(g),
+                )
+            })
+            .collect();
+        crate::with_backend!(conn, |c| diesel::insert_into(petition_goals::table)
+            .values(&goals)
+            .execute(c))?;
+        let targets: Vec<_> = new
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                (
+                    petition_targets::petition_id.eq(id),
+                    petition_targets::position.eq(i as i32),
+                    petition_targets::name.eq(name),
+                )
+            })
+            .collect();
+        if !targets.is_empty() {
+            crate::with_backend!(conn, |c| diesel::insert_into(petition_targets::table)
+                .values(&targets)
+                .execute(c))?;
+        }
+        let countries: Vec<_> = Country::codes()
+            .map(|c| {
+                (
+                    country_counts::petition_id.eq(id),
+                    country_counts::country.eq(c),
+                )
+            })
+            .collect();
+        for chunk in countries.chunks(100) {
+            crate::with_backend!(conn, |c| diesel::insert_into(country_counts::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        Ok(id)
+    });
+    match result {
+        Ok(id) => Ok(id),
+        Err(e) if super::is_unique_violation(&e) => {
+            Err(CreateError::SlugTaken(new.slug.as_str().to_string()))
+        }
+        Err(e) => Err(CreateError::Db(e.into())),
+    }
+}
+
+pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> Result<Option<Petition>, DbError> {
+    Ok(petitions::table
+        .filter(petitions::slug.eq(slug))
+        .select(Petition::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every petition, newest first.
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Petition>, DbError> {
+    Ok(petitions::table
+        .order(petitions::created_at.desc())
+        .select(Petition::as_select())
+        .load(conn)?)
+}
+
+/// Petitions accepting signatures now, most signed first.
+pub fn list_open(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Petition>, DbError> {
+    Ok(petitions::table
+        .filter(petitions::status.eq("open"))
+        .filter(
+            petitions::closes_at
+                .is_null()
+                .or(petitions::closes_at.gt(now)),
+        )
+        .order(petitions::signature_count.desc())
+        .select(Petition::as_select())
+        .load(conn)?)
+}
+
+/// The goal ladders of several petitions at once, in the order of `ids`.
+pub fn goals_of(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<GoalLadder>, DbError> {
+    let rows: Vec<(i32, i32)> = petition_goals::table
+        .filter(petition_goals::petition_id.eq_any(ids))
+        .select((petition_goals::petition_id, petition_goals::goal))
+        .load(conn)?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            GoalLadder::from_stored(
+                rows.iter()
+                    .filter(|(p, _)| p == id)
+                    .map(|(_, g)| *g)
+                    .collect(),
+            )
+        })
+        .collect())
+}
+
+pub fn targets(conn: &mut DbConnection, petition_id: i32) -> Result<Vec<String>, DbError> {
+    Ok(petition_targets::table
+        .filter(petition_targets::petition_id.eq(petition_id))
+        .order(petition_targets::position.asc())
+        .select(petition_targets::name)
+        .load(conn)?)
+}
+
+/// Confirmed, valid signatures per country, largest first, countries with none left out.
+pub fn country_breakdown(
+    conn: &mut DbConnection,
+    petition_id: i32,
+) -> Result<Vec<(String, i32)>, DbError> {
+    Ok(country_counts::table
+        .filter(country_counts::petition_id.eq(petition_id))
+        .filter(country_counts::count.gt(0))
+        .order((country_counts::count.desc(), country_counts::country.asc()))
+        .select((country_counts::country, country_counts::count))
+        .load(conn)?)
+}
+
+/// The latest confirmed signers who chose to be shown: `(name, country, confirmed_at)`.
+pub fn recent_public_signers(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    limit: i64,
+) -> Result<Vec<(String, String, Option<NaiveDateTime>)>, DbError> {
+    Ok(signatures::table
+        .filter(signatures::petition_id.eq(petition_id))
+        .filter(signatures::status.eq("confirmed"))
+        .filter(signatures::public.eq(true))
+        .filter(signatures::invalidated_at.is_null())
+        .order(signatures::confirmed_at.desc())
+        .limit(limit)
+        .select((
+            signatures::name,
+            signatures::country,
+            signatures::confirmed_at,
+        ))
+        .load(conn)?)
+}
+
+/// Everything a petition page or API answer shows, read in one go.
+#[derive(Clone, Debug)]
+pub struct PetitionView {
+    pub petition: Petition,
+    pub goals: GoalLadder,
+    pub targets: Vec<String>,
+    pub by_country: Vec<(String, i32)>,
+}
+
+pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>, DbError> {
+    let Some(petition) = find_by_slug(conn, slug)? else {
+        return Ok(None);
+    };
+    let goals = goals_of(conn, &[petition.id])?
+        .pop()
+        .unwrap_or_else(|| GoalLadder::from_stored(vec![]));
+    let targets = targets(conn, petition.id)?;
+    let by_country = country_breakdown(conn, petition.id)?;
+    Ok(Some(PetitionView {
+        petition,
+        goals,
+        targets,
+        by_country,
+    }))
+}
+
+/// Closes a petition to new signatures.
+pub fn set_status(conn: &mut DbConnection, slug: &str, status: &str) -> Result<bool, DbError> {
+    let n = diesel::update(petitions::table.filter(petitions::slug.eq(slug)))
+        .set(petitions::status.eq(status))
+        .execute(conn)?;
+    Ok(n == 1)
+}

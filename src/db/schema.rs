@@ -1,0 +1,112 @@
+// Written by hand to match migrations/sqlite (and later migrations/postgres): only types both
+// backends share through diesel's MultiConnection.
+
+diesel::table! {
+    petitions (id) {
+        id -> Integer,
+        slug -> Text,
+        title -> Text,
+        summary -> Text,
+        body_markdown -> Text,
+        body_html -> Text,
+        started_by -> Text,
+        owner_email -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        closes_at -> Nullable<Timestamp>,
+        signature_count -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    petition_goals (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        goal -> Integer,
+    }
+}
+
+diesel::table! {
+    petition_targets (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        position -> Integer,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    country_counts (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        country -> Text,
+        count -> Integer,
+    }
+}
+
+diesel::table! {
+    signatures (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        name -> Text,
+        email -> Text,
+        email_key -> Text,
+        country -> Text,
+        postcode -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        public -> Bool,
+        locale -> Text,
+        status -> Text,
+        number -> Nullable<Integer>,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        invalidated_at -> Nullable<Timestamp>,
+        invalidation_reason -> Nullable<Text>,
+        emails_sent -> Integer,
+        ip_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    confirmation_tokens (id) {
+        id -> Integer,
+        signature_id -> Integer,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_jobs (id) {
+        id -> Integer,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(petition_goals -> petitions (petition_id));
+diesel::joinable!(petition_targets -> petitions (petition_id));
+diesel::joinable!(country_counts -> petitions (petition_id));
+diesel::joinable!(signatures -> petitions (petition_id));
+diesel::joinable!(confirmation_tokens -> signatures (signature_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    petitions,
+    petition_goals,
+    petition_targets,
+    country_counts,
+    signatures,
+    confirmation_tokens,
+    email_jobs,
+);

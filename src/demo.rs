@@ -1,0 +1,262 @@
+//! Demonstration petitions modelled on real campaigns, with synthetic confirmed signatures
+//! spread over countries and weeks. Addresses are under example.org, which never receives mail.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::db::schema::{country_counts, petitions, signatures};
+use crate::db::{self, DbConnection, petitions::NewPetition};
+use crate::domain::{GoalLadder, Slug};
+
+struct DemoPetition {
+    slug: &'static str,
+    title: &'static str,
+    summary: &'static str,
+    body: &'static str,
+    started_by: &'static str,
+    targets: &'static [&'static str],
+    goals: &'static [i64],
+    signatures: usize,
+    days: i64,
+}
+
+const PETITIONS: [DemoPetition; 2] = [
+    DemoPetition {
+        slug: "osce-moscow-mechanism",
+        title: "Trigger the OSCE Moscow Mechanism for the Armenian prisoners held in Baku",
+        summary: "Ask OSCE participating States to send independent experts to examine the detention and trials of Armenian prisoners in Azerbaijan.",
+        body: "Armenian prisoners of war and civilians remain detained in Baku. Families have little or no news of them, and independent observers have not been able to follow their trials.\n\n\
+The **OSCE Moscow Mechanism** lets participating States send a mission of independent experts to examine a serious human-rights situation. We ask the OSCE and its participating States to:\n\n\
+1. invoke the Moscow Mechanism on the detention and trials of Armenian prisoners in Azerbaijan;\n\
+2. ask for access for the ICRC and for independent monitors;\n\
+3. report publicly on their findings.\n\n\
+*Demonstration data: the signatures on this page are synthetic.*",
+        started_by: "Armenian diaspora human-rights volunteers",
+        targets: &[
+            "OSCE Chairperson-in-Office",
+            "OSCE Secretary General",
+            "OSCE Office for Democratic Institutions and Human Rights (ODIHR)",
+            "Permanent Representatives to the OSCE Permanent Council",
+        ],
+        goals: &[5_500],
+        signatures: 3_807,
+        days: 56,
+    },
+    DemoPetition {
+        slug: "un-secretary-general-free-the-prisoners",
+        title: "Free the Armenian prisoners: an appeal to the UN Secretary-General",
+        summary: "An appeal to the UN Secretary-General and ten others to act for the release of Armenian prisoners held in Azerbaijan.",
+        body: "We call on the Secretary-General of the United Nations and the officials listed above to use every means at their disposal to secure the **release of Armenian prisoners** held in Azerbaijan, and until then to ensure that they are treated humanely, can contact their families and receive fair trials.\n\n\
+*Demonstration data: the signatures on this page are synthetic.*",
+        started_by: "Coalition for Armenian detainees",
+        targets: &[
+            "UN Secretary-General",
+            "UN High Commissioner for Human Rights",
+            "UN Working Group on Arbitrary Detention",
+            "UN Special Rapporteur on Torture",
+            "UN Special Rapporteur on Human Rights Defenders",
+            "President of the International Committee of the Red Cross",
+            "Council of Europe Commissioner for Human Rights",
+            "President of the Parliamentary Assembly of the Council of Europe",
+            "President of the European Parliament",
+            "EU High Representative for Foreign Affairs",
+            "OSCE Chairperson-in-Office",
+        ],
+        goals: &[10_000, 25_000, 40_000, 50_000],
+        signatures: 42_424,
+        days: 120,
+    },
+];
+
+const FIRST: [&str; 24] = [
+    "Անի",
+    "Արամ",
+    "Նարեկ",
+    "Լուսինե",
+    "Gor",
+    "Mariam",
+    "Tigran",
+    "Sona",
+    "Camille",
+    "Julien",
+    "Élodie",
+    "Lucas",
+    "Анна",
+    "Дмитрий",
+    "Ольга",
+    "Артём",
+    "Sarah",
+    "James",
+    "Emily",
+    "Daniel",
+    "Lena",
+    "Marco",
+    "Nour",
+    "Karine",
+];
+const LAST: [&str; 24] = [
+    "Պետրոսյան",
+    "Հովհաննիսյան",
+    "Սարգսյան",
+    "Grigoryan",
+    "Hakobyan",
+    "Avetisyan",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Petit",
+    "Ованесян",
+    "Саркисян",
+    "Иванова",
+    "Петров",
+    "Smith",
+    "Brown",
+    "Wilson",
+    "Karapetian",
+    "Müller",
+    "Rossi",
+    "Haddad",
+    "Aznavourian",
+    "Kasparian",
+    "Der-Bedrossian",
+];
+/// Where diaspora petitions are signed from, roughly; the rest spread over other countries.
+const COUNTRIES: [(&str, u32); 16] = [
+    ("AM", 300),
+    ("FR", 150),
+    ("US", 120),
+    ("RU", 90),
+    ("LB", 40),
+    ("DE", 40),
+    ("GB", 35),
+    ("CA", 35),
+    ("AR", 25),
+    ("IR", 20),
+    ("GE", 20),
+    ("BE", 20),
+    ("NL", 15),
+    ("CH", 15),
+    ("AU", 15),
+    ("IT", 15),
+];
+const OTHERS: [&str; 10] = ["SY", "GR", "CY", "ES", "SE", "UA", "BR", "UY", "AT", "PL"];
+
+fn country(rng: &mut StdRng) -> &'static str {
+    let total: u32 = COUNTRIES.iter().map(|(_, w)| w).sum::<u32>() + 45;
+    let mut pick = rng.random_range(0..total);
+    for (code, w) in COUNTRIES {
+        if pick < w {
+            return code;
+        }
+        pick -= w;
+    }
+    OTHERS[rng.random_range(0..OTHERS.len())]
+}
+
+/// Loads the demo petitions that are not there yet; returns a line per petition.
+pub fn load(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let now = db::now();
+    for (i, demo) in PETITIONS.iter().enumerate() {
+        if db::petitions::find_by_slug(conn, demo.slug)?.is_some() {
+            lines.push(format!("{}\talready loaded", demo.slug));
+            continue;
+        }
+        let created_at = now - TimeDelta::days(demo.days);
+        let id = db::petitions::create(
+            conn,
+            &NewPetition {
+                slug: Slug::parse(demo.slug).map_err(anyhow::Error::msg)?,
+                title: demo.title.to_string(),
+                summary: demo.summary.to_string(),
+                body_markdown: demo.body.to_string(),
+                started_by: demo.started_by.to_string(),
+                owner_email: None,
+                goals: GoalLadder::parse(demo.goals.to_vec()).map_err(anyhow::Error::msg)?,
+                targets: demo.targets.iter().map(|t| t.to_string()).collect(),
+                created_at,
+                closes_at: None,
+            },
+        )?;
+        let mut rng = StdRng::seed_from_u64(i as u64 + 1);
+        insert_signatures(conn, &mut rng, id, demo, created_at, now)?;
+        lines.push(format!(
+            "{}\t{} confirmed signatures",
+            demo.slug, demo.signatures
+        ));
+    }
+    Ok(lines)
+}
+
+fn insert_signatures(
+    conn: &mut DbConnection,
+    rng: &mut StdRng,
+    petition_id: i32,
+    demo: &DemoPetition,
+    created_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let span = (now - created_at).num_seconds().max(1) as f64;
+    // Most signatures come early, as a campaign is shared, then a long tail.
+    let mut times: Vec<NaiveDateTime> = (0..demo.signatures)
+        .map(|_| {
+            let u: f64 = rng.random();
+            created_at + TimeDelta::seconds((u.powf(2.2) * span) as i64)
+        })
+        .collect();
+    times.sort();
+    let mut per_country: std::collections::BTreeMap<&str, i32> = Default::default();
+    let rows: Vec<_> = times
+        .iter()
+        .enumerate()
+        .map(|(n, &signed)| {
+            let first = FIRST[rng.random_range(0..FIRST.len())];
+            let last = LAST[rng.random_range(0..LAST.len())];
+            let email = format!("demo-{petition_id}-{n}@example.org");
+            let confirmed = (signed + TimeDelta::seconds(rng.random_range(30..7200))).min(now);
+            let code = country(rng);
+            *per_country.entry(code).or_default() += 1;
+            (
+                signatures::petition_id.eq(petition_id),
+                signatures::name.eq(format!("{first} {last}")),
+                signatures::email.eq(email.clone()),
+                signatures::email_key.eq(email),
+                signatures::country.eq(code),
+                signatures::public.eq(rng.random_bool(0.6)),
+                signatures::locale.eq("en"),
+                signatures::status.eq("confirmed"),
+                signatures::number.eq(n as i32 + 1),
+                signatures::created_at.eq(signed),
+                signatures::confirmed_at.eq(Some(confirmed)),
+                signatures::emails_sent.eq(1),
+            )
+        })
+        .collect();
+    let total = rows.len() as i32;
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        for chunk in rows.chunks(500) {
+            crate::with_backend!(conn, |c| diesel::insert_into(signatures::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        for (code, n) in &per_country {
+            diesel::update(
+                country_counts::table
+                    .filter(country_counts::petition_id.eq(petition_id))
+                    .filter(country_counts::country.eq(*code)),
+            )
+            .set(country_counts::count.eq(country_counts::count + *n))
+            .execute(conn)?;
+        }
+        diesel::update(petitions::table.find(petition_id))
+            .set((
+                petitions::signature_count.eq(petitions::signature_count + total),
+                petitions::last_number.eq(petitions::last_number + total),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+/// Why a piece of free text was refused; each maps to a translated message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextError {
+    Missing,
+    TooLong,
+    ControlCharacters,
+}
+
+fn has_controls(s: &str, allow_newlines: bool) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
+}
+
+/// A signer's name: 1 to 100 characters, no line breaks or other control characters (a name
+/// with CRLF could forge lines in emails and exports), inner whitespace folded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignerName(String);
+
+impl SignerName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(input: &str) -> Result<SignerName, TextError> {
+        if has_controls(input, false) {
+            return Err(TextError::ControlCharacters);
+        }
+        let folded = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        match folded.chars().count() {
+            0 => Err(TextError::Missing),
+            n if n > Self::MAX_CHARS => Err(TextError::TooLong),
+            _ => Ok(SignerName(folded)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An optional comment of up to 500 characters; line breaks allowed, other controls not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment(String);
+
+impl Comment {
+    pub const MAX_CHARS: usize = 500;
+
+    pub fn parse(input: &str) -> Result<Option<Comment>, TextError> {
+        if has_controls(input, true) {
+            return Err(TextError::ControlCharacters);
+        }
+        let text = input.trim().replace("\r\n", "\n");
+        match text.chars().count() {
+            0 => Ok(None),
+            n if n > Self::MAX_CHARS => Err(TextError::TooLong),
+            _ => Ok(Some(Comment(text))),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An optional postcode: up to 16 characters of letters, digits, spaces and hyphens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Postcode(String);
+
+impl Postcode {
+    pub fn parse(input: &str) -> Result<Option<Postcode>, TextError> {
+        let text = input.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if text.chars().count() > 16 {
+            return Err(TextError::TooLong);
+        }
+        if !text
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
+        {
+            return Err(TextError::ControlCharacters);
+        }
+        Ok(Some(Postcode(text.to_uppercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_folded_and_bounded() {
+        assert_eq!(
+            SignerName::parse("  Անի   Պետրոսյան ").unwrap().as_str(),
+            "Անի Պետրոսյան"
+        );
+        assert_eq!(SignerName::parse("   "), Err(TextError::Missing));
+        assert_eq!(
+            SignerName::parse(&"ա".repeat(100)).map(|n| n.0.chars().count()),
+            Ok(100)
+        );
+        assert_eq!(SignerName::parse(&"ա".repeat(101)), Err(TextError::TooLong));
+    }
+
+    #[test]
+    fn line_breaks_in_names_are_refused() {
+        assert_eq!(
+            SignerName::parse("Ana\r\nBcc: x@y"),
+            Err(TextError::ControlCharacters)
+        );
+        assert_eq!(
+            SignerName::parse("Ana\u{0}"),
+            Err(TextError::ControlCharacters)
+        );
+    }
+
+    #[test]
+    fn comments_keep_newlines_and_postcodes_are_plain() {
+        assert_eq!(Comment::parse("a\r\nb").unwrap().unwrap().as_str(), "a\nb");
+        assert_eq!(Comment::parse("  ").unwrap(), None);
+        assert_eq!(Comment::parse(&"x".repeat(501)), Err(TextError::TooLong));
+        assert_eq!(
+            Postcode::parse(" 75001 ").unwrap().unwrap().as_str(),
+            "75001"
+        );
+        assert_eq!(
+            Postcode::parse("sw1a 1aa").unwrap().unwrap().as_str(),
+            "SW1A 1AA"
+        );
+        assert!(Postcode::parse("<script>").is_err());
+    }
+}

@@ -1,0 +1,123 @@
+//! The emails undersigned sends, rendered from templates in the signer's language.
+//! Each message has a subject, a plain-text part and an HTML part.
+
+use askama::Template;
+
+use crate::db::outbox::NewEmail;
+use crate::i18n::Tr;
+
+/// Which message to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Confirm,
+    AlreadySigned,
+}
+
+/// What a message about one petition says.
+pub struct PetitionEmail<'a> {
+    pub tr: Tr,
+    pub kind: Kind,
+    pub name: &'a str,
+    pub petition_title: &'a str,
+    pub petition_url: &'a str,
+    /// The confirmation link (empty for messages without one).
+    pub link: &'a str,
+    pub valid_days: u32,
+}
+
+#[derive(Template)]
+#[template(path = "emails/petition.txt")]
+struct TextPart<'a> {
+    m: &'a PetitionEmail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/petition.html")]
+struct HtmlPart<'a> {
+    m: &'a PetitionEmail<'a>,
+}
+
+impl PetitionEmail<'_> {
+    pub fn is_confirm(&self) -> bool {
+        self.kind == Kind::Confirm
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.tr.tf(
+            key,
+            &[
+                ("title", self.petition_title),
+                ("name", self.name),
+                ("days", &self.valid_days.to_string()),
+            ],
+        )
+    }
+
+    /// Renders the message for `recipient`.
+    pub fn render(&self, recipient: &str) -> Result<NewEmail, askama::Error> {
+        let subject_key = match self.kind {
+            Kind::Confirm => "email.confirm.subject",
+            Kind::AlreadySigned => "email.already.subject",
+        };
+        Ok(NewEmail {
+            recipient: recipient.to_string(),
+            subject: self.t(subject_key),
+            body_text: TextPart { m: self }.render()?,
+            body_html: HtmlPart { m: self }.render()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Lang, Tr};
+
+    fn email(kind: Kind, lang: Lang, name: &str) -> NewEmail {
+        PetitionEmail {
+            tr: Tr::new(lang),
+            kind,
+            name,
+            petition_title: "Free the detainees <now>",
+            petition_url: "http://localhost/petitions/p",
+            link: "http://localhost/confirm/abc",
+            valid_days: 7,
+        }
+        .render("ana@example.org")
+        .unwrap()
+    }
+
+    #[test]
+    fn confirmation_email_carries_title_link_and_what_if_not_you() {
+        let e = email(Kind::Confirm, Lang::En, "Ana");
+        assert!(e.subject.contains("Free the detainees <now>"));
+        assert!(e.body_text.contains("http://localhost/confirm/abc"));
+        assert!(
+            e.body_html
+                .contains("href=\"http://localhost/confirm/abc\"")
+        );
+        assert!(e.body_text.contains("7 days"));
+        assert!(
+            e.body_text.to_lowercase().contains("ignore"),
+            "{}",
+            e.body_text
+        );
+    }
+
+    #[test]
+    fn names_and_titles_are_escaped_in_html_email() {
+        let e = email(Kind::Confirm, Lang::En, "<script>alert(1)</script>");
+        assert!(!e.body_html.contains("<script>"));
+        assert!(e.body_html.contains("&lt;script&gt;"));
+        assert!(e.body_html.contains("Free the detainees &lt;now&gt;"));
+        assert!(e.body_text.contains("<script>alert(1)</script>"));
+    }
+
+    #[test]
+    fn emails_are_written_in_the_signers_language() {
+        let ru = email(Kind::Confirm, Lang::Ru, "Анна");
+        assert_ne!(ru.subject, email(Kind::Confirm, Lang::En, "Анна").subject);
+        let hy = email(Kind::AlreadySigned, Lang::Hy, "Անի");
+        assert!(!hy.body_text.contains("/confirm/"));
+    }
+}

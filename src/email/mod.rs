@@ -1,0 +1,155 @@
+//! Email: the transports ([`Mailer`]), the messages ([`messages`]) and the outbox [`worker`].
+
+pub mod messages;
+pub mod worker;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::db::outbox::EmailJob;
+
+/// Where emails go.
+#[derive(Clone)]
+pub enum Mailer {
+    /// A real SMTP server from `smtp_url` (plain, STARTTLS or TLS, as the URL says).
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        server: String,
+    },
+    /// `.eml` files in a folder: the default, so a fresh install needs no mail server.
+    File {
+        transport: AsyncFileTransport<Tokio1Executor>,
+        dir: PathBuf,
+    },
+    /// Kept in memory, for tests that do not need a wire protocol.
+    Memory(MemoryOutbox),
+}
+
+/// A message as a memory mailer keeps it.
+#[derive(Clone, Debug)]
+pub struct SentEmail {
+    pub to: String,
+    pub subject: String,
+    pub raw: String,
+}
+
+/// Emails "sent" through [`Mailer::Memory`].
+#[derive(Clone, Default)]
+pub struct MemoryOutbox(Arc<Mutex<Vec<SentEmail>>>);
+
+impl MemoryOutbox {
+    pub fn messages(&self) -> Vec<SentEmail> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+/// Why a message could not be sent, and whether trying again could help.
+#[derive(Debug)]
+pub struct SendError {
+    pub message: String,
+    pub permanent: bool,
+}
+
+impl Mailer {
+    /// The transport the settings ask for: SMTP when `smtp_url` is set, files otherwise.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Mailer> {
+        match &settings.smtp_url {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("config key `smtp_url`: {e}"))?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build();
+                // Only host and port: the URL may carry a password.
+                let server = url::Url::parse(url.expose_secret())
+                    .ok()
+                    .map(|u| {
+                        format!(
+                            "{}://{}:{}",
+                            u.scheme(),
+                            u.host_str().unwrap_or("?"),
+                            u.port_or_known_default().unwrap_or(25)
+                        )
+                    })
+                    .unwrap_or_default();
+                Ok(Mailer::Smtp { transport, server })
+            }
+            None => {
+                let dir = settings.data_dir.join("outbox");
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+                Ok(Mailer::File {
+                    transport: AsyncFileTransport::new(&dir),
+                    dir,
+                })
+            }
+        }
+    }
+
+    /// Where emails go, for the start-up banner.
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp { server, .. } => format!("SMTP server {server}"),
+            Mailer::File { dir, .. } => format!(".eml files in {}", dir.display()),
+            Mailer::Memory(_) => "memory".to_string(),
+        }
+    }
+
+    /// Sends one queued job as a multipart (plain text and HTML) message.
+    pub async fn send(&self, from: &Mailbox, job: &EmailJob) -> Result<(), SendError> {
+        let to: Mailbox = job.recipient.parse().map_err(|e| SendError {
+            message: format!("recipient address refused: {e}"),
+            permanent: true,
+        })?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(&job.subject)
+            .multipart(MultiPart::alternative_plain_html(
+                job.body_text.clone(),
+                job.body_html.clone(),
+            ))
+            .map_err(|e| SendError {
+                message: format!("message could not be built: {e}"),
+                permanent: true,
+            })?;
+        match self {
+            Mailer::Smtp { transport, .. } => {
+                transport
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SendError {
+                        permanent: e.is_permanent(),
+                        message: e.to_string(),
+                    })
+            }
+            Mailer::File { transport, .. } => {
+                transport
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SendError {
+                        message: e.to_string(),
+                        permanent: false,
+                    })
+            }
+            Mailer::Memory(outbox) => {
+                let raw = String::from_utf8_lossy(&message.formatted()).into_owned();
+                if let Ok(mut messages) = outbox.0.lock() {
+                    messages.push(SentEmail {
+                        to: job.recipient.clone(),
+                        subject: job.subject.clone(),
+                        raw,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}

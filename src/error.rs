@@ -1,0 +1,113 @@
+//! Errors for people, logs for operators. Handlers return [`AppError`]; the status is chosen
+//! here, and the error-page middleware in `app` renders a page in the visitor's language.
+//! An internal error's cause chain goes to the log once, never into the response.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::db::DbError;
+
+/// Which page to show for an error: translation keys of its title and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorPage {
+    pub title_key: &'static str,
+    pub message_key: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("petition closed")]
+    PetitionClosed,
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("payload too large")]
+    TooLarge,
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] DbError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> AppError {
+        match e {
+            // No connection could be had: a 503 tells proxies and people to retry shortly.
+            DbError::Pool(_) => AppError::Unavailable(e),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> AppError {
+        AppError::Internal(anyhow::Error::new(e).context("rendering a template"))
+    }
+}
+
+impl AppError {
+    pub fn page(&self) -> ErrorPage {
+        let (title_key, message_key): (&'static str, &'static str) = match self {
+            AppError::NotFound => ("error.not_found.title", "error.not_found.message"),
+            AppError::PetitionClosed => ("error.closed.title", "error.closed.message"),
+            AppError::RateLimited { .. } => {
+                ("error.rate_limited.title", "error.rate_limited.message")
+            }
+            AppError::BadRequest(key) => ("error.bad_request.title", *key),
+            AppError::TooLarge => ("error.too_large.title", "error.too_large.message"),
+            AppError::Unavailable(_) => ("error.unavailable.title", "error.unavailable.message"),
+            AppError::Internal(_) => ("error.internal.title", "error.internal.message"),
+        };
+        ErrorPage {
+            title_key,
+            message_key,
+        }
+    }
+
+    /// The page for a status produced outside our handlers (extractors, routing).
+    pub fn page_for_status(status: StatusCode) -> ErrorPage {
+        let e = match status {
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => AppError::NotFound,
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge,
+            StatusCode::TOO_MANY_REQUESTS => AppError::RateLimited {
+                retry_after_secs: 60,
+            },
+            StatusCode::SERVICE_UNAVAILABLE => AppError::Unavailable(DbError::Cancelled),
+            s if s.is_client_error() => AppError::BadRequest("error.bad_request.message"),
+            _ => AppError::Internal(anyhow::anyhow!("unexpected status")),
+        };
+        e.page()
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::PetitionClosed => StatusCode::GONE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            _ => {}
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        if let AppError::RateLimited { retry_after_secs } = self {
+            res.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        let mut res = res.body(self.status_code().canonical_reason().unwrap_or("error"));
+        res.extensions_mut().insert(self.page());
+        res
+    }
+}

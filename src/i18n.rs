@@ -1,0 +1,194 @@
+//! Languages and translated text. Every user-visible string goes through [`Tr`].
+//!
+//! Translations live in `locales/*.yml` and are compiled in by `rust-i18n`.
+
+use std::future::{Ready, ready};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header};
+
+/// The languages the interface is translated into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Fr,
+    Ru,
+    Hy,
+}
+
+/// Name of the cookie that remembers a visitor's language choice.
+pub const LANG_COOKIE: &str = "lang";
+
+impl Lang {
+    pub const ALL: [Lang; 4] = [Lang::Hy, Lang::En, Lang::Fr, Lang::Ru];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+            Lang::Ru => "ru",
+            Lang::Hy => "hy",
+        }
+    }
+
+    /// The language's own name, for the language switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Fr => "Français",
+            Lang::Ru => "Русский",
+            Lang::Hy => "Հայերեն",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "fr" => Some(Lang::Fr),
+            "ru" => Some(Lang::Ru),
+            "hy" => Some(Lang::Hy),
+            _ => None,
+        }
+    }
+
+    /// Picks the best supported language from an `Accept-Language` header, honouring q-values.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(Lang, f32)> = None;
+        for part in header.split(',').take(20) {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or("");
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if let Some(lang) = Lang::from_code(tag)
+                && q > 0.0
+                && best.is_none_or(|(_, bq)| q > bq)
+            {
+                best = Some((lang, q));
+            }
+        }
+        best.map(|(l, _)| l)
+    }
+
+    /// The language for a request: the `lang` cookie, then `Accept-Language`, then English.
+    pub fn for_request(req: &HttpRequest) -> Lang {
+        req.cookie(LANG_COOKIE)
+            .and_then(|c| Lang::from_code(c.value()))
+            .or_else(|| {
+                req.headers()
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Lang::from_accept_language)
+            })
+            .unwrap_or(Lang::En)
+    }
+}
+
+/// A translator bound to one language.
+#[derive(Clone, Copy, Debug)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    pub fn new(lang: Lang) -> Tr {
+        Tr { lang }
+    }
+
+    /// The translation of `key`.
+    pub fn t(&self, key: &str) -> String {
+        rust_i18n::t!(key, locale = self.lang.code()).into_owned()
+    }
+
+    /// The translation of `key` with `%{name}` placeholders filled in.
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let mut text = self.t(key);
+        for (name, value) in args {
+            text = text.replace(&format!("%{{{name}}}"), value);
+        }
+        text
+    }
+
+    /// A whole number with the language's digit grouping: `3,807` in English, `3 807` in French.
+    pub fn number(&self, n: i64) -> String {
+        let sep = match self.lang {
+            Lang::En => ",",
+            // Narrow no-break space, as French and Russian typography use.
+            Lang::Fr | Lang::Ru | Lang::Hy => "\u{202f}",
+        };
+        let digits = n.unsigned_abs().to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 3 + 1);
+        if n < 0 {
+            out.push('-');
+        }
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push_str(sep);
+            }
+            out.push(ch);
+        }
+        out
+    }
+
+    /// A date in a form readable in every supported language (`22 Nov 2026` style, localised
+    /// month names).
+    pub fn date(&self, d: chrono::NaiveDateTime) -> String {
+        use chrono::Datelike;
+        let month = self.t(&format!("month.{}", d.month()));
+        format!("{} {} {}", d.day(), month, d.year())
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.lang.code()
+    }
+}
+
+impl FromRequest for Tr {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Tr, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Tr::new(Lang::for_request(req))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_prefers_the_highest_quality_supported_language() {
+        assert_eq!(
+            Lang::from_accept_language("de-DE,de;q=0.9,ru;q=0.8,en;q=0.5"),
+            Some(Lang::Ru)
+        );
+        assert_eq!(Lang::from_accept_language("hy-AM"), Some(Lang::Hy));
+        assert_eq!(Lang::from_accept_language("de, ja"), None);
+        assert_eq!(Lang::from_accept_language("fr;q=0"), None);
+    }
+
+    #[test]
+    fn numbers_are_grouped_per_language() {
+        assert_eq!(Tr::new(Lang::En).number(3807), "3,807");
+        assert_eq!(Tr::new(Lang::En).number(42_424_000), "42,424,000");
+        assert_eq!(Tr::new(Lang::En).number(999), "999");
+        assert_eq!(Tr::new(Lang::Fr).number(5500), "5\u{202f}500");
+    }
+
+    #[test]
+    fn every_language_translates_every_key() {
+        for lang in Lang::ALL {
+            let tr = Tr::new(lang);
+            for key in [
+                "sign.submit",
+                "confirm.title",
+                "email.confirm.subject",
+                "month.11",
+            ] {
+                let text = tr.t(key);
+                assert!(!text.contains(key), "{key} missing in {}", lang.code());
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! undersigned: a self-hosted petition and signature-collection web app.
+
+rust_i18n::i18n!("locales", fallback = "en");
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod email;
+pub mod error;
+pub mod export;
+pub mod i18n;
+pub mod markdown;
+pub mod ratelimit;
+pub mod routes;
+pub mod telemetry;

@@ -1,0 +1,85 @@
+//! Per-client limits on signing: a short burst and a sustained hourly rate (GCRA, governor).
+//! Limits are held in memory per instance.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+pub struct SignLimiter {
+    burst: DefaultKeyedRateLimiter<IpAddr>,
+    sustained: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl SignLimiter {
+    pub fn new(per_minute: u32, per_hour: u32) -> SignLimiter {
+        let nz = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        SignLimiter {
+            burst: RateLimiter::keyed(Quota::per_minute(nz(per_minute))),
+            sustained: RateLimiter::keyed(Quota::per_hour(nz(per_hour))),
+        }
+    }
+
+    /// Counts one attempt from `ip`; `Err` carries how long the client should wait.
+    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        let key = client_key(ip);
+        let now = DefaultClock::default().now();
+        self.burst
+            .check_key(&key)
+            .map_err(|not_until| not_until.wait_time_from(now))?;
+        self.sustained
+            .check_key(&key)
+            .map_err(|not_until| not_until.wait_time_from(now))
+    }
+
+    /// Forgets clients whose limits have fully recovered; called periodically.
+    pub fn prune(&self) {
+        self.burst.retain_recent();
+        self.sustained.retain_recent();
+        self.burst.shrink_to_fit();
+        self.sustained.shrink_to_fit();
+    }
+}
+
+/// IPv6 clients are limited per /64, the block one subscriber usually gets; otherwise one
+/// person could rotate through 2^64 addresses.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut seg = v6.segments();
+                seg[4..].fill(0);
+                IpAddr::V6(seg.into())
+            }
+        },
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_beyond_the_limit_is_refused_per_client() {
+        let l = SignLimiter::new(3, 100);
+        let a: IpAddr = "203.0.113.1".parse().unwrap();
+        let b: IpAddr = "203.0.113.2".parse().unwrap();
+        for _ in 0..3 {
+            assert!(l.check(a).is_ok());
+        }
+        let wait = l.check(a).unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(60));
+        assert!(l.check(b).is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_in_one_slash_64_share_a_limit() {
+        let x: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let y: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(client_key(x), client_key(y));
+    }
+}

@@ -1,0 +1,126 @@
+//! The public JSON API: petition summaries and counts, for dashboards, partner sites and press.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use super::AppState;
+use crate::db::{self, petitions::PetitionView};
+
+#[derive(Serialize)]
+pub struct CountryCount {
+    pub code: String,
+    pub count: i64,
+}
+
+#[derive(Serialize)]
+pub struct PetitionJson {
+    pub slug: String,
+    pub title: String,
+    pub url: String,
+    pub status: &'static str,
+    pub signature_count: i64,
+    pub goal: i64,
+    pub goals: Vec<i64>,
+    pub targets: Vec<String>,
+    pub created_at: String,
+    pub closes_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures_by_country: Option<Vec<CountryCount>>,
+}
+
+fn iso(t: NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl PetitionJson {
+    fn new(state: &AppState, v: PetitionView, with_countries: bool) -> PetitionJson {
+        let p = v.petition;
+        let count = i64::from(p.signature_count);
+        PetitionJson {
+            url: state.url(&format!("/petitions/{}", p.slug)),
+            status: p.public_status(db::now()),
+            signature_count: count,
+            goal: i64::from(v.goals.current(count)),
+            goals: v.goals.as_slice().iter().map(|&g| i64::from(g)).collect(),
+            targets: v.targets,
+            created_at: iso(p.created_at),
+            closes_at: p.closes_at.map(iso),
+            signatures_by_country: with_countries.then(|| {
+                v.by_country
+                    .into_iter()
+                    .map(|(code, n)| CountryCount {
+                        code,
+                        count: i64::from(n),
+                    })
+                    .collect()
+            }),
+            slug: p.slug,
+            title: p.title,
+        }
+    }
+}
+
+fn json(body: impl Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Cache-Control", "public, max-age=5"))
+        .json(body)
+}
+
+fn api_error(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .json(serde_json::json!({ "error": message }))
+}
+
+#[get("/api/v1/petitions")]
+pub async fn list(state: web::Data<AppState>) -> HttpResponse {
+    let views = db::run(&state.pool, |c| {
+        let slugs: Vec<String> = db::petitions::list(c)?
+            .into_iter()
+            .map(|p| p.slug)
+            .collect();
+        let mut views = Vec::with_capacity(slugs.len());
+        for slug in slugs {
+            views.extend(db::petitions::view(c, &slug)?);
+        }
+        Ok(views)
+    })
+    .await;
+    match views {
+        Ok(views) => json(
+            views
+                .into_iter()
+                .map(|v| PetitionJson::new(&state, v, false))
+                .collect::<Vec<_>>(),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "api list failed");
+            api_error(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+            )
+        }
+    }
+}
+
+#[get("/api/v1/petitions/{slug}")]
+pub async fn detail(state: web::Data<AppState>, slug: web::Path<String>) -> HttpResponse {
+    let slug = slug.into_inner();
+    match db::run(&state.pool, move |c| db::petitions::view(c, &slug)).await {
+        Ok(Some(v)) => json(PetitionJson::new(&state, v, true)),
+        Ok(None) => api_error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "no petition with this slug",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "api detail failed");
+            api_error(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+            )
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Confirmation links. `GET` only shows a button (mail scanners follow links); `POST` confirms.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+
+use super::{AppState, Layout, html, pages};
+use crate::db::{self, signatures::TokenState};
+use crate::domain::ConfirmationToken;
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    l: Layout,
+    petition_title: String,
+    action: String,
+}
+
+/// Share targets: plain links, no third-party scripts.
+pub struct Share {
+    pub url: String,
+    pub links: Vec<(&'static str, String)>,
+}
+
+impl Share {
+    pub fn new(tr: &Tr, url: &str, title: &str) -> Share {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let text = tr.tf("share.text", &[("title", title)]);
+        let (u, t) = (enc(url), enc(&text));
+        // mailto wants %20 for spaces, not '+'.
+        let mail_body = enc(&format!("{text}\n{url}")).replace('+', "%20");
+        let mail_subject = enc(title).replace('+', "%20");
+        Share {
+            url: url.to_string(),
+            links: vec![
+                (
+                    "Email",
+                    format!("mailto:?subject={mail_subject}&body={mail_body}"),
+                ),
+                ("WhatsApp", format!("https://wa.me/?text={t}%20{u}")),
+                (
+                    "Telegram",
+                    format!("https://t.me/share/url?url={u}&text={t}"),
+                ),
+                ("X", format!("https://x.com/intent/post?text={t}&url={u}")),
+                (
+                    "Facebook",
+                    format!("https://www.facebook.com/sharer/sharer.php?u={u}"),
+                ),
+            ],
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "thanks.html")]
+struct ThanksPage {
+    l: Layout,
+    petition_title: String,
+    number: String,
+    share: Share,
+}
+
+fn parse(token: &str) -> Option<ConfirmationToken> {
+    ConfirmationToken::parse(token)
+}
+
+#[get("/confirm/{token}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let Some(token) = parse(&token) else {
+        return respond(&state, &req, tr, TokenState::Unknown).await;
+    };
+    let hash = token.hash();
+    let now = db::now();
+    let st = db::run(&state.pool, move |c| {
+        db::signatures::token_state(c, &hash, now)
+    })
+    .await?;
+    if let TokenState::Pending { petition_slug } = &st {
+        let title = petition_title(&state, petition_slug.clone()).await?;
+        let page = ConfirmPage {
+            l: Layout::new(tr, tr.t("confirm.title"), &req),
+            petition_title: title,
+            action: format!("/confirm/{}", token.as_str()),
+        };
+        return Ok(no_store(html(StatusCode::OK, page.render()?)));
+    }
+    respond(&state, &req, tr, st).await
+}
+
+#[post("/confirm/{token}")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let Some(token) = parse(&token) else {
+        return respond(&state, &req, tr, TokenState::Unknown).await;
+    };
+    let hash = token.hash();
+    let now = db::now();
+    let st = db::run(&state.pool, move |c| db::signatures::confirm(c, &hash, now)).await?;
+    if let TokenState::Confirmed {
+        petition_slug,
+        number,
+    } = &st
+    {
+        tracing::info!(petition.slug = %petition_slug, signer.number = number, "signature confirmed");
+    }
+    respond(&state, &req, tr, st).await
+}
+
+async fn petition_title(state: &AppState, slug: String) -> Result<String, AppError> {
+    let p = db::run(&state.pool, move |c| db::petitions::find_by_slug(c, &slug)).await?;
+    Ok(p.map(|p| p.title).unwrap_or_default())
+}
+
+/// The page for a token in a final state: thanks, expired, or unknown.
+async fn respond(
+    state: &AppState,
+    req: &HttpRequest,
+    tr: Tr,
+    st: TokenState,
+) -> Result<HttpResponse, AppError> {
+    let res = match st {
+        TokenState::Confirmed {
+            petition_slug,
+            number,
+        } => {
+            let title = petition_title(state, petition_slug.clone()).await?;
+            let url = state.url(&format!("/petitions/{petition_slug}"));
+            let page = ThanksPage {
+                l: Layout::new(tr, tr.t("thanks.title"), req),
+                number: tr.tf(
+                    "thanks.number",
+                    &[("number", &tr.number(i64::from(number)))],
+                ),
+                share: Share::new(&tr, &url, &title),
+                petition_title: title,
+            };
+            html(StatusCode::OK, page.render()?)
+        }
+        TokenState::Expired { petition_slug } | TokenState::Pending { petition_slug } => {
+            pages::message(
+                req,
+                tr,
+                StatusCode::GONE,
+                "token.expired.title",
+                &["token.expired.message"],
+                vec![(
+                    format!("/petitions/{petition_slug}"),
+                    tr.t("token.sign_again"),
+                )],
+            )?
+        }
+        TokenState::Unknown => pages::message(
+            req,
+            tr,
+            StatusCode::NOT_FOUND,
+            "token.unknown.title",
+            &["token.unknown.message"],
+            vec![("/".to_string(), tr.t("token.see_petitions"))],
+        )?,
+    };
+    Ok(no_store(res))
+}
+
+/// Pages reached through a token are never cached by browsers or proxies.
+fn no_store(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    res
+}

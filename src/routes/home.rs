@@ -1,0 +1,54 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+
+use super::petition::Progress;
+use super::{AppState, Layout, html};
+use crate::db;
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+struct Card {
+    slug: String,
+    title: String,
+    summary: String,
+    progress: Progress,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    l: Layout,
+    cards: Vec<Card>,
+}
+
+#[get("/")]
+pub async fn home(
+    state: web::Data<AppState>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let now = db::now();
+    let (petitions, goals) = db::run(&state.pool, move |c| {
+        let petitions = db::petitions::list_open(c, now)?;
+        let ids: Vec<i32> = petitions.iter().map(|p| p.id).collect();
+        let goals = db::petitions::goals_of(c, &ids)?;
+        Ok((petitions, goals))
+    })
+    .await?;
+    let cards = petitions
+        .into_iter()
+        .zip(goals)
+        .map(|(p, g)| Card {
+            progress: Progress::new(&tr, i64::from(p.signature_count), &g),
+            slug: p.slug,
+            title: p.title,
+            summary: p.summary,
+        })
+        .collect();
+    let page = HomePage {
+        l: Layout::new(tr, tr.t("home.title"), &req),
+        cards,
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}

@@ -1,0 +1,129 @@
+//! HTTP handlers, one file per page or action. Handlers are thin: parse, call domain and db,
+//! render a template.
+
+pub mod api;
+pub mod assets;
+pub mod confirm;
+pub mod health;
+pub mod home;
+pub mod pages;
+pub mod petition;
+pub mod sign;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse};
+use tokio::sync::Notify;
+use url::Url;
+
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::i18n::{Lang, Tr};
+use crate::ratelimit::SignLimiter;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+    /// The public URL, without a trailing slash problem: always ends before the path.
+    pub base_url: Url,
+    pub limiter: SignLimiter,
+    /// Wakes the email worker when a job is queued.
+    pub wake_mailer: Arc<Notify>,
+    /// Keys HMACs (client address hashes).
+    pub secret: Vec<u8>,
+}
+
+impl AppState {
+    /// An absolute URL for `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+
+    /// The client address used for rate limiting: the socket peer, or the first
+    /// `X-Forwarded-For` / `Forwarded` address when behind a trusted proxy.
+    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
+        if self.settings.trust_proxy_headers {
+            let info = req.connection_info();
+            if let Some(ip) = info.realip_remote_addr().and_then(parse_ip) {
+                return Some(ip);
+            }
+        }
+        req.peer_addr().map(|a| a.ip())
+    }
+
+    /// A keyed hash of the client's network, stored instead of the address itself.
+    pub fn ip_hash(&self, ip: IpAddr) -> String {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .expect("HMAC accepts keys of any length");
+        mac.update(crate::ratelimit::client_key(ip).to_string().as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    let s = s.trim();
+    s.parse::<IpAddr>()
+        .ok()
+        .or_else(|| s.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            s.trim_start_matches('[')
+                .split(']')
+                .next()
+                .and_then(|v| v.parse().ok())
+        })
+}
+
+/// The frame every page shares: language, title, and the path for the language switcher.
+pub struct Layout {
+    pub tr: Tr,
+    pub title: String,
+    pub path: String,
+}
+
+/// One entry of the language switcher.
+pub struct LangLink {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+impl Layout {
+    pub fn new(tr: Tr, title: impl Into<String>, req: &HttpRequest) -> Layout {
+        Layout {
+            tr,
+            title: title.into(),
+            path: req.path().to_string(),
+        }
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.tr.t(key)
+    }
+
+    pub fn langs(&self) -> Vec<LangLink> {
+        // After a POST (a form error, a confirmation) the switcher returns to the page itself,
+        // which for those routes means the petition or home page.
+        let next: String = url::form_urlencoded::byte_serialize(self.path.as_bytes()).collect();
+        Lang::ALL
+            .iter()
+            .map(|&l| LangLink {
+                code: l.code(),
+                name: l.native_name(),
+                href: format!("/lang/{}?next={next}", l.code()),
+                current: l == self.tr.lang,
+            })
+            .collect()
+    }
+}
+
+/// An HTML response from a rendered template.
+pub fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}

@@ -1,0 +1,194 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+
+use super::{AppState, Layout, html};
+use crate::db::{self, petitions::PetitionView};
+use crate::domain::{Country, GoalLadder};
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+/// How many targets show before "and N others".
+const TARGETS_SHOWN: usize = 3;
+const RECENT_SIGNERS: i64 = 8;
+const COUNTRIES_SHOWN: usize = 10;
+
+/// Progress toward the current goal, ready to display.
+pub struct Progress {
+    pub text: String,
+    pub label: String,
+    pub percent: u32,
+    pub next_goal: Option<String>,
+}
+
+impl Progress {
+    pub fn new(tr: &Tr, count: i64, goals: &GoalLadder) -> Progress {
+        let goal = i64::from(goals.current(count));
+        let args = [("count", tr.number(count)), ("goal", tr.number(goal))];
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Progress {
+            text: tr.tf("petition.progress", &args),
+            label: tr.tf("petition.progress_label", &args),
+            percent: goals.percent(count),
+            next_goal: goals.any_reached(count).then(|| {
+                if count >= goal {
+                    tr.tf("petition.goal_reached", &args)
+                } else {
+                    tr.tf("petition.next_goal", &args)
+                }
+            }),
+        }
+    }
+}
+
+/// The sign form as last submitted, with a message per invalid field.
+#[derive(Clone, Debug, Default)]
+pub struct FormState {
+    pub name: String,
+    pub email: String,
+    pub country: String,
+    pub postcode: String,
+    pub comment: String,
+    pub public: bool,
+    pub consent: bool,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl FormState {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// `aria-invalid` and `aria-describedby` for a field, so screen readers announce errors.
+    pub fn aria(&self, field: &str) -> String {
+        if self.error(field).is_some() {
+            format!("aria-invalid=true aria-describedby={field}-error")
+        } else {
+            String::new()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "petition.html")]
+struct PetitionPage<'a> {
+    l: Layout,
+    v: &'a PetitionView,
+    started: String,
+    targets_shown: &'a [String],
+    targets_more: &'a [String],
+    more_label: String,
+    progress: Progress,
+    recent: Vec<(String, &'static str)>,
+    by_country: Vec<(&'static str, String)>,
+    open: bool,
+    closes: Option<String>,
+    form: FormState,
+    countries: Vec<(&'static str, &'static str)>,
+}
+
+impl PetitionPage<'_> {
+    fn selected(&self, code: &str) -> bool {
+        self.form.country.eq_ignore_ascii_case(code)
+    }
+}
+
+#[get("/petitions/{slug}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let slug = slug.into_inner();
+    let (view, recent) = load(&state, slug).await?;
+    render(
+        &req,
+        tr,
+        &view,
+        recent,
+        FormState::default(),
+        StatusCode::OK,
+    )
+}
+
+/// Reads a petition with its recent public signers; `NotFound` if there is none.
+pub async fn load(
+    state: &AppState,
+    slug: String,
+) -> Result<(PetitionView, Vec<(String, String)>), AppError> {
+    db::run(&state.pool, move |c| {
+        let Some(view) = db::petitions::view(c, &slug)? else {
+            return Ok(None);
+        };
+        let recent = db::petitions::recent_public_signers(c, view.petition.id, RECENT_SIGNERS)?
+            .into_iter()
+            .map(|(name, country, _)| (name, country))
+            .collect();
+        Ok(Some((view, recent)))
+    })
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// Renders the petition page; also used to show the sign form again with its errors.
+pub fn render(
+    req: &HttpRequest,
+    tr: Tr,
+    view: &PetitionView,
+    recent: Vec<(String, String)>,
+    form: FormState,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let p = &view.petition;
+    let now = db::now();
+    let date = tr.date(p.created_at);
+    let started = if p.started_by.is_empty() {
+        tr.tf("petition.started_on", &[("date", &date)])
+    } else {
+        tr.tf(
+            "petition.started_by",
+            &[("name", &p.started_by), ("date", &date)],
+        )
+    };
+    let split = view.targets.len().min(TARGETS_SHOWN);
+    let (targets_shown, targets_more) = view.targets.split_at(split);
+    let more_label = tr.tf(
+        "petition.and_others",
+        &[("count", &targets_more.len().to_string())],
+    );
+    let page = PetitionPage {
+        l: Layout::new(tr, p.title.clone(), req),
+        v: view,
+        started,
+        targets_shown,
+        targets_more,
+        more_label,
+        progress: Progress::new(&tr, i64::from(p.signature_count), &view.goals),
+        recent: recent
+            .into_iter()
+            .map(|(name, c)| (name, Country::name_of(&c, tr.lang)))
+            .collect(),
+        by_country: view
+            .by_country
+            .iter()
+            .take(COUNTRIES_SHOWN)
+            .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(i64::from(*n))))
+            .collect(),
+        open: p.is_open_at(now),
+        closes: p
+            .closes_at
+            .filter(|c| *c > now)
+            .map(|c| tr.tf("petition.closes_on", &[("date", &tr.date(c))])),
+        form,
+        countries: Country::all(tr.lang),
+    };
+    Ok(html(status, page.render()?))
+}

@@ -1,0 +1,360 @@
+//! `POST /petitions/{slug}/sign` and the "check your email" page it leads to.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::TimeDelta;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use validator::Validate;
+
+use super::petition::{self, FormState};
+use super::{AppState, pages};
+use crate::db::{
+    self,
+    outbox::NewEmail,
+    signatures::{NewSignature, SignEmail},
+};
+use crate::domain::{
+    Comment, ConfirmationToken, Country, Postcode, SignerEmail, SignerName, TextError,
+};
+use crate::email::messages::{Kind, PetitionEmail};
+use crate::error::AppError;
+use crate::i18n::{Lang, Tr};
+
+/// The largest sign request accepted. A full form in Armenian with a 500-character comment,
+/// percent-encoded, is under 10 KiB.
+pub const MAX_BODY: usize = 32 * 1024;
+
+/// The sign form as posted. Bounds are checked here; meaning is checked by the domain types.
+#[derive(Debug, Default, Deserialize, Validate)]
+pub struct SignForm {
+    #[serde(default)]
+    #[validate(length(max = 400))]
+    name: String,
+    #[serde(default)]
+    #[validate(length(max = 254))]
+    email: String,
+    #[serde(default)]
+    #[validate(length(max = 8))]
+    country: String,
+    #[serde(default)]
+    #[validate(length(max = 32))]
+    postcode: String,
+    #[serde(default)]
+    #[validate(length(max = 2000))]
+    comment: String,
+    public: Option<String>,
+    consent: Option<String>,
+    /// Hidden from people by CSS and `aria-hidden`; bots that fill every field fill this one.
+    #[serde(default)]
+    website: String,
+}
+
+#[post("/petitions/{slug}/sign")]
+pub async fn sign(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    tr: Tr,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let ip = state.client_ip(&req);
+    if let Some(ip) = ip
+        && let Err(wait) = state.limiter.check(ip)
+    {
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let body = read_body(payload).await?;
+    let form = parse_form(&body)?;
+
+    let slug = slug.into_inner();
+    let (view, recent) = petition::load(&state, slug.clone()).await?;
+    let now = db::now();
+    if !view.petition.is_open_at(now) {
+        return Err(AppError::PetitionClosed);
+    }
+    let check_email = HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/petitions/{slug}/signed")))
+        .finish();
+    if !form.website.is_empty() {
+        tracing::info!(petition.slug = %slug, "honeypot filled; signature dropped");
+        return Ok(check_email);
+    }
+
+    let (valid, state_for_page) = validate(&form, &tr);
+    let Some(valid) = valid else {
+        return petition::render(
+            &req,
+            tr,
+            &view,
+            recent,
+            state_for_page,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+
+    let token = ConfirmationToken::generate();
+    let ttl_hours = state.settings.confirmation_ttl_hours;
+    let expires_at = now + TimeDelta::hours(i64::from(ttl_hours));
+    let new = NewSignature {
+        petition_id: view.petition.id,
+        name: valid.name,
+        email: valid.email,
+        country: valid.country,
+        postcode: valid.postcode,
+        comment: valid.comment,
+        public: form.public.is_some(),
+        locale: tr.code().to_string(),
+        ip_hash: ip.map(|ip| state.ip_hash(ip)),
+        created_at: now,
+    };
+    let link = state.url(&format!("/confirm/{}", token.as_str()));
+    let petition_url = state.url(&format!("/petitions/{slug}"));
+    let title = view.petition.title.clone();
+    let max_emails = state.settings.max_confirmation_emails as i32;
+    let hash = token.hash();
+    let outcome = db::run(&state.pool, move |c| {
+        let render = |kind: SignEmail, locale: &str| -> NewEmail {
+            let email = PetitionEmail {
+                tr: Tr::new(Lang::from_code(locale).unwrap_or(Lang::En)),
+                kind: match kind {
+                    SignEmail::Confirm => Kind::Confirm,
+                    SignEmail::AlreadySigned => Kind::AlreadySigned,
+                },
+                name: new.name.as_str(),
+                petition_title: &title,
+                petition_url: &petition_url,
+                link: &link,
+                valid_days: ttl_hours.div_ceil(24),
+            };
+            email.render("").unwrap_or_else(|e| {
+                // Templates are compiled in; a failure here is a bug, but the signature
+                // must not be lost over it: queue a plain-text message instead.
+                tracing::error!(error = %e, "email template failed");
+                NewEmail {
+                    recipient: String::new(),
+                    subject: title.clone(),
+                    body_text: link.clone(),
+                    body_html: String::new(),
+                }
+            })
+        };
+        db::signatures::sign(c, &new, &hash, expires_at, max_emails, &render)
+    })
+    .await?;
+    tracing::info!(petition.slug = %slug, outcome = ?outcome, "sign request");
+    state.wake_mailer.notify_one();
+    Ok(check_email)
+}
+
+/// The parts of a valid form, as domain types.
+struct ValidSignature {
+    name: SignerName,
+    email: SignerEmail,
+    country: Country,
+    postcode: Option<Postcode>,
+    comment: Option<Comment>,
+}
+
+fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
+    let mut errors: Vec<(&'static str, &'static str)> = Vec::new();
+    if let Err(e) = form.validate() {
+        for field in e.field_errors().keys() {
+            let key = match field.as_ref() {
+                "name" => ("name", "error.name.too_long"),
+                "email" => ("email", "error.email.invalid"),
+                "country" => ("country", "error.country.invalid"),
+                "postcode" => ("postcode", "error.postcode.invalid"),
+                _ => ("comment", "error.comment.too_long"),
+            };
+            errors.push(key);
+        }
+    }
+    let text_error = |field: &'static str, e: TextError| -> (&'static str, &'static str) {
+        let key = match (field, e) {
+            ("name", TextError::Missing) => "error.name.missing",
+            ("name", TextError::TooLong) => "error.name.too_long",
+            ("name", TextError::ControlCharacters) => "error.name.control",
+            ("comment", TextError::ControlCharacters) => "error.comment.control",
+            ("comment", _) => "error.comment.too_long",
+            _ => "error.postcode.invalid",
+        };
+        (field, key)
+    };
+    let has = |errors: &Vec<(&str, &str)>, f: &str| errors.iter().any(|(x, _)| *x == f);
+    let name = SignerName::parse(&form.name)
+        .map_err(|e| text_error("name", e))
+        .ok_or_push(&mut errors, has);
+    let email = SignerEmail::parse(&form.email)
+        .map_err(|k| {
+            (
+                "email",
+                if k == "email.missing" {
+                    "error.email.missing"
+                } else {
+                    "error.email.invalid"
+                },
+            )
+        })
+        .ok_or_push(&mut errors, has);
+    let country = Country::parse(&form.country)
+        .map_err(|k| {
+            (
+                "country",
+                if k == "country.missing" {
+                    "error.country.missing"
+                } else {
+                    "error.country.invalid"
+                },
+            )
+        })
+        .ok_or_push(&mut errors, has);
+    let postcode = Postcode::parse(&form.postcode)
+        .map_err(|e| text_error("postcode", e))
+        .ok_or_push(&mut errors, has);
+    let comment = Comment::parse(&form.comment)
+        .map_err(|e| text_error("comment", e))
+        .ok_or_push(&mut errors, has);
+    if form.consent.is_none() {
+        errors.push(("consent", "error.consent.missing"));
+    }
+    let state = FormState {
+        name: truncate(&form.name, 200),
+        email: truncate(&form.email, 254),
+        country: truncate(&form.country, 8),
+        postcode: truncate(&form.postcode, 32),
+        comment: truncate(&form.comment, 1000),
+        public: form.public.is_some(),
+        consent: form.consent.is_some(),
+        errors: errors.iter().map(|(f, k)| (*f, tr.t(k))).collect(),
+    };
+    if !errors.is_empty() {
+        return (None, state);
+    }
+    match (name, email, country, postcode, comment) {
+        (Some(name), Some(email), Some(country), Some(postcode), Some(comment)) => (
+            Some(ValidSignature {
+                name,
+                email,
+                country,
+                postcode,
+                comment,
+            }),
+            state,
+        ),
+        _ => (None, state),
+    }
+}
+
+/// Collects a field's first error; a field already flagged by the bounds check keeps that one.
+trait OkOrPush<T> {
+    fn ok_or_push(
+        self,
+        errors: &mut Vec<(&'static str, &'static str)>,
+        has: impl Fn(&Vec<(&str, &str)>, &str) -> bool,
+    ) -> Option<T>;
+}
+
+impl<T> OkOrPush<T> for Result<T, (&'static str, &'static str)> {
+    fn ok_or_push(
+        self,
+        errors: &mut Vec<(&'static str, &'static str)>,
+        has: impl Fn(&Vec<(&str, &str)>, &str) -> bool,
+    ) -> Option<T> {
+        match self {
+            Ok(v) => Some(v),
+            Err((field, key)) => {
+                if !has(errors, field) {
+                    errors.push((field, key));
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Keeps what is shown back in the form bounded, whatever was posted.
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, AppError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| AppError::BadRequest("error.bad_request.message"))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(AppError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Decodes `application/x-www-form-urlencoded`, refusing bytes that are not UTF-8 instead of
+/// silently replacing them (which would store a mangled name).
+pub fn parse_form(body: &[u8]) -> Result<SignForm, AppError> {
+    for pair in body.split(|&b| b == b'&') {
+        let plus_as_space: Vec<u8> = pair
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+        if std::str::from_utf8(&decoded).is_err() {
+            return Err(AppError::BadRequest("error.encoding.message"));
+        }
+    }
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| AppError::BadRequest("error.bad_request.message"))
+}
+
+#[get("/petitions/{slug}/signed")]
+pub async fn signed(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let slug = slug.into_inner();
+    let (view, _) = petition::load(&state, slug.clone()).await?;
+    let days = state
+        .settings
+        .confirmation_ttl_hours
+        .div_ceil(24)
+        .to_string();
+    let page = pages::MessagePage {
+        l: super::Layout::new(tr, tr.t("check.title"), &req),
+        paragraphs: vec![
+            tr.t("check.message"),
+            view.petition.title.clone(),
+            tr.tf("check.hint", &[("days", &days)]),
+        ],
+        links: vec![(format!("/petitions/{slug}"), tr.t("check.back"))],
+    };
+    use askama::Template;
+    Ok(super::html(StatusCode::OK, page.render()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_is_refused_and_valid_utf8_decoded() {
+        assert!(parse_form(b"name=%FF%FE&email=a%40b.org").is_err());
+        let f = parse_form("name=%D4%B1%D5%B6%D5%AB+P&email=a%40b.org".as_bytes()).unwrap();
+        assert_eq!(f.name, "Անի P");
+    }
+
+    #[test]
+    fn every_invalid_field_gets_its_own_message() {
+        let form = parse_form(b"name=&email=nope&country=XX&comment=ok").unwrap();
+        let (valid, state) = validate(&form, &Tr::new(Lang::En));
+        assert!(valid.is_none());
+        for field in ["name", "email", "country", "consent"] {
+            assert!(state.error(field).is_some(), "{field}");
+        }
+        assert!(state.error("comment").is_none());
+    }
+}
