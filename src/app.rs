@@ -55,7 +55,7 @@ impl Application {
             .with_context(|| format!("cannot create data_dir {}", settings.data_dir.display()))?;
         let secret = secret_key(&settings)?;
         let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
-        db::run(&pool, |c| db::migrate(c)).await?;
+        db::run(&pool, db::migrate).await?;
 
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;

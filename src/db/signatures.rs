@@ -151,10 +151,10 @@ pub enum TokenState {
     },
 }
 
-fn token_row(
-    conn: &mut DbConnection,
-    hash: &TokenHash,
-) -> Result<Option<(i32, NaiveDateTime, String, Option<i32>, String)>, DbError> {
+/// A token's signature id, expiry, signature status, signer number and petition slug.
+type TokenRow = (i32, NaiveDateTime, String, Option<i32>, String);
+
+fn token_row(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRow>, DbError> {
     Ok(confirmation_tokens::table
         .inner_join(signatures::table.inner_join(petitions::table))
         .filter(confirmation_tokens::token_hash.eq(hash.as_str()))
@@ -198,7 +198,7 @@ pub fn confirm(
     hash: &TokenHash,
     now: NaiveDateTime,
 ) -> Result<TokenState, DbError> {
-    Ok(conn.transaction::<TokenState, DbError, _>(|conn| {
+    conn.transaction::<TokenState, DbError, _>(|conn| {
         // Write first (see `sign`): flip the signature from pending to confirmed only if the
         // token is still valid. Exactly one caller can win this update.
         let valid_signature = confirmation_tokens::table
@@ -237,7 +237,7 @@ pub fn confirm(
             .execute(conn)?;
         }
         token_state(conn, hash, now)
-    })?)
+    })
 }
 
 /// One row of a signature export, in the column order of the contract.

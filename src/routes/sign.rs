@@ -105,7 +105,7 @@ pub async fn sign(
         country: valid.country,
         postcode: valid.postcode,
         comment: valid.comment,
-        public: form.public.is_some(),
+        public: checked(&form.public),
         locale: tr.code().to_string(),
         ip_hash: ip.map(|ip| state.ip_hash(ip)),
         created_at: now,
@@ -217,7 +217,7 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
     let comment = Comment::parse(&form.comment)
         .map_err(|e| text_error("comment", e))
         .ok_or_push(&mut errors, has);
-    if form.consent.is_none() {
+    if !checked(&form.consent) {
         errors.push(("consent", "error.consent.missing"));
     }
     let state = FormState {
@@ -226,8 +226,8 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
         country: truncate(&form.country, 8),
         postcode: truncate(&form.postcode, 32),
         comment: truncate(&form.comment, 1000),
-        public: form.public.is_some(),
-        consent: form.consent.is_some(),
+        public: checked(&form.public),
+        consent: checked(&form.consent),
         errors: errors.iter().map(|(f, k)| (*f, tr.t(k))).collect(),
     };
     if !errors.is_empty() {
@@ -273,6 +273,11 @@ impl<T> OkOrPush<T> for Result<T, (&'static str, &'static str)> {
             }
         }
     }
+}
+
+/// A checkbox counts as ticked only when it sent a value (browsers send `on` or its `value`).
+fn checked(field: &Option<String>) -> bool {
+    field.as_deref().is_some_and(|v| !v.trim().is_empty())
 }
 
 /// Keeps what is shown back in the form bounded, whatever was posted.

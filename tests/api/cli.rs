@@ -1,0 +1,161 @@
+use std::process::Command;
+
+fn undersigned(data_dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_undersigned"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("UNDERSIGNED_DATA_DIR", data_dir);
+    cmd
+}
+
+#[test]
+fn petitions_are_created_and_listed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = undersigned(dir.path())
+        .args([
+            "petition",
+            "create",
+            "--slug",
+            "osce-moscow-mechanism",
+            "--title",
+            "Trigger the Moscow Mechanism",
+        ])
+        .args([
+            "--goal",
+            "1000",
+            "--goal",
+            "5500",
+            "--target",
+            "OSCE Chairperson-in-Office",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "http://127.0.0.1:8080/petitions/osce-moscow-mechanism"
+    );
+    let list = undersigned(dir.path())
+        .args(["petition", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(list.stdout).unwrap(),
+        "osce-moscow-mechanism\topen\t0\t1000\n"
+    );
+
+    let dup = undersigned(dir.path())
+        .args([
+            "petition",
+            "create",
+            "--slug",
+            "osce-moscow-mechanism",
+            "--title",
+            "x",
+            "--goal",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert!(!dup.status.success());
+    let err = String::from_utf8(dup.stderr).unwrap();
+    assert!(
+        err.contains("already exists") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_config_stops_with_a_one_line_message_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = undersigned(dir.path())
+        .env("UNDERSIGNED_BASE_URL", "not a url")
+        .args(["petition", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("base_url"), "{err}");
+}
+
+#[test]
+fn the_demo_loads_and_exports_as_csv_with_formulas_neutralised() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = undersigned(dir.path()).arg("demo").output().unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let list = String::from_utf8(
+        undersigned(dir.path())
+            .args(["petition", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        list.contains("osce-moscow-mechanism\topen\t3807\t5500"),
+        "{list}"
+    );
+    assert!(
+        list.contains("un-secretary-general-free-the-prisoners\topen\t42424\t50000"),
+        "{list}"
+    );
+    // Loading twice changes nothing.
+    let again =
+        String::from_utf8(undersigned(dir.path()).arg("demo").output().unwrap().stdout).unwrap();
+    assert!(again.contains("already loaded"));
+
+    let out = undersigned(dir.path())
+        .args([
+            "export",
+            "--petition",
+            "osce-moscow-mechanism",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "number",
+            "signed_at",
+            "confirmed_at",
+            "name",
+            "email",
+            "country",
+            "postcode",
+            "comment",
+            "public"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3807);
+    assert_eq!(&rows[0][0], "1");
+    assert!(rows[0][1].ends_with('Z'));
+    assert!(
+        rows.iter()
+            .any(|r| r[3].chars().any(|c| ('\u{0531}'..='\u{058F}').contains(&c))),
+        "Armenian names survive"
+    );
+
+    let unknown = undersigned(dir.path())
+        .args(["export", "--petition", "nope"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8(unknown.stderr)
+            .unwrap()
+            .contains("no petition")
+    );
+}

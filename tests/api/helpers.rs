@@ -1,0 +1,319 @@
+//! Test support: a real app on port 0 with its own SQLite file, a real SMTP sink over TCP,
+//! typed request helpers and a confirmation-link extractor.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use undersigned::app::Application;
+use undersigned::config::Settings;
+use undersigned::db::{self, Pool, petitions::NewPetition};
+use undersigned::domain::{GoalLadder, Slug};
+use undersigned::email::{Mailer, MemoryOutbox};
+
+pub struct TestApp {
+    pub address: String,
+    pub dir: tempfile::TempDir,
+    pub pool: Pool,
+    pub memory: Option<MemoryOutbox>,
+    pub client: reqwest::Client,
+}
+
+/// Where a test app's emails go.
+pub enum Mail {
+    Memory,
+    Smtp(u16),
+    Files,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Mail::Memory, &[]).await
+}
+
+/// Starts the app with extra `UNDERSIGNED_*` settings (key without prefix, value).
+pub async fn spawn_app_with(mail: Mail, extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    let mut set = |k: &str, v: &str| {
+        env.insert(format!("UNDERSIGNED_{}", k.to_uppercase()), v.to_string());
+    };
+    set("bind", "127.0.0.1:0");
+    set("data_dir", dir.path().to_str().expect("utf-8 temp path"));
+    set("email_retry_base_ms", "100");
+    set("email_poll_ms", "50");
+    set("sign_rate_per_minute", "10000");
+    set("sign_rate_per_hour", "100000");
+    if let Mail::Smtp(port) = mail {
+        set("smtp_url", &format!("smtp://127.0.0.1:{port}"));
+    }
+    for (k, v) in extra {
+        set(k, v);
+    }
+    let settings = Settings::load_from(None, &env).expect("test settings are valid");
+    let (app, memory) = match mail {
+        Mail::Memory => {
+            let outbox = MemoryOutbox::default();
+            let app = Application::build_with_mailer(settings, Mailer::Memory(outbox.clone()))
+                .await
+                .expect("app builds");
+            (app, Some(outbox))
+        }
+        Mail::Smtp(_) | Mail::Files => (
+            Application::build(settings).await.expect("app builds"),
+            None,
+        ),
+    };
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let pool = app.pool().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    TestApp {
+        address,
+        dir,
+        pool,
+        memory,
+        client,
+    }
+}
+
+impl TestApp {
+    /// Creates an open petition (as `undersigned petition create` does) and returns its id.
+    pub async fn create_petition(&self, slug: &str, goals: &[i64]) -> i32 {
+        let new = NewPetition {
+            slug: Slug::parse(slug).expect("slug"),
+            title: format!("Petition {slug}"),
+            summary: "A test petition".into(),
+            body_markdown: "Free **them**.".into(),
+            started_by: "Test organizer".into(),
+            owner_email: None,
+            goals: GoalLadder::parse(goals.to_vec()).expect("goals"),
+            targets: vec!["OSCE Chairperson-in-Office".into()],
+            created_at: db::now(),
+            closes_at: None,
+        };
+        db::run(&self.pool, move |c| {
+            db::petitions::create(c, &new).map_err(|e| match e {
+                db::petitions::CreateError::Db(e) => e,
+                other => panic!("{other}"),
+            })
+        })
+        .await
+        .expect("petition created")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{}", self.address, path))
+            .form(fields)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(format!("{}{}", self.address, path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Signs with a complete valid form, overriding the given fields.
+    pub async fn sign(&self, slug: &str, overrides: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields: Vec<(&str, &str)> = vec![
+            ("name", "Ani Petrosyan"),
+            ("email", "ani@example.org"),
+            ("country", "AM"),
+            ("postcode", ""),
+            ("comment", ""),
+            ("consent", "yes"),
+            ("public", "yes"),
+        ];
+        for (k, v) in overrides {
+            fields.retain(|(f, _)| f != k);
+            if !v.is_empty() || *k == "name" || *k == "email" || *k == "country" {
+                fields.push((k, v));
+            }
+        }
+        self.post_form(&format!("/petitions/{slug}/sign"), &fields)
+            .await
+    }
+
+    pub async fn json(&self, slug: &str) -> serde_json::Value {
+        self.get(&format!("/api/v1/petitions/{slug}"))
+            .await
+            .json()
+            .await
+            .expect("json")
+    }
+
+    pub async fn count(&self, slug: &str) -> i64 {
+        self.json(slug).await["signature_count"]
+            .as_i64()
+            .expect("count")
+    }
+
+    /// Rows in the database, counted directly (not the cached counter).
+    pub async fn rows(&self, petition_id: i32) -> (i64, i64) {
+        db::run(&self.pool, move |c| {
+            Ok((
+                db::signatures::count_all_rows(c, petition_id)?,
+                db::signatures::count_confirmed_rows(c, petition_id)?,
+            ))
+        })
+        .await
+        .expect("count rows")
+    }
+
+    /// Raw messages the memory mailer has sent.
+    pub fn emails(&self) -> Vec<String> {
+        self.memory
+            .as_ref()
+            .expect("memory mailer")
+            .messages()
+            .into_iter()
+            .map(|m| m.raw)
+            .collect()
+    }
+
+    pub async fn wait_for_emails(&self, n: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let emails = self.emails();
+            if emails.len() >= n {
+                return emails;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("expected {n} emails, got {}", self.emails().len());
+    }
+
+    /// The path of the confirmation link in a raw message (`/confirm/…`).
+    pub fn confirmation_path(&self, raw: &str) -> String {
+        confirmation_link(raw)
+            .strip_prefix(&self.address)
+            .expect("link points at this app")
+            .to_string()
+    }
+}
+
+/// The text and HTML parts of a raw message, decoded.
+pub fn bodies(raw: &str) -> (String, String) {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a parseable message");
+    let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+    let html = msg.body_html(0).map(|t| t.into_owned()).unwrap_or_default();
+    (text, html)
+}
+
+pub fn subject(raw: &str) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The confirmation link in a raw message's plain-text part.
+pub fn confirmation_link(raw: &str) -> String {
+    let (text, _) = bodies(raw);
+    text.split_whitespace()
+        .find(|w| w.contains("/confirm/"))
+        .unwrap_or_else(|| panic!("no confirmation link in:\n{text}"))
+        .to_string()
+}
+
+/// A minimal SMTP server on loopback that keeps every message it receives.
+pub struct SmtpSink {
+    pub port: u16,
+    pub messages: Arc<Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        Self::start_on(0).await
+    }
+
+    pub async fn start_on(port: u16) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind sink");
+        let port = listener.local_addr().expect("addr").port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let store = messages.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let upper = line.to_ascii_uppercase();
+                        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO")
+                        {
+                            b"250-sink\r\n250 8BITMIME\r\n"
+                        } else if upper.starts_with("DATA") {
+                            let _ = write.write_all(b"354 go ahead\r\n").await;
+                            let mut data = String::new();
+                            while let Ok(Some(l)) = lines.next_line().await {
+                                if l == "." {
+                                    break;
+                                }
+                                let l = l
+                                    .strip_prefix('.')
+                                    .filter(|_| l.starts_with(".."))
+                                    .unwrap_or(&l);
+                                data.push_str(l);
+                                data.push_str("\r\n");
+                            }
+                            store.lock().expect("sink lock").push(data);
+                            b"250 queued\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        } else {
+                            b"250 OK\r\n"
+                        };
+                        if write.write_all(reply).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        SmtpSink { port, messages }
+    }
+
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let got = self.messages.lock().expect("sink lock").clone();
+            if got.len() >= n || tokio::time::Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// A loopback port with nothing listening on it (bound, then released).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}

@@ -1,0 +1,10 @@
+//! Black-box tests through a spawned app: one binary, one file per feature.
+
+mod helpers;
+
+mod api_and_pages;
+mod bad_input;
+mod cli;
+mod confirm;
+mod outbox;
+mod sign;

@@ -1,0 +1,244 @@
+use std::time::Duration;
+
+use crate::helpers::{
+    Mail, SmtpSink, bodies, confirmation_link, spawn_app, spawn_app_with, subject,
+};
+
+#[tokio::test]
+async fn a_supporter_signs_confirms_by_email_over_smtp_and_the_count_rises() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(Mail::Smtp(sink.port), &[]).await;
+    let id = app.create_petition("osce-moscow-mechanism", &[5500]).await;
+    assert_eq!(app.count("osce-moscow-mechanism").await, 0);
+
+    let res = app
+        .sign(
+            "osce-moscow-mechanism",
+            &[("email", "ana@example.org"), ("name", "Ana Petrosyan")],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "/petitions/osce-moscow-mechanism/signed"
+    );
+    let page = app.get("/petitions/osce-moscow-mechanism/signed").await;
+    assert!(page.text().await.unwrap().contains("Check your email"));
+
+    let messages = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 1, "one confirmation email over SMTP");
+    let raw = &messages[0];
+    assert!(
+        subject(raw).contains("Petition osce-moscow-mechanism"),
+        "{}",
+        subject(raw)
+    );
+    assert!(raw.contains("To: ana@example.org"));
+    let link = confirmation_link(raw);
+    let path = link
+        .strip_prefix(&app.address)
+        .expect("absolute link to the app")
+        .to_string();
+
+    // Mail scanners follow links: GET must only show a button.
+    let get = app.get(&path).await;
+    assert_eq!(get.status().as_u16(), 200);
+    let html = get.text().await.unwrap();
+    assert!(html.contains(&format!("action=\"{path}\"")), "{html}");
+    assert_eq!(app.count("osce-moscow-mechanism").await, 0);
+    assert_eq!(app.rows(id).await, (1, 0));
+
+    let post = app.post_form(&path, &[]).await;
+    assert_eq!(post.status().as_u16(), 200);
+    assert!(post.text().await.unwrap().contains("You are signer #1"));
+    assert_eq!(app.count("osce-moscow-mechanism").await, 1);
+    assert_eq!(app.rows(id).await, (1, 1));
+    let json = app.json("osce-moscow-mechanism").await;
+    assert_eq!(json["signatures_by_country"][0]["code"], "AM");
+    assert_eq!(json["signatures_by_country"][0]["count"], 1);
+    let page = app
+        .get("/petitions/osce-moscow-mechanism")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("1 of 5,500 signatures"), "{page}");
+    assert!(page.contains("Ana Petrosyan"), "public signer listed");
+}
+
+#[tokio::test]
+async fn signing_twice_with_the_same_mailbox_counts_once_and_responds_identically() {
+    let app = spawn_app().await;
+    let id = app.create_petition("p-twice", &[100]).await;
+    let first = app
+        .sign("p-twice", &[("email", "ana.petrosyan@gmail.com")])
+        .await;
+    let mut responses = vec![];
+    for spelling in [
+        " Ana.Petrosyan@Gmail.com ",
+        "anapetrosyan+petition@gmail.com",
+        "a.n.a.petrosyan@googlemail.com",
+    ] {
+        responses.push(app.sign("p-twice", &[("email", spelling)]).await);
+    }
+    for r in &responses {
+        assert_eq!(r.status(), first.status());
+        assert_eq!(r.headers()["location"], first.headers()["location"]);
+    }
+    assert_eq!(app.rows(id).await.0, 1, "one signature row for one mailbox");
+
+    // Confirming any of the links counts the one signature once.
+    let emails = app.wait_for_emails(3).await;
+    for raw in &emails {
+        let path = app.confirmation_path(raw);
+        assert_eq!(app.post_form(&path, &[]).await.status().as_u16(), 200);
+    }
+    assert_eq!(app.count("p-twice").await, 1);
+    // Every message went to the address first given, whatever the later spelling.
+    assert!(
+        emails
+            .iter()
+            .all(|e| e.contains("To: ana.petrosyan@gmail.com"))
+    );
+}
+
+#[tokio::test]
+async fn resending_is_capped_so_nobody_can_be_mail_bombed() {
+    let app = spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[("max_confirmation_emails", "3")],
+    )
+    .await;
+    app.create_petition("p-cap", &[100]).await;
+    for _ in 0..8 {
+        assert_eq!(
+            app.sign("p-cap", &[("email", "victim@example.org")])
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.emails().len(),
+        3,
+        "first email plus two re-sends, then silence"
+    );
+}
+
+#[tokio::test]
+async fn an_already_confirmed_signer_is_told_so_instead_of_counted_again() {
+    let app = spawn_app().await;
+    app.create_petition("p-again", &[100]).await;
+    app.sign("p-again", &[]).await;
+    let raw = &app.wait_for_emails(1).await[0];
+    app.post_form(&app.confirmation_path(raw), &[]).await;
+    let again = app.sign("p-again", &[("email", "ANI@example.org")]).await;
+    assert_eq!(again.status().as_u16(), 303);
+    let emails = app.wait_for_emails(2).await;
+    assert!(
+        subject(&emails[1]).contains("already signed"),
+        "{}",
+        subject(&emails[1])
+    );
+    assert!(!bodies(&emails[1]).0.contains("/confirm/"));
+    assert_eq!(app.count("p-again").await, 1);
+}
+
+#[tokio::test]
+async fn too_many_sign_requests_from_one_address_get_429() {
+    let app = spawn_app_with(Mail::Memory, &[("sign_rate_per_minute", "3")]).await;
+    app.create_petition("p-rate", &[100]).await;
+    for i in 0..3 {
+        let email = format!("s{i}@example.org");
+        assert_eq!(
+            app.sign("p-rate", &[("email", &email)])
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+    }
+    let limited = app.sign("p-rate", &[("email", "s9@example.org")]).await;
+    assert_eq!(limited.status().as_u16(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    let body = limited.text().await.unwrap();
+    assert!(body.contains("Too many attempts"), "{body}");
+}
+
+#[tokio::test]
+async fn a_closed_petition_refuses_signatures_with_a_clear_message() {
+    let app = spawn_app().await;
+    let id = app.create_petition("p-closed", &[100]).await;
+    undersigned::db::run(&app.pool, |c| {
+        undersigned::db::petitions::set_status(c, "p-closed", "closed")
+    })
+    .await
+    .unwrap();
+    let res = app.sign("p-closed", &[]).await;
+    assert_eq!(res.status().as_u16(), 410);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("no longer accepts signatures")
+    );
+    assert_eq!(app.rows(id).await.0, 0);
+    let page = app.get("/petitions/p-closed").await.text().await.unwrap();
+    assert!(page.contains("This petition is closed"));
+    assert!(!page.contains("<form method=\"post\""));
+}
+
+#[tokio::test]
+async fn the_honeypot_drops_bot_signatures_without_telling_the_bot() {
+    let app = spawn_app().await;
+    let id = app.create_petition("p-bot", &[100]).await;
+    let res = app
+        .sign("p-bot", &[("website", "http://spam.example")])
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(app.rows(id).await.0, 0);
+}
+
+#[tokio::test]
+async fn the_count_is_exact_after_a_concurrent_burst_of_signing_and_confirming() {
+    let app = spawn_app().await;
+    let id = app.create_petition("p-burst", &[1000]).await;
+    let n = 60;
+    let signs = (0..n).map(|i| {
+        let app = &app;
+        async move {
+            let email = format!("burst{i}@example.org");
+            app.sign("p-burst", &[("email", &email)])
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(signs).await;
+    assert!(statuses.iter().all(|&s| s == 303), "{statuses:?}");
+    let emails = app.wait_for_emails(n).await;
+    // Confirm each link twice, all at once: replays must not count.
+    let confirms = emails.iter().chain(emails.iter()).map(|raw| {
+        let path = app.confirmation_path(raw);
+        let app = &app;
+        async move { app.post_form(&path, &[]).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(confirms).await;
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    let (rows, confirmed) = app.rows(id).await;
+    assert_eq!((rows, confirmed), (n as i64, n as i64));
+    assert_eq!(app.count("p-burst").await, confirmed);
+    // Signer numbers are unique and gapless.
+    let mut numbers: Vec<i32> = undersigned::db::run(&app.pool, move |c| {
+        Ok(undersigned::db::signatures::export_batch(c, id, 0, 1000)?
+            .into_iter()
+            .filter_map(|r| r.number)
+            .collect())
+    })
+    .await
+    .unwrap();
+    numbers.sort();
+    assert_eq!(numbers, (1..=n as i32).collect::<Vec<_>>());
+}
