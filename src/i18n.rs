@@ -176,6 +176,25 @@ mod tests {
         assert_eq!(Tr::new(Lang::Fr).number(5500), "5\u{202f}500");
     }
 
+    fn keys(yaml: &str) -> Vec<&str> {
+        yaml.lines()
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+            .filter(|k| !k.starts_with(' ') && !k.starts_with('#'))
+            .collect()
+    }
+
+    #[test]
+    fn every_locale_file_has_exactly_the_english_keys() {
+        let en = keys(include_str!("../locales/en.yml"));
+        for (code, yaml) in [
+            ("fr", include_str!("../locales/fr.yml")),
+            ("ru", include_str!("../locales/ru.yml")),
+            ("hy", include_str!("../locales/hy.yml")),
+        ] {
+            assert_eq!(keys(yaml), en, "{code}.yml differs from en.yml");
+        }
+    }
+
     #[test]
     fn every_language_translates_every_key() {
         for lang in Lang::ALL {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
+use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use tokio::sync::Notify;
 
@@ -17,7 +18,9 @@ pub const LEASE: Duration = Duration::from_secs(120);
 /// Attempts before a job is given up on (about a day with the default backoff).
 pub const MAX_ATTEMPTS: i32 = 30;
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-const BATCH: i64 = 50;
+const BATCH: i64 = 100;
+/// Messages in flight at once (SMTP connections come from lettre's pool).
+const CONCURRENCY: usize = 8;
 
 #[derive(Clone)]
 pub struct Worker {
@@ -46,47 +49,56 @@ impl Worker {
         }
     }
 
-    /// Sends every job due now; returns how many it handled.
+    /// Sends every job due now, several at a time; returns how many it handled.
     pub async fn run_once(&self) -> Result<usize, DbError> {
         let now = db::now();
         let ids = db::run(&self.pool, move |c| outbox::due(c, now, BATCH)).await?;
+        let results: Vec<Result<bool, DbError>> = futures_util::stream::iter(ids)
+            .map(|id| self.handle(id))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
         let mut handled = 0;
-        for id in ids {
-            let now = db::now();
-            let lease_until = now + TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::minutes(2));
-            let Some(job) =
-                db::run(&self.pool, move |c| outbox::claim(c, id, now, lease_until)).await?
-            else {
-                continue; // another worker took it
-            };
-            handled += 1;
-            match self.mailer.send(&self.from, &job).await {
-                Ok(()) => {
-                    db::run(&self.pool, move |c| outbox::mark_sent(c, id, db::now())).await?;
-                    tracing::info!(job.id = id, "email sent");
-                }
-                Err(err) => {
-                    let attempt = job.attempts + 1;
-                    let now = db::now();
-                    let retry_at = (!err.permanent && attempt < MAX_ATTEMPTS).then(|| {
-                        now + TimeDelta::from_std(self.backoff(attempt)).unwrap_or_default()
-                    });
-                    tracing::warn!(
-                        job.id = id,
-                        attempt,
-                        permanent = err.permanent,
-                        error = %err.message,
-                        "email not sent"
-                    );
-                    let message = err.message;
-                    db::run(&self.pool, move |c| {
-                        outbox::mark_failed(c, id, now, retry_at, &message)
-                    })
-                    .await?;
-                }
-            }
+        for r in results {
+            handled += usize::from(r?);
         }
         Ok(handled)
+    }
+
+    /// Claims and sends one job; `false` when another worker holds it.
+    async fn handle(&self, id: i32) -> Result<bool, DbError> {
+        let now = db::now();
+        let lease_until = now + TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::minutes(2));
+        let Some(job) =
+            db::run(&self.pool, move |c| outbox::claim(c, id, now, lease_until)).await?
+        else {
+            return Ok(false);
+        };
+        match self.mailer.send(&self.from, &job).await {
+            Ok(()) => {
+                db::run(&self.pool, move |c| outbox::mark_sent(c, id, db::now())).await?;
+                tracing::debug!(job.id = id, "email sent");
+            }
+            Err(err) => {
+                let attempt = job.attempts + 1;
+                let now = db::now();
+                let retry_at = (!err.permanent && attempt < MAX_ATTEMPTS)
+                    .then(|| now + TimeDelta::from_std(self.backoff(attempt)).unwrap_or_default());
+                tracing::warn!(
+                    job.id = id,
+                    attempt,
+                    permanent = err.permanent,
+                    error = %err.message,
+                    "email not sent"
+                );
+                let message = err.message;
+                db::run(&self.pool, move |c| {
+                    outbox::mark_failed(c, id, now, retry_at, &message)
+                })
+                .await?;
+            }
+        }
+        Ok(true)
     }
 
     /// The wait before attempt `attempt + 1`: base, 2×base, 4×base… capped at an hour.

@@ -160,10 +160,12 @@ pub fn render(
     };
     let split = view.targets.len().min(TARGETS_SHOWN);
     let (targets_shown, targets_more) = view.targets.split_at(split);
-    let more_label = tr.tf(
-        "petition.and_others",
-        &[("count", &targets_more.len().to_string())],
-    );
+    let more_key = if targets_more.len() == 1 {
+        "petition.and_other"
+    } else {
+        "petition.and_others"
+    };
+    let more_label = tr.tf(more_key, &[("count", &targets_more.len().to_string())]);
     let page = PetitionPage {
         l: Layout::new(tr, p.title.clone(), req),
         v: view,
