@@ -94,10 +94,13 @@ pub struct LangLink {
 
 impl Layout {
     pub fn new(tr: Tr, title: impl Into<String>, req: &HttpRequest) -> Layout {
+        // The switcher reloads the page with GET: a form's POST target maps to its page.
+        let path = req.path();
+        let path = path.strip_suffix("/sign").unwrap_or(path);
         Layout {
             tr,
             title: title.into(),
-            path: req.path().to_string(),
+            path: path.to_string(),
         }
     }
 
@@ -106,8 +109,6 @@ impl Layout {
     }
 
     pub fn langs(&self) -> Vec<LangLink> {
-        // After a POST (a form error, a confirmation) the switcher returns to the page itself,
-        // which for those routes means the petition or home page.
         let next: String = url::form_urlencoded::byte_serialize(self.path.as_bytes()).collect();
         Lang::ALL
             .iter()

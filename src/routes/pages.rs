@@ -64,6 +64,7 @@ pub struct LangQuery {
 /// Remembers a language choice in a cookie and goes back to the page it was made on.
 #[get("/lang/{code}")]
 pub async fn set_lang(
+    state: web::Data<super::AppState>,
     code: web::Path<String>,
     query: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -79,6 +80,7 @@ pub async fn set_lang(
         .max_age(Duration::days(365))
         .same_site(SameSite::Lax)
         .http_only(true)
+        .secure(state.base_url.scheme() == "https")
         .finish();
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", next.to_string()))

@@ -257,3 +257,19 @@ async fn unknown_petitions_and_paths_get_a_404_page() {
         .await;
     assert_eq!(res.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn after_a_form_error_the_language_switcher_returns_to_the_petition() {
+    let app = spawn_app().await;
+    app.create_petition("p-bad", &[100]).await;
+    let html = app
+        .post_raw("/petitions/p-bad/sign", form(&[("email", "x")]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("href=\"/lang/fr?next=%2Fpetitions%2Fp-bad\""),
+        "{html}"
+    );
+}

@@ -159,3 +159,50 @@ fn the_demo_loads_and_exports_as_csv_with_formulas_neutralised() {
             .contains("no petition")
     );
 }
+
+#[tokio::test]
+async fn a_formula_like_name_signed_on_the_site_is_neutralised_in_the_export() {
+    let app = crate::helpers::spawn_app().await;
+    app.create_petition("p-export", &[100]).await;
+    let names = [
+        "=HYPERLINK(\"http://evil.example\",\"x\")",
+        "Անի Պետրոսյան",
+        "Ольга Иванова",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let email = format!("e{i}@example.org");
+        app.sign(
+            "p-export",
+            &[
+                ("name", name),
+                ("email", &email),
+                ("comment", "+1 from Paris"),
+            ],
+        )
+        .await;
+    }
+    for raw in app.wait_for_emails(3).await {
+        app.post_form(&app.confirmation_path(&raw), &[]).await;
+    }
+    let out = undersigned(app.dir.path())
+        .args(["export", "--petition", "p-export"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let mut exported: Vec<&str> = rows.iter().map(|r| &r[3]).collect();
+    exported.sort();
+    let mut expected = vec![
+        "'=HYPERLINK(\"http://evil.example\",\"x\")",
+        "Անի Պետրոսյան",
+        "Ольга Иванова",
+    ];
+    expected.sort();
+    assert_eq!(exported, expected);
+    assert!(rows.iter().all(|r| &r[7] == "'+1 from Paris"));
+}
