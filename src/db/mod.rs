@@ -15,6 +15,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Runs `$body` with `$c` bound to the backend's own connection: for the few statements the
 /// `MultiConnection` enum cannot express (multi-row inserts). Every arm has the same body.
@@ -22,6 +23,7 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 macro_rules! with_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
             $crate::db::DbConnection::Sqlite($c) => $body,
         }
     };
@@ -30,6 +32,7 @@ macro_rules! with_backend {
 /// A connection to whichever database `database_url` names.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
+    Postgres(diesel::PgConnection),
     Sqlite(diesel::SqliteConnection),
 }
 
@@ -40,6 +43,8 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite(PathBuf),
+    /// The full `postgres://` URL, passed to libpq as it is.
+    Postgres(String),
 }
 
 impl Backend {
@@ -56,9 +61,9 @@ impl Backend {
             return Ok(Backend::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err("PostgreSQL support is not built into this version yet".into());
+            return Ok(Backend::Postgres(url.to_string()));
         }
-        Err("expected sqlite://PATH".into())
+        Err("expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE".into())
     }
 }
 
@@ -106,6 +111,11 @@ impl ManageConnection for Manager {
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
+            Backend::Postgres(url) => {
+                let conn =
+                    diesel::PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                Ok(DbConnection::Postgres(conn))
+            }
         }
     }
 
@@ -130,6 +140,7 @@ pub fn connect(database_url: &str, size: u32) -> Result<Pool, DbError> {
                 })?;
             }
         }
+        Backend::Postgres(_) => {}
     }
     let pool = r2d2::Pool::builder()
         .max_size(size)
@@ -145,8 +156,48 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map_err(|e| DbError::Migration(e.to_string()))?
             .len(),
+        DbConnection::Postgres(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map_err(|e| DbError::Migration(e.to_string()))?
+            .len(),
     };
     Ok(ran)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration_names(backend: &str) -> Vec<String> {
+        let dir = format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let sqlite = migration_names("sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, migration_names("postgres"));
+    }
+
+    #[test]
+    fn the_backend_is_chosen_from_the_url_scheme() {
+        assert_eq!(
+            Backend::from_url("sqlite://./data/u.db"),
+            Ok(Backend::Sqlite(PathBuf::from("./data/u.db")))
+        );
+        assert!(matches!(
+            Backend::from_url("postgres://u:p@localhost/db"),
+            Ok(Backend::Postgres(_))
+        ));
+        assert!(Backend::from_url("mysql://x").is_err());
+        assert!(Backend::from_url("./plain/path.db").is_err());
+    }
 }
 
 /// Runs synchronous diesel code on the blocking thread pool with a pooled connection.

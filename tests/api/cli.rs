@@ -1,17 +1,24 @@
 use std::process::Command;
 
-fn undersigned(data_dir: &std::path::Path) -> Command {
+use crate::helpers::TestDatabase;
+
+/// The binary, with its own data dir and the given test database.
+fn undersigned(data_dir: &std::path::Path, db: &TestDatabase) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_undersigned"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("UNDERSIGNED_DATA_DIR", data_dir);
+    for (_, url) in db.env() {
+        cmd.env("UNDERSIGNED_DATABASE_URL", url);
+    }
     cmd
 }
 
 #[test]
 fn petitions_are_created_and_listed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let out = undersigned(dir.path())
+    let db = TestDatabase::create();
+    let out = undersigned(dir.path(), &db)
         .args([
             "petition",
             "create",
@@ -39,7 +46,7 @@ fn petitions_are_created_and_listed_from_the_command_line() {
         String::from_utf8(out.stdout).unwrap().trim(),
         "http://127.0.0.1:8080/petitions/osce-moscow-mechanism"
     );
-    let list = undersigned(dir.path())
+    let list = undersigned(dir.path(), &db)
         .args(["petition", "list"])
         .output()
         .unwrap();
@@ -48,7 +55,7 @@ fn petitions_are_created_and_listed_from_the_command_line() {
         "osce-moscow-mechanism\topen\t0\t1000\n"
     );
 
-    let dup = undersigned(dir.path())
+    let dup = undersigned(dir.path(), &db)
         .args([
             "petition",
             "create",
@@ -72,7 +79,8 @@ fn petitions_are_created_and_listed_from_the_command_line() {
 #[test]
 fn bad_config_stops_with_a_one_line_message_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let out = undersigned(dir.path())
+    let db = TestDatabase::create();
+    let out = undersigned(dir.path(), &db)
         .env("UNDERSIGNED_BASE_URL", "not a url")
         .args(["petition", "list"])
         .output()
@@ -85,14 +93,15 @@ fn bad_config_stops_with_a_one_line_message_naming_the_key() {
 #[test]
 fn the_demo_loads_and_exports_as_csv_with_formulas_neutralised() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = undersigned(dir.path()).arg("demo").output().unwrap();
+    let db = TestDatabase::create();
+    let demo = undersigned(dir.path(), &db).arg("demo").output().unwrap();
     assert!(
         demo.status.success(),
         "{}",
         String::from_utf8_lossy(&demo.stderr)
     );
     let list = String::from_utf8(
-        undersigned(dir.path())
+        undersigned(dir.path(), &db)
             .args(["petition", "list"])
             .output()
             .unwrap()
@@ -108,11 +117,17 @@ fn the_demo_loads_and_exports_as_csv_with_formulas_neutralised() {
         "{list}"
     );
     // Loading twice changes nothing.
-    let again =
-        String::from_utf8(undersigned(dir.path()).arg("demo").output().unwrap().stdout).unwrap();
+    let again = String::from_utf8(
+        undersigned(dir.path(), &db)
+            .arg("demo")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert!(again.contains("already loaded"));
 
-    let out = undersigned(dir.path())
+    let out = undersigned(dir.path(), &db)
         .args([
             "export",
             "--petition",
@@ -148,7 +163,7 @@ fn the_demo_loads_and_exports_as_csv_with_formulas_neutralised() {
         "Armenian names survive"
     );
 
-    let unknown = undersigned(dir.path())
+    let unknown = undersigned(dir.path(), &db)
         .args(["export", "--petition", "nope"])
         .output()
         .unwrap();
@@ -184,7 +199,7 @@ async fn a_formula_like_name_signed_on_the_site_is_neutralised_in_the_export() {
     for raw in app.wait_for_emails(3).await {
         app.post_form(&app.confirmation_path(&raw), &[]).await;
     }
-    let out = undersigned(app.dir.path())
+    let out = undersigned(app.dir.path(), &app.db)
         .args(["export", "--petition", "p-export"])
         .output()
         .unwrap();

@@ -13,8 +13,73 @@ use undersigned::db::{self, Pool, petitions::NewPetition};
 use undersigned::domain::{GoalLadder, Slug};
 use undersigned::email::{Mailer, MemoryOutbox};
 
+/// A database of its own for one test: a SQLite file in the test's temp dir, or, when
+/// `TEST_DATABASE_URL` names a PostgreSQL server, a fresh database there, dropped afterwards.
+pub struct TestDatabase {
+    pub url: Option<String>,
+    admin_url: Option<String>,
+    name: String,
+}
+
+impl TestDatabase {
+    pub fn create() -> TestDatabase {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            return TestDatabase {
+                url: None,
+                admin_url: None,
+                name: String::new(),
+            };
+        };
+        use diesel::{Connection, RunQueryDsl};
+        let name = format!("undersigned_test_{}", rand_suffix());
+        let mut conn =
+            diesel::PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL answers");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create test database");
+        let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        TestDatabase {
+            url: Some(url.to_string()),
+            admin_url: Some(admin_url),
+            name,
+        }
+    }
+
+    /// `UNDERSIGNED_DATABASE_URL` for an app or a command using this database.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        self.url
+            .iter()
+            .map(|u| ("database_url", u.clone()))
+            .collect()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+        if let Some(admin) = &self.admin_url
+            && let Ok(mut conn) = diesel::PgConnection::establish(admin)
+        {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 8];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
 pub struct TestApp {
     pub address: String,
+    pub db: std::sync::Arc<TestDatabase>,
     pub dir: tempfile::TempDir,
     pub pool: Pool,
     pub memory: Option<MemoryOutbox>,
@@ -34,6 +99,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with extra `UNDERSIGNED_*` settings (key without prefix, value).
 pub async fn spawn_app_with(mail: Mail, extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_on(std::sync::Arc::new(TestDatabase::create()), mail, extra).await
+}
+
+/// Starts an app on an existing test database: several instances can share one.
+pub async fn spawn_app_on(
+    db: std::sync::Arc<TestDatabase>,
+    mail: Mail,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     let mut set = |k: &str, v: &str| {
@@ -47,6 +121,9 @@ pub async fn spawn_app_with(mail: Mail, extra: &[(&str, &str)]) -> TestApp {
     set("sign_rate_per_hour", "100000");
     if let Mail::Smtp(port) = mail {
         set("smtp_url", &format!("smtp://127.0.0.1:{port}"));
+    }
+    for (k, v) in db.env() {
+        set(k, &v);
     }
     for (k, v) in extra {
         set(k, v);
@@ -75,6 +152,7 @@ pub async fn spawn_app_with(mail: Mail, extra: &[(&str, &str)]) -> TestApp {
         .expect("client");
     TestApp {
         address,
+        db,
         dir,
         pool,
         memory,

@@ -86,4 +86,5 @@ CREATE TABLE email_jobs (
     failed_at TIMESTAMP,
     last_error TEXT
 );
+CREATE INDEX confirmation_tokens_signature ON confirmation_tokens (signature_id);
 CREATE INDEX email_jobs_due ON email_jobs (sent_at, failed_at, next_attempt_at);
