@@ -164,6 +164,34 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
     Ok(ran)
 }
 
+/// Runs synchronous diesel code on the blocking thread pool with a pooled connection.
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|_| DbError::Cancelled)?
+}
+
+/// The current time as stored: naive UTC, second precision is not assumed.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+/// Whether an error is a unique-constraint violation (used instead of backend-specific upserts).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,32 +226,4 @@ mod tests {
         assert!(Backend::from_url("mysql://x").is_err());
         assert!(Backend::from_url("./plain/path.db").is_err());
     }
-}
-
-/// Runs synchronous diesel code on the blocking thread pool with a pooled connection.
-pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, DbError>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
-    T: Send + 'static,
-{
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|_| DbError::Cancelled)?
-}
-
-/// The current time as stored: naive UTC, second precision is not assumed.
-pub fn now() -> chrono::NaiveDateTime {
-    chrono::Utc::now().naive_utc()
-}
-
-/// Whether an error is a unique-constraint violation (used instead of backend-specific upserts).
-pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
 }
