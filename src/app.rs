@@ -79,6 +79,7 @@ impl Application {
             from: settings.mail_from.clone(),
             retry_base: Duration::from_millis(settings.email_retry_base_ms),
             poll: Duration::from_millis(settings.email_poll_ms),
+            lease: Duration::from_millis(settings.email_lease_ms),
             wake: wake.clone(),
         };
         let hsts = base_url.scheme() == "https";

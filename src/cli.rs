@@ -117,14 +117,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     let empty = db::run(app.pool(), |c| Ok(db::petitions::list(c)?.is_empty())).await?;
-    println!("undersigned is listening on {}", app.base_url());
-    println!("emails go to {}", app.mailer_description());
+    // Written without println!: a closed stdout (`serve | head -1`) must not stop the server.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "undersigned is listening on {}", app.base_url());
+    let _ = writeln!(out, "emails go to {}", app.mailer_description());
     if empty {
-        println!(
+        let _ = writeln!(
+            out,
             "no petitions yet: load the demo with `undersigned demo` (or `cargo run --release -- demo`)"
         );
     }
-    std::io::stdout().flush().ok();
+    let _ = out.flush();
+    drop(out);
     app.run_until_stopped().await?;
     Ok(())
 }

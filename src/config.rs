@@ -36,6 +36,8 @@ pub struct Settings {
     pub email_retry_base_ms: u64,
     /// How often the email worker looks for due jobs when nothing wakes it.
     pub email_poll_ms: u64,
+    /// How long a worker may hold a claimed email before another worker may take it over.
+    pub email_lease_ms: u64,
     pub db_pool_size: u32,
 }
 
@@ -57,6 +59,7 @@ struct RawSettings {
     trust_proxy_headers: Option<bool>,
     email_retry_base_ms: Option<u64>,
     email_poll_ms: Option<u64>,
+    email_lease_ms: Option<u64>,
     db_pool_size: Option<u32>,
 }
 
@@ -80,6 +83,7 @@ impl RawSettings {
             trust_proxy_headers,
             email_retry_base_ms,
             email_poll_ms,
+            email_lease_ms,
             db_pool_size
         );
     }
@@ -208,6 +212,8 @@ impl Settings {
             trust_proxy_headers: raw.trust_proxy_headers.unwrap_or(false),
             email_retry_base_ms: raw.email_retry_base_ms.unwrap_or(10_000).max(10),
             email_poll_ms: raw.email_poll_ms.unwrap_or(2_000).max(10),
+            // Longer than the SMTP timeout (20 s), so a slow send is not taken over while alive.
+            email_lease_ms: raw.email_lease_ms.unwrap_or(120_000).max(100),
             db_pool_size: positive("db_pool_size", raw.db_pool_size, 8)?,
         })
     }
@@ -239,6 +245,7 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
             | "max_confirmation_emails"
             | "email_retry_base_ms"
             | "email_poll_ms"
+            | "email_lease_ms"
             | "db_pool_size" => value
                 .trim()
                 .parse::<i64>()

@@ -14,6 +14,8 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Standard output is for what commands print (URLs, CSV); logs go to standard error.
+        .with_writer(std::io::stderr)
         .try_init();
 }
 

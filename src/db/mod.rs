@@ -82,10 +82,11 @@ pub enum DbError {
     Cancelled,
 }
 
-// SQLite settings for every connection: WAL lets readers run beside the single writer,
-// busy_timeout makes writers queue instead of failing, foreign keys are off by default.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+// SQLite settings for every connection: busy_timeout first, so that the pool's connections,
+// opened in parallel, queue for the lock that switching to WAL takes instead of failing; WAL
+// lets readers run beside the single writer; foreign keys are off unless asked for.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 /// Opens connections for the pool, applying per-backend settings.
 #[derive(Debug)]

@@ -13,8 +13,6 @@ use tokio::sync::Notify;
 use super::Mailer;
 use crate::db::{self, DbError, Pool, outbox};
 
-/// How long a claimed job stays reserved for one worker.
-pub const LEASE: Duration = Duration::from_secs(120);
 /// Attempts before a job is given up on (about a day with the default backoff).
 pub const MAX_ATTEMPTS: i32 = 30;
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -29,6 +27,8 @@ pub struct Worker {
     pub from: Mailbox,
     pub retry_base: Duration,
     pub poll: Duration,
+    /// How long a claimed job stays reserved for this worker.
+    pub lease: Duration,
     /// Signalled when a job is queued, so emails go out at once instead of at the next poll.
     pub wake: Arc<Notify>,
 }
@@ -68,7 +68,7 @@ impl Worker {
     /// Claims and sends one job; `false` when another worker holds it.
     async fn handle(&self, id: i32) -> Result<bool, DbError> {
         let now = db::now();
-        let lease_until = now + TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::minutes(2));
+        let lease_until = now + TimeDelta::from_std(self.lease).unwrap_or(TimeDelta::minutes(2));
         let Some(job) =
             db::run(&self.pool, move |c| outbox::claim(c, id, now, lease_until)).await?
         else {

@@ -8,9 +8,7 @@ fn undersigned(data_dir: &std::path::Path, db: &TestDatabase) -> Command {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("UNDERSIGNED_DATA_DIR", data_dir);
-    for (_, url) in db.env() {
-        cmd.env("UNDERSIGNED_DATABASE_URL", url);
-    }
+    cmd.env("UNDERSIGNED_DATABASE_URL", &db.url);
     cmd
 }
 

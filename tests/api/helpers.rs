@@ -16,18 +16,21 @@ use undersigned::email::{Mailer, MemoryOutbox};
 /// A database of its own for one test: a SQLite file in the test's temp dir, or, when
 /// `TEST_DATABASE_URL` names a PostgreSQL server, a fresh database there, dropped afterwards.
 pub struct TestDatabase {
-    pub url: Option<String>,
+    pub url: String,
     admin_url: Option<String>,
     name: String,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestDatabase {
     pub fn create() -> TestDatabase {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            let dir = tempfile::tempdir().expect("temp dir");
             return TestDatabase {
-                url: None,
+                url: format!("sqlite://{}/test.db", dir.path().display()),
                 admin_url: None,
                 name: String::new(),
+                _dir: Some(dir),
             };
         };
         use diesel::{Connection, RunQueryDsl};
@@ -40,18 +43,11 @@ impl TestDatabase {
         let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
         TestDatabase {
-            url: Some(url.to_string()),
+            url: url.to_string(),
             admin_url: Some(admin_url),
             name,
+            _dir: None,
         }
-    }
-
-    /// `UNDERSIGNED_DATABASE_URL` for an app or a command using this database.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        self.url
-            .iter()
-            .map(|u| ("database_url", u.clone()))
-            .collect()
     }
 }
 
@@ -122,9 +118,7 @@ pub async fn spawn_app_on(
     if let Mail::Smtp(port) = mail {
         set("smtp_url", &format!("smtp://127.0.0.1:{port}"));
     }
-    for (k, v) in db.env() {
-        set(k, &v);
-    }
+    set("database_url", &db.url);
     for (k, v) in extra {
         set(k, v);
     }
@@ -163,26 +157,7 @@ pub async fn spawn_app_on(
 impl TestApp {
     /// Creates an open petition (as `undersigned petition create` does) and returns its id.
     pub async fn create_petition(&self, slug: &str, goals: &[i64]) -> i32 {
-        let new = NewPetition {
-            slug: Slug::parse(slug).expect("slug"),
-            title: format!("Petition {slug}"),
-            summary: "A test petition".into(),
-            body_markdown: "Free **them**.".into(),
-            started_by: "Test organizer".into(),
-            owner_email: None,
-            goals: GoalLadder::parse(goals.to_vec()).expect("goals"),
-            targets: vec!["OSCE Chairperson-in-Office".into()],
-            created_at: db::now(),
-            closes_at: None,
-        };
-        db::run(&self.pool, move |c| {
-            db::petitions::create(c, &new).map_err(|e| match e {
-                db::petitions::CreateError::Db(e) => e,
-                other => panic!("{other}"),
-            })
-        })
-        .await
-        .expect("petition created")
+        create_petition_in(&self.pool, slug, goals).await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -283,11 +258,37 @@ impl TestApp {
 
     /// The path of the confirmation link in a raw message (`/confirm/…`).
     pub fn confirmation_path(&self, raw: &str) -> String {
-        confirmation_link(raw)
-            .strip_prefix(&self.address)
-            .expect("link points at this app")
-            .to_string()
+        let link = confirmation_link(raw);
+        assert!(
+            link.starts_with("http://127.0.0.1:"),
+            "absolute link: {link}"
+        );
+        url::Url::parse(&link).expect("a URL").path().to_string()
     }
+}
+
+/// Creates an open petition in the database behind `pool`.
+pub async fn create_petition_in(pool: &Pool, slug: &str, goals: &[i64]) -> i32 {
+    let new = NewPetition {
+        slug: Slug::parse(slug).expect("slug"),
+        title: format!("Petition {slug}"),
+        summary: "A test petition".into(),
+        body_markdown: "Free **them**.".into(),
+        started_by: "Test organizer".into(),
+        owner_email: None,
+        goals: GoalLadder::parse(goals.to_vec()).expect("goals"),
+        targets: vec!["OSCE Chairperson-in-Office".into()],
+        created_at: db::now(),
+        closes_at: None,
+    };
+    db::run(pool, move |c| {
+        db::petitions::create(c, &new).map_err(|e| match e {
+            db::petitions::CreateError::Db(e) => e,
+            other => panic!("{other}"),
+        })
+    })
+    .await
+    .expect("petition created")
 }
 
 /// The text and HTML parts of a raw message, decoded.

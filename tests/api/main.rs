@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod instances;
+
 mod api_and_pages;
 mod bad_input;
 mod cli;
