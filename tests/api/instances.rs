@@ -160,7 +160,7 @@ async fn an_email_leased_by_a_killed_instance_is_sent_by_another_one() {
     assert!(sent[0].contains("To: ani@example.org"));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(b.emails().len(), 1, "sent once");
-    let unsent = db::run(&pool, |c| Ok(undersigned::db::outbox::pending_count(c)?))
+    let unsent = db::run(&pool, undersigned::db::outbox::pending_count)
         .await
         .unwrap();
     assert_eq!(unsent, 0);
