@@ -50,6 +50,16 @@ pub enum Command {
     },
     /// Load two demonstration petitions with synthetic signatures
     Demo,
+    /// Copy every petition, signature and queued email into a new, empty database
+    #[command(name = "migrate-data")]
+    MigrateData {
+        /// Database to read, e.g. sqlite://./data/undersigned.db
+        #[arg(long)]
+        from: String,
+        /// Empty database to write, e.g. postgres://user:password@host/undersigned
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             output,
         } => export(&settings, &petition, &format, output),
+        Command::MigrateData { from, to } => migrate_data(&from, &to),
         Command::Demo => {
             let mut conn = open(&settings)?;
             for line in crate::demo::load(&mut conn)? {
@@ -190,6 +201,28 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
         PetitionCommand::Close { slug } => set_status(&mut conn, &slug, "closed")?,
         PetitionCommand::Reopen { slug } => set_status(&mut conn, &slug, "open")?,
     }
+    Ok(())
+}
+
+fn migrate_data(from: &str, to: &str) -> anyhow::Result<()> {
+    let connect = |url: &str, which: &str| -> anyhow::Result<db::PooledConnection> {
+        let pool = db::connect(url, 1).with_context(|| format!("--{which}"))?;
+        let mut conn = pool
+            .get()
+            .with_context(|| format!("cannot open the --{which} database"))?;
+        db::migrate(&mut conn).with_context(|| format!("--{which}"))?;
+        Ok(conn)
+    };
+    if from == to {
+        bail!("--from and --to name the same database");
+    }
+    let mut source = connect(from, "from")?;
+    let mut target = connect(to, "to")?;
+    let counts = db::copy::copy_all(&mut source, &mut target)?;
+    for (table, n) in counts {
+        println!("{table}\t{n}");
+    }
+    println!("copied and verified; point database_url at the new database and restart");
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Database access: one diesel codebase behind a [`DbConnection`] enum, an r2d2 pool, embedded
 //! migrations, and [`run`] to call synchronous diesel from async handlers.
 
+pub mod copy;
 pub mod outbox;
 pub mod petitions;
 pub mod schema;

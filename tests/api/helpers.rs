@@ -23,15 +23,20 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// A SQLite file in a temp dir, whatever `TEST_DATABASE_URL` says.
+    pub fn sqlite() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestDatabase {
+            url: format!("sqlite://{}/test.db", dir.path().display()),
+            admin_url: None,
+            name: String::new(),
+            _dir: Some(dir),
+        }
+    }
+
     pub fn create() -> TestDatabase {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            let dir = tempfile::tempdir().expect("temp dir");
-            return TestDatabase {
-                url: format!("sqlite://{}/test.db", dir.path().display()),
-                admin_url: None,
-                name: String::new(),
-                _dir: Some(dir),
-            };
+            return TestDatabase::sqlite();
         };
         use diesel::{Connection, RunQueryDsl};
         let name = format!("undersigned_test_{}", rand_suffix());

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod instances;
+mod migrate_data;
 
 mod api_and_pages;
 mod bad_input;

@@ -1,0 +1,224 @@
+//! Copying a whole campaign from one database to another (`undersigned migrate-data`), e.g.
+//! from the laptop's SQLite file to PostgreSQL. Ids are kept, so links, signer numbers and
+//! confirmation tokens stay valid.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{
+    confirmation_tokens, country_counts, email_jobs, petition_goals, petition_targets, petitions,
+    signatures,
+};
+use super::{DbConnection, DbError};
+
+const BATCH: i64 = 1_000;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = petitions)]
+struct PetitionRow {
+    id: i32,
+    slug: String,
+    title: String,
+    summary: String,
+    body_markdown: String,
+    body_html: String,
+    started_by: String,
+    owner_email: Option<String>,
+    status: String,
+    created_at: NaiveDateTime,
+    closes_at: Option<NaiveDateTime>,
+    signature_count: i32,
+    last_number: i32,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = petition_goals)]
+struct GoalRow {
+    id: i32,
+    petition_id: i32,
+    goal: i32,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = petition_targets)]
+struct TargetRow {
+    id: i32,
+    petition_id: i32,
+    position: i32,
+    name: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = country_counts)]
+struct CountryCountRow {
+    id: i32,
+    petition_id: i32,
+    country: String,
+    count: i32,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = signatures)]
+struct SignatureRow {
+    id: i32,
+    petition_id: i32,
+    name: String,
+    email: String,
+    email_key: String,
+    country: String,
+    postcode: Option<String>,
+    comment: Option<String>,
+    public: bool,
+    locale: String,
+    status: String,
+    number: Option<i32>,
+    created_at: NaiveDateTime,
+    confirmed_at: Option<NaiveDateTime>,
+    invalidated_at: Option<NaiveDateTime>,
+    invalidation_reason: Option<String>,
+    emails_sent: i32,
+    ip_hash: Option<String>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = confirmation_tokens)]
+struct TokenRow {
+    id: i32,
+    signature_id: i32,
+    token_hash: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = email_jobs)]
+struct EmailJobRow {
+    id: i32,
+    recipient: String,
+    subject: String,
+    body_text: String,
+    body_html: String,
+    created_at: NaiveDateTime,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    lease_until: Option<NaiveDateTime>,
+    sent_at: Option<NaiveDateTime>,
+    failed_at: Option<NaiveDateTime>,
+    last_error: Option<String>,
+}
+
+/// Every table, parents before children. A new table must be added here (and to
+/// `table_counts`), or `migrate-data` would leave it behind.
+macro_rules! for_each_table {
+    ($m:ident!($($args:tt)*)) => {
+        $m!($($args)* petitions, PetitionRow);
+        $m!($($args)* petition_goals, GoalRow);
+        $m!($($args)* petition_targets, TargetRow);
+        $m!($($args)* country_counts, CountryCountRow);
+        $m!($($args)* signatures, SignatureRow);
+        $m!($($args)* confirmation_tokens, TokenRow);
+        $m!($($args)* email_jobs, EmailJobRow);
+    };
+}
+
+/// Rows per table, in copy order.
+pub fn table_counts(conn: &mut DbConnection) -> Result<Vec<(&'static str, i64)>, DbError> {
+    let mut counts = Vec::new();
+    macro_rules! count {
+        ($table:ident, $row:ty) => {
+            counts.push((
+                stringify!($table),
+                $table::table.count().get_result::<i64>(conn)?,
+            ));
+        };
+    }
+    for_each_table!(count!());
+    Ok(counts)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("the target database is not empty ({0}); migrate-data only writes into a new database")]
+    TargetNotEmpty(String),
+    #[error("row counts differ after copying: {0}")]
+    Mismatch(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for CopyError {
+    fn from(e: diesel::result::Error) -> CopyError {
+        CopyError::Db(e.into())
+    }
+}
+
+/// Copies every row from `from` to `to` (both migrated), keeping ids, in one transaction on
+/// each side: the source is read from one snapshot and the target gets all or nothing.
+/// Returns the row count per table, verified on both sides.
+pub fn copy_all(
+    from: &mut DbConnection,
+    to: &mut DbConnection,
+) -> Result<Vec<(&'static str, i64)>, CopyError> {
+    let existing: Vec<String> = table_counts(to)?
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(t, n)| format!("{n} rows in {t}"))
+        .collect();
+    if !existing.is_empty() {
+        return Err(CopyError::TargetNotEmpty(existing.join(", ")));
+    }
+    from.transaction::<_, CopyError, _>(|from| {
+        to.transaction::<_, CopyError, _>(|to| {
+            macro_rules! copy {
+                ($table:ident, $row:ty) => {
+                    let mut after = 0;
+                    loop {
+                        let rows: Vec<$row> = $table::table
+                            .filter($table::id.gt(after))
+                            .order($table::id.asc())
+                            .limit(BATCH)
+                            .select(<$row>::as_select())
+                            .load(from)?;
+                        let Some(last) = rows.last() else { break };
+                        after = last.id;
+                        crate::with_backend!(&mut *to, |c| diesel::insert_into($table::table)
+                            .values(&rows)
+                            .execute(c))?;
+                    }
+                };
+            }
+            for_each_table!(copy!());
+            reset_sequences(to)?;
+            Ok(())
+        })
+    })?;
+    let copied = table_counts(from)?;
+    let landed = table_counts(to)?;
+    if copied != landed {
+        return Err(CopyError::Mismatch(format!(
+            "source {copied:?}, target {landed:?}"
+        )));
+    }
+    Ok(landed)
+}
+
+/// PostgreSQL's serial sequences do not see explicit ids: move each past the highest id so the
+/// next insert does not collide. SQLite needs nothing (it uses max(id) + 1).
+fn reset_sequences(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    if let DbConnection::Postgres(pg) = conn {
+        macro_rules! reset {
+            ($table:ident, $row:ty) => {
+                diesel::sql_query(concat!(
+                    "SELECT setval(pg_get_serial_sequence('",
+                    stringify!($table),
+                    "', 'id'), COALESCE((SELECT MAX(id) FROM ",
+                    stringify!($table),
+                    "), 0) + 1, false)"
+                ))
+                .execute(pg)?;
+            };
+        }
+        for_each_table!(reset!());
+    }
+    Ok(())
+}
