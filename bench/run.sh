@@ -1,35 +1,69 @@
 #!/usr/bin/env bash
-# Measures one instance on this machine: sign requests per second (each a new signature, its
-# confirmation email queued and written by the worker) and petition page views per second.
-# Needs wrk (Debian package `wrk`). Usage: bench/run.sh [seconds] [connections]
+# Load test on this machine with wrk (Debian package `wrk`): sign requests per second (each a new
+# signature whose confirmation email the workers write during the run) and page views per second.
+#
+#   bench/run.sh [seconds] [connections]
+#   INSTANCES=2 BENCH_DATABASE_URL=postgres://u:p@127.0.0.1/empty_db bench/run.sh
+#
+# Without BENCH_DATABASE_URL it runs on a fresh SQLite file. With INSTANCES=N it starts N
+# instances on the same database and drives each with its own wrk; figures are the sums.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-15}
 conns=${2:-32}
+instances=${INSTANCES:-1}
 port=${BENCH_PORT:-18080}
 command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
 
 cargo build --release --quiet
-bin=target/release/undersigned
+bin=$PWD/target/release/undersigned
 dir=$(mktemp -d)
-server=
-cleanup() { if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; fi; rm -rf "$dir"; }
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$dir"
+}
 trap cleanup EXIT
-export UNDERSIGNED_DATA_DIR=$dir UNDERSIGNED_BIND=127.0.0.1:$port RUST_LOG=warn
+export RUST_LOG=warn
+export UNDERSIGNED_DATABASE_URL=${BENCH_DATABASE_URL:-sqlite://$dir/undersigned.db}
 # The bench is one client address: lift the per-address limits out of the way.
 export UNDERSIGNED_SIGN_RATE_PER_MINUTE=100000000 UNDERSIGNED_SIGN_RATE_PER_HOUR=100000000
+export UNDERSIGNED_DATA_DIR=$dir/0
 
 $bin petition create --slug bench --title "Benchmark petition" --goal 1000000 >/dev/null
 $bin demo >/dev/null
-$bin serve >"$dir/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+for i in $(seq 0 $((instances - 1))); do
+  UNDERSIGNED_DATA_DIR=$dir/$i UNDERSIGNED_BIND=127.0.0.1:$((port + i)) \
+    $bin serve >"$dir/serve-$i.log" 2>&1 &
+  pids+=($!)
+done
+for i in $(seq 0 $((instances - 1))); do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$((port + i))/healthz" >/dev/null && break; sleep 0.1; done
+done
 
-echo "== POST /petitions/bench/sign, ${secs}s, $conns connections"
-wrk -t2 -c"$conns" -d"${secs}s" -s bench/sign.lua "http://127.0.0.1:$port" | grep -E "Requests/sec|Latency|requests in|Non-2xx"
-echo "== GET /petitions/un-secretary-general-free-the-prisoners (42,424 signatures), ${secs}s"
-wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/petitions/un-secretary-general-free-the-prisoners" | grep -E "Requests/sec|Latency|requests in|Non-2xx"
-echo "== GET /api/v1/petitions/osce-moscow-mechanism, ${secs}s"
-wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/api/v1/petitions/osce-moscow-mechanism" | grep -E "Requests/sec|Latency|requests in|Non-2xx"
-sleep 2
-echo "== rows: $(sqlite3 "$dir/undersigned.db" 'select count(*) from signatures where petition_id = (select id from petitions where slug = "bench")' 2>/dev/null || echo '(sqlite3 not installed)') signatures, $(ls "$dir/outbox" | wc -l) emails written"
+# Runs wrk against every instance at once and prints the summed requests/s and mean latency.
+drive() {
+  local label=$1; shift
+  local per=$(( conns / instances > 0 ? conns / instances : 1 ))
+  local outs=()
+  for i in $(seq 0 $((instances - 1))); do
+    BENCH_PREFIX="i$i" wrk -t1 -c"$per" -d"${secs}s" "$@" "http://127.0.0.1:$((port + i))${path}" >"$dir/wrk-$i.txt" &
+    outs+=($!)
+  done
+  wait "${outs[@]}"
+  awk -v label="$label" '
+    /Requests\/sec/ { rps += $2 }
+    /requests in/ { total += $1 }
+    /^    Latency/ { v = $2; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else if (v ~ /s$/) v = v * 1000; lat += v; n++ }
+    /Non-2xx/ { bad += $NF }
+    END { printf "%-45s %7.0f req/s  mean latency %6.1f ms  (%d requests)%s\n", label, rps, lat / n, total, (bad ? "  non-2xx: " bad : "") }
+  ' "$dir"/wrk-*.txt
+}
+
+backend=${UNDERSIGNED_DATABASE_URL%%:*}
+echo "== $instances instance(s) on $backend, ${secs}s per route, $conns connections in all"
+path=/petitions/bench/sign drive "POST /petitions/{slug}/sign" -s bench/sign.lua
+path=/petitions/un-secretary-general-free-the-prisoners drive "GET /petitions/{slug} (42,424 signatures)"
+path=/api/v1/petitions/osce-moscow-mechanism drive "GET /api/v1/petitions/{slug}"
+sleep 3
+echo "confirmation emails written by the workers: $(find "$dir" -name '*.eml' | wc -l) (one per sign request)"
