@@ -77,6 +77,20 @@ mod tests {
     }
 
     #[test]
+    fn the_sustained_limit_holds_even_when_bursts_are_allowed() {
+        let l = SignLimiter::new(100, 3);
+        let a: IpAddr = "198.51.100.7".parse().unwrap();
+        for _ in 0..3 {
+            assert!(l.check(a).is_ok());
+        }
+        let wait = l.check(a).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(60),
+            "waits for the hourly budget: {wait:?}"
+        );
+    }
+
+    #[test]
     fn ipv6_addresses_in_one_slash_64_share_a_limit() {
         let x: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
         let y: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();

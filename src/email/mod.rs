@@ -153,3 +153,41 @@ impl Mailer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn mailer(smtp_url: &str) -> anyhow::Result<Mailer> {
+        let env: BTreeMap<String, String> = [
+            ("UNDERSIGNED_SMTP_URL".to_string(), smtp_url.to_string()),
+            (
+                "UNDERSIGNED_DATA_DIR".to_string(),
+                "/nonexistent".to_string(),
+            ),
+        ]
+        .into();
+        Mailer::from_settings(&Settings::load_from(None, &env)?)
+    }
+
+    #[tokio::test]
+    async fn plain_starttls_and_tls_smtp_urls_build_a_transport_without_leaking_passwords() {
+        for url in [
+            "smtp://localhost:25",
+            "smtp://user:s3cret@mail.example.org:587?tls=required",
+            "smtps://user:s3cret@mail.example.org:465",
+        ] {
+            let m = mailer(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert!(matches!(m, Mailer::Smtp { .. }));
+            assert!(!m.describe().contains("s3cret"), "{}", m.describe());
+        }
+        assert_eq!(
+            mailer("smtps://user:s3cret@mail.example.org:465")
+                .unwrap()
+                .describe(),
+            "SMTP server smtps://mail.example.org:465"
+        );
+    }
+}
