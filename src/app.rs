@@ -16,6 +16,9 @@ use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 use url::Url;
 
+use actix_session::config::PersistentSession;
+use actix_session::{SessionMiddleware, storage::CookieSessionStore};
+
 use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::email::Mailer;
@@ -86,12 +89,16 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             limiter: SignLimiter::new(settings.sign_rate_per_minute, settings.sign_rate_per_hour),
+            login_limiter: crate::ratelimit::LoginLimiter::default(),
             settings,
             base_url: base_url.clone(),
             wake_mailer: wake,
             secret,
         });
         let app_state = state.clone();
+        // Organizer sessions: a private (encrypted and signed) cookie, HttpOnly, SameSite=Strict,
+        // Secure whenever the site is served over https, 12 hours long.
+        let session_key = actix_web::cookie::Key::derive_from(&state.secret);
         let server =
             HttpServer::new(move || {
                 let mut headers = DefaultHeaders::new()
@@ -111,13 +118,38 @@ impl Application {
                         "max-age=31536000; includeSubDomains",
                     ));
                 }
+                let sessions =
+                    SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                        .cookie_name("undersigned_session".to_string())
+                        .cookie_secure(hsts)
+                        .cookie_http_only(true)
+                        .cookie_same_site(actix_web::cookie::SameSite::Strict)
+                        .session_lifecycle(
+                            PersistentSession::default()
+                                .session_ttl(actix_web::cookie::time::Duration::hours(12)),
+                        )
+                        .build();
                 App::new()
+                    .wrap(sessions)
                     .wrap(ErrorHandlers::new().default_handler(render_error_page))
                     .wrap(headers)
                     .wrap(from_fn(crate::telemetry::log_requests))
                     .app_data(state.clone())
                     .app_data(
                         web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                    )
+                    .app_data(
+                        web::FormConfig::default()
+                            .limit(16 * 1024)
+                            .error_handler(|e, _| {
+                                match e {
+                                    actix_web::error::UrlencodedError::Overflow { .. } => {
+                                        AppError::TooLarge
+                                    }
+                                    _ => AppError::BadRequest("error.bad_request.message"),
+                                }
+                                .into()
+                            }),
                     )
                     .app_data(web::QueryConfig::default().error_handler(|_, _| {
                         AppError::BadRequest("error.bad_request.message").into()
@@ -133,6 +165,12 @@ impl Application {
                     .service(routes::health::healthz)
                     .service(routes::pages::privacy)
                     .service(routes::pages::set_lang)
+                    .service(routes::auth::login_form)
+                    .service(routes::auth::login)
+                    .service(routes::auth::logout)
+                    .service(routes::auth::setup_form)
+                    .service(routes::auth::setup)
+                    .service(routes::dashboard::dashboard)
                     .service(routes::assets::asset)
                     .default_service(web::to(routes::pages::not_found))
             })
@@ -176,6 +214,7 @@ impl Application {
             loop {
                 every.tick().await;
                 state.limiter.prune();
+                state.login_limiter.prune();
             }
         });
         let result = self.server.await;

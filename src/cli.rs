@@ -36,6 +36,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PetitionCommand,
     },
+    /// Manage organizer accounts
+    Organizer {
+        #[command(subcommand)]
+        command: OrganizerCommand,
+    },
     /// Write the confirmed signatures of a petition
     Export {
         /// The petition's slug
@@ -59,6 +64,23 @@ pub enum Command {
         /// Empty database to write, e.g. postgres://user:password@host/undersigned
         #[arg(long)]
         to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrganizerCommand {
+    /// Create an organizer account (asks for the password unless --password-stdin)
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Admins manage every petition and every account
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -109,6 +131,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Petition { command } => petition(&settings, command),
+        Command::Organizer {
+            command:
+                OrganizerCommand::Add {
+                    email,
+                    name,
+                    admin,
+                    password_stdin,
+                },
+        } => add_organizer(&settings, &email, &name, admin, password_stdin),
         Command::Export {
             petition,
             format,
@@ -128,10 +159,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     let empty = db::run(app.pool(), |c| Ok(db::petitions::list(c)?.is_empty())).await?;
+    let setup_link = first_run_setup_link(&app).await?;
     // Written without println!: a closed stdout (`serve | head -1`) must not stop the server.
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "undersigned is listening on {}", app.base_url());
     let _ = writeln!(out, "emails go to {}", app.mailer_description());
+    if let Some(link) = setup_link {
+        let _ = writeln!(
+            out,
+            "first run: create the administrator account at {link} (valid 24 hours, works once)"
+        );
+    }
     if empty {
         let _ = writeln!(
             out,
@@ -142,6 +180,23 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     drop(out);
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// While no admin exists, a one-time link that creates the first one.
+async fn first_run_setup_link(app: &Application) -> anyhow::Result<Option<String>> {
+    let token = crate::domain::ConfirmationToken::generate();
+    let hash = token.hash();
+    let now = db::now();
+    let created = db::run(app.pool(), move |c| {
+        if db::organizers::any_admin(c)? {
+            return Ok(false);
+        }
+        db::organizers::create_setup_token(c, &hash, now, now + chrono::TimeDelta::hours(24))?;
+        Ok(true)
+    })
+    .await?;
+    let base = app.base_url().as_str().trim_end_matches('/');
+    Ok(created.then(|| format!("{base}/setup/{}", token.as_str())))
 }
 
 /// A migrated connection for one-shot commands.
@@ -201,6 +256,54 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
         PetitionCommand::Close { slug } => set_status(&mut conn, &slug, "closed")?,
         PetitionCommand::Reopen { slug } => set_status(&mut conn, &slug, "open")?,
     }
+    Ok(())
+}
+
+fn add_organizer(
+    settings: &Settings,
+    email: &str,
+    name: &str,
+    admin: bool,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let email = crate::domain::SignerEmail::parse(email)
+        .map_err(|_| anyhow::anyhow!("--email {email:?} is not an email address"))?;
+    let name = crate::domain::SignerName::parse(name)
+        .map_err(|_| anyhow::anyhow!("--name must be 1 to 100 characters on one line"))?;
+    let typed = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        rpassword::prompt_password("Password for the new organizer: ")
+            .context("cannot read a password from the terminal; use --password-stdin")?
+    };
+    let password = crate::auth::password::Password::parse(&typed).map_err(|_| {
+        anyhow::anyhow!(
+            "the password must be {} to 1024 characters",
+            crate::auth::password::Password::MIN_CHARS
+        )
+    })?;
+    let hash = crate::auth::password::hash(&password)
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    let mut conn = open(settings)?;
+    let id = db::organizers::create(
+        &mut conn,
+        &db::organizers::NewOrganizer {
+            email: email.as_str(),
+            name: name.as_str(),
+            password_hash: &hash,
+            is_admin: admin,
+            created_at: db::now(),
+        },
+    )?;
+    let role = if admin { "admin" } else { "organizer" };
+    println!(
+        "{role} {} created (id {id})",
+        db::organizers::normalise_email(email.as_str())
+    );
     Ok(())
 }
 

@@ -26,6 +26,12 @@ pub enum AppError {
     BadRequest(&'static str),
     #[error("payload too large")]
     TooLarge,
+    /// A state-changing request without a valid CSRF token.
+    #[error("forbidden")]
+    Forbidden,
+    /// A dashboard page without a signed-in organizer: answered with a redirect to /login.
+    #[error("login required")]
+    LoginRequired,
     #[error("database unavailable: {0}")]
     Unavailable(#[source] DbError),
     #[error(transparent)]
@@ -58,6 +64,9 @@ impl AppError {
             }
             AppError::BadRequest(key) => ("error.bad_request.title", *key),
             AppError::TooLarge => ("error.too_large.title", "error.too_large.message"),
+            AppError::Forbidden | AppError::LoginRequired => {
+                ("error.forbidden.title", "error.forbidden.message")
+            }
             AppError::Unavailable(_) => ("error.unavailable.title", "error.unavailable.message"),
             AppError::Internal(_) => ("error.internal.title", "error.internal.message"),
         };
@@ -91,6 +100,8 @@ impl ResponseError for AppError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::LoginRequired => StatusCode::SEE_OTHER,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -101,6 +112,11 @@ impl ResponseError for AppError {
             AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             _ => {}
+        }
+        if let AppError::LoginRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header(("Location", "/login"))
+                .finish();
         }
         let mut res = HttpResponse::build(self.status_code());
         if let AppError::RateLimited { retry_after_secs } = self {

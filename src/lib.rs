@@ -3,6 +3,7 @@
 rust_i18n::i18n!("locales", fallback = "en");
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -43,6 +43,43 @@ impl SignLimiter {
     }
 }
 
+/// Sign-in attempts: per account (so one password cannot be guessed at from many addresses)
+/// and per client network (so one client cannot try many accounts).
+pub struct LoginLimiter {
+    per_account: DefaultKeyedRateLimiter<String>,
+    per_client: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> LoginLimiter {
+        let n = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        LoginLimiter {
+            // Five tries at once, then one a minute.
+            per_account: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(5))),
+            per_client: RateLimiter::keyed(Quota::per_minute(n(10)).allow_burst(n(20))),
+        }
+    }
+}
+
+impl LoginLimiter {
+    pub fn check(&self, account: &str, ip: Option<IpAddr>) -> Result<(), Duration> {
+        let now = DefaultClock::default().now();
+        if let Some(ip) = ip {
+            self.per_client
+                .check_key(&client_key(ip))
+                .map_err(|n| n.wait_time_from(now))?;
+        }
+        self.per_account
+            .check_key(&account.to_string())
+            .map_err(|n| n.wait_time_from(now))
+    }
+
+    pub fn prune(&self) {
+        self.per_account.retain_recent();
+        self.per_client.retain_recent();
+    }
+}
+
 /// IPv6 clients are limited per /64, the block one subscriber usually gets; otherwise one
 /// person could rotate through 2^64 addresses.
 pub fn client_key(ip: IpAddr) -> IpAddr {

@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    confirmation_tokens, country_counts, email_jobs, petition_goals, petition_targets, petitions,
-    signatures,
+    confirmation_tokens, country_counts, email_jobs, organizers, petition_goals,
+    petition_organizers, petition_targets, petitions, setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
 
@@ -107,8 +107,37 @@ struct EmailJobRow {
     last_error: Option<String>,
 }
 
-/// Every table, parents before children. A new table must be added here (and to
-/// `table_counts`), or `migrate-data` would leave it behind.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizers)]
+struct OrganizerRow {
+    id: i32,
+    email: String,
+    name: String,
+    password_hash: String,
+    is_admin: bool,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = petition_organizers)]
+struct PetitionOrganizerRow {
+    id: i32,
+    petition_id: i32,
+    organizer_id: i32,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = setup_tokens)]
+struct SetupTokenRow {
+    id: i32,
+    token_hash: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    used_at: Option<NaiveDateTime>,
+}
+
+/// Every table, parents before children. A new table must be added here, or `migrate-data`
+/// would leave it behind.
 macro_rules! for_each_table {
     ($m:ident!($($args:tt)*)) => {
         $m!($($args)* petitions, PetitionRow);
@@ -118,6 +147,9 @@ macro_rules! for_each_table {
         $m!($($args)* signatures, SignatureRow);
         $m!($($args)* confirmation_tokens, TokenRow);
         $m!($($args)* email_jobs, EmailJobRow);
+        $m!($($args)* organizers, OrganizerRow);
+        $m!($($args)* petition_organizers, PetitionOrganizerRow);
+        $m!($($args)* setup_tokens, SetupTokenRow);
     };
 }
 

@@ -110,3 +110,42 @@ diesel::allow_tables_to_appear_in_same_query!(
     confirmation_tokens,
     email_jobs,
 );
+
+diesel::table! {
+    organizers (id) {
+        id -> Integer,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        is_admin -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    petition_organizers (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        organizer_id -> Integer,
+    }
+}
+
+diesel::table! {
+    setup_tokens (id) {
+        id -> Integer,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(petition_organizers -> petitions (petition_id));
+diesel::joinable!(petition_organizers -> organizers (organizer_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizers,
+    petition_organizers,
+    petitions,
+    setup_tokens,
+);

@@ -3,7 +3,9 @@
 
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod confirm;
+pub mod dashboard;
 pub mod health;
 pub mod home;
 pub mod pages;
@@ -29,6 +31,7 @@ pub struct AppState {
     /// The public URL, without a trailing slash problem: always ends before the path.
     pub base_url: Url,
     pub limiter: SignLimiter,
+    pub login_limiter: crate::ratelimit::LoginLimiter,
     /// Wakes the email worker when a job is queued.
     pub wake_mailer: Arc<Notify>,
     /// Keys HMACs (client address hashes).

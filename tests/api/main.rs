@@ -4,6 +4,7 @@ mod helpers;
 
 mod instances;
 mod migrate_data;
+mod organizers;
 
 mod api_and_pages;
 mod bad_input;

@@ -1,0 +1,171 @@
+//! Organizer accounts, who manages which petition, and first-run setup links.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::petitions::Petition;
+use super::schema::{organizers, petition_organizers, petitions, setup_tokens};
+use super::{DbConnection, DbError};
+use crate::domain::TokenHash;
+
+/// An organizer account (without its password hash).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = organizers)]
+pub struct Organizer {
+    pub id: i32,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// What creating an account needs; the password is already hashed.
+pub struct NewOrganizer<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub is_admin: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("an organizer with the email {0} already exists")]
+    EmailTaken(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for CreateError {
+    fn from(e: diesel::result::Error) -> CreateError {
+        CreateError::Db(e.into())
+    }
+}
+
+/// Organizer emails are compared lower-cased and trimmed.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub fn create(conn: &mut DbConnection, new: &NewOrganizer) -> Result<i32, CreateError> {
+    let email = normalise_email(new.email);
+    let result = diesel::insert_into(organizers::table)
+        .values((
+            organizers::email.eq(&email),
+            organizers::name.eq(new.name.trim()),
+            organizers::password_hash.eq(new.password_hash),
+            organizers::is_admin.eq(new.is_admin),
+            organizers::created_at.eq(new.created_at),
+        ))
+        .returning(organizers::id)
+        .get_result(conn);
+    match result {
+        Ok(id) => Ok(id),
+        Err(e) if super::is_unique_violation(&e) => Err(CreateError::EmailTaken(email)),
+        Err(e) => Err(CreateError::Db(e.into())),
+    }
+}
+
+/// An account and its password hash, for signing in.
+pub fn credentials(
+    conn: &mut DbConnection,
+    email: &str,
+) -> Result<Option<(Organizer, String)>, DbError> {
+    Ok(organizers::table
+        .filter(organizers::email.eq(normalise_email(email)))
+        .select((Organizer::as_select(), organizers::password_hash))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find(conn: &mut DbConnection, id: i32) -> Result<Option<Organizer>, DbError> {
+    Ok(organizers::table
+        .find(id)
+        .select(Organizer::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn any_admin(conn: &mut DbConnection) -> Result<bool, DbError> {
+    Ok(organizers::table
+        .filter(organizers::is_admin.eq(true))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// The petitions an organizer may manage: all of them for an admin; otherwise those they were
+/// added to or that name them as owner.
+pub fn petitions_of(conn: &mut DbConnection, who: &Organizer) -> Result<Vec<Petition>, DbError> {
+    let mut query = petitions::table
+        .order(petitions::created_at.desc())
+        .select(Petition::as_select())
+        .into_boxed();
+    if !who.is_admin {
+        let added = petition_organizers::table
+            .filter(petition_organizers::organizer_id.eq(who.id))
+            .select(petition_organizers::petition_id);
+        query = query.filter(
+            petitions::id
+                .eq_any(added)
+                .or(petitions::owner_email.eq(&who.email)),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Stores a first-run setup link (its hash) valid until `expires_at`.
+pub fn create_setup_token(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::insert_into(setup_tokens::table)
+        .values((
+            setup_tokens::token_hash.eq(hash.as_str()),
+            setup_tokens::created_at.eq(now),
+            setup_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether a setup link can still be used: known, unused, unexpired, and no admin yet.
+pub fn setup_token_usable(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let found = setup_tokens::table
+        .filter(setup_tokens::token_hash.eq(hash.as_str()))
+        .filter(setup_tokens::used_at.is_null())
+        .filter(setup_tokens::expires_at.gt(now))
+        .count()
+        .get_result::<i64>(conn)?;
+    Ok(found == 1 && !any_admin(conn)?)
+}
+
+/// Creates the first admin through a setup link, using the link up in the same transaction.
+/// `Ok(None)` when the link is not usable (already used, expired, or an admin exists).
+pub fn create_first_admin(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    new: &NewOrganizer,
+) -> Result<Option<i32>, CreateError> {
+    conn.transaction::<_, CreateError, _>(|conn| {
+        let used = diesel::update(
+            setup_tokens::table
+                .filter(setup_tokens::token_hash.eq(hash.as_str()))
+                .filter(setup_tokens::used_at.is_null())
+                .filter(setup_tokens::expires_at.gt(new.created_at)),
+        )
+        .set(setup_tokens::used_at.eq(new.created_at))
+        .execute(conn)
+        .map_err(DbError::from)?;
+        if used != 1 || any_admin(conn)? {
+            return Ok(None);
+        }
+        create(conn, new).map(Some)
+    })
+}

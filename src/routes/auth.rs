@@ -1,0 +1,280 @@
+//! Organizer sign-in, sign-out and the first-run setup link.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{AppState, Layout, html, pages};
+use crate::auth::{self, password};
+use crate::db::{self, organizers};
+use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    l: Layout,
+    csrf: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", to.to_string()))
+        .finish()
+}
+
+fn login_page(
+    req: &HttpRequest,
+    tr: Tr,
+    session: &Session,
+    email: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let page = LoginPage {
+        l: Layout::new(tr, tr.t("login.title"), req),
+        csrf: auth::csrf_token(session)?,
+        email,
+        error,
+    };
+    Ok(html(status, page.render()?))
+}
+
+#[get("/login")]
+pub async fn login_form(
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    if auth::organizer_id(&session).is_some() {
+        return Ok(see_other("/dashboard"));
+    }
+    login_page(&req, tr, &session, String::new(), None, StatusCode::OK)
+}
+
+#[post("/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let account = organizers::normalise_email(&form.email);
+    if let Err(wait) = state.login_limiter.check(&account, state.client_ip(&req)) {
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let lookup = account.clone();
+    let found = db::run(&state.pool, move |c| organizers::credentials(c, &lookup)).await?;
+    let password = form.password;
+    // Hashing is deliberately slow: off the async workers. An unknown address is checked against
+    // a dummy hash so that it takes as long as a wrong password and cannot be told apart.
+    let signed_in = web::block(move || match found {
+        Some((who, hash)) => password::verify(&password, &hash).then_some(who.id),
+        None => {
+            password::verify(&password, &password::DUMMY_HASH);
+            None
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    match signed_in {
+        Some(id) => {
+            auth::sign_in(&session, id)?;
+            tracing::info!(organizer.id = id, "organizer signed in");
+            Ok(see_other("/dashboard"))
+        }
+        None => login_page(
+            &req,
+            tr,
+            &session,
+            form.email.chars().take(254).collect(),
+            Some(tr.t("login.failed")),
+            StatusCode::UNAUTHORIZED,
+        ),
+    }
+}
+
+#[derive(Default, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+#[post("/logout")]
+pub async fn logout(session: Session, form: web::Form<CsrfForm>) -> Result<HttpResponse, AppError> {
+    auth::check_csrf(&session, &form.csrf_token)?;
+    auth::sign_out(&session);
+    Ok(see_other("/login"))
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    l: Layout,
+    csrf: String,
+    action: String,
+    name: String,
+    email: String,
+    errors: Vec<(&'static str, String)>,
+}
+
+impl SetupPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+fn setup_gone(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
+    pages::message(
+        req,
+        tr,
+        StatusCode::GONE,
+        "setup.gone.title",
+        &["setup.gone.message"],
+        vec![("/login".to_string(), tr.t("login.title"))],
+    )
+}
+
+async fn usable(state: &AppState, token: &str) -> Result<Option<ConfirmationToken>, AppError> {
+    let Some(token) = ConfirmationToken::parse(token) else {
+        return Ok(None);
+    };
+    let hash = token.hash();
+    let now = db::now();
+    let ok = db::run(&state.pool, move |c| {
+        organizers::setup_token_usable(c, &hash, now)
+    })
+    .await?;
+    Ok(ok.then_some(token))
+}
+
+#[get("/setup/{token}")]
+pub async fn setup_form(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let Some(token) = usable(&state, &token).await? else {
+        return setup_gone(&req, tr);
+    };
+    let page = SetupPage {
+        l: Layout::new(tr, tr.t("setup.title"), &req),
+        csrf: auth::csrf_token(&session)?,
+        action: format!("/setup/{}", token.as_str()),
+        name: String::new(),
+        email: String::new(),
+        errors: vec![],
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}
+
+#[derive(Default, Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+#[post("/setup/{token}")]
+pub async fn setup(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+    form: web::Form<SetupForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let Some(token) = usable(&state, &token).await? else {
+        return setup_gone(&req, tr);
+    };
+    let name = SignerName::parse(&form.name);
+    let email = SignerEmail::parse(&form.email);
+    let pass = password::Password::parse(&form.password);
+    let mut errors = vec![];
+    if name.is_err() {
+        errors.push(("name", tr.t("error.name.missing")));
+    }
+    if email.is_err() {
+        errors.push(("email", tr.t("error.email.invalid")));
+    }
+    if let Err(key) = &pass {
+        errors.push(("password", tr.t(&format!("error.{key}"))));
+    }
+    let (Ok(name), Ok(email), Ok(pass)) = (name, email, pass) else {
+        let page = SetupPage {
+            l: Layout::new(tr, tr.t("setup.title"), &req),
+            csrf: auth::csrf_token(&session)?,
+            action: format!("/setup/{}", token.as_str()),
+            name: form.name.chars().take(100).collect(),
+            email: form.email.chars().take(254).collect(),
+            errors,
+        };
+        return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?));
+    };
+    let hash = web::block(move || password::hash(&pass))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))?;
+    let token_hash = token.hash();
+    let created = db::run(&state.pool, move |c| {
+        organizers::create_first_admin(
+            c,
+            &token_hash,
+            &organizers::NewOrganizer {
+                email: email.as_str(),
+                name: name.as_str(),
+                password_hash: &hash,
+                is_admin: true,
+                created_at: db::now(),
+            },
+        )
+        .map_err(|e| match e {
+            organizers::CreateError::Db(e) => e,
+            other => db::DbError::Migration(other.to_string()),
+        })
+    })
+    .await?;
+    match created {
+        Some(id) => {
+            auth::sign_in(&session, id)?;
+            tracing::info!(
+                organizer.id = id,
+                "first admin created through the setup link"
+            );
+            Ok(see_other("/dashboard"))
+        }
+        None => setup_gone(&req, tr),
+    }
+}

@@ -1,0 +1,76 @@
+//! The organizer dashboard: the petitions an organizer manages, with their progress.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+
+use super::{AppState, Layout, html};
+use crate::auth;
+use crate::db::{self, organizers};
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+struct Row {
+    slug: String,
+    title: String,
+    status: String,
+    count: String,
+    goal: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    l: Layout,
+    csrf: String,
+    signed_in_as: String,
+    rows: Vec<Row>,
+}
+
+#[get("/dashboard")]
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
+    let now = db::now();
+    let found = db::run(&state.pool, move |c| {
+        let Some(who) = organizers::find(c, id)? else {
+            return Ok(None);
+        };
+        let petitions = organizers::petitions_of(c, &who)?;
+        let ids: Vec<i32> = petitions.iter().map(|p| p.id).collect();
+        let goals = db::petitions::goals_of(c, &ids)?;
+        Ok(Some((who, petitions, goals)))
+    })
+    .await?;
+    // An account deleted while signed in is signed out.
+    let Some((who, petitions, goals)) = found else {
+        auth::sign_out(&session);
+        return Err(AppError::LoginRequired);
+    };
+    let rows = petitions
+        .into_iter()
+        .zip(goals)
+        .map(|(p, g)| {
+            let count = i64::from(p.signature_count);
+            Row {
+                status: tr.t(&format!("status.{}", p.public_status(now))),
+                count: tr.number(count),
+                goal: tr.number(i64::from(g.current(count))),
+                slug: p.slug,
+                title: p.title,
+            }
+        })
+        .collect();
+    let page = DashboardPage {
+        l: Layout::new(tr, tr.t("dashboard.title"), &req),
+        csrf: auth::csrf_token(&session)?,
+        signed_in_as: tr.tf("dashboard.signed_in_as", &[("name", &who.name)]),
+        rows,
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}

@@ -1,0 +1,299 @@
+//! Organizer accounts: sign-in and sign-out, CSRF, throttling, first-run setup, dashboard.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use crate::helpers::{TestApp, spawn_app};
+
+fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+fn add_organizer(app: &TestApp, email: &str, password: &str, admin: bool) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_undersigned"));
+    cmd.args([
+        "organizer",
+        "add",
+        "--email",
+        email,
+        "--name",
+        "Ani Organizer",
+        "--password-stdin",
+    ])
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .env("UNDERSIGNED_DATA_DIR", app.dir.path())
+    .env("UNDERSIGNED_DATABASE_URL", &app.db.url)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    if admin {
+        cmd.arg("--admin");
+    }
+    let mut child = cmd.spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    let form = app.get("/login").await.text().await.unwrap();
+    let token = csrf(&form);
+    app.post_form(
+        "/login",
+        &[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &token),
+        ],
+    )
+    .await
+}
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("undersigned_session="))
+}
+
+#[tokio::test]
+async fn an_organizer_signs_in_sees_only_their_petitions_and_signs_out() {
+    let app = spawn_app().await;
+    add_organizer(&app, "Ana@Example.org", "correct horse battery", false);
+    let mine = app.create_petition("p-mine", &[10]).await;
+    app.create_petition("p-other", &[10]).await;
+    undersigned::db::run(&app.pool, move |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::petitions::dsl::*;
+        Ok(diesel::update(petitions.find(mine))
+            .set(owner_email.eq("ana@example.org"))
+            .execute(c)?)
+    })
+    .await
+    .unwrap();
+
+    let wrong = login(&app, "ana@example.org", "wrong password!").await;
+    assert_eq!(wrong.status().as_u16(), 401);
+    let wrong = wrong.text().await.unwrap();
+    let unknown = login(&app, "nobody@example.org", "wrong password!").await;
+    assert_eq!(unknown.status().as_u16(), 401);
+    let unknown = unknown.text().await.unwrap();
+    assert!(wrong.contains("Email or password is incorrect."));
+    // The two answers differ only in the address echoed back into the form.
+    assert_eq!(
+        csrf_free(&wrong).replace("ana@example.org", "X"),
+        csrf_free(&unknown).replace("nobody@example.org", "X")
+    );
+
+    let before = app.get("/login").await;
+    let before_cookie = session_cookie(&before);
+    let ok = login(&app, "ANA@example.org ", "correct horse battery").await;
+    assert_eq!(ok.status().as_u16(), 303);
+    assert_eq!(ok.headers()["location"], "/dashboard");
+    let cookie = session_cookie(&ok).expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert_ne!(
+        Some(cookie),
+        before_cookie,
+        "the session is renewed at sign-in"
+    );
+
+    let dash = app.get("/dashboard").await;
+    assert_eq!(dash.status().as_u16(), 200);
+    let dash = dash.text().await.unwrap();
+    assert!(dash.contains("Signed in as Ani Organizer"));
+    assert!(dash.contains("Petition p-mine"));
+    assert!(
+        !dash.contains("Petition p-other"),
+        "another organizer's petition is not listed"
+    );
+
+    let no_token = app.post_form("/logout", &[]).await;
+    assert_eq!(no_token.status().as_u16(), 403);
+    assert_eq!(
+        app.get("/dashboard").await.status().as_u16(),
+        200,
+        "still signed in"
+    );
+    let out = app
+        .post_form("/logout", &[("csrf_token", &csrf(&dash))])
+        .await;
+    assert_eq!(out.status().as_u16(), 303);
+    let after = app.get("/dashboard").await;
+    assert_eq!(after.status().as_u16(), 303);
+    assert_eq!(after.headers()["location"], "/login");
+}
+
+fn csrf_free(html: &str) -> String {
+    html.replace(&csrf(html), "")
+}
+
+#[tokio::test]
+async fn an_admin_sees_every_petition() {
+    let app = spawn_app().await;
+    add_organizer(&app, "admin@example.org", "a long admin passphrase", true);
+    app.create_petition("p-one", &[10]).await;
+    app.create_petition("p-two", &[10]).await;
+    assert_eq!(
+        login(&app, "admin@example.org", "a long admin passphrase")
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let dash = app.get("/dashboard").await.text().await.unwrap();
+    assert!(dash.contains("Petition p-one") && dash.contains("Petition p-two"));
+}
+
+#[tokio::test]
+async fn sign_in_without_the_forms_csrf_token_is_refused() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    let res = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "ana@example.org"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 403);
+    assert!(res.text().await.unwrap().contains("This form has expired"));
+    let forged = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "ana@example.org"),
+                ("password", "correct horse battery"),
+                ("csrf_token", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status().as_u16(), 403);
+    assert_eq!(app.get("/dashboard").await.status().as_u16(), 303);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_for_one_account_are_throttled() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    for _ in 0..5 {
+        assert_eq!(
+            login(&app, "ana@example.org", "guess guess guess")
+                .await
+                .status()
+                .as_u16(),
+            401
+        );
+    }
+    let throttled = login(&app, "ana@example.org", "correct horse battery").await;
+    assert_eq!(throttled.status().as_u16(), 429);
+    assert!(throttled.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn the_dashboard_needs_a_signed_in_organizer() {
+    let app = spawn_app().await;
+    let res = app.get("/dashboard").await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn the_first_run_setup_link_creates_the_admin_once() {
+    let db = crate::helpers::TestDatabase::create();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("UNDERSIGNED_DATA_DIR", dir.path())
+        .env("UNDERSIGNED_BIND", "127.0.0.1:0")
+        .env("UNDERSIGNED_DATABASE_URL", &db.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut link = None;
+    for _ in 0..5 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        if let Some(rest) = line.strip_prefix("first run: create the administrator account at ") {
+            link = rest.split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    let link = link.expect("serve prints a setup link while no admin exists");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf(&form);
+    let short = client
+        .post(&link)
+        .form(&[
+            ("name", "Ani"),
+            ("email", "ani@example.org"),
+            ("password", "short"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status().as_u16(), 422);
+    assert!(
+        short
+            .text()
+            .await
+            .unwrap()
+            .contains("at least 10 characters")
+    );
+    let created = client
+        .post(&link)
+        .form(&[
+            ("name", "Ani"),
+            ("email", "ani@example.org"),
+            ("password", "a long admin passphrase"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 303);
+    let base = link.split("/setup/").next().unwrap();
+    let dash = client
+        .get(format!("{base}/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dash.status().as_u16(), 200);
+    assert!(dash.text().await.unwrap().contains("Signed in as Ani"));
+
+    let again = reqwest::get(&link).await.unwrap();
+    assert_eq!(again.status().as_u16(), 410, "the link works once");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    drop(stdout);
+}
