@@ -171,6 +171,8 @@ impl Application {
                     .service(routes::auth::setup_form)
                     .service(routes::auth::setup)
                     .service(routes::dashboard::dashboard)
+                    .service(routes::manage::show)
+                    .service(routes::manage::export_csv)
                     .service(routes::assets::asset)
                     .default_service(web::to(routes::pages::not_found))
             })

@@ -7,6 +7,7 @@ pub mod outbox;
 pub mod petitions;
 pub mod schema;
 pub mod signatures;
+pub mod stats;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -114,6 +114,23 @@ pub fn petitions_of(conn: &mut DbConnection, who: &Organizer) -> Result<Vec<Peti
     Ok(query.load(conn)?)
 }
 
+/// Whether an organizer may see and manage a petition (the same rule as [`petitions_of`]).
+pub fn may_manage(
+    conn: &mut DbConnection,
+    who: &Organizer,
+    petition: &Petition,
+) -> Result<bool, DbError> {
+    if who.is_admin || petition.owner_email.as_deref() == Some(who.email.as_str()) {
+        return Ok(true);
+    }
+    Ok(petition_organizers::table
+        .filter(petition_organizers::petition_id.eq(petition.id))
+        .filter(petition_organizers::organizer_id.eq(who.id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
 /// Stores a first-run setup link (its hash) valid until `expires_at`.
 pub fn create_setup_token(
     conn: &mut DbConnection,

@@ -255,6 +255,17 @@ pub struct ExportRow {
     pub public: bool,
 }
 
+/// Which signatures an export includes, besides "confirmed and not invalidated".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportFilter {
+    /// ISO 3166-1 alpha-2 code.
+    pub country: Option<String>,
+    /// Confirmed at or after.
+    pub from: Option<NaiveDateTime>,
+    /// Confirmed before.
+    pub until: Option<NaiveDateTime>,
+}
+
 /// Confirmed, valid signatures after `after_id` in signing order, `limit` at a time, so an
 /// export of any size runs in bounded memory.
 pub fn export_batch(
@@ -263,11 +274,33 @@ pub fn export_batch(
     after_id: i32,
     limit: i64,
 ) -> Result<Vec<ExportRow>, DbError> {
-    Ok(signatures::table
+    export_batch_filtered(conn, petition_id, &ExportFilter::default(), after_id, limit)
+}
+
+/// [`export_batch`] narrowed by a filter.
+pub fn export_batch_filtered(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    filter: &ExportFilter,
+    after_id: i32,
+    limit: i64,
+) -> Result<Vec<ExportRow>, DbError> {
+    let mut query = signatures::table
         .filter(signatures::petition_id.eq(petition_id))
         .filter(signatures::status.eq("confirmed"))
         .filter(signatures::invalidated_at.is_null())
         .filter(signatures::id.gt(after_id))
+        .into_boxed();
+    if let Some(country) = &filter.country {
+        query = query.filter(signatures::country.eq(country.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(signatures::confirmed_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(signatures::confirmed_at.lt(until));
+    }
+    Ok(query
         .order(signatures::id.asc())
         .limit(limit)
         .select((

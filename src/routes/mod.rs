@@ -8,6 +8,7 @@ pub mod confirm;
 pub mod dashboard;
 pub mod health;
 pub mod home;
+pub mod manage;
 pub mod pages;
 pub mod petition;
 pub mod sign;

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod instances;
+mod manage;
 mod migrate_data;
 mod organizers;
 

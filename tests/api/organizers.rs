@@ -5,13 +5,13 @@ use std::process::{Command, Stdio};
 
 use crate::helpers::{TestApp, spawn_app};
 
-fn csrf(html: &str) -> String {
+pub fn csrf(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).expect("a CSRF field") + marker.len();
     html[start..].split('"').next().unwrap().to_string()
 }
 
-fn add_organizer(app: &TestApp, email: &str, password: &str, admin: bool) {
+pub fn add_organizer(app: &TestApp, email: &str, password: &str, admin: bool) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_undersigned"));
     cmd.args([
         "organizer",
@@ -42,7 +42,7 @@ fn add_organizer(app: &TestApp, email: &str, password: &str, admin: bool) {
     );
 }
 
-async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+pub async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     let form = app.get("/login").await.text().await.unwrap();
     let token = csrf(&form);
     app.post_form(

@@ -1,0 +1,295 @@
+//! An organizer's view of one petition: progress figures, a chart per day, and the signature
+//! export. Every route checks that the signed-in organizer may manage the petition; one who may
+//! not gets the same 404 as for a petition that does not exist.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use serde::Deserialize;
+
+use super::{AppState, Layout, html};
+use crate::auth;
+use crate::db::signatures::ExportFilter;
+use crate::db::{self, organizers, petitions::PetitionView};
+use crate::domain::Country;
+use crate::error::AppError;
+use crate::export;
+use crate::i18n::Tr;
+
+/// Days the chart shows.
+const CHART_DAYS: i64 = 30;
+
+/// The petition, if the signed-in organizer may manage it.
+async fn managed(
+    state: &AppState,
+    session: &Session,
+    slug: String,
+) -> Result<PetitionView, AppError> {
+    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
+    db::run(&state.pool, move |c| {
+        let Some(who) = organizers::find(c, id)? else {
+            return Ok(Err(AppError::LoginRequired));
+        };
+        let Some(view) = db::petitions::view(c, &slug)? else {
+            return Ok(Err(AppError::NotFound));
+        };
+        if !organizers::may_manage(c, &who, &view.petition)? {
+            return Ok(Err(AppError::NotFound));
+        }
+        Ok(Ok(view))
+    })
+    .await?
+}
+
+/// One bar of the chart, in SVG user units.
+struct Bar {
+    x: u32,
+    y: u32,
+    height: u32,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "manage.html")]
+struct ManagePage {
+    l: Layout,
+    slug: String,
+    total: String,
+    today: String,
+    week: String,
+    rate: String,
+    eta: String,
+    bars: Vec<Bar>,
+    chart_label: String,
+    by_country: Vec<(&'static str, String)>,
+    countries: Vec<(&'static str, &'static str)>,
+}
+
+#[get("/dashboard/petitions/{slug}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let view = managed(&state, &session, slug.into_inner()).await?;
+    let now = db::now();
+    let today_start = now.date().and_hms_opt(0, 0, 0).unwrap_or(now);
+    let chart_start = today_start - TimeDelta::days(CHART_DAYS - 1);
+    let week_start = now - TimeDelta::days(7);
+    let id = view.petition.id;
+    let (today, week, all_rows, days) = db::run(&state.pool, move |c| {
+        Ok((
+            db::stats::confirmed_since(c, id, today_start)?,
+            db::stats::confirmed_since(c, id, week_start)?,
+            db::signatures::count_all_rows(c, id)?,
+            db::stats::per_day(c, id, chart_start)?,
+        ))
+    })
+    .await?;
+    let p = &view.petition;
+    let count = i64::from(p.signature_count);
+    let goal = i64::from(view.goals.current(count));
+    let rate = if all_rows > 0 {
+        format!("{:.0} %", (count as f64) * 100.0 / (all_rows as f64))
+    } else {
+        "—".to_string()
+    };
+    let eta = if count >= goal {
+        tr.t("manage.eta_reached")
+    } else if week > 0 {
+        let per_day = week as f64 / 7.0;
+        let days = ((goal - count) as f64 / per_day).ceil() as i64;
+        let when: NaiveDateTime = now + TimeDelta::days(days.min(36_500));
+        tr.tf(
+            "manage.eta",
+            &[
+                ("rate", &tr.number(per_day.round() as i64)),
+                ("goal", &tr.number(goal)),
+                ("date", &tr.date(when)),
+            ],
+        )
+    } else {
+        tr.t("manage.eta_none")
+    };
+    let page = ManagePage {
+        bars: chart(&tr, &days, chart_start.date()),
+        chart_label: tr.t("manage.chart"),
+        slug: p.slug.clone(),
+        total: tr.number(count),
+        today: tr.number(today),
+        week: tr.number(week),
+        rate,
+        eta,
+        by_country: view
+            .by_country
+            .iter()
+            .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(i64::from(*n))))
+            .collect(),
+        countries: Country::all(tr.lang),
+        l: Layout::new(tr, p.title.clone(), &req),
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}
+
+/// Bars for `CHART_DAYS` days from `first`, scaled to a 600×160 drawing.
+fn chart(tr: &Tr, days: &[db::stats::Day], first: NaiveDate) -> Vec<Bar> {
+    const WIDTH: u32 = 600;
+    const HEIGHT: u32 = 150;
+    let slot = WIDTH / CHART_DAYS as u32;
+    let counts: Vec<(NaiveDate, i64)> = (0..CHART_DAYS)
+        .map(|i| {
+            let day = first + TimeDelta::days(i);
+            let key = day.format("%Y-%m-%d").to_string();
+            let n = days.iter().find(|d| d.day == key).map_or(0, |d| d.count);
+            (day, n)
+        })
+        .collect();
+    let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (day, n))| {
+            let height = ((n * i64::from(HEIGHT)) / max) as u32;
+            Bar {
+                x: i as u32 * slot + 1,
+                y: HEIGHT - height + 5,
+                height,
+                label: format!(
+                    "{}: {}",
+                    tr.date(day.and_hms_opt(0, 0, 0).unwrap_or_default()),
+                    tr.number(n)
+                ),
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    excel: Option<String>,
+}
+
+fn parse_day(s: &str) -> Result<Option<NaiveDateTime>, AppError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0))
+        .map_err(|_| AppError::BadRequest("error.bad_request.message"))
+}
+
+/// The confirmed signatures as CSV, streamed from the database batch by batch.
+#[get("/dashboard/petitions/{slug}/export.csv")]
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let view = managed(&state, &session, slug.into_inner()).await?;
+    let country = match query.country.trim() {
+        "" => None,
+        code => Some(
+            Country::parse(code)
+                .map_err(|_| AppError::BadRequest("error.country.invalid"))?
+                .code()
+                .to_string(),
+        ),
+    };
+    let filter = ExportFilter {
+        country,
+        from: parse_day(&query.from)?,
+        // "until" is inclusive for people: everything before the next day.
+        until: parse_day(&query.until)?.map(|d| d + TimeDelta::days(1)),
+    };
+    let mut first = Vec::new();
+    if query.excel.is_some() {
+        first.extend_from_slice(export::UTF8_BOM);
+    }
+    first.extend(export::header().map_err(|e| AppError::Internal(e.into()))?);
+    let petition_id = view.petition.id;
+    let organizer = auth::organizer_id(&session);
+    tracing::info!(petition.slug = %view.petition.slug, organizer.id = ?organizer, "signatures exported");
+
+    struct Cursor {
+        first: Option<Vec<u8>>,
+        after: i32,
+        done: bool,
+    }
+    let pool = state.pool.clone();
+    let stream = futures_util::stream::unfold(
+        Cursor {
+            first: Some(first),
+            after: 0,
+            done: false,
+        },
+        move |mut cur| {
+            let pool = pool.clone();
+            let filter = filter.clone();
+            async move {
+                if let Some(bytes) = cur.first.take() {
+                    return Some((Ok(web::Bytes::from(bytes)), cur));
+                }
+                if cur.done {
+                    return None;
+                }
+                let after = cur.after;
+                let batch = db::run(&pool, move |c| {
+                    db::signatures::export_batch_filtered(
+                        c,
+                        petition_id,
+                        &filter,
+                        after,
+                        export::BATCH,
+                    )
+                })
+                .await;
+                match batch {
+                    Ok(batch) if batch.is_empty() => None,
+                    Ok(batch) => {
+                        cur.after = batch.last().map_or(after, |r| r.id);
+                        cur.done = (batch.len() as i64) < export::BATCH;
+                        let bytes = export::rows(&batch)
+                            .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()));
+                        Some((bytes.map(web::Bytes::from), cur))
+                    }
+                    Err(e) => {
+                        // Headers are already sent: the download ends early and the log says why.
+                        tracing::error!(error = %e, "export stopped");
+                        cur.done = true;
+                        Some((
+                            Err(actix_web::error::ErrorInternalServerError("export stopped")),
+                            cur,
+                        ))
+                    }
+                }
+            }
+        },
+    );
+    let filename = format!(
+        "{}-signatures-{}.csv",
+        view.petition.slug,
+        db::now().format("%Y-%m-%d")
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        // Names and addresses: never kept by a browser or proxy cache.
+        .insert_header(("Cache-Control", "no-store"))
+        .streaming(stream))
+}

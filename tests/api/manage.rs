@@ -1,0 +1,157 @@
+//! An organizer's petition page and signature export, and who may see them.
+
+use crate::helpers::{TestApp, spawn_app};
+use crate::organizers::{add_organizer, login};
+
+async fn owned_petition_with_signers(app: &TestApp) {
+    let pid = app.create_petition("p-owned", &[10, 100]).await;
+    undersigned::db::run(&app.pool, move |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::petitions::dsl::*;
+        Ok(diesel::update(petitions.find(pid))
+            .set(owner_email.eq("ana@example.org"))
+            .execute(c)?)
+    })
+    .await
+    .unwrap();
+    let signers = [
+        ("Անի Պետրոսյան", "a1@example.org", "AM"),
+        ("Ольга Иванова", "o2@example.org", "RU"),
+        ("=cmd|'/c calc'!A1", "x3@example.org", "FR"),
+        ("Արամ Սարգսյան", "a4@example.org", "AM"),
+    ];
+    for (name, email, country) in signers {
+        app.sign(
+            "p-owned",
+            &[("name", name), ("email", email), ("country", country)],
+        )
+        .await;
+    }
+    for raw in app.wait_for_emails(signers.len()).await {
+        app.post_form(&app.confirmation_path(&raw), &[]).await;
+    }
+}
+
+fn parse(body: &[u8]) -> Vec<csv::StringRecord> {
+    let body = body
+        .strip_prefix(undersigned::export::UTF8_BOM)
+        .unwrap_or(body);
+    let mut reader = csv::Reader::from_reader(body);
+    assert_eq!(reader.headers().unwrap().len(), 9);
+    reader.records().map(Result::unwrap).collect()
+}
+
+#[tokio::test]
+async fn an_organizer_sees_progress_and_downloads_the_signatures() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    owned_petition_with_signers(&app).await;
+    assert_eq!(
+        login(&app, "ana@example.org", "correct horse battery")
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+
+    let dash = app.get("/dashboard").await.text().await.unwrap();
+    assert!(dash.contains("href=\"/dashboard/petitions/p-owned\""));
+    let page = app.get("/dashboard/petitions/p-owned").await;
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("<dt>Confirmed signatures</dt><dd>4</dd>"),
+        "{page}"
+    );
+    assert!(page.contains("<dt>Today</dt><dd>4</dd>"));
+    assert!(page.contains("<dt>Confirmation rate</dt><dd>100 %</dd>"));
+    assert_eq!(page.matches("<rect").count(), 30, "a bar per day");
+    assert!(
+        page.contains("the goal of 10 will be reached around"),
+        "{page}"
+    );
+
+    let res = app.get("/dashboard/petitions/p-owned/export.csv").await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        disposition.starts_with("attachment; filename=\"p-owned-signatures-"),
+        "{disposition}"
+    );
+    let rows = parse(&res.bytes().await.unwrap());
+    assert_eq!(rows.len(), 4);
+    let names: Vec<&str> = rows.iter().map(|r| &r[3]).collect();
+    assert!(names.contains(&"Անի Պետրոսյան") && names.contains(&"Ольга Иванова"));
+    assert!(
+        names.contains(&"'=cmd|'/c calc'!A1"),
+        "formula neutralised: {names:?}"
+    );
+
+    let armenia = app
+        .get("/dashboard/petitions/p-owned/export.csv?country=am")
+        .await;
+    let rows = parse(&armenia.bytes().await.unwrap());
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| &r[5] == "AM"));
+
+    let excel = app
+        .get("/dashboard/petitions/p-owned/export.csv?excel=1")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(excel.starts_with(undersigned::export::UTF8_BOM));
+    assert_eq!(parse(&excel).len(), 4);
+
+    let future = app
+        .get("/dashboard/petitions/p-owned/export.csv?from=2999-01-01")
+        .await;
+    assert_eq!(parse(&future.bytes().await.unwrap()).len(), 0);
+    for bad in ["?from=yesterday", "?until=2026-13-40", "?country=ZZ"] {
+        let res = app
+            .get(&format!("/dashboard/petitions/p-owned/export.csv{bad}"))
+            .await;
+        assert_eq!(res.status().as_u16(), 400, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn another_organizer_cannot_see_or_export_a_petition_that_is_not_theirs() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    add_organizer(&app, "mallory@example.org", "another long password", false);
+    owned_petition_with_signers(&app).await;
+
+    for path in [
+        "/dashboard/petitions/p-owned",
+        "/dashboard/petitions/p-owned/export.csv",
+    ] {
+        let anonymous = app.get(path).await;
+        assert_eq!(anonymous.status().as_u16(), 303, "{path}");
+        assert_eq!(anonymous.headers()["location"], "/login");
+    }
+    assert_eq!(
+        login(&app, "mallory@example.org", "another long password")
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    for path in [
+        "/dashboard/petitions/p-owned",
+        "/dashboard/petitions/p-owned/export.csv",
+        "/dashboard/petitions/p-owned/export.csv?excel=1",
+        "/dashboard/petitions/no-such-petition",
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status().as_u16(), 404, "{path}");
+        let body = res.text().await.unwrap();
+        assert!(!body.contains("Անի"), "{path} leaks a signer");
+    }
+    let dash = app.get("/dashboard").await.text().await.unwrap();
+    assert!(!dash.contains("p-owned"));
+}
