@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    confirmation_tokens, country_counts, email_jobs, organizers, petition_goals,
+    audit_log, confirmation_tokens, country_counts, email_jobs, organizers, petition_goals,
     petition_organizers, petition_targets, petitions, setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
@@ -136,6 +136,17 @@ struct SetupTokenRow {
     used_at: Option<NaiveDateTime>,
 }
 
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_log)]
+struct AuditRow {
+    id: i32,
+    organizer_id: Option<i32>,
+    petition_id: Option<i32>,
+    action: String,
+    detail: String,
+    created_at: NaiveDateTime,
+}
+
 /// Every table, parents before children. A new table must be added here, or `migrate-data`
 /// would leave it behind.
 macro_rules! for_each_table {
@@ -150,6 +161,7 @@ macro_rules! for_each_table {
         $m!($($args)* organizers, OrganizerRow);
         $m!($($args)* petition_organizers, PetitionOrganizerRow);
         $m!($($args)* setup_tokens, SetupTokenRow);
+        $m!($($args)* audit_log, AuditRow);
     };
 }
 

@@ -101,16 +101,6 @@ diesel::joinable!(country_counts -> petitions (petition_id));
 diesel::joinable!(signatures -> petitions (petition_id));
 diesel::joinable!(confirmation_tokens -> signatures (signature_id));
 
-diesel::allow_tables_to_appear_in_same_query!(
-    petitions,
-    petition_goals,
-    petition_targets,
-    country_counts,
-    signatures,
-    confirmation_tokens,
-    email_jobs,
-);
-
 diesel::table! {
     organizers (id) {
         id -> Integer,
@@ -143,9 +133,30 @@ diesel::table! {
 diesel::joinable!(petition_organizers -> petitions (petition_id));
 diesel::joinable!(petition_organizers -> organizers (organizer_id));
 
+diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        organizer_id -> Nullable<Integer>,
+        petition_id -> Nullable<Integer>,
+        action -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(audit_log -> organizers (organizer_id));
+diesel::joinable!(audit_log -> petitions (petition_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    petitions,
+    petition_goals,
+    petition_targets,
+    country_counts,
+    signatures,
+    confirmation_tokens,
+    email_jobs,
     organizers,
     petition_organizers,
-    petitions,
     setup_tokens,
+    audit_log,
 );

@@ -100,6 +100,10 @@ pub async fn login(
     match signed_in {
         Some(id) => {
             auth::sign_in(&session, id)?;
+            db::run(&state.pool, move |c| {
+                db::moderation::audit(c, Some(id), None, "sign-in", "", db::now())
+            })
+            .await?;
             tracing::info!(organizer.id = id, "organizer signed in");
             Ok(see_other("/dashboard"))
         }

@@ -25,6 +25,7 @@ struct DashboardPage {
     l: Layout,
     csrf: String,
     signed_in_as: String,
+    is_admin: bool,
     rows: Vec<Row>,
 }
 
@@ -70,6 +71,7 @@ pub async fn dashboard(
         l: Layout::new(tr, tr.t("dashboard.title"), &req),
         csrf: auth::csrf_token(&session)?,
         signed_in_as: tr.tf("dashboard.signed_in_as", &[("name", &who.name)]),
+        is_admin: who.is_admin,
         rows,
     };
     Ok(html(StatusCode::OK, page.render()?))

@@ -221,6 +221,18 @@ pub async fn export_csv(
     first.extend(export::header().map_err(|e| AppError::Internal(e.into()))?);
     let petition_id = view.petition.id;
     let organizer = auth::organizer_id(&session);
+    let detail = format!("{filter:?}, excel: {}", query.excel.is_some());
+    db::run(&state.pool, move |c| {
+        db::moderation::audit(
+            c,
+            organizer,
+            Some(petition_id),
+            "export-csv",
+            &detail,
+            db::now(),
+        )
+    })
+    .await?;
     tracing::info!(petition.slug = %view.petition.slug, organizer.id = ?organizer, "signatures exported");
 
     struct Cursor {

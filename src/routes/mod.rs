@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod health;
 pub mod home;
 pub mod manage;
+pub mod moderation;
 pub mod pages;
 pub mod petition;
 pub mod sign;

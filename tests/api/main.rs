@@ -5,6 +5,7 @@ mod helpers;
 mod instances;
 mod manage;
 mod migrate_data;
+mod moderation;
 mod organizers;
 
 mod api_and_pages;

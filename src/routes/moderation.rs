@@ -1,0 +1,331 @@
+//! Moderation: the searchable signer list, invalidating and restoring signatures (one or a batch
+//! by email domain, time window or network), and the audit log for admins.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use serde::Deserialize;
+
+use super::{AppState, Layout, html};
+use crate::auth;
+use crate::db::moderation::{self, Criteria, PAGE_SIZE};
+use crate::db::{self, organizers};
+use crate::domain::Country;
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+/// The petition and the organizer, if the organizer may manage it (404 otherwise).
+async fn managed(
+    state: &AppState,
+    session: &Session,
+    slug: String,
+) -> Result<(organizers::Organizer, db::petitions::Petition), AppError> {
+    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
+    db::run(&state.pool, move |c| {
+        let Some(who) = organizers::find(c, id)? else {
+            return Ok(Err(AppError::LoginRequired));
+        };
+        let Some(p) = db::petitions::find_by_slug(c, &slug)? else {
+            return Ok(Err(AppError::NotFound));
+        };
+        if !organizers::may_manage(c, &who, &p)? {
+            return Ok(Err(AppError::NotFound));
+        }
+        Ok(Ok((who, p)))
+    })
+    .await?
+}
+
+/// Search and batch criteria as they travel in query strings and forms.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct CriteriaForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    domain: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    /// A signature id: "signatures from the same network as this one".
+    #[serde(default)]
+    network: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+fn day(s: &str) -> Result<Option<NaiveDateTime>, AppError> {
+    match s.trim() {
+        "" => Ok(None),
+        d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(|d| d.and_hms_opt(0, 0, 0))
+            .map_err(|_| AppError::BadRequest("error.bad_request.message")),
+    }
+}
+
+fn text(s: &str, max: usize) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.chars().take(max).collect())
+}
+
+impl CriteriaForm {
+    async fn criteria(&self, state: &AppState, petition_id: i32) -> Result<Criteria, AppError> {
+        let ip_hash = match self.network.trim() {
+            "" => None,
+            id => {
+                let id: i32 = id
+                    .parse()
+                    .map_err(|_| AppError::BadRequest("error.bad_request.message"))?;
+                let hash = db::run(&state.pool, move |c| {
+                    moderation::ip_hash_of(c, petition_id, id)
+                })
+                .await?;
+                // A signature without a recorded network matches nothing, not everything.
+                Some(hash.unwrap_or_else(|| "-".to_string()))
+            }
+        };
+        Ok(Criteria {
+            search: text(&self.q, 100),
+            domain: text(&self.domain, 253).map(|d| d.trim_start_matches('@').to_string()),
+            from: day(&self.from)?,
+            until: day(&self.until)?.map(|d| d + TimeDelta::days(1)),
+            ip_hash,
+        })
+    }
+
+    fn query_string(&self) -> String {
+        serde_urlencoded::to_string([
+            ("q", self.q.as_str()),
+            ("domain", self.domain.as_str()),
+            ("from", self.from.as_str()),
+            ("until", self.until.as_str()),
+            ("network", self.network.as_str()),
+        ])
+        .unwrap_or_default()
+    }
+}
+
+struct Row {
+    id: i32,
+    name: String,
+    email: String,
+    country: &'static str,
+    date: String,
+    state: String,
+    invalidated: bool,
+    confirmed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "signers.html")]
+struct SignersPage {
+    l: Layout,
+    slug: String,
+    csrf: String,
+    f: CriteriaForm,
+    batch: bool,
+    total: String,
+    rows: Vec<Row>,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+#[get("/dashboard/petitions/{slug}/signers")]
+pub async fn signers(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    query: web::Query<CriteriaForm>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (_, p) = managed(&state, &session, slug.into_inner()).await?;
+    let f = query.into_inner();
+    let criteria = f.criteria(&state, p.id).await?;
+    let page = f.page.unwrap_or(0).clamp(0, 1_000_000);
+    let batch = criteria.is_narrowing();
+    let pid = p.id;
+    let (rows, total) = db::run(&state.pool, move |c| {
+        moderation::list(c, pid, &criteria, page)
+    })
+    .await?;
+    let qs = f.query_string();
+    let rows = rows
+        .into_iter()
+        .map(|r| Row {
+            state: match (&r.invalidated_at, r.status.as_str()) {
+                (Some(_), _) => tr.tf(
+                    "moderation.invalidated",
+                    &[("reason", r.invalidation_reason.as_deref().unwrap_or(""))],
+                ),
+                (None, "confirmed") => tr.t("moderation.confirmed"),
+                _ => tr.t("moderation.pending"),
+            },
+            invalidated: r.invalidated_at.is_some(),
+            confirmed: r.status == "confirmed",
+            country: Country::name_of(&r.country, tr.lang),
+            date: tr.date(r.created_at),
+            id: r.id,
+            name: r.name,
+            email: r.email,
+        })
+        .collect();
+    let base = format!("/dashboard/petitions/{}/signers?{qs}", p.slug);
+    let page_view = SignersPage {
+        l: Layout::new(tr, tr.tf("moderation.title", &[("title", &p.title)]), &req),
+        slug: p.slug.clone(),
+        csrf: auth::csrf_token(&session)?,
+        batch,
+        total: tr.tf("moderation.total", &[("count", &tr.number(total))]),
+        rows,
+        prev: (page > 0).then(|| format!("{base}&page={}", page - 1)),
+        next: ((page + 1) * PAGE_SIZE < total).then(|| format!("{base}&page={}", page + 1)),
+        f,
+    };
+    Ok(html(StatusCode::OK, page_view.render()?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// `invalidate` or `restore`.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    reason: String,
+    /// One signature; absent for a batch by criteria.
+    #[serde(default)]
+    id: Option<i32>,
+    #[serde(flatten)]
+    criteria: CriteriaForm,
+}
+
+#[post("/dashboard/petitions/{slug}/signers")]
+pub async fn act(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let (who, p) = managed(&state, &session, slug.into_inner()).await?;
+    let invalidate = match form.action.as_str() {
+        "invalidate" => true,
+        "restore" => false,
+        _ => return Err(AppError::BadRequest("error.bad_request.message")),
+    };
+    let reason: String = form.reason.trim().chars().take(200).collect();
+    if invalidate && reason.is_empty() {
+        return Err(AppError::BadRequest("moderation.reason_required"));
+    }
+    let criteria = form.criteria.criteria(&state, p.id).await?;
+    // A batch must be narrowed by something other than a free-text search, so that one click
+    // cannot invalidate a whole petition.
+    if form.id.is_none() && !criteria.is_narrowing() {
+        return Err(AppError::BadRequest("moderation.criteria_required"));
+    }
+    let ids = form.id.map(|id| vec![id]);
+    let now = db::now();
+    let pid = p.id;
+    let detail = format!(
+        "{} {}{}",
+        form.id
+            .map(|id| format!("signature {id}"))
+            .unwrap_or_else(|| format!("batch {:?}", criteria_summary(&criteria))),
+        if invalidate { "reason: " } else { "" },
+        reason
+    );
+    let action = if invalidate { "invalidate" } else { "restore" };
+    let changed = db::run(&state.pool, move |c| {
+        let n = moderation::set_invalidated(
+            c,
+            pid,
+            ids.as_deref(),
+            &criteria,
+            invalidate.then_some(reason.as_str()),
+            now,
+        )?;
+        moderation::audit(
+            c,
+            Some(who.id),
+            Some(pid),
+            action,
+            &format!("{n} changed: {detail}"),
+            now,
+        )?;
+        Ok(n)
+    })
+    .await?;
+    tracing::info!(petition.slug = %p.slug, action, changed, "moderation");
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!(
+                "/dashboard/petitions/{}/signers?{}",
+                p.slug,
+                form.criteria.query_string()
+            ),
+        ))
+        .finish())
+}
+
+fn criteria_summary(c: &Criteria) -> String {
+    let mut parts = vec![];
+    if let Some(d) = &c.domain {
+        parts.push(format!("domain={d}"));
+    }
+    if let Some(f) = c.from {
+        parts.push(format!("from={}", f.date()));
+    }
+    if let Some(u) = c.until {
+        parts.push(format!("before={}", u.date()));
+    }
+    if c.ip_hash.is_some() {
+        parts.push("same network".to_string());
+    }
+    parts.join(" ")
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    l: Layout,
+    entries: Vec<(String, String, String, String, String)>,
+}
+
+/// The latest organizer actions, for admins.
+#[get("/dashboard/audit")]
+pub async fn audit(
+    state: web::Data<AppState>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
+    let entries = db::run(&state.pool, move |c| {
+        let admin = organizers::find(c, id)?.is_some_and(|o| o.is_admin);
+        admin.then(|| moderation::audit_entries(c, 500)).transpose()
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let page = AuditPage {
+        l: Layout::new(tr, tr.t("audit.title"), &req),
+        entries: entries
+            .into_iter()
+            .map(|e| {
+                (
+                    e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    e.organizer.unwrap_or_default(),
+                    e.petition.unwrap_or_default(),
+                    e.action,
+                    e.detail,
+                )
+            })
+            .collect(),
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}
