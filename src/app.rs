@@ -140,7 +140,7 @@ impl Application {
                     )
                     .app_data(
                         web::FormConfig::default()
-                            .limit(16 * 1024)
+                            .limit(256 * 1024)
                             .error_handler(|e, _| {
                                 match e {
                                     actix_web::error::UrlencodedError::Overflow { .. } => {
@@ -171,6 +171,11 @@ impl Application {
                     .service(routes::auth::setup_form)
                     .service(routes::auth::setup)
                     .service(routes::dashboard::dashboard)
+                    .service(routes::editor::new_form)
+                    .service(routes::editor::create)
+                    .service(routes::editor::edit_form)
+                    .service(routes::editor::edit)
+                    .service(routes::editor::set_status)
                     .service(routes::manage::show)
                     .service(routes::manage::export_csv)
                     .service(routes::moderation::signers)

@@ -263,3 +263,73 @@ pub fn set_status(conn: &mut DbConnection, slug: &str, status: &str) -> Result<b
         .execute(conn)?;
     Ok(n == 1)
 }
+
+/// What an organizer can change on a petition (not its slug: links to it are out in the world).
+#[derive(Clone, Debug)]
+pub struct PetitionEdit {
+    pub title: String,
+    pub summary: String,
+    pub body_markdown: String,
+    pub goals: GoalLadder,
+    pub targets: Vec<String>,
+    pub closes_at: Option<NaiveDateTime>,
+}
+
+/// Replaces a petition's text, goal ladder, targets and closing time in one transaction.
+pub fn update(conn: &mut DbConnection, id: i32, edit: &PetitionEdit) -> Result<(), DbError> {
+    let body_html = crate::markdown::render(&edit.body_markdown);
+    conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        diesel::update(petitions::table.find(id))
+            .set((
+                petitions::title.eq(&edit.title),
+                petitions::summary.eq(&edit.summary),
+                petitions::body_markdown.eq(&edit.body_markdown),
+                petitions::body_html.eq(&body_html),
+                petitions::closes_at.eq(edit.closes_at),
+            ))
+            .execute(conn)?;
+        diesel::delete(petition_goals::table.filter(petition_goals::petition_id.eq(id)))
+            .execute(conn)?;
+        for &goal in edit.goals.as_slice() {
+            diesel::insert_into(petition_goals::table)
+                .values((
+                    petition_goals::petition_id.eq(id),
+                    petition_goals::goal.eq(goal),
+                ))
+                .execute(conn)?;
+        }
+        diesel::delete(petition_targets::table.filter(petition_targets::petition_id.eq(id)))
+            .execute(conn)?;
+        for (i, name) in edit.targets.iter().enumerate() {
+            diesel::insert_into(petition_targets::table)
+                .values((
+                    petition_targets::petition_id.eq(id),
+                    petition_targets::position.eq(i as i32),
+                    petition_targets::name.eq(name),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Adds an organizer to the people who manage a petition.
+pub fn add_organizer(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    organizer_id: i32,
+) -> Result<(), DbError> {
+    use super::schema::petition_organizers;
+    let result = diesel::insert_into(petition_organizers::table)
+        .values((
+            petition_organizers::petition_id.eq(petition_id),
+            petition_organizers::organizer_id.eq(organizer_id),
+        ))
+        .execute(conn);
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if super::is_unique_violation(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -56,6 +56,8 @@ struct Bar {
 struct ManagePage {
     l: Layout,
     slug: String,
+    csrf: String,
+    open: bool,
     total: String,
     today: String,
     week: String,
@@ -119,6 +121,8 @@ pub async fn show(
         bars: chart(&tr, &days, chart_start.date()),
         chart_label: tr.t("manage.chart"),
         slug: p.slug.clone(),
+        csrf: auth::csrf_token(&session)?,
+        open: p.is_open_at(now),
         total: tr.number(count),
         today: tr.number(today),
         week: tr.number(week),

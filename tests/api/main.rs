@@ -12,5 +12,6 @@ mod api_and_pages;
 mod bad_input;
 mod cli;
 mod confirm;
+mod editor;
 mod outbox;
 mod sign;

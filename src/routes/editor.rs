@@ -1,0 +1,427 @@
+//! Writing petitions from the dashboard: create, edit (with a Markdown preview that needs no
+//! JavaScript), close and reopen.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::{AppState, Layout, html};
+use crate::auth;
+use crate::db::{self, organizers, petitions};
+use crate::domain::{GoalLadder, Slug};
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+const MAX_BODY_CHARS: usize = 50_000;
+const MAX_TARGETS: usize = 50;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PetitionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    body: String,
+    /// One target per line.
+    #[serde(default)]
+    targets: String,
+    /// Goals separated by commas or spaces: `1000, 5500, 10000`.
+    #[serde(default)]
+    goals: String,
+    /// `YYYY-MM-DD`, optional.
+    #[serde(default)]
+    closes_on: String,
+    /// Present when the preview button was pressed.
+    #[serde(default)]
+    preview: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "editor.html")]
+struct EditorPage {
+    l: Layout,
+    csrf: String,
+    action: String,
+    new: bool,
+    f: PetitionForm,
+    errors: Vec<(&'static str, String)>,
+    preview: Option<String>,
+}
+
+impl EditorPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+struct Valid {
+    slug: Option<Slug>,
+    edit: petitions::PetitionEdit,
+}
+
+/// Folds runs of whitespace (newlines included) into single spaces.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn validate(f: &PetitionForm, tr: &Tr, new: bool) -> Result<Valid, Vec<(&'static str, String)>> {
+    let mut errors = vec![];
+    let slug = if new {
+        match Slug::parse(&f.slug) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                errors.push(("slug", tr.t("editor.error_slug")));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let title = one_line(&f.title);
+    if title.is_empty() || title.chars().count() > 200 {
+        errors.push(("title", tr.t("editor.error_title")));
+    }
+    let summary = one_line(&f.summary);
+    if summary.chars().count() > 300 {
+        errors.push(("summary", tr.t("editor.error_summary")));
+    }
+    if f.body.chars().count() > MAX_BODY_CHARS {
+        errors.push(("body", tr.t("editor.error_body")));
+    }
+    let targets: Vec<String> = f
+        .targets
+        .lines()
+        .map(one_line)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if targets.len() > MAX_TARGETS || targets.iter().any(|t| t.chars().count() > 200) {
+        errors.push(("targets", tr.t("editor.error_targets")));
+    }
+    let goals: Result<Vec<i64>, _> = f
+        .goals
+        // Commas, semicolons or lines separate goals; spaces and dots inside one are digit
+        // grouping ("10 000", "10.000").
+        .split([',', ';', '\n'])
+        .map(|g| {
+            g.chars()
+                .filter(|c| !c.is_whitespace() && !matches!(c, '_' | '.' | '\''))
+                .collect::<String>()
+        })
+        .filter(|g| !g.is_empty())
+        .map(|g| g.parse::<i64>())
+        .collect();
+    let goals = goals
+        .map_err(|_| ())
+        .and_then(|g| GoalLadder::parse(g).map_err(|_| ()));
+    if goals.is_err() {
+        errors.push(("goals", tr.t("editor.error_goals")));
+    }
+    let closes_at = match f.closes_on.trim() {
+        "" => Ok(None),
+        d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .filter(|t| *t > db::now())
+            .map(Some)
+            .ok_or(()),
+    };
+    if closes_at.is_err() {
+        errors.push(("closes_on", tr.t("editor.error_closes")));
+    }
+    match (goals, closes_at) {
+        (Ok(goals), Ok(closes_at)) if errors.is_empty() => Ok(Valid {
+            slug,
+            edit: petitions::PetitionEdit {
+                title,
+                summary,
+                body_markdown: f.body.replace("\r\n", "\n"),
+                goals,
+                targets,
+                closes_at,
+            },
+        }),
+        _ => Err(errors),
+    }
+}
+
+async fn signed_in(state: &AppState, session: &Session) -> Result<organizers::Organizer, AppError> {
+    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
+    db::run(&state.pool, move |c| organizers::find(c, id))
+        .await?
+        .ok_or(AppError::LoginRequired)
+}
+
+async fn managed(
+    state: &AppState,
+    session: &Session,
+    slug: String,
+) -> Result<(organizers::Organizer, petitions::PetitionView), AppError> {
+    let who = signed_in(state, session).await?;
+    let w = who.clone();
+    let view = db::run(&state.pool, move |c| {
+        let Some(view) = petitions::view(c, &slug)? else {
+            return Ok(None);
+        };
+        Ok(organizers::may_manage(c, &w, &view.petition)?.then_some(view))
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok((who, view))
+}
+
+/// The editor as a page: for a new petition or an existing one, with errors or a preview.
+struct Editor<'a> {
+    req: &'a HttpRequest,
+    tr: Tr,
+    session: &'a Session,
+    new: bool,
+    action: String,
+}
+
+impl Editor<'_> {
+    fn render(
+        &self,
+        f: PetitionForm,
+        errors: Vec<(&'static str, String)>,
+        status: StatusCode,
+    ) -> Result<HttpResponse, AppError> {
+        let preview = f.preview.as_ref().map(|_| crate::markdown::render(&f.body));
+        let title = if self.new {
+            self.tr.t("editor.new_title")
+        } else {
+            self.tr.t("editor.edit_title")
+        };
+        let page = EditorPage {
+            l: Layout::new(self.tr, title, self.req),
+            csrf: auth::csrf_token(self.session)?,
+            action: self.action.clone(),
+            new: self.new,
+            f: PetitionForm {
+                csrf_token: String::new(),
+                ..f
+            },
+            errors,
+            preview,
+        };
+        Ok(html(status, page.render()?))
+    }
+}
+
+#[get("/dashboard/petitions/new")]
+pub async fn new_form(
+    state: web::Data<AppState>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    signed_in(&state, &session).await?;
+    let f = PetitionForm {
+        goals: "1000".into(),
+        ..Default::default()
+    };
+    let editor = Editor {
+        req: &req,
+        tr,
+        session: &session,
+        new: true,
+        action: "/dashboard/petitions".into(),
+    };
+    editor.render(f, vec![], StatusCode::OK)
+}
+
+#[post("/dashboard/petitions")]
+pub async fn create(
+    state: web::Data<AppState>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+    form: web::Form<PetitionForm>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    auth::check_csrf(&session, &f.csrf_token)?;
+    let who = signed_in(&state, &session).await?;
+    let editor = Editor {
+        req: &req,
+        tr,
+        session: &session,
+        new: true,
+        action: "/dashboard/petitions".into(),
+    };
+    let valid = match validate(&f, &tr, true) {
+        Ok(v) if f.preview.is_none() => v,
+        Ok(_) => return editor.render(f, vec![], StatusCode::OK),
+        Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let Some(slug) = valid.slug else {
+        return Err(AppError::BadRequest("editor.error_slug"));
+    };
+    let new = petitions::NewPetition {
+        slug: slug.clone(),
+        title: valid.edit.title,
+        summary: valid.edit.summary,
+        body_markdown: valid.edit.body_markdown,
+        started_by: who.name.clone(),
+        owner_email: Some(who.email.clone()),
+        goals: valid.edit.goals,
+        targets: valid.edit.targets,
+        created_at: db::now(),
+        closes_at: valid.edit.closes_at,
+    };
+    let who_id = who.id;
+    let created = db::run(&state.pool, move |c| match petitions::create(c, &new) {
+        Ok(id) => {
+            petitions::add_organizer(c, id, who_id)?;
+            db::moderation::audit(
+                c,
+                Some(who_id),
+                Some(id),
+                "create-petition",
+                new.slug.as_str(),
+                db::now(),
+            )?;
+            Ok(true)
+        }
+        Err(petitions::CreateError::SlugTaken(_)) => Ok(false),
+        Err(petitions::CreateError::Db(e)) => Err(e),
+    })
+    .await?;
+    if !created {
+        let errors = vec![("slug", tr.t("editor.error_slug_taken"))];
+        return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/dashboard/petitions/{}", slug.as_str()),
+        ))
+        .finish())
+}
+
+#[get("/dashboard/petitions/{slug}/edit")]
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (_, view) = managed(&state, &session, slug.into_inner()).await?;
+    let p = &view.petition;
+    let f = PetitionForm {
+        slug: p.slug.clone(),
+        title: p.title.clone(),
+        summary: p.summary.clone(),
+        body: p.body_markdown.clone(),
+        targets: view.targets.join("\n"),
+        goals: view
+            .goals
+            .as_slice()
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        closes_on: p
+            .closes_at
+            .map(|c| c.date().to_string())
+            .unwrap_or_default(),
+        ..Default::default()
+    };
+    let editor = Editor {
+        req: &req,
+        tr,
+        session: &session,
+        new: false,
+        action: format!("/dashboard/petitions/{}/edit", p.slug),
+    };
+    editor.render(f, vec![], StatusCode::OK)
+}
+
+#[post("/dashboard/petitions/{slug}/edit")]
+pub async fn edit(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+    form: web::Form<PetitionForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut f = form.into_inner();
+    auth::check_csrf(&session, &f.csrf_token)?;
+    let (who, view) = managed(&state, &session, slug.into_inner()).await?;
+    f.slug = view.petition.slug.clone();
+    let editor = Editor {
+        req: &req,
+        tr,
+        session: &session,
+        new: false,
+        action: format!("/dashboard/petitions/{}/edit", view.petition.slug),
+    };
+    let valid = match validate(&f, &tr, false) {
+        Ok(v) if f.preview.is_none() => v,
+        Ok(_) => return editor.render(f, vec![], StatusCode::OK),
+        Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let id = view.petition.id;
+    db::run(&state.pool, move |c| {
+        petitions::update(c, id, &valid.edit)?;
+        db::moderation::audit(c, Some(who.id), Some(id), "edit-petition", "", db::now())
+    })
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/dashboard/petitions/{}", view.petition.slug),
+        ))
+        .finish())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    status: String,
+}
+
+#[post("/dashboard/petitions/{slug}/status")]
+pub async fn set_status(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    form: web::Form<StatusForm>,
+) -> Result<HttpResponse, AppError> {
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let status = match form.status.as_str() {
+        "open" | "closed" => form.status.clone(),
+        _ => return Err(AppError::BadRequest("error.bad_request.message")),
+    };
+    let (who, view) = managed(&state, &session, slug.into_inner()).await?;
+    let p = view.petition;
+    let slug = p.slug.clone();
+    db::run(&state.pool, move |c| {
+        petitions::set_status(c, &slug, &status)?;
+        db::moderation::audit(
+            c,
+            Some(who.id),
+            Some(p.id),
+            &format!("set-status-{status}"),
+            "",
+            db::now(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/dashboard/petitions/{}", p.slug)))
+        .finish())
+}
