@@ -178,6 +178,7 @@ impl Application {
                     .service(routes::editor::set_status)
                     .service(routes::manage::show)
                     .service(routes::manage::export_csv)
+                    .service(routes::delivery::delivery)
                     .service(routes::moderation::signers)
                     .service(routes::moderation::act)
                     .service(routes::moderation::audit)

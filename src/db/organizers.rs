@@ -131,6 +131,15 @@ pub fn may_manage(
         > 0)
 }
 
+/// Names of the organizers added to a petition.
+pub fn names_of(conn: &mut DbConnection, petition_id: i32) -> Result<Vec<String>, DbError> {
+    Ok(organizers::table
+        .inner_join(petition_organizers::table)
+        .filter(petition_organizers::petition_id.eq(petition_id))
+        .select(organizers::name)
+        .load(conn)?)
+}
+
 /// Stores a first-run setup link (its hash) valid until `expires_at`.
 pub fn create_setup_token(
     conn: &mut DbConnection,

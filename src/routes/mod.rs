@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod confirm;
 pub mod dashboard;
+pub mod delivery;
 pub mod editor;
 pub mod health;
 pub mod home;

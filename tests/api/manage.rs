@@ -155,3 +155,52 @@ async fn another_organizer_cannot_see_or_export_a_petition_that_is_not_theirs() 
     let dash = app.get("/dashboard").await.text().await.unwrap();
     assert!(!dash.contains("p-owned"));
 }
+
+#[tokio::test]
+async fn the_delivery_document_lists_every_signer_for_the_officials() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    add_organizer(&app, "mallory@example.org", "another long password", false);
+    owned_petition_with_signers(&app).await;
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let res = app.get("/dashboard/petitions/p-owned/delivery").await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let doc = res.text().await.unwrap();
+    assert!(doc.contains("<h1>Petition p-owned</h1>"));
+    assert!(doc.contains("OSCE Chairperson-in-Office"));
+    assert!(doc.contains("<dt>Confirmed signatures</dt><dd>4</dd>"));
+    for name in ["Անի Պետրոսյան", "Ольга Иванова", "Արամ Սարգսյան"]
+    {
+        assert!(doc.contains(&format!("<td>{name}</td>")), "{name}");
+    }
+    assert_eq!(
+        doc.matches("<tr><td class=\"num\">").count(),
+        4,
+        "one numbered line per signer"
+    );
+    assert!(!doc.contains("a1@example.org"), "no emails unless asked");
+    assert!(doc.trim_end().ends_with("</html>"));
+    let with_emails = app
+        .get("/dashboard/petitions/p-owned/delivery?emails=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(with_emails.contains("<td>a1@example.org</td>"));
+
+    let dash = app.get("/dashboard").await.text().await.unwrap();
+    app.post_form(
+        "/logout",
+        &[("csrf_token", &crate::organizers::csrf(&dash))],
+    )
+    .await;
+    login(&app, "mallory@example.org", "another long password").await;
+    assert_eq!(
+        app.get("/dashboard/petitions/p-owned/delivery")
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+}

@@ -1,0 +1,203 @@
+//! The delivery document: what organizers hand to officials. A print-ready page (browsers save it
+//! as PDF): a cover with the petition, its addressees, the count by country and the period, then
+//! the numbered list of signers. Streamed, so a list of any length keeps memory flat.
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{AppState, Layout};
+use crate::auth;
+use crate::db::signatures::{ExportFilter, ExportRow};
+use crate::db::{self, organizers};
+use crate::domain::Country;
+use crate::error::AppError;
+use crate::export::BATCH;
+use crate::i18n::Tr;
+
+#[derive(Template)]
+#[template(path = "delivery_cover.html")]
+struct Cover {
+    l: Layout,
+    body_html: String,
+    targets: Vec<String>,
+    organizer: String,
+    total: String,
+    period: String,
+    by_country: Vec<(&'static str, String)>,
+    with_emails: bool,
+}
+
+struct Line {
+    number: String,
+    name: String,
+    country: &'static str,
+    date: String,
+    email: String,
+}
+
+#[derive(Template)]
+#[template(
+    source = "{% for r in rows %}<tr><td class=\"num\">{{ r.number }}</td><td>{{ r.name }}</td><td>{{ r.country }}</td><td>{{ r.date }}</td>{% if with_emails %}<td>{{ r.email }}</td>{% endif %}</tr>\n{% endfor %}",
+    ext = "html"
+)]
+struct Lines {
+    rows: Vec<Line>,
+    with_emails: bool,
+}
+
+#[derive(Template)]
+#[template(source = "</tbody></table></main></body></html>\n", ext = "html")]
+struct Footer;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DeliveryQuery {
+    /// Include email addresses (off by default: officials rarely need them).
+    #[serde(default)]
+    emails: Option<String>,
+}
+
+#[get("/dashboard/petitions/{slug}/delivery")]
+pub async fn delivery(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    query: web::Query<DeliveryQuery>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
+    let slug = slug.into_inner();
+    let found = db::run(&state.pool, move |c| {
+        let Some(who) = organizers::find(c, id)? else {
+            return Ok(None);
+        };
+        let Some(view) = db::petitions::view(c, &slug)? else {
+            return Ok(None);
+        };
+        if !organizers::may_manage(c, &who, &view.petition)? {
+            return Ok(None);
+        }
+        let first = db::signatures::export_batch(c, view.petition.id, 0, 1)?;
+        let names = organizers::names_of(c, view.petition.id)?;
+        db::moderation::audit(
+            c,
+            Some(who.id),
+            Some(view.petition.id),
+            "delivery-document",
+            "",
+            db::now(),
+        )?;
+        Ok(Some((view, first, names)))
+    })
+    .await?;
+    let Some((view, first, organizer_names)) = found else {
+        return Err(AppError::NotFound);
+    };
+    let with_emails = query.emails.is_some();
+    let p = &view.petition;
+    let count = i64::from(p.signature_count);
+    let first_date = first.first().and_then(|r| r.confirmed_at);
+    let period = match first_date {
+        Some(from) => format!("{} – {}", tr.date(from), tr.date(db::now())),
+        None => "—".to_string(),
+    };
+    let organizer = if p.started_by.is_empty() {
+        organizer_names.join(", ")
+    } else {
+        p.started_by.clone()
+    };
+    let cover = Cover {
+        l: Layout::new(tr, p.title.clone(), &req),
+        body_html: p.body_html.clone(),
+        targets: view.targets.clone(),
+        organizer,
+        total: tr.number(count),
+        period,
+        by_country: view
+            .by_country
+            .iter()
+            .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(i64::from(*n))))
+            .collect(),
+        with_emails,
+    }
+    .render()?;
+    let footer = Footer.render()?;
+    let petition_id = p.id;
+    let pool = state.pool.clone();
+
+    struct Cursor {
+        cover: Option<String>,
+        footer: Option<String>,
+        after: i32,
+        done: bool,
+    }
+    let stream = futures_util::stream::unfold(
+        Cursor {
+            cover: Some(cover),
+            footer: Some(footer),
+            after: 0,
+            done: false,
+        },
+        move |mut cur| {
+            let pool = pool.clone();
+            async move {
+                if let Some(cover) = cur.cover.take() {
+                    return Some((Ok::<_, actix_web::Error>(web::Bytes::from(cover)), cur));
+                }
+                if cur.done {
+                    return cur.footer.take().map(|f| (Ok(web::Bytes::from(f)), cur));
+                }
+                let after = cur.after;
+                let batch: Result<Vec<ExportRow>, _> = db::run(&pool, move |c| {
+                    db::signatures::export_batch_filtered(
+                        c,
+                        petition_id,
+                        &ExportFilter::default(),
+                        after,
+                        BATCH,
+                    )
+                })
+                .await;
+                let batch = match batch {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::error!(error = %e, "delivery document stopped");
+                        return Some((
+                            Err(actix_web::error::ErrorInternalServerError("stopped")),
+                            cur,
+                        ));
+                    }
+                };
+                cur.done = (batch.len() as i64) < BATCH;
+                cur.after = batch.last().map_or(after, |r| r.id);
+                let lines = Lines {
+                    rows: batch
+                        .into_iter()
+                        .map(|r| Line {
+                            number: r
+                                .number
+                                .map(|n| tr.number(i64::from(n)))
+                                .unwrap_or_default(),
+                            country: Country::name_of(&r.country, tr.lang),
+                            date: r.confirmed_at.map(|d| tr.date(d)).unwrap_or_default(),
+                            name: r.name,
+                            email: r.email,
+                        })
+                        .collect(),
+                    with_emails,
+                };
+                let bytes = lines
+                    .render()
+                    .map(web::Bytes::from)
+                    .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()));
+                Some((bytes, cur))
+            }
+        },
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .streaming(stream))
+}
