@@ -94,6 +94,7 @@ impl Application {
             base_url: base_url.clone(),
             wake_mailer: wake,
             secret,
+            daily_cache: Default::default(),
         });
         let app_state = state.clone();
         // Organizer sessions: a private (encrypted and signed) cookie, HttpOnly, SameSite=Strict,

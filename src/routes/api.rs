@@ -14,6 +14,17 @@ pub struct CountryCount {
 }
 
 #[derive(Serialize)]
+pub struct DayCount {
+    pub date: String,
+    pub count: i64,
+}
+
+/// Days in the daily series.
+const SERIES_DAYS: i64 = 90;
+/// How long a computed series is served before it is recomputed.
+const SERIES_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[derive(Serialize)]
 pub struct PetitionJson {
     pub slug: String,
     pub title: String,
@@ -27,6 +38,9 @@ pub struct PetitionJson {
     pub closes_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signatures_by_country: Option<Vec<CountryCount>>,
+    /// Confirmed signatures per UTC day over the last 90 days (days with none left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures_by_day: Option<Vec<DayCount>>,
 }
 
 fn iso(t: NaiveDateTime) -> String {
@@ -56,10 +70,45 @@ impl PetitionJson {
                     })
                     .collect()
             }),
+            signatures_by_day: None,
             slug: p.slug,
             title: p.title,
         }
     }
+}
+
+/// The daily series of a petition, from the cache when it is fresh enough.
+async fn daily(
+    state: &AppState,
+    slug: &str,
+    petition_id: i32,
+) -> Result<Vec<DayCount>, crate::db::DbError> {
+    let cached = state
+        .daily_cache
+        .get(slug)
+        .filter(|entry| entry.0.elapsed() < SERIES_TTL)
+        .map(|entry| entry.1.clone());
+    let days = match cached {
+        Some(days) => days,
+        None => {
+            let since = db::now() - chrono::TimeDelta::days(SERIES_DAYS);
+            let days = db::run(&state.pool, move |c| {
+                db::stats::per_day(c, petition_id, since)
+            })
+            .await?;
+            state
+                .daily_cache
+                .insert(slug.to_string(), (std::time::Instant::now(), days.clone()));
+            days
+        }
+    };
+    Ok(days
+        .into_iter()
+        .map(|d| DayCount {
+            date: d.day,
+            count: d.count,
+        })
+        .collect())
 }
 
 fn json(body: impl Serialize) -> HttpResponse {
@@ -110,7 +159,15 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
 pub async fn detail(state: web::Data<AppState>, slug: web::Path<String>) -> HttpResponse {
     let slug = slug.into_inner();
     match db::run(&state.pool, move |c| db::petitions::view(c, &slug)).await {
-        Ok(Some(v)) => json(PetitionJson::new(&state, v, true)),
+        Ok(Some(v)) => {
+            let (id, slug) = (v.petition.id, v.petition.slug.clone());
+            let mut body = PetitionJson::new(&state, v, true);
+            match daily(&state, &slug, id).await {
+                Ok(days) => body.signatures_by_day = Some(days),
+                Err(e) => tracing::warn!(error = %e, "daily series unavailable"),
+            }
+            json(body)
+        }
         Ok(None) => api_error(
             actix_web::http::StatusCode::NOT_FOUND,
             "no petition with this slug",

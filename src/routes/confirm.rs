@@ -113,6 +113,8 @@ pub async fn confirm(
         number,
     } = &st
     {
+        // This instance's daily series now misses a signature; others refresh within a minute.
+        state.daily_cache.remove(petition_slug);
         tracing::info!(petition.slug = %petition_slug, signer.number = number, "signature confirmed");
     }
     respond(&state, &req, tr, st).await

@@ -40,6 +40,8 @@ pub struct AppState {
     pub wake_mailer: Arc<Notify>,
     /// Keys HMACs (client address hashes).
     pub secret: Vec<u8>,
+    /// Per-petition daily series for the JSON API, recomputed at most once a minute.
+    pub daily_cache: dashmap::DashMap<String, (std::time::Instant, Vec<crate::db::stats::Day>)>,
 }
 
 impl AppState {

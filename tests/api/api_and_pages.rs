@@ -15,6 +15,7 @@ async fn the_api_lists_petitions_with_goals_targets_and_counts() {
     assert_eq!(one["url"], format!("{}/petitions/p-api", app.address));
     assert!(one["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(one["closes_at"], serde_json::Value::Null);
+    assert_eq!(one["signatures_by_day"], serde_json::json!([]));
     let missing = app.get("/api/v1/petitions/none").await;
     assert_eq!(missing.status().as_u16(), 404);
     assert_eq!(

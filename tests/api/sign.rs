@@ -56,6 +56,11 @@ async fn a_supporter_signs_confirms_by_email_over_smtp_and_the_count_rises() {
     let json = app.json("osce-moscow-mechanism").await;
     assert_eq!(json["signatures_by_country"][0]["code"], "AM");
     assert_eq!(json["signatures_by_country"][0]["count"], 1);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        json["signatures_by_day"],
+        serde_json::json!([{"date": today, "count": 1}])
+    );
     let page = app
         .get("/petitions/osce-moscow-mechanism")
         .await
