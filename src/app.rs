@@ -179,6 +179,7 @@ impl Application {
                     .service(routes::editor::set_status)
                     .service(routes::manage::show)
                     .service(routes::manage::export_csv)
+                    .service(routes::manage::export_manifest)
                     .service(routes::delivery::delivery)
                     .service(routes::moderation::signers)
                     .service(routes::moderation::act)

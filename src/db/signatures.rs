@@ -264,6 +264,9 @@ pub struct ExportFilter {
     pub from: Option<NaiveDateTime>,
     /// Confirmed before.
     pub until: Option<NaiveDateTime>,
+    /// Only signatures up to this id: a snapshot, so that a file and its manifest agree while
+    /// new signatures keep arriving.
+    pub upto: Option<i32>,
 }
 
 /// Confirmed, valid signatures after `after_id` in signing order, `limit` at a time, so an
@@ -300,6 +303,9 @@ pub fn export_batch_filtered(
     if let Some(until) = filter.until {
         query = query.filter(signatures::confirmed_at.lt(until));
     }
+    if let Some(upto) = filter.upto {
+        query = query.filter(signatures::id.le(upto));
+    }
     Ok(query
         .order(signatures::id.asc())
         .limit(limit)
@@ -316,6 +322,15 @@ pub fn export_batch_filtered(
             signatures::public,
         ))
         .load(conn)?)
+}
+
+/// The highest signature id of a petition (0 when it has none).
+pub fn max_id(conn: &mut DbConnection, petition_id: i32) -> Result<i32, DbError> {
+    Ok(signatures::table
+        .filter(signatures::petition_id.eq(petition_id))
+        .select(diesel::dsl::max(signatures::id))
+        .first::<Option<i32>>(conn)?
+        .unwrap_or(0))
 }
 
 /// Counts the rows themselves (not the cached counter): for checks and tests, not page views.

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
@@ -67,6 +68,8 @@ struct ManagePage {
     chart_label: String,
     by_country: Vec<(&'static str, String)>,
     countries: Vec<(&'static str, &'static str)>,
+    /// Highest signature id when the page was shown: exports and manifests stop there.
+    upto: i32,
 }
 
 #[get("/dashboard/petitions/{slug}")]
@@ -83,12 +86,13 @@ pub async fn show(
     let chart_start = today_start - TimeDelta::days(CHART_DAYS - 1);
     let week_start = now - TimeDelta::days(7);
     let id = view.petition.id;
-    let (today, week, all_rows, days) = db::run(&state.pool, move |c| {
+    let (today, week, all_rows, days, upto) = db::run(&state.pool, move |c| {
         Ok((
             db::stats::confirmed_since(c, id, today_start)?,
             db::stats::confirmed_since(c, id, week_start)?,
             db::signatures::count_all_rows(c, id)?,
             db::stats::per_day(c, id, chart_start)?,
+            db::signatures::max_id(c, id)?,
         ))
     })
     .await?;
@@ -134,6 +138,7 @@ pub async fn show(
             .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(i64::from(*n))))
             .collect(),
         countries: Country::all(tr.lang),
+        upto,
         l: Layout::new(tr, p.title.clone(), &req),
     };
     Ok(html(StatusCode::OK, page.render()?))
@@ -182,6 +187,9 @@ pub struct ExportQuery {
     until: String,
     #[serde(default)]
     excel: Option<String>,
+    /// Highest signature id to include (the snapshot the export page was shown with).
+    #[serde(default)]
+    upto: Option<i32>,
 }
 
 fn parse_day(s: &str) -> Result<Option<NaiveDateTime>, AppError> {
@@ -194,58 +202,52 @@ fn parse_day(s: &str) -> Result<Option<NaiveDateTime>, AppError> {
         .map_err(|_| AppError::BadRequest("error.bad_request.message"))
 }
 
-/// The confirmed signatures as CSV, streamed from the database batch by batch.
-#[get("/dashboard/petitions/{slug}/export.csv")]
-pub async fn export_csv(
-    state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
-    query: web::Query<ExportQuery>,
-) -> Result<HttpResponse, AppError> {
-    let view = managed(&state, &session, slug.into_inner()).await?;
-    let country = match query.country.trim() {
-        "" => None,
-        code => Some(
-            Country::parse(code)
-                .map_err(|_| AppError::BadRequest("error.country.invalid"))?
-                .code()
-                .to_string(),
-        ),
-    };
-    let filter = ExportFilter {
-        country,
-        from: parse_day(&query.from)?,
-        // "until" is inclusive for people: everything before the next day.
-        until: parse_day(&query.until)?.map(|d| d + TimeDelta::days(1)),
-    };
-    let mut first = Vec::new();
-    if query.excel.is_some() {
-        first.extend_from_slice(export::UTF8_BOM);
+impl ExportQuery {
+    fn filter(&self) -> Result<ExportFilter, AppError> {
+        let country = match self.country.trim() {
+            "" => None,
+            code => Some(
+                Country::parse(code)
+                    .map_err(|_| AppError::BadRequest("error.country.invalid"))?
+                    .code()
+                    .to_string(),
+            ),
+        };
+        Ok(ExportFilter {
+            country,
+            from: parse_day(&self.from)?,
+            // "until" is inclusive for people: everything before the next day.
+            until: parse_day(&self.until)?.map(|d| d + TimeDelta::days(1)),
+            upto: self.upto,
+        })
     }
-    first.extend(export::header().map_err(|e| AppError::Internal(e.into()))?);
-    let petition_id = view.petition.id;
-    let organizer = auth::organizer_id(&session);
-    let detail = format!("{filter:?}, excel: {}", query.excel.is_some());
-    db::run(&state.pool, move |c| {
-        db::moderation::audit(
-            c,
-            organizer,
-            Some(petition_id),
-            "export-csv",
-            &detail,
-            db::now(),
-        )
-    })
-    .await?;
-    tracing::info!(petition.slug = %view.petition.slug, organizer.id = ?organizer, "signatures exported");
+}
 
+/// The export file, chunk by chunk (with the number of signatures in each): optional
+/// byte-order mark and header, then batches of rows. The CSV download and its manifest both read
+/// it, so the manifest describes those exact bytes.
+fn csv_chunks(
+    pool: db::Pool,
+    petition_id: i32,
+    filter: ExportFilter,
+    bom: bool,
+) -> impl futures_util::Stream<Item = Result<(web::Bytes, u64), AppError>> {
     struct Cursor {
-        first: Option<Vec<u8>>,
+        first: Option<Result<Vec<u8>, AppError>>,
         after: i32,
         done: bool,
     }
-    let pool = state.pool.clone();
-    let stream = futures_util::stream::unfold(
+    let mut first = Vec::new();
+    if bom {
+        first.extend_from_slice(export::UTF8_BOM);
+    }
+    let first = export::header()
+        .map(|h| {
+            first.extend(h);
+            first
+        })
+        .map_err(|e| AppError::Internal(e.into()));
+    futures_util::stream::unfold(
         Cursor {
             first: Some(first),
             after: 0,
@@ -255,8 +257,8 @@ pub async fn export_csv(
             let pool = pool.clone();
             let filter = filter.clone();
             async move {
-                if let Some(bytes) = cur.first.take() {
-                    return Some((Ok(web::Bytes::from(bytes)), cur));
+                if let Some(first) = cur.first.take() {
+                    return Some((first.map(|b| (web::Bytes::from(b), 0)), cur));
                 }
                 if cur.done {
                     return None;
@@ -277,35 +279,127 @@ pub async fn export_csv(
                     Ok(batch) => {
                         cur.after = batch.last().map_or(after, |r| r.id);
                         cur.done = (batch.len() as i64) < export::BATCH;
+                        let n = batch.len() as u64;
                         let bytes = export::rows(&batch)
-                            .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()));
-                        Some((bytes.map(web::Bytes::from), cur))
+                            .map(|b| (web::Bytes::from(b), n))
+                            .map_err(|e| AppError::Internal(e.into()));
+                        Some((bytes, cur))
                     }
                     Err(e) => {
-                        // Headers are already sent: the download ends early and the log says why.
-                        tracing::error!(error = %e, "export stopped");
                         cur.done = true;
-                        Some((
-                            Err(actix_web::error::ErrorInternalServerError("export stopped")),
-                            cur,
-                        ))
+                        Some((Err(e.into()), cur))
                     }
                 }
             }
         },
-    );
-    let filename = format!(
-        "{}-signatures-{}.csv",
-        view.petition.slug,
-        db::now().format("%Y-%m-%d")
-    );
+    )
+}
+
+fn export_name(slug: &str) -> String {
+    format!("{slug}-signatures-{}.csv", db::now().format("%Y-%m-%d"))
+}
+
+/// The confirmed signatures as CSV, streamed from the database batch by batch.
+#[get("/dashboard/petitions/{slug}/export.csv")]
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let view = managed(&state, &session, slug.into_inner()).await?;
+    let filter = query.filter()?;
+    let petition_id = view.petition.id;
+    let organizer = auth::organizer_id(&session);
+    let detail = format!("{filter:?}, excel: {}", query.excel.is_some());
+    db::run(&state.pool, move |c| {
+        db::moderation::audit(
+            c,
+            organizer,
+            Some(petition_id),
+            "export-csv",
+            &detail,
+            db::now(),
+        )
+    })
+    .await?;
+    tracing::info!(petition.slug = %view.petition.slug, organizer.id = ?organizer, "signatures exported");
+    let stream = csv_chunks(
+        state.pool.clone(),
+        petition_id,
+        filter,
+        query.excel.is_some(),
+    )
+    .map(|chunk| {
+        chunk.map(|(bytes, _)| bytes).map_err(|e| {
+            // Headers are already sent: the download ends early and the log says why.
+            tracing::error!(error = %e, "export stopped");
+            actix_web::error::ErrorInternalServerError("export stopped")
+        })
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             "Content-Disposition",
-            format!("attachment; filename=\"{filename}\""),
+            format!(
+                "attachment; filename=\"{}\"",
+                export_name(&view.petition.slug)
+            ),
         ))
         // Names and addresses: never kept by a browser or proxy cache.
         .insert_header(("Cache-Control", "no-store"))
         .streaming(stream))
+}
+
+/// What an export contains, for the record delivered with it: rows, the public count at the
+/// time, and the SHA-256 of the exact file the same query downloads.
+#[get("/dashboard/petitions/{slug}/export.manifest.json")]
+pub async fn export_manifest(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    use sha2::{Digest, Sha256};
+    let view = managed(&state, &session, slug.into_inner()).await?;
+    let filter = query.filter()?;
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut rows = 0u64;
+    let mut chunks = Box::pin(csv_chunks(
+        state.pool.clone(),
+        view.petition.id,
+        filter.clone(),
+        query.excel.is_some(),
+    ));
+    while let Some(chunk) = chunks.next().await {
+        let (chunk, n) = chunk?;
+        bytes += chunk.len() as u64;
+        rows += n;
+        hasher.update(&chunk);
+    }
+    let iso = |t: NaiveDateTime| {
+        t.and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let manifest = serde_json::json!({
+        "petition": view.petition.slug,
+        "title": view.petition.title,
+        "file": export_name(&view.petition.slug),
+        "generated_at": iso(db::now()),
+        "filters": {
+            "country": filter.country,
+            "confirmed_from": filter.from.map(iso),
+            "confirmed_before": filter.until.map(iso),
+            "up_to_signature_id": filter.upto,
+            "excel_byte_order_mark": query.excel.is_some(),
+        },
+        "rows": rows,
+        "bytes": bytes,
+        "public_count": view.petition.signature_count,
+        "sha256": hex::encode(hasher.finalize()),
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(manifest))
 }

@@ -145,6 +145,10 @@ async fn another_organizer_cannot_see_or_export_a_petition_that_is_not_theirs() 
         "/dashboard/petitions/p-owned",
         "/dashboard/petitions/p-owned/export.csv",
         "/dashboard/petitions/p-owned/export.csv?excel=1",
+        "/dashboard/petitions/p-owned/export.manifest.json",
+        "/dashboard/petitions/p-owned/signers",
+        "/dashboard/petitions/p-owned/edit",
+        "/dashboard/petitions/p-owned/delivery",
         "/dashboard/petitions/no-such-petition",
     ] {
         let res = app.get(path).await;
@@ -202,5 +206,83 @@ async fn the_delivery_document_lists_every_signer_for_the_officials() {
             .status()
             .as_u16(),
         404
+    );
+}
+
+#[tokio::test]
+async fn the_manifest_describes_exactly_the_file_the_same_choices_download() {
+    use sha2::{Digest, Sha256};
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    owned_petition_with_signers(&app).await;
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let page = app
+        .get("/dashboard/petitions/p-owned")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"upto\" value=\"";
+    let start = page.find(marker).expect("a snapshot id") + marker.len();
+    let upto: String = page[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+
+    // A signature arriving after the page was shown is outside the snapshot, in both.
+    app.sign(
+        "p-owned",
+        &[("email", "late@example.org"), ("comment", "two\nlines")],
+    )
+    .await;
+    let raw = app.wait_for_emails(5).await.pop().unwrap();
+    app.post_form(&app.confirmation_path(&raw), &[]).await;
+
+    for query in [
+        format!("upto={upto}"),
+        format!("upto={upto}&excel=1&country=AM"),
+        String::new(),
+    ] {
+        let csv = app
+            .get(&format!("/dashboard/petitions/p-owned/export.csv?{query}"))
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        let manifest: serde_json::Value = app
+            .get(&format!(
+                "/dashboard/petitions/p-owned/export.manifest.json?{query}"
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            manifest["sha256"],
+            hex::encode(Sha256::digest(&csv)),
+            "{query}"
+        );
+        assert_eq!(manifest["bytes"], csv.len());
+        assert_eq!(manifest["rows"], parse(&csv).len(), "{query}");
+        assert_eq!(manifest["public_count"], 5);
+    }
+    let snapshot: serde_json::Value = app
+        .get(&format!(
+            "/dashboard/petitions/p-owned/export.manifest.json?upto={upto}"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(snapshot["rows"], 4);
+    let everything: serde_json::Value = app
+        .get("/dashboard/petitions/p-owned/export.manifest.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        everything["rows"], 5,
+        "a comment with a line break is still one row"
     );
 }
