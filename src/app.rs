@@ -180,6 +180,8 @@ impl Application {
                     .service(routes::manage::show)
                     .service(routes::manage::export_csv)
                     .service(routes::manage::export_manifest)
+                    .service(routes::paper::add)
+                    .service(routes::paper::remove)
                     .service(routes::delivery::delivery)
                     .service(routes::moderation::signers)
                     .service(routes::moderation::act)

@@ -336,12 +336,13 @@ fn list(conn: &mut DbConnection) -> anyhow::Result<()> {
     let now = db::now();
     for (p, g) in petitions.iter().zip(goals) {
         let count = i64::from(p.signature_count);
+        let total = p.total_count();
         println!(
             "{}\t{}\t{}\t{}",
             p.slug,
             p.public_status(now),
             count,
-            g.current(count)
+            g.current(total)
         );
     }
     Ok(())

@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_log, confirmation_tokens, country_counts, email_jobs, organizers, petition_goals,
-    petition_organizers, petition_targets, petitions, setup_tokens, signatures,
+    audit_log, confirmation_tokens, country_counts, email_jobs, organizers, paper_signatures,
+    petition_goals, petition_organizers, petition_targets, petitions, setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
 
@@ -29,6 +29,7 @@ struct PetitionRow {
     closes_at: Option<NaiveDateTime>,
     signature_count: i32,
     last_number: i32,
+    paper_count: i32,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -147,6 +148,18 @@ struct AuditRow {
     created_at: NaiveDateTime,
 }
 
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = paper_signatures)]
+struct PaperRow {
+    id: i32,
+    petition_id: i32,
+    count: i32,
+    collected_on: NaiveDateTime,
+    note: String,
+    organizer_id: Option<i32>,
+    created_at: NaiveDateTime,
+}
+
 /// Every table, parents before children. A new table must be added here, or `migrate-data`
 /// would leave it behind.
 macro_rules! for_each_table {
@@ -162,6 +175,7 @@ macro_rules! for_each_table {
         $m!($($args)* petition_organizers, PetitionOrganizerRow);
         $m!($($args)* setup_tokens, SetupTokenRow);
         $m!($($args)* audit_log, AuditRow);
+        $m!($($args)* paper_signatures, PaperRow);
     };
 }
 

@@ -5,6 +5,7 @@ pub mod copy;
 pub mod moderation;
 pub mod organizers;
 pub mod outbox;
+pub mod paper;
 pub mod petitions;
 pub mod schema;
 pub mod signatures;

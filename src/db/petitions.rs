@@ -24,9 +24,16 @@ pub struct Petition {
     pub closes_at: Option<NaiveDateTime>,
     pub signature_count: i32,
     pub last_number: i32,
+    /// Signatures gathered on paper, counted in the total but not in `signature_count`.
+    pub paper_count: i32,
 }
 
 impl Petition {
+    /// What the public sees and goals are measured against: online and paper signatures.
+    pub fn total_count(&self) -> i64 {
+        i64::from(self.signature_count) + i64::from(self.paper_count)
+    }
+
     /// Open means accepting signatures: status `open` and not past its closing time.
     pub fn is_open_at(&self, now: NaiveDateTime) -> bool {
         self.status == "open" && self.closes_at.is_none_or(|c| c > now)

@@ -16,6 +16,7 @@ diesel::table! {
         closes_at -> Nullable<Timestamp>,
         signature_count -> Integer,
         last_number -> Integer,
+        paper_count -> Integer,
     }
 }
 
@@ -147,7 +148,22 @@ diesel::table! {
 diesel::joinable!(audit_log -> organizers (organizer_id));
 diesel::joinable!(audit_log -> petitions (petition_id));
 
+diesel::table! {
+    paper_signatures (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        count -> Integer,
+        collected_on -> Timestamp,
+        note -> Text,
+        organizer_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(paper_signatures -> petitions (petition_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    paper_signatures,
     petitions,
     petition_goals,
     petition_targets,

@@ -30,7 +30,12 @@ pub struct PetitionJson {
     pub title: String,
     pub url: String,
     pub status: &'static str,
+    /// Confirmed, valid online signatures.
     pub signature_count: i64,
+    /// Signatures gathered on paper and added by organizers.
+    pub paper_signature_count: i64,
+    /// Online and paper together: what the page shows and goals are measured against.
+    pub total_count: i64,
     pub goal: i64,
     pub goals: Vec<i64>,
     pub targets: Vec<String>,
@@ -51,12 +56,14 @@ fn iso(t: NaiveDateTime) -> String {
 impl PetitionJson {
     fn new(state: &AppState, v: PetitionView, with_countries: bool) -> PetitionJson {
         let p = v.petition;
-        let count = i64::from(p.signature_count);
+        let total = p.total_count();
         PetitionJson {
             url: state.url(&format!("/petitions/{}", p.slug)),
             status: p.public_status(db::now()),
-            signature_count: count,
-            goal: i64::from(v.goals.current(count)),
+            signature_count: i64::from(p.signature_count),
+            paper_signature_count: i64::from(p.paper_count),
+            total_count: total,
+            goal: i64::from(v.goals.current(total)),
             goals: v.goals.as_slice().iter().map(|&g| i64::from(g)).collect(),
             targets: v.targets,
             created_at: iso(p.created_at),

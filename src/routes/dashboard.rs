@@ -57,7 +57,7 @@ pub async fn dashboard(
         .into_iter()
         .zip(goals)
         .map(|(p, g)| {
-            let count = i64::from(p.signature_count);
+            let count = p.total_count();
             Row {
                 status: tr.t(&format!("status.{}", p.public_status(now))),
                 count: tr.number(count),

@@ -24,6 +24,7 @@ struct Cover {
     targets: Vec<String>,
     organizer: String,
     total: String,
+    paper: Option<String>,
     period: String,
     by_country: Vec<(&'static str, String)>,
     with_emails: bool,
@@ -114,6 +115,7 @@ pub async fn delivery(
         targets: view.targets.clone(),
         organizer,
         total: tr.number(count),
+        paper: (p.paper_count > 0).then(|| tr.number(i64::from(p.paper_count))),
         period,
         by_country: view
             .by_country

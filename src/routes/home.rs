@@ -40,7 +40,7 @@ pub async fn home(
         .into_iter()
         .zip(goals)
         .map(|(p, g)| Card {
-            progress: Progress::new(&tr, i64::from(p.signature_count), &g),
+            progress: Progress::new(&tr, p.total_count(), &g),
             slug: p.slug,
             title: p.title,
             summary: p.summary,

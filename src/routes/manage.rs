@@ -60,6 +60,9 @@ struct ManagePage {
     csrf: String,
     open: bool,
     total: String,
+    paper: String,
+    /// `(id, count, date, note)`.
+    paper_batches: Vec<(i32, String, String, String)>,
     today: String,
     week: String,
     rate: String,
@@ -86,21 +89,23 @@ pub async fn show(
     let chart_start = today_start - TimeDelta::days(CHART_DAYS - 1);
     let week_start = now - TimeDelta::days(7);
     let id = view.petition.id;
-    let (today, week, all_rows, days, upto) = db::run(&state.pool, move |c| {
+    let (today, week, all_rows, days, upto, paper) = db::run(&state.pool, move |c| {
         Ok((
             db::stats::confirmed_since(c, id, today_start)?,
             db::stats::confirmed_since(c, id, week_start)?,
             db::signatures::count_all_rows(c, id)?,
             db::stats::per_day(c, id, chart_start)?,
             db::signatures::max_id(c, id)?,
+            db::paper::list(c, id)?,
         ))
     })
     .await?;
     let p = &view.petition;
-    let count = i64::from(p.signature_count);
+    let online = i64::from(p.signature_count);
+    let count = p.total_count();
     let goal = i64::from(view.goals.current(count));
     let rate = if all_rows > 0 {
-        format!("{:.0} %", (count as f64) * 100.0 / (all_rows as f64))
+        format!("{:.0} %", (online as f64) * 100.0 / (all_rows as f64))
     } else {
         "—".to_string()
     };
@@ -127,7 +132,19 @@ pub async fn show(
         slug: p.slug.clone(),
         csrf: auth::csrf_token(&session)?,
         open: p.is_open_at(now),
-        total: tr.number(count),
+        total: tr.number(online),
+        paper: tr.number(i64::from(p.paper_count)),
+        paper_batches: paper
+            .into_iter()
+            .map(|b| {
+                (
+                    b.id,
+                    tr.number(i64::from(b.count)),
+                    tr.date(b.collected_on),
+                    b.note,
+                )
+            })
+            .collect(),
         today: tr.number(today),
         week: tr.number(week),
         rate,
@@ -397,6 +414,7 @@ pub async fn export_manifest(
         "rows": rows,
         "bytes": bytes,
         "public_count": view.petition.signature_count,
+        "paper_signature_count": view.petition.paper_count,
         "sha256": hex::encode(hasher.finalize()),
     });
     Ok(HttpResponse::Ok()

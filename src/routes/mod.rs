@@ -13,6 +13,7 @@ pub mod home;
 pub mod manage;
 pub mod moderation;
 pub mod pages;
+pub mod paper;
 pub mod petition;
 pub mod sign;
 

@@ -173,7 +173,7 @@ pub fn render(
         targets_shown,
         targets_more,
         more_label,
-        progress: Progress::new(&tr, i64::from(p.signature_count), &view.goals),
+        progress: Progress::new(&tr, p.total_count(), &view.goals),
         recent: recent
             .into_iter()
             .map(|(name, c)| (name, Country::name_of(&c, tr.lang)))

@@ -7,6 +7,7 @@ mod manage;
 mod migrate_data;
 mod moderation;
 mod organizers;
+mod paper;
 
 mod api_and_pages;
 mod bad_input;

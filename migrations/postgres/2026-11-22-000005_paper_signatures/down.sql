@@ -1,0 +1,2 @@
+DROP TABLE paper_signatures;
+ALTER TABLE petitions DROP COLUMN paper_count;

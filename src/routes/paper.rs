@@ -1,0 +1,127 @@
+//! Adding and removing paper signatures gathered at events.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, post, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::AppState;
+use crate::auth;
+use crate::db::{self, organizers};
+use crate::error::AppError;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PaperForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    count: String,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    collected_on: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The petition's id and the organizer's, if the organizer may manage it.
+async fn managed(
+    state: &AppState,
+    session: &Session,
+    slug: String,
+) -> Result<(i32, i32), AppError> {
+    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
+    db::run(&state.pool, move |c| {
+        let Some(who) = organizers::find(c, id)? else {
+            return Ok(Err(AppError::LoginRequired));
+        };
+        match db::petitions::find_by_slug(c, &slug)? {
+            Some(p) if organizers::may_manage(c, &who, &p)? => Ok(Ok((p.id, who.id))),
+            _ => Ok(Err(AppError::NotFound)),
+        }
+    })
+    .await?
+}
+
+fn back(slug: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/dashboard/petitions/{slug}")))
+        .finish()
+}
+
+#[post("/dashboard/petitions/{slug}/paper")]
+pub async fn add(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    form: web::Form<PaperForm>,
+) -> Result<HttpResponse, AppError> {
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let slug = slug.into_inner();
+    let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
+    let count: i32 = form
+        .count
+        .trim()
+        .replace([' ', ',', '.', '\u{202f}', '\u{a0}'], "")
+        .parse()
+        .ok()
+        .filter(|n| (1..=1_000_000).contains(n))
+        .ok_or(AppError::BadRequest("paper.error_count"))?;
+    let now = db::now();
+    let collected_on = NaiveDate::parse_from_str(form.collected_on.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .filter(|d| d.date() <= now.date())
+        .ok_or(AppError::BadRequest("paper.error_date"))?;
+    let note: String = form.note.split_whitespace().collect::<Vec<_>>().join(" ");
+    let note: String = note.chars().take(200).collect();
+    db::run(&state.pool, move |c| {
+        db::paper::add(c, petition_id, count, collected_on, &note, Some(who), now)?;
+        db::moderation::audit(
+            c,
+            Some(who),
+            Some(petition_id),
+            "add-paper-signatures",
+            &format!("{count} on {} {note}", collected_on.date()),
+            now,
+        )
+    })
+    .await?;
+    Ok(back(&slug))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+#[post("/dashboard/petitions/{slug}/paper/{id}/delete")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    path: web::Path<(String, i32)>,
+    session: Session,
+    form: web::Form<RemoveForm>,
+) -> Result<HttpResponse, AppError> {
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let (slug, batch) = path.into_inner();
+    let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
+    let removed = db::run(&state.pool, move |c| {
+        let removed = db::paper::remove(c, petition_id, batch)?;
+        if removed {
+            db::moderation::audit(
+                c,
+                Some(who),
+                Some(petition_id),
+                "remove-paper-signatures",
+                &format!("batch {batch}"),
+                db::now(),
+            )?;
+        }
+        Ok(removed)
+    })
+    .await?;
+    if !removed {
+        return Err(AppError::NotFound);
+    }
+    Ok(back(&slug))
+}
