@@ -7,7 +7,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_log, confirmation_tokens, country_counts, email_jobs, organizers, paper_signatures,
-    petition_goals, petition_organizers, petition_targets, petitions, setup_tokens, signatures,
+    password_resets, petition_goals, petition_organizers, petition_targets, petitions,
+    setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
 
@@ -160,6 +161,17 @@ struct PaperRow {
     created_at: NaiveDateTime,
 }
 
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = password_resets)]
+struct PasswordResetRow {
+    id: i32,
+    organizer_id: i32,
+    token_hash: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    used_at: Option<NaiveDateTime>,
+}
+
 /// Every table, parents before children. A new table must be added here, or `migrate-data`
 /// would leave it behind.
 macro_rules! for_each_table {
@@ -176,6 +188,7 @@ macro_rules! for_each_table {
         $m!($($args)* setup_tokens, SetupTokenRow);
         $m!($($args)* audit_log, AuditRow);
         $m!($($args)* paper_signatures, PaperRow);
+        $m!($($args)* password_resets, PasswordResetRow);
     };
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::petitions::Petition;
-use super::schema::{organizers, petition_organizers, petitions, setup_tokens};
+use super::schema::{organizers, password_resets, petition_organizers, petitions, setup_tokens};
 use super::{DbConnection, DbError};
 use crate::domain::TokenHash;
 
@@ -194,4 +194,81 @@ pub fn create_first_admin(
         }
         create(conn, new).map(Some)
     })
+}
+
+/// Stores a password reset link (its hash) for an organizer and queues its email, in one
+/// transaction.
+pub fn create_reset(
+    conn: &mut DbConnection,
+    organizer_id: i32,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    email: &super::outbox::NewEmail,
+) -> Result<(), DbError> {
+    conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        diesel::insert_into(password_resets::table)
+            .values((
+                password_resets::organizer_id.eq(organizer_id),
+                password_resets::token_hash.eq(hash.as_str()),
+                password_resets::created_at.eq(now),
+                password_resets::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+        super::outbox::enqueue(conn, email, now)
+    })?;
+    Ok(())
+}
+
+/// Whether a reset link can still be used.
+pub fn reset_usable(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    Ok(password_resets::table
+        .filter(password_resets::token_hash.eq(hash.as_str()))
+        .filter(password_resets::used_at.is_null())
+        .filter(password_resets::expires_at.gt(now))
+        .count()
+        .get_result::<i64>(conn)?
+        == 1)
+}
+
+/// Uses a reset link: sets the new password hash and spends every open link of that account.
+/// `Ok(None)` when the link is unknown, used or expired.
+pub fn reset_password(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<i32>, DbError> {
+    Ok(
+        conn.transaction::<Option<i32>, diesel::result::Error, _>(|conn| {
+            let organizer: Option<i32> = diesel::update(
+                password_resets::table
+                    .filter(password_resets::token_hash.eq(hash.as_str()))
+                    .filter(password_resets::used_at.is_null())
+                    .filter(password_resets::expires_at.gt(now)),
+            )
+            .set(password_resets::used_at.eq(now))
+            .returning(password_resets::organizer_id)
+            .get_result(conn)
+            .optional()?;
+            let Some(id) = organizer else {
+                return Ok(None);
+            };
+            diesel::update(organizers::table.find(id))
+                .set(organizers::password_hash.eq(password_hash))
+                .execute(conn)?;
+            diesel::update(
+                password_resets::table
+                    .filter(password_resets::organizer_id.eq(id))
+                    .filter(password_resets::used_at.is_null()),
+            )
+            .set(password_resets::used_at.eq(now))
+            .execute(conn)?;
+            Ok(Some(id))
+        })?,
+    )
 }

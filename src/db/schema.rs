@@ -162,7 +162,21 @@ diesel::table! {
 
 diesel::joinable!(paper_signatures -> petitions (petition_id));
 
+diesel::table! {
+    password_resets (id) {
+        id -> Integer,
+        organizer_id -> Integer,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(password_resets -> organizers (organizer_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    password_resets,
     paper_signatures,
     petitions,
     petition_goals,

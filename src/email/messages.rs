@@ -68,6 +68,40 @@ impl PetitionEmail<'_> {
     }
 }
 
+/// The password reset email for an organizer.
+pub struct ResetEmail<'a> {
+    pub tr: Tr,
+    pub name: &'a str,
+    pub link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/reset.txt")]
+struct ResetText<'a> {
+    m: &'a ResetEmail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/reset.html")]
+struct ResetHtml<'a> {
+    m: &'a ResetEmail<'a>,
+}
+
+impl ResetEmail<'_> {
+    pub fn t(&self, key: &str) -> String {
+        self.tr.tf(key, &[("name", self.name)])
+    }
+
+    pub fn render(&self, recipient: &str) -> Result<NewEmail, askama::Error> {
+        Ok(NewEmail {
+            recipient: recipient.to_string(),
+            subject: self.t("reset.email_subject"),
+            body_text: ResetText { m: self }.render()?,
+            body_html: ResetHtml { m: self }.render()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod moderation;
 pub mod pages;
 pub mod paper;
 pub mod petition;
+pub mod reset;
 pub mod sign;
 
 use std::net::IpAddr;

@@ -297,3 +297,82 @@ async fn the_first_run_setup_link_creates_the_admin_once() {
     server.wait().unwrap();
     drop(stdout);
 }
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_through_an_emailed_link_that_works_once() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    let form = app.get("/login/reset").await.text().await.unwrap();
+    let token = csrf(&form);
+
+    let unknown = app
+        .post_form(
+            "/login/reset",
+            &[("csrf_token", &token), ("email", "nobody@example.org")],
+        )
+        .await;
+    assert_eq!(unknown.status().as_u16(), 200);
+    let unknown = unknown.text().await.unwrap();
+    let known = app
+        .post_form(
+            "/login/reset",
+            &[("csrf_token", &token), ("email", "Ana@Example.org")],
+        )
+        .await;
+    assert_eq!(known.status().as_u16(), 200);
+    assert_eq!(known.text().await.unwrap(), unknown, "no enumeration");
+
+    let emails = app.wait_for_emails(1).await;
+    assert_eq!(emails.len(), 1, "only the real account gets an email");
+    assert!(emails[0].contains("To: ana@example.org"));
+    assert!(crate::helpers::subject(&emails[0]).contains("Reset your undersigned password"));
+    let (text, _) = crate::helpers::bodies(&emails[0]);
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/login/reset/"))
+        .unwrap();
+    let path = url::Url::parse(link).unwrap().path().to_string();
+
+    let page = app.get(&path).await;
+    assert_eq!(page.status().as_u16(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let token = csrf(&page.text().await.unwrap());
+    let short = app
+        .post_form(&path, &[("csrf_token", &token), ("password", "short")])
+        .await;
+    assert_eq!(short.status().as_u16(), 422);
+    let done = app
+        .post_form(
+            &path,
+            &[
+                ("csrf_token", &token),
+                ("password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status().as_u16(), 303);
+    assert_eq!(done.headers()["location"], "/dashboard");
+
+    let dash = app.get("/dashboard").await.text().await.unwrap();
+    app.post_form("/logout", &[("csrf_token", &csrf(&dash))])
+        .await;
+    assert_eq!(
+        login(&app, "ana@example.org", "correct horse battery")
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        login(&app, "ana@example.org", "a brand new passphrase")
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    assert_eq!(
+        app.get(&path).await.status().as_u16(),
+        410,
+        "the link works once"
+    );
+}

@@ -1,0 +1,206 @@
+//! Password reset by email. The request always gets the same answer, so the form cannot tell
+//! anyone which addresses have accounts; links are single-use, hashed, and last an hour.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use chrono::TimeDelta;
+use serde::Deserialize;
+
+use super::{AppState, Layout, html, pages};
+use crate::auth::{self, password};
+use crate::db::{self, organizers};
+use crate::domain::ConfirmationToken;
+use crate::email::messages::ResetEmail;
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+#[derive(Template)]
+#[template(path = "reset_request.html")]
+struct RequestPage {
+    l: Layout,
+    csrf: String,
+}
+
+#[get("/login/reset")]
+pub async fn request_form(
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let page = RequestPage {
+        l: Layout::new(tr, tr.t("reset.title"), &req),
+        csrf: auth::csrf_token(&session)?,
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    email: String,
+}
+
+#[post("/login/reset")]
+pub async fn request(
+    state: web::Data<AppState>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+    form: web::Form<RequestForm>,
+) -> Result<HttpResponse, AppError> {
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let account = organizers::normalise_email(&form.email);
+    if let Err(wait) = state.login_limiter.check(&account, state.client_ip(&req)) {
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let token = ConfirmationToken::generate();
+    let link = state.url(&format!("/login/reset/{}", token.as_str()));
+    let hash = token.hash();
+    let now = db::now();
+    db::run(&state.pool, move |c| {
+        let Some((who, _)) = organizers::credentials(c, &account)? else {
+            return Ok(());
+        };
+        let email = ResetEmail {
+            tr,
+            name: &who.name,
+            link: &link,
+        }
+        .render(&who.email)
+        .map_err(|e| db::DbError::Migration(format!("reset email: {e}")))?;
+        organizers::create_reset(c, who.id, &hash, now, now + TimeDelta::hours(1), &email)
+    })
+    .await?;
+    state.wake_mailer.notify_one();
+    pages::message(
+        &req,
+        tr,
+        StatusCode::OK,
+        "reset.title",
+        &["reset.sent"],
+        vec![("/login".to_string(), tr.t("login.title"))],
+    )
+}
+
+#[derive(Template)]
+#[template(path = "reset_form.html")]
+struct ResetPage {
+    l: Layout,
+    csrf: String,
+    action: String,
+    error: Option<String>,
+}
+
+fn gone(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
+    pages::message(
+        req,
+        tr,
+        StatusCode::GONE,
+        "reset.gone_title",
+        &["reset.gone_message"],
+        vec![("/login/reset".to_string(), tr.t("reset.title"))],
+    )
+}
+
+async fn usable(state: &AppState, token: &str) -> Result<Option<ConfirmationToken>, AppError> {
+    let Some(token) = ConfirmationToken::parse(token) else {
+        return Ok(None);
+    };
+    let hash = token.hash();
+    let now = db::now();
+    let ok = db::run(&state.pool, move |c| {
+        organizers::reset_usable(c, &hash, now)
+    })
+    .await?;
+    Ok(ok.then_some(token))
+}
+
+#[get("/login/reset/{token}")]
+pub async fn reset_form(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let Some(token) = usable(&state, &token).await? else {
+        return gone(&req, tr);
+    };
+    let page = ResetPage {
+        l: Layout::new(tr, tr.t("reset.new_title"), &req),
+        csrf: auth::csrf_token(&session)?,
+        action: format!("/login/reset/{}", token.as_str()),
+        error: None,
+    };
+    let mut res = html(StatusCode::OK, page.render()?);
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[post("/login/reset/{token}")]
+pub async fn reset(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+    form: web::Form<ResetForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let Some(token) = usable(&state, &token).await? else {
+        return gone(&req, tr);
+    };
+    let new_password = match password::Password::parse(&form.password) {
+        Ok(p) => p,
+        Err(key) => {
+            let page = ResetPage {
+                l: Layout::new(tr, tr.t("reset.new_title"), &req),
+                csrf: auth::csrf_token(&session)?,
+                action: format!("/login/reset/{}", token.as_str()),
+                error: Some(tr.t(&format!("error.{key}"))),
+            };
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?));
+        }
+    };
+    let hash = web::block(move || password::hash(&new_password))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))?;
+    let token_hash = token.hash();
+    let now = db::now();
+    let changed = db::run(&state.pool, move |c| {
+        let id = organizers::reset_password(c, &token_hash, &hash, now)?;
+        if let Some(id) = id {
+            db::moderation::audit(c, Some(id), None, "password-reset", "", now)?;
+        }
+        Ok(id)
+    })
+    .await?;
+    match changed {
+        Some(id) => {
+            auth::sign_in(&session, id)?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", "/dashboard"))
+                .finish())
+        }
+        None => gone(&req, tr),
+    }
+}
