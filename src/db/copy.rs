@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_log, confirmation_tokens, country_counts, email_jobs, organizers, paper_signatures,
-    password_resets, petition_goals, petition_organizers, petition_targets, petitions,
-    setup_tokens, signatures,
+    password_resets, petition_goals, petition_organizers, petition_targets, petition_updates,
+    petitions, setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
 
@@ -80,6 +80,7 @@ struct SignatureRow {
     invalidation_reason: Option<String>,
     emails_sent: i32,
     ip_hash: Option<String>,
+    wants_updates: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -172,6 +173,19 @@ struct PasswordResetRow {
     used_at: Option<NaiveDateTime>,
 }
 
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = petition_updates)]
+struct UpdateRow {
+    id: i32,
+    petition_id: i32,
+    title: String,
+    body_markdown: String,
+    body_html: String,
+    organizer_id: Option<i32>,
+    created_at: NaiveDateTime,
+    recipients: i32,
+}
+
 /// Every table, parents before children. A new table must be added here, or `migrate-data`
 /// would leave it behind.
 macro_rules! for_each_table {
@@ -189,6 +203,7 @@ macro_rules! for_each_table {
         $m!($($args)* audit_log, AuditRow);
         $m!($($args)* paper_signatures, PaperRow);
         $m!($($args)* password_resets, PasswordResetRow);
+        $m!($($args)* petition_updates, UpdateRow);
     };
 }
 

@@ -10,6 +10,7 @@ pub mod petitions;
 pub mod schema;
 pub mod signatures;
 pub mod stats;
+pub mod updates;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -66,6 +66,7 @@ diesel::table! {
         invalidation_reason -> Nullable<Text>,
         emails_sent -> Integer,
         ip_hash -> Nullable<Text>,
+        wants_updates -> Bool,
     }
 }
 
@@ -175,7 +176,23 @@ diesel::table! {
 
 diesel::joinable!(password_resets -> organizers (organizer_id));
 
+diesel::table! {
+    petition_updates (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        title -> Text,
+        body_markdown -> Text,
+        body_html -> Text,
+        organizer_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        recipients -> Integer,
+    }
+}
+
+diesel::joinable!(petition_updates -> petitions (petition_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    petition_updates,
     password_resets,
     paper_signatures,
     petitions,

@@ -19,6 +19,8 @@ pub struct NewSignature {
     pub postcode: Option<Postcode>,
     pub comment: Option<Comment>,
     pub public: bool,
+    /// Ticked "email me news about this petition".
+    pub wants_updates: bool,
     pub locale: String,
     pub ip_hash: Option<String>,
     pub created_at: NaiveDateTime,
@@ -69,6 +71,7 @@ pub fn sign(
                         signatures::postcode.eq(new.postcode.as_ref().map(|p| p.as_str())),
                         signatures::comment.eq(new.comment.as_ref().map(|c| c.as_str())),
                         signatures::public.eq(new.public),
+                        signatures::wants_updates.eq(new.wants_updates),
                         signatures::locale.eq(&new.locale),
                         signatures::status.eq("pending"),
                         signatures::created_at.eq(new.created_at),

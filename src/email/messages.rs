@@ -68,6 +68,46 @@ impl PetitionEmail<'_> {
     }
 }
 
+/// An organizer's update, emailed to a signer who opted in.
+pub struct UpdateEmail<'a> {
+    pub tr: Tr,
+    pub petition_title: &'a str,
+    pub petition_url: &'a str,
+    pub title: &'a str,
+    /// Sanitised HTML of the update's Markdown.
+    pub body_html: &'a str,
+    /// The update's Markdown, as the plain-text part.
+    pub body_text: &'a str,
+    pub unsubscribe_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/update.txt")]
+struct UpdateText<'a> {
+    m: &'a UpdateEmail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/update.html")]
+struct UpdateHtml<'a> {
+    m: &'a UpdateEmail<'a>,
+}
+
+impl UpdateEmail<'_> {
+    pub fn t(&self, key: &str) -> String {
+        self.tr.tf(key, &[("title", self.petition_title)])
+    }
+
+    pub fn render(&self, recipient: &str) -> Result<NewEmail, askama::Error> {
+        Ok(NewEmail {
+            recipient: recipient.to_string(),
+            subject: format!("{} — {}", self.title, self.petition_title),
+            body_text: UpdateText { m: self }.render()?,
+            body_html: UpdateHtml { m: self }.render()?,
+        })
+    }
+}
+
 /// The password reset email for an organizer.
 pub struct ResetEmail<'a> {
     pub tr: Tr,

@@ -63,6 +63,8 @@ struct ManagePage {
     paper: String,
     /// `(id, count, date, note)`.
     paper_batches: Vec<(i32, String, String, String)>,
+    /// `(date, title, emailed to)`.
+    updates: Vec<(String, String, String)>,
     today: String,
     week: String,
     rate: String,
@@ -89,7 +91,7 @@ pub async fn show(
     let chart_start = today_start - TimeDelta::days(CHART_DAYS - 1);
     let week_start = now - TimeDelta::days(7);
     let id = view.petition.id;
-    let (today, week, all_rows, days, upto, paper) = db::run(&state.pool, move |c| {
+    let (today, week, all_rows, days, upto, paper, updates) = db::run(&state.pool, move |c| {
         Ok((
             db::stats::confirmed_since(c, id, today_start)?,
             db::stats::confirmed_since(c, id, week_start)?,
@@ -97,6 +99,7 @@ pub async fn show(
             db::stats::per_day(c, id, chart_start)?,
             db::signatures::max_id(c, id)?,
             db::paper::list(c, id)?,
+            db::updates::list(c, id)?,
         ))
     })
     .await?;
@@ -142,6 +145,16 @@ pub async fn show(
                     tr.number(i64::from(b.count)),
                     tr.date(b.collected_on),
                     b.note,
+                )
+            })
+            .collect(),
+        updates: updates
+            .into_iter()
+            .map(|u| {
+                (
+                    tr.date(u.created_at),
+                    u.title,
+                    tr.number(i64::from(u.recipients)),
                 )
             })
             .collect(),

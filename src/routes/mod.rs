@@ -17,6 +17,7 @@ pub mod paper;
 pub mod petition;
 pub mod reset;
 pub mod sign;
+pub mod updates;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -63,6 +64,16 @@ impl AppState {
             }
         }
         req.peer_addr().map(|a| a.ip())
+    }
+
+    /// The key in an unsubscribe link: proves the link was made here for this signature, so the
+    /// link needs no stored token and works for as long as the signature exists.
+    pub fn unsubscribe_mac(&self, signature_id: i32) -> String {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .expect("HMAC accepts keys of any length");
+        mac.update(format!("unsubscribe:{signature_id}").as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
     /// A keyed hash of the client's network, stored instead of the address itself.

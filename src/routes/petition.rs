@@ -50,6 +50,7 @@ pub struct FormState {
     pub postcode: String,
     pub comment: String,
     pub public: bool,
+    pub updates: bool,
     pub consent: bool,
     pub errors: Vec<(&'static str, String)>,
 }
@@ -92,6 +93,7 @@ struct PetitionPage<'a> {
     closes: Option<String>,
     form: FormState,
     countries: Vec<(&'static str, &'static str)>,
+    updates: Vec<(String, String, String)>,
 }
 
 impl PetitionPage<'_> {
@@ -108,12 +110,17 @@ pub async fn show(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let slug = slug.into_inner();
-    let (view, recent) = load(&state, slug).await?;
-    render(
+    let (view, recent, updates) = load_with_updates(&state, slug).await?;
+    let updates = updates
+        .into_iter()
+        .map(|u| (tr.date(u.created_at), u.title, u.body_html))
+        .collect();
+    render_page(
         &req,
         tr,
         &view,
         recent,
+        updates,
         FormState::default(),
         StatusCode::OK,
     )
@@ -124,6 +131,21 @@ pub async fn load(
     state: &AppState,
     slug: String,
 ) -> Result<(PetitionView, Vec<(String, String)>), AppError> {
+    load_with_updates(state, slug).await.map(|(v, r, _)| (v, r))
+}
+
+/// [`load`] plus the petition's updates, newest first.
+pub async fn load_with_updates(
+    state: &AppState,
+    slug: String,
+) -> Result<
+    (
+        PetitionView,
+        Vec<(String, String)>,
+        Vec<db::updates::Update>,
+    ),
+    AppError,
+> {
     db::run(&state.pool, move |c| {
         let Some(view) = db::petitions::view(c, &slug)? else {
             return Ok(None);
@@ -132,7 +154,8 @@ pub async fn load(
             .into_iter()
             .map(|(name, country, _)| (name, country))
             .collect();
-        Ok(Some((view, recent)))
+        let updates = db::updates::list(c, view.petition.id)?;
+        Ok(Some((view, recent, updates)))
     })
     .await?
     .ok_or(AppError::NotFound)
@@ -144,6 +167,19 @@ pub fn render(
     tr: Tr,
     view: &PetitionView,
     recent: Vec<(String, String)>,
+    form: FormState,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    render_page(req, tr, view, recent, vec![], form, status)
+}
+
+/// Renders the petition page with its updates `(date, title, sanitised HTML)`.
+fn render_page(
+    req: &HttpRequest,
+    tr: Tr,
+    view: &PetitionView,
+    recent: Vec<(String, String)>,
+    updates: Vec<(String, String, String)>,
     form: FormState,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
@@ -191,6 +227,7 @@ pub fn render(
             .map(|c| tr.tf("petition.closes_on", &[("date", &tr.date(c))])),
         form,
         countries: Country::all(tr.lang),
+        updates,
     };
     Ok(html(status, page.render()?))
 }

@@ -44,6 +44,8 @@ pub struct SignForm {
     #[validate(length(max = 2000))]
     comment: String,
     public: Option<String>,
+    /// "Email me news about this petition".
+    updates: Option<String>,
     consent: Option<String>,
     /// Hidden from people by CSS and `aria-hidden`; bots that fill every field fill this one.
     #[serde(default)]
@@ -106,6 +108,7 @@ pub async fn sign(
         postcode: valid.postcode,
         comment: valid.comment,
         public: checked(&form.public),
+        wants_updates: checked(&form.updates),
         locale: tr.code().to_string(),
         ip_hash: ip.map(|ip| state.ip_hash(ip)),
         created_at: now,
@@ -227,6 +230,7 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
         postcode: truncate(&form.postcode, 32),
         comment: truncate(&form.comment, 1000),
         public: checked(&form.public),
+        updates: checked(&form.updates),
         consent: checked(&form.consent),
         errors: errors.iter().map(|(f, k)| (*f, tr.t(k))).collect(),
     };

@@ -16,3 +16,4 @@ mod confirm;
 mod editor;
 mod outbox;
 mod sign;
+mod updates;

@@ -1,0 +1,2 @@
+DROP TABLE petition_updates;
+ALTER TABLE signatures DROP COLUMN wants_updates;

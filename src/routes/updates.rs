@@ -1,0 +1,165 @@
+//! Updates: organizers post news on a petition, optionally emailed to signers who opted in, each
+//! email with an unsubscribe link.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{AppState, Layout, html, pages};
+use crate::auth;
+use crate::db::{self, organizers};
+use crate::email::messages::UpdateEmail;
+use crate::error::AppError;
+use crate::i18n::{Lang, Tr};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UpdateForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    /// Email it to the signers who asked for news.
+    #[serde(default)]
+    email: Option<String>,
+}
+
+#[post("/dashboard/petitions/{slug}/updates")]
+pub async fn post_update(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    form: web::Form<UpdateForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
+    let slug = slug.into_inner();
+    let title: String = form.title.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() || title.chars().count() > 200 || form.body.chars().count() > 20_000 {
+        return Err(AppError::BadRequest("updates.error"));
+    }
+    let send = form.email.as_deref().is_some_and(|v| !v.is_empty());
+    let body = form.body.replace("\r\n", "\n");
+    let state2 = state.clone();
+    let queued = db::run(&state.pool, move |c| {
+        let Some(who) = organizers::find(c, id)? else {
+            return Ok(Err(AppError::LoginRequired));
+        };
+        let Some(p) = db::petitions::find_by_slug(c, &slug)? else {
+            return Ok(Err(AppError::NotFound));
+        };
+        if !organizers::may_manage(c, &who, &p)? {
+            return Ok(Err(AppError::NotFound));
+        }
+        let petition_url = state2.url(&format!("/petitions/{}", p.slug));
+        let body_html = crate::markdown::render(&body);
+        let email_for = |(sig, address, locale): &db::updates::Recipient| {
+            let unsubscribe_url = state2.url(&format!(
+                "/unsubscribe/{sig}/{}",
+                state2.unsubscribe_mac(*sig)
+            ));
+            UpdateEmail {
+                tr: Tr::new(Lang::from_code(locale).unwrap_or(Lang::En)),
+                petition_title: &p.title,
+                petition_url: &petition_url,
+                title: &title,
+                body_html: &body_html,
+                body_text: &body,
+                unsubscribe_url: &unsubscribe_url,
+            }
+            .render(address)
+            .unwrap_or_else(|_| db::outbox::NewEmail {
+                recipient: address.clone(),
+                subject: title.clone(),
+                body_text: format!("{body}\n\n{unsubscribe_url}"),
+                body_html: String::new(),
+            })
+        };
+        let now = db::now();
+        let queued = db::updates::post(
+            c,
+            p.id,
+            Some(who.id),
+            &title,
+            &body,
+            now,
+            send.then_some(&email_for as &dyn Fn(&db::updates::Recipient) -> db::outbox::NewEmail),
+        )?;
+        db::moderation::audit(
+            c,
+            Some(who.id),
+            Some(p.id),
+            "post-update",
+            &format!("{title} (emailed to {queued})"),
+            now,
+        )?;
+        Ok(Ok((p.slug, queued)))
+    })
+    .await??;
+    let (slug, queued) = queued;
+    if queued > 0 {
+        state.wake_mailer.notify_one();
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/dashboard/petitions/{slug}")))
+        .finish())
+}
+
+#[derive(Template)]
+#[template(path = "unsubscribe.html")]
+struct UnsubscribePage {
+    l: Layout,
+    action: String,
+}
+
+fn check(state: &AppState, signature: i32, mac: &str) -> Result<(), AppError> {
+    let expected = state.unsubscribe_mac(signature);
+    if constant_time_eq::constant_time_eq(expected.as_bytes(), mac.as_bytes()) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Shows a button: mail scanners open links, so only the POST unsubscribes.
+#[get("/unsubscribe/{signature}/{mac}")]
+pub async fn unsubscribe_form(
+    state: web::Data<AppState>,
+    path: web::Path<(i32, String)>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (signature, mac) = path.into_inner();
+    check(&state, signature, &mac)?;
+    let page = UnsubscribePage {
+        l: Layout::new(tr, tr.t("updates.unsubscribe_title"), &req),
+        action: format!("/unsubscribe/{signature}/{mac}"),
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}
+
+#[post("/unsubscribe/{signature}/{mac}")]
+pub async fn unsubscribe(
+    state: web::Data<AppState>,
+    path: web::Path<(i32, String)>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (signature, mac) = path.into_inner();
+    check(&state, signature, &mac)?;
+    if !db::run(&state.pool, move |c| db::updates::unsubscribe(c, signature)).await? {
+        return Err(AppError::NotFound);
+    }
+    pages::message(
+        &req,
+        tr,
+        StatusCode::OK,
+        "updates.unsubscribed_title",
+        &["updates.unsubscribed"],
+        vec![],
+    )
+}
