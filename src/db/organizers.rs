@@ -272,3 +272,11 @@ pub fn reset_password(
         })?,
     )
 }
+
+/// Every organizer account, admins first, then by name.
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Organizer>, DbError> {
+    Ok(organizers::table
+        .order((organizers::is_admin.desc(), organizers::name.asc()))
+        .select(Organizer::as_select())
+        .load(conn)?)
+}

@@ -113,6 +113,8 @@ pub struct ResetEmail<'a> {
     pub tr: Tr,
     pub name: &'a str,
     pub link: &'a str,
+    /// An invitation to a new account rather than a reset of an existing password.
+    pub invite: bool,
 }
 
 #[derive(Template)]
@@ -129,6 +131,12 @@ struct ResetHtml<'a> {
 
 impl ResetEmail<'_> {
     pub fn t(&self, key: &str) -> String {
+        let key = match (self.invite, key) {
+            (true, "reset.email_subject") => "invite.email_subject",
+            (true, "reset.email_intro") => "invite.email_intro",
+            (true, "reset.email_not_you") => "invite.email_not_you",
+            _ => key,
+        };
         self.tr.tf(key, &[("name", self.name)])
     }
 

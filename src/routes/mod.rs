@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per page or action. Handlers are thin: parse, call domain and db,
 //! render a template.
 
+pub mod accounts;
 pub mod api;
 pub mod assets;
 pub mod auth;

@@ -71,6 +71,7 @@ pub async fn request(
             tr,
             name: &who.name,
             link: &link,
+            invite: false,
         }
         .render(&who.email)
         .map_err(|e| db::DbError::Migration(format!("reset email: {e}")))?;

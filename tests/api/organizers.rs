@@ -376,3 +376,106 @@ async fn a_forgotten_password_is_reset_through_an_emailed_link_that_works_once()
         "the link works once"
     );
 }
+
+#[tokio::test]
+async fn an_admin_invites_an_organizer_who_chooses_a_password_and_gets_a_petition() {
+    let app = spawn_app().await;
+    add_organizer(&app, "admin@example.org", "a long admin passphrase", true);
+    add_organizer(&app, "plain@example.org", "correct horse battery", false);
+    let pid = app.create_petition("p-team", &[10]).await;
+    undersigned::db::run(&app.pool, move |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::petitions::dsl::*;
+        Ok(diesel::update(petitions.find(pid))
+            .set(owner_email.eq("plain@example.org"))
+            .execute(c)?)
+    })
+    .await
+    .unwrap();
+
+    login(&app, "plain@example.org", "correct horse battery").await;
+    assert_eq!(
+        app.get("/dashboard/organizers").await.status().as_u16(),
+        404,
+        "admins only"
+    );
+    let token = csrf(&app.get("/dashboard").await.text().await.unwrap());
+    let unknown = app
+        .post_form(
+            "/dashboard/petitions/p-team/organizers",
+            &[("csrf_token", &token), ("email", "colleague@example.org")],
+        )
+        .await;
+    assert_eq!(unknown.status().as_u16(), 400);
+    app.post_form("/logout", &[("csrf_token", &token)]).await;
+
+    login(&app, "admin@example.org", "a long admin passphrase").await;
+    let page = app.get("/dashboard/organizers").await.text().await.unwrap();
+    assert!(page.contains("plain@example.org"));
+    let token = csrf(&page);
+    let invited = app
+        .post_form(
+            "/dashboard/organizers",
+            &[
+                ("csrf_token", &token),
+                ("name", "Lusine"),
+                ("email", "colleague@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status().as_u16(), 303);
+    let again = app
+        .post_form(
+            "/dashboard/organizers",
+            &[
+                ("csrf_token", &token),
+                ("name", "Lusine"),
+                ("email", "Colleague@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status().as_u16(), 400);
+    app.post_form("/logout", &[("csrf_token", &token)]).await;
+
+    let email = app.wait_for_emails(1).await.pop().unwrap();
+    assert!(email.contains("To: colleague@example.org"));
+    assert!(crate::helpers::subject(&email).contains("invited"));
+    let (text, _) = crate::helpers::bodies(&email);
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/login/reset/"))
+        .unwrap();
+    let path = url::Url::parse(link).unwrap().path().to_string();
+    let token = csrf(&app.get(&path).await.text().await.unwrap());
+    let set = app
+        .post_form(
+            &path,
+            &[("csrf_token", &token), ("password", "my own passphrase")],
+        )
+        .await;
+    assert_eq!(set.status().as_u16(), 303);
+    let dash = app.get("/dashboard").await.text().await.unwrap();
+    assert!(dash.contains("Signed in as Lusine"));
+    assert!(!dash.contains("p-team"));
+    app.post_form("/logout", &[("csrf_token", &csrf(&dash))])
+        .await;
+
+    login(&app, "plain@example.org", "correct horse battery").await;
+    let token = csrf(&app.get("/dashboard").await.text().await.unwrap());
+    let added = app
+        .post_form(
+            "/dashboard/petitions/p-team/organizers",
+            &[("csrf_token", &token), ("email", "colleague@example.org")],
+        )
+        .await;
+    assert_eq!(added.status().as_u16(), 303);
+    app.post_form("/logout", &[("csrf_token", &token)]).await;
+    login(&app, "colleague@example.org", "my own passphrase").await;
+    assert_eq!(
+        app.get("/dashboard/petitions/p-team")
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+}
