@@ -185,6 +185,8 @@ impl Application {
                     .service(routes::manage::export_csv)
                     .service(routes::manage::export_manifest)
                     .service(routes::paper::add)
+                    .service(routes::images::show)
+                    .service(routes::images::upload)
                     .service(routes::accounts::list)
                     .service(routes::accounts::invite)
                     .service(routes::accounts::add_to_petition)

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_log, confirmation_tokens, country_counts, email_jobs, organizers, paper_signatures,
-    password_resets, petition_goals, petition_organizers, petition_targets, petition_updates,
-    petitions, setup_tokens, signatures,
+    password_resets, petition_goals, petition_images, petition_organizers, petition_targets,
+    petition_updates, petitions, setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
 
@@ -186,8 +186,17 @@ struct UpdateRow {
     recipients: i32,
 }
 
-/// Every table, parents before children. A new table must be added here, or `migrate-data`
-/// would leave it behind.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = petition_images)]
+struct ImageRow {
+    petition_id: i32,
+    content_type: String,
+    data: Vec<u8>,
+    updated_at: NaiveDateTime,
+}
+
+/// Every table with an `id` key, parents before children. A new table must be added here (or,
+/// without an `id`, next to `petition_images`), or `migrate-data` would leave it behind.
 macro_rules! for_each_table {
     ($m:ident!($($args:tt)*)) => {
         $m!($($args)* petitions, PetitionRow);
@@ -219,6 +228,10 @@ pub fn table_counts(conn: &mut DbConnection) -> Result<Vec<(&'static str, i64)>,
         };
     }
     for_each_table!(count!());
+    counts.push((
+        "petition_images",
+        petition_images::table.count().get_result::<i64>(conn)?,
+    ));
     Ok(counts)
 }
 
@@ -274,6 +287,15 @@ pub fn copy_all(
                 };
             }
             for_each_table!(copy!());
+            // Keyed by petition, not by id, and few: copied one by one.
+            let images: Vec<ImageRow> = petition_images::table
+                .select(ImageRow::as_select())
+                .load(from)?;
+            for image in &images {
+                crate::with_backend!(&mut *to, |c| diesel::insert_into(petition_images::table)
+                    .values(image)
+                    .execute(c))?;
+            }
             reset_sequences(to)?;
             Ok(())
         })

@@ -2,6 +2,7 @@
 //! migrations, and [`run`] to call synchronous diesel from async handlers.
 
 pub mod copy;
+pub mod images;
 pub mod moderation;
 pub mod organizers;
 pub mod outbox;

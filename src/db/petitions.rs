@@ -241,6 +241,8 @@ pub fn recent_public_signers(
 #[derive(Clone, Debug)]
 pub struct PetitionView {
     pub petition: Petition,
+    /// Whether the petition has an image to show.
+    pub has_image: bool,
     pub goals: GoalLadder,
     pub targets: Vec<String>,
     pub by_country: Vec<(String, i32)>,
@@ -255,7 +257,9 @@ pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>,
         .unwrap_or_else(|| GoalLadder::from_stored(vec![]));
     let targets = targets(conn, petition.id)?;
     let by_country = country_breakdown(conn, petition.id)?;
+    let has_image = super::images::exists(conn, petition.id)?;
     Ok(Some(PetitionView {
+        has_image,
         petition,
         goals,
         targets,

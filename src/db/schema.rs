@@ -191,7 +191,19 @@ diesel::table! {
 
 diesel::joinable!(petition_updates -> petitions (petition_id));
 
+diesel::table! {
+    petition_images (petition_id) {
+        petition_id -> Integer,
+        content_type -> Text,
+        data -> Binary,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(petition_images -> petitions (petition_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    petition_images,
     petition_updates,
     password_resets,
     paper_signatures,

@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod editor;
 pub mod health;
 pub mod home;
+pub mod images;
 pub mod manage;
 pub mod moderation;
 pub mod pages;

@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod images;
+
 mod instances;
 mod manage;
 mod migrate_data;

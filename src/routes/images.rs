@@ -1,0 +1,142 @@
+//! A petition's image: uploaded by its organizers, served to everyone.
+
+use actix_multipart::Multipart;
+use actix_session::Session;
+use actix_web::{HttpResponse, get, post, web};
+use futures_util::StreamExt;
+
+use super::AppState;
+use crate::auth;
+use crate::db::{self, organizers};
+use crate::error::AppError;
+
+/// The largest image accepted: a phone photo, resized, fits easily.
+pub const MAX_IMAGE: usize = 2 * 1024 * 1024;
+
+/// The image type, recognised from its first bytes (never from what the browser claims).
+pub fn sniff(data: &[u8]) -> Option<&'static str> {
+    if data.starts_with(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]) {
+        Some("image/png")
+    } else if data.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("image/jpeg")
+    } else if data.len() > 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+#[get("/petitions/{slug}/image")]
+pub async fn show(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let slug = slug.into_inner();
+    let found = db::run(&state.pool, move |c| {
+        let Some(p) = db::petitions::find_by_slug(c, &slug)? else {
+            return Ok(None);
+        };
+        db::images::get(c, p.id)
+    })
+    .await?;
+    let (content_type, data, _) = found.ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(data))
+}
+
+async fn managed(
+    state: &AppState,
+    session: &Session,
+    slug: String,
+) -> Result<(i32, i32), AppError> {
+    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
+    db::run(&state.pool, move |c| {
+        let Some(who) = organizers::find(c, id)? else {
+            return Ok(Err(AppError::LoginRequired));
+        };
+        match db::petitions::find_by_slug(c, &slug)? {
+            Some(p) if organizers::may_manage(c, &who, &p)? => Ok(Ok((p.id, who.id))),
+            _ => Ok(Err(AppError::NotFound)),
+        }
+    })
+    .await?
+}
+
+/// Replaces the image, or removes it when the form says so. Multipart: `csrf_token`, `image`,
+/// and optionally `remove`.
+#[post("/dashboard/petitions/{slug}/image")]
+pub async fn upload(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    mut payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let bad = || AppError::BadRequest("image.error");
+    let mut csrf = String::new();
+    let mut image: Vec<u8> = Vec::new();
+    let mut remove = false;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|_| bad())?;
+        let name = field.name().unwrap_or("").to_string();
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| bad())?;
+            if data.len() + chunk.len() > MAX_IMAGE {
+                return Err(AppError::TooLarge);
+            }
+            data.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf_token" => csrf = String::from_utf8(data).map_err(|_| bad())?,
+            "image" => image = data,
+            "remove" => remove = true,
+            _ => {}
+        }
+    }
+    auth::check_csrf(&session, &csrf)?;
+    let slug = slug.into_inner();
+    let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
+    let now = db::now();
+    if remove {
+        db::run(&state.pool, move |c| {
+            db::images::remove(c, petition_id)?;
+            db::moderation::audit(c, Some(who), Some(petition_id), "remove-image", "", now)
+        })
+        .await?;
+    } else {
+        let content_type = sniff(&image).ok_or_else(bad)?;
+        let size = image.len();
+        db::run(&state.pool, move |c| {
+            db::images::put(c, petition_id, content_type, &image, now)?;
+            db::moderation::audit(
+                c,
+                Some(who),
+                Some(petition_id),
+                "set-image",
+                &format!("{content_type}, {size} bytes"),
+                now,
+            )
+        })
+        .await?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/dashboard/petitions/{slug}")))
+        .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sniff;
+
+    #[test]
+    fn only_real_images_are_recognised() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0..."), Some("image/jpeg"));
+        assert_eq!(sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"<svg onload=alert(1)>"), None);
+        assert_eq!(sniff(b"GIF89a"), None);
+        assert_eq!(sniff(b""), None);
+    }
+}
