@@ -133,6 +133,8 @@ pub async fn delivery(
         cover: Option<String>,
         footer: Option<String>,
         after: i32,
+        /// Lines written so far: the list is numbered 1 to N, whatever the signer numbers.
+        line: i64,
         done: bool,
     }
     let stream = futures_util::stream::unfold(
@@ -140,6 +142,7 @@ pub async fn delivery(
             cover: Some(cover),
             footer: Some(footer),
             after: 0,
+            line: 0,
             done: false,
         },
         move |mut cur| {
@@ -174,14 +177,14 @@ pub async fn delivery(
                 };
                 cur.done = (batch.len() as i64) < BATCH;
                 cur.after = batch.last().map_or(after, |r| r.id);
+                let first_line = cur.line;
+                cur.line += batch.len() as i64;
                 let lines = Lines {
                     rows: batch
                         .into_iter()
-                        .map(|r| Line {
-                            number: r
-                                .number
-                                .map(|n| tr.number(i64::from(n)))
-                                .unwrap_or_default(),
+                        .enumerate()
+                        .map(|(i, r)| Line {
+                            number: tr.number(first_line + i as i64 + 1),
                             country: Country::name_of(&r.country, tr.lang),
                             date: r.confirmed_at.map(|d| tr.date(d)).unwrap_or_default(),
                             name: r.name,
