@@ -183,6 +183,12 @@ async fn the_delivery_document_lists_every_signer_for_the_officials() {
         4,
         "one numbered line per signer"
     );
+    for n in 1..=4 {
+        assert!(
+            doc.contains(&format!("<tr><td class=\"num\">{n}</td>")),
+            "line {n}"
+        );
+    }
     assert!(!doc.contains("a1@example.org"), "no emails unless asked");
     assert!(doc.trim_end().ends_with("</html>"));
     let with_emails = app
