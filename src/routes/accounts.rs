@@ -161,19 +161,10 @@ pub async fn add_to_petition(
     form: web::Form<AddForm>,
 ) -> Result<HttpResponse, AppError> {
     auth::check_csrf(&session, &form.csrf_token)?;
-    let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
-    let slug = slug.into_inner();
+    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let p = view.petition;
     let email = form.email.clone();
     let result = db::run(&state.pool, move |c| {
-        let Some(who) = organizers::find(c, id)? else {
-            return Ok(Err(AppError::LoginRequired));
-        };
-        let Some(p) = db::petitions::find_by_slug(c, &slug)? else {
-            return Ok(Err(AppError::NotFound));
-        };
-        if !organizers::may_manage(c, &who, &p)? {
-            return Ok(Err(AppError::NotFound));
-        }
         let Some((colleague, _)) = organizers::credentials(c, &email)? else {
             return Ok(Err(AppError::BadRequest("accounts.unknown")));
         };

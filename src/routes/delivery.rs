@@ -8,7 +8,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{AppState, Layout};
-use crate::auth;
 use crate::db::signatures::{ExportFilter, ExportRow};
 use crate::db::{self, organizers};
 use crate::domain::Country;
@@ -68,34 +67,22 @@ pub async fn delivery(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
-    let slug = slug.into_inner();
-    let found = db::run(&state.pool, move |c| {
-        let Some(who) = organizers::find(c, id)? else {
-            return Ok(None);
-        };
-        let Some(view) = db::petitions::view(c, &slug)? else {
-            return Ok(None);
-        };
-        if !organizers::may_manage(c, &who, &view.petition)? {
-            return Ok(None);
-        }
-        let first = db::signatures::export_batch(c, view.petition.id, 0, 1)?;
-        let names = organizers::names_of(c, view.petition.id)?;
+    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let petition_id = view.petition.id;
+    let (first, organizer_names) = db::run(&state.pool, move |c| {
+        let first = db::signatures::export_batch(c, petition_id, 0, 1)?;
+        let names = organizers::names_of(c, petition_id)?;
         db::moderation::audit(
             c,
             Some(who.id),
-            Some(view.petition.id),
+            Some(petition_id),
             "delivery-document",
             "",
             db::now(),
         )?;
-        Ok(Some((view, first, names)))
+        Ok((first, names))
     })
     .await?;
-    let Some((view, first, organizer_names)) = found else {
-        return Err(AppError::NotFound);
-    };
     let with_emails = query.emails.is_some();
     let p = &view.petition;
     let count = i64::from(p.signature_count);

@@ -167,17 +167,7 @@ async fn managed(
     session: &Session,
     slug: String,
 ) -> Result<(organizers::Organizer, petitions::PetitionView), AppError> {
-    let who = signed_in(state, session).await?;
-    let w = who.clone();
-    let view = db::run(&state.pool, move |c| {
-        let Some(view) = petitions::view(c, &slug)? else {
-            return Ok(None);
-        };
-        Ok(organizers::may_manage(c, &w, &view.petition)?.then_some(view))
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
-    Ok((who, view))
+    super::managed_petition(state, session, slug).await
 }
 
 /// The editor as a page: for a new petition or an existing one, with errors or a preview.

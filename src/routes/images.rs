@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 
 use super::AppState;
 use crate::auth;
-use crate::db::{self, organizers};
+use crate::db;
 use crate::error::AppError;
 
 /// The largest image accepted: a phone photo, resized, fits easily.
@@ -46,22 +46,15 @@ pub async fn show(
         .body(data))
 }
 
+/// The petition's id and the organizer's, if the organizer may manage it.
 async fn managed(
     state: &AppState,
     session: &Session,
     slug: String,
 ) -> Result<(i32, i32), AppError> {
-    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
-    db::run(&state.pool, move |c| {
-        let Some(who) = organizers::find(c, id)? else {
-            return Ok(Err(AppError::LoginRequired));
-        };
-        match db::petitions::find_by_slug(c, &slug)? {
-            Some(p) if organizers::may_manage(c, &who, &p)? => Ok(Ok((p.id, who.id))),
-            _ => Ok(Err(AppError::NotFound)),
-        }
-    })
-    .await?
+    super::managed_petition(state, session, slug)
+        .await
+        .map(|(who, view)| (view.petition.id, who.id))
 }
 
 /// Replaces the image, or removes it when the form says so. Multipart: `csrf_token`, `image`,

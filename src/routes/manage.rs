@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{AppState, Layout, html};
 use crate::auth;
 use crate::db::signatures::ExportFilter;
-use crate::db::{self, organizers, petitions::PetitionView};
+use crate::db::{self, petitions::PetitionView};
 use crate::domain::Country;
 use crate::error::AppError;
 use crate::export;
@@ -28,20 +28,9 @@ async fn managed(
     session: &Session,
     slug: String,
 ) -> Result<PetitionView, AppError> {
-    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
-    db::run(&state.pool, move |c| {
-        let Some(who) = organizers::find(c, id)? else {
-            return Ok(Err(AppError::LoginRequired));
-        };
-        let Some(view) = db::petitions::view(c, &slug)? else {
-            return Ok(Err(AppError::NotFound));
-        };
-        if !organizers::may_manage(c, &who, &view.petition)? {
-            return Ok(Err(AppError::NotFound));
-        }
-        Ok(Ok(view))
-    })
-    .await?
+    super::managed_petition(state, session, slug)
+        .await
+        .map(|(_, view)| view)
 }
 
 /// One bar of the chart, in SVG user units.

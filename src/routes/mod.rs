@@ -30,6 +30,7 @@ use url::Url;
 
 use crate::config::Settings;
 use crate::db::Pool;
+use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
 use crate::ratelimit::SignLimiter;
 
@@ -99,6 +100,34 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
                 .next()
                 .and_then(|v| v.parse().ok())
         })
+}
+
+/// The signed-in organizer and a petition they may manage. One rule for every dashboard route:
+/// nobody signed in is sent to /login; an organizer who may not manage the petition gets the
+/// same 404 as for a petition that does not exist, so slugs cannot be probed.
+pub async fn managed_petition(
+    state: &AppState,
+    session: &actix_session::Session,
+    slug: String,
+) -> Result<
+    (
+        crate::db::organizers::Organizer,
+        crate::db::petitions::PetitionView,
+    ),
+    AppError,
+> {
+    use crate::db::{self, organizers};
+    let id = crate::auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
+    db::run(&state.pool, move |c| {
+        let Some(who) = organizers::find(c, id)? else {
+            return Ok(Err(AppError::LoginRequired));
+        };
+        match db::petitions::view(c, &slug)? {
+            Some(view) if organizers::may_manage(c, &who, &view.petition)? => Ok(Ok((who, view))),
+            _ => Ok(Err(AppError::NotFound)),
+        }
+    })
+    .await?
 }
 
 /// The frame every page shares: language, title, and the path for the language switcher.

@@ -16,26 +16,15 @@ use crate::domain::Country;
 use crate::error::AppError;
 use crate::i18n::Tr;
 
-/// The petition and the organizer, if the organizer may manage it (404 otherwise).
+/// The organizer and the petition, if the organizer may manage it (404 otherwise).
 async fn managed(
     state: &AppState,
     session: &Session,
     slug: String,
 ) -> Result<(organizers::Organizer, db::petitions::Petition), AppError> {
-    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
-    db::run(&state.pool, move |c| {
-        let Some(who) = organizers::find(c, id)? else {
-            return Ok(Err(AppError::LoginRequired));
-        };
-        let Some(p) = db::petitions::find_by_slug(c, &slug)? else {
-            return Ok(Err(AppError::NotFound));
-        };
-        if !organizers::may_manage(c, &who, &p)? {
-            return Ok(Err(AppError::NotFound));
-        }
-        Ok(Ok((who, p)))
-    })
-    .await?
+    super::managed_petition(state, session, slug)
+        .await
+        .map(|(who, view)| (who, view.petition))
 }
 
 /// Search and batch criteria as they travel in query strings and forms.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use crate::auth;
-use crate::db::{self, organizers};
+use crate::db;
 use crate::error::AppError;
 
 #[derive(Debug, Default, Deserialize)]
@@ -29,17 +29,9 @@ async fn managed(
     session: &Session,
     slug: String,
 ) -> Result<(i32, i32), AppError> {
-    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
-    db::run(&state.pool, move |c| {
-        let Some(who) = organizers::find(c, id)? else {
-            return Ok(Err(AppError::LoginRequired));
-        };
-        match db::petitions::find_by_slug(c, &slug)? {
-            Some(p) if organizers::may_manage(c, &who, &p)? => Ok(Ok((p.id, who.id))),
-            _ => Ok(Err(AppError::NotFound)),
-        }
-    })
-    .await?
+    super::managed_petition(state, session, slug)
+        .await
+        .map(|(who, view)| (view.petition.id, who.id))
 }
 
 fn back(slug: &str) -> HttpResponse {

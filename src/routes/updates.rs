@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{AppState, Layout, html, pages};
 use crate::auth;
-use crate::db::{self, organizers};
+use crate::db;
 use crate::email::messages::UpdateEmail;
 use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
@@ -36,8 +36,8 @@ pub async fn post_update(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     auth::check_csrf(&session, &form.csrf_token)?;
-    let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
-    let slug = slug.into_inner();
+    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let p = view.petition;
     let title: String = form.title.split_whitespace().collect::<Vec<_>>().join(" ");
     if title.is_empty() || title.chars().count() > 200 || form.body.chars().count() > 20_000 {
         return Err(AppError::BadRequest("updates.error"));
@@ -46,15 +46,6 @@ pub async fn post_update(
     let body = form.body.replace("\r\n", "\n");
     let state2 = state.clone();
     let queued = db::run(&state.pool, move |c| {
-        let Some(who) = organizers::find(c, id)? else {
-            return Ok(Err(AppError::LoginRequired));
-        };
-        let Some(p) = db::petitions::find_by_slug(c, &slug)? else {
-            return Ok(Err(AppError::NotFound));
-        };
-        if !organizers::may_manage(c, &who, &p)? {
-            return Ok(Err(AppError::NotFound));
-        }
         let petition_url = state2.url(&format!("/petitions/{}", p.slug));
         let body_html = crate::markdown::render(&body);
         let email_for = |(sig, address, locale): &db::updates::Recipient| {
@@ -97,9 +88,9 @@ pub async fn post_update(
             &format!("{title} (emailed to {queued})"),
             now,
         )?;
-        Ok(Ok((p.slug, queued)))
+        Ok((p.slug, queued))
     })
-    .await??;
+    .await?;
     let (slug, queued) = queued;
     if queued > 0 {
         state.wake_mailer.notify_one();

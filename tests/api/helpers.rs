@@ -165,6 +165,22 @@ impl TestApp {
         create_petition_in(&self.pool, slug, goals).await
     }
 
+    /// Creates a petition owned by the organizer with email `owner`.
+    pub async fn create_owned_petition(&self, slug: &str, goals: &[i64], owner: &str) -> i32 {
+        let id = self.create_petition(slug, goals).await;
+        let owner = owner.to_string();
+        db::run(&self.pool, move |c| {
+            use diesel::prelude::*;
+            use undersigned::db::schema::petitions::dsl as p;
+            Ok(diesel::update(p::petitions.find(id))
+                .set(p::owner_email.eq(owner))
+                .execute(c)?)
+        })
+        .await
+        .expect("owner set");
+        id
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{}", self.address, path))

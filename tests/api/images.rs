@@ -33,16 +33,8 @@ async fn organizers_upload_a_real_image_and_everyone_sees_it() {
     let app = spawn_app().await;
     add_organizer(&app, "ana@example.org", "correct horse battery", false);
     add_organizer(&app, "mallory@example.org", "another long password", false);
-    let pid = app.create_petition("p-img", &[100]).await;
-    undersigned::db::run(&app.pool, move |c| {
-        use diesel::prelude::*;
-        use undersigned::db::schema::petitions::dsl::*;
-        Ok(diesel::update(petitions.find(pid))
-            .set(owner_email.eq("ana@example.org"))
-            .execute(c)?)
-    })
-    .await
-    .unwrap();
+    app.create_owned_petition("p-img", &[100], "ana@example.org")
+        .await;
 
     login(&app, "mallory@example.org", "another long password").await;
     let other = csrf(&app.get("/dashboard").await.text().await.unwrap());

@@ -4,16 +4,8 @@ use crate::helpers::{TestApp, spawn_app};
 use crate::organizers::{add_organizer, login};
 
 async fn owned_petition_with_signers(app: &TestApp) {
-    let pid = app.create_petition("p-owned", &[10, 100]).await;
-    undersigned::db::run(&app.pool, move |c| {
-        use diesel::prelude::*;
-        use undersigned::db::schema::petitions::dsl::*;
-        Ok(diesel::update(petitions.find(pid))
-            .set(owner_email.eq("ana@example.org"))
-            .execute(c)?)
-    })
-    .await
-    .unwrap();
+    app.create_owned_petition("p-owned", &[10, 100], "ana@example.org")
+        .await;
     let signers = [
         ("Անի Պետրոսյան", "a1@example.org", "AM"),
         ("Ольга Иванова", "o2@example.org", "RU"),

@@ -5,16 +5,8 @@ use crate::helpers::{TestApp, spawn_app};
 use crate::organizers::{add_organizer, csrf, login};
 
 async fn petition_with(app: &TestApp, signers: &[(&str, &str, &str)]) {
-    let pid = app.create_petition("p-mod", &[100]).await;
-    undersigned::db::run(&app.pool, move |c| {
-        use diesel::prelude::*;
-        use undersigned::db::schema::petitions::dsl::*;
-        Ok(diesel::update(petitions.find(pid))
-            .set(owner_email.eq("ana@example.org"))
-            .execute(c)?)
-    })
-    .await
-    .unwrap();
+    app.create_owned_petition("p-mod", &[100], "ana@example.org")
+        .await;
     for (name, email, country) in signers {
         app.sign(
             "p-mod",

@@ -382,16 +382,8 @@ async fn an_admin_invites_an_organizer_who_chooses_a_password_and_gets_a_petitio
     let app = spawn_app().await;
     add_organizer(&app, "admin@example.org", "a long admin passphrase", true);
     add_organizer(&app, "plain@example.org", "correct horse battery", false);
-    let pid = app.create_petition("p-team", &[10]).await;
-    undersigned::db::run(&app.pool, move |c| {
-        use diesel::prelude::*;
-        use undersigned::db::schema::petitions::dsl::*;
-        Ok(diesel::update(petitions.find(pid))
-            .set(owner_email.eq("plain@example.org"))
-            .execute(c)?)
-    })
-    .await
-    .unwrap();
+    app.create_owned_petition("p-team", &[10], "plain@example.org")
+        .await;
 
     login(&app, "plain@example.org", "correct horse battery").await;
     assert_eq!(

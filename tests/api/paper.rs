@@ -8,16 +8,8 @@ async fn paper_signatures_count_in_the_total_but_stay_apart_from_online_ones() {
     let app = spawn_app().await;
     add_organizer(&app, "ana@example.org", "correct horse battery", false);
     add_organizer(&app, "mallory@example.org", "another long password", false);
-    let pid = app.create_petition("p-paper", &[1000, 5000]).await;
-    undersigned::db::run(&app.pool, move |c| {
-        use diesel::prelude::*;
-        use undersigned::db::schema::petitions::dsl::*;
-        Ok(diesel::update(petitions.find(pid))
-            .set(owner_email.eq("ana@example.org"))
-            .execute(c)?)
-    })
-    .await
-    .unwrap();
+    app.create_owned_petition("p-paper", &[1000, 5000], "ana@example.org")
+        .await;
     app.sign("p-paper", &[]).await;
     let raw = app.wait_for_emails(1).await.pop().unwrap();
     app.post_form(&app.confirmation_path(&raw), &[]).await;

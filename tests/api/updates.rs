@@ -8,16 +8,8 @@ async fn an_update_is_emailed_to_opted_in_signers_only_and_they_can_unsubscribe(
     let app = spawn_app().await;
     add_organizer(&app, "ana@example.org", "correct horse battery", false);
     add_organizer(&app, "mallory@example.org", "another long password", false);
-    let pid = app.create_petition("p-news", &[100]).await;
-    undersigned::db::run(&app.pool, move |c| {
-        use diesel::prelude::*;
-        use undersigned::db::schema::petitions::dsl::*;
-        Ok(diesel::update(petitions.find(pid))
-            .set(owner_email.eq("ana@example.org"))
-            .execute(c)?)
-    })
-    .await
-    .unwrap();
+    app.create_owned_petition("p-news", &[100], "ana@example.org")
+        .await;
     app.sign(
         "p-news",
         &[("email", "wants@example.org"), ("updates", "yes")],
