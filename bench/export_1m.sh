@@ -34,3 +34,21 @@ SQL
 echo "== undersigned export --petition million --output $dir/million.csv"
 /usr/bin/time -f "elapsed %e s, peak RSS %M KiB" $bin export --petition million --output "$dir/million.csv"
 echo "== $(($(wc -l < "$dir/million.csv") - 1)) rows, $(du -h "$dir/million.csv" | cut -f1)"
+
+echo "== the same export streamed by a running server: GET /dashboard/petitions/million/export.csv"
+port=${BENCH_PORT:-18090}
+echo "a long bench passphrase" | $bin organizer add --email bench@example.org --name Bench --admin --password-stdin >/dev/null
+UNDERSIGNED_BIND=127.0.0.1:$port $bin serve >"$dir/serve.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
+base=http://127.0.0.1:$port
+for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
+jar=$dir/cookies
+token=$(curl -s -c "$jar" -b "$jar" "$base/login" | grep -o 'name="csrf_token" value="[^"]*"' | sed 's/.*value="//; s/"$//')
+curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "email=bench@example.org" \
+  --data-urlencode "password=a long bench passphrase" --data-urlencode "csrf_token=$token" "$base/login"
+before=$(awk '/VmHWM/ { print $2 }' /proc/$server/status)
+/usr/bin/time -f "elapsed %e s (curl)" curl -s -b "$jar" -o "$dir/http.csv" "$base/dashboard/petitions/million/export.csv"
+after=$(awk '/VmHWM/ { print $2 }' /proc/$server/status)
+echo "server peak RSS: $before KiB before the export, $after KiB after"
+echo "== $(($(wc -l < "$dir/http.csv") - 1)) rows over HTTP; identical to the CLI file: $(cmp -s "$dir/http.csv" "$dir/million.csv" && echo yes || echo no)"
