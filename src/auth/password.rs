@@ -48,6 +48,16 @@ pub fn hash(password: &Password) -> Result<String, argon2::password_hash::Error>
         .to_string())
 }
 
+/// [`hash`] on the blocking thread pool, for request handlers: hashing takes tens of
+/// milliseconds of CPU and must not stall the async workers.
+pub async fn hash_blocking(password: Password) -> Result<String, crate::error::AppError> {
+    let failed = |e: String| crate::error::AppError::Internal(anyhow::anyhow!("hashing: {e}"));
+    actix_web::web::block(move || hash(&password))
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(e.to_string()))
+}
+
 /// Checks a password against a stored hash. CPU-heavy: call it off the async runtime.
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)

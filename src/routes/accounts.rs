@@ -82,14 +82,10 @@ pub async fn invite(
         SignerName::parse(&form.name).map_err(|_| AppError::BadRequest("error.name.missing"))?;
     let email =
         SignerEmail::parse(&form.email).map_err(|_| AppError::BadRequest("error.email.invalid"))?;
-    // An unusable password until the invitation is used; hashed off the async workers.
-    let placeholder = web::block(|| {
-        password::Password::parse(ConfirmationToken::generate().as_str())
-            .map_err(|_| anyhow::anyhow!("placeholder password"))
-            .and_then(|p| password::hash(&p).map_err(|e| anyhow::anyhow!("hashing: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))??;
+    // An unusable password until the invitation is used: 43 random characters nobody knows.
+    let unknown = password::Password::parse(ConfirmationToken::generate().as_str())
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("placeholder password")))?;
+    let placeholder = password::hash_blocking(unknown).await?;
     let token = ConfirmationToken::generate();
     let link = state.url(&format!("/login/reset/{}", token.as_str()));
     let hash = token.hash();

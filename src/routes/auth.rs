@@ -247,10 +247,7 @@ pub async fn setup(
         };
         return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?));
     };
-    let hash = web::block(move || password::hash(&pass))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))?;
+    let hash = password::hash_blocking(pass).await?;
     let token_hash = token.hash();
     let created = db::run(&state.pool, move |c| {
         organizers::create_first_admin(

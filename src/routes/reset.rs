@@ -181,10 +181,7 @@ pub async fn reset(
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?));
         }
     };
-    let hash = web::block(move || password::hash(&new_password))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))?;
+    let hash = password::hash_blocking(new_password).await?;
     let token_hash = token.hash();
     let now = db::now();
     let changed = db::run(&state.pool, move |c| {
