@@ -121,7 +121,7 @@ pub async fn login(
 #[derive(Default, Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf_token: String,
+    pub csrf_token: String,
 }
 
 #[post("/logout")]
@@ -163,16 +163,7 @@ fn setup_gone(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
 }
 
 async fn usable(state: &AppState, token: &str) -> Result<Option<ConfirmationToken>, AppError> {
-    let Some(token) = ConfirmationToken::parse(token) else {
-        return Ok(None);
-    };
-    let hash = token.hash();
-    let now = db::now();
-    let ok = db::run(&state.pool, move |c| {
-        organizers::setup_token_usable(c, &hash, now)
-    })
-    .await?;
-    Ok(ok.then_some(token))
+    super::usable_link(state, token, organizers::setup_token_usable).await
 }
 
 #[get("/setup/{token}")]

@@ -130,6 +130,26 @@ pub async fn managed_petition(
     .await?
 }
 
+/// A one-time link's token if it is well formed and `still_usable` (per link kind: setup,
+/// password reset) says it can still be used.
+pub async fn usable_link(
+    state: &AppState,
+    token: &str,
+    still_usable: fn(
+        &mut crate::db::DbConnection,
+        &crate::domain::TokenHash,
+        chrono::NaiveDateTime,
+    ) -> Result<bool, crate::db::DbError>,
+) -> Result<Option<crate::domain::ConfirmationToken>, AppError> {
+    let Some(token) = crate::domain::ConfirmationToken::parse(token) else {
+        return Ok(None);
+    };
+    let hash = token.hash();
+    let now = crate::db::now();
+    let ok = crate::db::run(&state.pool, move |c| still_usable(c, &hash, now)).await?;
+    Ok(ok.then_some(token))
+}
+
 /// The frame every page shares: language, title, and the path for the language switcher.
 pub struct Layout {
     pub tr: Tr,

@@ -81,18 +81,12 @@ pub async fn add(
     Ok(back(&slug))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct RemoveForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 #[post("/dashboard/petitions/{slug}/paper/{id}/delete")]
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, i32)>,
     session: Session,
-    form: web::Form<RemoveForm>,
+    form: web::Form<super::auth::CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     auth::check_csrf(&session, &form.csrf_token)?;
     let (slug, batch) = path.into_inner();

@@ -110,16 +110,7 @@ fn gone(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
 }
 
 async fn usable(state: &AppState, token: &str) -> Result<Option<ConfirmationToken>, AppError> {
-    let Some(token) = ConfirmationToken::parse(token) else {
-        return Ok(None);
-    };
-    let hash = token.hash();
-    let now = db::now();
-    let ok = db::run(&state.pool, move |c| {
-        organizers::reset_usable(c, &hash, now)
-    })
-    .await?;
-    Ok(ok.then_some(token))
+    super::usable_link(state, token, organizers::reset_usable).await
 }
 
 #[get("/login/reset/{token}")]
