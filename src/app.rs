@@ -76,7 +76,12 @@ impl Application {
         };
 
         let wake = Arc::new(Notify::new());
+        let links = crate::email::Links {
+            base_url: base_url.clone(),
+            secret: Arc::new(secret.clone()),
+        };
         let worker = Worker {
+            links: links.clone(),
             pool: pool.clone(),
             mailer: mailer.clone(),
             from: settings.mail_from.clone(),
@@ -94,6 +99,7 @@ impl Application {
             base_url: base_url.clone(),
             wake_mailer: wake,
             secret,
+            links,
             daily_cache: Default::default(),
         });
         let app_state = state.clone();
@@ -184,6 +190,8 @@ impl Application {
                     .service(routes::manage::show)
                     .service(routes::manage::export_csv)
                     .service(routes::manage::export_manifest)
+                    .service(routes::manage::take_snapshot)
+                    .service(routes::manage::show_snapshot)
                     .service(routes::paper::add)
                     .service(routes::images::show)
                     .service(routes::images::upload)

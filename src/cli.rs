@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::app::Application;
 use crate::config::Settings;
 use crate::db::{self, DbConnection, petitions::NewPetition};
-use crate::domain::{GoalLadder, Slug};
+use crate::domain::{GoalLadder, PetitionStatus, Slug};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -239,7 +239,8 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
                 summary,
                 body_markdown,
                 started_by: started_by.unwrap_or_default(),
-                owner_email: owner,
+                // Organizer addresses are stored lower-cased; so must the owner be, to match.
+                owner_email: owner.map(|o| o.trim().to_lowercase()),
                 goals,
                 targets: targets
                     .into_iter()
@@ -253,8 +254,8 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
             println!("{}", public_url(settings, slug.as_str()));
         }
         PetitionCommand::List => list(&mut conn)?,
-        PetitionCommand::Close { slug } => set_status(&mut conn, &slug, "closed")?,
-        PetitionCommand::Reopen { slug } => set_status(&mut conn, &slug, "open")?,
+        PetitionCommand::Close { slug } => set_status(&mut conn, &slug, PetitionStatus::Closed)?,
+        PetitionCommand::Reopen { slug } => set_status(&mut conn, &slug, PetitionStatus::Open)?,
     }
     Ok(())
 }
@@ -335,7 +336,7 @@ fn list(conn: &mut DbConnection) -> anyhow::Result<()> {
     let goals = db::petitions::goals_of(conn, &ids)?;
     let now = db::now();
     for (p, g) in petitions.iter().zip(goals) {
-        let count = i64::from(p.signature_count);
+        let count = p.signature_count;
         let total = p.total_count();
         println!(
             "{}\t{}\t{}\t{}",
@@ -348,11 +349,13 @@ fn list(conn: &mut DbConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn set_status(conn: &mut DbConnection, slug: &str, status: &str) -> anyhow::Result<()> {
-    if !db::petitions::set_status(conn, slug, status)? {
+fn set_status(conn: &mut DbConnection, slug: &str, status: PetitionStatus) -> anyhow::Result<()> {
+    let Some(p) = db::petitions::find_by_slug(conn, slug)? else {
         bail!("no petition with the slug {slug:?}");
-    }
-    println!("{slug}\t{status}");
+    };
+    crate::usecases::petitions::set_status(conn, None, p.id, status, db::now())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{slug}\t{}", status.as_str());
     Ok(())
 }
 

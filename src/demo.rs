@@ -226,7 +226,7 @@ fn insert_signatures(
                 signatures::country.eq(code),
                 signatures::public.eq(rng.random_bool(0.6)),
                 signatures::locale.eq("en"),
-                signatures::status.eq("confirmed"),
+                signatures::status.eq(crate::domain::SignatureStatus::Confirmed.as_str()),
                 signatures::number.eq(n as i32 + 1),
                 signatures::created_at.eq(signed),
                 signatures::confirmed_at.eq(Some(confirmed)),
@@ -252,7 +252,7 @@ fn insert_signatures(
         }
         diesel::update(petitions::table.find(petition_id))
             .set((
-                petitions::signature_count.eq(petitions::signature_count + total),
+                petitions::signature_count.eq(petitions::signature_count + i64::from(total)),
                 petitions::last_number.eq(petitions::last_number + total),
             ))
             .execute(conn)?;

@@ -24,6 +24,10 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// A rule refuses the action in the current state (a closed petition, a cap); the key
+    /// names the message.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     #[error("payload too large")]
     TooLarge,
     /// A state-changing request without a valid CSRF token.
@@ -63,6 +67,7 @@ impl AppError {
                 ("error.rate_limited.title", "error.rate_limited.message")
             }
             AppError::BadRequest(key) => ("error.bad_request.title", *key),
+            AppError::Conflict(key) => ("error.conflict.title", *key),
             AppError::TooLarge => ("error.too_large.title", "error.too_large.message"),
             AppError::Forbidden | AppError::LoginRequired => {
                 ("error.forbidden.title", "error.forbidden.message")
@@ -84,7 +89,9 @@ impl AppError {
             StatusCode::TOO_MANY_REQUESTS => AppError::RateLimited {
                 retry_after_secs: 60,
             },
-            StatusCode::SERVICE_UNAVAILABLE => AppError::Unavailable(DbError::Cancelled),
+            StatusCode::SERVICE_UNAVAILABLE => AppError::Unavailable(DbError::Migration(
+                "service unavailable".into(),
+            )),
             s if s.is_client_error() => AppError::BadRequest("error.bad_request.message"),
             _ => AppError::Internal(anyhow::anyhow!("unexpected status")),
         };
@@ -99,6 +106,7 @@ impl ResponseError for AppError {
             AppError::PetitionClosed => StatusCode::GONE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::LoginRequired => StatusCode::SEE_OTHER,
@@ -109,6 +117,9 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
+            // A panic was logged by the panic hook where it happened: once is enough.
+            AppError::Internal(e)
+                if matches!(e.downcast_ref::<DbError>(), Some(DbError::Panicked)) => {}
             AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             _ => {}

@@ -17,3 +17,4 @@ pub mod markdown;
 pub mod ratelimit;
 pub mod routes;
 pub mod telemetry;
+pub mod usecases;

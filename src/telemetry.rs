@@ -17,6 +17,15 @@ pub fn init() {
         // Standard output is for what commands print (URLs, CSV); logs go to standard error.
         .with_writer(std::io::stderr)
         .try_init();
+    // A panic is a bug: one error line in the log, with where it happened. Its payload is not
+    // logged: it may quote data being processed.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(at = %at, "bug: a task panicked");
+    }));
 }
 
 /// Logs one line per request: method, route pattern, status, duration.

@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_log, confirmation_tokens, country_counts, email_jobs, organizers, paper_signatures,
+    audit_log, confirmation_tokens, country_counts, email_jobs, export_snapshot_signatures,
+    export_snapshots, organizers, paper_signatures,
     password_resets, petition_goals, petition_images, petition_organizers, petition_targets,
     petition_updates, petitions, setup_tokens, signatures,
 };
@@ -28,9 +29,9 @@ struct PetitionRow {
     status: String,
     created_at: NaiveDateTime,
     closes_at: Option<NaiveDateTime>,
-    signature_count: i32,
+    signature_count: i64,
     last_number: i32,
-    paper_count: i32,
+    paper_count: i64,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -81,6 +82,7 @@ struct SignatureRow {
     emails_sent: i32,
     ip_hash: Option<String>,
     wants_updates: bool,
+    emails_window_start: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -91,6 +93,14 @@ struct TokenRow {
     token_hash: String,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
+    name: String,
+    email: String,
+    country: String,
+    postcode: Option<String>,
+    comment: Option<String>,
+    public: bool,
+    wants_updates: bool,
+    locale: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -108,6 +118,8 @@ struct EmailJobRow {
     sent_at: Option<NaiveDateTime>,
     failed_at: Option<NaiveDateTime>,
     last_error: Option<String>,
+    update_id: Option<i32>,
+    signature_id: Option<i32>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -184,6 +196,33 @@ struct UpdateRow {
     organizer_id: Option<i32>,
     created_at: NaiveDateTime,
     recipients: i32,
+    idempotency_key: Option<String>,
+    fanout_upto: i32,
+    fanout_after: i32,
+    fanout_pending: bool,
+    fanout_lease_until: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = export_snapshots)]
+struct SnapshotRow {
+    id: i32,
+    petition_id: i32,
+    organizer_id: Option<i32>,
+    created_at: NaiveDateTime,
+    country: Option<String>,
+    confirmed_from: Option<NaiveDateTime>,
+    confirmed_before: Option<NaiveDateTime>,
+    row_count: i64,
+    signature_count: i64,
+    paper_count: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = export_snapshot_signatures)]
+struct SnapshotSignatureRow {
+    snapshot_id: i32,
+    signature_id: i32,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -205,7 +244,6 @@ macro_rules! for_each_table {
         $m!($($args)* country_counts, CountryCountRow);
         $m!($($args)* signatures, SignatureRow);
         $m!($($args)* confirmation_tokens, TokenRow);
-        $m!($($args)* email_jobs, EmailJobRow);
         $m!($($args)* organizers, OrganizerRow);
         $m!($($args)* petition_organizers, PetitionOrganizerRow);
         $m!($($args)* setup_tokens, SetupTokenRow);
@@ -213,6 +251,8 @@ macro_rules! for_each_table {
         $m!($($args)* paper_signatures, PaperRow);
         $m!($($args)* password_resets, PasswordResetRow);
         $m!($($args)* petition_updates, UpdateRow);
+        $m!($($args)* email_jobs, EmailJobRow);
+        $m!($($args)* export_snapshots, SnapshotRow);
     };
 }
 
@@ -231,6 +271,12 @@ pub fn table_counts(conn: &mut DbConnection) -> Result<Vec<(&'static str, i64)>,
     counts.push((
         "petition_images",
         petition_images::table.count().get_result::<i64>(conn)?,
+    ));
+    counts.push((
+        "export_snapshot_signatures",
+        export_snapshot_signatures::table
+            .count()
+            .get_result::<i64>(conn)?,
     ));
     Ok(counts)
 }
@@ -295,6 +341,32 @@ pub fn copy_all(
                 crate::with_backend!(&mut *to, |c| diesel::insert_into(petition_images::table)
                     .values(image)
                     .execute(c))?;
+            }
+            // Keyed by (snapshot, signature): copied in key order, a batch at a time.
+            let mut after = (0, 0);
+            loop {
+                let rows: Vec<SnapshotSignatureRow> = export_snapshot_signatures::table
+                    .filter(
+                        export_snapshot_signatures::snapshot_id.gt(after.0).or(
+                            export_snapshot_signatures::snapshot_id
+                                .eq(after.0)
+                                .and(export_snapshot_signatures::signature_id.gt(after.1)),
+                        ),
+                    )
+                    .order((
+                        export_snapshot_signatures::snapshot_id.asc(),
+                        export_snapshot_signatures::signature_id.asc(),
+                    ))
+                    .limit(BATCH)
+                    .select(SnapshotSignatureRow::as_select())
+                    .load(from)?;
+                let Some(last) = rows.last() else { break };
+                after = (last.snapshot_id, last.signature_id);
+                crate::with_backend!(&mut *to, |c| diesel::insert_into(
+                    export_snapshot_signatures::table
+                )
+                .values(&rows)
+                .execute(c))?;
             }
             reset_sequences(to)?;
             Ok(())

@@ -1,6 +1,7 @@
 //! Database access: one diesel codebase behind a [`DbConnection`] enum, an r2d2 pool, embedded
 //! migrations, and [`run`] to call synchronous diesel from async handlers.
 
+pub mod audit;
 pub mod copy;
 pub mod images;
 pub mod moderation;
@@ -10,6 +11,7 @@ pub mod paper;
 pub mod petitions;
 pub mod schema;
 pub mod signatures;
+pub mod snapshots;
 pub mod stats;
 pub mod updates;
 
@@ -85,8 +87,10 @@ pub enum DbError {
     Connection(#[from] diesel::ConnectionError),
     #[error("migrations: {0}")]
     Migration(String),
-    #[error("database task was cancelled")]
-    Cancelled,
+    /// The code running on the connection panicked: a bug. The connection was not returned to
+    /// the pool (see [`Manager::has_broken`]).
+    #[error("bug: a database task panicked")]
+    Panicked,
 }
 
 // SQLite settings for every connection: busy_timeout first, so that the pool's connections,
@@ -132,8 +136,11 @@ impl ManageConnection for Manager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection dropped during a panic, or left inside a transaction or with a broken
+    /// transaction state, is closed rather than handed to the next request: its open
+    /// transaction would otherwise swallow that request's writes.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -172,7 +179,9 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
     Ok(ran)
 }
 
-/// Runs synchronous diesel code on the blocking thread pool with a pooled connection.
+/// Runs synchronous diesel code on the blocking thread pool with a pooled connection. A panic
+/// in `f` comes back as [`DbError::Panicked`] (a bug: a 500, not "database unavailable"); the
+/// panic message itself was already logged once by the panic hook.
 pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, DbError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
@@ -184,7 +193,49 @@ where
         f(&mut conn)
     })
     .await
-    .map_err(|_| DbError::Cancelled)?
+    .map_err(|_| DbError::Panicked)?
+}
+
+/// Runs `f` in one write transaction: `BEGIN IMMEDIATE` on SQLite, so the transaction holds the
+/// write lock from its first statement and never fails to upgrade a stale read snapshot
+/// (`SQLITE_BUSY_SNAPSHOT`, which `busy_timeout` does not retry); a plain `BEGIN` (READ
+/// COMMITTED) on PostgreSQL, where use cases take row locks in the order `usecases` documents.
+/// Commits if `f` returns `Ok`, rolls back otherwise.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    let result = f(conn);
+    let end = |conn: &mut DbConnection, commit: bool| -> diesel::QueryResult<()> {
+        crate::with_backend!(conn, |c| if commit {
+            AnsiTransactionManager::commit_transaction(c)
+        } else {
+            AnsiTransactionManager::rollback_transaction(c)
+        })
+    };
+    match result {
+        Ok(value) => match end(conn, true) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                // A failed commit leaves the transaction open on some errors: end it, so the
+                // connection is usable (or marked broken) rather than silently inside it.
+                let _ = end(conn, false);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            end(conn, false)?;
+            Err(e)
+        }
+    }
 }
 
 /// The current time as stored: naive UTC, second precision is not assumed.

@@ -1,10 +1,10 @@
-//! Weeding out fake signatures: invalidating and restoring them, one or a batch, with a reason,
-//! and the audit log of organizer actions. Counters change in the same transaction as the rows.
+//! Weeding out fake signatures: finding them, and invalidating and restoring them, one or a
+//! batch, with a reason. `usecases::moderation` adjusts the counters from the rows changed.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{audit_log, country_counts, organizers, petitions, signatures};
+use super::schema::signatures;
 use super::{DbConnection, DbError};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -62,7 +62,7 @@ macro_rules! filtered {
         let c: &Criteria = $c;
         let mut q = signatures::table
             .filter(signatures::petition_id.eq($petition_id))
-            .into_boxed();
+            .into_boxed::<super::MultiBackend>();
         if let Some(s) = &c.search {
             let pattern = format!("%{}%", escape_like(&s.to_lowercase()));
             q = q.filter(
@@ -135,8 +135,9 @@ pub fn ip_hash_of(
 }
 
 /// Invalidates (`reason` is `Some`) or restores (`None`) the signatures of a petition matching
-/// `ids` (when given) and `criteria`. Only confirmed signatures change state; the petition's
-/// count and its per-country counts move with them. Returns how many changed.
+/// `ids` (when given) and `criteria`, pending ones included, in one `UPDATE` that only matches
+/// rows not already in the target state. Returns each changed row's status and country, so
+/// callers adjust counters by exactly the rows that changed. Call it under the petition lock.
 pub fn set_invalidated(
     conn: &mut DbConnection,
     petition_id: i32,
@@ -144,99 +145,44 @@ pub fn set_invalidated(
     criteria: &Criteria,
     reason: Option<&str>,
     now: NaiveDateTime,
-) -> Result<usize, DbError> {
-    conn.transaction::<usize, DbError, _>(|conn| {
-        let mut q = filtered!(petition_id, criteria).filter(signatures::status.eq("confirmed"));
-        if let Some(ids) = ids {
-            q = q.filter(signatures::id.eq_any(ids.to_vec()));
-        }
-        q = if reason.is_some() {
-            q.filter(signatures::invalidated_at.is_null())
-        } else {
-            q.filter(signatures::invalidated_at.is_not_null())
-        };
-        let targets: Vec<(i32, String)> =
-            q.select((signatures::id, signatures::country)).load(conn)?;
-        if targets.is_empty() {
-            return Ok(0);
-        }
-        let target_ids: Vec<i32> = targets.iter().map(|(id, _)| *id).collect();
-        for chunk in target_ids.chunks(500) {
-            diesel::update(signatures::table.filter(signatures::id.eq_any(chunk)))
+) -> Result<Vec<(String, String)>, DbError> {
+    let mut targets = filtered!(petition_id, criteria);
+    if let Some(ids) = ids {
+        targets = targets.filter(signatures::id.eq_any(ids.to_vec()));
+    }
+    targets = match reason {
+        Some(_) => targets.filter(signatures::invalidated_at.is_null()),
+        None => targets.filter(signatures::invalidated_at.is_not_null()),
+    };
+    let candidates: Vec<i32> = targets.select(signatures::id).load(conn)?;
+    // The candidates only say where to look: each UPDATE re-checks the state it changes and
+    // reports the rows it changed, which are all the counters may follow.
+    let mut changed = Vec::with_capacity(candidates.len());
+    for chunk in candidates.chunks(500) {
+        let rows = diesel::update(
+            signatures::table
+                .filter(signatures::petition_id.eq(petition_id))
+                .filter(signatures::id.eq_any(chunk)),
+        );
+        let mut got: Vec<(String, String)> = match reason {
+            Some(reason) => rows
+                .filter(signatures::invalidated_at.is_null())
                 .set((
-                    signatures::invalidated_at.eq(reason.map(|_| now)),
-                    signatures::invalidation_reason.eq(reason),
+                    signatures::invalidated_at.eq(Some(now)),
+                    signatures::invalidation_reason.eq(Some(reason)),
                 ))
-                .execute(conn)?;
-        }
-        let delta = if reason.is_some() { -1 } else { 1 };
-        let mut per_country: std::collections::BTreeMap<&str, i32> = Default::default();
-        for (_, country) in &targets {
-            *per_country.entry(country.as_str()).or_default() += delta;
-        }
-        for (country, n) in per_country {
-            diesel::update(
-                country_counts::table
-                    .filter(country_counts::petition_id.eq(petition_id))
-                    .filter(country_counts::country.eq(country)),
-            )
-            .set(country_counts::count.eq(country_counts::count + n))
-            .execute(conn)?;
-        }
-        diesel::update(petitions::table.find(petition_id))
-            .set(
-                petitions::signature_count
-                    .eq(petitions::signature_count + delta * targets.len() as i32),
-            )
-            .execute(conn)?;
-        Ok(targets.len())
-    })
-}
-
-/// Records an organizer action.
-pub fn audit(
-    conn: &mut DbConnection,
-    organizer_id: Option<i32>,
-    petition_id: Option<i32>,
-    action: &str,
-    detail: &str,
-    now: NaiveDateTime,
-) -> Result<(), DbError> {
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::organizer_id.eq(organizer_id),
-            audit_log::petition_id.eq(petition_id),
-            audit_log::action.eq(action),
-            audit_log::detail.eq(detail),
-            audit_log::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// An audit log entry with the organizer's email and the petition's slug, when they still exist.
-#[derive(Clone, Debug, Queryable)]
-pub struct AuditEntry {
-    pub created_at: NaiveDateTime,
-    pub organizer: Option<String>,
-    pub petition: Option<String>,
-    pub action: String,
-    pub detail: String,
-}
-
-/// The latest audit log entries, newest first.
-pub fn audit_entries(conn: &mut DbConnection, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
-    Ok(audit_log::table
-        .left_join(organizers::table)
-        .left_join(petitions::table)
-        .order(audit_log::id.desc())
-        .limit(limit)
-        .select((
-            audit_log::created_at,
-            organizers::email.nullable(),
-            petitions::slug.nullable(),
-            audit_log::action,
-            audit_log::detail,
-        ))
-        .load(conn)?)
+                .returning((signatures::status, signatures::country))
+                .load(conn)?,
+            None => rows
+                .filter(signatures::invalidated_at.is_not_null())
+                .set((
+                    signatures::invalidated_at.eq(None::<NaiveDateTime>),
+                    signatures::invalidation_reason.eq(None::<String>),
+                ))
+                .returning((signatures::status, signatures::country))
+                .load(conn)?,
+        };
+        changed.append(&mut got);
+    }
+    Ok(changed)
 }

@@ -26,6 +26,9 @@ pub struct EmailJob {
     pub body_text: String,
     pub body_html: String,
     pub attempts: i32,
+    /// An update email, rendered when sent: the update and the signature it goes to.
+    pub update_id: Option<i32>,
+    pub signature_id: Option<i32>,
 }
 
 /// Queues a message; call it inside the transaction that makes the message true.

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{country_counts, petition_goals, petition_targets, petitions, signatures};
 use super::{DbConnection, DbError};
-use crate::domain::{Country, GoalLadder, Slug};
+use crate::domain::{Country, GoalLadder, PetitionStatus, Slug};
 
 /// A petition row.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -22,21 +22,23 @@ pub struct Petition {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub closes_at: Option<NaiveDateTime>,
-    pub signature_count: i32,
+    /// Counted online signatures (see `db::signatures::counted`).
+    pub signature_count: i64,
     pub last_number: i32,
     /// Signatures gathered on paper, counted in the total but not in `signature_count`.
-    pub paper_count: i32,
+    pub paper_count: i64,
 }
 
 impl Petition {
     /// What the public sees and goals are measured against: online and paper signatures.
     pub fn total_count(&self) -> i64 {
-        i64::from(self.signature_count) + i64::from(self.paper_count)
+        self.signature_count.saturating_add(self.paper_count)
     }
 
     /// Open means accepting signatures: status `open` and not past its closing time.
     pub fn is_open_at(&self, now: NaiveDateTime) -> bool {
-        self.status == "open" && self.closes_at.is_none_or(|c| c > now)
+        PetitionStatus::from_stored(&self.status) == PetitionStatus::Open
+            && self.closes_at.is_none_or(|c| c > now)
     }
 
     /// The status as the API reports it, taking the closing time into account.
@@ -85,7 +87,7 @@ pub fn create(conn: &mut DbConnection, new: &NewPetition) -> Result<i32, CreateE
                 petitions::body_html.eq(&body_html),
                 petitions::started_by.eq(&new.started_by),
                 petitions::owner_email.eq(&new.owner_email),
-                petitions::status.eq("open"),
+                petitions::status.eq(PetitionStatus::Open.as_str()),
                 petitions::created_at.eq(new.created_at),
                 petitions::closes_at.eq(new.closes_at),
             ))
@@ -165,7 +167,7 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Petition>, DbError> {
 /// Petitions accepting signatures now, most signed first.
 pub fn list_open(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Petition>, DbError> {
     Ok(petitions::table
-        .filter(petitions::status.eq("open"))
+        .filter(petitions::status.eq(PetitionStatus::Open.as_str()))
         .filter(
             petitions::closes_at
                 .is_null()
@@ -224,9 +226,8 @@ pub fn recent_public_signers(
 ) -> Result<Vec<(String, String, Option<NaiveDateTime>)>, DbError> {
     Ok(signatures::table
         .filter(signatures::petition_id.eq(petition_id))
-        .filter(signatures::status.eq("confirmed"))
+        .filter(super::signatures::counted())
         .filter(signatures::public.eq(true))
-        .filter(signatures::invalidated_at.is_null())
         .order(signatures::confirmed_at.desc())
         .limit(limit)
         .select((
@@ -265,14 +266,6 @@ pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>,
         targets,
         by_country,
     }))
-}
-
-/// Closes a petition to new signatures.
-pub fn set_status(conn: &mut DbConnection, slug: &str, status: &str) -> Result<bool, DbError> {
-    let n = diesel::update(petitions::table.filter(petitions::slug.eq(slug)))
-        .set(petitions::status.eq(status))
-        .execute(conn)?;
-    Ok(n == 1)
 }
 
 /// What an organizer can change on a petition (not its slug: links to it are out in the world).

@@ -14,9 +14,9 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         closes_at -> Nullable<Timestamp>,
-        signature_count -> Integer,
+        signature_count -> BigInt,
         last_number -> Integer,
-        paper_count -> Integer,
+        paper_count -> BigInt,
     }
 }
 
@@ -67,6 +67,7 @@ diesel::table! {
         emails_sent -> Integer,
         ip_hash -> Nullable<Text>,
         wants_updates -> Bool,
+        emails_window_start -> Nullable<Timestamp>,
     }
 }
 
@@ -77,6 +78,14 @@ diesel::table! {
         token_hash -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        name -> Text,
+        email -> Text,
+        country -> Text,
+        postcode -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        public -> Bool,
+        wants_updates -> Bool,
+        locale -> Text,
     }
 }
 
@@ -94,6 +103,8 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         failed_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
+        update_id -> Nullable<Integer>,
+        signature_id -> Nullable<Integer>,
     }
 }
 
@@ -186,6 +197,11 @@ diesel::table! {
         organizer_id -> Nullable<Integer>,
         created_at -> Timestamp,
         recipients -> Integer,
+        idempotency_key -> Nullable<Text>,
+        fanout_upto -> Integer,
+        fanout_after -> Integer,
+        fanout_pending -> Bool,
+        fanout_lease_until -> Nullable<Timestamp>,
     }
 }
 
@@ -202,7 +218,36 @@ diesel::table! {
 
 diesel::joinable!(petition_images -> petitions (petition_id));
 
+diesel::table! {
+    export_snapshots (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        organizer_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        country -> Nullable<Text>,
+        confirmed_from -> Nullable<Timestamp>,
+        confirmed_before -> Nullable<Timestamp>,
+        row_count -> BigInt,
+        signature_count -> BigInt,
+        paper_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    export_snapshot_signatures (snapshot_id, signature_id) {
+        snapshot_id -> Integer,
+        signature_id -> Integer,
+    }
+}
+
+diesel::joinable!(export_snapshots -> petitions (petition_id));
+diesel::joinable!(export_snapshot_signatures -> export_snapshots (snapshot_id));
+diesel::joinable!(export_snapshot_signatures -> signatures (signature_id));
+diesel::joinable!(email_jobs -> petition_updates (update_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    export_snapshots,
+    export_snapshot_signatures,
     petition_images,
     petition_updates,
     password_resets,

@@ -1,15 +1,19 @@
-//! Signatures: signing (with its confirmation email, in one transaction), confirming, counting
-//! and reading them back for exports.
+//! Signatures and their confirmation links: the queries the use cases in `usecases::signing`
+//! and `usecases::moderation` are built from, counting, and reading them back for exports.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::outbox::{self, NewEmail};
-use super::schema::{confirmation_tokens, country_counts, petitions, signatures};
+use super::schema::{
+    confirmation_tokens, country_counts, export_snapshot_signatures, petitions, signatures,
+};
 use super::{DbConnection, DbError};
-use crate::domain::{Comment, Country, Postcode, SignerEmail, SignerName, TokenHash};
+use crate::domain::{
+    Comment, Country, Postcode, SignatureStatus, SignerEmail, SignerName, TokenHash,
+};
 
-/// A valid signature about to be stored.
+/// A valid submission of the sign form: a new signature, or a new attempt for a mailbox that
+/// already signed this petition.
 #[derive(Clone, Debug)]
 pub struct NewSignature {
     pub petition_id: i32,
@@ -26,221 +30,177 @@ pub struct NewSignature {
     pub created_at: NaiveDateTime,
 }
 
-/// The email a signing attempt should trigger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SignEmail {
-    /// A new or still-pending signature: a confirmation link.
-    Confirm,
-    /// The address has already confirmed: say so instead of letting it sign twice.
-    AlreadySigned,
+/// The one definition of a counted signature: confirmed and not invalidated. Counters, pages,
+/// exports and update recipients all use it.
+pub fn counted() -> diesel::dsl::And<
+    diesel::dsl::Eq<signatures::status, &'static str>,
+    diesel::dsl::IsNull<signatures::invalidated_at>,
+> {
+    signatures::status
+        .eq(SignatureStatus::Confirmed.as_str())
+        .and(signatures::invalidated_at.is_null())
 }
 
-/// What a signing attempt did. The supporter sees the same page in every case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SignOutcome {
-    Created,
-    Resent(SignEmail),
-    /// The address reached its email cap: nothing sent, nothing changed.
-    Capped,
-}
-
-/// Stores a signature (or finds the existing one for the same mailbox) and queues its email in
-/// the same transaction. `email_for` renders the message for the given kind; `token_hash` and
-/// `expires_at` describe the link that message carries.
-pub fn sign(
+/// Inserts a new pending signature with the submission's data; a unique violation means the
+/// mailbox already signed this petition.
+pub fn insert_pending(
     conn: &mut DbConnection,
+    new: &NewSignature,
+) -> Result<i32, diesel::result::Error> {
+    diesel::insert_into(signatures::table)
+        .values((
+            signatures::petition_id.eq(new.petition_id),
+            signatures::name.eq(new.name.as_str()),
+            signatures::email.eq(new.email.as_str()),
+            signatures::email_key.eq(new.email.dedupe_key()),
+            signatures::country.eq(new.country.code()),
+            signatures::postcode.eq(new.postcode.as_ref().map(|p| p.as_str())),
+            signatures::comment.eq(new.comment.as_ref().map(|c| c.as_str())),
+            signatures::public.eq(new.public),
+            signatures::wants_updates.eq(new.wants_updates),
+            signatures::locale.eq(&new.locale),
+            signatures::status.eq(SignatureStatus::Pending.as_str()),
+            signatures::created_at.eq(new.created_at),
+            signatures::emails_sent.eq(1),
+            signatures::emails_window_start.eq(new.created_at),
+            signatures::ip_hash.eq(&new.ip_hash),
+        ))
+        .returning(signatures::id)
+        .get_result::<i32>(conn)
+}
+
+/// Stores the link for one submission, with that submission's own data: confirming the link
+/// applies exactly this data.
+pub fn insert_token(
+    conn: &mut DbConnection,
+    signature_id: i32,
     new: &NewSignature,
     token_hash: &TokenHash,
     expires_at: NaiveDateTime,
-    max_emails: i32,
-    email_for: &dyn Fn(SignEmail, &str) -> NewEmail,
-) -> Result<SignOutcome, DbError> {
-    Ok(
-        conn.transaction::<SignOutcome, diesel::result::Error, _>(|conn| {
-            // Insert first: on SQLite the transaction then holds the write lock from its first
-            // statement, and a duplicate is found by the unique constraint rather than a
-            // read-then-write race. The savepoint keeps PostgreSQL's transaction usable after it.
-            let inserted = conn.transaction(|conn| {
-                diesel::insert_into(signatures::table)
-                    .values((
-                        signatures::petition_id.eq(new.petition_id),
-                        signatures::name.eq(new.name.as_str()),
-                        signatures::email.eq(new.email.as_str()),
-                        signatures::email_key.eq(new.email.dedupe_key()),
-                        signatures::country.eq(new.country.code()),
-                        signatures::postcode.eq(new.postcode.as_ref().map(|p| p.as_str())),
-                        signatures::comment.eq(new.comment.as_ref().map(|c| c.as_str())),
-                        signatures::public.eq(new.public),
-                        signatures::wants_updates.eq(new.wants_updates),
-                        signatures::locale.eq(&new.locale),
-                        signatures::status.eq("pending"),
-                        signatures::created_at.eq(new.created_at),
-                        signatures::emails_sent.eq(1),
-                        signatures::ip_hash.eq(&new.ip_hash),
-                    ))
-                    .returning(signatures::id)
-                    .get_result::<i32>(conn)
-            });
-            let (signature_id, kind, outcome, locale, recipient) = match inserted {
-                Ok(id) => (
-                    id,
-                    SignEmail::Confirm,
-                    SignOutcome::Created,
-                    new.locale.clone(),
-                    new.email.as_str().to_string(),
-                ),
-                Err(e) if super::is_unique_violation(&e) => {
-                    let (id, status, sent, locale, email): (i32, String, i32, String, String) =
-                        signatures::table
-                            .filter(signatures::petition_id.eq(new.petition_id))
-                            .filter(signatures::email_key.eq(new.email.dedupe_key()))
-                            .select((
-                                signatures::id,
-                                signatures::status,
-                                signatures::emails_sent,
-                                signatures::locale,
-                                signatures::email,
-                            ))
-                            .first(conn)?;
-                    if sent >= max_emails {
-                        return Ok(SignOutcome::Capped);
-                    }
-                    diesel::update(signatures::table.find(id))
-                        .set(signatures::emails_sent.eq(signatures::emails_sent + 1))
-                        .execute(conn)?;
-                    let kind = if status == "confirmed" {
-                        SignEmail::AlreadySigned
-                    } else {
-                        SignEmail::Confirm
-                    };
-                    // The first address given keeps receiving the mail: a second spelling of
-                    // it must not redirect messages elsewhere.
-                    (id, kind, SignOutcome::Resent(kind), locale, email)
-                }
-                Err(e) => return Err(e),
-            };
-            if kind == SignEmail::Confirm {
-                diesel::insert_into(confirmation_tokens::table)
-                    .values((
-                        confirmation_tokens::signature_id.eq(signature_id),
-                        confirmation_tokens::token_hash.eq(token_hash.as_str()),
-                        confirmation_tokens::created_at.eq(new.created_at),
-                        confirmation_tokens::expires_at.eq(expires_at),
-                    ))
-                    .execute(conn)?;
-            }
-            let mut email = email_for(kind, &locale);
-            email.recipient = recipient;
-            outbox::enqueue(conn, &email, new.created_at)?;
-            Ok(outcome)
-        })?,
-    )
+) -> Result<(), diesel::result::Error> {
+    diesel::insert_into(confirmation_tokens::table)
+        .values((
+            confirmation_tokens::signature_id.eq(signature_id),
+            confirmation_tokens::token_hash.eq(token_hash.as_str()),
+            confirmation_tokens::created_at.eq(new.created_at),
+            confirmation_tokens::expires_at.eq(expires_at),
+            confirmation_tokens::name.eq(new.name.as_str()),
+            confirmation_tokens::email.eq(new.email.as_str()),
+            confirmation_tokens::country.eq(new.country.code()),
+            confirmation_tokens::postcode.eq(new.postcode.as_ref().map(|p| p.as_str())),
+            confirmation_tokens::comment.eq(new.comment.as_ref().map(|c| c.as_str())),
+            confirmation_tokens::public.eq(new.public),
+            confirmation_tokens::wants_updates.eq(new.wants_updates),
+            confirmation_tokens::locale.eq(&new.locale),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
-/// What a confirmation link leads to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TokenState {
-    Unknown,
-    /// The link expired before it was used; the supporter can sign again.
-    Expired {
-        petition_slug: String,
-    },
-    Pending {
-        petition_slug: String,
-    },
-    Confirmed {
-        petition_slug: String,
-        number: i32,
-    },
+/// The data a confirmation link carries: what confirming it makes true.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct Submission {
+    pub name: String,
+    pub email: String,
+    pub country: String,
+    pub postcode: Option<String>,
+    pub comment: Option<String>,
+    pub public: bool,
+    pub wants_updates: bool,
+    pub locale: String,
 }
 
-/// A token's signature id, expiry, signature status, signer number and petition slug.
-type TokenRow = (i32, NaiveDateTime, String, Option<i32>, String);
+/// A confirmation link with its submission and the signature and petition it belongs to.
+#[derive(Clone, Debug)]
+pub struct TokenRow {
+    pub signature_id: i32,
+    pub petition_id: i32,
+    pub petition_slug: String,
+    pub expires_at: NaiveDateTime,
+    pub status: SignatureStatus,
+    pub number: Option<i32>,
+    pub submission: Submission,
+}
 
-fn token_row(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRow>, DbError> {
-    Ok(confirmation_tokens::table
+/// Looks a link up by the hash of its token.
+pub fn token(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRow>, DbError> {
+    type Row = (i32, i32, String, NaiveDateTime, String, Option<i32>, Submission);
+    let row: Option<Row> = confirmation_tokens::table
         .inner_join(signatures::table.inner_join(petitions::table))
         .filter(confirmation_tokens::token_hash.eq(hash.as_str()))
         .select((
             signatures::id,
+            signatures::petition_id,
+            petitions::slug,
             confirmation_tokens::expires_at,
             signatures::status,
             signatures::number,
-            petitions::slug,
+            (
+                confirmation_tokens::name,
+                confirmation_tokens::email,
+                confirmation_tokens::country,
+                confirmation_tokens::postcode,
+                confirmation_tokens::comment,
+                confirmation_tokens::public,
+                confirmation_tokens::wants_updates,
+                confirmation_tokens::locale,
+            ),
         ))
         .first(conn)
-        .optional()?)
-}
-
-/// Reads where a token stands, changing nothing (for the GET page that mail scanners open).
-pub fn token_state(
-    conn: &mut DbConnection,
-    hash: &TokenHash,
-    now: NaiveDateTime,
-) -> Result<TokenState, DbError> {
-    Ok(match token_row(conn, hash)? {
-        None => TokenState::Unknown,
-        Some((_, _, status, Some(number), petition_slug)) if status == "confirmed" => {
-            TokenState::Confirmed {
-                petition_slug,
-                number,
-            }
-        }
-        Some((_, expires, _, _, petition_slug)) if expires <= now => {
-            TokenState::Expired { petition_slug }
-        }
-        Some((_, _, _, _, petition_slug)) => TokenState::Pending { petition_slug },
-    })
-}
-
-/// Confirms the signature a token belongs to. Idempotent: a second call reports the number
-/// handed out the first time. The count, the signer number and the country count change in the
-/// same transaction as the signature, so they can never disagree with the rows.
-pub fn confirm(
-    conn: &mut DbConnection,
-    hash: &TokenHash,
-    now: NaiveDateTime,
-) -> Result<TokenState, DbError> {
-    conn.transaction::<TokenState, DbError, _>(|conn| {
-        // Write first (see `sign`): flip the signature from pending to confirmed only if the
-        // token is still valid. Exactly one caller can win this update.
-        let valid_signature = confirmation_tokens::table
-            .filter(confirmation_tokens::token_hash.eq(hash.as_str()))
-            .filter(confirmation_tokens::expires_at.gt(now))
-            .select(confirmation_tokens::signature_id);
-        let flipped = diesel::update(
-            signatures::table
-                .filter(signatures::id.eq_any(valid_signature))
-                .filter(signatures::status.eq("pending")),
-        )
-        .set((
-            signatures::status.eq("confirmed"),
-            signatures::confirmed_at.eq(now),
-        ))
-        .returning((signatures::id, signatures::petition_id, signatures::country))
-        .get_result::<(i32, i32, String)>(conn)
         .optional()?;
-        if let Some((signature_id, petition_id, country)) = flipped {
-            let number: i32 = diesel::update(petitions::table.find(petition_id))
-                .set((
-                    petitions::signature_count.eq(petitions::signature_count + 1),
-                    petitions::last_number.eq(petitions::last_number + 1),
-                ))
-                .returning(petitions::last_number)
-                .get_result(conn)?;
-            diesel::update(signatures::table.find(signature_id))
-                .set(signatures::number.eq(number))
-                .execute(conn)?;
-            diesel::update(
-                country_counts::table
-                    .filter(country_counts::petition_id.eq(petition_id))
-                    .filter(country_counts::country.eq(&country)),
-            )
-            .set(country_counts::count.eq(country_counts::count + 1))
-            .execute(conn)?;
+    Ok(row.map(
+        |(signature_id, petition_id, petition_slug, expires_at, status, number, submission)| {
+            TokenRow {
+                signature_id,
+                petition_id,
+                petition_slug,
+                expires_at,
+                status: SignatureStatus::from_stored(&status),
+                number,
+                submission,
+            }
+        },
+    ))
+}
+
+/// Adds `delta` to a petition's count for one country, creating the row if the country has
+/// none yet (an upsert: atomic on both backends). Exactly one row must change.
+pub fn add_to_country(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    country: &str,
+    delta: i32,
+) -> Result<(), diesel::result::Error> {
+    use diesel::upsert::excluded;
+    let changed = crate::with_backend!(conn, |c| diesel::insert_into(country_counts::table)
+        .values((
+            country_counts::petition_id.eq(petition_id),
+            country_counts::country.eq(country),
+            country_counts::count.eq(delta),
+        ))
+        .on_conflict((country_counts::petition_id, country_counts::country))
+        .do_update()
+        .set(country_counts::count.eq(country_counts::count + excluded(country_counts::count)))
+        .execute(c))?;
+    if changed != 1 {
+        return Err(diesel::result::Error::NotFound);
+    }
+    Ok(())
+}
+
+/// Applies per-country deltas in code order (the lock order for `country_counts` rows),
+/// skipping zeros.
+pub fn add_to_countries(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    deltas: &std::collections::BTreeMap<String, i32>,
+) -> Result<(), diesel::result::Error> {
+    for (country, delta) in deltas {
+        if *delta != 0 {
+            add_to_country(conn, petition_id, country, *delta)?;
         }
-        token_state(conn, hash, now)
-    })
+    }
+    Ok(())
 }
 
 /// One row of a signature export, in the column order of the contract.
@@ -267,9 +227,11 @@ pub struct ExportFilter {
     pub from: Option<NaiveDateTime>,
     /// Confirmed before.
     pub until: Option<NaiveDateTime>,
-    /// Only signatures up to this id: a snapshot, so that a file and its manifest agree while
-    /// new signatures keep arriving.
+    /// Only signatures up to this id (the old, weaker snapshot; kept for saved links).
     pub upto: Option<i32>,
+    /// The signatures of this export snapshot (`usecases::exports`), whatever has changed
+    /// since; the other fields were applied when it was taken and are ignored.
+    pub snapshot: Option<i32>,
 }
 
 /// Confirmed, valid signatures after `after_id` in signing order, `limit` at a time, so an
@@ -293,21 +255,30 @@ pub fn export_batch_filtered(
 ) -> Result<Vec<ExportRow>, DbError> {
     let mut query = signatures::table
         .filter(signatures::petition_id.eq(petition_id))
-        .filter(signatures::status.eq("confirmed"))
-        .filter(signatures::invalidated_at.is_null())
         .filter(signatures::id.gt(after_id))
         .into_boxed();
-    if let Some(country) = &filter.country {
-        query = query.filter(signatures::country.eq(country.clone()));
-    }
-    if let Some(from) = filter.from {
-        query = query.filter(signatures::confirmed_at.ge(from));
-    }
-    if let Some(until) = filter.until {
-        query = query.filter(signatures::confirmed_at.lt(until));
-    }
-    if let Some(upto) = filter.upto {
-        query = query.filter(signatures::id.le(upto));
+    if let Some(snapshot) = filter.snapshot {
+        query = query.filter(
+            signatures::id.eq_any(
+                export_snapshot_signatures::table
+                    .filter(export_snapshot_signatures::snapshot_id.eq(snapshot))
+                    .select(export_snapshot_signatures::signature_id),
+            ),
+        );
+    } else {
+        query = query.filter(counted());
+        if let Some(country) = &filter.country {
+            query = query.filter(signatures::country.eq(country.clone()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(signatures::confirmed_at.ge(from));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(signatures::confirmed_at.lt(until));
+        }
+        if let Some(upto) = filter.upto {
+            query = query.filter(signatures::id.le(upto));
+        }
     }
     Ok(query
         .order(signatures::id.asc())
@@ -340,8 +311,7 @@ pub fn max_id(conn: &mut DbConnection, petition_id: i32) -> Result<i32, DbError>
 pub fn count_confirmed_rows(conn: &mut DbConnection, petition_id: i32) -> Result<i64, DbError> {
     Ok(signatures::table
         .filter(signatures::petition_id.eq(petition_id))
-        .filter(signatures::status.eq("confirmed"))
-        .filter(signatures::invalidated_at.is_null())
+        .filter(counted())
         .count()
         .get_result(conn)?)
 }
@@ -352,4 +322,18 @@ pub fn count_all_rows(conn: &mut DbConnection, petition_id: i32) -> Result<i64, 
         .filter(signatures::petition_id.eq(petition_id))
         .count()
         .get_result(conn)?)
+}
+
+/// Counted signatures per country, recounted from the rows (for checks and tests).
+pub fn recount_countries(
+    conn: &mut DbConnection,
+    petition_id: i32,
+) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(signatures::table
+        .filter(signatures::petition_id.eq(petition_id))
+        .filter(counted())
+        .group_by(signatures::country)
+        .order(signatures::country.asc())
+        .select((signatures::country, diesel::dsl::count_star()))
+        .load(conn)?)
 }

@@ -15,11 +15,22 @@ pub fn confirmed_since(
 ) -> Result<i64, DbError> {
     Ok(signatures::table
         .filter(signatures::petition_id.eq(petition_id))
-        .filter(signatures::status.eq("confirmed"))
-        .filter(signatures::invalidated_at.is_null())
+        .filter(super::signatures::counted())
         .filter(signatures::confirmed_at.ge(since))
         .count()
         .get_result(conn)?)
+}
+
+/// When the earliest counted signature of a petition was confirmed.
+pub fn first_confirmed(
+    conn: &mut DbConnection,
+    petition_id: i32,
+) -> Result<Option<NaiveDateTime>, DbError> {
+    Ok(signatures::table
+        .filter(signatures::petition_id.eq(petition_id))
+        .filter(super::signatures::counted())
+        .select(diesel::dsl::min(signatures::confirmed_at))
+        .first(conn)?)
 }
 
 #[derive(QueryableByName, Debug, Clone, PartialEq, Eq)]

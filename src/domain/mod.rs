@@ -5,6 +5,7 @@ mod country;
 mod email;
 mod goals;
 mod slug;
+mod state;
 mod text;
 mod token;
 
@@ -12,6 +13,7 @@ pub use country::Country;
 pub use email::SignerEmail;
 pub use goals::GoalLadder;
 pub use slug::Slug;
+pub use state::{PetitionStatus, SignatureStatus};
 pub use text::{Comment, Postcode, SignerName, TextError};
 pub use token::{ConfirmationToken, TokenHash};
 

@@ -14,6 +14,39 @@ use secrecy::ExposeSecret;
 use crate::config::Settings;
 use crate::db::outbox::EmailJob;
 
+/// What makes links in emails: the public address, and the key that signs unsubscribe links.
+#[derive(Clone)]
+pub struct Links {
+    pub base_url: url::Url,
+    pub secret: Arc<Vec<u8>>,
+}
+
+impl Links {
+    /// An absolute URL for `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+
+    /// The key in an unsubscribe link: proves the link was made here for this signature, so
+    /// the link needs no stored token and works for as long as the signature exists.
+    pub fn unsubscribe_mac(&self, signature_id: i32) -> String {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .expect("HMAC accepts keys of any length");
+        mac.update(format!("unsubscribe:{signature_id}").as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// The unsubscribe link of one signature.
+    pub fn unsubscribe_url(&self, signature_id: i32) -> String {
+        self.url(&format!(
+            "/unsubscribe/{signature_id}/{}",
+            self.unsubscribe_mac(signature_id)
+        ))
+    }
+}
+
 /// Where emails go.
 #[derive(Clone)]
 pub enum Mailer {

@@ -10,8 +10,12 @@ use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use tokio::sync::Notify;
 
-use super::Mailer;
-use crate::db::{self, DbError, Pool, outbox};
+use super::messages::UpdateEmail;
+use super::{Links, Mailer};
+use crate::db::outbox::{EmailJob, NewEmail};
+use crate::db::schema::{petition_updates, petitions, signatures};
+use crate::db::{self, DbConnection, DbError, Pool, outbox};
+use crate::i18n::{Lang, Tr};
 
 /// Attempts before a job is given up on (about a day with the default backoff).
 pub const MAX_ATTEMPTS: i32 = 30;
@@ -31,6 +35,8 @@ pub struct Worker {
     pub lease: Duration,
     /// Signalled when a job is queued, so emails go out at once instead of at the next poll.
     pub wake: Arc<Notify>,
+    /// For links in emails rendered at send time (update emails).
+    pub links: Links,
 }
 
 impl Worker {
@@ -49,8 +55,17 @@ impl Worker {
         }
     }
 
-    /// Sends every job due now, several at a time; returns how many it handled.
+    /// Enqueues a batch of any update being fanned out, then sends every job due now, several
+    /// at a time; returns how many jobs it queued and handled.
     pub async fn run_once(&self) -> Result<usize, DbError> {
+        let lease = TimeDelta::from_std(self.lease).unwrap_or(TimeDelta::minutes(2));
+        let queued = db::run(&self.pool, move |c| {
+            crate::usecases::updates::fan_out(c, db::now(), lease).map_err(|e| match e {
+                crate::usecases::UseCaseError::Db(e) => e,
+                other => DbError::Migration(other.to_string()),
+            })
+        })
+        .await?;
         let now = db::now();
         let ids = db::run(&self.pool, move |c| outbox::due(c, now, BATCH)).await?;
         let results: Vec<Result<bool, DbError>> = futures_util::stream::iter(ids)
@@ -58,7 +73,7 @@ impl Worker {
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        let mut handled = 0;
+        let mut handled = queued;
         for r in results {
             handled += usize::from(r?);
         }
@@ -73,6 +88,31 @@ impl Worker {
             db::run(&self.pool, move |c| outbox::claim(c, id, now, lease_until)).await?
         else {
             return Ok(false);
+        };
+        let job = match (job.update_id, job.signature_id) {
+            (Some(update), Some(signature)) => {
+                let links = self.links.clone();
+                let rendered = db::run(&self.pool, move |c| {
+                    render_update(c, &links, update, signature)
+                })
+                .await?;
+                let Some(email) = rendered else {
+                    // Unsubscribed, invalidated or gone since the update was posted.
+                    db::run(&self.pool, move |c| {
+                        outbox::mark_failed(c, id, db::now(), None, "no longer a recipient")
+                    })
+                    .await?;
+                    return Ok(true);
+                };
+                EmailJob {
+                    recipient: email.recipient,
+                    subject: email.subject,
+                    body_text: email.body_text,
+                    body_html: email.body_html,
+                    ..job
+                }
+            }
+            _ => job,
         };
         match self.mailer.send(&self.from, &job).await {
             Ok(()) => {
@@ -106,4 +146,61 @@ impl Worker {
         let factor = 2u32.saturating_pow(attempt.clamp(1, 20) as u32 - 1);
         self.retry_base.saturating_mul(factor).min(MAX_BACKOFF)
     }
+}
+
+/// Renders an update email for one signature from the stored update, or `None` if the
+/// signature no longer counts or no longer wants news.
+fn render_update(
+    conn: &mut DbConnection,
+    links: &Links,
+    update_id: i32,
+    signature_id: i32,
+) -> Result<Option<NewEmail>, DbError> {
+    use diesel::prelude::*;
+    let update: Option<(String, String, String, String, String)> = petition_updates::table
+        .inner_join(petitions::table)
+        .filter(petition_updates::id.eq(update_id))
+        .select((
+            petition_updates::title,
+            petition_updates::body_markdown,
+            petition_updates::body_html,
+            petitions::title,
+            petitions::slug,
+        ))
+        .first(conn)
+        .optional()?;
+    let signer: Option<(String, String)> = signatures::table
+        .find(signature_id)
+        .filter(db::signatures::counted())
+        .filter(signatures::wants_updates.eq(true))
+        .select((signatures::email, signatures::locale))
+        .first(conn)
+        .optional()?;
+    let (Some((title, body_text, body_html, petition_title, slug)), Some((address, locale))) =
+        (update, signer)
+    else {
+        return Ok(None);
+    };
+    let petition_url = links.url(&format!("/petitions/{slug}"));
+    let unsubscribe_url = links.unsubscribe_url(signature_id);
+    let email = UpdateEmail {
+        tr: Tr::new(Lang::from_code(&locale).unwrap_or(Lang::En)),
+        petition_title: &petition_title,
+        petition_url: &petition_url,
+        title: &title,
+        body_html: &body_html,
+        body_text: &body_text,
+        unsubscribe_url: &unsubscribe_url,
+    }
+    .render(&address)
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, "update email template failed");
+        NewEmail {
+            recipient: address.clone(),
+            subject: title.clone(),
+            body_text: format!("{body_text}\n\n{unsubscribe_url}"),
+            body_html: String::new(),
+        }
+    });
+    Ok(Some(email))
 }

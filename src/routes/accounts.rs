@@ -120,7 +120,7 @@ pub async fn invite(
             now + TimeDelta::hours(INVITE_HOURS),
             &message,
         )?;
-        db::moderation::audit(
+        db::audit::record(
             c,
             Some(me.id),
             None,
@@ -165,7 +165,7 @@ pub async fn add_to_petition(
             return Ok(Err(AppError::BadRequest("accounts.unknown")));
         };
         db::petitions::add_organizer(c, p.id, colleague.id)?;
-        db::moderation::audit(
+        db::audit::record(
             c,
             Some(who.id),
             Some(p.id),

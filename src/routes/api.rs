@@ -60,8 +60,8 @@ impl PetitionJson {
         PetitionJson {
             url: state.url(&format!("/petitions/{}", p.slug)),
             status: p.public_status(db::now()),
-            signature_count: i64::from(p.signature_count),
-            paper_signature_count: i64::from(p.paper_count),
+            signature_count: p.signature_count,
+            paper_signature_count: p.paper_count,
             total_count: total,
             goal: i64::from(v.goals.current(total)),
             goals: v.goals.as_slice().iter().map(|&g| i64::from(g)).collect(),

@@ -101,7 +101,7 @@ pub async fn login(
         Some(id) => {
             auth::sign_in(&session, id)?;
             db::run(&state.pool, move |c| {
-                db::moderation::audit(c, Some(id), None, "sign-in", "", db::now())
+                db::audit::record(c, Some(id), None, "sign-in", "", db::now())
             })
             .await?;
             tracing::info!(organizer.id = id, "organizer signed in");

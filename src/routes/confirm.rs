@@ -5,17 +5,26 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 
 use super::{AppState, Layout, html, pages};
-use crate::db::{self, signatures::TokenState};
-use crate::domain::ConfirmationToken;
+use crate::db;
+use crate::domain::{ConfirmationToken, Country};
 use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::usecases::{self, signing::LinkState};
 
+/// What the button will confirm, shown before anything is: the link may carry someone else's
+/// submission with this address.
 #[derive(Template)]
 #[template(path = "confirm.html")]
 struct ConfirmPage {
     l: Layout,
     petition_title: String,
     action: String,
+    /// The name as it will appear in the list the organizers deliver.
+    name: String,
+    country: &'static str,
+    /// Whether the name will be shown on the public page.
+    public: String,
+    comment: Option<String>,
 }
 
 /// Share targets: plain links, no third-party scripts.
@@ -75,20 +84,32 @@ pub async fn show(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let Some(token) = parse(&token) else {
-        return respond(&state, &req, tr, TokenState::Unknown).await;
+        return respond(&state, &req, tr, LinkState::Unknown).await;
     };
     let hash = token.hash();
     let now = db::now();
     let st = db::run(&state.pool, move |c| {
-        db::signatures::token_state(c, &hash, now)
+        usecases::signing::link_state(c, &hash, now)
     })
     .await?;
-    if let TokenState::Pending { petition_slug } = &st {
-        let title = petition_title(&state, petition_slug.clone()).await?;
+    if let LinkState::Pending {
+        petition_slug,
+        submission,
+    } = st
+    {
+        let title = petition_title(&state, petition_slug).await?;
         let page = ConfirmPage {
             l: Layout::new(tr, tr.t("confirm.title"), &req),
             petition_title: title,
             action: format!("/confirm/{}", token.as_str()),
+            name: submission.name,
+            country: Country::name_of(&submission.country, tr.lang),
+            public: tr.t(if submission.public {
+                "confirm.public_yes"
+            } else {
+                "confirm.public_no"
+            }),
+            comment: submission.comment,
         };
         return Ok(no_store(html(StatusCode::OK, page.render()?)));
     }
@@ -103,12 +124,15 @@ pub async fn confirm(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let Some(token) = parse(&token) else {
-        return respond(&state, &req, tr, TokenState::Unknown).await;
+        return respond(&state, &req, tr, LinkState::Unknown).await;
     };
     let hash = token.hash();
     let now = db::now();
-    let st = db::run(&state.pool, move |c| db::signatures::confirm(c, &hash, now)).await?;
-    if let TokenState::Confirmed {
+    let st = usecases::run(&state.pool, move |c| {
+        usecases::signing::confirm(c, &hash, now)
+    })
+    .await?;
+    if let LinkState::Confirmed {
         petition_slug,
         number,
     } = &st
@@ -125,15 +149,15 @@ async fn petition_title(state: &AppState, slug: String) -> Result<String, AppErr
     Ok(p.map(|p| p.title).unwrap_or_default())
 }
 
-/// The page for a token in a final state: thanks, expired, or unknown.
+/// The page for a link in a final state: thanks, closed, expired, or unknown.
 async fn respond(
     state: &AppState,
     req: &HttpRequest,
     tr: Tr,
-    st: TokenState,
+    st: LinkState,
 ) -> Result<HttpResponse, AppError> {
     let res = match st {
-        TokenState::Confirmed {
+        LinkState::Confirmed {
             petition_slug,
             number,
         } => {
@@ -150,7 +174,18 @@ async fn respond(
             };
             html(StatusCode::OK, page.render()?)
         }
-        TokenState::Expired { petition_slug } | TokenState::Pending { petition_slug } => {
+        LinkState::Closed { petition_slug } => pages::message(
+            req,
+            tr,
+            StatusCode::GONE,
+            "token.closed.title",
+            &["token.closed.message"],
+            vec![(
+                format!("/petitions/{petition_slug}"),
+                tr.t("token.see_petition"),
+            )],
+        )?,
+        LinkState::Expired { petition_slug } | LinkState::Pending { petition_slug, .. } => {
             pages::message(
                 req,
                 tr,
@@ -163,7 +198,7 @@ async fn respond(
                 )],
             )?
         }
-        TokenState::Unknown => pages::message(
+        LinkState::Unknown => pages::message(
             req,
             tr,
             StatusCode::NOT_FOUND,

@@ -56,6 +56,9 @@ pub struct DeliveryQuery {
     /// Include email addresses (off by default: officials rarely need them).
     #[serde(default)]
     emails: Option<String>,
+    /// An export snapshot to deliver (see `usecases::exports`): its list and its counts.
+    #[serde(default)]
+    snapshot: Option<i32>,
 }
 
 #[get("/dashboard/petitions/{slug}/delivery")]
@@ -69,26 +72,58 @@ pub async fn delivery(
 ) -> Result<HttpResponse, AppError> {
     let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
     let petition_id = view.petition.id;
-    let (first, organizer_names) = db::run(&state.pool, move |c| {
-        let first = db::signatures::export_batch(c, petition_id, 0, 1)?;
+    let snapshot_id = query.snapshot;
+    let (snapshot, organizer_names) = db::run(&state.pool, move |c| {
+        let snapshot = match snapshot_id {
+            Some(id) => {
+                let Some(s) = db::snapshots::find(c, petition_id, id)? else {
+                    return Ok(None);
+                };
+                let by_country = db::snapshots::by_country(c, id)?;
+                let period = db::snapshots::period(c, id)?;
+                Some((s, by_country, period))
+            }
+            None => None,
+        };
         let names = organizers::names_of(c, petition_id)?;
-        db::moderation::audit(
+        db::audit::record(
             c,
             Some(who.id),
             Some(petition_id),
             "delivery-document",
-            "",
+            &snapshot_id.map(|id| format!("snapshot {id}")).unwrap_or_default(),
             db::now(),
         )?;
-        Ok((first, names))
+        Ok(Some((snapshot, names)))
     })
-    .await?;
+    .await?
+    .ok_or(AppError::NotFound)?;
     let with_emails = query.emails.is_some();
     let p = &view.petition;
-    let count = i64::from(p.signature_count);
-    let first_date = first.first().and_then(|r| r.confirmed_at);
-    let period = match first_date {
-        Some(from) => format!("{} – {}", tr.date(from), tr.date(db::now())),
+    // With a snapshot, everything on the cover is as of the snapshot; without, as of now.
+    let (count, paper, by_country, period, filter) = match snapshot {
+        Some((s, by_country, (first, last))) => (
+            s.row_count,
+            s.paper_count,
+            by_country,
+            first.zip(last.or(first)),
+            s.filter(),
+        ),
+        None => (
+            p.signature_count,
+            p.paper_count,
+            view.by_country
+                .iter()
+                .map(|(c, n)| (c.clone(), i64::from(*n)))
+                .collect(),
+            db::run(&state.pool, move |c| db::stats::first_confirmed(c, petition_id))
+                .await?
+                .map(|first| (first, db::now())),
+            ExportFilter::default(),
+        ),
+    };
+    let period = match period {
+        Some((from, to)) => format!("{} – {}", tr.date(from), tr.date(to)),
         None => "—".to_string(),
     };
     let organizer = if p.started_by.is_empty() {
@@ -102,12 +137,11 @@ pub async fn delivery(
         targets: view.targets.clone(),
         organizer,
         total: tr.number(count),
-        paper: (p.paper_count > 0).then(|| tr.number(i64::from(p.paper_count))),
+        paper: (paper > 0).then(|| tr.number(paper)),
         period,
-        by_country: view
-            .by_country
+        by_country: by_country
             .iter()
-            .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(i64::from(*n))))
+            .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(*n)))
             .collect(),
         with_emails,
     }
@@ -134,6 +168,7 @@ pub async fn delivery(
         },
         move |mut cur| {
             let pool = pool.clone();
+            let filter = filter.clone();
             async move {
                 if let Some(cover) = cur.cover.take() {
                     return Some((Ok::<_, actix_web::Error>(web::Bytes::from(cover)), cur));
@@ -143,13 +178,7 @@ pub async fn delivery(
                 }
                 let after = cur.after;
                 let batch: Result<Vec<ExportRow>, _> = db::run(&pool, move |c| {
-                    db::signatures::export_batch_filtered(
-                        c,
-                        petition_id,
-                        &ExportFilter::default(),
-                        after,
-                        BATCH,
-                    )
+                    db::signatures::export_batch_filtered(c, petition_id, &filter, after, BATCH)
                 })
                 .await;
                 let batch = match batch {

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use super::{AppState, Layout, html};
 use crate::auth;
 use crate::db::{self, organizers, petitions};
-use crate::domain::{GoalLadder, Slug};
+use crate::domain::{GoalLadder, PetitionStatus, Slug};
 use crate::error::AppError;
+use crate::usecases;
 use crate::i18n::Tr;
 
 const MAX_BODY_CHARS: usize = 50_000;
@@ -75,7 +76,14 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn validate(f: &PetitionForm, tr: &Tr, new: bool) -> Result<Valid, Vec<(&'static str, String)>> {
+/// Checks the form. `stored_closes_at` is the petition's closing time as saved: sent back
+/// unchanged (even if it has passed), it stays exactly as it is.
+fn validate(
+    f: &PetitionForm,
+    tr: &Tr,
+    new: bool,
+    stored_closes_at: Option<chrono::NaiveDateTime>,
+) -> Result<Valid, Vec<(&'static str, String)>> {
     let mut errors = vec![];
     let slug = if new {
         match Slug::parse(&f.slug) {
@@ -131,8 +139,10 @@ fn validate(f: &PetitionForm, tr: &Tr, new: bool) -> Result<Valid, Vec<(&'static
         "" => Ok(None),
         d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .ok()
-            .and_then(|d| d.and_hms_opt(23, 59, 59))
-            .filter(|t| *t > db::now())
+            .and_then(|d| match stored_closes_at {
+                Some(stored) if stored.date() == d => Some(stored),
+                _ => d.and_hms_opt(23, 59, 59).filter(|t| *t > db::now()),
+            })
             .map(Some)
             .ok_or(()),
     };
@@ -248,7 +258,7 @@ pub async fn create(
         new: true,
         action: "/dashboard/petitions".into(),
     };
-    let valid = match validate(&f, &tr, true) {
+    let valid = match validate(&f, &tr, true, None) {
         Ok(v) if f.preview.is_none() => v,
         Ok(_) => return editor.render(f, vec![], StatusCode::OK),
         Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
@@ -269,24 +279,11 @@ pub async fn create(
         closes_at: valid.edit.closes_at,
     };
     let who_id = who.id;
-    let created = db::run(&state.pool, move |c| match petitions::create(c, &new) {
-        Ok(id) => {
-            petitions::add_organizer(c, id, who_id)?;
-            db::moderation::audit(
-                c,
-                Some(who_id),
-                Some(id),
-                "create-petition",
-                new.slug.as_str(),
-                db::now(),
-            )?;
-            Ok(true)
-        }
-        Err(petitions::CreateError::SlugTaken(_)) => Ok(false),
-        Err(petitions::CreateError::Db(e)) => Err(e),
+    let created = usecases::run(&state.pool, move |c| {
+        usecases::petitions::create(c, Some(who_id), &new)
     })
     .await?;
-    if !created {
+    if created.is_none() {
         let errors = vec![("slug", tr.t("editor.error_slug_taken"))];
         return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
@@ -357,17 +354,20 @@ pub async fn edit(
         new: false,
         action: format!("/dashboard/petitions/{}/edit", view.petition.slug),
     };
-    let valid = match validate(&f, &tr, false) {
+    let valid = match validate(&f, &tr, false, view.petition.closes_at) {
         Ok(v) if f.preview.is_none() => v,
         Ok(_) => return editor.render(f, vec![], StatusCode::OK),
         Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
     };
     let id = view.petition.id;
-    db::run(&state.pool, move |c| {
-        petitions::update(c, id, &valid.edit)?;
-        db::moderation::audit(c, Some(who.id), Some(id), "edit-petition", "", db::now())
+    let edited = usecases::run(&state.pool, move |c| {
+        usecases::petitions::edit(c, who.id, id, &valid.edit, db::now())
     })
-    .await?;
+    .await;
+    if let Err(AppError::Conflict(key)) = edited {
+        return editor.render(f, vec![("closes_on", tr.t(key))], StatusCode::CONFLICT);
+    }
+    edited?;
     Ok(HttpResponse::SeeOther()
         .insert_header((
             "Location",
@@ -393,22 +393,15 @@ pub async fn set_status(
 ) -> Result<HttpResponse, AppError> {
     auth::check_csrf(&session, &form.csrf_token)?;
     let status = match form.status.as_str() {
-        "open" | "closed" => form.status.clone(),
+        "open" => PetitionStatus::Open,
+        "closed" => PetitionStatus::Closed,
         _ => return Err(AppError::BadRequest("error.bad_request.message")),
     };
     let (who, view) = managed(&state, &session, slug.into_inner()).await?;
     let p = view.petition;
-    let slug = p.slug.clone();
-    db::run(&state.pool, move |c| {
-        petitions::set_status(c, &slug, &status)?;
-        db::moderation::audit(
-            c,
-            Some(who.id),
-            Some(p.id),
-            &format!("set-status-{status}"),
-            "",
-            db::now(),
-        )
+    let id = p.id;
+    usecases::run(&state.pool, move |c| {
+        usecases::petitions::set_status(c, Some(who.id), id, status, db::now())
     })
     .await?;
     Ok(HttpResponse::SeeOther()

@@ -95,7 +95,7 @@ pub async fn upload(
     if remove {
         db::run(&state.pool, move |c| {
             db::images::remove(c, petition_id)?;
-            db::moderation::audit(c, Some(who), Some(petition_id), "remove-image", "", now)
+            db::audit::record(c, Some(who), Some(petition_id), "remove-image", "", now)
         })
         .await?;
     } else {
@@ -103,7 +103,7 @@ pub async fn upload(
         let size = image.len();
         db::run(&state.pool, move |c| {
             db::images::put(c, petition_id, content_type, &image, now)?;
-            db::moderation::audit(
+            db::audit::record(
                 c,
                 Some(who),
                 Some(petition_id),

@@ -4,7 +4,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use futures_util::StreamExt;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::{AppState, Layout, html};
 use crate::auth;
 use crate::db::signatures::ExportFilter;
+use crate::db::snapshots::Snapshot;
 use crate::db::{self, petitions::PetitionView};
 use crate::domain::Country;
 use crate::error::AppError;
@@ -62,8 +63,10 @@ struct ManagePage {
     chart_label: String,
     by_country: Vec<(&'static str, String)>,
     countries: Vec<(&'static str, &'static str)>,
-    /// Highest signature id when the page was shown: exports and manifests stop there.
-    upto: i32,
+    /// A fresh random key for the update form: posting the same form twice is one update.
+    update_key: String,
+    /// Signers an update emailed now would reach.
+    audience: String,
 }
 
 #[get("/dashboard/petitions/{slug}")]
@@ -80,20 +83,20 @@ pub async fn show(
     let chart_start = today_start - TimeDelta::days(CHART_DAYS - 1);
     let week_start = now - TimeDelta::days(7);
     let id = view.petition.id;
-    let (today, week, all_rows, days, upto, paper, updates) = db::run(&state.pool, move |c| {
+    let (today, week, all_rows, days, audience, paper, updates) = db::run(&state.pool, move |c| {
         Ok((
             db::stats::confirmed_since(c, id, today_start)?,
             db::stats::confirmed_since(c, id, week_start)?,
             db::signatures::count_all_rows(c, id)?,
             db::stats::per_day(c, id, chart_start)?,
-            db::signatures::max_id(c, id)?,
+            crate::usecases::updates::audience(c, id)?,
             db::paper::list(c, id)?,
             db::updates::list(c, id)?,
         ))
     })
     .await?;
     let p = &view.petition;
-    let online = i64::from(p.signature_count);
+    let online = p.signature_count;
     let count = p.total_count();
     let goal = i64::from(view.goals.current(count));
     let rate = if all_rows > 0 {
@@ -125,7 +128,7 @@ pub async fn show(
         csrf: auth::csrf_token(&session)?,
         open: p.is_open_at(now),
         total: tr.number(online),
-        paper: tr.number(i64::from(p.paper_count)),
+        paper: tr.number(p.paper_count),
         paper_batches: paper
             .into_iter()
             .map(|b| {
@@ -157,7 +160,8 @@ pub async fn show(
             .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(i64::from(*n))))
             .collect(),
         countries: Country::all(tr.lang),
-        upto,
+        update_key: crate::domain::ConfirmationToken::generate().as_str().to_string(),
+        audience: tr.tf("updates.audience", &[("count", &tr.number(audience))]),
         l: Layout::new(tr, p.title.clone(), &req),
     };
     Ok(html(StatusCode::OK, page.render()?))
@@ -206,9 +210,12 @@ pub struct ExportQuery {
     until: String,
     #[serde(default)]
     excel: Option<String>,
-    /// Highest signature id to include (the snapshot the export page was shown with).
+    /// Highest signature id to include (links saved before snapshots existed).
     #[serde(default)]
     upto: Option<i32>,
+    /// An export snapshot: its signatures and choices, whatever the other fields say.
+    #[serde(default)]
+    snapshot: Option<i32>,
 }
 
 fn parse_day(s: &str) -> Result<Option<NaiveDateTime>, AppError> {
@@ -222,6 +229,24 @@ fn parse_day(s: &str) -> Result<Option<NaiveDateTime>, AppError> {
 }
 
 impl ExportQuery {
+    /// The snapshot named, if any (404 for another petition's), and the filter to read.
+    async fn resolve(
+        &self,
+        state: &AppState,
+        petition_id: i32,
+    ) -> Result<(Option<Snapshot>, ExportFilter), AppError> {
+        let Some(id) = self.snapshot else {
+            return Ok((None, self.filter()?));
+        };
+        let snapshot = db::run(&state.pool, move |c| {
+            db::snapshots::find(c, petition_id, id)
+        })
+        .await?
+        .ok_or(AppError::NotFound)?;
+        let filter = snapshot.filter();
+        Ok((Some(snapshot), filter))
+    }
+
     fn filter(&self) -> Result<ExportFilter, AppError> {
         let country = match self.country.trim() {
             "" => None,
@@ -238,6 +263,7 @@ impl ExportQuery {
             // "until" is inclusive for people: everything before the next day.
             until: parse_day(&self.until)?.map(|d| d + TimeDelta::days(1)),
             upto: self.upto,
+            snapshot: None,
         })
     }
 }
@@ -327,12 +353,12 @@ pub async fn export_csv(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let view = managed(&state, &session, slug.into_inner()).await?;
-    let filter = query.filter()?;
     let petition_id = view.petition.id;
+    let (_, filter) = query.resolve(&state, petition_id).await?;
     let organizer = auth::organizer_id(&session);
     let detail = format!("{filter:?}, excel: {}", query.excel.is_some());
     db::run(&state.pool, move |c| {
-        db::moderation::audit(
+        db::audit::record(
             c,
             organizer,
             Some(petition_id),
@@ -381,7 +407,7 @@ pub async fn export_manifest(
 ) -> Result<HttpResponse, AppError> {
     use sha2::{Digest, Sha256};
     let view = managed(&state, &session, slug.into_inner()).await?;
-    let filter = query.filter()?;
+    let (snapshot, filter) = query.resolve(&state, view.petition.id).await?;
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
     let mut rows = 0u64;
@@ -401,11 +427,19 @@ pub async fn export_manifest(
         t.and_utc()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     };
+    // With a snapshot every field comes from its record, so the manifest itself is the same
+    // bytes whenever it is fetched.
+    let p = &view.petition;
+    let (generated_at, online, paper) = match &snapshot {
+        Some(s) => (s.created_at, s.signature_count, s.paper_count),
+        None => (db::now(), p.signature_count, p.paper_count),
+    };
     let manifest = serde_json::json!({
-        "petition": view.petition.slug,
-        "title": view.petition.title,
-        "file": export_name(&view.petition.slug),
-        "generated_at": iso(db::now()),
+        "petition": p.slug,
+        "title": p.title,
+        "file": format!("{}-signatures-{}.csv", p.slug, generated_at.format("%Y-%m-%d")),
+        "generated_at": iso(generated_at),
+        "snapshot": snapshot.as_ref().map(|s| s.id),
         "filters": {
             "country": filter.country,
             "confirmed_from": filter.from.map(iso),
@@ -415,11 +449,104 @@ pub async fn export_manifest(
         },
         "rows": rows,
         "bytes": bytes,
-        "public_count": view.petition.signature_count,
-        "paper_signature_count": view.petition.paper_count,
+        "public_count": online,
+        "paper_signature_count": paper,
         "sha256": hex::encode(hasher.finalize()),
     });
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(manifest))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SnapshotForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(flatten)]
+    query: ExportQuery,
+}
+
+/// Takes an export snapshot with the chosen filters and shows its downloads.
+#[post("/dashboard/petitions/{slug}/exports")]
+pub async fn take_snapshot(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    session: Session,
+    form: web::Form<SnapshotForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let filter = form.query.filter()?;
+    let petition_id = view.petition.id;
+    let snapshot = crate::usecases::run(&state.pool, move |c| {
+        crate::usecases::exports::take(c, Some(who.id), petition_id, &filter, db::now())
+    })
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!(
+                "/dashboard/petitions/{}/exports/{}",
+                view.petition.slug, snapshot.id
+            ),
+        ))
+        .finish())
+}
+
+#[derive(Template)]
+#[template(path = "export.html")]
+struct SnapshotPage {
+    l: Layout,
+    slug: String,
+    id: i32,
+    summary: String,
+    filters: Vec<(String, String)>,
+}
+
+/// One export snapshot: what it holds, and the CSV, manifest and delivery document that read it.
+#[get("/dashboard/petitions/{slug}/exports/{id}")]
+pub async fn show_snapshot(
+    state: web::Data<AppState>,
+    path: web::Path<(String, i32)>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (slug, id) = path.into_inner();
+    let view = managed(&state, &session, slug).await?;
+    let petition_id = view.petition.id;
+    let s = db::run(&state.pool, move |c| db::snapshots::find(c, petition_id, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut filters = vec![];
+    if let Some(code) = &s.country {
+        filters.push((
+            tr.t("manage.export_country"),
+            Country::name_of(code, tr.lang).to_string(),
+        ));
+    }
+    if let Some(from) = s.confirmed_from {
+        filters.push((tr.t("manage.export_from"), tr.date(from)));
+    }
+    if let Some(before) = s.confirmed_before {
+        filters.push((
+            tr.t("manage.export_until"),
+            tr.date(before - TimeDelta::days(1)),
+        ));
+    }
+    let page = SnapshotPage {
+        summary: tr.tf(
+            "export.summary",
+            &[
+                ("count", &tr.number(s.row_count)),
+                ("time", &s.created_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+            ],
+        ),
+        l: Layout::new(tr, tr.tf("export.title", &[("id", &s.id.to_string())]), &req),
+        slug: view.petition.slug,
+        id: s.id,
+        filters,
+    };
+    Ok(html(StatusCode::OK, page.render()?))
 }

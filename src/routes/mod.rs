@@ -46,6 +46,8 @@ pub struct AppState {
     pub wake_mailer: Arc<Notify>,
     /// Keys HMACs (client address hashes).
     pub secret: Vec<u8>,
+    /// Makes links for emails.
+    pub links: crate::email::Links,
     /// Per-petition daily series for the JSON API, recomputed at most once a minute.
     pub daily_cache: dashmap::DashMap<String, (std::time::Instant, Vec<crate::db::stats::Day>)>,
 }
@@ -53,8 +55,7 @@ pub struct AppState {
 impl AppState {
     /// An absolute URL for `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
-        let base = self.base_url.as_str().trim_end_matches('/');
-        format!("{base}{path}")
+        self.links.url(path)
     }
 
     /// The client address used for rate limiting: the socket peer, or the first
@@ -69,14 +70,9 @@ impl AppState {
         req.peer_addr().map(|a| a.ip())
     }
 
-    /// The key in an unsubscribe link: proves the link was made here for this signature, so the
-    /// link needs no stored token and works for as long as the signature exists.
+    /// The key in an unsubscribe link (see [`crate::email::Links::unsubscribe_mac`]).
     pub fn unsubscribe_mac(&self, signature_id: i32) -> String {
-        use hmac::{KeyInit, Mac};
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC accepts keys of any length");
-        mac.update(format!("unsubscribe:{signature_id}").as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        self.links.unsubscribe_mac(signature_id)
     }
 
     /// A keyed hash of the client's network, stored instead of the address itself.

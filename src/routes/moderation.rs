@@ -12,8 +12,9 @@ use super::{AppState, Layout, html};
 use crate::auth;
 use crate::db::moderation::{self, Criteria, PAGE_SIZE};
 use crate::db::{self, organizers};
-use crate::domain::Country;
+use crate::domain::{Country, SignatureStatus};
 use crate::error::AppError;
+use crate::usecases::{self, moderation::Action};
 use crate::i18n::Tr;
 
 /// The organizer and the petition, if the organizer may manage it (404 otherwise).
@@ -104,7 +105,6 @@ struct Row {
     date: String,
     state: String,
     invalidated: bool,
-    confirmed: bool,
 }
 
 #[derive(Template)]
@@ -144,16 +144,15 @@ pub async fn signers(
     let rows = rows
         .into_iter()
         .map(|r| Row {
-            state: match (&r.invalidated_at, r.status.as_str()) {
+            state: match (&r.invalidated_at, SignatureStatus::from_stored(&r.status)) {
                 (Some(_), _) => tr.tf(
                     "moderation.invalidated",
                     &[("reason", r.invalidation_reason.as_deref().unwrap_or(""))],
                 ),
-                (None, "confirmed") => tr.t("moderation.confirmed"),
-                _ => tr.t("moderation.pending"),
+                (None, SignatureStatus::Confirmed) => tr.t("moderation.confirmed"),
+                (None, SignatureStatus::Pending) => tr.t("moderation.pending"),
             },
             invalidated: r.invalidated_at.is_some(),
-            confirmed: r.status == "confirmed",
             country: Country::name_of(&r.country, tr.lang),
             date: tr.date(r.created_at),
             id: r.id,
@@ -218,38 +217,35 @@ pub async fn act(
         return Err(AppError::BadRequest("moderation.criteria_required"));
     }
     let ids = form.id.map(|id| vec![id]);
-    let now = db::now();
+    let detail = form
+        .id
+        .map(|id| format!("signature {id}"))
+        .unwrap_or_else(|| format!("batch {:?}", criteria_summary(&criteria)));
+    let action = if invalidate {
+        Action::Invalidate { reason }
+    } else {
+        Action::Restore
+    };
+    let name = action.name();
+    let detail = match &action {
+        Action::Invalidate { reason } => format!("{detail} reason: {reason}"),
+        Action::Restore => detail,
+    };
     let pid = p.id;
-    let detail = format!(
-        "{} {}{}",
-        form.id
-            .map(|id| format!("signature {id}"))
-            .unwrap_or_else(|| format!("batch {:?}", criteria_summary(&criteria))),
-        if invalidate { "reason: " } else { "" },
-        reason
-    );
-    let action = if invalidate { "invalidate" } else { "restore" };
-    let changed = db::run(&state.pool, move |c| {
-        let n = moderation::set_invalidated(
+    let changed = usecases::run(&state.pool, move |c| {
+        usecases::moderation::moderate(
             c,
+            who.id,
             pid,
             ids.as_deref(),
             &criteria,
-            invalidate.then_some(reason.as_str()),
-            now,
-        )?;
-        moderation::audit(
-            c,
-            Some(who.id),
-            Some(pid),
-            action,
-            &format!("{n} changed: {detail}"),
-            now,
-        )?;
-        Ok(n)
+            &action,
+            &detail,
+            db::now(),
+        )
     })
     .await?;
-    tracing::info!(petition.slug = %p.slug, action, changed, "moderation");
+    tracing::info!(petition.slug = %p.slug, action = name, changed, "moderation");
     Ok(HttpResponse::SeeOther()
         .insert_header((
             "Location",
@@ -297,7 +293,7 @@ pub async fn audit(
     let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
     let entries = db::run(&state.pool, move |c| {
         let admin = organizers::find(c, id)?.is_some_and(|o| o.is_admin);
-        admin.then(|| moderation::audit_entries(c, 500)).transpose()
+        admin.then(|| db::audit::entries(c, 500)).transpose()
     })
     .await?
     .ok_or(AppError::NotFound)?;

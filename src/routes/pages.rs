@@ -69,12 +69,7 @@ pub async fn set_lang(
     query: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {
     let lang = Lang::from_code(&code).ok_or(AppError::NotFound)?;
-    // Only local paths: never an open redirect to another site.
-    let next = query
-        .next
-        .as_deref()
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/");
+    let next = local_path(query.next.as_deref().unwrap_or("/"));
     let cookie = Cookie::build(LANG_COOKIE, lang.code())
         .path("/")
         .max_age(Duration::days(365))
@@ -88,7 +83,52 @@ pub async fn set_lang(
         .finish())
 }
 
+/// `next` if it is a path on this site, else `/`: never an open redirect. Browsers strip tabs
+/// and newlines from URLs and read `\\` as `/`, so `/\t/evil.example` or `/\\evil.example` would
+/// become `//evil.example`: any control character, backslash or leading `//` is refused, and
+/// what is left must resolve to the same origin.
+pub fn local_path(next: &str) -> &str {
+    let plain = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && !next.contains(['\u{2028}', '\u{2029}']);
+    let base = url::Url::parse("http://local.invalid/").ok();
+    let same_origin = base
+        .as_ref()
+        .and_then(|b| b.join(next).ok().map(|u| u.origin() == b.origin()))
+        .unwrap_or(false);
+    if plain && same_origin { next } else { "/" }
+}
+
 /// Anything no route matched.
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        for ok in ["/", "/petitions/p?lang=fr", "/a/b#c", "/%2F%2Fevil.example"] {
+            assert_eq!(local_path(ok), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: a=b",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example/",
+            "http:/evil.example",
+            "evil.example",
+            "/\0",
+            "/\u{7f}x",
+            "",
+        ] {
+            assert_eq!(local_path(bad), "/", "{bad:?}");
+        }
+    }
 }

@@ -9,6 +9,7 @@ use super::AppState;
 use crate::auth;
 use crate::db;
 use crate::error::AppError;
+use crate::usecases;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PaperForm {
@@ -56,7 +57,7 @@ pub async fn add(
         .replace([' ', ',', '.', '\u{202f}', '\u{a0}'], "")
         .parse()
         .ok()
-        .filter(|n| (1..=1_000_000).contains(n))
+        .filter(|n| (1..=usecases::paper::MAX_BATCH).contains(n))
         .ok_or(AppError::BadRequest("paper.error_count"))?;
     let now = db::now();
     let collected_on = NaiveDate::parse_from_str(form.collected_on.trim(), "%Y-%m-%d")
@@ -66,16 +67,8 @@ pub async fn add(
         .ok_or(AppError::BadRequest("paper.error_date"))?;
     let note: String = form.note.split_whitespace().collect::<Vec<_>>().join(" ");
     let note: String = note.chars().take(200).collect();
-    db::run(&state.pool, move |c| {
-        db::paper::add(c, petition_id, count, collected_on, &note, Some(who), now)?;
-        db::moderation::audit(
-            c,
-            Some(who),
-            Some(petition_id),
-            "add-paper-signatures",
-            &format!("{count} on {} {note}", collected_on.date()),
-            now,
-        )
+    usecases::run(&state.pool, move |c| {
+        usecases::paper::add(c, who, petition_id, count, collected_on, &note, now)
     })
     .await?;
     Ok(back(&slug))
@@ -91,23 +84,9 @@ pub async fn remove(
     auth::check_csrf(&session, &form.csrf_token)?;
     let (slug, batch) = path.into_inner();
     let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
-    let removed = db::run(&state.pool, move |c| {
-        let removed = db::paper::remove(c, petition_id, batch)?;
-        if removed {
-            db::moderation::audit(
-                c,
-                Some(who),
-                Some(petition_id),
-                "remove-paper-signatures",
-                &format!("batch {batch}"),
-                db::now(),
-            )?;
-        }
-        Ok(removed)
+    usecases::run(&state.pool, move |c| {
+        usecases::paper::remove(c, who, petition_id, batch, db::now())
     })
     .await?;
-    if !removed {
-        return Err(AppError::NotFound);
-    }
     Ok(back(&slug))
 }

@@ -178,7 +178,7 @@ pub async fn reset(
     let changed = db::run(&state.pool, move |c| {
         let id = organizers::reset_password(c, &token_hash, &hash, now)?;
         if let Some(id) = id {
-            db::moderation::audit(c, Some(id), None, "password-reset", "", now)?;
+            db::audit::record(c, Some(id), None, "password-reset", "", now)?;
         }
         Ok(id)
     })

@@ -9,17 +9,21 @@ use validator::Validate;
 
 use super::petition::{self, FormState};
 use super::{AppState, pages};
-use crate::db::{
+use crate::db::{self, outbox::NewEmail, signatures::NewSignature};
+use crate::usecases::{
     self,
-    outbox::NewEmail,
-    signatures::{NewSignature, SignEmail},
+    signing::{self, EmailCap, SignOutcome, SignRequest},
 };
 use crate::domain::{
     Comment, ConfirmationToken, Country, Postcode, SignerEmail, SignerName, TextError,
 };
 use crate::email::messages::{Kind, PetitionEmail};
 use crate::error::AppError;
-use crate::i18n::{Lang, Tr};
+use crate::i18n::Tr;
+
+/// How long the confirmation-email cap (`max_confirmation_emails`) counts: others' attempts
+/// with an address can delay its owner's email by at most this long.
+const EMAIL_CAP_WINDOW: TimeDelta = TimeDelta::hours(1);
 
 /// The largest sign request accepted. A full form in Armenian with a 500-character comment,
 /// percent-encoded, is under 10 KiB.
@@ -115,39 +119,52 @@ pub async fn sign(
     };
     let link = state.url(&format!("/confirm/{}", token.as_str()));
     let petition_url = state.url(&format!("/petitions/{slug}"));
-    let title = view.petition.title.clone();
-    let max_emails = state.settings.max_confirmation_emails as i32;
-    let hash = token.hash();
-    let outcome = db::run(&state.pool, move |c| {
-        let render = |kind: SignEmail, locale: &str| -> NewEmail {
-            let email = PetitionEmail {
-                tr: Tr::new(Lang::from_code(locale).unwrap_or(Lang::En)),
-                kind: match kind {
-                    SignEmail::Confirm => Kind::Confirm,
-                    SignEmail::AlreadySigned => Kind::AlreadySigned,
-                },
-                name: new.name.as_str(),
-                petition_title: &title,
-                petition_url: &petition_url,
-                link: &link,
-                valid_days: ttl_hours.div_ceil(24),
-            };
-            email.render("").unwrap_or_else(|e| {
-                // Templates are compiled in; a failure here is a bug, but the signature
-                // must not be lost over it: queue a plain-text message instead.
-                tracing::error!(error = %e, "email template failed");
-                NewEmail {
-                    recipient: String::new(),
-                    subject: title.clone(),
-                    body_text: link.clone(),
-                    body_html: String::new(),
-                }
-            })
-        };
-        db::signatures::sign(c, &new, &hash, expires_at, max_emails, &render)
-    })
-    .await?;
+    let render = |kind: Kind| -> NewEmail {
+        PetitionEmail {
+            tr,
+            kind,
+            name: new.name.as_str(),
+            petition_title: &view.petition.title,
+            petition_url: &petition_url,
+            link: &link,
+            valid_days: ttl_hours.div_ceil(24),
+        }
+        .render(new.email.as_str())
+        .unwrap_or_else(|e| {
+            // Templates are compiled in; a failure here is a bug, but the signature must not
+            // be lost over it: queue a plain-text message instead.
+            tracing::error!(error = %e, "email template failed");
+            NewEmail {
+                recipient: new.email.as_str().to_string(),
+                subject: view.petition.title.clone(),
+                body_text: link.clone(),
+                body_html: String::new(),
+            }
+        })
+    };
+    let request = SignRequest {
+        confirm_email: render(Kind::Confirm),
+        already_signed_email: render(Kind::AlreadySigned),
+        token_hash: token.hash(),
+        expires_at,
+        cap: EmailCap {
+            max: state.settings.max_confirmation_emails,
+            window: EMAIL_CAP_WINDOW,
+        },
+        new,
+    };
+    let outcome = usecases::run(&state.pool, move |c| signing::sign(c, &request)).await?;
     tracing::info!(petition.slug = %slug, outcome = ?outcome, "sign request");
+    if let SignOutcome::Capped { until } = outcome {
+        // Said on the page, never silently: at most an hour's delay, whoever caused it. The
+        // same page for confirmed and pending addresses, so it tells nobody which one signed.
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!("/petitions/{slug}/signed?wait={}", until.format("%H:%M")),
+            ))
+            .finish());
+    }
     state.wake_mailer.notify_one();
     Ok(check_email)
 }
@@ -318,10 +335,17 @@ pub fn parse_form(body: &[u8]) -> Result<SignForm, AppError> {
         .map_err(|_| AppError::BadRequest("error.bad_request.message"))
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct SignedQuery {
+    /// Set when the address reached its email cap: the time (UTC) it may sign again.
+    wait: Option<String>,
+}
+
 #[get("/petitions/{slug}/signed")]
 pub async fn signed(
     state: web::Data<AppState>,
     slug: web::Path<String>,
+    query: web::Query<SignedQuery>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -332,13 +356,19 @@ pub async fn signed(
         .confirmation_ttl_hours
         .div_ceil(24)
         .to_string();
+    let mut paragraphs = vec![tr.t("check.message"), view.petition.title.clone()];
+    // Only a well-formed time is shown back: the query string is the visitor's to edit.
+    if let Some(until) = query
+        .wait
+        .as_deref()
+        .filter(|w| chrono::NaiveTime::parse_from_str(w, "%H:%M").is_ok())
+    {
+        paragraphs.push(tr.tf("check.capped", &[("time", until)]));
+    }
+    paragraphs.push(tr.tf("check.hint", &[("days", &days)]));
     let page = pages::MessagePage {
         l: super::Layout::new(tr, tr.t("check.title"), &req),
-        paragraphs: vec![
-            tr.t("check.message"),
-            view.petition.title.clone(),
-            tr.tf("check.hint", &[("days", &days)]),
-        ],
+        paragraphs,
         links: vec![(format!("/petitions/{slug}"), tr.t("check.back"))],
     };
     use askama::Template;

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::{AppState, Layout, html, pages};
 use crate::auth;
 use crate::db;
-use crate::email::messages::UpdateEmail;
 use crate::error::AppError;
-use crate::i18n::{Lang, Tr};
+use crate::i18n::Tr;
+use crate::usecases;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct UpdateForm {
@@ -25,6 +25,9 @@ pub struct UpdateForm {
     /// Email it to the signers who asked for news.
     #[serde(default)]
     email: Option<String>,
+    /// A random key the form was served with (idempotency).
+    #[serde(default)]
+    key: String,
 }
 
 #[post("/dashboard/petitions/{slug}/updates")]
@@ -44,59 +47,36 @@ pub async fn post_update(
     }
     let send = form.email.as_deref().is_some_and(|v| !v.is_empty());
     let body = form.body.replace("\r\n", "\n");
-    let state2 = state.clone();
-    let queued = db::run(&state.pool, move |c| {
-        let petition_url = state2.url(&format!("/petitions/{}", p.slug));
-        let body_html = crate::markdown::render(&body);
-        let email_for = |(sig, address, locale): &db::updates::Recipient| {
-            let unsubscribe_url = state2.url(&format!(
-                "/unsubscribe/{sig}/{}",
-                state2.unsubscribe_mac(*sig)
-            ));
-            UpdateEmail {
-                tr: Tr::new(Lang::from_code(locale).unwrap_or(Lang::En)),
-                petition_title: &p.title,
-                petition_url: &petition_url,
-                title: &title,
-                body_html: &body_html,
-                body_text: &body,
-                unsubscribe_url: &unsubscribe_url,
-            }
-            .render(address)
-            .unwrap_or_else(|_| db::outbox::NewEmail {
-                recipient: address.clone(),
-                subject: title.clone(),
-                body_text: format!("{body}\n\n{unsubscribe_url}"),
-                body_html: String::new(),
-            })
-        };
-        let now = db::now();
-        let queued = db::updates::post(
+    // The form's own key: the same form posted twice (a double click, a resubmission) is one
+    // update, emailed once.
+    let key: Option<String> = Some(form.key.trim())
+        .filter(|k| !k.is_empty() && k.len() <= 64)
+        .map(str::to_string);
+    let petition_id = p.id;
+    let posted = usecases::run(&state.pool, move |c| {
+        usecases::updates::post(
             c,
-            p.id,
-            Some(who.id),
+            who.id,
+            petition_id,
             &title,
             &body,
-            now,
-            send.then_some(&email_for as &dyn Fn(&db::updates::Recipient) -> db::outbox::NewEmail),
-        )?;
-        db::moderation::audit(
-            c,
-            Some(who.id),
-            Some(p.id),
-            "post-update",
-            &format!("{title} (emailed to {queued})"),
-            now,
-        )?;
-        Ok((p.slug, queued))
+            send,
+            key.as_deref(),
+            db::now(),
+        )
     })
     .await?;
-    let (slug, queued) = queued;
-    if queued > 0 {
+    tracing::info!(
+        petition.slug = %p.slug,
+        recipients = posted.recipients,
+        duplicate = posted.duplicate,
+        "update posted"
+    );
+    if posted.recipients > 0 && !posted.duplicate {
         state.wake_mailer.notify_one();
     }
     Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/dashboard/petitions/{slug}")))
+        .insert_header(("Location", format!("/dashboard/petitions/{}", p.slug)))
         .finish())
 }
 

@@ -1,0 +1,98 @@
+//! Use cases: one function per thing a person does. Handlers parse input, call one of these, and
+//! render; they never string `db::*` calls together themselves.
+//!
+//! Every use case that writes is one transaction ([`db::write_tx`]: `BEGIN IMMEDIATE` on
+//! SQLite, so it holds the write lock from its first statement) and writes its audit row inside
+//! it. Counters change by the rows an `UPDATE … RETURNING` (or an affected-row count) reports,
+//! never by what was read earlier.
+//!
+//! **Lock order** (PostgreSQL takes row locks; SQLite has one write lock and needs none):
+//! 1. the petition row ([`lock_petition`]), by every use case that changes a petition's counts,
+//!    state or text; so changes to one petition are serialised, and its state (open, closed) is
+//!    read under the lock;
+//! 2. signature rows (`UPDATE … RETURNING`);
+//! 3. `country_counts` rows, in country-code order (`db::signatures::add_to_countries`);
+//! 4. rows only ever inserted: confirmation links, email jobs, paper batches, snapshots, audit.
+//!
+//! Signing takes no lock on the petition: it only inserts (and adjusts its own signature's
+//! email cap), and whether it counts is decided when it is confirmed, under the lock.
+
+pub mod exports;
+pub mod moderation;
+pub mod paper;
+pub mod petitions;
+pub mod signing;
+pub mod updates;
+
+use diesel::prelude::*;
+
+use crate::db::petitions::Petition;
+use crate::db::schema::petitions as petitions_table;
+use crate::db::{self, DbConnection, DbError, Pool};
+use crate::error::AppError;
+
+/// Why a use case did nothing. A refusal rolls its transaction back.
+#[derive(Debug, thiserror::Error)]
+pub enum UseCaseError {
+    /// A rule says no; the key names the message a person sees (a 409 page).
+    #[error("refused: {0}")]
+    Refused(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for UseCaseError {
+    fn from(e: diesel::result::Error) -> UseCaseError {
+        UseCaseError::Db(e.into())
+    }
+}
+
+impl From<UseCaseError> for AppError {
+    fn from(e: UseCaseError) -> AppError {
+        match e {
+            UseCaseError::Refused(key) => AppError::Conflict(key),
+            UseCaseError::NotFound => AppError::NotFound,
+            UseCaseError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// Runs a use case on the blocking pool (see [`db::run`]).
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, UseCaseError> + Send + 'static,
+    T: Send + 'static,
+{
+    Ok(db::run(pool, move |c| Ok(f(c))).await??)
+}
+
+/// Step 1 of the lock order: locks the petition row (a no-op `UPDATE`, which PostgreSQL
+/// serialises like `SELECT … FOR UPDATE`) and returns it as it is under the lock.
+pub fn lock_petition(conn: &mut DbConnection, id: i32) -> Result<Petition, UseCaseError> {
+    diesel::update(petitions_table::table.find(id))
+        .set(petitions_table::status.eq(petitions_table::status))
+        // All columns in table order, which is `Petition`'s field order (`as_returning` does not
+        // pass through the two-backend connection).
+        .returning(petitions_table::all_columns)
+        .get_result::<Petition>(conn)
+        .optional()?
+        .ok_or(UseCaseError::NotFound)
+}
+
+/// [`lock_petition`], refusing with `refusal` if the petition is closed (by hand or by date):
+/// a closed petition's public count is frozen.
+pub fn lock_open_petition(
+    conn: &mut DbConnection,
+    id: i32,
+    now: chrono::NaiveDateTime,
+    refusal: &'static str,
+) -> Result<Petition, UseCaseError> {
+    let p = lock_petition(conn, id)?;
+    if p.is_open_at(now) {
+        Ok(p)
+    } else {
+        Err(UseCaseError::Refused(refusal))
+    }
+}

@@ -1,0 +1,77 @@
+//! Weeding out fakes: invalidating and restoring signatures, one or a batch.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{UseCaseError, lock_open_petition};
+use crate::db::moderation::{self, Criteria};
+use crate::db::schema::petitions;
+use crate::db::{self, DbConnection};
+use crate::domain::SignatureStatus;
+
+/// What to do to the selected signatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Invalidate { reason: String },
+    Restore,
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Invalidate { .. } => "invalidate",
+            Action::Restore => "restore",
+        }
+    }
+}
+
+/// Invalidates or restores the petition's signatures matching `ids` (when given) and
+/// `criteria`, pending ones included, and audits it. The count and the per-country counts move
+/// by exactly the counted rows that changed, so a double-submitted batch changes nothing the
+/// second time. Refused on a closed petition (its count is frozen). Returns how many changed.
+pub fn moderate(
+    conn: &mut DbConnection,
+    organizer_id: i32,
+    petition_id: i32,
+    ids: Option<&[i32]>,
+    criteria: &Criteria,
+    action: &Action,
+    detail: &str,
+    now: NaiveDateTime,
+) -> Result<usize, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        lock_open_petition(conn, petition_id, now, "moderation.closed")?;
+        let reason = match action {
+            Action::Invalidate { reason } => Some(reason.as_str()),
+            Action::Restore => None,
+        };
+        let changed =
+            moderation::set_invalidated(conn, petition_id, ids, criteria, reason, now)?;
+        let step: i32 = if reason.is_some() { -1 } else { 1 };
+        let mut per_country: BTreeMap<String, i32> = BTreeMap::new();
+        let mut delta = 0i64;
+        for (status, country) in &changed {
+            if SignatureStatus::from_stored(status) == SignatureStatus::Confirmed {
+                *per_country.entry(country.clone()).or_default() += step;
+                delta += i64::from(step);
+            }
+        }
+        if delta != 0 {
+            diesel::update(petitions::table.find(petition_id))
+                .set(petitions::signature_count.eq(petitions::signature_count + delta))
+                .execute(conn)?;
+            db::signatures::add_to_countries(conn, petition_id, &per_country)?;
+        }
+        db::audit::record(
+            conn,
+            Some(organizer_id),
+            Some(petition_id),
+            action.name(),
+            &format!("{} changed: {detail}", changed.len()),
+            now,
+        )?;
+        Ok(changed.len())
+    })
+}

@@ -1,0 +1,103 @@
+//! Writing petitions: create, edit, close and reopen.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{UseCaseError, lock_petition};
+use crate::db::petitions::{self, CreateError, NewPetition, PetitionEdit};
+use crate::db::schema::petitions as table;
+use crate::db::{self, DbConnection};
+use crate::domain::PetitionStatus;
+
+/// Creates a petition managed by `organizer_id` (when given) and audits it; `None` if the slug
+/// is taken.
+pub fn create(
+    conn: &mut DbConnection,
+    organizer_id: Option<i32>,
+    new: &NewPetition,
+) -> Result<Option<i32>, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let id = match petitions::create(conn, new) {
+            Ok(id) => id,
+            Err(CreateError::SlugTaken(_)) => return Ok(None),
+            Err(CreateError::Db(e)) => return Err(e.into()),
+        };
+        if let Some(who) = organizer_id {
+            petitions::add_organizer(conn, id, who)?;
+        }
+        db::audit::record(
+            conn,
+            organizer_id,
+            Some(id),
+            "create-petition",
+            new.slug.as_str(),
+            new.created_at,
+        )?;
+        Ok(Some(id))
+    })
+}
+
+/// Replaces a petition's text, goals, targets and closing time, and audits it. A petition that
+/// closed by its date stays closed: changing that date is refused (reopening is its own action).
+pub fn edit(
+    conn: &mut DbConnection,
+    organizer_id: i32,
+    petition_id: i32,
+    edit: &PetitionEdit,
+    now: NaiveDateTime,
+) -> Result<(), UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let p = lock_petition(conn, petition_id)?;
+        let closed_by_date = p.closes_at.is_some_and(|c| c <= now);
+        if closed_by_date && edit.closes_at != p.closes_at {
+            return Err(UseCaseError::Refused("editor.error_closed_by_date"));
+        }
+        petitions::update(conn, petition_id, edit)?;
+        db::audit::record(
+            conn,
+            Some(organizer_id),
+            Some(petition_id),
+            "edit-petition",
+            "",
+            now,
+        )?;
+        Ok(())
+    })
+}
+
+/// Closes a petition (its count freezes) or reopens it, and audits it. Reopening a petition
+/// that closed by its date also clears that date: otherwise it would stay closed.
+pub fn set_status(
+    conn: &mut DbConnection,
+    organizer_id: Option<i32>,
+    petition_id: i32,
+    status: PetitionStatus,
+    now: NaiveDateTime,
+) -> Result<(), UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let p = lock_petition(conn, petition_id)?;
+        let target = table::table.find(petition_id);
+        diesel::update(target)
+            .set(table::status.eq(status.as_str()))
+            .execute(conn)?;
+        let past_date = p.closes_at.filter(|c| *c <= now);
+        if status == PetitionStatus::Open && past_date.is_some() {
+            diesel::update(target)
+                .set(table::closes_at.eq(None::<NaiveDateTime>))
+                .execute(conn)?;
+        }
+        let detail = match past_date {
+            Some(date) if status == PetitionStatus::Open => format!("closing date {date} cleared"),
+            _ => String::new(),
+        };
+        db::audit::record(
+            conn,
+            organizer_id,
+            Some(petition_id),
+            &format!("set-status-{}", status.as_str()),
+            &detail,
+            now,
+        )?;
+        Ok(())
+    })
+}

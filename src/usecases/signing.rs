@@ -1,0 +1,263 @@
+//! Signing and confirming. Each submission of the sign form keeps its own data beside its own
+//! link, so the link in an email confirms exactly what was submitted with it, however many
+//! others used the same address before.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use super::{UseCaseError, lock_petition};
+use crate::db::outbox::{self, NewEmail};
+use crate::db::schema::{petitions, signatures};
+use crate::db::signatures::{self as sigs, NewSignature, Submission};
+use crate::db::{self, DbConnection, DbError};
+use crate::domain::{SignatureStatus, TokenHash};
+
+/// How many confirmation emails one address may trigger per petition, and per how long.
+#[derive(Clone, Copy, Debug)]
+pub struct EmailCap {
+    pub max: u32,
+    pub window: TimeDelta,
+}
+
+/// A submission of the sign form, with both messages it may lead to already rendered (outside
+/// the transaction): a confirmation link, or "you have already signed".
+pub struct SignRequest {
+    pub new: NewSignature,
+    pub token_hash: TokenHash,
+    pub expires_at: NaiveDateTime,
+    pub cap: EmailCap,
+    pub confirm_email: NewEmail,
+    pub already_signed_email: NewEmail,
+}
+
+/// What a submission did. The supporter sees the same page for the first two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignOutcome {
+    /// A new signature and its confirmation link.
+    Created,
+    /// The mailbox had signed before: a new link with this submission's data, or, if it had
+    /// confirmed, an "already signed" email.
+    Resent { already_confirmed: bool },
+    /// The address reached its email cap for this window: nothing sent until `until`.
+    Capped { until: NaiveDateTime },
+}
+
+/// Stores a submission and queues its email, in one transaction.
+pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let now = req.new.created_at;
+        // Insert first: a duplicate is found by the unique constraint, not by a read that a
+        // concurrent submission could overtake. The savepoint keeps PostgreSQL's transaction
+        // usable after the violation.
+        let inserted = conn.transaction(|c| sigs::insert_pending(c, &req.new));
+        let (signature_id, outcome) = match inserted {
+            Ok(id) => (id, SignOutcome::Created),
+            Err(e) if db::is_unique_violation(&e) => {
+                let (id, status): (i32, String) = signatures::table
+                    .filter(signatures::petition_id.eq(req.new.petition_id))
+                    .filter(signatures::email_key.eq(req.new.email.dedupe_key()))
+                    .select((signatures::id, signatures::status))
+                    .first(conn)?;
+                if let Some(until) = take_email_allowance(conn, id, req.cap, now)? {
+                    return Ok(SignOutcome::Capped { until });
+                }
+                let already_confirmed =
+                    SignatureStatus::from_stored(&status) == SignatureStatus::Confirmed;
+                (id, SignOutcome::Resent { already_confirmed })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let email = if outcome == (SignOutcome::Resent { already_confirmed: true }) {
+            &req.already_signed_email
+        } else {
+            sigs::insert_token(conn, signature_id, &req.new, &req.token_hash, req.expires_at)?;
+            &req.confirm_email
+        };
+        outbox::enqueue(conn, email, now)?;
+        Ok(outcome)
+    })
+}
+
+/// Counts one more email against a signature's cap; `Some(until)` if the cap is reached. Each
+/// step is one conditional `UPDATE`, so concurrent submissions cannot both pass a full cap.
+fn take_email_allowance(
+    conn: &mut DbConnection,
+    id: i32,
+    cap: EmailCap,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, UseCaseError> {
+    let window_over = now - cap.window;
+    // A window that has run out starts again with this email.
+    let restarted = diesel::update(
+        signatures::table.find(id).filter(
+            signatures::emails_window_start
+                .is_null()
+                .or(signatures::emails_window_start.le(window_over)),
+        ),
+    )
+    .set((
+        signatures::emails_sent.eq(1),
+        signatures::emails_window_start.eq(now),
+    ))
+    .execute(conn)?;
+    if restarted == 1 {
+        return Ok(None);
+    }
+    let max = i32::try_from(cap.max).unwrap_or(i32::MAX);
+    let counted = diesel::update(
+        signatures::table
+            .find(id)
+            .filter(signatures::emails_sent.lt(max))
+            .filter(signatures::emails_window_start.gt(window_over)),
+    )
+    .set(signatures::emails_sent.eq(signatures::emails_sent + 1))
+    .execute(conn)?;
+    if counted == 1 {
+        return Ok(None);
+    }
+    let start: Option<NaiveDateTime> = signatures::table
+        .find(id)
+        .select(signatures::emails_window_start)
+        .first(conn)?;
+    Ok(Some(start.unwrap_or(now) + cap.window))
+}
+
+/// What a confirmation link leads to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    Unknown,
+    /// The link expired before it was used; the supporter can sign again.
+    Expired { petition_slug: String },
+    /// The petition closed before the link was used: nothing was counted. The link stays
+    /// valid, so it counts if the petition reopens.
+    Closed { petition_slug: String },
+    /// Waiting for the button: what confirming will make public and count.
+    Pending {
+        petition_slug: String,
+        submission: Submission,
+    },
+    Confirmed { petition_slug: String, number: i32 },
+}
+
+/// Where a link stands, changing nothing (for the GET page that mail scanners open).
+pub fn link_state(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<LinkState, DbError> {
+    let Some(t) = sigs::token(conn, hash)? else {
+        return Ok(LinkState::Unknown);
+    };
+    let open = crate::db::petitions::find_by_slug(conn, &t.petition_slug)?
+        .is_some_and(|p| p.is_open_at(now));
+    Ok(classify(t, now, open))
+}
+
+fn classify(t: sigs::TokenRow, now: NaiveDateTime, open: bool) -> LinkState {
+    let petition_slug = t.petition_slug;
+    match (t.status, t.number) {
+        (SignatureStatus::Confirmed, Some(number)) => LinkState::Confirmed {
+            petition_slug,
+            number,
+        },
+        _ if t.expires_at <= now => LinkState::Expired { petition_slug },
+        _ if !open => LinkState::Closed { petition_slug },
+        _ => LinkState::Pending {
+            petition_slug,
+            submission: t.submission,
+        },
+    }
+}
+
+/// Confirms the submission a link carries. Idempotent: a second call reports the number handed
+/// out the first time. A second link of an already confirmed mailbox replaces the stored data
+/// with its own (the mailbox's owner chose it), keeping the number and the count. On a closed
+/// petition nothing changes.
+pub fn confirm(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<LinkState, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let Some(t) = sigs::token(conn, hash)? else {
+            return Ok(LinkState::Unknown);
+        };
+        // 1. The petition row: whether it is open is read under the lock that closing takes.
+        let petition = lock_petition(conn, t.petition_id)?;
+        let open = petition.is_open_at(now);
+        if !open || t.expires_at <= now {
+            return Ok(classify(t, now, open));
+        }
+        // 2. The signature, re-read under the petition lock: every change to whether a
+        // signature counts, or to its country, takes that lock first.
+        let (status, invalidated_at, old_country): (String, Option<NaiveDateTime>, String) =
+            signatures::table
+                .find(t.signature_id)
+                .select((
+                    signatures::status,
+                    signatures::invalidated_at,
+                    signatures::country,
+                ))
+                .first(conn)?;
+        let counts = invalidated_at.is_none();
+        let s = &t.submission;
+        let data = (
+            signatures::name.eq(&s.name),
+            signatures::email.eq(&s.email),
+            signatures::country.eq(&s.country),
+            signatures::postcode.eq(&s.postcode),
+            signatures::comment.eq(&s.comment),
+            signatures::public.eq(s.public),
+            signatures::wants_updates.eq(s.wants_updates),
+            signatures::locale.eq(&s.locale),
+        );
+        let number = match SignatureStatus::from_stored(&status) {
+            SignatureStatus::Pending => {
+                let number: i32 = diesel::update(petitions::table.find(t.petition_id))
+                    .set((
+                        petitions::signature_count
+                            .eq(petitions::signature_count + i64::from(counts)),
+                        petitions::last_number.eq(petitions::last_number + 1),
+                    ))
+                    .returning(petitions::last_number)
+                    .get_result(conn)?;
+                let flipped = diesel::update(
+                    signatures::table
+                        .find(t.signature_id)
+                        .filter(signatures::status.eq(SignatureStatus::Pending.as_str())),
+                )
+                .set((
+                    data,
+                    signatures::status.eq(SignatureStatus::Confirmed.as_str()),
+                    signatures::confirmed_at.eq(now),
+                    signatures::number.eq(number),
+                ))
+                .execute(conn)?;
+                if flipped != 1 {
+                    // Impossible under the petition lock; refuse rather than count wrongly.
+                    return Err(diesel::result::Error::RollbackTransaction.into());
+                }
+                if counts {
+                    sigs::add_to_country(conn, t.petition_id, &s.country, 1)?;
+                }
+                number
+            }
+            SignatureStatus::Confirmed => {
+                diesel::update(signatures::table.find(t.signature_id))
+                    .set(data)
+                    .execute(conn)?;
+                if counts && old_country != s.country {
+                    let deltas = [(old_country, -1), (s.country.clone(), 1)]
+                        .into_iter()
+                        .collect();
+                    sigs::add_to_countries(conn, t.petition_id, &deltas)?;
+                }
+                t.number.unwrap_or_default()
+            }
+        };
+        Ok(LinkState::Confirmed {
+            petition_slug: t.petition_slug,
+            number,
+        })
+    })
+}
