@@ -389,7 +389,7 @@ mod tests {
     #[test]
     fn every_invalid_field_gets_its_own_message() {
         let form = parse_form(b"name=&email=nope&country=XX&comment=ok").unwrap();
-        let (valid, state) = validate(&form, &Tr::new(Lang::En));
+        let (valid, state) = validate(&form, &Tr::new(crate::i18n::Lang::En));
         assert!(valid.is_none());
         for field in ["name", "email", "country", "consent"] {
             assert!(state.error(field).is_some(), "{field}");

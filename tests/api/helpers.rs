@@ -181,6 +181,20 @@ impl TestApp {
         id
     }
 
+    /// Closes a petition (as an organizer or `undersigned petition close` would).
+    pub async fn close(&self, petition_id: i32) {
+        self.set_status(petition_id, undersigned::domain::PetitionStatus::Closed)
+            .await
+    }
+
+    pub async fn set_status(&self, petition_id: i32, status: undersigned::domain::PetitionStatus) {
+        undersigned::usecases::run(&self.pool, move |c| {
+            undersigned::usecases::petitions::set_status(c, None, petition_id, status, db::now())
+        })
+        .await
+        .expect("status set");
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{}", self.address, path))

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod images;
+mod integrity;
 
 mod instances;
 mod manage;

@@ -207,80 +207,149 @@ async fn the_delivery_document_lists_every_signer_for_the_officials() {
     );
 }
 
-#[tokio::test]
-async fn the_manifest_describes_exactly_the_file_the_same_choices_download() {
-    use sha2::{Digest, Sha256};
-    let app = spawn_app().await;
-    add_organizer(&app, "ana@example.org", "correct horse battery", false);
-    owned_petition_with_signers(&app).await;
-    login(&app, "ana@example.org", "correct horse battery").await;
+/// Takes an export snapshot through the dashboard form; returns its page's path.
+pub async fn take_snapshot(app: &TestApp, slug: &str, fields: &[(&str, &str)]) -> String {
     let page = app
-        .get("/dashboard/petitions/p-owned")
+        .get(&format!("/dashboard/petitions/{slug}"))
         .await
         .text()
         .await
         .unwrap();
-    let marker = "name=\"upto\" value=\"";
-    let start = page.find(marker).expect("a snapshot id") + marker.len();
-    let upto: String = page[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let token = crate::organizers::csrf(&page);
+    let mut form = vec![("csrf_token", token.as_str())];
+    form.extend_from_slice(fields);
+    let res = app
+        .post_form(&format!("/dashboard/petitions/{slug}/exports"), &form)
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    res.headers()["location"].to_str().unwrap().to_string()
+}
 
-    // A signature arriving after the page was shown is outside the snapshot, in both.
-    app.sign(
-        "p-owned",
-        &[("email", "late@example.org"), ("comment", "two\nlines")],
-    )
-    .await;
-    let raw = app.wait_for_emails(5).await.pop().unwrap();
-    app.post_form(&app.confirmation_path(&raw), &[]).await;
+#[tokio::test]
+async fn a_snapshot_gives_the_same_files_whatever_is_confirmed_or_invalidated_later() {
+    use sha2::{Digest, Sha256};
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    owned_petition_with_signers(&app).await;
+    // An older signature still pending when the snapshot is taken.
+    app.sign("p-owned", &[("email", "slow@example.org")]).await;
+    let slow = app.wait_for_emails(5).await.pop().unwrap();
+    login(&app, "ana@example.org", "correct horse battery").await;
 
-    for query in [
-        format!("upto={upto}"),
-        format!("upto={upto}&excel=1&country=AM"),
-        String::new(),
-    ] {
-        let csv = app
-            .get(&format!("/dashboard/petitions/p-owned/export.csv?{query}"))
-            .await
-            .bytes()
-            .await
-            .unwrap();
-        let manifest: serde_json::Value = app
-            .get(&format!(
-                "/dashboard/petitions/p-owned/export.manifest.json?{query}"
-            ))
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(
-            manifest["sha256"],
-            hex::encode(Sha256::digest(&csv)),
-            "{query}"
-        );
-        assert_eq!(manifest["bytes"], csv.len());
-        assert_eq!(manifest["rows"], parse(&csv).len(), "{query}");
-        assert_eq!(manifest["public_count"], 5);
+    let everything = take_snapshot(&app, "p-owned", &[]).await;
+    let armenia = take_snapshot(&app, "p-owned", &[("country", "AM")]).await;
+    let page = app.get(&everything).await.text().await.unwrap();
+    assert!(page.contains("4 signatures"), "{page}");
+    let id_of = |path: &str| path.rsplit('/').next().unwrap().to_string();
+    let base = "/dashboard/petitions/p-owned";
+    let fetch = |q: String| {
+        let app = &app;
+        async move {
+            let csv = app
+                .get(&format!("{base}/export.csv?{q}"))
+                .await
+                .bytes()
+                .await
+                .unwrap();
+            let manifest = app
+                .get(&format!("{base}/export.manifest.json?{q}"))
+                .await
+                .text()
+                .await
+                .unwrap();
+            (csv, manifest)
+        }
+    };
+    let queries = [
+        format!("snapshot={}", id_of(&everything)),
+        format!("snapshot={}&excel=1", id_of(&everything)),
+        format!("snapshot={}", id_of(&armenia)),
+    ];
+    let mut before = vec![];
+    for q in &queries {
+        let (_, manifest) = fetch(q.clone()).await;
+        before.push(manifest);
     }
-    let snapshot: serde_json::Value = app
-        .get(&format!(
-            "/dashboard/petitions/p-owned/export.manifest.json?upto={upto}"
-        ))
+
+    // Then: the older pending signature is confirmed, a new one arrives and is confirmed, and
+    // one in the snapshot is invalidated.
+    assert_eq!(
+        app.post_form(&app.confirmation_path(&slow), &[]).await.status().as_u16(),
+        200
+    );
+    app.sign("p-owned", &[("email", "late@example.org"), ("country", "AM")])
+        .await;
+    let late = app.wait_for_emails(6).await.pop().unwrap();
+    app.post_form(&app.confirmation_path(&late), &[]).await;
+    let signers = app
+        .get(&format!("{base}/signers?q=a1%40example.org"))
         .await
-        .json()
+        .text()
         .await
         .unwrap();
-    assert_eq!(snapshot["rows"], 4);
+    let marker = "name=\"id\" value=\"";
+    let start = signers.find(marker).expect("a signer row") + marker.len();
+    let id: String = signers[start..].chars().take_while(char::is_ascii_digit).collect();
+    let res = app
+        .post_form(
+            &format!("{base}/signers"),
+            &[
+                ("csrf_token", &crate::organizers::csrf(&signers)),
+                ("id", &id),
+                ("action", "invalidate"),
+                ("reason", "duplicate"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(app.count("p-owned").await, 5);
+
+    for (q, manifest_before) in queries.iter().zip(before) {
+        let (csv, manifest) = fetch(q.clone()).await;
+        assert_eq!(manifest, manifest_before, "the manifest is the same bytes: {q}");
+        let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+        assert_eq!(manifest["sha256"], hex::encode(Sha256::digest(&csv)), "{q}");
+        assert_eq!(manifest["bytes"], csv.len());
+        assert_eq!(manifest["rows"], parse(&csv).len(), "{q}");
+        assert_eq!(manifest["public_count"], 4);
+    }
+    let (csv, _) = fetch(queries[2].clone()).await;
+    assert_eq!(parse(&csv).len(), 2, "the Armenian signers as of the snapshot");
+    // The delivery document of the snapshot lists the same four signers, numbered 1 to 4.
+    let doc = app
+        .get(&format!("{base}/delivery?{}", queries[0]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(doc.contains("Անի Պետրոսյան"), "invalidated later, still in the snapshot");
+    assert!(!doc.contains("late@example.org") && doc.contains("<td class=\"num\">4</td>"));
+    assert!(!doc.contains("<td class=\"num\">5</td>"), "{doc}");
+    // Another petition's organizer, or a made-up id, finds nothing.
+    assert_eq!(
+        app.get(&format!("{base}/export.csv?snapshot=999999")).await.status().as_u16(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn links_saved_with_an_upto_id_still_download_that_part_of_the_list() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    owned_petition_with_signers(&app).await;
+    login(&app, "ana@example.org", "correct horse battery").await;
     let everything: serde_json::Value = app
         .get("/dashboard/petitions/p-owned/export.manifest.json")
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        everything["rows"], 5,
-        "a comment with a line break is still one row"
-    );
+    assert_eq!(everything["rows"], 4);
+    let first_two: serde_json::Value = app
+        .get("/dashboard/petitions/p-owned/export.manifest.json?upto=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first_two["rows"], 2);
 }
