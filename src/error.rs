@@ -89,9 +89,9 @@ impl AppError {
             StatusCode::TOO_MANY_REQUESTS => AppError::RateLimited {
                 retry_after_secs: 60,
             },
-            StatusCode::SERVICE_UNAVAILABLE => AppError::Unavailable(DbError::Migration(
-                "service unavailable".into(),
-            )),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                AppError::Unavailable(DbError::Migration("service unavailable".into()))
+            }
             s if s.is_client_error() => AppError::BadRequest("error.bad_request.message"),
             _ => AppError::Internal(anyhow::anyhow!("unexpected status")),
         };

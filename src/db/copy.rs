@@ -7,9 +7,9 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_log, confirmation_tokens, country_counts, email_jobs, export_snapshot_signatures,
-    export_snapshots, organizers, paper_signatures,
-    password_resets, petition_goals, petition_images, petition_organizers, petition_targets,
-    petition_updates, petitions, setup_tokens, signatures,
+    export_snapshots, organizers, paper_signatures, password_resets, petition_goals,
+    petition_images, petition_organizers, petition_targets, petition_updates, petitions,
+    setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
 

@@ -124,7 +124,15 @@ pub struct TokenRow {
 
 /// Looks a link up by the hash of its token.
 pub fn token(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRow>, DbError> {
-    type Row = (i32, i32, String, NaiveDateTime, String, Option<i32>, Submission);
+    type Row = (
+        i32,
+        i32,
+        String,
+        NaiveDateTime,
+        String,
+        Option<i32>,
+        Submission,
+    );
     let row: Option<Row> = confirmation_tokens::table
         .inner_join(signatures::table.inner_join(petitions::table))
         .filter(confirmation_tokens::token_hash.eq(hash.as_str()))

@@ -91,7 +91,9 @@ pub async fn delivery(
             Some(who.id),
             Some(petition_id),
             "delivery-document",
-            &snapshot_id.map(|id| format!("snapshot {id}")).unwrap_or_default(),
+            &snapshot_id
+                .map(|id| format!("snapshot {id}"))
+                .unwrap_or_default(),
             db::now(),
         )?;
         Ok(Some((snapshot, names)))
@@ -116,9 +118,11 @@ pub async fn delivery(
                 .iter()
                 .map(|(c, n)| (c.clone(), i64::from(*n)))
                 .collect(),
-            db::run(&state.pool, move |c| db::stats::first_confirmed(c, petition_id))
-                .await?
-                .map(|first| (first, db::now())),
+            db::run(&state.pool, move |c| {
+                db::stats::first_confirmed(c, petition_id)
+            })
+            .await?
+            .map(|first| (first, db::now())),
             ExportFilter::default(),
         ),
     };

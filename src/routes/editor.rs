@@ -13,8 +13,8 @@ use crate::auth;
 use crate::db::{self, organizers, petitions};
 use crate::domain::{GoalLadder, PetitionStatus, Slug};
 use crate::error::AppError;
-use crate::usecases;
 use crate::i18n::Tr;
+use crate::usecases;
 
 const MAX_BODY_CHARS: usize = 50_000;
 const MAX_TARGETS: usize = 50;

@@ -160,7 +160,9 @@ pub async fn show(
             .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(i64::from(*n))))
             .collect(),
         countries: Country::all(tr.lang),
-        update_key: crate::domain::ConfirmationToken::generate().as_str().to_string(),
+        update_key: crate::domain::ConfirmationToken::generate()
+            .as_str()
+            .to_string(),
         audience: tr.tf("updates.audience", &[("count", &tr.number(audience))]),
         l: Layout::new(tr, p.title.clone(), &req),
     };
@@ -516,9 +518,11 @@ pub async fn show_snapshot(
     let (slug, id) = path.into_inner();
     let view = managed(&state, &session, slug).await?;
     let petition_id = view.petition.id;
-    let s = db::run(&state.pool, move |c| db::snapshots::find(c, petition_id, id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let s = db::run(&state.pool, move |c| {
+        db::snapshots::find(c, petition_id, id)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
     let mut filters = vec![];
     if let Some(code) = &s.country {
         filters.push((
@@ -540,10 +544,17 @@ pub async fn show_snapshot(
             "export.summary",
             &[
                 ("count", &tr.number(s.row_count)),
-                ("time", &s.created_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+                (
+                    "time",
+                    &s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                ),
             ],
         ),
-        l: Layout::new(tr, tr.tf("export.title", &[("id", &s.id.to_string())]), &req),
+        l: Layout::new(
+            tr,
+            tr.tf("export.title", &[("id", &s.id.to_string())]),
+            &req,
+        ),
         slug: view.petition.slug,
         id: s.id,
         filters,

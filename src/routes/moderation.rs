@@ -14,8 +14,11 @@ use crate::db::moderation::{self, Criteria, PAGE_SIZE};
 use crate::db::{self, organizers};
 use crate::domain::{Country, SignatureStatus};
 use crate::error::AppError;
-use crate::usecases::{self, moderation::Action};
 use crate::i18n::Tr;
+use crate::usecases::{
+    self,
+    moderation::{Action, Selection},
+};
 
 /// The organizer and the petition, if the organizer may manage it (404 otherwise).
 async fn managed(
@@ -216,11 +219,14 @@ pub async fn act(
     if form.id.is_none() && !criteria.is_narrowing() {
         return Err(AppError::BadRequest("moderation.criteria_required"));
     }
-    let ids = form.id.map(|id| vec![id]);
+    let selection = Selection {
+        ids: form.id.map(|id| vec![id]),
+        criteria,
+    };
     let detail = form
         .id
         .map(|id| format!("signature {id}"))
-        .unwrap_or_else(|| format!("batch {:?}", criteria_summary(&criteria)));
+        .unwrap_or_else(|| format!("batch {:?}", criteria_summary(&selection.criteria)));
     let action = if invalidate {
         Action::Invalidate { reason }
     } else {
@@ -233,16 +239,7 @@ pub async fn act(
     };
     let pid = p.id;
     let changed = usecases::run(&state.pool, move |c| {
-        usecases::moderation::moderate(
-            c,
-            who.id,
-            pid,
-            ids.as_deref(),
-            &criteria,
-            &action,
-            &detail,
-            db::now(),
-        )
+        usecases::moderation::moderate(c, who.id, pid, &selection, &action, &detail, db::now())
     })
     .await?;
     tracing::info!(petition.slug = %p.slug, action = name, changed, "moderation");

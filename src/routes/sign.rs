@@ -10,16 +10,16 @@ use validator::Validate;
 use super::petition::{self, FormState};
 use super::{AppState, pages};
 use crate::db::{self, outbox::NewEmail, signatures::NewSignature};
-use crate::usecases::{
-    self,
-    signing::{self, EmailCap, SignOutcome, SignRequest},
-};
 use crate::domain::{
     Comment, ConfirmationToken, Country, Postcode, SignerEmail, SignerName, TextError,
 };
 use crate::email::messages::{Kind, PetitionEmail};
 use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::usecases::{
+    self,
+    signing::{self, EmailCap, SignOutcome, SignRequest},
+};
 
 /// How long the confirmation-email cap (`max_confirmation_emails`) counts: others' attempts
 /// with an address can delay its owner's email by at most this long.

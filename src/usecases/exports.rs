@@ -51,10 +51,7 @@ pub fn take(
             selected = selected.filter(signatures::confirmed_at.lt(until));
         }
         let rows = diesel::insert_into(export_snapshot_signatures::table)
-            .values(selected.select((
-                id.into_sql::<diesel::sql_types::Integer>(),
-                signatures::id,
-            )))
+            .values(selected.select((id.into_sql::<diesel::sql_types::Integer>(), signatures::id)))
             .into_columns((
                 export_snapshot_signatures::snapshot_id,
                 export_snapshot_signatures::signature_id,

@@ -11,6 +11,13 @@ use crate::db::schema::petitions;
 use crate::db::{self, DbConnection};
 use crate::domain::SignatureStatus;
 
+/// Which signatures: one (by id) or a batch (by criteria), within one petition.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub ids: Option<Vec<i32>>,
+    pub criteria: Criteria,
+}
+
 /// What to do to the selected signatures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -27,16 +34,14 @@ impl Action {
     }
 }
 
-/// Invalidates or restores the petition's signatures matching `ids` (when given) and
-/// `criteria`, pending ones included, and audits it. The count and the per-country counts move
+/// Invalidates or restores the petition's selected signatures, pending ones included, and audits it. The count and the per-country counts move
 /// by exactly the counted rows that changed, so a double-submitted batch changes nothing the
 /// second time. Refused on a closed petition (its count is frozen). Returns how many changed.
 pub fn moderate(
     conn: &mut DbConnection,
     organizer_id: i32,
     petition_id: i32,
-    ids: Option<&[i32]>,
-    criteria: &Criteria,
+    selection: &Selection,
     action: &Action,
     detail: &str,
     now: NaiveDateTime,
@@ -47,8 +52,14 @@ pub fn moderate(
             Action::Invalidate { reason } => Some(reason.as_str()),
             Action::Restore => None,
         };
-        let changed =
-            moderation::set_invalidated(conn, petition_id, ids, criteria, reason, now)?;
+        let changed = moderation::set_invalidated(
+            conn,
+            petition_id,
+            selection.ids.as_deref(),
+            &selection.criteria,
+            reason,
+            now,
+        )?;
         let step: i32 = if reason.is_some() { -1 } else { 1 };
         let mut per_country: BTreeMap<String, i32> = BTreeMap::new();
         let mut delta = 0i64;

@@ -67,10 +67,19 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
             }
             Err(e) => return Err(e.into()),
         };
-        let email = if outcome == (SignOutcome::Resent { already_confirmed: true }) {
+        let email = if outcome
+            == (SignOutcome::Resent {
+                already_confirmed: true,
+            }) {
             &req.already_signed_email
         } else {
-            sigs::insert_token(conn, signature_id, &req.new, &req.token_hash, req.expires_at)?;
+            sigs::insert_token(
+                conn,
+                signature_id,
+                &req.new,
+                &req.token_hash,
+                req.expires_at,
+            )?;
             &req.confirm_email
         };
         outbox::enqueue(conn, email, now)?;
@@ -127,16 +136,23 @@ fn take_email_allowance(
 pub enum LinkState {
     Unknown,
     /// The link expired before it was used; the supporter can sign again.
-    Expired { petition_slug: String },
+    Expired {
+        petition_slug: String,
+    },
     /// The petition closed before the link was used: nothing was counted. The link stays
     /// valid, so it counts if the petition reopens.
-    Closed { petition_slug: String },
+    Closed {
+        petition_slug: String,
+    },
     /// Waiting for the button: what confirming will make public and count.
     Pending {
         petition_slug: String,
         submission: Submission,
     },
-    Confirmed { petition_slug: String, number: i32 },
+    Confirmed {
+        petition_slug: String,
+        number: i32,
+    },
 }
 
 /// Where a link stands, changing nothing (for the GET page that mail scanners open).

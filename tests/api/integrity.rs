@@ -79,7 +79,12 @@ async fn a_confirmation_after_closing_is_not_counted_and_says_why_until_the_peti
 
     let page = app.get(&path).await;
     assert_eq!(page.status().as_u16(), 410);
-    assert!(page.text().await.unwrap().contains("closed before you confirmed"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("closed before you confirmed")
+    );
     let post = app.post_form(&path, &[]).await;
     assert_eq!(post.status().as_u16(), 410);
     let text = post.text().await.unwrap();
@@ -135,7 +140,8 @@ async fn a_petition_past_its_closing_date_stays_closed_when_edited_and_reopens_o
         let app = &app;
         async move {
             let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            app.post_form("/dashboard/petitions/p-dated/edit", &refs).await
+            app.post_form("/dashboard/petitions/p-dated/edit", &refs)
+                .await
         }
     };
     // Fixing a typo keeps the passed date: still closed.
@@ -144,7 +150,13 @@ async fn a_petition_past_its_closing_date_stays_closed_when_edited_and_reopens_o
     // Clearing the date is not a silent way to reopen it.
     let refused = post(fields("")).await;
     assert_eq!(refused.status().as_u16(), 409);
-    assert!(refused.text().await.unwrap().contains("reopen the petition first"));
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("reopen the petition first")
+    );
     assert_eq!(app.json("p-dated").await["status"], "closed");
     assert_eq!(app.json("p-dated").await["title"], "Fixed a typo");
 
@@ -200,7 +212,13 @@ async fn moderation_and_paper_are_refused_while_a_petition_is_closed() {
         .await;
     assert_eq!(paper.status().as_u16(), 409);
     let json = app.json("p-frozen").await;
-    assert_eq!((json["signature_count"].as_i64(), json["paper_signature_count"].as_i64()), (Some(1), Some(0)));
+    assert_eq!(
+        (
+            json["signature_count"].as_i64(),
+            json["paper_signature_count"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
 }
 
 #[tokio::test]
@@ -245,7 +263,10 @@ async fn someone_elses_earlier_submission_with_my_address_never_becomes_my_signa
 
     // Her link's page shows her data, before anything is confirmed.
     let page = app.get(&theirs).await.text().await.unwrap();
-    assert!(page.contains("Mallory Impostor") && page.contains("Azerbaijan"), "{page}");
+    assert!(
+        page.contains("Mallory Impostor") && page.contains("Azerbaijan"),
+        "{page}"
+    );
     assert!(page.contains("I withdraw all earlier statements"));
     assert!(page.contains("someone else used your address"));
     let page = app.get(&mine).await.text().await.unwrap();
@@ -259,7 +280,10 @@ async fn someone_elses_earlier_submission_with_my_address_never_becomes_my_signa
     let public = app.get("/petitions/p-mine").await.text().await.unwrap();
     assert!(!public.contains("Mallory"), "not public, and not hers");
     let json = app.json("p-mine").await;
-    assert_eq!(json["signatures_by_country"], serde_json::json!([{"code": "AM", "count": 1}]));
+    assert_eq!(
+        json["signatures_by_country"],
+        serde_json::json!([{"code": "AM", "count": 1}])
+    );
 
     login(&app, "org@example.org", "correct horse battery").await;
     let csv = app
@@ -319,7 +343,10 @@ async fn paper_totals_stay_exact_or_are_refused_never_wrapped() {
     assert_eq!(json["paper_signature_count"].as_i64(), Some(1_000_000_000));
     assert_eq!(json["total_count"].as_i64(), Some(1_000_000_000));
     let page = app.get("/petitions/p-huge").await.text().await.unwrap();
-    assert!(page.contains("1,000,000,000"), "the page shows the exact total");
+    assert!(
+        page.contains("1,000,000,000"),
+        "the page shows the exact total"
+    );
     let (counters, recount) = counters_and_recount(&app, id).await;
     assert_eq!(counters, recount);
 }
@@ -364,16 +391,29 @@ async fn an_update_posted_twice_at_once_is_stored_once_and_emails_each_signer_on
     let (a, b) = futures_util::join!(post(), post());
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (303, 303));
     let news = app.wait_for_emails(6).await;
-    let updates: Vec<&String> = news.iter().filter(|e| e.contains("We delivered it")).collect();
+    let updates: Vec<&String> = news
+        .iter()
+        .filter(|e| e.contains("We delivered it"))
+        .collect();
     assert_eq!(updates.len(), 3);
     for i in 0..3 {
         let to = format!("To: s{i}@example.org");
-        assert_eq!(updates.iter().filter(|e| e.contains(&to)).count(), 1, "{to}");
+        assert_eq!(
+            updates.iter().filter(|e| e.contains(&to)).count(),
+            1,
+            "{to}"
+        );
     }
     let stored = db::run(&app.pool, move |c| {
         use schema::{email_jobs as j, petition_updates as u};
-        let updates: i64 = u::table.filter(u::petition_id.eq(id)).count().get_result(c)?;
-        let jobs: i64 = j::table.filter(j::update_id.is_not_null()).count().get_result(c)?;
+        let updates: i64 = u::table
+            .filter(u::petition_id.eq(id))
+            .count()
+            .get_result(c)?;
+        let jobs: i64 = j::table
+            .filter(j::update_id.is_not_null())
+            .count()
+            .get_result(c)?;
         Ok((updates, jobs))
     })
     .await
@@ -463,7 +503,10 @@ async fn signing_stays_responsive_while_an_update_fans_out() {
     // The fan-out finishes: one job per subscriber.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while queued_update_jobs(&app).await < i64::from(n) {
-        assert!(std::time::Instant::now() < deadline, "fan-out did not finish");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fan-out did not finish"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let fanned_in = started.elapsed();
@@ -550,7 +593,10 @@ async fn a_panic_in_a_use_case_is_a_500_and_its_connection_never_returns_to_the_
     })
     .await
     .unwrap();
-    assert_eq!((title.as_str(), summary.as_str()), ("Petition p-panic", "write 11"));
+    assert_eq!(
+        (title.as_str(), summary.as_str()),
+        ("Petition p-panic", "write 11")
+    );
 }
 
 /// Seeded, reproducible in what each client does (set `INTEGRITY_SEED` to replay): clients
@@ -564,8 +610,8 @@ async fn a_randomized_mix_of_every_counting_action_leaves_every_counter_equal_to
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_261_122);
-    const CLIENTS: u64 = 6;
-    const OPS: usize = 70;
+    const CLIENTS: u64 = 8;
+    const OPS: usize = 120;
     let app = spawn_app().await;
     add_organizer(&app, "ana@example.org", "correct horse battery", false);
     let id = app
@@ -609,9 +655,15 @@ async fn a_randomized_mix_of_every_counting_action_leaves_every_counter_equal_to
                         let path = app.confirmation_path(raw);
                         let twice = rng.random_bool(0.3);
                         let (a, b) = futures_util::join!(app.post_form(&path, &[]), async {
-                            if twice { Some(app.post_form(&path, &[]).await) } else { None }
+                            if twice {
+                                Some(app.post_form(&path, &[]).await)
+                            } else {
+                                None
+                            }
                         });
-                        let worst = b.map_or(0, |b| b.status().as_u16()).max(a.status().as_u16());
+                        let worst = b
+                            .map_or(0, |b| b.status().as_u16())
+                            .max(a.status().as_u16());
                         ("confirm", worst)
                     }
                     55..=74 => {
@@ -633,9 +685,15 @@ async fn a_randomized_mix_of_every_counting_action_leaves_every_counter_equal_to
                         let path = "/dashboard/petitions/p-mix/signers";
                         let twice = rng.random_bool(0.3);
                         let (a, b) = futures_util::join!(app.post_form(path, &form), async {
-                            if twice { Some(app.post_form(path, &form).await) } else { None }
+                            if twice {
+                                Some(app.post_form(path, &form).await)
+                            } else {
+                                None
+                            }
                         });
-                        let worst = b.map_or(0, |b| b.status().as_u16()).max(a.status().as_u16());
+                        let worst = b
+                            .map_or(0, |b| b.status().as_u16())
+                            .max(a.status().as_u16());
                         ("moderate", worst)
                     }
                     75..=86 => {
@@ -663,7 +721,11 @@ async fn a_randomized_mix_of_every_counting_action_leaves_every_counter_equal_to
                         ("remove paper", res.status().as_u16())
                     }
                     _ => {
-                        let status = if rng.random_bool(0.5) { "closed" } else { "open" };
+                        let status = if rng.random_bool(0.5) {
+                            "closed"
+                        } else {
+                            "open"
+                        };
                         let res = app
                             .post_form(
                                 "/dashboard/petitions/p-mix/status",
@@ -714,4 +776,49 @@ async fn a_randomized_mix_of_every_counting_action_leaves_every_counter_equal_to
         recount.signatures,
         recount.paper
     );
+}
+
+#[tokio::test]
+async fn a_pending_signature_invalidated_in_a_batch_does_not_count_when_confirmed_until_restored() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    let id = app
+        .create_owned_petition("p-pending", &[100], "ana@example.org")
+        .await;
+    app.sign("p-pending", &[("email", "bot1@spam.example")])
+        .await;
+    let path = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let token = dashboard_token(&app, "p-pending").await;
+    let batch = |action: &'static str| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.post_form(
+                "/dashboard/petitions/p-pending/signers",
+                &[
+                    ("csrf_token", token.as_str()),
+                    ("action", action),
+                    ("reason", "disposable domain"),
+                    ("domain", "spam.example"),
+                ],
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    };
+    assert_eq!(batch("invalidate").await, 303);
+    assert_eq!(app.post_form(&path, &[]).await.status().as_u16(), 200);
+    assert_eq!(
+        app.count("p-pending").await,
+        0,
+        "invalidated before it was confirmed"
+    );
+    let (counters, recount) = counters_and_recount(&app, id).await;
+    assert_eq!(counters, recount);
+    assert_eq!(batch("restore").await, 303);
+    assert_eq!(app.count("p-pending").await, 1);
+    let (counters, recount) = counters_and_recount(&app, id).await;
+    assert_eq!((counters.signatures, &counters), (1, &recount));
 }

@@ -274,11 +274,17 @@ async fn a_snapshot_gives_the_same_files_whatever_is_confirmed_or_invalidated_la
     // Then: the older pending signature is confirmed, a new one arrives and is confirmed, and
     // one in the snapshot is invalidated.
     assert_eq!(
-        app.post_form(&app.confirmation_path(&slow), &[]).await.status().as_u16(),
+        app.post_form(&app.confirmation_path(&slow), &[])
+            .await
+            .status()
+            .as_u16(),
         200
     );
-    app.sign("p-owned", &[("email", "late@example.org"), ("country", "AM")])
-        .await;
+    app.sign(
+        "p-owned",
+        &[("email", "late@example.org"), ("country", "AM")],
+    )
+    .await;
     let late = app.wait_for_emails(6).await.pop().unwrap();
     app.post_form(&app.confirmation_path(&late), &[]).await;
     let signers = app
@@ -289,7 +295,10 @@ async fn a_snapshot_gives_the_same_files_whatever_is_confirmed_or_invalidated_la
         .unwrap();
     let marker = "name=\"id\" value=\"";
     let start = signers.find(marker).expect("a signer row") + marker.len();
-    let id: String = signers[start..].chars().take_while(char::is_ascii_digit).collect();
+    let id: String = signers[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     let res = app
         .post_form(
             &format!("{base}/signers"),
@@ -306,7 +315,10 @@ async fn a_snapshot_gives_the_same_files_whatever_is_confirmed_or_invalidated_la
 
     for (q, manifest_before) in queries.iter().zip(before) {
         let (csv, manifest) = fetch(q.clone()).await;
-        assert_eq!(manifest, manifest_before, "the manifest is the same bytes: {q}");
+        assert_eq!(
+            manifest, manifest_before,
+            "the manifest is the same bytes: {q}"
+        );
         let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
         assert_eq!(manifest["sha256"], hex::encode(Sha256::digest(&csv)), "{q}");
         assert_eq!(manifest["bytes"], csv.len());
@@ -314,7 +326,11 @@ async fn a_snapshot_gives_the_same_files_whatever_is_confirmed_or_invalidated_la
         assert_eq!(manifest["public_count"], 4);
     }
     let (csv, _) = fetch(queries[2].clone()).await;
-    assert_eq!(parse(&csv).len(), 2, "the Armenian signers as of the snapshot");
+    assert_eq!(
+        parse(&csv).len(),
+        2,
+        "the Armenian signers as of the snapshot"
+    );
     // The delivery document of the snapshot lists the same four signers, numbered 1 to 4.
     let doc = app
         .get(&format!("{base}/delivery?{}", queries[0]))
@@ -322,12 +338,18 @@ async fn a_snapshot_gives_the_same_files_whatever_is_confirmed_or_invalidated_la
         .text()
         .await
         .unwrap();
-    assert!(doc.contains("Անի Պետրոսյան"), "invalidated later, still in the snapshot");
+    assert!(
+        doc.contains("Անի Պետրոսյան"),
+        "invalidated later, still in the snapshot"
+    );
     assert!(!doc.contains("late@example.org") && doc.contains("<td class=\"num\">4</td>"));
     assert!(!doc.contains("<td class=\"num\">5</td>"), "{doc}");
     // Another petition's organizer, or a made-up id, finds nothing.
     assert_eq!(
-        app.get(&format!("{base}/export.csv?snapshot=999999")).await.status().as_u16(),
+        app.get(&format!("{base}/export.csv?snapshot=999999"))
+            .await
+            .status()
+            .as_u16(),
         404
     );
 }

@@ -80,7 +80,10 @@ async fn signing_twice_with_the_same_mailbox_counts_once_and_responds_identicall
         .await;
     let mut responses = vec![];
     // Two more attempts: within the default cap of three emails an hour.
-    for spelling in [" Ana.Petrosyan@Gmail.com ", "anapetrosyan+petition@gmail.com"] {
+    for spelling in [
+        " Ana.Petrosyan@Gmail.com ",
+        "anapetrosyan+petition@gmail.com",
+    ] {
         responses.push(app.sign("p-twice", &[("email", spelling)]).await);
     }
     for r in &responses {
@@ -103,7 +106,9 @@ async fn signing_twice_with_the_same_mailbox_counts_once_and_responds_identicall
         "anapetrosyan+petition@gmail.com",
     ] {
         assert!(
-            emails.iter().any(|e| e.contains(&format!("To: {spelling}"))),
+            emails
+                .iter()
+                .any(|e| e.contains(&format!("To: {spelling}"))),
             "{spelling}"
         );
     }
@@ -131,9 +136,20 @@ async fn resending_is_capped_per_hour_and_the_page_says_so() {
     })
     .await
     .unwrap();
-    assert_eq!(queued, 3, "first email plus two re-sends, then none for an hour");
-    assert!(locations[..3].iter().all(|l| l == "/petitions/p-cap/signed"));
-    assert!(locations[3..].iter().all(|l| l.starts_with("/petitions/p-cap/signed?wait=")));
+    assert_eq!(
+        queued, 3,
+        "first email plus two re-sends, then none for an hour"
+    );
+    assert!(
+        locations[..3]
+            .iter()
+            .all(|l| l == "/petitions/p-cap/signed")
+    );
+    assert!(
+        locations[3..]
+            .iter()
+            .all(|l| l.starts_with("/petitions/p-cap/signed?wait="))
+    );
     let page = app.get(&locations[7]).await.text().await.unwrap();
     assert!(page.contains("already sent several emails"), "{page}");
     assert_eq!(app.rows(id).await.0, 1);
@@ -143,9 +159,11 @@ async fn resending_is_capped_per_hour_and_the_page_says_so() {
         use diesel::prelude::*;
         use undersigned::db::schema::signatures::dsl;
         let an_hour_ago = undersigned::db::now() - chrono::TimeDelta::minutes(61);
-        Ok(diesel::update(dsl::signatures.filter(dsl::petition_id.eq(id)))
-            .set(dsl::emails_window_start.eq(an_hour_ago))
-            .execute(c)?)
+        Ok(
+            diesel::update(dsl::signatures.filter(dsl::petition_id.eq(id)))
+                .set(dsl::emails_window_start.eq(an_hour_ago))
+                .execute(c)?,
+        )
     })
     .await
     .unwrap();
