@@ -250,7 +250,14 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
                 created_at: db::now(),
                 closes_at: None,
             };
-            db::petitions::create(&mut conn, &new)?;
+            crate::usecases::petitions::create(&mut conn, None, &new)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "a petition with the slug {:?} already exists",
+                        slug.as_str()
+                    )
+                })?;
             println!("{}", public_url(settings, slug.as_str()));
         }
         PetitionCommand::List => list(&mut conn)?,

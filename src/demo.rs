@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::db::schema::{country_counts, petitions, signatures};
+use crate::db::schema::{petitions, signatures};
 use crate::db::{self, DbConnection, petitions::NewPetition};
 use crate::domain::{GoalLadder, Slug};
 
@@ -242,13 +242,7 @@ fn insert_signatures(
                 .execute(c))?;
         }
         for (code, n) in &per_country {
-            diesel::update(
-                country_counts::table
-                    .filter(country_counts::petition_id.eq(petition_id))
-                    .filter(country_counts::country.eq(*code)),
-            )
-            .set(country_counts::count.eq(country_counts::count + *n))
-            .execute(conn)?;
+            crate::db::signatures::add_to_country(conn, petition_id, code, *n)?;
         }
         diesel::update(petitions::table.find(petition_id))
             .set((

@@ -90,7 +90,7 @@ impl AppError {
                 retry_after_secs: 60,
             },
             StatusCode::SERVICE_UNAVAILABLE => {
-                AppError::Unavailable(DbError::Migration("service unavailable".into()))
+                AppError::Unavailable(DbError::Other("service unavailable".into()))
             }
             s if s.is_client_error() => AppError::BadRequest("error.bad_request.message"),
             _ => AppError::Internal(anyhow::anyhow!("unexpected status")),

@@ -84,8 +84,7 @@ pub fn write_csv<W: Write>(
     let mut after = 0;
     let mut count = 0u64;
     loop {
-        let batch =
-            db::signatures::export_batch_filtered(conn, petition.id, &filter, after, BATCH)?;
+        let batch = db::signatures::export_batch(conn, petition.id, &filter, after, BATCH)?;
         let Some(last) = batch.last() else { break };
         after = last.id;
         count += batch.len() as u64;

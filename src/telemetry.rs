@@ -17,14 +17,19 @@ pub fn init() {
         // Standard output is for what commands print (URLs, CSV); logs go to standard error.
         .with_writer(std::io::stderr)
         .try_init();
-    // A panic is a bug: one error line in the log, with where it happened. Its payload is not
-    // logged: it may quote data being processed.
+    // A panic is a bug: one error line in the log, with where it happened. Only a literal
+    // message is logged; a formatted one may quote the data being processed.
     std::panic::set_hook(Box::new(|info| {
         let at = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        tracing::error!(at = %at, "bug: a task panicked");
+        let message = info
+            .payload()
+            .downcast_ref::<&'static str>()
+            .copied()
+            .unwrap_or("-");
+        tracing::error!(at = %at, message, "bug: a task panicked");
     }));
 }
 

@@ -101,6 +101,7 @@ struct TokenRow {
     public: bool,
     wants_updates: bool,
     locale: String,
+    ip_hash: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -210,6 +211,7 @@ struct SnapshotRow {
     petition_id: i32,
     organizer_id: Option<i32>,
     created_at: NaiveDateTime,
+    title: String,
     country: Option<String>,
     confirmed_from: Option<NaiveDateTime>,
     confirmed_before: Option<NaiveDateTime>,

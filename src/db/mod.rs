@@ -87,6 +87,9 @@ pub enum DbError {
     Connection(#[from] diesel::ConnectionError),
     #[error("migrations: {0}")]
     Migration(String),
+    /// Anything else the database layer cannot go on from (a path, a rendering step).
+    #[error("{0}")]
+    Other(String),
     /// The code running on the connection panicked: a bug. The connection was not returned to
     /// the pool (see [`Manager::has_broken`]).
     #[error("bug: a database task panicked")]
@@ -146,12 +149,12 @@ impl ManageConnection for Manager {
 
 /// Creates the database (and its folder) if missing and returns a pool.
 pub fn connect(database_url: &str, size: u32) -> Result<Pool, DbError> {
-    let backend = Backend::from_url(database_url).map_err(DbError::Migration)?;
+    let backend = Backend::from_url(database_url).map_err(DbError::Other)?;
     match &backend {
         Backend::Sqlite(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| {
-                    DbError::Migration(format!("cannot create {}: {e}", parent.display()))
+                    DbError::Other(format!("cannot create {}: {e}", parent.display()))
                 })?;
             }
         }
@@ -207,11 +210,12 @@ where
     E: From<diesel::result::Error>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    // Never nested (both refuse with `AlreadyInTransaction`): a use case is the whole unit.
     match conn {
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
         }
-        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
     }
     let result = f(conn);
     let end = |conn: &mut DbConnection, commit: bool| -> diesel::QueryResult<()> {
@@ -232,7 +236,11 @@ where
             }
         },
         Err(e) => {
-            end(conn, false)?;
+            // The first error is the one that matters; a failed rollback marks the connection
+            // broken, so the pool drops it.
+            if let Err(rollback) = end(conn, false) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
             Err(e)
         }
     }

@@ -46,7 +46,9 @@ pub fn enqueue(conn: &mut DbConnection, email: &NewEmail, now: NaiveDateTime) ->
     Ok(())
 }
 
-/// Ids of jobs that are due and not leased by a live worker, oldest first.
+/// Ids of jobs that are due and not leased by a live worker: confirmation and account emails
+/// first, then update emails (a mailing to 50,000 signers must not hold back the link someone
+/// is waiting for), oldest first within each.
 pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<Vec<i32>, DbError> {
     Ok(email_jobs::table
         .filter(email_jobs::sent_at.is_null())
@@ -57,7 +59,10 @@ pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<Ve
                 .is_null()
                 .or(email_jobs::lease_until.lt(now)),
         )
-        .order(email_jobs::id.asc())
+        .order((
+            email_jobs::update_id.is_not_null().asc(),
+            email_jobs::id.asc(),
+        ))
         .limit(limit)
         .select(email_jobs::id)
         .load(conn)?)

@@ -86,6 +86,7 @@ diesel::table! {
         public -> Bool,
         wants_updates -> Bool,
         locale -> Text,
+        ip_hash -> Nullable<Text>,
     }
 }
 
@@ -224,6 +225,7 @@ diesel::table! {
         petition_id -> Integer,
         organizer_id -> Nullable<Integer>,
         created_at -> Timestamp,
+        title -> Text,
         country -> Nullable<Text>,
         confirmed_from -> Nullable<Timestamp>,
         confirmed_before -> Nullable<Timestamp>,
@@ -243,7 +245,6 @@ diesel::table! {
 diesel::joinable!(export_snapshots -> petitions (petition_id));
 diesel::joinable!(export_snapshot_signatures -> export_snapshots (snapshot_id));
 diesel::joinable!(export_snapshot_signatures -> signatures (signature_id));
-diesel::joinable!(email_jobs -> petition_updates (update_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     export_snapshots,

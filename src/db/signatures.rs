@@ -92,6 +92,7 @@ pub fn insert_token(
             confirmation_tokens::public.eq(new.public),
             confirmation_tokens::wants_updates.eq(new.wants_updates),
             confirmation_tokens::locale.eq(&new.locale),
+            confirmation_tokens::ip_hash.eq(&new.ip_hash),
         ))
         .execute(conn)?;
     Ok(())
@@ -108,6 +109,10 @@ pub struct Submission {
     pub public: bool,
     pub wants_updates: bool,
     pub locale: String,
+    /// The keyed hash of the network it came from.
+    pub ip_hash: Option<String>,
+    /// When it was submitted.
+    pub submitted_at: NaiveDateTime,
 }
 
 /// A confirmation link with its submission and the signature and petition it belongs to.
@@ -152,6 +157,8 @@ pub fn token(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRo
                 confirmation_tokens::public,
                 confirmation_tokens::wants_updates,
                 confirmation_tokens::locale,
+                confirmation_tokens::ip_hash,
+                confirmation_tokens::created_at,
             ),
         ))
         .first(conn)
@@ -242,19 +249,9 @@ pub struct ExportFilter {
     pub snapshot: Option<i32>,
 }
 
-/// Confirmed, valid signatures after `after_id` in signing order, `limit` at a time, so an
-/// export of any size runs in bounded memory.
+/// The signatures `filter` selects (counted ones, or a snapshot's) after `after_id` in signing
+/// order, `limit` at a time, so an export of any size runs in bounded memory.
 pub fn export_batch(
-    conn: &mut DbConnection,
-    petition_id: i32,
-    after_id: i32,
-    limit: i64,
-) -> Result<Vec<ExportRow>, DbError> {
-    export_batch_filtered(conn, petition_id, &ExportFilter::default(), after_id, limit)
-}
-
-/// [`export_batch`] narrowed by a filter.
-pub fn export_batch_filtered(
     conn: &mut DbConnection,
     petition_id: i32,
     filter: &ExportFilter,
@@ -304,15 +301,6 @@ pub fn export_batch_filtered(
             signatures::public,
         ))
         .load(conn)?)
-}
-
-/// The highest signature id of a petition (0 when it has none).
-pub fn max_id(conn: &mut DbConnection, petition_id: i32) -> Result<i32, DbError> {
-    Ok(signatures::table
-        .filter(signatures::petition_id.eq(petition_id))
-        .select(diesel::dsl::max(signatures::id))
-        .first::<Option<i32>>(conn)?
-        .unwrap_or(0))
 }
 
 /// Counts the rows themselves (not the cached counter): for checks and tests, not page views.

@@ -15,6 +15,8 @@ pub struct Snapshot {
     pub petition_id: i32,
     pub organizer_id: Option<i32>,
     pub created_at: NaiveDateTime,
+    /// The petition's title when it was taken.
+    pub title: String,
     pub country: Option<String>,
     pub confirmed_from: Option<NaiveDateTime>,
     pub confirmed_before: Option<NaiveDateTime>,

@@ -48,7 +48,8 @@ pub fn per_day(
     petition_id: i32,
     since: NaiveDateTime,
 ) -> Result<Vec<Day>, DbError> {
-    // Backend-specific: the two databases name "the date part" differently.
+    // Backend-specific: the two databases name "the date part" differently. The WHERE clause
+    // spells out `signatures::counted` (confirmed, not invalidated) in SQL.
     let days = match conn {
         DbConnection::Sqlite(c) => diesel::sql_query(
             "SELECT date(confirmed_at) AS day, COUNT(*) AS count FROM signatures \

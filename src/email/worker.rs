@@ -59,13 +59,23 @@ impl Worker {
     /// at a time; returns how many jobs it queued and handled.
     pub async fn run_once(&self) -> Result<usize, DbError> {
         let lease = TimeDelta::from_std(self.lease).unwrap_or(TimeDelta::minutes(2));
-        let queued = db::run(&self.pool, move |c| {
-            crate::usecases::updates::fan_out(c, db::now(), lease).map_err(|e| match e {
-                crate::usecases::UseCaseError::Db(e) => e,
-                other => DbError::Migration(other.to_string()),
-            })
+        let fanned = db::run(&self.pool, move |c| {
+            Ok(crate::usecases::updates::fan_out(c, db::now(), lease))
         })
-        .await?;
+        .await;
+        // A failed fan-out step is retried next round (its lease runs out); it must not stop
+        // the emails that are due from going out.
+        let queued = match fanned {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "update fan-out step failed");
+                0
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "update fan-out step failed");
+                0
+            }
+        };
         let now = db::now();
         let ids = db::run(&self.pool, move |c| outbox::due(c, now, BATCH)).await?;
         let results: Vec<Result<bool, DbError>> = futures_util::stream::iter(ids)

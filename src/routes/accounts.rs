@@ -111,7 +111,7 @@ pub async fn invite(
             invite: true,
         }
         .render(&organizers::normalise_email(email.as_str()))
-        .map_err(|e| db::DbError::Migration(format!("invitation email: {e}")))?;
+        .map_err(|e| db::DbError::Other(format!("invitation email: {e}")))?;
         organizers::create_reset(
             c,
             id,
@@ -161,19 +161,21 @@ pub async fn add_to_petition(
     let p = view.petition;
     let email = form.email.clone();
     let result = db::run(&state.pool, move |c| {
-        let Some((colleague, _)) = organizers::credentials(c, &email)? else {
-            return Ok(Err(AppError::BadRequest("accounts.unknown")));
-        };
-        db::petitions::add_organizer(c, p.id, colleague.id)?;
-        db::audit::record(
-            c,
-            Some(who.id),
-            Some(p.id),
-            "add-organizer",
-            &colleague.email,
-            db::now(),
-        )?;
-        Ok(Ok(p.slug))
+        db::write_tx(c, |c| {
+            let Some((colleague, _)) = organizers::credentials(c, &email)? else {
+                return Ok(Err(AppError::BadRequest("accounts.unknown")));
+            };
+            db::petitions::add_organizer(c, p.id, colleague.id)?;
+            db::audit::record(
+                c,
+                Some(who.id),
+                Some(p.id),
+                "add-organizer",
+                &colleague.email,
+                db::now(),
+            )?;
+            Ok(Ok(p.slug))
+        })
     })
     .await??;
     Ok(HttpResponse::SeeOther()

@@ -254,7 +254,7 @@ pub async fn setup(
         )
         .map_err(|e| match e {
             organizers::CreateError::Db(e) => e,
-            other => db::DbError::Migration(other.to_string()),
+            other => db::DbError::Other(other.to_string()),
         })
     })
     .await?;

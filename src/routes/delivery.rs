@@ -182,7 +182,7 @@ pub async fn delivery(
                 }
                 let after = cur.after;
                 let batch: Result<Vec<ExportRow>, _> = db::run(&pool, move |c| {
-                    db::signatures::export_batch_filtered(c, petition_id, &filter, after, BATCH)
+                    db::signatures::export_batch(c, petition_id, &filter, after, BATCH)
                 })
                 .await;
                 let batch = match batch {

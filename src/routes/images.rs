@@ -94,23 +94,27 @@ pub async fn upload(
     let now = db::now();
     if remove {
         db::run(&state.pool, move |c| {
-            db::images::remove(c, petition_id)?;
-            db::audit::record(c, Some(who), Some(petition_id), "remove-image", "", now)
+            db::write_tx(c, |c| {
+                db::images::remove(c, petition_id)?;
+                db::audit::record(c, Some(who), Some(petition_id), "remove-image", "", now)
+            })
         })
         .await?;
     } else {
         let content_type = sniff(&image).ok_or_else(bad)?;
         let size = image.len();
         db::run(&state.pool, move |c| {
-            db::images::put(c, petition_id, content_type, &image, now)?;
-            db::audit::record(
-                c,
-                Some(who),
-                Some(petition_id),
-                "set-image",
-                &format!("{content_type}, {size} bytes"),
-                now,
-            )
+            db::write_tx(c, |c| {
+                db::images::put(c, petition_id, content_type, &image, now)?;
+                db::audit::record(
+                    c,
+                    Some(who),
+                    Some(petition_id),
+                    "set-image",
+                    &format!("{content_type}, {size} bytes"),
+                    now,
+                )
+            })
         })
         .await?;
     }

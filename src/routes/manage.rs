@@ -220,16 +220,6 @@ pub struct ExportQuery {
     snapshot: Option<i32>,
 }
 
-fn parse_day(s: &str) -> Result<Option<NaiveDateTime>, AppError> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map(|d| d.and_hms_opt(0, 0, 0))
-        .map_err(|_| AppError::BadRequest("error.bad_request.message"))
-}
-
 impl ExportQuery {
     /// The snapshot named, if any (404 for another petition's), and the filter to read.
     async fn resolve(
@@ -261,9 +251,8 @@ impl ExportQuery {
         };
         Ok(ExportFilter {
             country,
-            from: parse_day(&self.from)?,
-            // "until" is inclusive for people: everything before the next day.
-            until: parse_day(&self.until)?.map(|d| d + TimeDelta::days(1)),
+            from: super::parse_day(&self.from)?,
+            until: super::parse_day_end(&self.until)?,
             upto: self.upto,
             snapshot: None,
         })
@@ -312,13 +301,7 @@ fn csv_chunks(
                 }
                 let after = cur.after;
                 let batch = db::run(&pool, move |c| {
-                    db::signatures::export_batch_filtered(
-                        c,
-                        petition_id,
-                        &filter,
-                        after,
-                        export::BATCH,
-                    )
+                    db::signatures::export_batch(c, petition_id, &filter, after, export::BATCH)
                 })
                 .await;
                 match batch {
@@ -342,8 +325,10 @@ fn csv_chunks(
     )
 }
 
-fn export_name(slug: &str) -> String {
-    format!("{slug}-signatures-{}.csv", db::now().format("%Y-%m-%d"))
+/// The file name of an export: dated by its snapshot, or today for the live list.
+fn export_name(slug: &str, snapshot: Option<&Snapshot>) -> String {
+    let day = snapshot.map_or_else(db::now, |s| s.created_at);
+    format!("{slug}-signatures-{}.csv", day.format("%Y-%m-%d"))
 }
 
 /// The confirmed signatures as CSV, streamed from the database batch by batch.
@@ -356,7 +341,8 @@ pub async fn export_csv(
 ) -> Result<HttpResponse, AppError> {
     let view = managed(&state, &session, slug.into_inner()).await?;
     let petition_id = view.petition.id;
-    let (_, filter) = query.resolve(&state, petition_id).await?;
+    let (snapshot, filter) = query.resolve(&state, petition_id).await?;
+    let file_name = export_name(&view.petition.slug, snapshot.as_ref());
     let organizer = auth::organizer_id(&session);
     let detail = format!("{filter:?}, excel: {}", query.excel.is_some());
     db::run(&state.pool, move |c| {
@@ -388,10 +374,7 @@ pub async fn export_csv(
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             "Content-Disposition",
-            format!(
-                "attachment; filename=\"{}\"",
-                export_name(&view.petition.slug)
-            ),
+            format!("attachment; filename=\"{}\"", file_name),
         ))
         // Names and addresses: never kept by a browser or proxy cache.
         .insert_header(("Cache-Control", "no-store"))
@@ -436,10 +419,11 @@ pub async fn export_manifest(
         Some(s) => (s.created_at, s.signature_count, s.paper_count),
         None => (db::now(), p.signature_count, p.paper_count),
     };
+    let title = snapshot.as_ref().map_or(&p.title, |s| &s.title);
     let manifest = serde_json::json!({
         "petition": p.slug,
-        "title": p.title,
-        "file": format!("{}-signatures-{}.csv", p.slug, generated_at.format("%Y-%m-%d")),
+        "title": title,
+        "file": export_name(&p.slug, snapshot.as_ref()),
         "generated_at": iso(generated_at),
         "snapshot": snapshot.as_ref().map(|s| s.id),
         "filters": {

@@ -197,3 +197,26 @@ pub fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body(body)
 }
+
+/// A `YYYY-MM-DD` form field as the start of that day (UTC); empty is `None`.
+pub fn parse_day(s: &str) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+    match s.trim() {
+        "" => Ok(None),
+        d => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(Some)
+            .ok_or(AppError::BadRequest("error.bad_request.message")),
+    }
+}
+
+/// An inclusive "until" day as people mean it: everything before the start of the next day.
+/// A date at the end of the calendar is refused rather than overflowing.
+pub fn parse_day_end(s: &str) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+    parse_day(s)?
+        .map(|d| {
+            d.checked_add_signed(chrono::TimeDelta::days(1))
+                .ok_or(AppError::BadRequest("error.bad_request.message"))
+        })
+        .transpose()
+}

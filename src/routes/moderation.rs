@@ -5,7 +5,6 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
@@ -49,15 +48,6 @@ pub struct CriteriaForm {
     page: Option<i64>,
 }
 
-fn day(s: &str) -> Result<Option<NaiveDateTime>, AppError> {
-    match s.trim() {
-        "" => Ok(None),
-        d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map(|d| d.and_hms_opt(0, 0, 0))
-            .map_err(|_| AppError::BadRequest("error.bad_request.message")),
-    }
-}
-
 fn text(s: &str, max: usize) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.chars().take(max).collect())
@@ -82,8 +72,8 @@ impl CriteriaForm {
         Ok(Criteria {
             search: text(&self.q, 100),
             domain: text(&self.domain, 253).map(|d| d.trim_start_matches('@').to_string()),
-            from: day(&self.from)?,
-            until: day(&self.until)?.map(|d| d + TimeDelta::days(1)),
+            from: super::parse_day(&self.from)?,
+            until: super::parse_day_end(&self.until)?,
             ip_hash,
         })
     }

@@ -74,7 +74,7 @@ pub async fn request(
             invite: false,
         }
         .render(&who.email)
-        .map_err(|e| db::DbError::Migration(format!("reset email: {e}")))?;
+        .map_err(|e| db::DbError::Other(format!("reset email: {e}")))?;
         organizers::create_reset(c, who.id, &hash, now, now + TimeDelta::hours(1), &email)
     })
     .await?;

@@ -155,17 +155,11 @@ pub async fn sign(
     };
     let outcome = usecases::run(&state.pool, move |c| signing::sign(c, &request)).await?;
     tracing::info!(petition.slug = %slug, outcome = ?outcome, "sign request");
-    if let SignOutcome::Capped { until } = outcome {
-        // Said on the page, never silently: at most an hour's delay, whoever caused it. The
-        // same page for confirmed and pending addresses, so it tells nobody which one signed.
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((
-                "Location",
-                format!("/petitions/{slug}/signed?wait={}", until.format("%H:%M")),
-            ))
-            .finish());
+    // A capped attempt gets the same page as any other: a different answer would tell anyone
+    // typing an address whether, and when, it was used. The page always states the cap.
+    if !matches!(outcome, SignOutcome::Capped { .. }) {
+        state.wake_mailer.notify_one();
     }
-    state.wake_mailer.notify_one();
     Ok(check_email)
 }
 
@@ -335,17 +329,10 @@ pub fn parse_form(body: &[u8]) -> Result<SignForm, AppError> {
         .map_err(|_| AppError::BadRequest("error.bad_request.message"))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct SignedQuery {
-    /// Set when the address reached its email cap: the time (UTC) it may sign again.
-    wait: Option<String>,
-}
-
 #[get("/petitions/{slug}/signed")]
 pub async fn signed(
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    query: web::Query<SignedQuery>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -356,19 +343,15 @@ pub async fn signed(
         .confirmation_ttl_hours
         .div_ceil(24)
         .to_string();
-    let mut paragraphs = vec![tr.t("check.message"), view.petition.title.clone()];
-    // Only a well-formed time is shown back: the query string is the visitor's to edit.
-    if let Some(until) = query
-        .wait
-        .as_deref()
-        .filter(|w| chrono::NaiveTime::parse_from_str(w, "%H:%M").is_ok())
-    {
-        paragraphs.push(tr.tf("check.capped", &[("time", until)]));
-    }
-    paragraphs.push(tr.tf("check.hint", &[("days", &days)]));
+    let max = tr.number(i64::from(state.settings.max_confirmation_emails));
     let page = pages::MessagePage {
         l: super::Layout::new(tr, tr.t("check.title"), &req),
-        paragraphs,
+        paragraphs: vec![
+            tr.t("check.message"),
+            view.petition.title.clone(),
+            tr.tf("check.hint", &[("days", &days)]),
+            tr.tf("check.capped", &[("max", &max)]),
+        ],
         links: vec![(format!("/petitions/{slug}"), tr.t("check.back"))],
     };
     use askama::Template;

@@ -28,6 +28,7 @@ pub fn take(
                 export_snapshots::petition_id.eq(petition_id),
                 export_snapshots::organizer_id.eq(organizer_id),
                 export_snapshots::created_at.eq(now),
+                export_snapshots::title.eq(&p.title),
                 export_snapshots::country.eq(&filter.country),
                 export_snapshots::confirmed_from.eq(filter.from),
                 export_snapshots::confirmed_before.eq(filter.until),

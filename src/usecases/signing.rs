@@ -185,10 +185,12 @@ fn classify(t: sigs::TokenRow, now: NaiveDateTime, open: bool) -> LinkState {
     }
 }
 
-/// Confirms the submission a link carries. Idempotent: a second call reports the number handed
-/// out the first time. A second link of an already confirmed mailbox replaces the stored data
-/// with its own (the mailbox's owner chose it), keeping the number and the count. On a closed
-/// petition nothing changes.
+/// Confirms the submission a link carries: the signature takes exactly that submission's data
+/// (name, country, choices, when and from which network it was sent), is counted and gets its
+/// signer number. Idempotent: once a signature is confirmed, every link of it reports the
+/// number handed out the first time and changes nothing, so a link someone else requested with
+/// the same address, opened in a forgotten tab, cannot rewrite a confirmed signature (nor an
+/// export snapshot that holds it). On a closed petition nothing changes.
 pub fn confirm(
     conn: &mut DbConnection,
     hash: &TokenHash,
@@ -200,77 +202,65 @@ pub fn confirm(
         };
         // 1. The petition row: whether it is open is read under the lock that closing takes.
         let petition = lock_petition(conn, t.petition_id)?;
-        let open = petition.is_open_at(now);
-        if !open || t.expires_at <= now {
-            return Ok(classify(t, now, open));
-        }
-        // 2. The signature, re-read under the petition lock: every change to whether a
-        // signature counts, or to its country, takes that lock first.
-        let (status, invalidated_at, old_country): (String, Option<NaiveDateTime>, String) =
+        // 2. The signature, re-read under that lock: every change to whether a signature
+        // counts takes it first, so what is read here stays true until commit.
+        let (status, number, invalidated_at): (String, Option<i32>, Option<NaiveDateTime>) =
             signatures::table
                 .find(t.signature_id)
                 .select((
                     signatures::status,
+                    signatures::number,
                     signatures::invalidated_at,
-                    signatures::country,
                 ))
                 .first(conn)?;
-        let counts = invalidated_at.is_none();
-        let s = &t.submission;
-        let data = (
-            signatures::name.eq(&s.name),
-            signatures::email.eq(&s.email),
-            signatures::country.eq(&s.country),
-            signatures::postcode.eq(&s.postcode),
-            signatures::comment.eq(&s.comment),
-            signatures::public.eq(s.public),
-            signatures::wants_updates.eq(s.wants_updates),
-            signatures::locale.eq(&s.locale),
-        );
-        let number = match SignatureStatus::from_stored(&status) {
-            SignatureStatus::Pending => {
-                let number: i32 = diesel::update(petitions::table.find(t.petition_id))
-                    .set((
-                        petitions::signature_count
-                            .eq(petitions::signature_count + i64::from(counts)),
-                        petitions::last_number.eq(petitions::last_number + 1),
-                    ))
-                    .returning(petitions::last_number)
-                    .get_result(conn)?;
-                let flipped = diesel::update(
-                    signatures::table
-                        .find(t.signature_id)
-                        .filter(signatures::status.eq(SignatureStatus::Pending.as_str())),
-                )
-                .set((
-                    data,
-                    signatures::status.eq(SignatureStatus::Confirmed.as_str()),
-                    signatures::confirmed_at.eq(now),
-                    signatures::number.eq(number),
-                ))
-                .execute(conn)?;
-                if flipped != 1 {
-                    // Impossible under the petition lock; refuse rather than count wrongly.
-                    return Err(diesel::result::Error::RollbackTransaction.into());
-                }
-                if counts {
-                    sigs::add_to_country(conn, t.petition_id, &s.country, 1)?;
-                }
-                number
-            }
-            SignatureStatus::Confirmed => {
-                diesel::update(signatures::table.find(t.signature_id))
-                    .set(data)
-                    .execute(conn)?;
-                if counts && old_country != s.country {
-                    let deltas = [(old_country, -1), (s.country.clone(), 1)]
-                        .into_iter()
-                        .collect();
-                    sigs::add_to_countries(conn, t.petition_id, &deltas)?;
-                }
-                t.number.unwrap_or_default()
-            }
+        let t = sigs::TokenRow {
+            status: SignatureStatus::from_stored(&status),
+            number,
+            ..t
         };
+        let open = petition.is_open_at(now);
+        if !open || t.expires_at <= now || t.status == SignatureStatus::Confirmed {
+            return Ok(classify(t, now, open));
+        }
+        let counts = invalidated_at.is_none();
+        let number: i32 = diesel::update(petitions::table.find(t.petition_id))
+            .set((
+                petitions::signature_count.eq(petitions::signature_count + i64::from(counts)),
+                petitions::last_number.eq(petitions::last_number + 1),
+            ))
+            .returning(petitions::last_number)
+            .get_result(conn)?;
+        let s = &t.submission;
+        let flipped = diesel::update(
+            signatures::table
+                .find(t.signature_id)
+                .filter(signatures::status.eq(SignatureStatus::Pending.as_str())),
+        )
+        .set((
+            (
+                signatures::name.eq(&s.name),
+                signatures::email.eq(&s.email),
+                signatures::country.eq(&s.country),
+                signatures::postcode.eq(&s.postcode),
+                signatures::comment.eq(&s.comment),
+                signatures::public.eq(s.public),
+                signatures::wants_updates.eq(s.wants_updates),
+                signatures::locale.eq(&s.locale),
+                signatures::ip_hash.eq(&s.ip_hash),
+                signatures::created_at.eq(s.submitted_at),
+            ),
+            signatures::status.eq(SignatureStatus::Confirmed.as_str()),
+            signatures::confirmed_at.eq(now),
+            signatures::number.eq(number),
+        ))
+        .execute(conn)?;
+        if flipped != 1 {
+            // Impossible under the petition lock; refuse rather than count wrongly.
+            return Err(diesel::result::Error::RollbackTransaction.into());
+        }
+        if counts {
+            sigs::add_to_country(conn, t.petition_id, &s.country, 1)?;
+        }
         Ok(LinkState::Confirmed {
             petition_slug: t.petition_slug,
             number,

@@ -50,13 +50,23 @@ pub fn post(
     db::write_tx(conn, |conn| {
         lock_petition(conn, petition_id)?;
         if let Some(key) = idempotency_key {
-            let existing: Option<(i32, i32)> = petition_updates::table
+            let existing: Option<(i32, i32, String, String)> = petition_updates::table
                 .filter(petition_updates::petition_id.eq(petition_id))
                 .filter(petition_updates::idempotency_key.eq(key))
-                .select((petition_updates::id, petition_updates::recipients))
+                .select((
+                    petition_updates::id,
+                    petition_updates::recipients,
+                    petition_updates::title,
+                    petition_updates::body_markdown,
+                ))
                 .first(conn)
                 .optional()?;
-            if let Some((id, recipients)) = existing {
+            if let Some((id, recipients, t, b)) = existing {
+                // The same form sent again with other words (the back button): say so rather
+                // than drop them silently.
+                if t != title || b != body_markdown {
+                    return Err(UseCaseError::Refused("updates.form_used"));
+                }
                 return Ok(Posted {
                     id,
                     recipients,

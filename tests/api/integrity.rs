@@ -273,9 +273,11 @@ async fn someone_elses_earlier_submission_with_my_address_never_becomes_my_signa
     assert!(page.contains("Ani Petrosyan") && !page.contains("Mallory"));
     assert_eq!(app.count("p-mine").await, 0);
 
-    // Even if her link was confirmed first (a mistaken click), mine decides.
-    assert_eq!(app.post_form(&theirs, &[]).await.status().as_u16(), 200);
+    // I confirm mine. Her link, left open in a tab and posted later, changes nothing.
     assert_eq!(app.post_form(&mine, &[]).await.status().as_u16(), 200);
+    let late = app.post_form(&theirs, &[]).await;
+    assert_eq!(late.status().as_u16(), 200);
+    assert!(late.text().await.unwrap().contains("You are signer #1"));
     assert_eq!(app.count("p-mine").await, 1);
     let public = app.get("/petitions/p-mine").await.text().await.unwrap();
     assert!(!public.contains("Mallory"), "not public, and not hers");
@@ -390,6 +392,20 @@ async fn an_update_posted_twice_at_once_is_stored_once_and_emails_each_signer_on
     let post = || app.post_form("/dashboard/petitions/p-once/updates", &form);
     let (a, b) = futures_util::join!(post(), post());
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (303, 303));
+    // The same form sent back with other words is refused with a reason, not dropped silently.
+    let edited = app
+        .post_form(
+            "/dashboard/petitions/p-once/updates",
+            &[
+                ("csrf_token", token.as_str()),
+                ("key", key.as_str()),
+                ("title", "We delivered it today"),
+                ("email", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status().as_u16(), 409);
+    assert!(edited.text().await.unwrap().contains("Reload the page"));
     let news = app.wait_for_emails(6).await;
     let updates: Vec<&String> = news
         .iter()

@@ -312,6 +312,19 @@ async fn a_snapshot_gives_the_same_files_whatever_is_confirmed_or_invalidated_la
         .await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(app.count("p-owned").await, 5);
+    // And the petition's title is edited.
+    let form = app.get(&format!("{base}/edit")).await.text().await.unwrap();
+    let res = app
+        .post_form(
+            &format!("{base}/edit"),
+            &[
+                ("csrf_token", crate::organizers::csrf(&form).as_str()),
+                ("title", "A new title"),
+                ("goals", "10, 100"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
 
     for (q, manifest_before) in queries.iter().zip(before) {
         let (csv, manifest) = fetch(q.clone()).await;
@@ -374,4 +387,19 @@ async fn links_saved_with_an_upto_id_still_download_that_part_of_the_list() {
         .await
         .unwrap();
     assert_eq!(first_two["rows"], 2);
+    // A comment with a line break is still one row.
+    app.sign(
+        "p-owned",
+        &[("email", "late@example.org"), ("comment", "two\nlines")],
+    )
+    .await;
+    let raw = app.wait_for_emails(5).await.pop().unwrap();
+    app.post_form(&app.confirmation_path(&raw), &[]).await;
+    let csv = app
+        .get("/dashboard/petitions/p-owned/export.csv")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(parse(&csv).len(), 5);
 }

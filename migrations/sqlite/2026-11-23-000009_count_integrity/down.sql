@@ -10,6 +10,7 @@ ALTER TABLE petition_updates DROP COLUMN idempotency_key;
 DROP TABLE export_snapshot_signatures;
 DROP TABLE export_snapshots;
 ALTER TABLE signatures DROP COLUMN emails_window_start;
+ALTER TABLE confirmation_tokens DROP COLUMN ip_hash;
 ALTER TABLE confirmation_tokens DROP COLUMN locale;
 ALTER TABLE confirmation_tokens DROP COLUMN wants_updates;
 ALTER TABLE confirmation_tokens DROP COLUMN public;

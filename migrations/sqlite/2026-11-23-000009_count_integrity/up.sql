@@ -11,6 +11,7 @@ ALTER TABLE confirmation_tokens ADD COLUMN comment TEXT;
 ALTER TABLE confirmation_tokens ADD COLUMN public BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE confirmation_tokens ADD COLUMN wants_updates BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE confirmation_tokens ADD COLUMN locale TEXT NOT NULL DEFAULT 'en';
+ALTER TABLE confirmation_tokens ADD COLUMN ip_hash TEXT;
 UPDATE confirmation_tokens SET
     name = (SELECT s.name FROM signatures s WHERE s.id = confirmation_tokens.signature_id),
     email = (SELECT s.email FROM signatures s WHERE s.id = confirmation_tokens.signature_id),
@@ -19,7 +20,8 @@ UPDATE confirmation_tokens SET
     comment = (SELECT s.comment FROM signatures s WHERE s.id = confirmation_tokens.signature_id),
     public = (SELECT s.public FROM signatures s WHERE s.id = confirmation_tokens.signature_id),
     wants_updates = (SELECT s.wants_updates FROM signatures s WHERE s.id = confirmation_tokens.signature_id),
-    locale = (SELECT s.locale FROM signatures s WHERE s.id = confirmation_tokens.signature_id);
+    locale = (SELECT s.locale FROM signatures s WHERE s.id = confirmation_tokens.signature_id),
+    ip_hash = (SELECT s.ip_hash FROM signatures s WHERE s.id = confirmation_tokens.signature_id);
 
 -- The confirmation-email cap counts per hour from the first email of the window.
 ALTER TABLE signatures ADD COLUMN emails_window_start TIMESTAMP;
@@ -31,6 +33,8 @@ CREATE TABLE export_snapshots (
     petition_id INTEGER NOT NULL REFERENCES petitions (id) ON DELETE CASCADE,
     organizer_id INTEGER REFERENCES organizers (id) ON DELETE SET NULL,
     created_at TIMESTAMP NOT NULL,
+    -- The petition's title then: the manifest names it.
+    title TEXT NOT NULL,
     country TEXT,
     confirmed_from TIMESTAMP,
     confirmed_before TIMESTAMP,
@@ -41,7 +45,8 @@ CREATE TABLE export_snapshots (
 CREATE INDEX export_snapshots_petition ON export_snapshots (petition_id);
 CREATE TABLE export_snapshot_signatures (
     snapshot_id INTEGER NOT NULL REFERENCES export_snapshots (id) ON DELETE CASCADE,
-    signature_id INTEGER NOT NULL REFERENCES signatures (id) ON DELETE CASCADE,
+    -- No cascade: erasing a signature that a snapshot holds must be a decision, not a side effect.
+    signature_id INTEGER NOT NULL REFERENCES signatures (id),
     PRIMARY KEY (snapshot_id, signature_id)
 );
 
@@ -53,7 +58,8 @@ ALTER TABLE petition_updates ADD COLUMN fanout_upto INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE petition_updates ADD COLUMN fanout_after INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE petition_updates ADD COLUMN fanout_pending BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE petition_updates ADD COLUMN fanout_lease_until TIMESTAMP;
--- An update email is rendered when it is sent, from the update and the signature it names.
-ALTER TABLE email_jobs ADD COLUMN update_id INTEGER REFERENCES petition_updates (id) ON DELETE CASCADE;
-ALTER TABLE email_jobs ADD COLUMN signature_id INTEGER REFERENCES signatures (id) ON DELETE CASCADE;
+-- An update email is rendered when it is sent, from the update and the signature it names
+-- (no foreign keys: a job whose update or signature is gone is skipped when it comes up).
+ALTER TABLE email_jobs ADD COLUMN update_id INTEGER;
+ALTER TABLE email_jobs ADD COLUMN signature_id INTEGER;
 CREATE UNIQUE INDEX email_jobs_update_signature ON email_jobs (update_id, signature_id);
