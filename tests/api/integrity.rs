@@ -838,3 +838,35 @@ async fn a_pending_signature_invalidated_in_a_batch_does_not_count_when_confirme
     let (counters, recount) = counters_and_recount(&app, id).await;
     assert_eq!((counters.signatures, &counters), (1, &recount));
 }
+
+#[tokio::test]
+async fn concurrent_attempts_with_one_address_never_pass_the_email_cap() {
+    let app = spawn_app().await;
+    let id = app.create_petition("p-race-cap", &[100]).await;
+    let attempts = (0..12).map(|_| {
+        let app = &app;
+        async move {
+            app.sign("p-race-cap", &[("email", "target@example.org")])
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    assert!(statuses.iter().all(|&s| s == 303), "{statuses:?}");
+    let (jobs, links) = db::run(&app.pool, |c| {
+        use schema::{confirmation_tokens as t, email_jobs as j};
+        Ok((
+            j::table.count().get_result::<i64>(c)?,
+            t::table.count().get_result::<i64>(c)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (jobs, links),
+        (3, 3),
+        "the default cap: three emails an hour"
+    );
+    assert_eq!(app.rows(id).await.0, 1);
+}
