@@ -17,8 +17,7 @@ pub struct NewEmail {
 }
 
 /// A queued job as a worker sees it.
-#[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = email_jobs)]
+#[derive(Clone, Debug, Queryable)]
 pub struct EmailJob {
     pub id: i32,
     pub recipient: String,
@@ -68,17 +67,21 @@ pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<Ve
         .load(conn)?)
 }
 
-/// Takes a lease on a job. Only one worker can win it: the update matches only while the job
-/// is unleased or its lease ran out, so a crashed worker's job is taken over after `lease_until`.
+/// Takes a lease on those of `ids` that are still unsent and unleased (or whose lease ran out),
+/// in one `UPDATE … RETURNING`: only one worker can win each job, and a crashed worker's jobs
+/// are taken over after `lease_until`. Returns the jobs won.
 pub fn claim(
     conn: &mut DbConnection,
-    id: i32,
+    ids: &[i32],
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
-) -> Result<Option<EmailJob>, DbError> {
-    let won = diesel::update(
+) -> Result<Vec<EmailJob>, DbError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(diesel::update(
         email_jobs::table
-            .filter(email_jobs::id.eq(id))
+            .filter(email_jobs::id.eq_any(ids))
             .filter(email_jobs::sent_at.is_null())
             .filter(email_jobs::failed_at.is_null())
             .filter(
@@ -88,21 +91,26 @@ pub fn claim(
             ),
     )
     .set(email_jobs::lease_until.eq(lease_until))
-    .execute(conn)?;
-    if won != 1 {
-        return Ok(None);
-    }
-    Ok(email_jobs::table
-        .find(id)
-        .select(EmailJob::as_select())
-        .first(conn)
-        .optional()?)
+    // The columns in `EmailJob`'s field order (`as_returning` does not pass through the
+    // two-backend connection).
+    .returning((
+        email_jobs::id,
+        email_jobs::recipient,
+        email_jobs::subject,
+        email_jobs::body_text,
+        email_jobs::body_html,
+        email_jobs::attempts,
+        email_jobs::update_id,
+        email_jobs::signature_id,
+    ))
+    .load(conn)?)
 }
 
-/// Marks a job sent and drops its body: the confirmation link inside is a credential and the
-/// database keeps only hashes of those once the message is out.
-pub fn mark_sent(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> Result<(), DbError> {
-    diesel::update(email_jobs::table.find(id))
+/// Marks jobs sent and drops their bodies: a confirmation link inside is a credential, and the
+/// database keeps only hashes of those once the message is out. One statement for a whole
+/// batch, so a mailing costs few write transactions.
+pub fn mark_sent(conn: &mut DbConnection, ids: &[i32], now: NaiveDateTime) -> Result<(), DbError> {
+    diesel::update(email_jobs::table.filter(email_jobs::id.eq_any(ids)))
         .set((
             email_jobs::sent_at.eq(now),
             email_jobs::lease_until.eq(None::<NaiveDateTime>),

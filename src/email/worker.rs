@@ -77,28 +77,41 @@ impl Worker {
             }
         };
         let now = db::now();
-        let ids = db::run(&self.pool, move |c| outbox::due(c, now, BATCH)).await?;
-        let results: Vec<Result<bool, DbError>> = futures_util::stream::iter(ids)
-            .map(|id| self.handle(id))
+        let lease_until = now + lease;
+        let jobs = db::run(&self.pool, move |c| {
+            let ids = outbox::due(c, now, BATCH)?;
+            outbox::claim(c, &ids, now, lease_until)
+        })
+        .await?;
+        let handled = queued + jobs.len();
+        let results: Vec<Result<Option<i32>, DbError>> = futures_util::stream::iter(jobs)
+            .map(|job| self.handle(job))
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        let mut handled = queued;
+        let mut sent = Vec::with_capacity(results.len());
+        let mut first_error = None;
         for r in results {
-            handled += usize::from(r?);
+            match r {
+                Ok(Some(id)) => sent.push(id),
+                Ok(None) => {}
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
         }
-        Ok(handled)
+        // Marked sent only after the transport accepted them; a crash before this line sends
+        // them again after the lease, never loses them.
+        if !sent.is_empty() {
+            db::run(&self.pool, move |c| outbox::mark_sent(c, &sent, db::now())).await?;
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(handled),
+        }
     }
 
-    /// Claims and sends one job; `false` when another worker holds it.
-    async fn handle(&self, id: i32) -> Result<bool, DbError> {
-        let now = db::now();
-        let lease_until = now + TimeDelta::from_std(self.lease).unwrap_or(TimeDelta::minutes(2));
-        let Some(job) =
-            db::run(&self.pool, move |c| outbox::claim(c, id, now, lease_until)).await?
-        else {
-            return Ok(false);
-        };
+    /// Sends one claimed job; the job's id if the transport accepted it.
+    async fn handle(&self, job: EmailJob) -> Result<Option<i32>, DbError> {
+        let id = job.id;
         let job = match (job.update_id, job.signature_id) {
             (Some(update), Some(signature)) => {
                 let links = self.links.clone();
@@ -112,7 +125,7 @@ impl Worker {
                         outbox::mark_failed(c, id, db::now(), None, "no longer a recipient")
                     })
                     .await?;
-                    return Ok(true);
+                    return Ok(None);
                 };
                 EmailJob {
                     recipient: email.recipient,
@@ -126,8 +139,8 @@ impl Worker {
         };
         match self.mailer.send(&self.from, &job).await {
             Ok(()) => {
-                db::run(&self.pool, move |c| outbox::mark_sent(c, id, db::now())).await?;
                 tracing::debug!(job.id = id, "email sent");
+                Ok(Some(id))
             }
             Err(err) => {
                 let attempt = job.attempts + 1;
@@ -146,9 +159,9 @@ impl Worker {
                     outbox::mark_failed(c, id, now, retry_at, &message)
                 })
                 .await?;
+                Ok(None)
             }
         }
-        Ok(true)
     }
 
     /// The wait before attempt `attempt + 1`: base, 2×base, 4×base… capped at an hour.

@@ -84,6 +84,7 @@ async fn tokens_are_stored_only_as_hashes_and_pages_behind_them_are_not_cached()
     assert_ne!(stored[0], token);
     assert_eq!(stored[0].len(), 64);
     // Once sent, the outbox no longer holds the link either.
+    app.wait_until_sent().await;
     let bodies: Vec<(String, String)> = db::run(&app.pool, |c| {
         use undersigned::db::schema::email_jobs::dsl::*;
         Ok(email_jobs.select((body_text, body_html)).load(c)?)

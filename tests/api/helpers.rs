@@ -291,6 +291,20 @@ impl TestApp {
         panic!("expected {n} emails, got {}", self.emails().len());
     }
 
+    /// Waits until every queued email is marked sent (or given up on).
+    pub async fn wait_until_sent(&self) {
+        for _ in 0..400 {
+            let pending = db::run(&self.pool, db::outbox::pending_count)
+                .await
+                .expect("outbox readable");
+            if pending == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("emails still unsent after 10 s");
+    }
+
     /// The path of the confirmation link in a raw message (`/confirm/…`).
     pub fn confirmation_path(&self, raw: &str) -> String {
         let link = confirmation_link(raw);
