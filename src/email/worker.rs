@@ -2,6 +2,7 @@
 //! exponential backoff. A job is only marked sent after the transport accepted it, so a crash
 //! mid-send means the job is sent again after its lease, never lost.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ use crate::i18n::{Lang, Tr};
 pub const MAX_ATTEMPTS: i32 = 30;
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 const BATCH: i64 = 100;
+/// The pause between two busy rounds.
+const ROUND_PAUSE: Duration = Duration::from_millis(10);
 /// Messages in flight at once (SMTP connections come from lettre's pool).
 const CONCURRENCY: usize = 8;
 
@@ -44,7 +47,12 @@ impl Worker {
     pub async fn run(self) {
         loop {
             match self.run_once().await {
-                Ok(n) if n > 0 => continue,
+                Ok(n) if n > 0 => {
+                    // A breath between rounds of a long mailing: SQLite has one writer, and a
+                    // sign request waiting for it should not lose every race to the worker.
+                    tokio::time::sleep(ROUND_PAUSE).await;
+                    continue;
+                }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "email worker could not read the outbox"),
             }
@@ -78,9 +86,32 @@ impl Worker {
         };
         let now = db::now();
         let lease_until = now + lease;
+        let links = self.links.clone();
+        // Claiming and rendering the batch take one pooled connection, once: the sends that
+        // follow touch no database, so a mailing leaves the pool to the people signing.
         let jobs = db::run(&self.pool, move |c| {
             let ids = outbox::due(c, now, BATCH)?;
-            outbox::claim(c, &ids, now, lease_until)
+            let claimed = outbox::claim(c, &ids, now, lease_until)?;
+            let mut updates = HashMap::new();
+            let mut ready = Vec::with_capacity(claimed.len());
+            for job in claimed {
+                let (Some(update), Some(signature)) = (job.update_id, job.signature_id) else {
+                    ready.push(job);
+                    continue;
+                };
+                match render_update(c, &links, &mut updates, update, signature)? {
+                    Some(email) => ready.push(EmailJob {
+                        recipient: email.recipient,
+                        subject: email.subject,
+                        body_text: email.body_text,
+                        body_html: email.body_html,
+                        ..job
+                    }),
+                    // Unsubscribed, invalidated or gone since the update was posted.
+                    None => outbox::mark_failed(c, job.id, now, None, "no longer a recipient")?,
+                }
+            }
+            Ok(ready)
         })
         .await?;
         let handled = queued + jobs.len();
@@ -109,34 +140,9 @@ impl Worker {
         }
     }
 
-    /// Sends one claimed job; the job's id if the transport accepted it.
+    /// Sends one claimed, rendered job; the job's id if the transport accepted it.
     async fn handle(&self, job: EmailJob) -> Result<Option<i32>, DbError> {
         let id = job.id;
-        let job = match (job.update_id, job.signature_id) {
-            (Some(update), Some(signature)) => {
-                let links = self.links.clone();
-                let rendered = db::run(&self.pool, move |c| {
-                    render_update(c, &links, update, signature)
-                })
-                .await?;
-                let Some(email) = rendered else {
-                    // Unsubscribed, invalidated or gone since the update was posted.
-                    db::run(&self.pool, move |c| {
-                        outbox::mark_failed(c, id, db::now(), None, "no longer a recipient")
-                    })
-                    .await?;
-                    return Ok(None);
-                };
-                EmailJob {
-                    recipient: email.recipient,
-                    subject: email.subject,
-                    body_text: email.body_text,
-                    body_html: email.body_html,
-                    ..job
-                }
-            }
-            _ => job,
-        };
         match self.mailer.send(&self.from, &job).await {
             Ok(()) => {
                 tracing::debug!(job.id = id, "email sent");
@@ -171,27 +177,39 @@ impl Worker {
     }
 }
 
-/// Renders an update email for one signature from the stored update, or `None` if the
-/// signature no longer counts or no longer wants news.
+/// An update as its emails show it: title, Markdown, HTML, the petition's title and slug.
+type UpdateText = (String, String, String, String, String);
+
+/// Renders an update email for one signature from the stored update (read once per batch into
+/// `updates`), or `None` if the update is gone or the signature no longer counts or no longer
+/// wants news.
 fn render_update(
     conn: &mut DbConnection,
     links: &Links,
+    updates: &mut HashMap<i32, Option<UpdateText>>,
     update_id: i32,
     signature_id: i32,
 ) -> Result<Option<NewEmail>, DbError> {
     use diesel::prelude::*;
-    let update: Option<(String, String, String, String, String)> = petition_updates::table
-        .inner_join(petitions::table)
-        .filter(petition_updates::id.eq(update_id))
-        .select((
-            petition_updates::title,
-            petition_updates::body_markdown,
-            petition_updates::body_html,
-            petitions::title,
-            petitions::slug,
-        ))
-        .first(conn)
-        .optional()?;
+    if let std::collections::hash_map::Entry::Vacant(slot) = updates.entry(update_id) {
+        let update: Option<UpdateText> = petition_updates::table
+            .inner_join(petitions::table)
+            .filter(petition_updates::id.eq(update_id))
+            .select((
+                petition_updates::title,
+                petition_updates::body_markdown,
+                petition_updates::body_html,
+                petitions::title,
+                petitions::slug,
+            ))
+            .first(conn)
+            .optional()?;
+        slot.insert(update);
+    }
+    let Some(Some((title, body_text, body_html, petition_title, slug))) = updates.get(&update_id)
+    else {
+        return Ok(None);
+    };
     let signer: Option<(String, String)> = signatures::table
         .find(signature_id)
         .filter(db::signatures::counted())
@@ -199,20 +217,18 @@ fn render_update(
         .select((signatures::email, signatures::locale))
         .first(conn)
         .optional()?;
-    let (Some((title, body_text, body_html, petition_title, slug)), Some((address, locale))) =
-        (update, signer)
-    else {
+    let Some((address, locale)) = signer else {
         return Ok(None);
     };
     let petition_url = links.url(&format!("/petitions/{slug}"));
     let unsubscribe_url = links.unsubscribe_url(signature_id);
     let email = UpdateEmail {
         tr: Tr::new(Lang::from_code(&locale).unwrap_or(Lang::En)),
-        petition_title: &petition_title,
+        petition_title,
         petition_url: &petition_url,
-        title: &title,
-        body_html: &body_html,
-        body_text: &body_text,
+        title,
+        body_html,
+        body_text,
         unsubscribe_url: &unsubscribe_url,
     }
     .render(&address)
