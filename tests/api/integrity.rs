@@ -870,3 +870,72 @@ async fn concurrent_attempts_with_one_address_never_pass_the_email_cap() {
     );
     assert_eq!(app.rows(id).await.0, 1);
 }
+
+#[tokio::test]
+async fn an_update_email_is_rendered_when_sent_and_skips_who_unsubscribed_meanwhile() {
+    // A worker that only runs when woken, so the test decides what happens first.
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[("email_poll_ms", "600000")],
+    )
+    .await;
+    let id = app.create_petition("p-later", &[100]).await;
+    confirmed_subscribers(&app, id, 2).await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    // Posted straight through the use case: nothing wakes the worker yet.
+    let posted = undersigned::usecases::run(&app.pool, move |c| {
+        undersigned::usecases::updates::post(
+            c,
+            1,
+            id,
+            "Delivered <today>",
+            "**Thank you**",
+            true,
+            None,
+            db::now(),
+        )
+    })
+    .await
+    .expect("update posted");
+    assert_eq!(posted.recipients, 2);
+    // The fan-out queues a job for each of the two (as the worker's next round would)…
+    let queued = undersigned::usecases::run(&app.pool, |c| {
+        undersigned::usecases::updates::fan_out(c, db::now(), chrono::TimeDelta::minutes(2))
+    })
+    .await
+    .unwrap();
+    assert_eq!(queued, 2);
+    // …then the first reader unsubscribes, before anything is sent.
+    let first: i32 = db::run(&app.pool, move |c| {
+        use schema::signatures as s;
+        Ok(s::table
+            .filter(s::email.eq("reader0@example.org"))
+            .select(s::id)
+            .first(c)?)
+    })
+    .await
+    .unwrap();
+    db::run(&app.pool, move |c| db::updates::unsubscribe(c, first))
+        .await
+        .unwrap();
+    // Signing wakes the worker: it fans out, renders and sends.
+    app.sign("p-later", &[("email", "waker@example.org")]).await;
+    let sent = app.wait_for_emails(2).await;
+    app.wait_until_sent().await;
+    let updates: Vec<&String> = sent.iter().filter(|e| e.contains("Delivered")).collect();
+    assert_eq!(updates.len(), 1);
+    assert!(updates[0].contains("To: reader1@example.org"));
+    let (_, html) = bodies(updates[0]);
+    assert!(html.contains("<strong>Thank you</strong>") && html.contains("/unsubscribe/"));
+    let skipped: Vec<Option<String>> = db::run(&app.pool, |c| {
+        use schema::email_jobs as j;
+        Ok(j::table
+            .filter(j::update_id.is_not_null())
+            .filter(j::failed_at.is_not_null())
+            .select(j::last_error)
+            .load(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(skipped, vec![Some("no longer a recipient".to_string())]);
+}
