@@ -291,12 +291,21 @@ impl TestApp {
         panic!("expected {n} emails, got {}", self.emails().len());
     }
 
-    /// Waits until every queued email is marked sent (or given up on).
+    /// Waits until every update is fanned out and every queued email is marked sent (or given
+    /// up on).
     pub async fn wait_until_sent(&self) {
         for _ in 0..400 {
-            let pending = db::run(&self.pool, db::outbox::pending_count)
-                .await
-                .expect("outbox readable");
+            let pending = db::run(&self.pool, |c| {
+                use diesel::prelude::*;
+                use undersigned::db::schema::petition_updates as u;
+                let fanning: i64 = u::table
+                    .filter(u::fanout_pending.eq(true))
+                    .count()
+                    .get_result(c)?;
+                Ok(fanning + db::outbox::pending_count(c)?)
+            })
+            .await
+            .expect("outbox readable");
             if pending == 0 {
                 return;
             }

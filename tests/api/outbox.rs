@@ -60,7 +60,7 @@ async fn a_job_leased_by_a_worker_that_died_is_sent_after_its_lease_runs_out() {
     assert!(app.emails().is_empty(), "not sent while leased");
     let sent = app.wait_for_emails(1).await;
     assert_eq!(sent.len(), 1);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.wait_until_sent().await;
     assert_eq!(app.emails().len(), 1, "sent exactly once");
 }
 
