@@ -140,6 +140,7 @@ impl Application {
                     .wrap(sessions)
                     .wrap(ErrorHandlers::new().default_handler(render_error_page))
                     .wrap(headers)
+                    .wrap(from_fn(private_pages))
                     .wrap(from_fn(crate::telemetry::log_requests))
                     .app_data(state.clone())
                     .app_data(
@@ -257,6 +258,36 @@ impl Application {
         pruner.abort();
         result
     }
+}
+
+/// Paths whose pages may show personal data or carry a credential in the URL: organizer pages,
+/// confirmation, withdrawal and receipt links, sign-in, setup, reset and unsubscribe pages.
+const PRIVATE_PREFIXES: [&str; 7] = [
+    "/dashboard",
+    "/confirm/",
+    "/withdraw/",
+    "/login",
+    "/setup/",
+    "/unsubscribe/",
+    "/logout",
+];
+
+/// Tells browsers and proxies never to keep a private page: one rule for every such route,
+/// error pages included, instead of a header each handler must remember.
+async fn private_pages(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let private = PRIVATE_PREFIXES.iter().any(|p| req.path().starts_with(p))
+        || req.path().contains("/receipt/");
+    let mut res = next.call(req).await?;
+    if private {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
 }
 
 /// Renders a translated HTML page for any error response that is not one already.

@@ -111,7 +111,7 @@ pub async fn show(
             }),
             comment: submission.comment,
         };
-        return Ok(no_store(html(StatusCode::OK, page.render()?)));
+        return Ok(html(StatusCode::OK, page.render()?));
     }
     respond(&state, &req, tr, st).await
 }
@@ -207,14 +207,5 @@ async fn respond(
             vec![("/".to_string(), tr.t("token.see_petitions"))],
         )?,
     };
-    Ok(no_store(res))
-}
-
-/// Pages reached through a token are never cached by browsers or proxies.
-fn no_store(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    res
+    Ok(res)
 }

@@ -223,6 +223,5 @@ pub async fn delivery(
     );
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
         .streaming(stream))
 }

@@ -376,8 +376,6 @@ pub async fn export_csv(
             "Content-Disposition",
             format!("attachment; filename=\"{}\"", file_name),
         ))
-        // Names and addresses: never kept by a browser or proxy cache.
-        .insert_header(("Cache-Control", "no-store"))
         .streaming(stream))
 }
 
@@ -440,7 +438,6 @@ pub async fn export_manifest(
         "sha256": hex::encode(hasher.finalize()),
     });
     Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
         .json(manifest))
 }
 

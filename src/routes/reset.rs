@@ -130,12 +130,7 @@ pub async fn reset_form(
         action: format!("/login/reset/{}", token.as_str()),
         error: None,
     };
-    let mut res = html(StatusCode::OK, page.render()?);
-    res.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    Ok(res)
+    Ok(html(StatusCode::OK, page.render()?))
 }
 
 #[derive(Debug, Default, Deserialize)]

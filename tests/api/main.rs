@@ -17,6 +17,7 @@ mod bad_input;
 mod cli;
 mod confirm;
 mod editor;
+mod hardening;
 mod outbox;
 mod sign;
 mod updates;

@@ -1,0 +1,43 @@
+//! Hardening: nothing personal cached, private files.
+
+use crate::helpers::spawn_app;
+use crate::organizers::{add_organizer, login};
+
+#[tokio::test]
+async fn pages_with_personal_data_or_credentials_are_never_cached() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", true);
+    app.create_owned_petition("p-private", &[100], "ana@example.org")
+        .await;
+    app.sign("p-private", &[]).await;
+    let confirm = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+    let login_page = app.get("/login").await;
+    assert_eq!(login_page.headers()["cache-control"], "no-store");
+    login(&app, "ana@example.org", "correct horse battery").await;
+    for path in [
+        "/dashboard".to_string(),
+        "/dashboard/petitions/p-private".to_string(),
+        "/dashboard/petitions/p-private/signers".to_string(),
+        "/dashboard/petitions/p-private/edit".to_string(),
+        "/dashboard/petitions/p-private/export.csv".to_string(),
+        "/dashboard/petitions/p-private/delivery".to_string(),
+        "/dashboard/audit".to_string(),
+        "/dashboard/organizers".to_string(),
+        "/dashboard/petitions/nope".to_string(),
+        confirm.clone(),
+        "/confirm/not-a-token".to_string(),
+    ] {
+        let res = app.get(&path).await;
+        assert_eq!(
+            res.headers().get("cache-control").map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{path} ({})",
+            res.status()
+        );
+    }
+    let posted = app.post_form(&confirm, &[]).await;
+    assert_eq!(posted.headers()["cache-control"], "no-store");
+    // The public page holds nothing personal beyond what signers chose to show.
+    let public = app.get("/petitions/p-private").await;
+    assert!(public.headers().get("cache-control").is_none());
+}
