@@ -54,8 +54,7 @@ impl Application {
         settings: Settings,
         mailer: Mailer,
     ) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("cannot create data_dir {}", settings.data_dir.display()))?;
+        crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
         let secret = secret_key(&settings)?;
         let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
         db::run(&pool, db::migrate).await?;

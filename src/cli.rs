@@ -201,8 +201,7 @@ async fn first_run_setup_link(app: &Application) -> anyhow::Result<Option<String
 
 /// A migrated connection for one-shot commands.
 fn open(settings: &Settings) -> anyhow::Result<db::PooledConnection> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("cannot create data_dir {}", settings.data_dir.display()))?;
+    crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().context("cannot open the database")?;
     db::migrate(&mut conn)?;

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod i18n;
 pub mod markdown;
 pub mod ratelimit;

@@ -153,9 +153,7 @@ pub fn connect(database_url: &str, size: u32) -> Result<Pool, DbError> {
     match &backend {
         Backend::Sqlite(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    DbError::Other(format!("cannot create {}: {e}", parent.display()))
-                })?;
+                crate::files::private_dir(parent).map_err(|e| DbError::Other(format!("{e:#}")))?;
             }
         }
         Backend::Postgres(_) => {}

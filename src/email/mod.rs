@@ -114,8 +114,7 @@ impl Mailer {
             }
             None => {
                 let dir = settings.data_dir.join("outbox");
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+                crate::files::private_dir(&dir)?;
                 Ok(Mailer::File {
                     transport: AsyncFileTransport::new(&dir),
                     dir,

@@ -437,8 +437,7 @@ pub async fn export_manifest(
         "paper_signature_count": paper,
         "sha256": hex::encode(hasher.finalize()),
     });
-    Ok(HttpResponse::Ok()
-        .json(manifest))
+    Ok(HttpResponse::Ok().json(manifest))
 }
 
 #[derive(Debug, Default, Deserialize)]

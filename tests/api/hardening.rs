@@ -29,7 +29,9 @@ async fn pages_with_personal_data_or_credentials_are_never_cached() {
     ] {
         let res = app.get(&path).await;
         assert_eq!(
-            res.headers().get("cache-control").map(|v| v.to_str().unwrap()),
+            res.headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
             Some("no-store"),
             "{path} ({})",
             res.status()
@@ -40,4 +42,37 @@ async fn pages_with_personal_data_or_credentials_are_never_cached() {
     // The public page holds nothing personal beyond what signers chose to show.
     let public = app.get("/petitions/p-private").await;
     assert!(public.headers().get("cache-control").is_none());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_its_wal_and_written_emails_are_readable_by_the_operator_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = crate::helpers::spawn_app_with(crate::helpers::Mail::Files, &[]).await;
+    app.create_petition("p-files", &[100]).await;
+    app.sign("p-files", &[]).await;
+    app.wait_until_sent().await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let data = app.dir.path();
+    let outbox = data.join("outbox");
+    assert_eq!(mode(&outbox), 0o700);
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one .eml");
+    files.push(data.join("secret_key"));
+    if app.db.url.starts_with("sqlite") {
+        for name in ["test.db", "test.db-wal", "test.db-shm"] {
+            let dir = app
+                .db
+                .url
+                .trim_start_matches("sqlite://")
+                .trim_end_matches("/test.db");
+            files.push(std::path::Path::new(dir).join(name));
+        }
+    }
+    for f in files {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
 }
