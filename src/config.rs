@@ -30,8 +30,10 @@ pub struct Settings {
     pub confirmation_ttl_hours: u32,
     /// How many emails one signature may trigger (first confirmation plus re-sends).
     pub max_confirmation_emails: u32,
-    /// Use `X-Forwarded-For` / `Forwarded` for the client address (only behind a trusted proxy).
+    /// Take the client address from `client_ip_header` (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
+    /// The one header the trusted proxy sets: its last address is the client's.
+    pub client_ip_header: actix_web::http::header::HeaderName,
     /// First retry delay of a failed email; doubles with every attempt, capped at one hour.
     pub email_retry_base_ms: u64,
     /// How often the email worker looks for due jobs when nothing wakes it.
@@ -57,6 +59,7 @@ struct RawSettings {
     confirmation_ttl_hours: Option<u32>,
     max_confirmation_emails: Option<u32>,
     trust_proxy_headers: Option<bool>,
+    client_ip_header: Option<String>,
     email_retry_base_ms: Option<u64>,
     email_poll_ms: Option<u64>,
     email_lease_ms: Option<u64>,
@@ -81,6 +84,7 @@ impl RawSettings {
             confirmation_ttl_hours,
             max_confirmation_emails,
             trust_proxy_headers,
+            client_ip_header,
             email_retry_base_ms,
             email_poll_ms,
             email_lease_ms,
@@ -210,6 +214,13 @@ impl Settings {
                 3,
             )?,
             trust_proxy_headers: raw.trust_proxy_headers.unwrap_or(false),
+            client_ip_header: match raw.client_ip_header {
+                None => actix_web::http::header::X_FORWARDED_FOR,
+                Some(name) => name
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("client_ip_header", "must be an HTTP header name"))?,
+            },
             email_retry_base_ms: raw.email_retry_base_ms.unwrap_or(10_000).max(10),
             email_poll_ms: raw.email_poll_ms.unwrap_or(2_000).max(10),
             // Longer than the SMTP timeout (20 s), so a slow send is not taken over while alive.

@@ -58,13 +58,27 @@ impl AppState {
         self.links.url(path)
     }
 
-    /// The client address used for rate limiting: the socket peer, or the first
-    /// `X-Forwarded-For` / `Forwarded` address when behind a trusted proxy.
+    /// The client address used for rate limits and network hashes: the socket peer, or,
+    /// behind a trusted proxy, the last address in the one header that proxy sets
+    /// (`client_ip_header`, `X-Forwarded-For` by default). Only that last entry is the proxy's
+    /// word: anything before it, and every other header (`Forwarded`, `X-Real-IP`…), came from
+    /// the client and is ignored.
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
         if self.settings.trust_proxy_headers {
-            let info = req.connection_info();
-            if let Some(ip) = info.realip_remote_addr().and_then(parse_ip) {
-                return Some(ip);
+            let name = &self.settings.client_ip_header;
+            let last = req
+                .headers()
+                .get_all(name)
+                .last()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next());
+            let ip = if name == actix_web::http::header::FORWARDED {
+                last.and_then(forwarded_for)
+            } else {
+                last.and_then(parse_ip)
+            };
+            if ip.is_some() {
+                return ip;
             }
         }
         req.peer_addr().map(|a| a.ip())
@@ -83,6 +97,17 @@ impl AppState {
         mac.update(crate::ratelimit::client_key(ip).to_string().as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+}
+
+/// The `for=` address of one `Forwarded` element (RFC 7239), quotes, brackets and port removed.
+fn forwarded_for(element: &str) -> Option<IpAddr> {
+    element.split(';').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("for")
+            .then(|| parse_ip(v.trim().trim_matches('"')))
+            .flatten()
+    })
 }
 
 fn parse_ip(s: &str) -> Option<IpAddr> {
@@ -219,4 +244,24 @@ pub fn parse_day_end(s: &str) -> Result<Option<chrono::NaiveDateTime>, AppError>
                 .ok_or(AppError::BadRequest("error.bad_request.message"))
         })
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_elements_give_their_for_address_only() {
+        assert_eq!(
+            forwarded_for("for=192.0.2.60;proto=http"),
+            "192.0.2.60".parse().ok()
+        );
+        assert_eq!(
+            forwarded_for(" For=\"[2001:db8::1]:4711\""),
+            "2001:db8::1".parse().ok()
+        );
+        assert_eq!(forwarded_for("by=203.0.113.43"), None);
+        assert_eq!(forwarded_for("for=unknown"), None);
+        assert_eq!(parse_ip(" 198.51.100.7:8080"), "198.51.100.7".parse().ok());
+    }
 }

@@ -76,3 +76,54 @@ async fn the_database_its_wal_and_written_emails_are_readable_by_the_operator_on
         assert_eq!(mode(&f), 0o600, "{}", f.display());
     }
 }
+
+#[tokio::test]
+async fn behind_the_trusted_proxy_a_client_cannot_pick_its_own_address() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[
+            ("trust_proxy_headers", "true"),
+            ("sign_rate_per_minute", "3"),
+        ],
+    )
+    .await;
+    app.create_petition("p-proxy", &[100]).await;
+    let mut statuses = vec![];
+    for i in 0..6 {
+        let email = format!("p{i}@example.org");
+        let res = app
+            .client
+            .post(format!("{}/petitions/p-proxy/sign", app.address))
+            // What the client forges…
+            .header("Forwarded", format!("for=203.0.113.{i}"))
+            .header("X-Real-IP", format!("203.0.113.{i}"))
+            // …and what the proxy appends after whatever the client sent.
+            .header("X-Forwarded-For", format!("198.51.100.{i}, 192.0.2.1"))
+            .form(&[
+                ("name", "Ani"),
+                ("email", email.as_str()),
+                ("country", "AM"),
+                ("consent", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [303, 303, 303, 429, 429, 429]);
+    // Another real client (another address appended by the proxy) is not affected.
+    let res = app
+        .client
+        .post(format!("{}/petitions/p-proxy/sign", app.address))
+        .header("X-Forwarded-For", "192.0.2.2")
+        .form(&[
+            ("name", "Ani"),
+            ("email", "other@example.org"),
+            ("country", "AM"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+}
