@@ -123,7 +123,6 @@ pub async fn sign(
         PetitionEmail {
             tr,
             kind,
-            name: new.name.as_str(),
             petition_title: &view.petition.title,
             petition_url: &petition_url,
             link: &link,

@@ -127,3 +127,26 @@ async fn behind_the_trusted_proxy_a_client_cannot_pick_its_own_address() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 303);
 }
+
+#[tokio::test]
+async fn the_confirmation_email_carries_none_of_the_words_typed_into_the_form() {
+    let app = spawn_app().await;
+    app.create_petition("p-phish", &[100]).await;
+    let bait = "Your account is suspended, re-verify at https://evil.example";
+    app.sign(
+        "p-phish",
+        &[
+            ("name", bait),
+            ("email", "victim@example.org"),
+            ("comment", "Call +1 555 0100 now"),
+        ],
+    )
+    .await;
+    let raw = app.wait_for_emails(1).await.pop().unwrap();
+    let (text, html) = crate::helpers::bodies(&raw);
+    for part in [&raw, &text, &html] {
+        assert!(!part.contains("evil.example") && !part.contains("suspended"));
+        assert!(!part.contains("555 0100"));
+    }
+    assert!(text.contains("/confirm/"), "still the link: {text}");
+}
