@@ -5,21 +5,45 @@ use pulldown_cmark::{Options, Parser, html};
 /// Renders organiser Markdown to HTML safe to show on a public page: raw HTML, scripts, event
 /// handlers and `javascript:` links are removed by ammonia; links get `rel="noopener noreferrer"`.
 pub fn render(markdown: &str) -> String {
+    sanitise(markdown, false)
+}
+
+/// Renders Markdown for an email: as [`render`], without images. A remote image in an email is
+/// a tracking pixel (it tells its server when and from where each signer read it).
+pub fn render_for_email(markdown: &str) -> String {
+    sanitise(markdown, true)
+}
+
+fn sanitise(markdown: &str, without_images: bool) -> String {
     let parser = Parser::new_ext(
         markdown,
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES,
     );
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, parser);
-    ammonia::Builder::default()
-        .link_rel(Some("noopener noreferrer nofollow"))
-        .clean(&unsafe_html)
-        .to_string()
+    let mut builder = ammonia::Builder::default();
+    builder.link_rel(Some("noopener noreferrer nofollow"));
+    if without_images {
+        builder.rm_tags(["img"]);
+    }
+    builder.clean(&unsafe_html).to_string()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{render, render_for_email};
+
+    #[test]
+    fn emails_get_no_images() {
+        let md = "Delivered. ![](https://tracker.example/p.gif) <img src=\"https://t.example/x\">";
+        assert!(render(md).contains("tracker.example"));
+        let email = render_for_email(md);
+        assert!(
+            !email.contains("<img") && !email.contains("tracker.example"),
+            "{email}"
+        );
+        assert!(email.contains("Delivered."));
+    }
 
     #[test]
     fn markdown_renders_and_scripts_do_not() {

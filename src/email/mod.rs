@@ -14,6 +14,50 @@ use secrecy::ExposeSecret;
 use crate::config::Settings;
 use crate::db::outbox::EmailJob;
 
+/// `List-Unsubscribe: <https://…>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl lettre::message::header::Header for ListUnsubscribe {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(
+            s.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .into(),
+        ))
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl lettre::message::header::Header for ListUnsubscribePost {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(
+            Self::name(),
+            "List-Unsubscribe=One-Click".to_string(),
+        )
+    }
+}
+
 /// What makes links in emails: the public address, and the key that signs unsubscribe links.
 #[derive(Clone)]
 pub struct Links {
@@ -132,16 +176,28 @@ impl Mailer {
         }
     }
 
-    /// Sends one queued job as a multipart (plain text and HTML) message.
-    pub async fn send(&self, from: &Mailbox, job: &EmailJob) -> Result<(), SendError> {
+    /// Sends one queued job as a multipart (plain text and HTML) message; with `unsubscribe`,
+    /// the `List-Unsubscribe` and `List-Unsubscribe-Post` headers name that link.
+    pub async fn send(
+        &self,
+        from: &Mailbox,
+        job: &EmailJob,
+        unsubscribe: Option<&str>,
+    ) -> Result<(), SendError> {
         let to: Mailbox = job.recipient.parse().map_err(|e| SendError {
             message: format!("recipient address refused: {e}"),
             permanent: true,
         })?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(from.clone())
             .to(to)
-            .subject(&job.subject)
+            .subject(&job.subject);
+        if let Some(url) = unsubscribe {
+            builder = builder
+                .header(ListUnsubscribe(url.to_string()))
+                .header(ListUnsubscribePost);
+        }
+        let message = builder
             .multipart(MultiPart::alternative_plain_html(
                 job.body_text.clone(),
                 job.body_html.clone(),

@@ -143,7 +143,17 @@ impl Worker {
     /// Sends one claimed, rendered job; the job's id if the transport accepted it.
     async fn handle(&self, job: EmailJob) -> Result<Option<i32>, DbError> {
         let id = job.id;
-        match self.mailer.send(&self.from, &job).await {
+        // Update emails name their unsubscribe link in headers too, so mail programs offer a
+        // one-click "unsubscribe" (RFC 8058: a POST to the link, which ours accepts).
+        let unsubscribe = job
+            .update_id
+            .and(job.signature_id)
+            .map(|s| self.links.unsubscribe_url(s));
+        match self
+            .mailer
+            .send(&self.from, &job, unsubscribe.as_deref())
+            .await
+        {
             Ok(()) => {
                 tracing::debug!(job.id = id, "email sent");
                 Ok(Some(id))
@@ -177,7 +187,8 @@ impl Worker {
     }
 }
 
-/// An update as its emails show it: title, Markdown, HTML, the petition's title and slug.
+/// An update as its emails show it: title, Markdown, page HTML (unused: emails render their
+/// own, without images), the petition's title and slug.
 type UpdateText = (String, String, String, String, String);
 
 /// Renders an update email for one signature from the stored update (read once per batch into
@@ -206,8 +217,7 @@ fn render_update(
             .optional()?;
         slot.insert(update);
     }
-    let Some(Some((title, body_text, body_html, petition_title, slug))) = updates.get(&update_id)
-    else {
+    let Some(Some((title, body_text, _, petition_title, slug))) = updates.get(&update_id) else {
         return Ok(None);
     };
     let signer: Option<(String, String)> = signatures::table
@@ -222,12 +232,13 @@ fn render_update(
     };
     let petition_url = links.url(&format!("/petitions/{slug}"));
     let unsubscribe_url = links.unsubscribe_url(signature_id);
+    let body_html = crate::markdown::render_for_email(body_text);
     let email = UpdateEmail {
         tr: Tr::new(Lang::from_code(&locale).unwrap_or(Lang::En)),
         petition_title,
         petition_url: &petition_url,
         title,
-        body_html,
+        body_html: &body_html,
         body_text,
         unsubscribe_url: &unsubscribe_url,
     }

@@ -150,3 +150,71 @@ async fn the_confirmation_email_carries_none_of_the_words_typed_into_the_form() 
     }
     assert!(text.contains("/confirm/"), "still the link: {text}");
 }
+
+#[tokio::test]
+async fn update_emails_carry_no_remote_images_and_a_one_click_unsubscribe() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    app.create_owned_petition("p-pixel", &[100], "ana@example.org")
+        .await;
+    app.sign(
+        "p-pixel",
+        &[("email", "reader@example.org"), ("updates", "yes")],
+    )
+    .await;
+    let raw = app.wait_for_emails(1).await.pop().unwrap();
+    app.post_form(&app.confirmation_path(&raw), &[]).await;
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let page = app
+        .get("/dashboard/petitions/p-pixel")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-pixel/updates",
+            &[
+                ("csrf_token", crate::organizers::csrf(&page).as_str()),
+                ("title", "Delivered"),
+                (
+                    "body",
+                    "We delivered it. ![](https://tracker.example/open.gif?who=1)",
+                ),
+                ("email", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    app.wait_until_sent().await;
+    let update = app
+        .emails()
+        .into_iter()
+        .find(|e| e.contains("Delivered"))
+        .expect("the update email");
+    let (_, html) = crate::helpers::bodies(&update);
+    assert!(html.contains("We delivered it."));
+    // Nothing in the HTML part loads from elsewhere (the plain text part is the Markdown as
+    // written: text, which no mail program fetches).
+    assert!(
+        !html.contains("tracker.example") && !html.contains("<img"),
+        "{html}"
+    );
+    let header = update
+        .lines()
+        .find(|l| l.starts_with("List-Unsubscribe: <"))
+        .expect("a List-Unsubscribe header");
+    assert!(update.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    // The mail program's one-click POST works.
+    let url = header
+        .trim_start_matches("List-Unsubscribe: <")
+        .trim_end_matches('>');
+    let path = url::Url::parse(url).unwrap().path().to_string();
+    let res = app
+        .post_form(&path, &[("List-Unsubscribe", "One-Click")])
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    // The public page still shows the image: only emails drop it.
+    let public = app.get("/petitions/p-pixel").await.text().await.unwrap();
+    assert!(public.contains("tracker.example"));
+}

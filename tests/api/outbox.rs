@@ -110,7 +110,10 @@ async fn emails_are_multipart_in_the_signers_language() {
     let raw = &app.wait_for_emails(1).await[0];
     assert!(raw.contains("multipart/alternative"));
     let (text, html) = crate::helpers::bodies(raw);
-    assert!(text.contains("Здравствуйте!") && !text.contains("Анна"), "{text}");
+    assert!(
+        text.contains("Здравствуйте!") && !text.contains("Анна"),
+        "{text}"
+    );
     assert!(html.contains("Подтвердить подпись"));
     assert!(crate::helpers::subject(raw).starts_with("Подтвердите подпись"));
 }
