@@ -94,6 +94,13 @@ impl Application {
             pool: pool.clone(),
             limiter: SignLimiter::new(settings.sign_rate_per_minute, settings.sign_rate_per_hour),
             login_limiter: crate::ratelimit::LoginLimiter::default(),
+            hasher: crate::auth::password::Hasher::new(
+                settings
+                    .password_hash_concurrency
+                    .map_or_else(crate::auth::password::Hasher::default_permits, |n| {
+                        n as usize
+                    }),
+            ),
             settings,
             base_url: base_url.clone(),
             wake_mailer: wake,

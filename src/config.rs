@@ -41,6 +41,8 @@ pub struct Settings {
     /// How long a worker may hold a claimed email before another worker may take it over.
     pub email_lease_ms: u64,
     pub db_pool_size: u32,
+    /// Password hashes computed at once (19 MiB each); `None`: twice the cores.
+    pub password_hash_concurrency: Option<u32>,
 }
 
 /// Every key a TOML file or the environment may set. Unknown keys are an error.
@@ -64,6 +66,7 @@ struct RawSettings {
     email_poll_ms: Option<u64>,
     email_lease_ms: Option<u64>,
     db_pool_size: Option<u32>,
+    password_hash_concurrency: Option<u32>,
 }
 
 impl RawSettings {
@@ -88,7 +91,8 @@ impl RawSettings {
             email_retry_base_ms,
             email_poll_ms,
             email_lease_ms,
-            db_pool_size
+            db_pool_size,
+            password_hash_concurrency
         );
     }
 }
@@ -226,6 +230,10 @@ impl Settings {
             // Longer than the SMTP timeout (20 s), so a slow send is not taken over while alive.
             email_lease_ms: raw.email_lease_ms.unwrap_or(120_000).max(100),
             db_pool_size: positive("db_pool_size", raw.db_pool_size, 8)?,
+            password_hash_concurrency: raw
+                .password_hash_concurrency
+                .map(|n| positive("password_hash_concurrency", Some(n), 1))
+                .transpose()?,
         })
     }
 }
@@ -257,7 +265,8 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
             | "email_retry_base_ms"
             | "email_poll_ms"
             | "email_lease_ms"
-            | "db_pool_size" => value
+            | "db_pool_size"
+            | "password_hash_concurrency" => value
                 .trim()
                 .parse::<i64>()
                 .map(toml::Value::Integer)

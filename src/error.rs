@@ -38,6 +38,9 @@ pub enum AppError {
     LoginRequired,
     #[error("database unavailable: {0}")]
     Unavailable(#[source] DbError),
+    /// Too much work of one kind at once (password hashing): come back shortly.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -72,7 +75,9 @@ impl AppError {
             AppError::Forbidden | AppError::LoginRequired => {
                 ("error.forbidden.title", "error.forbidden.message")
             }
-            AppError::Unavailable(_) => ("error.unavailable.title", "error.unavailable.message"),
+            AppError::Unavailable(_) | AppError::Busy { .. } => {
+                ("error.unavailable.title", "error.unavailable.message")
+            }
             AppError::Internal(_) => ("error.internal.title", "error.internal.message"),
         };
         ErrorPage {
@@ -110,7 +115,7 @@ impl ResponseError for AppError {
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::LoginRequired => StatusCode::SEE_OTHER,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,7 +135,9 @@ impl ResponseError for AppError {
                 .finish();
         }
         let mut res = HttpResponse::build(self.status_code());
-        if let AppError::RateLimited { retry_after_secs } = self {
+        if let AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } =
+            self
+        {
             res.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
         let mut res = res.body(self.status_code().canonical_reason().unwrap_or("error"));

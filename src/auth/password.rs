@@ -48,14 +48,81 @@ pub fn hash(password: &Password) -> Result<String, argon2::password_hash::Error>
         .to_string())
 }
 
-/// [`hash`] on the blocking thread pool, for request handlers: hashing takes tens of
-/// milliseconds of CPU and must not stall the async workers.
-pub async fn hash_blocking(password: Password) -> Result<String, crate::error::AppError> {
-    let failed = |e: String| crate::error::AppError::Internal(anyhow::anyhow!("hashing: {e}"));
-    actix_web::web::block(move || hash(&password))
+/// glibc raises its mmap threshold after the first large block is freed, so from then on each
+/// 19 MiB hashing block comes from the arena of whichever thread ran it and stays there; with
+/// many threads that adds up to hundreds of MiB kept for good. A fixed threshold keeps blocks
+/// of 1 MiB and more in mmap, returned to the system as soon as a hash is done.
+fn keep_large_allocations_out_of_heaps() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator setting; any value is valid for this option.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+/// Runs password hashing for request handlers: on the blocking thread pool (it takes tens of
+/// milliseconds of CPU and must not stall the async workers) and never more than `permits` at
+/// once. Each hash holds 19 MiB, so the bound is what keeps memory flat when strangers send
+/// sign-in requests by the hundred: a request that cannot get a turn within [`Hasher::WAIT`]
+/// is told to come back (503 with `Retry-After`) instead of queueing without end.
+pub struct Hasher {
+    permits: tokio::sync::Semaphore,
+}
+
+impl Hasher {
+    /// How long a request waits for a turn before it is told the server is busy.
+    pub const WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+    pub fn new(permits: usize) -> Hasher {
+        keep_large_allocations_out_of_heaps();
+        Hasher {
+            permits: tokio::sync::Semaphore::new(permits.max(1)),
+        }
+    }
+
+    /// Twice the cores: enough to keep them busy, 38 MiB of hashing memory per core at most.
+    pub fn default_permits() -> usize {
+        2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, crate::error::AppError> {
+        let _turn = tokio::time::timeout(Self::WAIT, self.permits.acquire())
+            .await
+            .map_err(|_| crate::error::AppError::Busy {
+                retry_after_secs: 5,
+            })?
+            .map_err(|e| crate::error::AppError::Internal(e.into()))?;
+        actix_web::web::block(work)
+            .await
+            .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("hashing: {e}")))
+    }
+
+    /// [`hash`], bounded.
+    pub async fn hash(&self, password: Password) -> Result<String, crate::error::AppError> {
+        self.run(move || hash(&password))
+            .await?
+            .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("hashing: {e}")))
+    }
+
+    /// [`verify`], bounded; an absent hash is checked against [`DUMMY_HASH`] so that an unknown
+    /// account takes as long to refuse as a wrong password.
+    pub async fn verify(
+        &self,
+        password: String,
+        phc: Option<String>,
+    ) -> Result<bool, crate::error::AppError> {
+        self.run(move || match phc {
+            Some(phc) => verify(&password, &phc),
+            None => {
+                verify(&password, &DUMMY_HASH);
+                false
+            }
+        })
         .await
-        .map_err(|e| failed(e.to_string()))?
-        .map_err(|e| failed(e.to_string()))
+    }
 }
 
 /// Checks a password against a stored hash. CPU-heavy: call it off the async runtime.

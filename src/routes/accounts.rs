@@ -85,7 +85,7 @@ pub async fn invite(
     // An unusable password until the invitation is used: 43 random characters nobody knows.
     let unknown = password::Password::parse(ConfirmationToken::generate().as_str())
         .map_err(|_| AppError::Internal(anyhow::anyhow!("placeholder password")))?;
-    let placeholder = password::hash_blocking(unknown).await?;
+    let placeholder = state.hasher.hash(unknown).await?;
     let token = ConfirmationToken::generate();
     let link = state.url(&format!("/login/reset/{}", token.as_str()));
     let hash = token.hash();

@@ -85,18 +85,18 @@ pub async fn login(
     }
     let lookup = account.clone();
     let found = db::run(&state.pool, move |c| organizers::credentials(c, &lookup)).await?;
-    let password = form.password;
-    // Hashing is deliberately slow: off the async workers. An unknown address is checked against
-    // a dummy hash so that it takes as long as a wrong password and cannot be told apart.
-    let signed_in = web::block(move || match found {
-        Some((who, hash)) => password::verify(&password, &hash).then_some(who.id),
-        None => {
-            password::verify(&password, &password::DUMMY_HASH);
-            None
-        }
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    // Hashing is deliberately slow: bounded, off the async workers. An unknown address is
+    // checked against a dummy hash so that it cannot be told apart from a wrong password.
+    let (id, phc) = match found {
+        Some((who, hash)) => (Some(who.id), Some(hash)),
+        None => (None, None),
+    };
+    let signed_in = state
+        .hasher
+        .verify(form.password, phc)
+        .await?
+        .then_some(id)
+        .flatten();
     match signed_in {
         Some(id) => {
             auth::sign_in(&session, id)?;
@@ -238,7 +238,7 @@ pub async fn setup(
         };
         return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?));
     };
-    let hash = password::hash_blocking(pass).await?;
+    let hash = state.hasher.hash(pass).await?;
     let token_hash = token.hash();
     let created = db::run(&state.pool, move |c| {
         organizers::create_first_admin(

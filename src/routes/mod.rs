@@ -42,6 +42,8 @@ pub struct AppState {
     pub base_url: Url,
     pub limiter: SignLimiter,
     pub login_limiter: crate::ratelimit::LoginLimiter,
+    /// Password hashing, a bounded number at once.
+    pub hasher: crate::auth::password::Hasher,
     /// Wakes the email worker when a job is queued.
     pub wake_mailer: Arc<Notify>,
     /// Keys HMACs (client address hashes).

@@ -167,7 +167,7 @@ pub async fn reset(
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?));
         }
     };
-    let hash = password::hash_blocking(new_password).await?;
+    let hash = state.hasher.hash(new_password).await?;
     let token_hash = token.hash();
     let now = db::now();
     let changed = db::run(&state.pool, move |c| {

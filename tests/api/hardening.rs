@@ -218,3 +218,77 @@ async fn update_emails_carry_no_remote_images_and_a_one_click_unsubscribe() {
     let public = app.get("/petitions/p-pixel").await.text().await.unwrap();
     assert!(public.contains("tracker.example"));
 }
+
+/// Peak resident memory of this process so far, in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// 200 sign-ins at once from 200 addresses: password hashing (19 MiB each) runs at most
+/// `password_hash_concurrency` at a time, the rest wait or are told to come back, memory stays
+/// bounded and the health check keeps answering. bench/login_storm.sh measures a release build.
+#[tokio::test]
+async fn a_storm_of_sign_ins_is_hashed_a_few_at_a_time_and_the_site_keeps_answering() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[
+            ("trust_proxy_headers", "true"),
+            ("password_hash_concurrency", "2"),
+        ],
+    )
+    .await;
+    let form = app.get("/login").await.text().await.unwrap();
+    let token = crate::organizers::csrf(&form);
+    let before = peak_rss_kib();
+    let storm = (0..200).map(|i| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let email = format!("stranger{i}@example.org");
+            let res = app
+                .client
+                .post(format!("{}/login", app.address))
+                .header("X-Forwarded-For", format!("198.51.100.{}", i % 250))
+                .form(&[
+                    ("email", email.as_str()),
+                    ("password", "not the password at all"),
+                    ("csrf_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let retry = res.headers().contains_key("retry-after");
+            (res.status().as_u16(), retry)
+        }
+    });
+    let health = async {
+        let mut answered = 0;
+        for _ in 0..10 {
+            if app.get("/healthz").await.status().as_u16() == 200 {
+                answered += 1;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        answered
+    };
+    let (results, answered) = futures_util::join!(futures_util::future::join_all(storm), health);
+    assert_eq!(answered, 10, "the health check answered throughout");
+    for (status, retry) in &results {
+        assert!(
+            *status == 401 || (*status == 503 && *retry),
+            "{status} (a 503 must say when to retry)"
+        );
+    }
+    if let (Some(before), Some(after)) = (before, peak_rss_kib()) {
+        let grown_mib = after.saturating_sub(before) / 1024;
+        println!("peak memory grew by {grown_mib} MiB during 200 sign-ins");
+        // Unbounded, 200 hashes at 19 MiB each would need about 3,800 MiB.
+        assert!(grown_mib < 400, "grew by {grown_mib} MiB");
+    }
+}
