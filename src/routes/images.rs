@@ -46,6 +46,11 @@ pub async fn show(
         .body(data))
 }
 
+/// The whole upload: the image and the form's few small fields.
+const MAX_BODY: usize = MAX_IMAGE + 64 * 1024;
+/// `csrf_token`, `image`, `remove`, with room for what browsers add.
+const MAX_FIELDS: usize = 8;
+
 /// The petition's id and the organizer's, if the organizer may manage it.
 async fn managed(
     state: &AppState,
@@ -64,19 +69,38 @@ pub async fn upload(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     session: Session,
+    req: actix_web::HttpRequest,
     mut payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
+    // Who is sending, and a declared size, are checked before a byte of the body is read: a
+    // stranger cannot make the server take in an upload of any size.
+    let slug = slug.into_inner();
+    let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return Err(AppError::TooLarge);
+    }
     let bad = || AppError::BadRequest("image.error");
     let mut csrf = String::new();
     let mut image: Vec<u8> = Vec::new();
     let mut remove = false;
+    let (mut total, mut fields) = (0usize, 0usize);
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|_| bad())?;
+        fields += 1;
+        if fields > MAX_FIELDS {
+            return Err(bad());
+        }
         let name = field.name().unwrap_or("").to_string();
         let mut data = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|_| bad())?;
-            if data.len() + chunk.len() > MAX_IMAGE {
+            total += chunk.len();
+            if data.len() + chunk.len() > MAX_IMAGE || total > MAX_BODY {
                 return Err(AppError::TooLarge);
             }
             data.extend_from_slice(&chunk);
@@ -89,8 +113,6 @@ pub async fn upload(
         }
     }
     auth::check_csrf(&session, &csrf)?;
-    let slug = slug.into_inner();
-    let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
     let now = db::now();
     if remove {
         db::run(&state.pool, move |c| {

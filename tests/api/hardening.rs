@@ -292,3 +292,71 @@ async fn a_storm_of_sign_ins_is_hashed_a_few_at_a_time_and_the_site_keeps_answer
         assert!(grown_mib < 400, "grew by {grown_mib} MiB");
     }
 }
+
+/// Sends a 200 MiB multipart upload over a raw connection and returns the response's status
+/// line and how much of the body had been written when the answer came.
+async fn huge_upload(app: &crate::helpers::TestApp, cookie: Option<&str>) -> (String, usize) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SIZE: usize = 200 << 20;
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let head = format!(
+        "POST /dashboard/petitions/p-img/image HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: {SIZE}\r\n{}\r\n",
+        cookie
+            .map(|c| format!("Cookie: {c}\r\n"))
+            .unwrap_or_default()
+    );
+    write.write_all(head.as_bytes()).await.unwrap();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![b'a'; 64 * 1024];
+        while counter.load(Ordering::SeqCst) < SIZE {
+            if write.write_all(&chunk).await.is_err() {
+                break;
+            }
+            counter.fetch_add(chunk.len(), Ordering::SeqCst);
+        }
+    });
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(20), read.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let at = sent.load(Ordering::SeqCst);
+    writer.abort();
+    let status = String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    (status, at)
+}
+
+#[tokio::test]
+async fn a_huge_upload_is_refused_before_its_body_is_read() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    app.create_owned_petition("p-img", &[100], "ana@example.org")
+        .await;
+    // A stranger: sent to sign in, having written no more than what socket buffers hold.
+    let (status, sent) = huge_upload(&app, None).await;
+    assert!(status.contains(" 303 "), "{status}");
+    assert!(sent < 32 << 20, "{} MiB of 200 were taken in", sent >> 20);
+    // The organizer: a declared size over the limit is refused at once too.
+    let res = login(&app, "ana@example.org", "correct horse battery").await;
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("undersigned_session="))
+        .expect("a session cookie");
+    let (status, sent) = huge_upload(&app, Some(&cookie)).await;
+    assert!(status.contains(" 413 "), "{status}");
+    assert!(sent < 32 << 20, "{} MiB of 200 were taken in", sent >> 20);
+}
