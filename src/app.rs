@@ -94,6 +94,7 @@ impl Application {
             pool: pool.clone(),
             limiter: SignLimiter::new(settings.sign_rate_per_minute, settings.sign_rate_per_hour),
             login_limiter: crate::ratelimit::LoginLimiter::default(),
+            reset_limiter: crate::ratelimit::LoginLimiter::default(),
             hasher: crate::auth::password::Hasher::new(
                 settings
                     .password_hash_concurrency
@@ -257,6 +258,7 @@ impl Application {
                 every.tick().await;
                 state.limiter.prune();
                 state.login_limiter.prune();
+                state.reset_limiter.prune();
             }
         });
         let result = self.server.await;

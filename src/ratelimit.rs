@@ -43,9 +43,17 @@ impl SignLimiter {
     }
 }
 
-/// Sign-in attempts: per account (so one password cannot be guessed at from many addresses)
-/// and per client network (so one client cannot try many accounts).
+/// Sign-in attempts, limited three ways:
+/// - per account *and* client network: five tries, then one a minute. Someone guessing from
+///   one network locks out that network only, never the owner signing in from elsewhere;
+/// - per account, over all networks: a wider backstop (fifty, then ten a minute) against
+///   guessing spread over many addresses;
+/// - per client network, over all accounts: one client cannot try many accounts.
+///
+/// Password reset requests have a limiter of their own ([`LoginLimiter::default`] again), so
+/// asking for reset links cannot lock anyone out of signing in.
 pub struct LoginLimiter {
+    per_account_network: DefaultKeyedRateLimiter<(String, IpAddr)>,
     per_account: DefaultKeyedRateLimiter<String>,
     per_client: DefaultKeyedRateLimiter<IpAddr>,
 }
@@ -54,8 +62,8 @@ impl Default for LoginLimiter {
     fn default() -> LoginLimiter {
         let n = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         LoginLimiter {
-            // Five tries at once, then one a minute.
-            per_account: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(5))),
+            per_account_network: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(5))),
+            per_account: RateLimiter::keyed(Quota::per_minute(n(10)).allow_burst(n(50))),
             per_client: RateLimiter::keyed(Quota::per_minute(n(10)).allow_burst(n(20))),
         }
     }
@@ -64,17 +72,21 @@ impl Default for LoginLimiter {
 impl LoginLimiter {
     pub fn check(&self, account: &str, ip: Option<IpAddr>) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
+        let wait = |n: governor::NotUntil<_>| n.wait_time_from(now);
         if let Some(ip) = ip {
-            self.per_client
-                .check_key(&client_key(ip))
-                .map_err(|n| n.wait_time_from(now))?;
+            let net = client_key(ip);
+            self.per_client.check_key(&net).map_err(wait)?;
+            self.per_account_network
+                .check_key(&(account.to_string(), net))
+                .map_err(wait)?;
         }
         self.per_account
             .check_key(&account.to_string())
-            .map_err(|n| n.wait_time_from(now))
+            .map_err(wait)
     }
 
     pub fn prune(&self) {
+        self.per_account_network.retain_recent();
         self.per_account.retain_recent();
         self.per_client.retain_recent();
     }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub base_url: Url,
     pub limiter: SignLimiter,
     pub login_limiter: crate::ratelimit::LoginLimiter,
+    /// Password reset requests: a limiter of their own, so they cannot lock anyone out.
+    pub reset_limiter: crate::ratelimit::LoginLimiter,
     /// Password hashing, a bounded number at once.
     pub hasher: crate::auth::password::Hasher,
     /// Wakes the email worker when a job is queued.

@@ -54,7 +54,7 @@ pub async fn request(
 ) -> Result<HttpResponse, AppError> {
     auth::check_csrf(&session, &form.csrf_token)?;
     let account = organizers::normalise_email(&form.email);
-    if let Err(wait) = state.login_limiter.check(&account, state.client_ip(&req)) {
+    if let Err(wait) = state.reset_limiter.check(&account, state.client_ip(&req)) {
         return Err(AppError::RateLimited {
             retry_after_secs: wait.as_secs().max(1),
         });

@@ -360,3 +360,45 @@ async fn a_huge_upload_is_refused_before_its_body_is_read() {
     assert!(status.contains(" 413 "), "{status}");
     assert!(sent < 32 << 20, "{} MiB of 200 were taken in", sent >> 20);
 }
+
+async fn login_from(app: &crate::helpers::TestApp, ip: &str, password: &str) -> u16 {
+    let form = app.get("/login").await.text().await.unwrap();
+    app.client
+        .post(format!("{}/login", app.address))
+        .header("X-Forwarded-For", ip)
+        .form(&[
+            ("email", "ana@example.org"),
+            ("password", password),
+            ("csrf_token", crate::organizers::csrf(&form).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_one_network_do_not_lock_out_the_owner_on_another() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[("trust_proxy_headers", "true")],
+    )
+    .await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    let mut attacker = vec![];
+    for _ in 0..7 {
+        attacker.push(login_from(&app, "203.0.113.9", "guess guess guess").await);
+    }
+    assert_eq!(attacker[..5], [401; 5]);
+    assert_eq!(
+        attacker[5..],
+        [429, 429],
+        "the guessing network is throttled"
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.20", "correct horse battery").await,
+        303,
+        "the owner signs in from home"
+    );
+}
