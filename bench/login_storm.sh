@@ -10,7 +10,8 @@ cargo build --release --quiet
 bin=$PWD/target/release/undersigned
 dir=$(mktemp -d)
 port=${BENCH_PORT:-18093}
-trap 'kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 export UNDERSIGNED_DATA_DIR=$dir UNDERSIGNED_BIND=127.0.0.1:$port RUST_LOG=warn \
   UNDERSIGNED_TRUST_PROXY_HEADERS=true
 echo "a long bench passphrase" | $bin organizer add --email bench@example.org --name Bench --password-stdin >/dev/null

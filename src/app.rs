@@ -268,8 +268,8 @@ impl Application {
     }
 }
 
-/// Paths whose pages may show personal data or carry a credential in the URL: organizer pages,
-/// confirmation, withdrawal and receipt links, sign-in, setup, reset and unsubscribe pages.
+/// Routes whose pages may show personal data or carry a credential in the URL: organizer
+/// pages, confirmation, withdrawal and receipt links, sign-in, setup, reset and unsubscribe.
 const PRIVATE_PREFIXES: [&str; 7] = [
     "/dashboard",
     "/confirm/",
@@ -281,14 +281,20 @@ const PRIVATE_PREFIXES: [&str; 7] = [
 ];
 
 /// Tells browsers and proxies never to keep a private page: one rule for every such route,
-/// error pages included, instead of a header each handler must remember.
+/// error pages included, instead of a header each handler must remember. Decided from the
+/// route that matched (paths arrive percent-encoded: `/%64ashboard` routes to `/dashboard`);
+/// a request no route matched gets it too.
 async fn private_pages(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let private = PRIVATE_PREFIXES.iter().any(|p| req.path().starts_with(p))
-        || req.path().contains("/receipt/");
     let mut res = next.call(req).await?;
+    let private = match res.request().match_pattern() {
+        Some(route) => {
+            PRIVATE_PREFIXES.iter().any(|p| route.starts_with(p)) || route.contains("/receipt/")
+        }
+        None => true,
+    };
     if private {
         res.headers_mut().insert(
             header::CACHE_CONTROL,

@@ -46,8 +46,9 @@ impl SignLimiter {
 /// Sign-in attempts, limited three ways:
 /// - per account *and* client network: five tries, then one a minute. Someone guessing from
 ///   one network locks out that network only, never the owner signing in from elsewhere;
-/// - per account, over all networks: a wider backstop (fifty, then ten a minute) against
-///   guessing spread over many addresses;
+/// - per account, over all networks: a backstop (ten, then one a minute) against guessing
+///   spread over many addresses. Someone with many addresses can still hold an account at
+///   that limit (a known limit until browsers the owner used before are recognised);
 /// - per client network, over all accounts: one client cannot try many accounts.
 ///
 /// Password reset requests have a limiter of their own ([`LoginLimiter::default`] again), so
@@ -63,7 +64,7 @@ impl Default for LoginLimiter {
         let n = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         LoginLimiter {
             per_account_network: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(5))),
-            per_account: RateLimiter::keyed(Quota::per_minute(n(10)).allow_burst(n(50))),
+            per_account: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(10))),
             per_client: RateLimiter::keyed(Quota::per_minute(n(10)).allow_burst(n(20))),
         }
     }
@@ -71,6 +72,10 @@ impl Default for LoginLimiter {
 
 impl LoginLimiter {
     pub fn check(&self, account: &str, ip: Option<IpAddr>) -> Result<(), Duration> {
+        // No address is longer than 254 characters: a longer "account" must not make keys of
+        // any size.
+        let account: String = account.chars().take(254).collect();
+        let account = account.as_str();
         let now = DefaultClock::default().now();
         let wait = |n: governor::NotUntil<_>| n.wait_time_from(now);
         if let Some(ip) = ip {

@@ -53,11 +53,15 @@ pub fn hash(password: &Password) -> Result<String, argon2::password_hash::Error>
 /// many threads that adds up to hundreds of MiB kept for good. A fixed threshold keeps blocks
 /// of 1 MiB and more in mmap, returned to the system as soon as a hash is done.
 fn keep_large_allocations_out_of_heaps() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes an allocator setting; any value is valid for this option.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: mallopt only changes an allocator setting and is thread-safe in glibc;
+        // 1 MiB is within the range glibc accepts for this option (up to 32 MiB).
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        }
+    });
 }
 
 /// Runs password hashing for request handlers: on the blocking thread pool (it takes tens of
@@ -66,7 +70,7 @@ fn keep_large_allocations_out_of_heaps() {
 /// sign-in requests by the hundred: a request that cannot get a turn within [`Hasher::WAIT`]
 /// is told to come back (503 with `Retry-After`) instead of queueing without end.
 pub struct Hasher {
-    permits: tokio::sync::Semaphore,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Hasher {
@@ -76,7 +80,7 @@ impl Hasher {
     pub fn new(permits: usize) -> Hasher {
         keep_large_allocations_out_of_heaps();
         Hasher {
-            permits: tokio::sync::Semaphore::new(permits.max(1)),
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(permits.max(1))),
         }
     }
 
@@ -89,15 +93,20 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, crate::error::AppError> {
-        let _turn = tokio::time::timeout(Self::WAIT, self.permits.acquire())
+        let turn = tokio::time::timeout(Self::WAIT, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| crate::error::AppError::Busy {
                 retry_after_secs: 5,
             })?
             .map_err(|e| crate::error::AppError::Internal(e.into()))?;
-        actix_web::web::block(work)
-            .await
-            .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("hashing: {e}")))
+        // The permit goes with the work: a request dropped mid-hash frees it only when the
+        // hash is done, so the bound holds whatever happens to the request.
+        actix_web::web::block(move || {
+            let _turn = turn;
+            work()
+        })
+        .await
+        .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("hashing: {e}")))
     }
 
     /// [`hash`], bounded.

@@ -81,8 +81,12 @@ pub async fn upload(
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY) {
-        return Err(AppError::TooLarge);
+    // Browsers always declare the size of a form upload; a body without one (chunked) could
+    // not be refused before it is read.
+    match declared {
+        None => return Err(AppError::BadRequest("image.error")),
+        Some(n) if n > MAX_BODY => return Err(AppError::TooLarge),
+        Some(_) => {}
     }
     let bad = || AppError::BadRequest("image.error");
     let mut csrf = String::new();

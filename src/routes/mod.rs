@@ -70,12 +70,14 @@ impl AppState {
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
         if self.settings.trust_proxy_headers {
             let name = &self.settings.client_ip_header;
+            // The last entry is read from the raw bytes: a client's non-ASCII junk earlier in
+            // the header must not make the whole header unreadable.
             let last = req
                 .headers()
                 .get_all(name)
                 .last()
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next());
+                .and_then(|v| v.as_bytes().rsplit(|&b| b == b',').next())
+                .and_then(|b| std::str::from_utf8(b).ok());
             let ip = if name == actix_web::http::header::FORWARDED {
                 last.and_then(forwarded_for)
             } else {

@@ -24,7 +24,14 @@ async fn pages_with_personal_data_or_credentials_are_never_cached() {
         "/dashboard/audit".to_string(),
         "/dashboard/organizers".to_string(),
         "/dashboard/petitions/nope".to_string(),
+        // Percent-encoded paths reach the same routes: the rule follows the route.
+        "/%64ashboard/petitions/p-private/signers".to_string(),
+        "/login/reset".to_string(),
+        "/login/reset/not-a-token".to_string(),
+        "/setup/not-a-token".to_string(),
+        "/unsubscribe/1/0000".to_string(),
         confirm.clone(),
+        confirm.replacen("/confirm/", "/%63onfirm/", 1),
         "/confirm/not-a-token".to_string(),
     ] {
         let res = app.get(&path).await;
@@ -295,7 +302,11 @@ async fn a_storm_of_sign_ins_is_hashed_a_few_at_a_time_and_the_site_keeps_answer
 
 /// Sends a 200 MiB multipart upload over a raw connection and returns the response's status
 /// line and how much of the body had been written when the answer came.
-async fn huge_upload(app: &crate::helpers::TestApp, cookie: Option<&str>) -> (String, usize) {
+async fn huge_upload(
+    app: &crate::helpers::TestApp,
+    cookie: Option<&str>,
+    chunked: bool,
+) -> (String, usize) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -314,7 +325,14 @@ async fn huge_upload(app: &crate::helpers::TestApp, cookie: Option<&str>) -> (St
     let sent = Arc::new(AtomicUsize::new(0));
     let counter = sent.clone();
     let writer = tokio::spawn(async move {
-        let chunk = vec![b'a'; 64 * 1024];
+        let mut chunk = vec![];
+        if chunked {
+            chunk.extend_from_slice(b"10000\r\n");
+        }
+        chunk.extend_from_slice(&[b'a'; 64 * 1024]);
+        if chunked {
+            chunk.extend_from_slice(b"\r\n");
+        }
         while counter.load(Ordering::SeqCst) < SIZE {
             if write.write_all(&chunk).await.is_err() {
                 break;
@@ -344,7 +362,7 @@ async fn a_huge_upload_is_refused_before_its_body_is_read() {
     app.create_owned_petition("p-img", &[100], "ana@example.org")
         .await;
     // A stranger: sent to sign in, having written no more than what socket buffers hold.
-    let (status, sent) = huge_upload(&app, None).await;
+    let (status, sent) = huge_upload(&app, None, false).await;
     assert!(status.contains(" 303 "), "{status}");
     assert!(sent < 32 << 20, "{} MiB of 200 were taken in", sent >> 20);
     // The organizer: a declared size over the limit is refused at once too.
@@ -356,8 +374,15 @@ async fn a_huge_upload_is_refused_before_its_body_is_read() {
         .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
         .find(|c| c.starts_with("undersigned_session="))
         .expect("a session cookie");
-    let (status, sent) = huge_upload(&app, Some(&cookie)).await;
+    let (status, sent) = huge_upload(&app, Some(&cookie), false).await;
     assert!(status.contains(" 413 "), "{status}");
+    assert!(sent < 32 << 20, "{} MiB of 200 were taken in", sent >> 20);
+    // Without a declared size (chunked), it is refused before anything is read as well.
+    let (status, sent) = huge_upload(&app, Some(&cookie), true).await;
+    assert!(
+        status.contains(" 400 ") || status.contains(" 413 "),
+        "{status}"
+    );
     assert!(sent < 32 << 20, "{} MiB of 200 were taken in", sent >> 20);
 }
 
@@ -401,4 +426,42 @@ async fn wrong_passwords_from_one_network_do_not_lock_out_the_owner_on_another()
         303,
         "the owner signs in from home"
     );
+}
+
+#[tokio::test]
+async fn an_operator_can_name_the_header_their_proxy_sets() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[
+            ("trust_proxy_headers", "true"),
+            ("client_ip_header", "Forwarded"),
+            ("sign_rate_per_minute", "2"),
+        ],
+    )
+    .await;
+    app.create_petition("p-fwd", &[100]).await;
+    let mut statuses = vec![];
+    for i in 0..4 {
+        let email = format!("f{i}@example.org");
+        let res = app
+            .client
+            .post(format!("{}/petitions/p-fwd/sign", app.address))
+            // The client's own X-Forwarded-For is ignored; the proxy's Forwarded counts.
+            .header("X-Forwarded-For", format!("203.0.113.{i}"))
+            .header(
+                "Forwarded",
+                format!("for=203.0.113.{i}, for=\"192.0.2.7:4711\""),
+            )
+            .form(&[
+                ("name", "Ani"),
+                ("email", email.as_str()),
+                ("country", "AM"),
+                ("consent", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [303, 303, 429, 429]);
 }
