@@ -84,6 +84,33 @@ async fn the_database_its_wal_and_written_emails_are_readable_by_the_operator_on
     }
 }
 
+/// Signs `slug` with a fresh address, sending `headers` as a client behind a proxy would; the
+/// status code.
+async fn sign_with_headers(
+    app: &crate::helpers::TestApp,
+    slug: &str,
+    email: &str,
+    headers: &[(&str, String)],
+) -> u16 {
+    let mut req = app
+        .client
+        .post(format!("{}/petitions/{slug}/sign", app.address));
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    req.form(&[
+        ("name", "Ani"),
+        ("email", email),
+        ("country", "AM"),
+        ("consent", "yes"),
+    ])
+    .send()
+    .await
+    .unwrap()
+    .status()
+    .as_u16()
+}
+
 #[tokio::test]
 async fn behind_the_trusted_proxy_a_client_cannot_pick_its_own_address() {
     let app = crate::helpers::spawn_app_with(
@@ -97,42 +124,23 @@ async fn behind_the_trusted_proxy_a_client_cannot_pick_its_own_address() {
     app.create_petition("p-proxy", &[100]).await;
     let mut statuses = vec![];
     for i in 0..6 {
-        let email = format!("p{i}@example.org");
-        let res = app
-            .client
-            .post(format!("{}/petitions/p-proxy/sign", app.address))
+        let headers = [
             // What the client forges…
-            .header("Forwarded", format!("for=203.0.113.{i}"))
-            .header("X-Real-IP", format!("203.0.113.{i}"))
+            ("Forwarded", format!("for=203.0.113.{i}")),
+            ("X-Real-IP", format!("203.0.113.{i}")),
             // …and what the proxy appends after whatever the client sent.
-            .header("X-Forwarded-For", format!("198.51.100.{i}, 192.0.2.1"))
-            .form(&[
-                ("name", "Ani"),
-                ("email", email.as_str()),
-                ("country", "AM"),
-                ("consent", "yes"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        statuses.push(res.status().as_u16());
+            ("X-Forwarded-For", format!("198.51.100.{i}, 192.0.2.1")),
+        ];
+        statuses
+            .push(sign_with_headers(&app, "p-proxy", &format!("p{i}@example.org"), &headers).await);
     }
     assert_eq!(statuses, [303, 303, 303, 429, 429, 429]);
     // Another real client (another address appended by the proxy) is not affected.
-    let res = app
-        .client
-        .post(format!("{}/petitions/p-proxy/sign", app.address))
-        .header("X-Forwarded-For", "192.0.2.2")
-        .form(&[
-            ("name", "Ani"),
-            ("email", "other@example.org"),
-            ("country", "AM"),
-            ("consent", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 303);
+    let other = [("X-Forwarded-For", "192.0.2.2".to_string())];
+    assert_eq!(
+        sign_with_headers(&app, "p-proxy", "other@example.org", &other).await,
+        303
+    );
 }
 
 #[tokio::test]
@@ -442,26 +450,16 @@ async fn an_operator_can_name_the_header_their_proxy_sets() {
     app.create_petition("p-fwd", &[100]).await;
     let mut statuses = vec![];
     for i in 0..4 {
-        let email = format!("f{i}@example.org");
-        let res = app
-            .client
-            .post(format!("{}/petitions/p-fwd/sign", app.address))
+        let headers = [
             // The client's own X-Forwarded-For is ignored; the proxy's Forwarded counts.
-            .header("X-Forwarded-For", format!("203.0.113.{i}"))
-            .header(
+            ("X-Forwarded-For", format!("203.0.113.{i}")),
+            (
                 "Forwarded",
                 format!("for=203.0.113.{i}, for=\"192.0.2.7:4711\""),
-            )
-            .form(&[
-                ("name", "Ani"),
-                ("email", email.as_str()),
-                ("country", "AM"),
-                ("consent", "yes"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        statuses.push(res.status().as_u16());
+            ),
+        ];
+        statuses
+            .push(sign_with_headers(&app, "p-fwd", &format!("f{i}@example.org"), &headers).await);
     }
     assert_eq!(statuses, [303, 303, 429, 429]);
 }
