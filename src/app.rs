@@ -1,7 +1,6 @@
 //! Builds the application: database, mailer, worker, and the route table in one place.
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +10,6 @@ use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use rand::RngCore;
-use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 use url::Url;
 
@@ -55,7 +52,8 @@ impl Application {
         mailer: Mailer,
     ) -> anyhow::Result<Application> {
         crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
-        let secret = secret_key(&settings)?;
+        let keys = Arc::new(crate::keys::Keys::load(&settings).context("config key `key_file`")?);
+        tracing::info!(master_key = %keys.source, "keys derived");
         let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
         db::run(&pool, db::migrate).await?;
 
@@ -77,7 +75,7 @@ impl Application {
         let wake = Arc::new(Notify::new());
         let links = crate::email::Links {
             base_url: base_url.clone(),
-            secret: Arc::new(secret.clone()),
+            keys: keys.clone(),
         };
         let worker = Worker {
             links: links.clone(),
@@ -90,6 +88,10 @@ impl Application {
             wake: wake.clone(),
         };
         let hsts = base_url.scheme() == "https";
+        let email_caps = crate::ratelimit::EmailCaps::new(
+            settings.confirmation_emails_per_domain_per_hour,
+            settings.confirmation_emails_per_hour,
+        );
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             limiter: SignLimiter::new(settings.sign_rate_per_minute, settings.sign_rate_per_hour),
@@ -105,14 +107,19 @@ impl Application {
             settings,
             base_url: base_url.clone(),
             wake_mailer: wake,
-            secret,
+            networks: crate::keys::NetworkHasher::new(keys.clone()),
+            email_caps,
+            keys,
             links,
             daily_cache: Default::default(),
         });
         let app_state = state.clone();
-        // Organizer sessions: a private (encrypted and signed) cookie, HttpOnly, SameSite=Strict,
-        // Secure whenever the site is served over https, 12 hours long.
-        let session_key = actix_web::cookie::Key::derive_from(&state.secret);
+        // Organizer sessions: a private (encrypted and signed) cookie holding only random values,
+        // HttpOnly, SameSite=Strict, Secure whenever the site is served over https. The server
+        // decides whether a session is alive (see `auth`); the cookie's own age is a ceiling.
+        let session_key = state.keys.session_cookie();
+        let session_ttl =
+            actix_web::cookie::time::Duration::hours(state.settings.session_max_hours.into());
         let server =
             HttpServer::new(move || {
                 let mut headers = DefaultHeaders::new()
@@ -138,10 +145,7 @@ impl Application {
                         .cookie_secure(hsts)
                         .cookie_http_only(true)
                         .cookie_same_site(actix_web::cookie::SameSite::Strict)
-                        .session_lifecycle(
-                            PersistentSession::default()
-                                .session_ttl(actix_web::cookie::time::Duration::hours(12)),
-                        )
+                        .session_lifecycle(PersistentSession::default().session_ttl(session_ttl))
                         .build();
                 App::new()
                     .wrap(sessions)
@@ -205,6 +209,8 @@ impl Application {
                     .service(routes::images::upload)
                     .service(routes::accounts::list)
                     .service(routes::accounts::invite)
+                    .service(routes::accounts::sessions_page)
+                    .service(routes::accounts::end_sessions)
                     .service(routes::accounts::add_to_petition)
                     .service(routes::updates::post_update)
                     .service(routes::updates::unsubscribe_form)
@@ -254,11 +260,23 @@ impl Application {
         let state = self.state.clone();
         let pruner = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(600));
-            loop {
+            for round in 0u64.. {
                 every.tick().await;
                 state.limiter.prune();
                 state.login_limiter.prune();
                 state.reset_limiter.prune();
+                // Hourly, starting now: network hashes past their days, expired sessions.
+                if round % 6 == 0 {
+                    let lifetime = state.session_lifetime();
+                    let swept = crate::usecases::run(&state.pool, move |c| {
+                        crate::usecases::retention::sweep(c, db::now(), lifetime)
+                    })
+                    .await;
+                    match swept {
+                        Ok(swept) => tracing::info!(?swept, "retention sweep"),
+                        Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+                    }
+                }
             }
         });
         let result = self.server.await;
@@ -340,44 +358,4 @@ fn render_error_page<B: MessageBody>(
     let res: ServiceResponse<EitherBody<B>> =
         ServiceResponse::new(req, new.body(body)).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
-}
-
-/// The key for HMACs: from the config, or generated once and kept in `data_dir/secret_key`.
-fn secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    if let Some(key) = &settings.secret_key {
-        return Ok(key.expose_secret().as_bytes().to_vec());
-    }
-    let path = settings.data_dir.join("secret_key");
-    if path.exists() {
-        let key = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let key = key.trim();
-        anyhow::ensure!(
-            key.len() >= 32,
-            "{} is too short; delete it to regenerate",
-            path.display()
-        );
-        return Ok(key.as_bytes().to_vec());
-    }
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let key = hex::encode(bytes);
-    write_private(&path, &key)?;
-    Ok(key.into_bytes())
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(contents.as_bytes())?;
-    Ok(())
 }

@@ -21,8 +21,18 @@ pub struct Settings {
     pub database_url: String,
     pub smtp_url: Option<SecretString>,
     pub mail_from: Mailbox,
-    /// `None` means "generate once and keep in `data_dir`".
+    /// The master key every other key is derived from; `None`: read from `key_file`.
     pub secret_key: Option<SecretString>,
+    /// Where the master key is kept (generated on first start); `None`: `{data_dir}/secret_key`.
+    pub key_file: Option<PathBuf>,
+    /// An organizer session ends this long after sign-in, whatever happens.
+    pub session_max_hours: u32,
+    /// An organizer session ends after this long without a request.
+    pub session_idle_minutes: u32,
+    /// Confirmation emails to one recipient domain per hour, on this instance (0: no cap).
+    pub confirmation_emails_per_domain_per_hour: u32,
+    /// Confirmation emails per hour in all, on this instance (0: no cap).
+    pub confirmation_emails_per_hour: u32,
     /// Sign requests one client address may make in a short burst (per minute).
     pub sign_rate_per_minute: u32,
     /// Sign requests one client address may make in an hour, sustained.
@@ -56,6 +66,11 @@ struct RawSettings {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     secret_key: Option<String>,
+    key_file: Option<PathBuf>,
+    session_max_hours: Option<u32>,
+    session_idle_minutes: Option<u32>,
+    confirmation_emails_per_domain_per_hour: Option<u32>,
+    confirmation_emails_per_hour: Option<u32>,
     sign_rate_per_minute: Option<u32>,
     sign_rate_per_hour: Option<u32>,
     confirmation_ttl_hours: Option<u32>,
@@ -82,6 +97,11 @@ impl RawSettings {
             smtp_url,
             mail_from,
             secret_key,
+            key_file,
+            session_max_hours,
+            session_idle_minutes,
+            confirmation_emails_per_domain_per_hour,
+            confirmation_emails_per_hour,
             sign_rate_per_minute,
             sign_rate_per_hour,
             confirmation_ttl_hours,
@@ -205,6 +225,13 @@ impl Settings {
             smtp_url,
             mail_from,
             secret_key,
+            key_file: raw.key_file,
+            session_max_hours: positive("session_max_hours", raw.session_max_hours, 12)?,
+            session_idle_minutes: positive("session_idle_minutes", raw.session_idle_minutes, 120)?,
+            confirmation_emails_per_domain_per_hour: raw
+                .confirmation_emails_per_domain_per_hour
+                .unwrap_or(5_000),
+            confirmation_emails_per_hour: raw.confirmation_emails_per_hour.unwrap_or(0),
             sign_rate_per_minute: positive("sign_rate_per_minute", raw.sign_rate_per_minute, 20)?,
             sign_rate_per_hour: positive("sign_rate_per_hour", raw.sign_rate_per_hour, 200)?,
             confirmation_ttl_hours: positive(
@@ -266,6 +293,10 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
             | "email_poll_ms"
             | "email_lease_ms"
             | "db_pool_size"
+            | "session_max_hours"
+            | "session_idle_minutes"
+            | "confirmation_emails_per_domain_per_hour"
+            | "confirmation_emails_per_hour"
             | "password_hash_concurrency" => value
                 .trim()
                 .parse::<i64>()

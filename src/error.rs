@@ -22,6 +22,9 @@ pub enum AppError {
     PetitionClosed,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// Confirmation emails to this email provider (or in all) reached their hourly cap.
+    #[error("confirmation emails capped")]
+    EmailsCapped { retry_after_secs: u64 },
     #[error("bad request: {0}")]
     BadRequest(&'static str),
     /// A rule refuses the action in the current state (a closed petition, a cap); the key
@@ -69,6 +72,9 @@ impl AppError {
             AppError::RateLimited { .. } => {
                 ("error.rate_limited.title", "error.rate_limited.message")
             }
+            AppError::EmailsCapped { .. } => {
+                ("error.rate_limited.title", "error.emails_capped.message")
+            }
             AppError::BadRequest(key) => ("error.bad_request.title", *key),
             AppError::Conflict(key) => ("error.conflict.title", *key),
             AppError::TooLarge => ("error.too_large.title", "error.too_large.message"),
@@ -109,7 +115,9 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::PetitionClosed => StatusCode::GONE,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } | AppError::EmailsCapped { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -135,8 +143,9 @@ impl ResponseError for AppError {
                 .finish();
         }
         let mut res = HttpResponse::build(self.status_code());
-        if let AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } =
-            self
+        if let AppError::RateLimited { retry_after_secs }
+        | AppError::EmailsCapped { retry_after_secs }
+        | AppError::Busy { retry_after_secs } = self
         {
             res.insert_header(("Retry-After", retry_after_secs.to_string()));
         }

@@ -139,6 +139,11 @@ impl Tr {
         format!("{} {} {}", d.day(), month, d.year())
     }
 
+    /// A date and time of day, UTC (`22 Nov 2026, 14:05 UTC`).
+    pub fn datetime(&self, d: chrono::NaiveDateTime) -> String {
+        format!("{}, {} UTC", self.date(d), d.format("%H:%M"))
+    }
+
     pub fn code(&self) -> &'static str {
         self.lang.code()
     }

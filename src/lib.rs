@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod files;
 pub mod i18n;
+pub mod keys;
 pub mod markdown;
 pub mod ratelimit;
 pub mod routes;

@@ -54,6 +54,7 @@ impl SignLimiter {
 /// Password reset requests have a limiter of their own ([`LoginLimiter::default`] again), so
 /// asking for reset links cannot lock anyone out of signing in.
 pub struct LoginLimiter {
+    per_account_device: DefaultKeyedRateLimiter<(String, String)>,
     per_account_network: DefaultKeyedRateLimiter<(String, IpAddr)>,
     per_account: DefaultKeyedRateLimiter<String>,
     per_client: DefaultKeyedRateLimiter<IpAddr>,
@@ -63,6 +64,7 @@ impl Default for LoginLimiter {
     fn default() -> LoginLimiter {
         let n = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         LoginLimiter {
+            per_account_device: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(5))),
             per_account_network: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(5))),
             per_account: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(10))),
             per_client: RateLimiter::keyed(Quota::per_minute(n(10)).allow_burst(n(20))),
@@ -71,7 +73,15 @@ impl Default for LoginLimiter {
 }
 
 impl LoginLimiter {
-    pub fn check(&self, account: &str, ip: Option<IpAddr>) -> Result<(), Duration> {
+    /// Counts one attempt at `account` from `ip`. `device` is the nonce of a valid
+    /// known-device cookie for this account: such a browser has a budget of its own and skips
+    /// the per-account backstop, so an attacker elsewhere cannot lock its owner out.
+    pub fn check(
+        &self,
+        account: &str,
+        ip: Option<IpAddr>,
+        device: Option<&str>,
+    ) -> Result<(), Duration> {
         // No address is longer than 254 characters: a longer "account" must not make keys of
         // any size.
         let account: String = account.chars().take(254).collect();
@@ -79,10 +89,17 @@ impl LoginLimiter {
         let now = DefaultClock::default().now();
         let wait = |n: governor::NotUntil<_>| n.wait_time_from(now);
         if let Some(ip) = ip {
-            let net = client_key(ip);
-            self.per_client.check_key(&net).map_err(wait)?;
+            self.per_client.check_key(&client_key(ip)).map_err(wait)?;
+        }
+        if let Some(device) = device {
+            return self
+                .per_account_device
+                .check_key(&(account.to_string(), device.to_string()))
+                .map_err(wait);
+        }
+        if let Some(ip) = ip {
             self.per_account_network
-                .check_key(&(account.to_string(), net))
+                .check_key(&(account.to_string(), client_key(ip)))
                 .map_err(wait)?;
         }
         self.per_account
@@ -91,9 +108,111 @@ impl LoginLimiter {
     }
 
     pub fn prune(&self) {
+        self.per_account_device.retain_recent();
         self.per_account_network.retain_recent();
         self.per_account.retain_recent();
         self.per_client.retain_recent();
+    }
+}
+
+/// Hourly caps on confirmation emails: per recipient domain and in all, on this instance, in
+/// fixed UTC hours. They keep the sign form from being turned into a mail cannon against one
+/// organisation's mail server, or against the sender's reputation. A cap of 0 is no cap.
+pub struct EmailCaps {
+    per_domain: u32,
+    total: u32,
+    window: std::sync::Mutex<CapWindow>,
+}
+
+#[derive(Default)]
+struct CapWindow {
+    hour: i64,
+    total: u32,
+    domains: std::collections::HashMap<String, u32>,
+}
+
+/// One email counted against the caps; given back when dropped without [`Reservation::keep`]
+/// (the sign request failed, or sent nothing).
+pub struct Reservation<'a> {
+    caps: &'a EmailCaps,
+    hour: i64,
+    domain: String,
+    kept: bool,
+}
+
+impl Reservation<'_> {
+    /// The email was queued: it stays counted.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        let mut w = self.caps.lock();
+        if w.hour == self.hour {
+            w.total = w.total.saturating_sub(1);
+            if let Some(n) = w.domains.get_mut(&self.domain) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+}
+
+impl EmailCaps {
+    pub fn new(per_domain: u32, total: u32) -> EmailCaps {
+        EmailCaps {
+            per_domain,
+            total,
+            window: Default::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CapWindow> {
+        self.window
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts one confirmation email to `email`'s domain in the current hour; `Err` carries
+    /// the time until the next hour when a cap is reached.
+    pub fn reserve(&self, email: &str) -> Result<Reservation<'_>, Duration> {
+        self.reserve_at(email, chrono::Utc::now().timestamp())
+    }
+
+    fn reserve_at(&self, email: &str, now_secs: i64) -> Result<Reservation<'_>, Duration> {
+        let hour = now_secs.div_euclid(3600);
+        let domain: String = email
+            .rsplit_once('@')
+            .map_or(email, |(_, d)| d)
+            .chars()
+            .take(254)
+            .collect::<String>()
+            .to_lowercase();
+        let mut w = self.lock();
+        if w.hour != hour {
+            *w = CapWindow {
+                hour,
+                ..Default::default()
+            };
+        }
+        let used = w.domains.get(&domain).copied().unwrap_or(0);
+        let over = |cap: u32, used: u32| cap != 0 && used >= cap;
+        if over(self.total, w.total) || over(self.per_domain, used) {
+            let next = (hour + 1) * 3600 - now_secs;
+            return Err(Duration::from_secs(next.max(1).unsigned_abs()));
+        }
+        w.total += 1;
+        *w.domains.entry(domain.clone()).or_default() += 1;
+        Ok(Reservation {
+            caps: self,
+            hour,
+            domain,
+            kept: false,
+        })
     }
 }
 
@@ -142,6 +261,29 @@ mod tests {
             wait > Duration::from_secs(60),
             "waits for the hourly budget: {wait:?}"
         );
+    }
+
+    #[test]
+    fn email_caps_count_per_domain_and_in_all_and_give_back_what_was_not_sent() {
+        let caps = EmailCaps::new(2, 3);
+        let t = 7200 * 100 + 10;
+        caps.reserve_at("a@Gmail.com", t).unwrap().keep();
+        caps.reserve_at("b@gmail.com", t).unwrap().keep();
+        let wait = caps.reserve_at("c@GMAIL.com", t).err().unwrap();
+        assert_eq!(wait, Duration::from_secs(3590));
+        // Not sent: given back.
+        drop(caps.reserve_at("x@mail.ru", t).unwrap());
+        caps.reserve_at("y@mail.ru", t).unwrap().keep();
+        assert!(
+            caps.reserve_at("z@yandex.ru", t).is_err(),
+            "the total cap holds"
+        );
+        // A new hour starts from zero.
+        caps.reserve_at("c@gmail.com", t + 3600).unwrap().keep();
+        let off = EmailCaps::new(0, 0);
+        for _ in 0..1000 {
+            off.reserve_at("a@gmail.com", t).unwrap().keep();
+        }
     }
 
     #[test]

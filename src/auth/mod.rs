@@ -1,36 +1,115 @@
-//! Organizer authentication: argon2id passwords, signed and encrypted session cookies,
-//! CSRF tokens, login throttling.
+//! Organizer authentication: argon2id passwords, server-side sessions, CSRF tokens, login
+//! throttling and known-device cookies.
+//!
+//! The session cookie is encrypted and signed, and carries nothing but random values: the
+//! session id once signed in (the server keeps only its SHA-256, with the organizer, start and
+//! last use), or, before that, the CSRF token of the sign-in form. Whoever holds the key can
+//! forge a cookie, but not a session id the server knows. Logging out deletes the session row,
+//! a password reset deletes every session of that organizer, and a session expires after
+//! `session_max_hours` or `session_idle_minutes` without use, whatever the browser keeps.
 
 pub mod password;
 
-use actix_session::Session;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
 use rand::RngCore;
+use sha2::Digest;
 
+use crate::db::{self, sessions};
 use crate::error::AppError;
+use crate::keys::Keys;
 
-const ORGANIZER_KEY: &str = "organizer_id";
+const SESSION_ID_KEY: &str = "sid";
 const CSRF_KEY: &str = "csrf";
 /// Name of the hidden field every state-changing organizer form carries.
 pub const CSRF_FIELD: &str = "csrf_token";
+/// The cookie that marks a browser an organizer has signed in from before.
+pub const DEVICE_COOKIE: &str = "undersigned_device";
+
+/// A session is not written to more often than this just for being used.
+const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// The request's session: the cookie, and what is needed to check it against the server.
+pub struct Session {
+    cookie: actix_session::Session,
+    keys: Arc<Keys>,
+    pool: db::Pool,
+    lifetime: sessions::Lifetime,
+}
+
+impl FromRequest for Session {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Session, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let cookie = actix_session::Session::from_request(req, payload);
+        let state = req
+            .app_data::<web::Data<crate::routes::AppState>>()
+            .cloned();
+        Box::pin(async move {
+            let cookie = cookie.await?;
+            let state = state
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?;
+            Ok(Session {
+                cookie,
+                keys: state.keys.clone(),
+                pool: state.pool.clone(),
+                lifetime: state.session_lifetime(),
+            })
+        })
+    }
+}
+
+fn session_error(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("session: {e}"))
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the server stores for a session id: its SHA-256.
+fn id_hash(id: &str) -> String {
+    hex::encode(sha2::Sha256::digest(id.as_bytes()))
+}
+
+impl Session {
+    fn session_id(&self) -> Option<String> {
+        self.cookie.get::<String>(SESSION_ID_KEY).ok().flatten()
+    }
+
+    /// The CSRF token forms embed: derived from the session id once signed in (so it ends with
+    /// the session), a random value kept in the cookie before that.
+    fn expected_csrf(&self) -> Option<String> {
+        match self.session_id() {
+            Some(id) => Some(self.keys.csrf_for(&id)),
+            None => self.cookie.get::<String>(CSRF_KEY).ok().flatten(),
+        }
+    }
+}
 
 /// The CSRF token of this session, created on first use. Forms embed it; POSTs must echo it.
 pub fn csrf_token(session: &Session) -> Result<String, AppError> {
-    if let Ok(Some(token)) = session.get::<String>(CSRF_KEY) {
+    if let Some(token) = session.expected_csrf() {
         return Ok(token);
     }
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    let token = random_hex();
     session
+        .cookie
         .insert(CSRF_KEY, &token)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+        .map_err(session_error)?;
     Ok(token)
 }
 
 /// Refuses a state-changing request whose form token does not match the session's.
 pub fn check_csrf(session: &Session, submitted: &str) -> Result<(), AppError> {
-    let expected = session.get::<String>(CSRF_KEY).ok().flatten();
-    match expected {
+    match session.expected_csrf() {
         Some(expected)
             if constant_time_eq::constant_time_eq(expected.as_bytes(), submitted.as_bytes()) =>
         {
@@ -40,20 +119,58 @@ pub fn check_csrf(session: &Session, submitted: &str) -> Result<(), AppError> {
     }
 }
 
-/// Signs an organizer in: a fresh session (new cookie, new CSRF token) against fixation.
-pub fn sign_in(session: &Session, organizer_id: i32) -> Result<(), AppError> {
-    session.renew();
-    session.remove(CSRF_KEY);
+/// Signs an organizer in: a new session row and a new cookie holding only its random id
+/// (a fresh cookie and CSRF token, against fixation).
+pub async fn sign_in(session: &Session, organizer_id: i32) -> Result<(), AppError> {
+    let id = random_hex();
+    let hash = id_hash(&id);
+    let lifetime = session.lifetime;
+    db::run(&session.pool, move |c| {
+        sessions::create(c, &hash, organizer_id, db::now(), lifetime)
+    })
+    .await?;
+    session.cookie.renew();
+    session.cookie.clear();
     session
-        .insert(ORGANIZER_KEY, organizer_id)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))
+        .cookie
+        .insert(SESSION_ID_KEY, id)
+        .map_err(session_error)
 }
 
-pub fn sign_out(session: &Session) {
-    session.purge();
+/// Ends this session on the server and drops the cookie.
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    if let Some(id) = session.session_id() {
+        let hash = id_hash(&id);
+        db::run(&session.pool, move |c| sessions::delete(c, &hash)).await?;
+    }
+    session.cookie.purge();
+    Ok(())
 }
 
-/// The signed-in organizer's id, if any.
-pub fn organizer_id(session: &Session) -> Option<i32> {
-    session.get::<i32>(ORGANIZER_KEY).ok().flatten()
+/// The signed-in organizer's id: `None` without a session, or when the server no longer knows
+/// it (signed out, ended by a password reset or an admin, expired, idle too long).
+pub async fn organizer_id(session: &Session) -> Result<Option<i32>, AppError> {
+    let Some(id) = session.session_id() else {
+        return Ok(None);
+    };
+    let hash = id_hash(&id);
+    let lifetime = session.lifetime;
+    Ok(db::run(&session.pool, move |c| {
+        sessions::resolve(c, &hash, db::now(), lifetime, TOUCH_EVERY)
+    })
+    .await?)
+}
+
+/// The value of a known-device cookie for `account`: a random nonce and its MAC.
+pub fn device_cookie_value(keys: &Keys, account: &str) -> String {
+    let nonce = &random_hex()[..32];
+    format!("{nonce}.{}", keys.device_mac(account, nonce))
+}
+
+/// The device nonce in `value` when it is a cookie this site made for `account`.
+pub fn known_device<'a>(keys: &Keys, account: &str, value: &'a str) -> Option<&'a str> {
+    let (nonce, mac) = value.split_once('.')?;
+    let expected = keys.device_mac(account, nonce);
+    (nonce.len() == 32 && constant_time_eq::constant_time_eq(expected.as_bytes(), mac.as_bytes()))
+        .then_some(nonce)
 }

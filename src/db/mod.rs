@@ -5,11 +5,13 @@ pub mod audit;
 pub mod copy;
 pub mod images;
 pub mod moderation;
+pub mod network_seeds;
 pub mod organizers;
 pub mod outbox;
 pub mod paper;
 pub mod petitions;
 pub mod schema;
+pub mod sessions;
 pub mod signatures;
 pub mod snapshots;
 pub mod stats;
@@ -100,7 +102,7 @@ pub enum DbError {
 // opened in parallel, queue for the lock that switching to WAL takes instead of failing; WAL
 // lets readers run beside the single writer; foreign keys are off unless asked for.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;";
 
 /// Opens connections for the pool, applying per-backend settings.
 #[derive(Debug)]

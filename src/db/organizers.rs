@@ -235,7 +235,8 @@ pub fn reset_usable(
         == 1)
 }
 
-/// Uses a reset link: sets the new password hash and spends every open link of that account.
+/// Uses a reset link: sets the new password hash, spends every open link of that account and
+/// ends every session of it (a stolen session dies with the old password).
 /// `Ok(None)` when the link is unknown, used or expired.
 pub fn reset_password(
     conn: &mut DbConnection,
@@ -267,6 +268,11 @@ pub fn reset_password(
                     .filter(password_resets::used_at.is_null()),
             )
             .set(password_resets::used_at.eq(now))
+            .execute(conn)?;
+            diesel::delete(
+                super::schema::organizer_sessions::table
+                    .filter(super::schema::organizer_sessions::organizer_id.eq(id)),
+            )
             .execute(conn)?;
             Ok(Some(id))
         })?,

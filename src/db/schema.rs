@@ -246,7 +246,27 @@ diesel::joinable!(export_snapshots -> petitions (petition_id));
 diesel::joinable!(export_snapshot_signatures -> export_snapshots (snapshot_id));
 diesel::joinable!(export_snapshot_signatures -> signatures (signature_id));
 
+diesel::table! {
+    organizer_sessions (id_hash) {
+        id_hash -> Text,
+        organizer_id -> Integer,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(organizer_sessions -> organizers (organizer_id));
+
+diesel::table! {
+    network_hash_seeds (day) {
+        day -> Text,
+        seed -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    organizer_sessions,
+    network_hash_seeds,
     export_snapshots,
     export_snapshot_signatures,
     petition_images,

@@ -62,7 +62,7 @@ impl lettre::message::header::Header for ListUnsubscribePost {
 #[derive(Clone)]
 pub struct Links {
     pub base_url: url::Url,
-    pub secret: Arc<Vec<u8>>,
+    pub keys: Arc<crate::keys::Keys>,
 }
 
 impl Links {
@@ -75,11 +75,7 @@ impl Links {
     /// The key in an unsubscribe link: proves the link was made here for this signature, so
     /// the link needs no stored token and works for as long as the signature exists.
     pub fn unsubscribe_mac(&self, signature_id: i32) -> String {
-        use hmac::{KeyInit, Mac};
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC accepts keys of any length");
-        mac.update(format!("unsubscribe:{signature_id}").as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        self.keys.unsubscribe_mac(signature_id)
     }
 
     /// The unsubscribe link of one signature.

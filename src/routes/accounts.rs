@@ -1,6 +1,6 @@
 //! Admins manage organizer accounts; organizers add colleagues to their petitions.
 
-use actix_session::Session;
+use crate::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{AppState, Layout, html};
 use crate::auth::{self, password};
-use crate::db::{self, organizers};
+use crate::db::{self, organizers, sessions};
 use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
 use crate::email::messages::ResetEmail;
 use crate::error::AppError;
@@ -19,11 +19,23 @@ use crate::i18n::Tr;
 const INVITE_HOURS: i64 = 72;
 
 async fn admin(state: &AppState, session: &Session) -> Result<organizers::Organizer, AppError> {
-    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
+    let id = auth::organizer_id(session)
+        .await?
+        .ok_or(AppError::LoginRequired)?;
     db::run(&state.pool, move |c| organizers::find(c, id))
         .await?
         .filter(|o| o.is_admin)
         .ok_or(AppError::NotFound)
+}
+
+/// One account as the admin's list shows it.
+struct AccountRow {
+    id: i32,
+    name: String,
+    email: String,
+    admin: bool,
+    created: String,
+    sessions: i64,
 }
 
 #[derive(Template)]
@@ -31,7 +43,7 @@ async fn admin(state: &AppState, session: &Session) -> Result<organizers::Organi
 struct OrganizersPage {
     l: Layout,
     csrf: String,
-    rows: Vec<(String, String, bool, String)>,
+    rows: Vec<AccountRow>,
 }
 
 #[get("/dashboard/organizers")]
@@ -42,13 +54,28 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     admin(&state, &session).await?;
-    let all = db::run(&state.pool, organizers::list).await?;
+    let lifetime = state.session_lifetime();
+    let (all, live) = db::run(&state.pool, move |c| {
+        Ok((
+            organizers::list(c)?,
+            sessions::live_counts(c, db::now(), lifetime)?,
+        ))
+    })
+    .await?;
+    let live: std::collections::HashMap<i32, i64> = live.into_iter().collect();
     let page = OrganizersPage {
         l: Layout::new(tr, tr.t("accounts.title"), &req),
         csrf: auth::csrf_token(&session)?,
         rows: all
             .into_iter()
-            .map(|o| (o.name, o.email, o.is_admin, tr.date(o.created_at)))
+            .map(|o| AccountRow {
+                id: o.id,
+                sessions: live.get(&o.id).copied().unwrap_or(0),
+                name: o.name,
+                email: o.email,
+                admin: o.is_admin,
+                created: tr.date(o.created_at),
+            })
             .collect(),
     };
     Ok(html(StatusCode::OK, page.render()?))
@@ -180,5 +207,83 @@ pub async fn add_to_petition(
     .await??;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/dashboard/petitions/{result}")))
+        .finish())
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+struct SessionsPage {
+    l: Layout,
+    csrf: String,
+    action: String,
+    hint: String,
+    /// Signed in, last active.
+    rows: Vec<(String, String)>,
+}
+
+/// An admin sees when an organizer's sessions began and were last used.
+#[get("/dashboard/organizers/{id}/sessions")]
+pub async fn sessions_page(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<i32>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    admin(&state, &session).await?;
+    let id = id.into_inner();
+    let lifetime = state.session_lifetime();
+    let (who, live) = db::run(&state.pool, move |c| {
+        Ok((
+            organizers::find(c, id)?,
+            sessions::live_of(c, id, db::now(), lifetime)?,
+        ))
+    })
+    .await?;
+    let who = who.ok_or(AppError::NotFound)?;
+    let hours = state.settings.session_max_hours.to_string();
+    let minutes = state.settings.session_idle_minutes.to_string();
+    let page = SessionsPage {
+        l: Layout::new(
+            tr,
+            tr.tf("accounts.sessions_title", &[("name", &who.name)]),
+            &req,
+        ),
+        csrf: auth::csrf_token(&session)?,
+        action: format!("/dashboard/organizers/{id}/sessions/end"),
+        hint: tr.tf(
+            "accounts.sessions_hint",
+            &[("hours", &hours), ("minutes", &minutes)],
+        ),
+        rows: live
+            .into_iter()
+            .map(|s| (tr.datetime(s.created_at), tr.datetime(s.last_seen_at)))
+            .collect(),
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}
+
+/// An admin ends every session of an organizer: each of their browsers is signed out at once.
+#[post("/dashboard/organizers/{id}/sessions/end")]
+pub async fn end_sessions(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<i32>,
+    form: web::Form<super::auth::CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let me = admin(&state, &session).await?;
+    let id = id.into_inner();
+    let ended = crate::usecases::run(&state.pool, move |c| {
+        crate::usecases::sessions::end_all(c, me.id, id, db::now())
+    })
+    .await?;
+    tracing::info!(
+        organizer.id = id,
+        sessions = ended,
+        "sessions ended by an admin"
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/dashboard/organizers/{id}/sessions")))
         .finish())
 }

@@ -1,13 +1,12 @@
 //! Organizer sign-in, sign-out and the first-run setup link.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html, pages};
-use crate::auth::{self, password};
+use crate::auth::{self, Session, password};
 use crate::db::{self, organizers};
 use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
 use crate::error::AppError;
@@ -61,7 +60,7 @@ pub async fn login_form(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    if auth::organizer_id(&session).is_some() {
+    if auth::organizer_id(&session).await?.is_some() {
         return Ok(see_other("/dashboard"));
     }
     login_page(&req, tr, &session, String::new(), None, StatusCode::OK)
@@ -78,7 +77,14 @@ pub async fn login(
     let form = form.into_inner();
     auth::check_csrf(&session, &form.csrf_token)?;
     let account = organizers::normalise_email(&form.email);
-    if let Err(wait) = state.login_limiter.check(&account, state.client_ip(&req)) {
+    let device_cookie = req.cookie(auth::DEVICE_COOKIE);
+    let device = device_cookie
+        .as_ref()
+        .and_then(|c| auth::known_device(&state.keys, &account, c.value()));
+    if let Err(wait) = state
+        .login_limiter
+        .check(&account, state.client_ip(&req), device)
+    {
         return Err(AppError::RateLimited {
             retry_after_secs: wait.as_secs().max(1),
         });
@@ -99,13 +105,30 @@ pub async fn login(
         .flatten();
     match signed_in {
         Some(id) => {
-            auth::sign_in(&session, id)?;
+            auth::sign_in(&session, id).await?;
             db::run(&state.pool, move |c| {
                 db::audit::record(c, Some(id), None, "sign-in", "", db::now())
             })
             .await?;
             tracing::info!(organizer.id = id, "organizer signed in");
-            Ok(see_other("/dashboard"))
+            let mut res = see_other("/dashboard");
+            if device.is_none() {
+                // This browser is now known for this account: its own sign-in budget from
+                // here on, which no one elsewhere can use up.
+                let cookie = actix_web::cookie::Cookie::build(
+                    auth::DEVICE_COOKIE,
+                    auth::device_cookie_value(&state.keys, &account),
+                )
+                .path("/login")
+                .http_only(true)
+                .secure(state.base_url.scheme() == "https")
+                .same_site(actix_web::cookie::SameSite::Strict)
+                .max_age(actix_web::cookie::time::Duration::days(365))
+                .finish();
+                res.add_cookie(&cookie)
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!("device cookie: {e}")))?;
+            }
+            Ok(res)
         }
         None => login_page(
             &req,
@@ -127,7 +150,7 @@ pub struct CsrfForm {
 #[post("/logout")]
 pub async fn logout(session: Session, form: web::Form<CsrfForm>) -> Result<HttpResponse, AppError> {
     auth::check_csrf(&session, &form.csrf_token)?;
-    auth::sign_out(&session);
+    auth::sign_out(&session).await?;
     Ok(see_other("/login"))
 }
 
@@ -260,7 +283,7 @@ pub async fn setup(
     .await?;
     match created {
         Some(id) => {
-            auth::sign_in(&session, id)?;
+            auth::sign_in(&session, id).await?;
             tracing::info!(
                 organizer.id = id,
                 "first admin created through the setup link"

@@ -1,6 +1,6 @@
 //! The organizer dashboard: the petitions an organizer manages, with their progress.
 
-use actix_session::Session;
+use crate::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
@@ -36,7 +36,9 @@ pub async fn dashboard(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
+    let id = auth::organizer_id(&session)
+        .await?
+        .ok_or(AppError::LoginRequired)?;
     let now = db::now();
     let found = db::run(&state.pool, move |c| {
         let Some(who) = organizers::find(c, id)? else {
@@ -50,7 +52,7 @@ pub async fn dashboard(
     .await?;
     // An account deleted while signed in is signed out.
     let Some((who, petitions, goals)) = found else {
-        auth::sign_out(&session);
+        auth::sign_out(&session).await?;
         return Err(AppError::LoginRequired);
     };
     let rows = petitions

@@ -2,7 +2,7 @@
 //! as PDF): a cover with the petition, its addressees, the count by country and the period, then
 //! the numbered list of signers. Streamed, so a list of any length keeps memory flat.
 
-use actix_session::Session;
+use crate::auth::Session;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;

@@ -1,7 +1,7 @@
 //! Writing petitions from the dashboard: create, edit (with a Markdown preview that needs no
 //! JavaScript), close and reopen.
 
-use actix_session::Session;
+use crate::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -166,7 +166,9 @@ fn validate(
 }
 
 async fn signed_in(state: &AppState, session: &Session) -> Result<organizers::Organizer, AppError> {
-    let id = auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
+    let id = auth::organizer_id(session)
+        .await?
+        .ok_or(AppError::LoginRequired)?;
     db::run(&state.pool, move |c| organizers::find(c, id))
         .await?
         .ok_or(AppError::LoginRequired)

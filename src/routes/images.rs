@@ -1,7 +1,7 @@
 //! A petition's image: uploaded by its organizers, served to everyone.
 
+use crate::auth::Session;
 use actix_multipart::Multipart;
-use actix_session::Session;
 use actix_web::{HttpResponse, get, post, web};
 use futures_util::StreamExt;
 

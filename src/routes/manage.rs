@@ -2,7 +2,7 @@
 //! export. Every route checks that the signed-in organizer may manage the petition; one who may
 //! not gets the same 404 as for a petition that does not exist.
 
-use actix_session::Session;
+use crate::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -343,7 +343,7 @@ pub async fn export_csv(
     let petition_id = view.petition.id;
     let (snapshot, filter) = query.resolve(&state, petition_id).await?;
     let file_name = export_name(&view.petition.slug, snapshot.as_ref());
-    let organizer = auth::organizer_id(&session);
+    let organizer = auth::organizer_id(&session).await?;
     let detail = format!("{filter:?}, excel: {}", query.excel.is_some());
     db::run(&state.pool, move |c| {
         db::audit::record(

@@ -48,8 +48,12 @@ pub struct AppState {
     pub hasher: crate::auth::password::Hasher,
     /// Wakes the email worker when a job is queued.
     pub wake_mailer: Arc<Notify>,
-    /// Keys HMACs (client address hashes).
-    pub secret: Vec<u8>,
+    /// One key per purpose, derived from the master key.
+    pub keys: Arc<crate::keys::Keys>,
+    /// Keyed hashes of client networks, under a key that changes every day.
+    pub networks: crate::keys::NetworkHasher,
+    /// Hourly caps on confirmation emails per recipient domain and in all.
+    pub email_caps: crate::ratelimit::EmailCaps,
     /// Makes links for emails.
     pub links: crate::email::Links,
     /// Per-petition daily series for the JSON API, recomputed at most once a minute.
@@ -90,18 +94,12 @@ impl AppState {
         req.peer_addr().map(|a| a.ip())
     }
 
-    /// The key in an unsubscribe link (see [`crate::email::Links::unsubscribe_mac`]).
-    pub fn unsubscribe_mac(&self, signature_id: i32) -> String {
-        self.links.unsubscribe_mac(signature_id)
-    }
-
-    /// A keyed hash of the client's network, stored instead of the address itself.
-    pub fn ip_hash(&self, ip: IpAddr) -> String {
-        use hmac::{KeyInit, Mac};
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC accepts keys of any length");
-        mac.update(crate::ratelimit::client_key(ip).to_string().as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+    /// How long organizer sessions live.
+    pub fn session_lifetime(&self) -> crate::db::sessions::Lifetime {
+        crate::db::sessions::Lifetime {
+            max_age: chrono::TimeDelta::hours(self.settings.session_max_hours.into()),
+            idle: chrono::TimeDelta::minutes(self.settings.session_idle_minutes.into()),
+        }
     }
 }
 
@@ -134,7 +132,7 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 /// same 404 as for a petition that does not exist, so slugs cannot be probed.
 pub async fn managed_petition(
     state: &AppState,
-    session: &actix_session::Session,
+    session: &crate::auth::Session,
     slug: String,
 ) -> Result<
     (
@@ -144,7 +142,9 @@ pub async fn managed_petition(
     AppError,
 > {
     use crate::db::{self, organizers};
-    let id = crate::auth::organizer_id(session).ok_or(AppError::LoginRequired)?;
+    let id = crate::auth::organizer_id(session)
+        .await?
+        .ok_or(AppError::LoginRequired)?;
     db::run(&state.pool, move |c| {
         let Some(who) = organizers::find(c, id)? else {
             return Ok(Err(AppError::LoginRequired));

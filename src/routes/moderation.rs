@@ -1,7 +1,7 @@
 //! Moderation: the searchable signer list, invalidating and restoring signatures (one or a batch
 //! by email domain, time window or network), and the audit log for admins.
 
-use actix_session::Session;
+use crate::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -277,7 +277,9 @@ pub async fn audit(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let id = auth::organizer_id(&session).ok_or(AppError::LoginRequired)?;
+    let id = auth::organizer_id(&session)
+        .await?
+        .ok_or(AppError::LoginRequired)?;
     let entries = db::run(&state.pool, move |c| {
         let admin = organizers::find(c, id)?.is_some_and(|o| o.is_admin);
         admin.then(|| db::audit::entries(c, 500)).transpose()

@@ -1,6 +1,6 @@
 //! Adding and removing paper signatures gathered at events.
 
-use actix_session::Session;
+use crate::auth::Session;
 use actix_web::{HttpResponse, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;

@@ -1,7 +1,7 @@
 //! Password reset by email. The request always gets the same answer, so the form cannot tell
 //! anyone which addresses have accounts; links are single-use, hashed, and last an hour.
 
-use actix_session::Session;
+use crate::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -54,7 +54,10 @@ pub async fn request(
 ) -> Result<HttpResponse, AppError> {
     auth::check_csrf(&session, &form.csrf_token)?;
     let account = organizers::normalise_email(&form.email);
-    if let Err(wait) = state.reset_limiter.check(&account, state.client_ip(&req)) {
+    if let Err(wait) = state
+        .reset_limiter
+        .check(&account, state.client_ip(&req), None)
+    {
         return Err(AppError::RateLimited {
             retry_after_secs: wait.as_secs().max(1),
         });
@@ -180,7 +183,7 @@ pub async fn reset(
     .await?;
     match changed {
         Some(id) => {
-            auth::sign_in(&session, id)?;
+            auth::sign_in(&session, id).await?;
             Ok(HttpResponse::SeeOther()
                 .insert_header(("Location", "/dashboard"))
                 .finish())

@@ -101,6 +101,10 @@ pub async fn sign(
         );
     };
 
+    let network_hash = match ip {
+        Some(ip) => Some(state.networks.hash(&state.pool, ip).await?),
+        None => None,
+    };
     let token = ConfirmationToken::generate();
     let ttl_hours = state.settings.confirmation_ttl_hours;
     let expires_at = now + TimeDelta::hours(i64::from(ttl_hours));
@@ -114,7 +118,7 @@ pub async fn sign(
         public: checked(&form.public),
         wants_updates: checked(&form.updates),
         locale: tr.code().to_string(),
-        ip_hash: ip.map(|ip| state.ip_hash(ip)),
+        ip_hash: network_hash,
         created_at: now,
     };
     let link = state.url(&format!("/confirm/{}", token.as_str()));
@@ -152,11 +156,20 @@ pub async fn sign(
         },
         new,
     };
+    // The hourly caps per recipient domain and in all: refused before anything is stored,
+    // so the signer loses nothing by trying again later. They say nothing about one address.
+    let reservation = state
+        .email_caps
+        .reserve(request.new.email.as_str())
+        .map_err(|wait| AppError::EmailsCapped {
+            retry_after_secs: wait.as_secs().max(1),
+        })?;
     let outcome = usecases::run(&state.pool, move |c| signing::sign(c, &request)).await?;
     tracing::info!(petition.slug = %slug, outcome = ?outcome, "sign request");
     // A capped attempt gets the same page as any other: a different answer would tell anyone
     // typing an address whether, and when, it was used. The page always states the cap.
     if !matches!(outcome, SignOutcome::Capped { .. }) {
+        reservation.keep();
         state.wake_mailer.notify_one();
     }
     Ok(check_email)

@@ -1,7 +1,7 @@
 //! Updates: organizers post news on a petition, optionally emailed to signers who opted in, each
 //! email with an unsubscribe link.
 
-use actix_session::Session;
+use crate::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -88,8 +88,7 @@ struct UnsubscribePage {
 }
 
 fn check(state: &AppState, signature: i32, mac: &str) -> Result<(), AppError> {
-    let expected = state.unsubscribe_mac(signature);
-    if constant_time_eq::constant_time_eq(expected.as_bytes(), mac.as_bytes()) {
+    if state.keys.unsubscribe_mac_matches(signature, mac) {
         Ok(())
     } else {
         Err(AppError::NotFound)

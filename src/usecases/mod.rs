@@ -21,6 +21,8 @@ pub mod exports;
 pub mod moderation;
 pub mod paper;
 pub mod petitions;
+pub mod retention;
+pub mod sessions;
 pub mod signing;
 pub mod updates;
 

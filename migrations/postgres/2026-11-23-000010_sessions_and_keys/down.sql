@@ -1,0 +1,2 @@
+DROP TABLE network_hash_seeds;
+DROP TABLE organizer_sessions;

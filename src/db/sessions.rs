@@ -1,0 +1,157 @@
+//! Organizer sessions, kept on the server. Only the SHA-256 of a session id is stored, so a
+//! copy of this table opens nothing.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::organizer_sessions;
+use super::{DbConnection, DbError};
+
+/// One organizer session as an admin sees it.
+#[derive(Clone, Debug, Queryable)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub organizer_id: i32,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+}
+
+/// When a session stops being valid: `max_age` after it began, `idle` after it was last used.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifetime {
+    pub max_age: chrono::TimeDelta,
+    pub idle: chrono::TimeDelta,
+}
+
+impl Lifetime {
+    fn valid_since(&self, now: NaiveDateTime) -> (NaiveDateTime, NaiveDateTime) {
+        (now - self.max_age, now - self.idle)
+    }
+}
+
+/// Starts a session. Expired sessions of every organizer are swept at the same time: sign-in
+/// is throttled, so this bounds the table without a timer.
+pub fn create(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    organizer_id: i32,
+    now: NaiveDateTime,
+    lifetime: Lifetime,
+) -> Result<(), DbError> {
+    conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        purge_expired(conn, now, lifetime)?;
+        diesel::insert_into(organizer_sessions::table)
+            .values((
+                organizer_sessions::id_hash.eq(id_hash),
+                organizer_sessions::organizer_id.eq(organizer_id),
+                organizer_sessions::created_at.eq(now),
+                organizer_sessions::last_seen_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Deletes every session past its lifetime.
+pub fn purge_expired(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lifetime: Lifetime,
+) -> Result<usize, diesel::result::Error> {
+    let (born_after, seen_after) = lifetime.valid_since(now);
+    diesel::delete(
+        organizer_sessions::table.filter(
+            organizer_sessions::created_at
+                .le(born_after)
+                .or(organizer_sessions::last_seen_at.le(seen_after)),
+        ),
+    )
+    .execute(conn)
+}
+
+/// The organizer of a live session, marking it used now. A session used in the last
+/// `touch_every` is not written to again, so page views do not all write.
+pub fn resolve(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    now: NaiveDateTime,
+    lifetime: Lifetime,
+    touch_every: chrono::TimeDelta,
+) -> Result<Option<i32>, DbError> {
+    let (born_after, seen_after) = lifetime.valid_since(now);
+    let live = organizer_sessions::table
+        .filter(organizer_sessions::id_hash.eq(id_hash))
+        .filter(organizer_sessions::created_at.gt(born_after))
+        .filter(organizer_sessions::last_seen_at.gt(seen_after));
+    let found: Option<(i32, NaiveDateTime)> = live
+        .select((
+            organizer_sessions::organizer_id,
+            organizer_sessions::last_seen_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((organizer, last_seen)) = found else {
+        return Ok(None);
+    };
+    if now - last_seen >= touch_every {
+        // Conditional, so a session ended in between is not brought back.
+        diesel::update(live)
+            .set(organizer_sessions::last_seen_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(Some(organizer))
+}
+
+/// Ends one session.
+pub fn delete(conn: &mut DbConnection, id_hash: &str) -> Result<usize, DbError> {
+    Ok(
+        diesel::delete(organizer_sessions::table.filter(organizer_sessions::id_hash.eq(id_hash)))
+            .execute(conn)?,
+    )
+}
+
+/// Ends every session of one organizer (password reset or change, or an admin's decision).
+pub fn delete_all_of(conn: &mut DbConnection, organizer_id: i32) -> Result<usize, DbError> {
+    Ok(diesel::delete(
+        organizer_sessions::table.filter(organizer_sessions::organizer_id.eq(organizer_id)),
+    )
+    .execute(conn)?)
+}
+
+/// The live sessions of one organizer, newest use first.
+pub fn live_of(
+    conn: &mut DbConnection,
+    organizer_id: i32,
+    now: NaiveDateTime,
+    lifetime: Lifetime,
+) -> Result<Vec<SessionRow>, DbError> {
+    let (born_after, seen_after) = lifetime.valid_since(now);
+    Ok(organizer_sessions::table
+        .filter(organizer_sessions::organizer_id.eq(organizer_id))
+        .filter(organizer_sessions::created_at.gt(born_after))
+        .filter(organizer_sessions::last_seen_at.gt(seen_after))
+        .order(organizer_sessions::last_seen_at.desc())
+        .select((
+            organizer_sessions::id_hash,
+            organizer_sessions::organizer_id,
+            organizer_sessions::created_at,
+            organizer_sessions::last_seen_at,
+        ))
+        .load(conn)?)
+}
+
+/// How many live sessions each organizer has.
+pub fn live_counts(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lifetime: Lifetime,
+) -> Result<Vec<(i32, i64)>, DbError> {
+    let (born_after, seen_after) = lifetime.valid_since(now);
+    Ok(organizer_sessions::table
+        .filter(organizer_sessions::created_at.gt(born_after))
+        .filter(organizer_sessions::last_seen_at.gt(seen_after))
+        .group_by(organizer_sessions::organizer_id)
+        .select((organizer_sessions::organizer_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}

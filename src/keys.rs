@@ -1,0 +1,302 @@
+//! One key per purpose, each derived (HKDF-SHA256) from one master key that lives outside the
+//! database: in `secret_key` (config or environment), or in the file `key_file` names.
+//!
+//! Nothing derived here is ever stored. A copy of the database alone opens no session, forges
+//! no unsubscribe link and reverses no network hash; a copy of the key alone finds no data.
+//! Network hashes go one step further (see [`NetworkHasher`]): their key also needs a random
+//! seed that is kept in the database for one day only, so once the day is over not even the
+//! master key and an old backup together can recompute them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use hkdf::Hkdf;
+use hmac::{KeyInit, Mac};
+use rand::RngCore;
+use secrecy::ExposeSecret;
+use sha2::Sha256;
+
+use crate::config::Settings;
+
+/// Fixed HKDF salt: the application and the version of this derivation scheme.
+const SALT: &[u8] = b"undersigned key derivation v1";
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// The derived keys. Debug output never shows them.
+#[derive(Clone)]
+pub struct Keys {
+    session: [u8; 64],
+    csrf: [u8; 32],
+    device: [u8; 32],
+    unsubscribe: [u8; 32],
+    network: [u8; 32],
+    data: [u8; 32],
+    log_signing: [u8; 32],
+    /// The master key itself, used for one thing only: to accept unsubscribe links mailed
+    /// before keys were separated, which were keyed with it directly.
+    legacy: Vec<u8>,
+    /// Where the master key came from, for the start-up log (never the key itself).
+    pub source: String,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    /// Derives every key from `master` (at least 32 bytes of secret).
+    pub fn derive(master: &[u8], source: String) -> Keys {
+        let hk = Hkdf::<Sha256>::new(Some(SALT), master);
+        fn expand<const N: usize>(hk: &Hkdf<Sha256>, purpose: &str) -> [u8; N] {
+            let mut out = [0u8; N];
+            hk.expand(purpose.as_bytes(), &mut out)
+                .expect("HKDF-SHA256 yields up to 8160 bytes");
+            out
+        }
+        Keys {
+            session: expand(&hk, "session cookie"),
+            csrf: expand(&hk, "csrf"),
+            device: expand(&hk, "known device"),
+            unsubscribe: expand(&hk, "unsubscribe link"),
+            network: expand(&hk, "network hash"),
+            data: expand(&hk, "signer data"),
+            log_signing: expand(&hk, "log signing"),
+            legacy: master.to_vec(),
+            source,
+        }
+    }
+
+    /// Loads the master key the settings point at, generating it on first start.
+    ///
+    /// In order: `secret_key` (config or `UNDERSIGNED_SECRET_KEY`); else the file `key_file`
+    /// (default `{data_dir}/secret_key`, the file earlier versions created), created with
+    /// 32 random bytes (hex) and mode 0600 when it does not exist yet.
+    pub fn load(settings: &Settings) -> anyhow::Result<Keys> {
+        if let Some(key) = &settings.secret_key {
+            return Ok(Keys::derive(
+                key.expose_secret().as_bytes(),
+                "the secret_key setting".to_string(),
+            ));
+        }
+        let path = key_file(settings);
+        let source = path.display().to_string();
+        if path.exists() {
+            let key = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the key file {source}"))?;
+            let key = key.trim();
+            anyhow::ensure!(
+                key.len() >= 32,
+                "the key file {source} is too short (at least 32 characters)"
+            );
+            return Ok(Keys::derive(key.as_bytes(), source));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::files::private_dir(dir)
+                .with_context(|| format!("cannot create the folder of {source}"))?;
+        }
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let key = hex::encode(bytes);
+        write_private(&path, &key)?;
+        tracing::info!(key_file = %source, "generated a new master key");
+        Ok(Keys::derive(key.as_bytes(), source))
+    }
+
+    /// The 64-byte key that encrypts and signs the session cookie.
+    pub fn session_cookie(&self) -> actix_web::cookie::Key {
+        actix_web::cookie::Key::from(&self.session)
+    }
+
+    /// The CSRF token of a signed-in session: bound to its id, so it dies with the session.
+    pub fn csrf_for(&self, session_id: &str) -> String {
+        mac_hex(&self.csrf, &[b"session:", session_id.as_bytes()], 32)
+    }
+
+    /// The MAC that makes a known-device cookie for one account unforgeable.
+    pub fn device_mac(&self, account: &str, nonce: &str) -> String {
+        mac_hex(
+            &self.device,
+            &[account.as_bytes(), b"\n", nonce.as_bytes()],
+            16,
+        )
+    }
+
+    /// The key in an unsubscribe link: proves the link was made here for this signature.
+    pub fn unsubscribe_mac(&self, signature_id: i32) -> String {
+        let message = format!("unsubscribe:{signature_id}");
+        mac_hex(&self.unsubscribe, &[message.as_bytes()], 16)
+    }
+
+    /// Whether `mac` is this signature's unsubscribe key, made now or before keys were
+    /// separated (links in emails already sent keep working).
+    pub fn unsubscribe_mac_matches(&self, signature_id: i32, mac: &str) -> bool {
+        let message = format!("unsubscribe:{signature_id}");
+        let legacy = mac_hex(&self.legacy, &[message.as_bytes()], 16);
+        let current = self.unsubscribe_mac(signature_id);
+        constant_time_eq::constant_time_eq(current.as_bytes(), mac.as_bytes())
+            | constant_time_eq::constant_time_eq(legacy.as_bytes(), mac.as_bytes())
+    }
+
+    /// The key of the network hashes of one day, from that day's random seed.
+    pub fn network_day_key(&self, seed: &[u8]) -> [u8; 32] {
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.network)
+            .expect("HMAC accepts keys of any length");
+        mac.update(seed);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The key that encrypts signers' personal data at rest.
+    pub fn data_key(&self) -> &[u8; 32] {
+        &self.data
+    }
+
+    /// The seed of the Ed25519 key that signs the petition logs.
+    pub fn log_signing_seed(&self) -> &[u8; 32] {
+        &self.log_signing
+    }
+}
+
+/// Where the master key file is: `key_file`, else `{data_dir}/secret_key`.
+pub fn key_file(settings: &Settings) -> PathBuf {
+    settings
+        .key_file
+        .clone()
+        .unwrap_or_else(|| settings.data_dir.join("secret_key"))
+}
+
+/// HMAC-SHA256 over the concatenated `parts`, the first `len` bytes in hex.
+pub fn mac_hex(key: &[u8], parts: &[&[u8]], len: usize) -> String {
+    let mut mac =
+        <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    hex::encode(&mac.finalize().into_bytes()[..len.min(32)])
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create the key file {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+/// Hashes client networks for moderation ("signatures from the same network") under a key
+/// that changes every UTC day: HMAC(network key, that day's random seed). The seed is shared
+/// by every instance through the database and deleted when the day is over, so hashes stored
+/// earlier cannot be recomputed, and so cannot be brute-forced from the address space.
+pub struct NetworkHasher {
+    keys: std::sync::Arc<Keys>,
+    today: std::sync::Mutex<Option<(String, [u8; 32])>>,
+}
+
+impl NetworkHasher {
+    pub fn new(keys: std::sync::Arc<Keys>) -> NetworkHasher {
+        NetworkHasher {
+            keys,
+            today: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The keyed hash of the client's network (an IPv6 address counts as its /64).
+    pub async fn hash(
+        &self,
+        pool: &crate::db::Pool,
+        ip: std::net::IpAddr,
+    ) -> Result<String, crate::db::DbError> {
+        let key = self.day_key(pool).await?;
+        let network = crate::ratelimit::client_key(ip).to_string();
+        Ok(mac_hex(&key, &[network.as_bytes()], 32))
+    }
+
+    async fn day_key(&self, pool: &crate::db::Pool) -> Result<[u8; 32], crate::db::DbError> {
+        let day = chrono::Utc::now().date_naive().to_string();
+        if let Some((d, key)) = &*self.lock()
+            && *d == day
+        {
+            return Ok(*key);
+        }
+        let mut fresh = [0u8; 32];
+        rand::rng().fill_bytes(&mut fresh);
+        let fresh = hex::encode(fresh);
+        let d = day.clone();
+        let seed = crate::db::run(pool, move |c| {
+            crate::db::network_seeds::seed_for(c, &d, &fresh)
+        })
+        .await?;
+        let key = self.keys.network_day_key(seed.as_bytes());
+        *self.lock() = Some((day, key));
+        Ok(key)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(String, [u8; 32])>> {
+        self.today
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_purpose_has_its_own_key_and_the_same_master_gives_the_same_keys() {
+        let a = Keys::derive(b"0123456789abcdef0123456789abcdef", String::new());
+        let b = Keys::derive(b"0123456789abcdef0123456789abcdef", String::new());
+        let other = Keys::derive(b"0123456789abcdef0123456789abcdeX", String::new());
+        let all = [
+            &a.session[..32],
+            &a.session[32..],
+            &a.csrf[..],
+            &a.device[..],
+            &a.unsubscribe[..],
+            &a.network[..],
+            &a.data[..],
+            &a.log_signing[..],
+        ];
+        for (i, x) in all.iter().enumerate() {
+            for y in &all[i + 1..] {
+                assert_ne!(x, y);
+            }
+            assert_ne!(*x, b"0123456789abcdef0123456789abcdef".as_slice());
+        }
+        assert_eq!(a.unsubscribe_mac(7), b.unsubscribe_mac(7));
+        assert_ne!(a.unsubscribe_mac(7), other.unsubscribe_mac(7));
+        assert_ne!(a.unsubscribe_mac(7), a.unsubscribe_mac(8));
+        assert_eq!(a.csrf_for("s1"), b.csrf_for("s1"));
+        assert_ne!(a.csrf_for("s1"), a.csrf_for("s2"));
+    }
+
+    #[test]
+    fn unsubscribe_links_made_with_the_master_key_itself_still_match() {
+        let master = b"0123456789abcdef0123456789abcdef";
+        let keys = Keys::derive(master, String::new());
+        let old = mac_hex(master, &[b"unsubscribe:42"], 16);
+        assert!(keys.unsubscribe_mac_matches(42, &old));
+        assert!(keys.unsubscribe_mac_matches(42, &keys.unsubscribe_mac(42)));
+        assert!(!keys.unsubscribe_mac_matches(43, &old));
+        assert!(!keys.unsubscribe_mac_matches(42, "00"));
+    }
+
+    #[test]
+    fn a_network_day_key_depends_on_the_seed() {
+        let keys = Keys::derive(b"0123456789abcdef0123456789abcdef", String::new());
+        assert_ne!(keys.network_day_key(b"one"), keys.network_day_key(b"two"));
+        assert_eq!(keys.network_day_key(b"one"), keys.network_day_key(b"one"));
+    }
+}
