@@ -463,3 +463,125 @@ async fn an_operator_can_name_the_header_their_proxy_sets() {
     }
     assert_eq!(statuses, [303, 303, 429, 429]);
 }
+
+#[tokio::test]
+async fn confirmation_emails_are_capped_per_recipient_domain_and_in_all() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[("confirmation_emails_per_domain_per_hour", "2")],
+    )
+    .await;
+    let petition = app.create_petition("p-caps", &[100]).await;
+    for email in ["a@corp.example", "b@CORP.example"] {
+        assert_eq!(
+            app.sign("p-caps", &[("email", email)])
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+    }
+    let capped = app.sign("p-caps", &[("email", "c@corp.example")]).await;
+    assert_eq!(capped.status().as_u16(), 429);
+    let wait: u64 = capped.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    let page = capped.text().await.unwrap();
+    assert!(
+        page.contains("Too many confirmation emails are going to this email provider"),
+        "{page}"
+    );
+    assert_eq!(
+        app.sign("p-caps", &[("email", "d@other.example")])
+            .await
+            .status()
+            .as_u16(),
+        303,
+        "other providers are not held up"
+    );
+    assert_eq!(
+        app.rows(petition).await,
+        (3, 0),
+        "the refused submission stored nothing"
+    );
+    assert_eq!(app.wait_for_emails(3).await.len(), 3);
+
+    let total = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[("confirmation_emails_per_hour", "1")],
+    )
+    .await;
+    total.create_petition("p-total", &[100]).await;
+    let first = total.sign("p-total", &[("email", "a@one.example")]).await;
+    let second = total.sign("p-total", &[("email", "b@two.example")]).await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (303, 429)
+    );
+}
+
+#[tokio::test]
+async fn every_form_refuses_an_oversized_body_without_losing_anything() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", true);
+    let petition = app
+        .create_owned_petition("p-big", &[100], "ana@example.org")
+        .await;
+    app.sign("p-big", &[]).await;
+    let confirm = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let before = app
+        .get("/dashboard/petitions/p-big/edit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    // 1 MiB of a well-formed field: bigger than any form needs.
+    let mut big = b"csrf_token=x&title=".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 1 << 20));
+    for path in [
+        "/petitions/p-big/sign",
+        "/login",
+        "/logout",
+        "/login/reset",
+        "/login/reset/not-a-token",
+        "/setup/not-a-token",
+        "/dashboard/petitions",
+        "/dashboard/petitions/p-big/edit",
+        "/dashboard/petitions/p-big/status",
+        "/dashboard/petitions/p-big/paper",
+        "/dashboard/petitions/p-big/paper/1/delete",
+        "/dashboard/petitions/p-big/signers",
+        "/dashboard/petitions/p-big/exports",
+        "/dashboard/petitions/p-big/updates",
+        "/dashboard/petitions/p-big/organizers",
+        "/dashboard/organizers",
+        "/dashboard/organizers/1/sessions/end",
+    ] {
+        let res = app.post_raw(path, big.clone()).await;
+        assert_eq!(res.status().as_u16(), 413, "{path}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains("<html"), "{path}: a page for people");
+    }
+    // Routes that take no form ignore a body, whatever its size, and never fail on it.
+    for path in [confirm.as_str(), "/unsubscribe/1/00"] {
+        let status = app.post_raw(path, big.clone()).await.status().as_u16();
+        assert!(status < 500, "{path}: {status}");
+    }
+    assert_eq!(
+        app.get("/dashboard").await.status().as_u16(),
+        200,
+        "still signed in"
+    );
+    let after = app
+        .get("/dashboard/petitions/p-big/edit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(before, after, "the petition is unchanged");
+    assert_eq!(app.rows(petition).await.0, 1);
+}

@@ -144,11 +144,7 @@ pub async fn spawn_app_on(
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool().clone();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("client");
+    let client = spawn_client();
     TestApp {
         address,
         db,
@@ -157,6 +153,15 @@ pub async fn spawn_app_on(
         memory,
         client,
     }
+}
+
+/// A browser of its own: a cookie jar, and redirects left for the test to see.
+pub fn spawn_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client")
 }
 
 impl TestApp {

@@ -11,6 +11,7 @@ mod migrate_data;
 mod moderation;
 mod organizers;
 mod paper;
+mod sessions;
 
 mod api_and_pages;
 mod bad_input;

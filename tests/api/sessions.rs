@@ -1,0 +1,664 @@
+//! Organizer sessions live on the server: a copied cookie dies with logout, a password reset or
+//! an admin's decision, and sessions expire whatever the browser keeps. Keys per purpose.
+
+use diesel::prelude::*;
+use undersigned::db::schema::organizer_sessions as s;
+
+use crate::helpers::{Mail, TestApp, spawn_app, spawn_app_with};
+use crate::organizers::{add_organizer, csrf, login};
+
+const PASSWORD: &str = "correct horse battery";
+const MASTER: &str = "a master key of at least thirty-two characters";
+
+/// The session cookie a response sets.
+fn session_cookie(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("undersigned_session="))
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Signs in on the app's own client and returns a copy of its session cookie.
+async fn signed_in(app: &TestApp, email: &str) -> String {
+    let res = login(app, email, PASSWORD).await;
+    assert_eq!(res.status().as_u16(), 303);
+    session_cookie(&res)
+}
+
+/// What someone holding a copy of the cookie sees at `/dashboard`.
+async fn dashboard_with(app: &TestApp, cookie: &str) -> (u16, String) {
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/dashboard", app.address))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location)
+}
+
+async fn sql(
+    app: &TestApp,
+    f: impl FnOnce(&mut undersigned::db::DbConnection) -> usize + Send + 'static,
+) -> usize {
+    undersigned::db::run(&app.pool, move |c| Ok(f(c)))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_copied_session_cookie_stops_working_at_logout() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", PASSWORD, false);
+    let copy = signed_in(&app, "ana@example.org").await;
+    assert_eq!(dashboard_with(&app, &copy).await.0, 200, "the copy works");
+
+    let dash = app.get("/dashboard").await.text().await.unwrap();
+    let out = app
+        .post_form("/logout", &[("csrf_token", &csrf(&dash))])
+        .await;
+    assert_eq!(out.status().as_u16(), 303);
+    assert_eq!(
+        dashboard_with(&app, &copy).await,
+        (303, "/login".to_string()),
+        "logout ended the session on the server, not only in the browser"
+    );
+    let rows = sql(&app, |c| {
+        s::table.count().get_result::<i64>(c).unwrap() as usize
+    })
+    .await;
+    assert_eq!(rows, 0, "the session row is gone");
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_every_session_of_the_account() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", PASSWORD, false);
+    add_organizer(&app, "bob@example.org", PASSWORD, false);
+    let stolen = signed_in(&app, "ana@example.org").await;
+    let bobs = {
+        let other = crate::helpers::spawn_client();
+        let form = other
+            .get(format!("{}/login", app.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let res = other
+            .post(format!("{}/login", app.address))
+            .form(&[
+                ("email", "bob@example.org"),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf(&form)),
+            ])
+            .send()
+            .await
+            .unwrap();
+        session_cookie(&res)
+    };
+    assert_eq!(dashboard_with(&app, &stolen).await.0, 200);
+
+    // Ana resets her password from a fresh browser.
+    let fresh = crate::helpers::spawn_client();
+    let form = fresh
+        .get(format!("{}/login/reset", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    fresh
+        .post(format!("{}/login/reset", app.address))
+        .form(&[
+            ("csrf_token", csrf(&form)),
+            ("email", "ana@example.org".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let email = app.wait_for_emails(1).await.remove(0);
+    let (text, _) = crate::helpers::bodies(&email);
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/login/reset/"))
+        .unwrap();
+    let path = url::Url::parse(link).unwrap().path().to_string();
+    let page = fresh
+        .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let done = fresh
+        .post(format!("{}{path}", app.address))
+        .form(&[
+            ("csrf_token", csrf(&page)),
+            ("password", "a brand new passphrase".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 303);
+
+    assert_eq!(
+        dashboard_with(&app, &stolen).await,
+        (303, "/login".to_string()),
+        "the stolen cookie died with the old password"
+    );
+    assert_eq!(
+        dashboard_with(&app, &session_cookie(&done)).await.0,
+        200,
+        "the browser that reset the password is signed in"
+    );
+    assert_eq!(
+        dashboard_with(&app, &bobs).await.0,
+        200,
+        "another organizer's session is untouched"
+    );
+}
+
+#[tokio::test]
+async fn sessions_expire_after_the_idle_time_and_after_the_maximum_age() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", PASSWORD, false);
+    let hours_ago = |h: i64| undersigned::db::now() - chrono::TimeDelta::minutes(h * 60);
+
+    // Used 90 minutes ago: alive (idle limit 2 h), and marked as used now.
+    let cookie = signed_in(&app, "ana@example.org").await;
+    let before = hours_ago(0) - chrono::TimeDelta::minutes(90);
+    sql(&app, move |c| {
+        diesel::update(s::table)
+            .set(s::last_seen_at.eq(before))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    assert_eq!(dashboard_with(&app, &cookie).await.0, 200);
+    let seen = undersigned::db::run(&app.pool, |c| {
+        Ok(s::table
+            .select(s::last_seen_at)
+            .first::<chrono::NaiveDateTime>(c)?)
+    })
+    .await
+    .unwrap();
+    assert!(
+        seen > before + chrono::TimeDelta::minutes(60),
+        "use renews it"
+    );
+
+    // Idle for 3 hours: refused.
+    let three = hours_ago(3);
+    sql(&app, move |c| {
+        diesel::update(s::table)
+            .set(s::last_seen_at.eq(three))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    assert_eq!(dashboard_with(&app, &cookie).await, (303, "/login".into()));
+
+    // Busy all along, but signed in 13 hours ago: refused too.
+    let cookie = signed_in(&app, "ana@example.org").await;
+    let thirteen = hours_ago(13);
+    sql(&app, move |c| {
+        diesel::update(s::table)
+            .set(s::created_at.eq(thirteen))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    assert_eq!(dashboard_with(&app, &cookie).await, (303, "/login".into()));
+}
+
+#[tokio::test]
+async fn the_cookie_holds_only_a_random_id_so_the_key_alone_forges_nothing() {
+    use actix_web::cookie::{Cookie, CookieJar};
+    let app = spawn_app_with(Mail::Memory, &[("secret_key", MASTER)]).await;
+    add_organizer(&app, "admin@example.org", PASSWORD, true);
+    let cookie = signed_in(&app, "admin@example.org").await;
+    let keys = undersigned::keys::Keys::derive(MASTER.as_bytes(), String::new());
+    let key = keys.session_cookie();
+
+    let (name, value) = cookie.split_once('=').unwrap();
+    let mut jar = CookieJar::new();
+    let value = percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .unwrap()
+        .to_string();
+    jar.add_original(Cookie::new(name.to_string(), value));
+    let plain = jar
+        .private(&key)
+        .get(name)
+        .expect("the derived session key opens the cookie")
+        .value()
+        .to_string();
+    let content: std::collections::BTreeMap<String, String> = serde_json::from_str(&plain).unwrap();
+    assert_eq!(content.keys().collect::<Vec<_>>(), ["sid"], "{plain}");
+    let sid: String = serde_json::from_str(&content["sid"]).unwrap();
+    assert_eq!(sid.len(), 64);
+    assert!(sid.chars().all(|c| c.is_ascii_hexdigit()));
+    assert!(!plain.contains("organizer"));
+
+    // With the key in hand, forge the old cookie and a made-up session: both are refused.
+    for forged in [
+        r#"{"organizer_id":"1"}"#.to_string(),
+        format!(r#"{{"sid":"\"{}\""}}"#, "ab".repeat(32)),
+    ] {
+        let mut jar = CookieJar::new();
+        jar.private_mut(&key)
+            .add(Cookie::new("undersigned_session", forged.clone()));
+        let sealed = jar
+            .get("undersigned_session")
+            .unwrap()
+            .encoded()
+            .to_string();
+        assert_eq!(dashboard_with(&app, &sealed).await.0, 303, "{forged}");
+    }
+    // The database holds only the id's hash.
+    let stored = undersigned::db::run(&app.pool, |c| {
+        Ok(s::table.select(s::id_hash).load::<String>(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], sid);
+    assert_eq!(
+        stored[0],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(sid.as_bytes()))
+    );
+}
+
+#[tokio::test]
+async fn an_admin_sees_and_ends_an_organizers_sessions() {
+    let app = spawn_app().await;
+    add_organizer(&app, "admin@example.org", PASSWORD, true);
+    add_organizer(&app, "ana@example.org", PASSWORD, false);
+    let ana = crate::helpers::spawn_client();
+    let form = ana
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = ana
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("email", "ana@example.org"),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf(&form)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let anas = session_cookie(&res);
+    let ana_id = undersigned::db::run(&app.pool, |c| {
+        use undersigned::db::schema::organizers as o;
+        Ok(o::table
+            .filter(o::email.eq("ana@example.org"))
+            .select(o::id)
+            .first::<i32>(c)?)
+    })
+    .await
+    .unwrap();
+    let page = format!("/dashboard/organizers/{ana_id}/sessions");
+
+    // Ana herself may not look.
+    let res = ana
+        .get(format!("{}{page}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+
+    signed_in(&app, "admin@example.org").await;
+    let list = app.get("/dashboard/organizers").await.text().await.unwrap();
+    assert!(
+        list.contains(&format!("<a href=\"{page}\">1</a>")),
+        "{list}"
+    );
+    let sessions = app.get(&page).await.text().await.unwrap();
+    assert!(sessions.contains("Last active"), "{sessions}");
+    assert!(sessions.contains(" UTC</td>"), "{sessions}");
+    let end = format!("{page}/end");
+    let forged = app.post_form(&end, &[("csrf_token", "nope")]).await;
+    assert_eq!(forged.status().as_u16(), 403);
+    assert_eq!(dashboard_with(&app, &anas).await.0, 200);
+    let ended = app
+        .post_form(&end, &[("csrf_token", &csrf(&sessions))])
+        .await;
+    assert_eq!(ended.status().as_u16(), 303);
+    assert_eq!(dashboard_with(&app, &anas).await, (303, "/login".into()));
+    let after = app.get(&page).await.text().await.unwrap();
+    assert!(after.contains("No active sessions."), "{after}");
+    assert_eq!(
+        app.get("/dashboard").await.status().as_u16(),
+        200,
+        "the admin's own session is another account's: untouched"
+    );
+    let audit = app.get("/dashboard/audit").await.text().await.unwrap();
+    assert!(audit.contains("end-sessions"), "{audit}");
+    assert!(audit.contains("ana@example.org (1)"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_known_browser_signs_in_while_strangers_everywhere_guess_the_password() {
+    let app = spawn_app_with(Mail::Memory, &[("trust_proxy_headers", "true")]).await;
+    add_organizer(&app, "ana@example.org", PASSWORD, false);
+    let attempt = |client: reqwest::Client, ip: String, password: &'static str| {
+        let address = app.address.clone();
+        async move {
+            let form = client
+                .get(format!("{address}/login"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            client
+                .post(format!("{address}/login"))
+                .header("X-Forwarded-For", ip)
+                .form(&[
+                    ("email", "ana@example.org"),
+                    ("password", password),
+                    ("csrf_token", &csrf(&form)),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Ana's laptop has signed in before.
+    let laptop = crate::helpers::spawn_client();
+    assert_eq!(
+        attempt(laptop.clone(), "198.51.100.20".into(), PASSWORD).await,
+        303
+    );
+    let dash = laptop
+        .get(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    laptop
+        .post(format!("{}/logout", app.address))
+        .form(&[("csrf_token", csrf(&dash))])
+        .send()
+        .await
+        .unwrap();
+    // A botnet guesses from 15 networks, 1 guess each: the per-account backstop closes.
+    let mut statuses = vec![];
+    for i in 0..15 {
+        statuses.push(
+            attempt(
+                crate::helpers::spawn_client(),
+                format!("203.0.113.{i}"),
+                "guess guess guess",
+            )
+            .await,
+        );
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(
+        attempt(
+            crate::helpers::spawn_client(),
+            "192.0.2.44".into(),
+            PASSWORD
+        )
+        .await,
+        429,
+        "an unknown browser waits: the account is under attack"
+    );
+    // The known browser is not locked out, even from a new network.
+    assert_eq!(
+        attempt(laptop.clone(), "192.0.2.99".into(), PASSWORD).await,
+        303
+    );
+    // A device cookie made for another account does not count for this one.
+    let keys_free_cookie = "0123456789abcdef0123456789abcdef.00";
+    let other = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = app.get("/login").await;
+    let jar_cookie = session_cookie(&form);
+    let token = csrf(&form.text().await.unwrap());
+    let res = other
+        .post(format!("{}/login", app.address))
+        .header("X-Forwarded-For", "192.0.2.45")
+        .header(
+            "Cookie",
+            format!("{jar_cookie}; undersigned_device={keys_free_cookie}"),
+        )
+        .form(&[
+            ("email", "ana@example.org"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        429,
+        "a made-up device cookie is ignored"
+    );
+}
+
+#[tokio::test]
+async fn network_hashes_use_a_daily_seed_that_is_not_kept_past_its_day() {
+    use undersigned::db::schema::{network_hash_seeds as n, signatures as sig};
+    let app = spawn_app_with(
+        Mail::Memory,
+        &[("trust_proxy_headers", "true"), ("secret_key", MASTER)],
+    )
+    .await;
+    app.create_petition("p-net", &[100]).await;
+    sql(&app, |c| {
+        diesel::insert_into(n::table)
+            .values((n::day.eq("2000-01-01"), n::seed.eq("old")))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    for (email, ip) in [
+        ("a@example.org", "203.0.113.5"),
+        ("b@example.org", "203.0.113.5"),
+        ("c@example.org", "198.51.100.1"),
+    ] {
+        let res = app
+            .client
+            .post(format!("{}/petitions/p-net/sign", app.address))
+            .header("X-Forwarded-For", ip)
+            .form(&[
+                ("name", "Ani"),
+                ("email", email),
+                ("country", "AM"),
+                ("consent", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 303);
+    }
+    let (hashes, seeds) = undersigned::db::run(&app.pool, |c| {
+        Ok((
+            sig::table
+                .order(sig::id)
+                .select(sig::ip_hash)
+                .load::<Option<String>>(c)?,
+            n::table.select(n::day).load::<String>(c)?,
+        ))
+    })
+    .await
+    .unwrap();
+    let hashes: Vec<String> = hashes.into_iter().map(Option::unwrap).collect();
+    assert_eq!(hashes[0], hashes[1], "same network, same day: same hash");
+    assert_ne!(hashes[0], hashes[2]);
+    let with_master_only = undersigned::keys::mac_hex(MASTER.as_bytes(), &[b"203.0.113.5"], 32);
+    assert_ne!(hashes[0], with_master_only, "not the master key's HMAC");
+    assert_eq!(
+        seeds,
+        [chrono::Utc::now().date_naive().to_string()],
+        "only today's seed is kept"
+    );
+}
+
+#[tokio::test]
+async fn network_hashes_are_erased_after_thirty_days() {
+    use undersigned::db::schema::signatures as sig;
+    let app = spawn_app_with(Mail::Memory, &[("trust_proxy_headers", "true")]).await;
+    let petition = app.create_petition("p-old", &[100]).await;
+    for email in ["old@example.org", "new@example.org"] {
+        app.client
+            .post(format!("{}/petitions/p-old/sign", app.address))
+            .header("X-Forwarded-For", "203.0.113.5")
+            .form(&[
+                ("name", "Ani"),
+                ("email", email),
+                ("country", "AM"),
+                ("consent", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+    }
+    let long_ago = undersigned::db::now() - chrono::TimeDelta::days(31);
+    sql(&app, move |c| {
+        diesel::update(sig::table.filter(sig::email.eq("old@example.org")))
+            .set(sig::created_at.eq(long_ago))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    // Another instance starts on the same database: its first sweep runs at once.
+    let _second = crate::helpers::spawn_app_on(app.db.clone(), Mail::Memory, &[]).await;
+    let mut hashes = vec![];
+    for _ in 0..200 {
+        hashes = undersigned::db::run(&app.pool, move |c| {
+            Ok(sig::table
+                .filter(sig::petition_id.eq(petition))
+                .order(sig::email)
+                .select((sig::email, sig::ip_hash.is_not_null()))
+                .load::<(String, bool)>(c)?)
+        })
+        .await
+        .unwrap();
+        if !hashes[1].1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        hashes,
+        [
+            ("new@example.org".to_string(), true),
+            ("old@example.org".to_string(), false)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn unsubscribe_links_mailed_before_keys_were_separated_still_work() {
+    let app = spawn_app_with(Mail::Memory, &[("secret_key", MASTER)]).await;
+    app.create_petition("p-old-links", &[100]).await;
+    app.sign("p-old-links", &[("updates", "yes")]).await;
+    let confirm = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+    app.post_form(&confirm, &[]).await;
+    let id = undersigned::db::run(&app.pool, |c| {
+        use undersigned::db::schema::signatures as sig;
+        Ok(sig::table.select(sig::id).first::<i32>(c)?)
+    })
+    .await
+    .unwrap();
+    let old = undersigned::keys::mac_hex(
+        MASTER.as_bytes(),
+        &[format!("unsubscribe:{id}").as_bytes()],
+        16,
+    );
+    let keys = undersigned::keys::Keys::derive(MASTER.as_bytes(), String::new());
+    for mac in [old.clone(), keys.unsubscribe_mac(id)] {
+        let res = app.get(&format!("/unsubscribe/{id}/{mac}")).await;
+        assert_eq!(res.status().as_u16(), 200, "{mac}");
+    }
+    let other = app.get(&format!("/unsubscribe/{}/{old}", id + 1)).await;
+    assert_eq!(other.status().as_u16(), 404);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_master_key_can_live_outside_the_data_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let keys = tempfile::tempdir().unwrap();
+    let path = keys.path().join("undersigned").join("master.key");
+    let app = spawn_app_with(Mail::Memory, &[("key_file", path.to_str().unwrap())]).await;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let dir = std::fs::metadata(path.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(dir, 0o700);
+    assert!(
+        !app.dir.path().join("secret_key").exists(),
+        "nothing secret in the data dir"
+    );
+    // A second instance with the same key file accepts the first one's links.
+    let master = std::fs::read_to_string(&path).unwrap();
+    let derived = undersigned::keys::Keys::derive(master.trim().as_bytes(), String::new());
+    let second = crate::helpers::spawn_app_on(
+        app.db.clone(),
+        Mail::Memory,
+        &[("key_file", path.to_str().unwrap())],
+    )
+    .await;
+    let res = second
+        .get(&format!("/unsubscribe/1/{}", derived.unsubscribe_mac(1)))
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    // A key file too short to be a key stops start-up with a message naming it.
+    std::fs::write(keys.path().join("short"), "tiny").unwrap();
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("UNDERSIGNED_BIND".to_string(), "127.0.0.1:0".to_string());
+    env.insert(
+        "UNDERSIGNED_DATA_DIR".to_string(),
+        app.dir.path().to_str().unwrap().to_string(),
+    );
+    env.insert("UNDERSIGNED_DATABASE_URL".to_string(), app.db.url.clone());
+    env.insert(
+        "UNDERSIGNED_KEY_FILE".to_string(),
+        keys.path().join("short").to_str().unwrap().to_string(),
+    );
+    let settings = undersigned::config::Settings::load_from(None, &env).unwrap();
+    let err = undersigned::app::Application::build(settings)
+        .await
+        .err()
+        .expect("refused");
+    assert!(format!("{err:#}").contains("too short"), "{err:#}");
+}
