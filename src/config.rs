@@ -25,6 +25,8 @@ pub struct Settings {
     pub secret_key: Option<SecretString>,
     /// Where the master key is kept (generated on first start); `None`: `{data_dir}/secret_key`.
     pub key_file: Option<PathBuf>,
+    /// The master key before the last rotation: links already mailed under it keep working.
+    pub previous_secret_key: Option<SecretString>,
     /// An organizer session ends this long after sign-in, whatever happens.
     pub session_max_hours: u32,
     /// An organizer session ends after this long without a request.
@@ -67,6 +69,7 @@ struct RawSettings {
     mail_from: Option<String>,
     secret_key: Option<String>,
     key_file: Option<PathBuf>,
+    previous_secret_key: Option<String>,
     session_max_hours: Option<u32>,
     session_idle_minutes: Option<u32>,
     confirmation_emails_per_domain_per_hour: Option<u32>,
@@ -98,6 +101,7 @@ impl RawSettings {
             mail_from,
             secret_key,
             key_file,
+            previous_secret_key,
             session_max_hours,
             session_idle_minutes,
             confirmation_emails_per_domain_per_hour,
@@ -226,6 +230,16 @@ impl Settings {
             mail_from,
             secret_key,
             key_file: raw.key_file,
+            previous_secret_key: match raw.previous_secret_key {
+                Some(k) if k.trim().len() < 32 => {
+                    return Err(invalid(
+                        "previous_secret_key",
+                        "must be at least 32 characters",
+                    ));
+                }
+                Some(k) => Some(SecretString::from(k.trim().to_string())),
+                None => None,
+            },
             session_max_hours: positive("session_max_hours", raw.session_max_hours, 12)?,
             session_idle_minutes: positive("session_idle_minutes", raw.session_idle_minutes, 120)?,
             confirmation_emails_per_domain_per_hour: raw

@@ -36,6 +36,8 @@ pub struct Keys {
     /// The master key itself, used for one thing only: to accept unsubscribe links mailed
     /// before keys were separated, which were keyed with it directly.
     legacy: Vec<u8>,
+    /// The keys of the master key before the last rotation, only to accept links mailed then.
+    previous: Option<Box<Keys>>,
     /// Where the master key came from, for the start-up log (never the key itself).
     pub source: String,
 }
@@ -67,8 +69,15 @@ impl Keys {
             data: expand(&hk, "signer data"),
             log_signing: expand(&hk, "log signing"),
             legacy: master.to_vec(),
+            previous: None,
             source,
         }
+    }
+
+    /// Also accepts links made under `previous`, the master key before a rotation.
+    pub fn with_previous(mut self, previous: &[u8]) -> Keys {
+        self.previous = Some(Box::new(Keys::derive(previous, String::new())));
+        self
     }
 
     /// Loads the master key the settings point at, generating it on first start.
@@ -77,6 +86,14 @@ impl Keys {
     /// (default `{data_dir}/secret_key`, the file earlier versions created), created with
     /// 32 random bytes (hex) and mode 0600 when it does not exist yet.
     pub fn load(settings: &Settings) -> anyhow::Result<Keys> {
+        let keys = Keys::load_current(settings)?;
+        Ok(match &settings.previous_secret_key {
+            Some(previous) => keys.with_previous(previous.expose_secret().as_bytes()),
+            None => keys,
+        })
+    }
+
+    fn load_current(settings: &Settings) -> anyhow::Result<Keys> {
         if let Some(key) = &settings.secret_key {
             return Ok(Keys::derive(
                 key.expose_secret().as_bytes(),
@@ -132,14 +149,18 @@ impl Keys {
         mac_hex(&self.unsubscribe, &[message.as_bytes()], 16)
     }
 
-    /// Whether `mac` is this signature's unsubscribe key, made now or before keys were
-    /// separated (links in emails already sent keep working).
+    /// Whether `mac` is this signature's unsubscribe key, made now, before keys were separated,
+    /// or under the previous master key (links in emails already sent keep working).
     pub fn unsubscribe_mac_matches(&self, signature_id: i32, mac: &str) -> bool {
         let message = format!("unsubscribe:{signature_id}");
         let legacy = mac_hex(&self.legacy, &[message.as_bytes()], 16);
         let current = self.unsubscribe_mac(signature_id);
-        constant_time_eq::constant_time_eq(current.as_bytes(), mac.as_bytes())
-            | constant_time_eq::constant_time_eq(legacy.as_bytes(), mac.as_bytes())
+        let here = constant_time_eq::constant_time_eq(current.as_bytes(), mac.as_bytes())
+            | constant_time_eq::constant_time_eq(legacy.as_bytes(), mac.as_bytes());
+        here || self
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.unsubscribe_mac_matches(signature_id, mac))
     }
 
     /// The key of the network hashes of one day, from that day's random seed.
@@ -291,6 +312,14 @@ mod tests {
         assert!(keys.unsubscribe_mac_matches(42, &keys.unsubscribe_mac(42)));
         assert!(!keys.unsubscribe_mac_matches(43, &old));
         assert!(!keys.unsubscribe_mac_matches(42, "00"));
+
+        // After a rotation, links made under the previous master key still match.
+        let rotated = Keys::derive(b"a brand new master key, 32 chars or more", String::new());
+        assert!(!rotated.unsubscribe_mac_matches(42, &keys.unsubscribe_mac(42)));
+        let rotated = rotated.with_previous(master);
+        assert!(rotated.unsubscribe_mac_matches(42, &keys.unsubscribe_mac(42)));
+        assert!(rotated.unsubscribe_mac_matches(42, &old));
+        assert!(!rotated.unsubscribe_mac_matches(41, &keys.unsubscribe_mac(42)));
     }
 
     #[test]

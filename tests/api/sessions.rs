@@ -608,6 +608,28 @@ async fn unsubscribe_links_mailed_before_keys_were_separated_still_work() {
     }
     let other = app.get(&format!("/unsubscribe/{}/{old}", id + 1)).await;
     assert_eq!(other.status().as_u16(), 404);
+
+    // After a key rotation, links mailed under the old key work while it is kept as previous.
+    const NEW: &str = "the next master key, also thirty-two characters";
+    let derived = keys.unsubscribe_mac(id);
+    let rotated = crate::helpers::spawn_app_on(
+        app.db.clone(),
+        Mail::Memory,
+        &[("secret_key", NEW), ("previous_secret_key", MASTER)],
+    )
+    .await;
+    for mac in [&old, &derived] {
+        let res = rotated.get(&format!("/unsubscribe/{id}/{mac}")).await;
+        assert_eq!(res.status().as_u16(), 200, "{mac}");
+    }
+    let forgotten =
+        crate::helpers::spawn_app_on(app.db.clone(), Mail::Memory, &[("secret_key", NEW)]).await;
+    let res = forgotten.get(&format!("/unsubscribe/{id}/{derived}")).await;
+    assert_eq!(
+        res.status().as_u16(),
+        404,
+        "without the previous key, old links end"
+    );
 }
 
 #[cfg(unix)]
