@@ -23,15 +23,36 @@ fn sanitise(markdown: &str, without_images: bool) -> String {
     html::push_html(&mut unsafe_html, parser);
     let mut builder = ammonia::Builder::default();
     builder.link_rel(Some("noopener noreferrer nofollow"));
+    // Links within the text (footnotes, `#section`) stay; other relative URLs go, so a petition
+    // cannot make an organizer's browser request dashboard URLs (`<img src="/dashboard/…">`).
+    builder.url_relative(ammonia::UrlRelative::Custom(Box::new(only_fragments)));
     if without_images {
         builder.rm_tags(["img"]);
     }
     builder.clean(&unsafe_html).to_string()
 }
 
+fn only_fragments(url: &str) -> Option<std::borrow::Cow<'_, str>> {
+    url.starts_with('#')
+        .then_some(std::borrow::Cow::Borrowed(url))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{render, render_for_email};
+
+    #[test]
+    fn relative_urls_are_dropped_except_links_within_the_text() {
+        let html = render(
+            "<img src=\"/dashboard/petitions/x/export.csv\"> [a](/dashboard) [b](//evil.example/x) \
+             [c](#why) [d](https://example.org/) note[^1]\n\n[^1]: the note",
+        );
+        assert!(!html.contains("/dashboard"), "{html}");
+        assert!(!html.contains("evil.example"), "{html}");
+        assert!(html.contains("href=\"#why\""), "{html}");
+        assert!(html.contains("href=\"https://example.org/\""), "{html}");
+        assert!(html.contains("href=\"#"), "{html}");
+    }
 
     #[test]
     fn emails_get_no_images() {

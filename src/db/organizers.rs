@@ -140,20 +140,27 @@ pub fn names_of(conn: &mut DbConnection, petition_id: i32) -> Result<Vec<String>
         .load(conn)?)
 }
 
-/// Stores a first-run setup link (its hash) valid until `expires_at`.
+/// Stores a first-run setup link (its hash) valid until `expires_at`. Only the newest link
+/// works: earlier ones (printed at earlier starts, perhaps into a shared log) are spent.
 pub fn create_setup_token(
     conn: &mut DbConnection,
     hash: &TokenHash,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> Result<(), DbError> {
-    diesel::insert_into(setup_tokens::table)
-        .values((
-            setup_tokens::token_hash.eq(hash.as_str()),
-            setup_tokens::created_at.eq(now),
-            setup_tokens::expires_at.eq(expires_at),
-        ))
-        .execute(conn)?;
+    conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        diesel::update(setup_tokens::table.filter(setup_tokens::used_at.is_null()))
+            .set(setup_tokens::used_at.eq(now))
+            .execute(conn)?;
+        diesel::insert_into(setup_tokens::table)
+            .values((
+                setup_tokens::token_hash.eq(hash.as_str()),
+                setup_tokens::created_at.eq(now),
+                setup_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })?;
     Ok(())
 }
 

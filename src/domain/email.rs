@@ -39,6 +39,11 @@ impl SignerEmail {
             return Err("email.invalid");
         }
         let (local, domain) = address.rsplit_once('@').ok_or("email.invalid")?;
+        // Mail goes to a domain on the internet: not to an address literal (`a@[127.0.0.1]`)
+        // or a single-label name (`a@localhost`), which would point a relay at internal hosts.
+        if domain.starts_with('[') || !domain.contains('.') || domain.ends_with('.') {
+            return Err("email.invalid");
+        }
         let domain = domain.to_lowercase();
         let mut local = local.to_lowercase();
         let domain = if GMAIL.contains(&domain.as_str()) {
@@ -77,6 +82,23 @@ mod tests {
 
     fn key(s: &str) -> String {
         SignerEmail::parse(s).unwrap().dedupe_key().to_string()
+    }
+
+    #[test]
+    fn addresses_that_point_at_hosts_rather_than_domains_are_refused() {
+        for bad in [
+            "a@[127.0.0.1]",
+            "a@localhost",
+            "a@intranet.",
+            "a@[IPv6:::1]",
+        ] {
+            assert_eq!(
+                SignerEmail::parse(bad).err(),
+                Some("email.invalid"),
+                "{bad}"
+            );
+        }
+        assert!(SignerEmail::parse("a@mail.example.am").is_ok());
     }
 
     #[test]

@@ -7,8 +7,27 @@ pub enum TextError {
 }
 
 fn has_controls(s: &str, allow_newlines: bool) -> bool {
-    s.chars()
-        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
+    s.chars().any(|c| {
+        (c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
+            || is_invisible_format(c)
+    })
+}
+
+/// Bidirectional overrides, isolates and marks, and invisible characters: they can make a name
+/// display as something else in the signer list and the delivery document. (The zero-width
+/// joiners U+200C and U+200D stay: some scripts need them.)
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// A signer's name: 1 to 100 characters, no line breaks or other control characters (a name
@@ -90,6 +109,28 @@ impl Postcode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_cannot_hide_behind_bidi_overrides_or_invisible_characters() {
+        for spoof in [
+            "Ani\u{202E}nayssorteP",
+            "An\u{200B}i",
+            "\u{2067}Ani",
+            "\u{FEFF}Ani",
+        ] {
+            assert_eq!(
+                SignerName::parse(spoof),
+                Err(TextError::ControlCharacters),
+                "{spoof:?}"
+            );
+        }
+        assert_eq!(
+            Comment::parse("ok\u{202E}"),
+            Err(TextError::ControlCharacters)
+        );
+        // Joiners some scripts need are kept.
+        assert!(SignerName::parse("می\u{200C}خواهم").is_ok());
+    }
 
     #[test]
     fn names_are_trimmed_folded_and_bounded() {

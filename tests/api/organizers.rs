@@ -211,15 +211,20 @@ async fn the_dashboard_needs_a_signed_in_organizer() {
     assert_eq!(res.headers()["location"], "/login");
 }
 
-#[tokio::test]
-async fn the_first_run_setup_link_creates_the_admin_once() {
-    let db = crate::helpers::TestDatabase::create();
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `undersigned serve` and reads the first-run setup link it prints.
+fn serve_with_setup_link(
+    db: &crate::helpers::TestDatabase,
+    dir: &std::path::Path,
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    String,
+) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_undersigned"))
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("UNDERSIGNED_DATA_DIR", dir.path())
+        .env("UNDERSIGNED_DATA_DIR", dir)
         .env("UNDERSIGNED_BIND", "127.0.0.1:0")
         .env("UNDERSIGNED_DATABASE_URL", &db.url)
         .stdout(Stdio::piped())
@@ -237,6 +242,36 @@ async fn the_first_run_setup_link_creates_the_admin_once() {
         }
     }
     let link = link.expect("serve prints a setup link while no admin exists");
+    (server, stdout, link)
+}
+
+#[tokio::test]
+async fn only_the_newest_setup_link_works() {
+    let db = crate::helpers::TestDatabase::create();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, out, old) = serve_with_setup_link(&db, dir.path());
+    first.kill().unwrap();
+    first.wait().unwrap();
+    drop(out);
+    let (mut second, out, new) = serve_with_setup_link(&db, dir.path());
+    assert_ne!(old, new);
+    let base = new.split("/setup/").next().unwrap();
+    let old_path = old.split_once("/setup/").unwrap().1;
+    let stale = reqwest::get(format!("{base}/setup/{old_path}"))
+        .await
+        .unwrap();
+    assert_eq!(stale.status().as_u16(), 410, "the earlier link is spent");
+    assert_eq!(reqwest::get(&new).await.unwrap().status().as_u16(), 200);
+    second.kill().unwrap();
+    second.wait().unwrap();
+    drop(out);
+}
+
+#[tokio::test]
+async fn the_first_run_setup_link_creates_the_admin_once() {
+    let db = crate::helpers::TestDatabase::create();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, stdout, link) = serve_with_setup_link(&db, dir.path());
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
