@@ -87,7 +87,6 @@ impl Application {
             lease: Duration::from_millis(settings.email_lease_ms),
             wake: wake.clone(),
         };
-        let hsts = base_url.scheme() == "https";
         let email_caps = crate::ratelimit::EmailCaps::new(
             settings.confirmation_emails_per_domain_per_hour,
             settings.confirmation_emails_per_hour,
@@ -114,6 +113,7 @@ impl Application {
             daily_cache: Default::default(),
         });
         let app_state = state.clone();
+        let hsts = state.https();
         // Organizer sessions: a private (encrypted and signed) cookie holding only random values,
         // HttpOnly, SameSite=Strict, Secure whenever the site is served over https. The server
         // decides whether a session is alive (see `auth`); the cookie's own age is a ceiling.

@@ -244,7 +244,7 @@ impl Settings {
             session_idle_minutes: positive("session_idle_minutes", raw.session_idle_minutes, 120)?,
             confirmation_emails_per_domain_per_hour: raw
                 .confirmation_emails_per_domain_per_hour
-                .unwrap_or(5_000),
+                .unwrap_or(0),
             confirmation_emails_per_hour: raw.confirmation_emails_per_hour.unwrap_or(0),
             sign_rate_per_minute: positive("sign_rate_per_minute", raw.sign_rate_per_minute, 20)?,
             sign_rate_per_hour: positive("sign_rate_per_hour", raw.sign_rate_per_hour, 200)?,

@@ -22,9 +22,9 @@ pub enum AppError {
     PetitionClosed,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
-    /// Confirmation emails to this email provider (or in all) reached their hourly cap.
+    /// Confirmation emails reached an hourly cap: to this email provider (`domain`) or in all.
     #[error("confirmation emails capped")]
-    EmailsCapped { retry_after_secs: u64 },
+    EmailsCapped { retry_after_secs: u64, domain: bool },
     #[error("bad request: {0}")]
     BadRequest(&'static str),
     /// A rule refuses the action in the current state (a closed petition, a cap); the key
@@ -72,9 +72,13 @@ impl AppError {
             AppError::RateLimited { .. } => {
                 ("error.rate_limited.title", "error.rate_limited.message")
             }
-            AppError::EmailsCapped { .. } => {
+            AppError::EmailsCapped { domain: true, .. } => {
                 ("error.rate_limited.title", "error.emails_capped.message")
             }
+            AppError::EmailsCapped { domain: false, .. } => (
+                "error.rate_limited.title",
+                "error.emails_capped_total.message",
+            ),
             AppError::BadRequest(key) => ("error.bad_request.title", *key),
             AppError::Conflict(key) => ("error.conflict.title", *key),
             AppError::TooLarge => ("error.too_large.title", "error.too_large.message"),
@@ -144,7 +148,9 @@ impl ResponseError for AppError {
         }
         let mut res = HttpResponse::build(self.status_code());
         if let AppError::RateLimited { retry_after_secs }
-        | AppError::EmailsCapped { retry_after_secs }
+        | AppError::EmailsCapped {
+            retry_after_secs, ..
+        }
         | AppError::Busy { retry_after_secs } = self
         {
             res.insert_header(("Retry-After", retry_after_secs.to_string()));

@@ -102,6 +102,13 @@ impl Keys {
         }
         let path = key_file(settings);
         let source = path.display().to_string();
+        if path.starts_with(&settings.data_dir) {
+            tracing::warn!(
+                key_file = %source,
+                "the master key is inside data_dir: keep it out of database backups, or set \
+                 key_file (or secret_key) to a place apart from the data"
+            );
+        }
         if path.exists() {
             let key = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read the key file {source}"))?;
@@ -134,7 +141,8 @@ impl Keys {
         mac_hex(&self.csrf, &[b"session:", session_id.as_bytes()], 32)
     }
 
-    /// The MAC that makes a known-device cookie for one account unforgeable.
+    /// The MAC that makes a known-device cookie unforgeable; `account` is what identifies the
+    /// account's current credentials (its password hash, so a reset forgets every device).
     pub fn device_mac(&self, account: &str, nonce: &str) -> String {
         mac_hex(
             &self.device,

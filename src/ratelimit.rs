@@ -131,6 +131,19 @@ struct CapWindow {
     domains: std::collections::HashMap<String, u32>,
 }
 
+/// Which hourly cap a confirmation email would exceed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapReached {
+    /// The cap for the recipient's domain.
+    Domain(Duration),
+    /// The cap on all confirmation emails.
+    Total(Duration),
+}
+
+/// Domains tracked in one hour at most: beyond that, new domains are counted only in the total
+/// (a flood of made-up domains cannot grow the map without bound).
+const MAX_TRACKED_DOMAINS: usize = 100_000;
+
 /// One email counted against the caps; given back when dropped without [`Reservation::keep`]
 /// (the sign request failed, or sent nothing).
 pub struct Reservation<'a> {
@@ -177,13 +190,13 @@ impl EmailCaps {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Counts one confirmation email to `email`'s domain in the current hour; `Err` carries
-    /// the time until the next hour when a cap is reached.
-    pub fn reserve(&self, email: &str) -> Result<Reservation<'_>, Duration> {
+    /// Counts one confirmation email to `email`'s domain in the current hour; `Err` says which
+    /// cap was reached and how long until the next hour.
+    pub fn reserve(&self, email: &str) -> Result<Reservation<'_>, CapReached> {
         self.reserve_at(email, chrono::Utc::now().timestamp())
     }
 
-    fn reserve_at(&self, email: &str, now_secs: i64) -> Result<Reservation<'_>, Duration> {
+    fn reserve_at(&self, email: &str, now_secs: i64) -> Result<Reservation<'_>, CapReached> {
         let hour = now_secs.div_euclid(3600);
         let domain: String = email
             .rsplit_once('@')
@@ -201,12 +214,19 @@ impl EmailCaps {
         }
         let used = w.domains.get(&domain).copied().unwrap_or(0);
         let over = |cap: u32, used: u32| cap != 0 && used >= cap;
-        if over(self.total, w.total) || over(self.per_domain, used) {
-            let next = (hour + 1) * 3600 - now_secs;
-            return Err(Duration::from_secs(next.max(1).unsigned_abs()));
+        let wait = Duration::from_secs(((hour + 1) * 3600 - now_secs).max(1).unsigned_abs());
+        if over(self.total, w.total) {
+            return Err(CapReached::Total(wait));
+        }
+        if over(self.per_domain, used) {
+            return Err(CapReached::Domain(wait));
         }
         w.total += 1;
-        *w.domains.entry(domain.clone()).or_default() += 1;
+        if self.per_domain != 0
+            && (w.domains.len() < MAX_TRACKED_DOMAINS || w.domains.contains_key(&domain))
+        {
+            *w.domains.entry(domain.clone()).or_default() += 1;
+        }
         Ok(Reservation {
             caps: self,
             hour,
@@ -270,7 +290,7 @@ mod tests {
         caps.reserve_at("a@Gmail.com", t).unwrap().keep();
         caps.reserve_at("b@gmail.com", t).unwrap().keep();
         let wait = caps.reserve_at("c@GMAIL.com", t).err().unwrap();
-        assert_eq!(wait, Duration::from_secs(3590));
+        assert_eq!(wait, CapReached::Domain(Duration::from_secs(3590)));
         // Not sent: given back.
         drop(caps.reserve_at("x@mail.ru", t).unwrap());
         caps.reserve_at("y@mail.ru", t).unwrap().keep();

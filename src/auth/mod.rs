@@ -119,22 +119,39 @@ pub fn check_csrf(session: &Session, submitted: &str) -> Result<(), AppError> {
     }
 }
 
-/// Signs an organizer in: a new session row and a new cookie holding only its random id
-/// (a fresh cookie and CSRF token, against fixation).
-pub async fn sign_in(session: &Session, organizer_id: i32) -> Result<(), AppError> {
+/// Signs in an organizer whose password was just checked against `password_hash`: a new
+/// session row and a new cookie holding only its random id (a fresh cookie and CSRF token,
+/// against fixation); the browser's previous session ends. `false`, and nothing changes, when
+/// the password changed since it was checked.
+pub async fn sign_in(
+    session: &Session,
+    organizer_id: i32,
+    password_hash: String,
+) -> Result<bool, AppError> {
     let id = random_hex();
     let hash = id_hash(&id);
+    let replaces = session.session_id().map(|old| id_hash(&old));
     let lifetime = session.lifetime;
-    db::run(&session.pool, move |c| {
-        sessions::create(c, &hash, organizer_id, db::now(), lifetime)
+    let started = db::run(&session.pool, move |c| {
+        let new = sessions::NewSession {
+            id_hash: &hash,
+            organizer_id,
+            password_hash: &password_hash,
+            replaces: replaces.as_deref(),
+        };
+        sessions::create(c, &new, db::now(), lifetime)
     })
     .await?;
+    if !started {
+        return Ok(false);
+    }
     session.cookie.renew();
     session.cookie.clear();
     session
         .cookie
         .insert(SESSION_ID_KEY, id)
-        .map_err(session_error)
+        .map_err(session_error)?;
+    Ok(true)
 }
 
 /// Ends this session on the server and drops the cookie.
@@ -161,16 +178,18 @@ pub async fn organizer_id(session: &Session) -> Result<Option<i32>, AppError> {
     .await?)
 }
 
-/// The value of a known-device cookie for `account`: a random nonce and its MAC.
-pub fn device_cookie_value(keys: &Keys, account: &str) -> String {
+/// The value of a known-device cookie for an account with this password hash: a random nonce
+/// and its MAC. Bound to the password, so a reset forgets every known device.
+pub fn device_cookie_value(keys: &Keys, password_hash: &str) -> String {
     let nonce = &random_hex()[..32];
-    format!("{nonce}.{}", keys.device_mac(account, nonce))
+    format!("{nonce}.{}", keys.device_mac(password_hash, nonce))
 }
 
-/// The device nonce in `value` when it is a cookie this site made for `account`.
-pub fn known_device<'a>(keys: &Keys, account: &str, value: &'a str) -> Option<&'a str> {
+/// The device nonce in `value` when it is a cookie this site made for the account with this
+/// password hash.
+pub fn known_device<'a>(keys: &Keys, password_hash: &str, value: &'a str) -> Option<&'a str> {
     let (nonce, mac) = value.split_once('.')?;
-    let expected = keys.device_mac(account, nonce);
+    let expected = keys.device_mac(password_hash, nonce);
     (nonce.len() == 32 && constant_time_eq::constant_time_eq(expected.as_bytes(), mac.as_bytes()))
         .then_some(nonce)
 }

@@ -238,6 +238,8 @@ struct ImageRow {
 
 /// Every table with an `id` key, parents before children. A new table must be added here (or,
 /// without an `id`, next to `petition_images`), or `migrate-data` would leave it behind.
+/// Deliberately not copied: `organizer_sessions` (organizers sign in again after a move) and
+/// `network_hash_seeds` (the new database starts a new day key).
 macro_rules! for_each_table {
     ($m:ident!($($args:tt)*)) => {
         $m!($($args)* petitions, PetitionRow);

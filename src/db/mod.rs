@@ -246,6 +246,18 @@ where
     }
 }
 
+/// SQLite: copies the write-ahead log into the database file and truncates it, so rows just
+/// erased (and overwritten there, `secure_delete`) leave no copy in the `-wal` file. A reader
+/// still on an older snapshot makes it a partial checkpoint: the next sweep finishes it.
+/// PostgreSQL: nothing (its WAL is recycled by the server; see the README on archives).
+pub fn truncate_wal(conn: &mut DbConnection) -> Result<(), DbError> {
+    if let DbConnection::Sqlite(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    }
+    Ok(())
+}
+
 /// The current time as stored: naive UTC, second precision is not assumed.
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()

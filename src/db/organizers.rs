@@ -242,48 +242,44 @@ pub fn reset_usable(
         == 1)
 }
 
-/// Uses a reset link: sets the new password hash, spends every open link of that account and
-/// ends every session of it (a stolen session dies with the old password).
-/// `Ok(None)` when the link is unknown, used or expired.
+/// Uses a reset link, in one transaction: sets the new password hash, spends every open link
+/// of that account, ends every session of it (a stolen session dies with the old password)
+/// and records it in the audit log. `Ok(None)` when the link is unknown, used or expired.
+/// Takes the organizer row before its sessions, like a sign-in.
 pub fn reset_password(
     conn: &mut DbConnection,
     hash: &TokenHash,
     password_hash: &str,
     now: NaiveDateTime,
 ) -> Result<Option<i32>, DbError> {
-    Ok(
-        conn.transaction::<Option<i32>, diesel::result::Error, _>(|conn| {
-            let organizer: Option<i32> = diesel::update(
-                password_resets::table
-                    .filter(password_resets::token_hash.eq(hash.as_str()))
-                    .filter(password_resets::used_at.is_null())
-                    .filter(password_resets::expires_at.gt(now)),
-            )
-            .set(password_resets::used_at.eq(now))
-            .returning(password_resets::organizer_id)
-            .get_result(conn)
-            .optional()?;
-            let Some(id) = organizer else {
-                return Ok(None);
-            };
-            diesel::update(organizers::table.find(id))
-                .set(organizers::password_hash.eq(password_hash))
-                .execute(conn)?;
-            diesel::update(
-                password_resets::table
-                    .filter(password_resets::organizer_id.eq(id))
-                    .filter(password_resets::used_at.is_null()),
-            )
-            .set(password_resets::used_at.eq(now))
+    super::write_tx(conn, |conn| {
+        let organizer: Option<i32> = diesel::update(
+            password_resets::table
+                .filter(password_resets::token_hash.eq(hash.as_str()))
+                .filter(password_resets::used_at.is_null())
+                .filter(password_resets::expires_at.gt(now)),
+        )
+        .set(password_resets::used_at.eq(now))
+        .returning(password_resets::organizer_id)
+        .get_result(conn)
+        .optional()?;
+        let Some(id) = organizer else {
+            return Ok(None);
+        };
+        diesel::update(organizers::table.find(id))
+            .set(organizers::password_hash.eq(password_hash))
             .execute(conn)?;
-            diesel::delete(
-                super::schema::organizer_sessions::table
-                    .filter(super::schema::organizer_sessions::organizer_id.eq(id)),
-            )
-            .execute(conn)?;
-            Ok(Some(id))
-        })?,
-    )
+        diesel::update(
+            password_resets::table
+                .filter(password_resets::organizer_id.eq(id))
+                .filter(password_resets::used_at.is_null()),
+        )
+        .set(password_resets::used_at.eq(now))
+        .execute(conn)?;
+        super::sessions::delete_all_of(conn, id)?;
+        super::audit::record(conn, Some(id), None, "password-reset", "", now)?;
+        Ok(Some(id))
+    })
 }
 
 /// Every organizer account, admins first, then by name.

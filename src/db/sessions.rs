@@ -10,8 +10,6 @@ use super::{DbConnection, DbError};
 /// One organizer session as an admin sees it.
 #[derive(Clone, Debug, Queryable)]
 pub struct SessionRow {
-    pub id_hash: String,
-    pub organizer_id: i32,
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
 }
@@ -29,28 +27,56 @@ impl Lifetime {
     }
 }
 
-/// Starts a session. Expired sessions of every organizer are swept at the same time: sign-in
-/// is throttled, so this bounds the table without a timer.
+/// Starts a session for an organizer whose password was just checked against `password_hash`,
+/// replacing the browser's previous session (`replaces`, if any). Refused (`false`) when the
+/// password changed in the meantime: a sign-in that raced a password reset must not outlive
+/// it. Takes the organizer row first, the lock order a reset follows too. Expired sessions of
+/// every organizer are swept on the way: sign-in is throttled, so this bounds the table.
 pub fn create(
     conn: &mut DbConnection,
-    id_hash: &str,
-    organizer_id: i32,
+    new: &NewSession<'_>,
     now: NaiveDateTime,
     lifetime: Lifetime,
-) -> Result<(), DbError> {
-    conn.transaction::<(), diesel::result::Error, _>(|conn| {
+) -> Result<bool, DbError> {
+    use super::schema::organizers;
+    super::write_tx(conn, |conn| {
+        let unchanged: Option<i32> = diesel::update(
+            organizers::table
+                .filter(organizers::id.eq(new.organizer_id))
+                .filter(organizers::password_hash.eq(new.password_hash)),
+        )
+        .set(organizers::password_hash.eq(organizers::password_hash))
+        .returning(organizers::id)
+        .get_result(conn)
+        .optional()?;
+        if unchanged.is_none() {
+            return Ok(false);
+        }
+        if let Some(old) = new.replaces {
+            diesel::delete(organizer_sessions::table.filter(organizer_sessions::id_hash.eq(old)))
+                .execute(conn)?;
+        }
         purge_expired(conn, now, lifetime)?;
         diesel::insert_into(organizer_sessions::table)
             .values((
-                organizer_sessions::id_hash.eq(id_hash),
-                organizer_sessions::organizer_id.eq(organizer_id),
+                organizer_sessions::id_hash.eq(new.id_hash),
+                organizer_sessions::organizer_id.eq(new.organizer_id),
                 organizer_sessions::created_at.eq(now),
                 organizer_sessions::last_seen_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(())
-    })?;
-    Ok(())
+        Ok(true)
+    })
+}
+
+/// A session about to start.
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    pub organizer_id: i32,
+    /// The password hash the sign-in was checked against.
+    pub password_hash: &'a str,
+    /// The hash of the session this browser held before, ended now.
+    pub replaces: Option<&'a str>,
 }
 
 /// Deletes every session past its lifetime.
@@ -133,8 +159,6 @@ pub fn live_of(
         .filter(organizer_sessions::last_seen_at.gt(seen_after))
         .order(organizer_sessions::last_seen_at.desc())
         .select((
-            organizer_sessions::id_hash,
-            organizer_sessions::organizer_id,
             organizer_sessions::created_at,
             organizer_sessions::last_seen_at,
         ))

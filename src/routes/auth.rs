@@ -77,18 +77,6 @@ pub async fn login(
     let form = form.into_inner();
     auth::check_csrf(&session, &form.csrf_token)?;
     let account = organizers::normalise_email(&form.email);
-    let device_cookie = req.cookie(auth::DEVICE_COOKIE);
-    let device = device_cookie
-        .as_ref()
-        .and_then(|c| auth::known_device(&state.keys, &account, c.value()));
-    if let Err(wait) = state
-        .login_limiter
-        .check(&account, state.client_ip(&req), device)
-    {
-        return Err(AppError::RateLimited {
-            retry_after_secs: wait.as_secs().max(1),
-        });
-    }
     let lookup = account.clone();
     let found = db::run(&state.pool, move |c| organizers::credentials(c, &lookup)).await?;
     // Hashing is deliberately slow: bounded, off the async workers. An unknown address is
@@ -97,15 +85,30 @@ pub async fn login(
         Some((who, hash)) => (Some(who.id), Some(hash)),
         None => (None, None),
     };
-    let signed_in = state
-        .hasher
-        .verify(form.password, phc)
-        .await?
-        .then_some(id)
-        .flatten();
+    // A browser that signed in to this account before (with its current password) has a
+    // sign-in budget of its own, which nobody elsewhere can use up.
+    let device_cookie = req.cookie(auth::DEVICE_COOKIE);
+    let device = device_cookie
+        .as_ref()
+        .zip(phc.as_deref())
+        .and_then(|(c, hash)| auth::known_device(&state.keys, hash, c.value()));
+    if let Err(wait) = state
+        .login_limiter
+        .check(&account, state.client_ip(&req), device)
+    {
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let verified = state.hasher.verify(form.password, phc.clone()).await?;
+    let signed_in = match (verified, id, phc) {
+        (true, Some(id), Some(hash)) => auth::sign_in(&session, id, hash.clone())
+            .await?
+            .then_some((id, hash)),
+        _ => None,
+    };
     match signed_in {
-        Some(id) => {
-            auth::sign_in(&session, id).await?;
+        Some((id, hash)) => {
             db::run(&state.pool, move |c| {
                 db::audit::record(c, Some(id), None, "sign-in", "", db::now())
             })
@@ -113,15 +116,13 @@ pub async fn login(
             tracing::info!(organizer.id = id, "organizer signed in");
             let mut res = see_other("/dashboard");
             if device.is_none() {
-                // This browser is now known for this account: its own sign-in budget from
-                // here on, which no one elsewhere can use up.
                 let cookie = actix_web::cookie::Cookie::build(
                     auth::DEVICE_COOKIE,
-                    auth::device_cookie_value(&state.keys, &account),
+                    auth::device_cookie_value(&state.keys, &hash),
                 )
                 .path("/login")
                 .http_only(true)
-                .secure(state.base_url.scheme() == "https")
+                .secure(state.https())
                 .same_site(actix_web::cookie::SameSite::Strict)
                 .max_age(actix_web::cookie::time::Duration::days(365))
                 .finish();
@@ -263,6 +264,7 @@ pub async fn setup(
     };
     let hash = state.hasher.hash(pass).await?;
     let token_hash = token.hash();
+    let password_hash = hash.clone();
     let created = db::run(&state.pool, move |c| {
         organizers::create_first_admin(
             c,
@@ -283,7 +285,7 @@ pub async fn setup(
     .await?;
     match created {
         Some(id) => {
-            auth::sign_in(&session, id).await?;
+            auth::sign_in(&session, id, password_hash).await?;
             tracing::info!(
                 organizer.id = id,
                 "first admin created through the setup link"

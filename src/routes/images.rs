@@ -62,20 +62,32 @@ async fn managed(
         .map(|(who, view)| (view.petition.id, who.id))
 }
 
+#[derive(serde::Deserialize)]
+pub struct UploadQuery {
+    csrf_token: Option<String>,
+}
+
 /// Replaces the image, or removes it when the form says so. Multipart: `csrf_token`, `image`,
-/// and optionally `remove`.
+/// and optionally `remove`. The dashboard's form also puts `csrf_token` in the query string,
+/// so it is checked before the body is read; a client that only sends the field in the body
+/// is checked after the (capped) body.
 #[post("/dashboard/petitions/{slug}/image")]
 pub async fn upload(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     session: Session,
     req: actix_web::HttpRequest,
+    query: web::Query<UploadQuery>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    // Who is sending, and a declared size, are checked before a byte of the body is read: a
-    // stranger cannot make the server take in an upload of any size.
+    // Who is sending, their CSRF token and a declared size are checked before a byte of the
+    // body is read: a stranger cannot make the server take in an upload of any size.
     let slug = slug.into_inner();
     let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
+    let early_csrf = query.into_inner().csrf_token;
+    if let Some(token) = &early_csrf {
+        auth::check_csrf(&session, token)?;
+    }
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -116,7 +128,9 @@ pub async fn upload(
             _ => {}
         }
     }
-    auth::check_csrf(&session, &csrf)?;
+    if early_csrf.is_none() {
+        auth::check_csrf(&session, &csrf)?;
+    }
     let now = db::now();
     if remove {
         db::run(&state.pool, move |c| {

@@ -94,6 +94,11 @@ impl AppState {
         req.peer_addr().map(|a| a.ip())
     }
 
+    /// Whether the site is served over https (Secure cookies, HSTS).
+    pub fn https(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+
     /// How long organizer sessions live.
     pub fn session_lifetime(&self) -> crate::db::sessions::Lifetime {
         crate::db::sessions::Lifetime {

@@ -173,21 +173,21 @@ pub async fn reset(
     let hash = state.hasher.hash(new_password).await?;
     let token_hash = token.hash();
     let now = db::now();
+    let password_hash = hash.clone();
     let changed = db::run(&state.pool, move |c| {
-        let id = organizers::reset_password(c, &token_hash, &hash, now)?;
-        if let Some(id) = id {
-            db::audit::record(c, Some(id), None, "password-reset", "", now)?;
-        }
-        Ok(id)
+        organizers::reset_password(c, &token_hash, &hash, now)
     })
     .await?;
     match changed {
-        Some(id) => {
-            auth::sign_in(&session, id).await?;
+        // Another reset of the same account won the race: sign in with that password.
+        Some(id) if !auth::sign_in(&session, id, password_hash).await? => {
             Ok(HttpResponse::SeeOther()
-                .insert_header(("Location", "/dashboard"))
+                .insert_header(("Location", "/login"))
                 .finish())
         }
+        Some(_) => Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", "/dashboard"))
+            .finish()),
         None => gone(&req, tr),
     }
 }

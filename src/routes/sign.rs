@@ -16,6 +16,7 @@ use crate::domain::{
 use crate::email::messages::{Kind, PetitionEmail};
 use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::ratelimit::CapReached;
 use crate::usecases::{
     self,
     signing::{self, EmailCap, SignOutcome, SignRequest},
@@ -161,8 +162,15 @@ pub async fn sign(
     let reservation = state
         .email_caps
         .reserve(request.new.email.as_str())
-        .map_err(|wait| AppError::EmailsCapped {
-            retry_after_secs: wait.as_secs().max(1),
+        .map_err(|reached| {
+            let (wait, domain) = match reached {
+                CapReached::Domain(wait) => (wait, true),
+                CapReached::Total(wait) => (wait, false),
+            };
+            AppError::EmailsCapped {
+                retry_after_secs: wait.as_secs().max(1),
+                domain,
+            }
         })?;
     let outcome = usecases::run(&state.pool, move |c| signing::sign(c, &request)).await?;
     tracing::info!(petition.slug = %slug, outcome = ?outcome, "sign request");

@@ -17,10 +17,13 @@ pub struct Swept {
     pub network_hashes: usize,
     /// Organizer sessions past their lifetime.
     pub sessions: usize,
+    /// Seeds of network-hash keys of days that are over.
+    pub day_seeds: usize,
 }
 
-/// Erases network hashes older than [`NETWORK_HASH_DAYS`] and expired organizer sessions, in
-/// one transaction.
+/// Erases network hashes older than [`NETWORK_HASH_DAYS`], the key seeds of days that are
+/// over and expired organizer sessions, in one transaction. Then, on SQLite, the write-ahead
+/// log is checkpointed and truncated, so the erased values do not linger in the `-wal` file.
 pub fn sweep(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -44,6 +47,13 @@ pub fn sweep(
         .set(confirmation_tokens::ip_hash.eq(None::<String>))
         .execute(conn)?;
         swept.sessions = db::sessions::purge_expired(conn, now, sessions)?;
+        swept.day_seeds = db::network_seeds::forget_before(conn, &now.date().to_string())?;
         Ok::<_, UseCaseError>(swept)
+    })
+    .and_then(|swept| {
+        if swept != Swept::default() {
+            db::truncate_wal(conn)?;
+        }
+        Ok(swept)
     })
 }

@@ -385,6 +385,26 @@ async fn a_huge_upload_is_refused_before_its_body_is_read() {
     let (status, sent) = huge_upload(&app, Some(&cookie), false).await;
     assert!(status.contains(" 413 "), "{status}");
     assert!(sent < 32 << 20, "{} MiB of 200 were taken in", sent >> 20);
+    // A wrong CSRF token in the query string is refused before the body is read: the answer
+    // comes while the body has not even started.
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let head = format!(
+            "POST /dashboard/petitions/p-img/image?csrf_token=forged HTTP/1.1\r\nHost: {addr}\r\n\
+             Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: 1000000\r\n\
+             Cookie: {cookie}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("answered without waiting for the body")
+            .unwrap();
+        let status = String::from_utf8_lossy(&buf[..n]).to_string();
+        assert!(status.starts_with("HTTP/1.1 403"), "{status}");
+    }
     // Without a declared size (chunked), it is refused before anything is read as well.
     let (status, sent) = huge_upload(&app, Some(&cookie), true).await;
     assert!(
@@ -520,6 +540,11 @@ async fn confirmation_emails_are_capped_per_recipient_domain_and_in_all() {
     assert_eq!(
         (first.status().as_u16(), second.status().as_u16()),
         (303, 429)
+    );
+    let page = second.text().await.unwrap();
+    assert!(
+        page.contains("Too many confirmation emails are being sent right now"),
+        "the total cap says so, not 'this provider': {page}"
     );
 }
 

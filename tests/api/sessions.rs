@@ -85,6 +85,74 @@ async fn a_copied_session_cookie_stops_working_at_logout() {
 }
 
 #[tokio::test]
+async fn signing_in_again_ends_the_browsers_previous_session() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", PASSWORD, false);
+    let earlier = signed_in(&app, "ana@example.org").await;
+    // The same browser signs in again, through the form with its current session's token.
+    let dash = app.get("/dashboard").await.text().await.unwrap();
+    let again = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "ana@example.org"),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf(&dash)),
+            ],
+        )
+        .await;
+    assert_eq!(again.status().as_u16(), 303);
+    let now = session_cookie(&again);
+    assert_ne!(now, earlier);
+    assert_eq!(
+        dashboard_with(&app, &earlier).await.0,
+        303,
+        "the old id is gone"
+    );
+    assert_eq!(dashboard_with(&app, &now).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_sign_in_checked_against_a_password_that_changed_meanwhile_starts_no_session() {
+    use undersigned::db::sessions::{Lifetime, NewSession, create};
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", PASSWORD, false);
+    let (id, hash) = undersigned::db::run(&app.pool, |c| {
+        use undersigned::db::schema::organizers as o;
+        Ok(o::table
+            .select((o::id, o::password_hash))
+            .first::<(i32, String)>(c)?)
+    })
+    .await
+    .unwrap();
+    let lifetime = Lifetime {
+        max_age: chrono::TimeDelta::hours(12),
+        idle: chrono::TimeDelta::hours(2),
+    };
+    let start = move |password_hash: String, id_hash: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            undersigned::db::run(&pool, move |c| {
+                let new = NewSession {
+                    id_hash,
+                    organizer_id: id,
+                    password_hash: &password_hash,
+                    replaces: None,
+                };
+                create(c, &new, undersigned::db::now(), lifetime)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert!(
+        !start("the hash before a reset".into(), "s1").await,
+        "a password checked before a reset opens nothing after it"
+    );
+    assert!(start(hash, "s2").await);
+}
+
+#[tokio::test]
 async fn a_password_reset_ends_every_session_of_the_account() {
     let app = spawn_app().await;
     add_organizer(&app, "ana@example.org", PASSWORD, false);
@@ -363,8 +431,13 @@ async fn an_admin_sees_and_ends_an_organizers_sessions() {
 
 #[tokio::test]
 async fn a_known_browser_signs_in_while_strangers_everywhere_guess_the_password() {
-    let app = spawn_app_with(Mail::Memory, &[("trust_proxy_headers", "true")]).await;
+    let app = spawn_app_with(
+        Mail::Memory,
+        &[("trust_proxy_headers", "true"), ("secret_key", MASTER)],
+    )
+    .await;
     add_organizer(&app, "ana@example.org", PASSWORD, false);
+    add_organizer(&app, "bob@example.org", PASSWORD, false);
     let attempt = |client: reqwest::Client, ip: String, password: &'static str| {
         let address = app.address.clone();
         async move {
@@ -439,8 +512,25 @@ async fn a_known_browser_signs_in_while_strangers_everywhere_guess_the_password(
         attempt(laptop.clone(), "192.0.2.99".into(), PASSWORD).await,
         303
     );
-    // A device cookie made for another account does not count for this one.
-    let keys_free_cookie = "0123456789abcdef0123456789abcdef.00";
+    let keys = undersigned::keys::Keys::derive(MASTER.as_bytes(), String::new());
+    // Its device cookie is bound to the password: the same cookie under another password
+    // (after a reset) is no longer known.
+    let value = undersigned::auth::device_cookie_value(&keys, "a password hash from before");
+    assert!(
+        undersigned::auth::known_device(&keys, "a password hash from before", &value).is_some()
+    );
+    assert!(undersigned::auth::known_device(&keys, "the hash after a reset", &value).is_none());
+    // A genuine device cookie of another account does not count for this one.
+    let bobs_hash = undersigned::db::run(&app.pool, |c| {
+        use undersigned::db::schema::organizers as o;
+        Ok(o::table
+            .filter(o::email.eq("bob@example.org"))
+            .select(o::password_hash)
+            .first::<String>(c)?)
+    })
+    .await
+    .unwrap();
+    let bobs_device = undersigned::auth::device_cookie_value(&keys, &bobs_hash);
     let other = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -453,7 +543,7 @@ async fn a_known_browser_signs_in_while_strangers_everywhere_guess_the_password(
         .header("X-Forwarded-For", "192.0.2.45")
         .header(
             "Cookie",
-            format!("{jar_cookie}; undersigned_device={keys_free_cookie}"),
+            format!("{jar_cookie}; undersigned_device={bobs_device}"),
         )
         .form(&[
             ("email", "ana@example.org"),
@@ -530,6 +620,37 @@ async fn network_hashes_use_a_daily_seed_that_is_not_kept_past_its_day() {
 }
 
 #[tokio::test]
+async fn instances_a_second_apart_at_midnight_hash_with_the_same_seed() {
+    use undersigned::db::network_seeds::seed_for;
+    let app = spawn_app().await;
+    let seed = |day: &'static str, fresh: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            undersigned::db::run(&pool, move |c| seed_for(c, day, fresh))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(seed("2026-11-23", "first").await, "first");
+    assert_eq!(
+        seed("2026-11-23", "second").await,
+        "first",
+        "one seed a day"
+    );
+    // The instance ahead starts the 24th; the one behind, still on the 23rd, follows it
+    // instead of bringing the 23rd back.
+    assert_eq!(seed("2026-11-24", "ahead").await, "ahead");
+    assert_eq!(seed("2026-11-23", "behind").await, "ahead");
+    let days = undersigned::db::run(&app.pool, |c| {
+        use undersigned::db::schema::network_hash_seeds as n;
+        Ok(n::table.select(n::day).load::<String>(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(days, ["2026-11-24"]);
+}
+
+#[tokio::test]
 async fn network_hashes_are_erased_after_thirty_days() {
     use undersigned::db::schema::signatures as sig;
     let app = spawn_app_with(Mail::Memory, &[("trust_proxy_headers", "true")]).await;
@@ -556,6 +677,14 @@ async fn network_hashes_are_erased_after_thirty_days() {
             .unwrap()
     })
     .await;
+    sql(&app, |c| {
+        use undersigned::db::schema::network_hash_seeds as n;
+        diesel::insert_into(n::table)
+            .values((n::day.eq("2000-01-01"), n::seed.eq("stale")))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
     // Another instance starts on the same database: its first sweep runs at once.
     let _second = crate::helpers::spawn_app_on(app.db.clone(), Mail::Memory, &[]).await;
     let mut hashes = vec![];
@@ -569,7 +698,16 @@ async fn network_hashes_are_erased_after_thirty_days() {
         })
         .await
         .unwrap();
-        if !hashes[1].1 {
+        let stale = sql(&app, |c| {
+            use undersigned::db::schema::network_hash_seeds as n;
+            n::table
+                .filter(n::day.eq("2000-01-01"))
+                .count()
+                .get_result::<i64>(c)
+                .unwrap() as usize
+        })
+        .await;
+        if !hashes[1].1 && stale == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
