@@ -31,6 +31,30 @@ async fn signed_in(app: &TestApp, email: &str) -> String {
     session_cookie(&res)
 }
 
+/// Signs in on a browser of its own and returns that browser and its session cookie.
+async fn browser_signed_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
+    let browser = crate::helpers::spawn_client();
+    let form = text_of(&browser, format!("{}/login", app.address)).await;
+    let res = browser
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf(&form)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let cookie = session_cookie(&res);
+    (browser, cookie)
+}
+
+/// The body of a page fetched by `browser`.
+async fn text_of(browser: &reqwest::Client, url: String) -> String {
+    browser.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// What someone holding a copy of the cookie sees at `/dashboard`.
 async fn dashboard_with(app: &TestApp, cookie: &str) -> (u16, String) {
     let res = reqwest::Client::builder()
@@ -158,40 +182,12 @@ async fn a_password_reset_ends_every_session_of_the_account() {
     add_organizer(&app, "ana@example.org", PASSWORD, false);
     add_organizer(&app, "bob@example.org", PASSWORD, false);
     let stolen = signed_in(&app, "ana@example.org").await;
-    let bobs = {
-        let other = crate::helpers::spawn_client();
-        let form = other
-            .get(format!("{}/login", app.address))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let res = other
-            .post(format!("{}/login", app.address))
-            .form(&[
-                ("email", "bob@example.org"),
-                ("password", PASSWORD),
-                ("csrf_token", &csrf(&form)),
-            ])
-            .send()
-            .await
-            .unwrap();
-        session_cookie(&res)
-    };
+    let (_, bobs) = browser_signed_in(&app, "bob@example.org").await;
     assert_eq!(dashboard_with(&app, &stolen).await.0, 200);
 
     // Ana resets her password from a fresh browser.
     let fresh = crate::helpers::spawn_client();
-    let form = fresh
-        .get(format!("{}/login/reset", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = text_of(&fresh, format!("{}/login/reset", app.address)).await;
     fresh
         .post(format!("{}/login/reset", app.address))
         .form(&[
@@ -208,14 +204,7 @@ async fn a_password_reset_ends_every_session_of_the_account() {
         .find(|w| w.contains("/login/reset/"))
         .unwrap();
     let path = url::Url::parse(link).unwrap().path().to_string();
-    let page = fresh
-        .get(format!("{}{path}", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&fresh, format!("{}{path}", app.address)).await;
     let done = fresh
         .post(format!("{}{path}", app.address))
         .form(&[
@@ -360,26 +349,7 @@ async fn an_admin_sees_and_ends_an_organizers_sessions() {
     let app = spawn_app().await;
     add_organizer(&app, "admin@example.org", PASSWORD, true);
     add_organizer(&app, "ana@example.org", PASSWORD, false);
-    let ana = crate::helpers::spawn_client();
-    let form = ana
-        .get(format!("{}/login", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = ana
-        .post(format!("{}/login", app.address))
-        .form(&[
-            ("email", "ana@example.org"),
-            ("password", PASSWORD),
-            ("csrf_token", &csrf(&form)),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let anas = session_cookie(&res);
+    let (ana, anas) = browser_signed_in(&app, "ana@example.org").await;
     let ana_id = undersigned::db::run(&app.pool, |c| {
         use undersigned::db::schema::organizers as o;
         Ok(o::table
@@ -441,14 +411,7 @@ async fn a_known_browser_signs_in_while_strangers_everywhere_guess_the_password(
     let attempt = |client: reqwest::Client, ip: String, password: &'static str| {
         let address = app.address.clone();
         async move {
-            let form = client
-                .get(format!("{address}/login"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let form = text_of(&client, format!("{address}/login")).await;
             client
                 .post(format!("{address}/login"))
                 .header("X-Forwarded-For", ip)
@@ -470,14 +433,7 @@ async fn a_known_browser_signs_in_while_strangers_everywhere_guess_the_password(
         attempt(laptop.clone(), "198.51.100.20".into(), PASSWORD).await,
         303
     );
-    let dash = laptop
-        .get(format!("{}/dashboard", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let dash = text_of(&laptop, format!("{}/dashboard", app.address)).await;
     laptop
         .post(format!("{}/logout", app.address))
         .form(&[("csrf_token", csrf(&dash))])
