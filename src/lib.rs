@@ -15,6 +15,7 @@ pub mod export;
 pub mod files;
 pub mod i18n;
 pub mod keys;
+pub mod log;
 pub mod markdown;
 pub mod ratelimit;
 pub mod routes;
