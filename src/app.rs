@@ -30,6 +30,7 @@ pub struct Application {
     base_url: Url,
     server: Server,
     worker: Worker,
+    sequencer: crate::log::sequencer::Sequencer,
     pool: Pool,
     state: web::Data<AppState>,
     mailer_description: String,
@@ -91,7 +92,17 @@ impl Application {
             settings.confirmation_emails_per_domain_per_hour,
             settings.confirmation_emails_per_hour,
         );
+        let log = Arc::new(crate::log::LogSigner::new(&keys, &base_url));
+        let sequencer = crate::log::sequencer::Sequencer {
+            pool: pool.clone(),
+            signer: log.clone(),
+            interval: Duration::from_millis(settings.log_interval_ms),
+            holder: crate::domain::ConfirmationToken::generate()
+                .as_str()
+                .to_string(),
+        };
         let state = web::Data::new(AppState {
+            log,
             pool: pool.clone(),
             limiter: SignLimiter::new(settings.sign_rate_per_minute, settings.sign_rate_per_hour),
             login_limiter: crate::ratelimit::LoginLimiter::default(),
@@ -181,6 +192,12 @@ impl Application {
                     .service(routes::confirm::confirm)
                     .service(routes::api::list)
                     .service(routes::api::detail)
+                    .service(routes::log::log_key)
+                    .service(routes::log::checkpoint)
+                    .service(routes::log::summary)
+                    .service(routes::log::entries)
+                    .service(routes::log::inclusion)
+                    .service(routes::log::consistency)
                     .service(routes::health::healthz)
                     .service(routes::pages::privacy)
                     .service(routes::pages::set_lang)
@@ -232,6 +249,7 @@ impl Application {
             base_url,
             server,
             worker,
+            sequencer,
             pool,
             state: app_state,
             mailer_description: mailer.describe(),
@@ -257,6 +275,7 @@ impl Application {
     /// Serves until the server stops, with the email worker and limiter pruning beside it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let worker = tokio::spawn(self.worker.run());
+        let sequencer = tokio::spawn(self.sequencer.run());
         let state = self.state.clone();
         let pruner = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(600));
@@ -281,6 +300,7 @@ impl Application {
         });
         let result = self.server.await;
         worker.abort();
+        sequencer.abort();
         pruner.abort();
         result
     }

@@ -55,6 +55,8 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// Password hashes computed at once (19 MiB each); `None`: twice the cores.
     pub password_hash_concurrency: Option<u32>,
+    /// Longest time before a counted event is in a signed checkpoint.
+    pub log_interval_ms: u64,
 }
 
 /// Every key a TOML file or the environment may set. Unknown keys are an error.
@@ -85,6 +87,7 @@ struct RawSettings {
     email_lease_ms: Option<u64>,
     db_pool_size: Option<u32>,
     password_hash_concurrency: Option<u32>,
+    log_interval_ms: Option<u64>,
 }
 
 impl RawSettings {
@@ -116,7 +119,8 @@ impl RawSettings {
             email_poll_ms,
             email_lease_ms,
             db_pool_size,
-            password_hash_concurrency
+            password_hash_concurrency,
+            log_interval_ms
         );
     }
 }
@@ -275,6 +279,7 @@ impl Settings {
                 .password_hash_concurrency
                 .map(|n| positive("password_hash_concurrency", Some(n), 1))
                 .transpose()?,
+            log_interval_ms: raw.log_interval_ms.unwrap_or(1_000).max(10),
         })
     }
 }
@@ -306,6 +311,7 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
             | "email_retry_base_ms"
             | "email_poll_ms"
             | "email_lease_ms"
+            | "log_interval_ms"
             | "db_pool_size"
             | "session_max_hours"
             | "session_idle_minutes"

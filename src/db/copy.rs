@@ -7,9 +7,9 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_log, confirmation_tokens, country_counts, email_jobs, export_snapshot_signatures,
-    export_snapshots, organizers, paper_signatures, password_resets, petition_goals,
-    petition_images, petition_organizers, petition_targets, petition_updates, petitions,
-    setup_tokens, signatures,
+    export_snapshots, log_checkpoints, log_entries, log_nodes, log_pending, organizers,
+    paper_signatures, password_resets, petition_goals, petition_images, petition_organizers,
+    petition_targets, petition_updates, petitions, setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
 
@@ -32,6 +32,7 @@ struct PetitionRow {
     signature_count: i64,
     last_number: i32,
     paper_count: i64,
+    log_started: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -83,6 +84,53 @@ struct SignatureRow {
     ip_hash: Option<String>,
     wants_updates: bool,
     emails_window_start: Option<NaiveDateTime>,
+    salt: Option<String>,
+    commitment: Option<String>,
+    receipt_hash: Option<String>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = log_pending)]
+struct LogPendingRow {
+    id: i32,
+    petition_id: i32,
+    kind: String,
+    delta: i64,
+    commitment: Option<String>,
+    batch: Option<i32>,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = log_checkpoints)]
+struct LogCheckpointRow {
+    id: i32,
+    petition_id: i32,
+    size: i64,
+    total: i64,
+    root: Vec<u8>,
+    note: String,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = log_entries)]
+struct LogEntryRow {
+    petition_id: i32,
+    idx: i64,
+    kind: String,
+    delta: i64,
+    commitment: Option<String>,
+    data: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = log_nodes)]
+struct LogNodeRow {
+    petition_id: i32,
+    level: i32,
+    idx: i64,
+    hash: Vec<u8>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -238,8 +286,8 @@ struct ImageRow {
 
 /// Every table with an `id` key, parents before children. A new table must be added here (or,
 /// without an `id`, next to `petition_images`), or `migrate-data` would leave it behind.
-/// Deliberately not copied: `organizer_sessions` (organizers sign in again after a move) and
-/// `network_hash_seeds` (the new database starts a new day key).
+/// Deliberately not copied: `organizer_sessions` (organizers sign in again after a move),
+/// `network_hash_seeds` (the new database starts a new day key) and `log_sequencer` (a lease).
 macro_rules! for_each_table {
     ($m:ident!($($args:tt)*)) => {
         $m!($($args)* petitions, PetitionRow);
@@ -257,6 +305,8 @@ macro_rules! for_each_table {
         $m!($($args)* petition_updates, UpdateRow);
         $m!($($args)* email_jobs, EmailJobRow);
         $m!($($args)* export_snapshots, SnapshotRow);
+        $m!($($args)* log_pending, LogPendingRow);
+        $m!($($args)* log_checkpoints, LogCheckpointRow);
     };
 }
 
@@ -281,6 +331,14 @@ pub fn table_counts(conn: &mut DbConnection) -> Result<Vec<(&'static str, i64)>,
         export_snapshot_signatures::table
             .count()
             .get_result::<i64>(conn)?,
+    ));
+    counts.push((
+        "log_entries",
+        log_entries::table.count().get_result::<i64>(conn)?,
+    ));
+    counts.push((
+        "log_nodes",
+        log_nodes::table.count().get_result::<i64>(conn)?,
     ));
     Ok(counts)
 }
@@ -371,6 +429,52 @@ pub fn copy_all(
                 )
                 .values(&rows)
                 .execute(c))?;
+            }
+            // The signed logs, keyed by (petition, index) and (petition, level, index).
+            let mut after = (0, -1i64);
+            loop {
+                let rows: Vec<LogEntryRow> = log_entries::table
+                    .filter(
+                        log_entries::petition_id
+                            .gt(after.0)
+                            .or(log_entries::petition_id
+                                .eq(after.0)
+                                .and(log_entries::idx.gt(after.1))),
+                    )
+                    .order((log_entries::petition_id.asc(), log_entries::idx.asc()))
+                    .limit(BATCH)
+                    .select(LogEntryRow::as_select())
+                    .load(from)?;
+                let Some(last) = rows.last() else { break };
+                after = (last.petition_id, last.idx);
+                crate::with_backend!(&mut *to, |c| diesel::insert_into(log_entries::table)
+                    .values(&rows)
+                    .execute(c))?;
+            }
+            let mut after = (0, 0, -1i64);
+            loop {
+                let rows: Vec<LogNodeRow> =
+                    log_nodes::table
+                        .filter(log_nodes::petition_id.gt(after.0).or(
+                            log_nodes::petition_id.eq(after.0).and(
+                                log_nodes::level.gt(after.1).or(
+                                    log_nodes::level.eq(after.1).and(log_nodes::idx.gt(after.2)),
+                                ),
+                            ),
+                        ))
+                        .order((
+                            log_nodes::petition_id.asc(),
+                            log_nodes::level.asc(),
+                            log_nodes::idx.asc(),
+                        ))
+                        .limit(BATCH)
+                        .select(LogNodeRow::as_select())
+                        .load(from)?;
+                let Some(last) = rows.last() else { break };
+                after = (last.petition_id, last.level, last.idx);
+                crate::with_backend!(&mut *to, |c| diesel::insert_into(log_nodes::table)
+                    .values(&rows)
+                    .execute(c))?;
             }
             reset_sequences(to)?;
             Ok(())

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod copy;
 pub mod images;
+pub mod log;
 pub mod moderation;
 pub mod network_seeds;
 pub mod organizers;

@@ -138,6 +138,21 @@ pub fn ip_hash_of(
 /// `ids` (when given) and `criteria`, pending ones included, in one `UPDATE` that only matches
 /// rows not already in the target state. Returns each changed row's status and country, so
 /// callers adjust counters by exactly the rows that changed. Call it under the petition lock.
+/// A signature moderation changed: id, status, country, commitment.
+pub type Changed = (i32, String, String, Option<String>);
+
+const CHANGED: (
+    signatures::id,
+    signatures::status,
+    signatures::country,
+    signatures::commitment,
+) = (
+    signatures::id,
+    signatures::status,
+    signatures::country,
+    signatures::commitment,
+);
+
 pub fn set_invalidated(
     conn: &mut DbConnection,
     petition_id: i32,
@@ -145,7 +160,7 @@ pub fn set_invalidated(
     criteria: &Criteria,
     reason: Option<&str>,
     now: NaiveDateTime,
-) -> Result<Vec<(String, String)>, DbError> {
+) -> Result<Vec<Changed>, DbError> {
     let mut targets = filtered!(petition_id, criteria);
     if let Some(ids) = ids {
         targets = targets.filter(signatures::id.eq_any(ids.to_vec()));
@@ -164,14 +179,14 @@ pub fn set_invalidated(
                 .filter(signatures::petition_id.eq(petition_id))
                 .filter(signatures::id.eq_any(chunk)),
         );
-        let mut got: Vec<(String, String)> = match reason {
+        let mut got: Vec<Changed> = match reason {
             Some(reason) => rows
                 .filter(signatures::invalidated_at.is_null())
                 .set((
                     signatures::invalidated_at.eq(Some(now)),
                     signatures::invalidation_reason.eq(Some(reason)),
                 ))
-                .returning((signatures::status, signatures::country))
+                .returning(CHANGED)
                 .load(conn)?,
             None => rows
                 .filter(signatures::invalidated_at.is_not_null())
@@ -179,7 +194,7 @@ pub fn set_invalidated(
                     signatures::invalidated_at.eq(None::<NaiveDateTime>),
                     signatures::invalidation_reason.eq(None::<String>),
                 ))
-                .returning((signatures::status, signatures::country))
+                .returning(CHANGED)
                 .load(conn)?,
         };
         changed.append(&mut got);

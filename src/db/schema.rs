@@ -17,6 +17,7 @@ diesel::table! {
         signature_count -> BigInt,
         last_number -> Integer,
         paper_count -> BigInt,
+        log_started -> Bool,
     }
 }
 
@@ -68,6 +69,9 @@ diesel::table! {
         ip_hash -> Nullable<Text>,
         wants_updates -> Bool,
         emails_window_start -> Nullable<Timestamp>,
+        salt -> Nullable<Text>,
+        commitment -> Nullable<Text>,
+        receipt_hash -> Nullable<Text>,
     }
 }
 
@@ -264,7 +268,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    log_pending (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        kind -> Text,
+        delta -> BigInt,
+        commitment -> Nullable<Text>,
+        batch -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    log_entries (petition_id, idx) {
+        petition_id -> Integer,
+        idx -> BigInt,
+        kind -> Text,
+        delta -> BigInt,
+        commitment -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    log_nodes (petition_id, level, idx) {
+        petition_id -> Integer,
+        level -> Integer,
+        idx -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    log_checkpoints (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        size -> BigInt,
+        total -> BigInt,
+        root -> Binary,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    log_sequencer (id) {
+        id -> Integer,
+        holder -> Text,
+        lease_until -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    log_pending,
+    log_entries,
+    log_nodes,
+    log_checkpoints,
+    log_sequencer,
     organizer_sessions,
     network_hash_seeds,
     export_snapshots,

@@ -1,5 +1,41 @@
 //! The signed log of each petition: every event that changes the public total, appended in
 //! batches by one sequencer, in an RFC 6962 Merkle tree, under signed C2SP checkpoints.
 
+pub mod entry;
 pub mod merkle;
 pub mod note;
+pub mod sequencer;
+
+/// Signs checkpoints for this site: the log key (from the master key) under the site's host.
+pub struct LogSigner {
+    key: note::LogKey,
+    host: String,
+}
+
+impl LogSigner {
+    pub fn new(keys: &crate::keys::Keys, base_url: &url::Url) -> LogSigner {
+        let host = match (base_url.host_str(), base_url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => "undersigned".to_string(),
+        };
+        LogSigner {
+            key: note::LogKey::new(keys.log_signing_seed(), &host),
+            host,
+        }
+    }
+
+    /// A petition log's origin line: `<host>/petitions/<slug>`.
+    pub fn origin(&self, slug: &str) -> String {
+        format!("{}/petitions/{slug}", self.host)
+    }
+
+    /// The verifier key, as published.
+    pub fn vkey(&self) -> &str {
+        self.key.vkey()
+    }
+
+    pub fn key(&self) -> &note::LogKey {
+        &self.key
+    }
+}

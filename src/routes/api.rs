@@ -118,14 +118,14 @@ async fn daily(
         .collect())
 }
 
-fn json(body: impl Serialize) -> HttpResponse {
+pub(crate) fn json(body: impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .insert_header(("Cache-Control", "public, max-age=5"))
         .json(body)
 }
 
-fn api_error(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
+pub(crate) fn api_error(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .json(serde_json::json!({ "error": message }))

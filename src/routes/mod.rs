@@ -12,6 +12,7 @@ pub mod editor;
 pub mod health;
 pub mod home;
 pub mod images;
+pub mod log;
 pub mod manage;
 pub mod moderation;
 pub mod pages;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub keys: Arc<crate::keys::Keys>,
     /// Keyed hashes of client networks, under a key that changes every day.
     pub networks: crate::keys::NetworkHasher,
+    /// Signs the petitions' log checkpoints.
+    pub log: Arc<crate::log::LogSigner>,
     /// Hourly caps on confirmation emails per recipient domain and in all.
     pub email_caps: crate::ratelimit::EmailCaps,
     /// Makes links for emails.

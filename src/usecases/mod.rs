@@ -18,6 +18,7 @@
 //! email cap), and whether it counts is decided when it is confirmed, under the lock.
 
 pub mod exports;
+pub mod log;
 pub mod moderation;
 pub mod paper;
 pub mod petitions;

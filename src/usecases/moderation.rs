@@ -47,7 +47,7 @@ pub fn moderate(
     now: NaiveDateTime,
 ) -> Result<usize, UseCaseError> {
     db::write_tx(conn, |conn| {
-        lock_open_petition(conn, petition_id, now, "moderation.closed")?;
+        let petition = lock_open_petition(conn, petition_id, now, "moderation.closed")?;
         let reason = match action {
             Action::Invalidate { reason } => Some(reason.as_str()),
             Action::Restore => None,
@@ -63,12 +63,33 @@ pub fn moderate(
         let step: i32 = if reason.is_some() { -1 } else { 1 };
         let mut per_country: BTreeMap<String, i32> = BTreeMap::new();
         let mut delta = 0i64;
-        for (status, country) in &changed {
+        let mut events = Vec::new();
+        let kind = if reason.is_some() {
+            crate::log::entry::EventKind::Invalidated
+        } else {
+            crate::log::entry::EventKind::Restored
+        };
+        for (id, status, country, commitment) in &changed {
             if SignatureStatus::from_stored(status) == SignatureStatus::Confirmed {
                 *per_country.entry(country.clone()).or_default() += step;
                 delta += i64::from(step);
+                if petition.log_started {
+                    let commitment = match commitment {
+                        Some(c) => c.clone(),
+                        None => db::log::ensure_commitment(conn, *id, &petition.slug)?,
+                    };
+                    events.push(db::log::NewEvent {
+                        petition_id,
+                        kind,
+                        delta: i64::from(step),
+                        commitment: Some(commitment),
+                        batch: None,
+                        at: now,
+                    });
+                }
             }
         }
+        db::log::record(conn, &events)?;
         if delta != 0 {
             diesel::update(petitions::table.find(petition_id))
                 .set(petitions::signature_count.eq(petitions::signature_count + delta))

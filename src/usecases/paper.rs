@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::{UseCaseError, lock_open_petition};
 use crate::db::schema::{paper_signatures, petitions};
 use crate::db::{self, DbConnection};
+use crate::log::entry::EventKind;
 
 /// The largest batch one entry may record.
 pub const MAX_BATCH: i32 = 1_000_000;
@@ -28,7 +29,7 @@ pub fn add(
         return Err(UseCaseError::Refused("paper.error_count"));
     }
     db::write_tx(conn, |conn| {
-        lock_open_petition(conn, petition_id, now, "paper.error_closed")?;
+        let petition = lock_open_petition(conn, petition_id, now, "paper.error_closed")?;
         let added = diesel::update(
             petitions::table
                 .find(petition_id)
@@ -39,7 +40,7 @@ pub fn add(
         if added != 1 {
             return Err(UseCaseError::Refused("paper.error_total"));
         }
-        diesel::insert_into(paper_signatures::table)
+        let batch: i32 = diesel::insert_into(paper_signatures::table)
             .values((
                 paper_signatures::petition_id.eq(petition_id),
                 paper_signatures::count.eq(count),
@@ -48,7 +49,11 @@ pub fn add(
                 paper_signatures::organizer_id.eq(organizer_id),
                 paper_signatures::created_at.eq(now),
             ))
-            .execute(conn)?;
+            .returning(paper_signatures::id)
+            .get_result(conn)?;
+        if petition.log_started {
+            paper_event(conn, petition_id, EventKind::Paper, count, batch, now)?;
+        }
         db::audit::record(
             conn,
             Some(organizer_id),
@@ -70,7 +75,7 @@ pub fn remove(
     now: NaiveDateTime,
 ) -> Result<(), UseCaseError> {
     db::write_tx(conn, |conn| {
-        lock_open_petition(conn, petition_id, now, "paper.error_closed")?;
+        let petition = lock_open_petition(conn, petition_id, now, "paper.error_closed")?;
         let count: i32 = diesel::delete(
             paper_signatures::table
                 .filter(paper_signatures::id.eq(batch))
@@ -83,6 +88,16 @@ pub fn remove(
         diesel::update(petitions::table.find(petition_id))
             .set(petitions::paper_count.eq(petitions::paper_count - i64::from(count)))
             .execute(conn)?;
+        if petition.log_started {
+            paper_event(
+                conn,
+                petition_id,
+                EventKind::PaperRemoved,
+                -count,
+                batch,
+                now,
+            )?;
+        }
         db::audit::record(
             conn,
             Some(organizer_id),
@@ -93,4 +108,27 @@ pub fn remove(
         )?;
         Ok(())
     })
+}
+
+/// Queues the log event of a paper batch added (`count` > 0) or removed (`count` < 0).
+fn paper_event(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    kind: EventKind,
+    count: i32,
+    batch: i32,
+    now: NaiveDateTime,
+) -> Result<(), UseCaseError> {
+    db::log::record(
+        conn,
+        &[db::log::NewEvent {
+            petition_id,
+            kind,
+            delta: i64::from(count),
+            commitment: None,
+            batch: Some(batch),
+            at: now,
+        }],
+    )?;
+    Ok(())
 }

@@ -231,6 +231,20 @@ pub fn confirm(
             .returning(petitions::last_number)
             .get_result(conn)?;
         let s = &t.submission;
+        // The commitment that ties this signature to its log entry without naming the signer,
+        // and the receipt code derived from its salt.
+        let salt = crate::log::entry::new_salt();
+        let commitment = crate::log::entry::Committed {
+            petition_slug: &t.petition_slug,
+            number,
+            name: &s.name,
+            email: &s.email,
+            country: &s.country,
+            postcode: s.postcode.as_deref(),
+            comment: s.comment.as_deref(),
+        }
+        .commitment(&salt);
+        let receipt = crate::log::entry::receipt_hash(&crate::log::entry::receipt_code(&salt));
         let flipped = diesel::update(
             signatures::table
                 .find(t.signature_id)
@@ -252,6 +266,11 @@ pub fn confirm(
             signatures::status.eq(SignatureStatus::Confirmed.as_str()),
             signatures::confirmed_at.eq(now),
             signatures::number.eq(number),
+            (
+                signatures::salt.eq(&salt),
+                signatures::commitment.eq(&commitment),
+                signatures::receipt_hash.eq(&receipt),
+            ),
         ))
         .execute(conn)?;
         if flipped != 1 {
@@ -260,6 +279,19 @@ pub fn confirm(
         }
         if counts {
             sigs::add_to_country(conn, t.petition_id, &s.country, 1)?;
+            if petition.log_started {
+                db::log::record(
+                    conn,
+                    &[db::log::NewEvent {
+                        petition_id: t.petition_id,
+                        kind: crate::log::entry::EventKind::Confirmed,
+                        delta: 1,
+                        commitment: Some(commitment),
+                        batch: None,
+                        at: now,
+                    }],
+                )?;
+            }
         }
         Ok(LinkState::Confirmed {
             petition_slug: t.petition_slug,

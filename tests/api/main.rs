@@ -4,6 +4,7 @@ mod helpers;
 
 mod images;
 mod integrity;
+mod log;
 
 mod instances;
 mod manage;

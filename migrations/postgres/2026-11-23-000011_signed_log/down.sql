@@ -1,0 +1,10 @@
+DROP TABLE log_sequencer;
+DROP TABLE log_checkpoints;
+DROP TABLE log_nodes;
+DROP TABLE log_entries;
+DROP TABLE log_pending;
+DROP INDEX signatures_by_receipt;
+ALTER TABLE signatures DROP COLUMN receipt_hash;
+ALTER TABLE signatures DROP COLUMN commitment;
+ALTER TABLE signatures DROP COLUMN salt;
+ALTER TABLE petitions DROP COLUMN log_started;

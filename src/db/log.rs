@@ -1,0 +1,342 @@
+//! The signed log's tables: queued events, entries, the Merkle tree's perfect subtrees,
+//! checkpoints, and the sequencer's lease.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{
+    log_checkpoints, log_entries, log_nodes, log_pending, log_sequencer, petitions, signatures,
+};
+use super::{DbConnection, DbError};
+use crate::log::entry::{Committed, EventKind, new_salt, receipt_code, receipt_hash};
+use crate::log::merkle::{Hash, Subtrees};
+
+/// An event that changes a petition's public total, queued for the sequencer.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub petition_id: i32,
+    pub kind: EventKind,
+    pub delta: i64,
+    pub commitment: Option<String>,
+    pub batch: Option<i32>,
+    pub at: NaiveDateTime,
+}
+
+/// Queues events, in the caller's transaction (step 4 of the lock order: insert only).
+pub fn record(conn: &mut DbConnection, events: &[NewEvent]) -> Result<(), DbError> {
+    for chunk in events.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    log_pending::petition_id.eq(e.petition_id),
+                    log_pending::kind.eq(e.kind.as_str()),
+                    log_pending::delta.eq(e.delta),
+                    log_pending::commitment.eq(e.commitment.as_deref()),
+                    log_pending::batch.eq(e.batch),
+                    log_pending::created_at.eq(e.at),
+                )
+            })
+            .collect();
+        crate::with_backend!(conn, |c| diesel::insert_into(log_pending::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// A queued event.
+#[derive(Clone, Debug, Queryable)]
+pub struct Pending {
+    pub id: i32,
+    pub petition_id: i32,
+    pub kind: String,
+    pub delta: i64,
+    pub commitment: Option<String>,
+    pub batch: Option<i32>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The oldest `limit` queued events of a petition.
+pub fn pending(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    limit: i64,
+) -> Result<Vec<Pending>, DbError> {
+    Ok(log_pending::table
+        .filter(log_pending::petition_id.eq(petition_id))
+        .order(log_pending::id.asc())
+        .limit(limit)
+        .select((
+            log_pending::id,
+            log_pending::petition_id,
+            log_pending::kind,
+            log_pending::delta,
+            log_pending::commitment,
+            log_pending::batch,
+            log_pending::created_at,
+        ))
+        .load(conn)?)
+}
+
+/// Petitions with queued events.
+pub fn petitions_with_pending(conn: &mut DbConnection) -> Result<Vec<i32>, DbError> {
+    Ok(log_pending::table
+        .select(log_pending::petition_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// How many events wait, in all.
+pub fn pending_count(conn: &mut DbConnection) -> Result<i64, DbError> {
+    Ok(log_pending::table.count().get_result(conn)?)
+}
+
+/// Petitions whose log has not been started.
+pub fn unstarted(conn: &mut DbConnection) -> Result<Vec<i32>, DbError> {
+    Ok(petitions::table
+        .filter(petitions::log_started.eq(false))
+        .select(petitions::id)
+        .load(conn)?)
+}
+
+/// Takes (or renews) the sequencer's lease for `holder` until `until`; `false` while another
+/// holder's lease runs.
+pub fn take_lease(
+    conn: &mut DbConnection,
+    holder: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let taken = diesel::update(
+        log_sequencer::table.filter(log_sequencer::id.eq(1)).filter(
+            log_sequencer::lease_until
+                .lt(now)
+                .or(log_sequencer::holder.eq(holder)),
+        ),
+    )
+    .set((
+        log_sequencer::holder.eq(holder),
+        log_sequencer::lease_until.eq(until),
+    ))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
+/// A signed checkpoint as stored.
+#[derive(Clone, Debug, Queryable)]
+pub struct StoredCheckpoint {
+    pub size: i64,
+    pub total: i64,
+    pub root: Vec<u8>,
+    pub note: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// The latest checkpoint of a petition's log.
+pub fn latest(
+    conn: &mut DbConnection,
+    petition_id: i32,
+) -> Result<Option<StoredCheckpoint>, DbError> {
+    Ok(log_checkpoints::table
+        .filter(log_checkpoints::petition_id.eq(petition_id))
+        .order(log_checkpoints::size.desc())
+        .select((
+            log_checkpoints::size,
+            log_checkpoints::total,
+            log_checkpoints::root,
+            log_checkpoints::note,
+            log_checkpoints::created_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores a signed checkpoint.
+pub fn add_checkpoint(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    c: &StoredCheckpoint,
+) -> Result<(), DbError> {
+    diesel::insert_into(log_checkpoints::table)
+        .values((
+            log_checkpoints::petition_id.eq(petition_id),
+            log_checkpoints::size.eq(c.size),
+            log_checkpoints::total.eq(c.total),
+            log_checkpoints::root.eq(&c.root),
+            log_checkpoints::note.eq(&c.note),
+            log_checkpoints::created_at.eq(c.created_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A new entry and the subtrees it completes.
+pub struct Appended {
+    pub idx: i64,
+    pub kind: EventKind,
+    pub delta: i64,
+    pub commitment: Option<String>,
+    pub data: String,
+}
+
+/// Stores entries and subtree hashes, and removes the events they came from.
+pub fn append(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    entries: &[Appended],
+    nodes: &[(u32, u64, Hash)],
+    done: &[i32],
+) -> Result<(), DbError> {
+    for chunk in entries.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    log_entries::petition_id.eq(petition_id),
+                    log_entries::idx.eq(e.idx),
+                    log_entries::kind.eq(e.kind.as_str()),
+                    log_entries::delta.eq(e.delta),
+                    log_entries::commitment.eq(e.commitment.as_deref()),
+                    log_entries::data.eq(&e.data),
+                )
+            })
+            .collect();
+        crate::with_backend!(conn, |c| diesel::insert_into(log_entries::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    for chunk in nodes.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(level, idx, hash)| {
+                (
+                    log_nodes::petition_id.eq(petition_id),
+                    log_nodes::level.eq(*level as i32),
+                    log_nodes::idx.eq(*idx as i64),
+                    log_nodes::hash.eq(hash.to_vec()),
+                )
+            })
+            .collect();
+        crate::with_backend!(conn, |c| diesel::insert_into(log_nodes::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    for chunk in done.chunks(500) {
+        diesel::delete(log_pending::table.filter(log_pending::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Entries `[start, end)` of a petition's log: index and data.
+pub fn entries(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    start: i64,
+    end: i64,
+) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(log_entries::table
+        .filter(log_entries::petition_id.eq(petition_id))
+        .filter(log_entries::idx.ge(start))
+        .filter(log_entries::idx.lt(end))
+        .order(log_entries::idx.asc())
+        .select((log_entries::idx, log_entries::data))
+        .load(conn)?)
+}
+
+/// The entries that name a commitment, in log order: index and kind.
+pub fn entries_of(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    commitment: &str,
+) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(log_entries::table
+        .filter(log_entries::petition_id.eq(petition_id))
+        .filter(log_entries::commitment.eq(commitment))
+        .order(log_entries::idx.asc())
+        .select((log_entries::idx, log_entries::kind))
+        .load(conn)?)
+}
+
+/// The stored subtrees of one petition's log, read as a proof or a root needs them.
+pub struct Nodes<'a> {
+    pub conn: &'a mut DbConnection,
+    pub petition_id: i32,
+    /// Subtrees already at hand (just computed, or read before).
+    pub cache: HashMap<(u32, u64), Hash>,
+}
+
+impl Subtrees for Nodes<'_> {
+    type Error = DbError;
+
+    fn perfect(&mut self, level: u32, index: u64) -> Result<Hash, DbError> {
+        if let Some(h) = self.cache.get(&(level, index)) {
+            return Ok(*h);
+        }
+        let bytes: Vec<u8> = log_nodes::table
+            .filter(log_nodes::petition_id.eq(self.petition_id))
+            .filter(log_nodes::level.eq(level as i32))
+            .filter(log_nodes::idx.eq(index as i64))
+            .select(log_nodes::hash)
+            .first(self.conn)?;
+        let h: Hash = bytes
+            .try_into()
+            .map_err(|_| DbError::Other(format!("log node {level}/{index} is not 32 bytes")))?;
+        self.cache.insert((level, index), h);
+        Ok(h)
+    }
+}
+
+/// A signature's commitment, made (with a new salt and receipt) if it has none yet: for
+/// signatures confirmed before their petition's log began. Returns the commitment.
+pub fn ensure_commitment(
+    conn: &mut DbConnection,
+    signature_id: i32,
+    petition_slug: &str,
+) -> Result<String, DbError> {
+    type Row = (
+        Option<i32>,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let (number, name, email, country, postcode, comment, commitment): Row = signatures::table
+        .find(signature_id)
+        .select((
+            signatures::number,
+            signatures::name,
+            signatures::email,
+            signatures::country,
+            signatures::postcode,
+            signatures::comment,
+            signatures::commitment,
+        ))
+        .first(conn)?;
+    if let Some(c) = commitment {
+        return Ok(c);
+    }
+    let salt = new_salt();
+    let commitment = Committed {
+        petition_slug,
+        number: number.unwrap_or(0),
+        name: &name,
+        email: &email,
+        country: &country,
+        postcode: postcode.as_deref(),
+        comment: comment.as_deref(),
+    }
+    .commitment(&salt);
+    diesel::update(signatures::table.find(signature_id))
+        .set((
+            signatures::receipt_hash.eq(receipt_hash(&receipt_code(&salt))),
+            signatures::salt.eq(&salt),
+            signatures::commitment.eq(&commitment),
+        ))
+        .execute(conn)?;
+    Ok(commitment)
+}

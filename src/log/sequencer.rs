@@ -1,0 +1,82 @@
+//! The sequencer: one task (one instance at a time, by lease) that appends queued events to
+//! the petitions' logs every `log_interval_ms` and signs a checkpoint in the same step. Signing
+//! and confirming only queue an event in their own transaction; they never wait on the log.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::db::{self, Pool};
+use crate::usecases;
+
+use super::LogSigner;
+
+pub struct Sequencer {
+    pub pool: Pool,
+    pub signer: Arc<LogSigner>,
+    pub interval: Duration,
+    /// This instance's name in the lease.
+    pub holder: String,
+}
+
+impl Sequencer {
+    pub async fn run(self) {
+        // The first round one interval after start, like every other.
+        let mut every =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = self.step().await {
+                tracing::warn!(error = %e, "log sequencing failed; retrying next tick");
+            }
+        }
+    }
+
+    /// One round: take the lease, start the logs of new petitions, append what is queued.
+    /// Returns how many entries were appended.
+    pub async fn step(&self) -> Result<usize, crate::error::AppError> {
+        let holder = self.holder.clone();
+        // The lease outlives a few missed ticks, so a busy holder keeps it.
+        let lease = chrono::TimeDelta::from_std(self.interval * 10)
+            .unwrap_or(chrono::TimeDelta::seconds(10))
+            .max(chrono::TimeDelta::seconds(5));
+        let mine = db::run(&self.pool, move |c| {
+            let now = db::now();
+            db::log::take_lease(c, &holder, now, now + lease)
+        })
+        .await?;
+        if !mine {
+            return Ok(0);
+        }
+        let unstarted = db::run(&self.pool, db::log::unstarted).await?;
+        for id in unstarted {
+            let queued =
+                usecases::run(&self.pool, move |c| usecases::log::start(c, id, db::now())).await?;
+            if queued > 0 {
+                tracing::info!(petition.id = id, events = queued, "log started");
+            }
+            self.sequence_all(id).await?;
+        }
+        let mut appended = 0;
+        for id in db::run(&self.pool, db::log::petitions_with_pending).await? {
+            appended += self.sequence_all(id).await?;
+        }
+        Ok(appended)
+    }
+
+    /// Appends everything queued for one petition, a batch per transaction.
+    async fn sequence_all(&self, id: i32) -> Result<usize, crate::error::AppError> {
+        let mut appended = 0;
+        loop {
+            let signer = self.signer.clone();
+            let n = usecases::run(&self.pool, move |c| {
+                usecases::log::sequence(c, id, &signer, db::now())
+            })
+            .await?;
+            appended += n;
+            if (n as i64) < usecases::log::MAX_BATCH {
+                return Ok(appended);
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The public side of the signed logs (CONTRACT.md, "The signed log"): the verifier key, each
+//! petition's latest checkpoint, its entries, and inclusion and consistency proofs. Everything
+//! here is public, cacheable and open to other origins.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Deserialize;
+
+use super::AppState;
+use super::api::{api_error, json};
+use crate::db::{self, log as dblog};
+use crate::log::merkle;
+
+/// Most entries one call returns.
+pub const MAX_ENTRIES: u64 = 1_000;
+
+/// Why a log request gets no answer: each becomes a JSON error.
+enum Refusal {
+    Bad(String),
+    NotFound(&'static str),
+    Unavailable,
+}
+
+impl Refusal {
+    fn response(self) -> HttpResponse {
+        match self {
+            Refusal::Bad(m) => api_error(StatusCode::BAD_REQUEST, &m),
+            Refusal::NotFound(m) => api_error(StatusCode::NOT_FOUND, m),
+            Refusal::Unavailable => {
+                api_error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            }
+        }
+    }
+}
+
+impl From<db::DbError> for Refusal {
+    fn from(e: db::DbError) -> Refusal {
+        tracing::error!(error = %e, "log route failed");
+        Refusal::Unavailable
+    }
+}
+
+fn bad(message: impl Into<String>) -> Refusal {
+    Refusal::Bad(message.into())
+}
+
+/// A petition's id and its latest checkpoint, or the response to give instead.
+async fn latest(state: &AppState, slug: String) -> Result<(i32, dblog::StoredCheckpoint), Refusal> {
+    let found = db::run(&state.pool, move |c| {
+        let Some(p) = db::petitions::find_by_slug(c, &slug)? else {
+            return Ok(None);
+        };
+        Ok(Some((p.id, dblog::latest(c, p.id)?)))
+    })
+    .await?;
+    match found {
+        None => Err(Refusal::NotFound("no petition with this slug")),
+        Some((_, None)) => Err(Refusal::NotFound(
+            "this petition's log has no checkpoint yet; try again in a second",
+        )),
+        Some((id, Some(c))) => Ok((id, c)),
+    }
+}
+
+/// A whole number from the query string, or a 400 naming the parameter.
+fn number(value: &Option<String>, name: &str) -> Result<u64, Refusal> {
+    let v = value
+        .as_deref()
+        .ok_or_else(|| bad(format!("`{name}` is missing")))?;
+    v.parse::<u64>()
+        .map_err(|_| bad(format!("`{name}` must be a whole number")))
+}
+
+fn b64_hashes(hashes: &[merkle::Hash]) -> Vec<String> {
+    hashes.iter().map(|h| B64.encode(h)).collect()
+}
+
+#[get("/.well-known/undersigned/log-key")]
+pub async fn log_key(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(format!("{}\n", state.log.vkey()))
+}
+
+#[get("/petitions/{slug}/log/checkpoint")]
+pub async fn checkpoint(state: web::Data<AppState>, slug: web::Path<String>) -> HttpResponse {
+    match latest(&state, slug.into_inner()).await {
+        Ok((_, c)) => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .insert_header(("Access-Control-Allow-Origin", "*"))
+            .insert_header(("Cache-Control", "public, max-age=1"))
+            .body(c.note),
+        Err(r) => r.response(),
+    }
+}
+
+#[get("/api/v1/petitions/{slug}/log")]
+pub async fn summary(state: web::Data<AppState>, slug: web::Path<String>) -> HttpResponse {
+    let slug = slug.into_inner();
+    match latest(&state, slug.clone()).await {
+        Ok((_, c)) => json(serde_json::json!({
+            "origin": state.log.origin(&slug),
+            "size": c.size,
+            "root": B64.encode(&c.root),
+            "total": c.total,
+            "checkpoint": c.note,
+            "vkey": state.log.vkey(),
+        })),
+        Err(r) => r.response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Range {
+    start: Option<String>,
+    end: Option<String>,
+}
+
+#[get("/api/v1/petitions/{slug}/log/entries")]
+pub async fn entries(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    range: web::Query<Range>,
+) -> HttpResponse {
+    entries_of(&state, slug.into_inner(), &range)
+        .await
+        .unwrap_or_else(Refusal::response)
+}
+
+async fn entries_of(
+    state: &AppState,
+    slug: String,
+    range: &Range,
+) -> Result<HttpResponse, Refusal> {
+    let (id, c) = latest(state, slug).await?;
+    let start = number(&range.start, "start")?;
+    let end = number(&range.end, "end")?;
+    let size = c.size as u64;
+    if start >= end {
+        return Err(bad("`start` must be less than `end`"));
+    }
+    if end - start > MAX_ENTRIES {
+        return Err(bad("at most 1000 entries a call: narrow `start`..`end`"));
+    }
+    if start >= size {
+        return Err(bad(format!(
+            "`start` is past the log's end ({size} entries)"
+        )));
+    }
+    let end = end.min(size);
+    let rows = db::run(&state.pool, move |conn| {
+        dblog::entries(conn, id, start as i64, end as i64)
+    })
+    .await?;
+    Ok(json(serde_json::json!({
+        "entries": rows
+            .into_iter()
+            .map(|(index, data)| serde_json::json!({"index": index, "data": B64.encode(data)}))
+            .collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct InclusionQuery {
+    index: Option<String>,
+    size: Option<String>,
+}
+
+#[get("/api/v1/petitions/{slug}/log/inclusion")]
+pub async fn inclusion(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    q: web::Query<InclusionQuery>,
+) -> HttpResponse {
+    inclusion_of(&state, slug.into_inner(), &q)
+        .await
+        .unwrap_or_else(Refusal::response)
+}
+
+async fn inclusion_of(
+    state: &AppState,
+    slug: String,
+    q: &InclusionQuery,
+) -> Result<HttpResponse, Refusal> {
+    let (id, c) = latest(state, slug).await?;
+    let index = number(&q.index, "index")?;
+    let size = number(&q.size, "size")?;
+    if size == 0 || size > c.size as u64 {
+        return Err(bad(format!("`size` must be between 1 and {}", c.size)));
+    }
+    if index >= size {
+        return Err(bad("`index` must be less than `size`"));
+    }
+    let proof = db::run(&state.pool, move |conn| {
+        let mut nodes = dblog::Nodes {
+            conn,
+            petition_id: id,
+            cache: Default::default(),
+        };
+        merkle::inclusion_proof(&mut nodes, index, size)
+    })
+    .await?;
+    Ok(json(serde_json::json!({ "hashes": b64_hashes(&proof) })))
+}
+
+#[derive(Deserialize)]
+pub struct ConsistencyQuery {
+    first: Option<String>,
+    second: Option<String>,
+}
+
+#[get("/api/v1/petitions/{slug}/log/consistency")]
+pub async fn consistency(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    q: web::Query<ConsistencyQuery>,
+) -> HttpResponse {
+    consistency_of(&state, slug.into_inner(), &q)
+        .await
+        .unwrap_or_else(Refusal::response)
+}
+
+async fn consistency_of(
+    state: &AppState,
+    slug: String,
+    q: &ConsistencyQuery,
+) -> Result<HttpResponse, Refusal> {
+    let (id, c) = latest(state, slug).await?;
+    let first = number(&q.first, "first")?;
+    let second = number(&q.second, "second")?;
+    if second > c.size as u64 {
+        return Err(bad(format!("`second` must be at most {}", c.size)));
+    }
+    if first == 0 || first > second {
+        return Err(bad("`first` must be between 1 and `second`"));
+    }
+    let proof = db::run(&state.pool, move |conn| {
+        let mut nodes = dblog::Nodes {
+            conn,
+            petition_id: id,
+            cache: Default::default(),
+        };
+        merkle::consistency_proof(&mut nodes, first, second)
+    })
+    .await?;
+    Ok(json(serde_json::json!({ "hashes": b64_hashes(&proof) })))
+}

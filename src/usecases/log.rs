@@ -1,0 +1,156 @@
+//! Starting a petition's log and appending its queued events (the sequencer's two steps).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{UseCaseError, lock_petition};
+use crate::db::schema::{paper_signatures, petitions, signatures};
+use crate::db::{self, DbConnection, log as dblog};
+use crate::log::LogSigner;
+use crate::log::entry::{Entry, EventKind, minute};
+use crate::log::merkle::{self, completed_by};
+use crate::log::note::Checkpoint;
+
+/// Most events appended in one transaction.
+pub const MAX_BATCH: i64 = 5_000;
+
+/// Starts a petition's log: under the petition lock, its state so far (each counted signature,
+/// each paper batch) is queued as events, and from then on every change is. Nothing happens
+/// if it was started already. Returns how many events were queued.
+pub fn start(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    now: NaiveDateTime,
+) -> Result<usize, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let petition = lock_petition(conn, petition_id)?;
+        if petition.log_started {
+            return Ok(0);
+        }
+        let counted: Vec<(i32, Option<NaiveDateTime>)> = signatures::table
+            .filter(db::signatures::counted())
+            .filter(signatures::petition_id.eq(petition_id))
+            .order(signatures::number.asc())
+            .select((signatures::id, signatures::confirmed_at))
+            .load(conn)?;
+        let mut events = Vec::with_capacity(counted.len());
+        for (id, confirmed_at) in counted {
+            let commitment = dblog::ensure_commitment(conn, id, &petition.slug)?;
+            events.push(dblog::NewEvent {
+                petition_id,
+                kind: EventKind::Confirmed,
+                delta: 1,
+                commitment: Some(commitment),
+                batch: None,
+                at: confirmed_at.unwrap_or(now),
+            });
+        }
+        let paper: Vec<(i32, i32, NaiveDateTime)> = paper_signatures::table
+            .filter(paper_signatures::petition_id.eq(petition_id))
+            .order(paper_signatures::id.asc())
+            .select((
+                paper_signatures::id,
+                paper_signatures::count,
+                paper_signatures::created_at,
+            ))
+            .load(conn)?;
+        for (batch, count, at) in paper {
+            events.push(dblog::NewEvent {
+                petition_id,
+                kind: EventKind::Paper,
+                delta: i64::from(count),
+                commitment: None,
+                batch: Some(batch),
+                at,
+            });
+        }
+        dblog::record(conn, &events)?;
+        diesel::update(petitions::table.find(petition_id))
+            .set(petitions::log_started.eq(true))
+            .execute(conn)?;
+        Ok(events.len())
+    })
+}
+
+/// Appends up to [`MAX_BATCH`] queued events of a petition to its log and signs a checkpoint
+/// of the result (the first checkpoint of an empty log too). Run by the one sequencer; two
+/// running at once would collide on the entries' key, and one would roll back. Returns how
+/// many entries were appended.
+pub fn sequence(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    signer: &LogSigner,
+    now: NaiveDateTime,
+) -> Result<usize, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let latest = dblog::latest(conn, petition_id)?;
+        let queued = dblog::pending(conn, petition_id, MAX_BATCH)?;
+        if queued.is_empty() && latest.is_some() {
+            return Ok(0);
+        }
+        let slug: String = petitions::table
+            .find(petition_id)
+            .select(petitions::slug)
+            .first(conn)?;
+        let (mut size, mut total) = latest.map_or((0, 0), |c| (c.size, c.total));
+        let mut nodes = dblog::Nodes {
+            conn,
+            petition_id,
+            cache: Default::default(),
+        };
+        let mut appended = Vec::with_capacity(queued.len());
+        let mut new_nodes = Vec::new();
+        for event in &queued {
+            let kind = EventKind::from_stored(&event.kind).ok_or_else(|| {
+                UseCaseError::Db(db::DbError::Other(format!("unknown event {}", event.kind)))
+            })?;
+            let data = Entry {
+                kind,
+                delta: event.delta,
+                commitment: event.commitment.clone(),
+                batch: event.batch,
+                time: minute(event.created_at),
+            }
+            .to_json();
+            let leaf = merkle::leaf_hash(data.as_bytes());
+            let made = completed_by(size as u64, leaf, |l, i| {
+                use crate::log::merkle::Subtrees;
+                nodes.perfect(l, i)
+            })?;
+            for (l, i, h) in &made {
+                nodes.cache.insert((*l, *i), *h);
+            }
+            new_nodes.extend(made);
+            appended.push(dblog::Appended {
+                idx: size,
+                kind,
+                delta: event.delta,
+                commitment: event.commitment.clone(),
+                data,
+            });
+            size += 1;
+            total += event.delta;
+        }
+        let root = merkle::root(&mut nodes, size as u64)?;
+        let done: Vec<i32> = queued.iter().map(|e| e.id).collect();
+        dblog::append(conn, petition_id, &appended, &new_nodes, &done)?;
+        let checkpoint = Checkpoint {
+            origin: signer.origin(&slug),
+            size: size as u64,
+            root,
+            extensions: vec![format!("total {total}")],
+        };
+        dblog::add_checkpoint(
+            conn,
+            petition_id,
+            &dblog::StoredCheckpoint {
+                size,
+                total,
+                root: root.to_vec(),
+                note: signer.key().sign(&checkpoint),
+                created_at: now,
+            },
+        )?;
+        Ok(appended.len())
+    })
+}

@@ -1,0 +1,410 @@
+//! The signed log, checked as an outsider would: with only the published key and the public
+//! endpoints, recount the petition and verify every proof.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use undersigned::log::merkle::{self, Hash};
+use undersigned::log::note::Verifier;
+
+use crate::helpers::{Mail, TestApp, spawn_app_with};
+use crate::organizers::{add_organizer, csrf, login};
+
+/// What an outsider can learn from the public endpoints alone.
+pub struct Published {
+    pub vkey: String,
+    pub size: u64,
+    pub total: i64,
+    pub root: Hash,
+    pub entries: Vec<Vec<u8>>,
+}
+
+async fn get_json(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
+    let res = app.get(path).await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Fetches the key, the checkpoint and every entry, and checks the checkpoint's signature
+/// with the published key.
+pub async fn fetch(app: &TestApp, slug: &str) -> Published {
+    let vkey = app
+        .get("/.well-known/undersigned/log-key")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let note = app
+        .get(&format!("/petitions/{slug}/log/checkpoint"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let checkpoint = Verifier::parse(&vkey)
+        .expect("a well-formed key")
+        .open(&note)
+        .expect("the checkpoint is signed by the published key");
+    let mut entries = vec![];
+    while (entries.len() as u64) < checkpoint.size {
+        let (status, page) = get_json(
+            app,
+            &format!(
+                "/api/v1/petitions/{slug}/log/entries?start={}&end={}",
+                entries.len(),
+                entries.len() + 1000
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        for e in page["entries"].as_array().unwrap() {
+            assert_eq!(e["index"].as_u64().unwrap(), entries.len() as u64);
+            entries.push(B64.decode(e["data"].as_str().unwrap()).unwrap());
+        }
+    }
+    Published {
+        vkey: vkey.trim().to_string(),
+        size: checkpoint.size,
+        total: checkpoint.extension("total").unwrap().parse().unwrap(),
+        root: checkpoint.root,
+        entries,
+    }
+}
+
+/// MTH straight from RFC 6962's definition, over the leaves' data.
+pub fn root_of(leaves: &[Vec<u8>]) -> Hash {
+    match leaves.len() {
+        0 => merkle::empty_root(),
+        1 => merkle::leaf_hash(&leaves[0]),
+        n => {
+            let k = 1 << (usize::BITS - 1 - (n - 1).leading_zeros());
+            merkle::node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..]))
+        }
+    }
+}
+
+/// Waits until every queued event is in a checkpoint and that checkpoint's total is `total`.
+pub async fn wait_for_log_total(app: &TestApp, slug: &str, total: i64) -> Published {
+    for _ in 0..400 {
+        let queued = undersigned::db::run(&app.pool, undersigned::db::log::pending_count)
+            .await
+            .unwrap();
+        let (status, summary) = get_json(app, &format!("/api/v1/petitions/{slug}/log")).await;
+        if queued == 0 && status == 200 && summary["total"].as_i64() == Some(total) {
+            return fetch(app, slug).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the log never reached a total of {total}");
+}
+
+fn recount(entries: &[Vec<u8>]) -> (i64, Vec<serde_json::Value>) {
+    let parsed: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| serde_json::from_slice(e).expect("every entry is JSON"))
+        .collect();
+    (
+        parsed.iter().map(|e| e["delta"].as_i64().unwrap()).sum(),
+        parsed,
+    )
+}
+
+#[tokio::test]
+async fn an_outsider_recounts_the_petition_from_the_signed_log_alone() {
+    let app = spawn_app_with(Mail::Memory, &[("log_interval_ms", "50")]).await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", true);
+    app.create_owned_petition("p-log", &[100], "ana@example.org")
+        .await;
+    // The empty log is checkpointed too.
+    let empty = wait_for_log_total(&app, "p-log", 0).await;
+    assert_eq!(empty.size, 0);
+    assert_eq!(empty.root, merkle::empty_root());
+
+    for (name, email) in [
+        ("Ani Petrosyan", "ani@example.org"),
+        ("Fake One", "bot@spam.example"),
+        ("Olga", "olga@example.org"),
+    ] {
+        app.sign("p-log", &[("name", name), ("email", email)]).await;
+    }
+    for raw in app.wait_for_emails(3).await {
+        app.post_form(&app.confirmation_path(&raw), &[]).await;
+    }
+    let after_signing = wait_for_log_total(&app, "p-log", 3).await;
+
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let page = app
+        .get("/dashboard/petitions/p-log/signers")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let fake = undersigned::db::run(&app.pool, |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::signatures as s;
+        Ok(s::table
+            .filter(s::email.eq("bot@spam.example"))
+            .select(s::id)
+            .first::<i32>(c)?)
+    })
+    .await
+    .unwrap()
+    .to_string();
+    for action in ["invalidate", "restore", "invalidate"] {
+        let res = app
+            .post_form(
+                "/dashboard/petitions/p-log/signers",
+                &[
+                    ("csrf_token", &csrf(&page)),
+                    ("action", action),
+                    ("id", &fake),
+                    ("reason", "disposable address"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 303, "{action}");
+    }
+    let token = csrf(
+        &app.get("/dashboard/petitions/p-log")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    for count in ["1200", "30"] {
+        let res = app
+            .post_form(
+                "/dashboard/petitions/p-log/paper",
+                &[
+                    ("csrf_token", token.as_str()),
+                    ("count", count),
+                    ("collected_on", "2026-11-01"),
+                    ("note", "Rally"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 303);
+    }
+    let batch = undersigned::db::run(&app.pool, |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::paper_signatures as p;
+        Ok(p::table
+            .filter(p::count.eq(30))
+            .select(p::id)
+            .first::<i32>(c)?)
+    })
+    .await
+    .unwrap();
+    let removed = app
+        .post_form(
+            &format!("/dashboard/petitions/p-log/paper/{batch}/delete"),
+            &[("csrf_token", token.as_str())],
+        )
+        .await;
+    assert_eq!(removed.status().as_u16(), 303);
+
+    let json = app.json("p-log").await;
+    let total = json["total_count"].as_i64().unwrap();
+    assert_eq!(total, 2 + 1200);
+    let published = wait_for_log_total(&app, "p-log", total).await;
+
+    // The recount: the sum of the deltas is the total the checkpoint signs, and the count the
+    // site shows.
+    let (sum, parsed) = recount(&published.entries);
+    assert_eq!(sum, published.total);
+    assert_eq!(sum, total);
+    let kinds: Vec<&str> = parsed.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "confirmed",
+            "confirmed",
+            "confirmed",
+            "invalidated",
+            "restored",
+            "invalidated",
+            "paper",
+            "paper",
+            "paper_removed"
+        ]
+    );
+    // No entry names anyone: kinds, deltas, commitments, batches and times to the minute.
+    for (raw, e) in published.entries.iter().zip(&parsed) {
+        let text = String::from_utf8(raw.clone()).unwrap();
+        for secret in ["Ani", "ani@", "bot@", "Olga", "spam", "Rally"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        let time = e["time"].as_str().unwrap();
+        assert_eq!(time.len(), "2026-11-23T14:05Z".len(), "{time}");
+        if e["kind"].as_str().unwrap().starts_with("paper") {
+            assert!(e["commitment"].is_null());
+        } else {
+            assert_eq!(e["commitment"].as_str().unwrap().len(), 64);
+        }
+    }
+    // The same signature's events share its commitment.
+    assert_eq!(parsed[3]["commitment"], parsed[4]["commitment"]);
+    assert_eq!(parsed[3]["commitment"], parsed[5]["commitment"]);
+
+    // The Merkle root recomputed from the entries is the one the checkpoint signs.
+    assert_eq!(root_of(&published.entries), published.root);
+    // Every entry's inclusion proof leads to that root.
+    for index in 0..published.size {
+        let (status, proof) = get_json(
+            &app,
+            &format!(
+                "/api/v1/petitions/p-log/log/inclusion?index={index}&size={}",
+                published.size
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let hashes: Vec<Hash> = proof["hashes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+            .collect();
+        let leaf = merkle::leaf_hash(&published.entries[index as usize]);
+        assert!(merkle::verify_inclusion(
+            index,
+            published.size,
+            &leaf,
+            &hashes,
+            &published.root
+        ));
+    }
+    // The log only grew: the checkpoint after signing is consistent with the latest one.
+    let (status, proof) = get_json(
+        &app,
+        &format!(
+            "/api/v1/petitions/p-log/log/consistency?first={}&second={}",
+            after_signing.size, published.size
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let hashes: Vec<Hash> = proof["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    assert!(merkle::verify_consistency(
+        after_signing.size,
+        published.size,
+        &after_signing.root,
+        &published.root,
+        &hashes
+    ));
+    // The summary JSON says the same, with the key.
+    let (_, summary) = get_json(&app, "/api/v1/petitions/p-log/log").await;
+    assert_eq!(summary["vkey"], published.vkey.as_str());
+    assert_eq!(summary["size"], published.size);
+    assert_eq!(summary["total"], total);
+    let host = app.address.trim_start_matches("http://");
+    assert_eq!(summary["origin"], format!("{host}/petitions/p-log"));
+    assert_eq!(
+        app.get("/api/v1/petitions/p-log/log").await.headers()["access-control-allow-origin"],
+        "*"
+    );
+}
+
+#[tokio::test]
+async fn a_petition_signed_before_its_log_began_is_entered_whole_when_it_starts() {
+    // An instance whose sequencer has not run yet (its first round is an hour away): like an
+    // older version, it counts without logging.
+    let old = spawn_app_with(Mail::Memory, &[("log_interval_ms", "3600000")]).await;
+    old.create_petition("p-old", &[100]).await;
+    for email in ["a@example.org", "b@example.org", "c@example.org"] {
+        old.sign("p-old", &[("email", email)]).await;
+    }
+    for raw in old.wait_for_emails(3).await {
+        old.post_form(&old.confirmation_path(&raw), &[]).await;
+    }
+    assert_eq!(old.count("p-old").await, 3);
+    let queued = undersigned::db::run(&old.pool, undersigned::db::log::pending_count)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0, "nothing logged before the log starts");
+    // That instance stops; its lease is left to run out. A new one starts the log.
+    undersigned::db::run(&old.pool, |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::log_sequencer as l;
+        Ok(diesel::update(l::table)
+            .set(l::lease_until.eq(chrono::NaiveDateTime::default()))
+            .execute(c)?)
+    })
+    .await
+    .unwrap();
+    let new =
+        crate::helpers::spawn_app_on(old.db.clone(), Mail::Memory, &[("log_interval_ms", "50")])
+            .await;
+    let published = wait_for_log_total(&new, "p-old", 3).await;
+    let (sum, parsed) = recount(&published.entries);
+    assert_eq!(sum, 3);
+    assert!(parsed.iter().all(|e| e["kind"] == "confirmed"));
+    assert_eq!(root_of(&published.entries), published.root);
+    // From then on, changes are logged as they happen.
+    new.sign("p-old", &[("email", "d@example.org")]).await;
+    // Either instance's worker may send it.
+    let mut raw = None;
+    for _ in 0..400 {
+        raw = new.emails().pop().or_else(|| old.emails().get(3).cloned());
+        if raw.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let raw = raw.expect("the confirmation email");
+    new.post_form(&new.confirmation_path(&raw), &[]).await;
+    let published = wait_for_log_total(&new, "p-old", 4).await;
+    assert_eq!(recount(&published.entries).0, 4);
+}
+
+#[tokio::test]
+async fn bad_log_requests_get_a_clear_400_and_never_a_500() {
+    let app = spawn_app_with(Mail::Memory, &[("log_interval_ms", "50")]).await;
+    app.create_petition("p-bad", &[100]).await;
+    app.sign("p-bad", &[]).await;
+    let raw = app.wait_for_emails(1).await.remove(0);
+    app.post_form(&app.confirmation_path(&raw), &[]).await;
+    wait_for_log_total(&app, "p-bad", 1).await;
+    let base = "/api/v1/petitions/p-bad/log";
+    for (path, says) in [
+        (format!("{base}/entries?start=0&end=5000"), "at most 1000"),
+        (
+            format!("{base}/entries?start=5&end=6"),
+            "past the log's end",
+        ),
+        (format!("{base}/entries?start=1&end=1"), "less than"),
+        (format!("{base}/entries?start=-1&end=1"), "whole number"),
+        (format!("{base}/entries?end=1"), "`start` is missing"),
+        (
+            format!("{base}/entries?start=0&end=99999999999999999999999"),
+            "whole number",
+        ),
+        (format!("{base}/inclusion?index=1&size=1"), "less than"),
+        (
+            format!("{base}/inclusion?index=0&size=2"),
+            "between 1 and 1",
+        ),
+        (format!("{base}/inclusion?index=x&size=1"), "whole number"),
+        (
+            format!("{base}/inclusion?index=0&size=0"),
+            "between 1 and 1",
+        ),
+        (format!("{base}/consistency?first=0&second=1"), "between 1"),
+        (format!("{base}/consistency?first=1&second=9"), "at most 1"),
+        (format!("{base}/consistency?first=2&second=1"), "between 1"),
+    ] {
+        let (status, body) = get_json(&app, &path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        let message = body["error"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    let (status, body) = get_json(&app, "/api/v1/petitions/nope/log").await;
+    assert_eq!(status, 404, "{body}");
+    // A proof between equal sizes is empty, and valid.
+    let (status, body) = get_json(&app, &format!("{base}/consistency?first=1&second=1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["hashes"], serde_json::json!([]));
+}
