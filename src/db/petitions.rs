@@ -250,6 +250,16 @@ pub struct PetitionView {
     pub goals: GoalLadder,
     pub targets: Vec<String>,
     pub by_country: Vec<(String, i32)>,
+    /// The latest signed checkpoint of its log: entries, the total they sum to, and when.
+    pub verified: Option<Verified>,
+}
+
+/// What the latest checkpoint of a petition's log commits to.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub size: i64,
+    pub total: i64,
+    pub at: NaiveDateTime,
 }
 
 pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>, DbError> {
@@ -262,12 +272,18 @@ pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>,
     let targets = targets(conn, petition.id)?;
     let by_country = country_breakdown(conn, petition.id)?;
     let has_image = super::images::exists(conn, petition.id)?;
+    let verified = super::log::latest(conn, petition.id)?.map(|c| Verified {
+        size: c.size,
+        total: c.total,
+        at: c.created_at,
+    });
     Ok(Some(PetitionView {
         has_image,
         petition,
         goals,
         targets,
         by_country,
+        verified,
     }))
 }
 

@@ -46,6 +46,19 @@ pub struct PetitionJson {
     /// Confirmed signatures per UTC day over the last 90 days (days with none left out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signatures_by_day: Option<Vec<DayCount>>,
+    /// The petition's signed log: its latest checkpoint's size and total, and how to check it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogJson>,
+}
+
+#[derive(Serialize)]
+pub struct LogJson {
+    /// Entries in the latest checkpoint.
+    pub size: i64,
+    /// The total the latest checkpoint commits to: `total_count`, up to `log_interval_ms` later.
+    pub total: i64,
+    pub checkpoint_url: String,
+    pub vkey: String,
 }
 
 fn iso(t: NaiveDateTime) -> String {
@@ -78,6 +91,12 @@ impl PetitionJson {
                     .collect()
             }),
             signatures_by_day: None,
+            log: v.verified.map(|c| LogJson {
+                size: c.size,
+                total: c.total,
+                checkpoint_url: state.url(&format!("/petitions/{}/log/checkpoint", p.slug)),
+                vkey: state.log.vkey().to_string(),
+            }),
             slug: p.slug,
             title: p.title,
         }

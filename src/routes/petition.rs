@@ -94,6 +94,9 @@ struct PetitionPage<'a> {
     form: FormState,
     countries: Vec<(&'static str, &'static str)>,
     updates: Vec<(String, String, String)>,
+    /// "N signatures are in the signed log (checkpoint of …)", once there is a checkpoint.
+    verified: Option<String>,
+    vkey: String,
 }
 
 impl PetitionPage<'_> {
@@ -228,6 +231,16 @@ fn render_page(
         form,
         countries: Country::all(tr.lang),
         updates,
+        verified: view.verified.as_ref().map(|c| {
+            tr.tf(
+                "verify.in_log",
+                &[("count", &tr.number(c.total)), ("time", &tr.datetime(c.at))],
+            )
+        }),
+        vkey: req
+            .app_data::<actix_web::web::Data<AppState>>()
+            .map(|s| s.log.vkey().to_string())
+            .unwrap_or_default(),
     };
     Ok(html(status, page.render()?))
 }

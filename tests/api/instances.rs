@@ -165,3 +165,90 @@ async fn an_email_leased_by_a_killed_instance_is_sent_by_another_one() {
         .unwrap();
     assert_eq!(unsent, 0);
 }
+
+#[tokio::test]
+async fn two_instances_on_one_database_keep_one_signed_log() {
+    use undersigned::db::schema::log_sequencer;
+    let shared = Arc::new(TestDatabase::create());
+    // Instances of one site share the master key and the public address.
+    let settings = [
+        ("log_interval_ms", "30"),
+        (
+            "secret_key",
+            "one master key for every instance of the site",
+        ),
+        ("base_url", "http://petitions.example"),
+    ];
+    let a = spawn_app_on(shared.clone(), Mail::Memory, &settings).await;
+    let b = spawn_app_on(shared.clone(), Mail::Memory, &settings).await;
+    a.create_petition("p-one-log", &[1000]).await;
+    let n = 24;
+    for round in 0..2 {
+        let signs = (0..n / 2).map(|i| {
+            let app = if i % 2 == 0 { &a } else { &b };
+            async move {
+                let email = format!("r{round}s{i}@example.org");
+                app.sign("p-one-log", &[("email", &email)])
+                    .await
+                    .status()
+                    .as_u16()
+            }
+        });
+        assert!(
+            futures_util::future::join_all(signs)
+                .await
+                .iter()
+                .all(|&s| s == 303)
+        );
+        let mut emails = vec![];
+        for _ in 0..400 {
+            emails = a.emails().into_iter().chain(b.emails()).collect();
+            if emails.len() >= n / 2 * (round + 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let fresh: Vec<String> = emails
+            .into_iter()
+            .filter(|e| e.contains(&format!("r{round}s")))
+            .collect();
+        assert_eq!(fresh.len(), n / 2);
+        let confirms = fresh.iter().enumerate().map(|(i, raw)| {
+            let app = if i % 2 == 0 { &a } else { &b };
+            let link = crate::helpers::confirmation_link(raw);
+            let path = url::Url::parse(&link).unwrap().path().to_string();
+            async move { app.post_form(&path, &[]).await.status().as_u16() }
+        });
+        assert!(
+            futures_util::future::join_all(confirms)
+                .await
+                .iter()
+                .all(|&s| s == 200)
+        );
+        // Whoever held the lease lets it go: the other instance may take over.
+        db::run(&a.pool, |c| {
+            Ok(diesel::update(log_sequencer::table)
+                .set(log_sequencer::lease_until.eq(chrono::NaiveDateTime::default()))
+                .execute(c)?)
+        })
+        .await
+        .unwrap();
+    }
+    let from_a = crate::log::wait_for_log_total(&a, "p-one-log", n as i64).await;
+    let from_b = crate::log::fetch(&b, "p-one-log").await;
+    assert_eq!(from_a.vkey, from_b.vkey, "one key for the site");
+    assert_eq!((from_a.size, from_a.root), (from_b.size, from_b.root));
+    assert_eq!(from_a.size, n as u64, "each confirmation entered once");
+    assert_eq!(crate::log::root_of(&from_a.entries), from_a.root);
+    let commitments: std::collections::BTreeSet<String> = from_a
+        .entries
+        .iter()
+        .map(|e| {
+            serde_json::from_slice::<serde_json::Value>(e).unwrap()["commitment"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(commitments.len(), n, "every signature once");
+}

@@ -792,6 +792,24 @@ async fn a_randomized_mix_of_every_counting_action_leaves_every_counter_equal_to
     assert_eq!(unique.len(), numbers.len(), "signer numbers are unique");
     let json = app.json("p-mix").await;
     assert_eq!(json["signature_count"].as_i64(), Some(recount.signatures));
+    // The signed log agrees with the counters: once every queued event is in, the latest
+    // checkpoint commits to the public total, and its entries add up to it.
+    let total = json["total_count"].as_i64().unwrap();
+    let published = crate::log::wait_for_log_total(&app, "p-mix", total).await;
+    let sum: i64 = published
+        .entries
+        .iter()
+        .map(|e| {
+            serde_json::from_slice::<serde_json::Value>(e).unwrap()["delta"]
+                .as_i64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(
+        sum, total,
+        "seed {seed}: the log recounts to the public total"
+    );
+    assert_eq!(crate::log::root_of(&published.entries), published.root);
     println!(
         "seed {seed}: {} requests from {CLIENTS} clients in {:?}; {} counted, {} on paper",
         all.len(),
