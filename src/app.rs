@@ -198,6 +198,8 @@ impl Application {
                     .service(routes::log::entries)
                     .service(routes::log::inclusion)
                     .service(routes::log::consistency)
+                    .service(routes::receipt::page)
+                    .service(routes::receipt::api)
                     .service(routes::health::healthz)
                     .service(routes::pages::privacy)
                     .service(routes::pages::set_lang)

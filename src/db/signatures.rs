@@ -125,6 +125,8 @@ pub struct TokenRow {
     pub status: SignatureStatus,
     pub number: Option<i32>,
     pub submission: Submission,
+    /// The confirmed signature's secret salt (its receipt code is derived from it).
+    pub salt: Option<String>,
 }
 
 /// Looks a link up by the hash of its token.
@@ -137,6 +139,7 @@ pub fn token(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRo
         String,
         Option<i32>,
         Submission,
+        Option<String>,
     );
     let row: Option<Row> = confirmation_tokens::table
         .inner_join(signatures::table.inner_join(petitions::table))
@@ -160,11 +163,21 @@ pub fn token(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRo
                 confirmation_tokens::ip_hash,
                 confirmation_tokens::created_at,
             ),
+            signatures::salt,
         ))
         .first(conn)
         .optional()?;
     Ok(row.map(
-        |(signature_id, petition_id, petition_slug, expires_at, status, number, submission)| {
+        |(
+            signature_id,
+            petition_id,
+            petition_slug,
+            expires_at,
+            status,
+            number,
+            submission,
+            salt,
+        )| {
             TokenRow {
                 signature_id,
                 petition_id,
@@ -173,6 +186,7 @@ pub fn token(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRo
                 status: SignatureStatus::from_stored(&status),
                 number,
                 submission,
+                salt,
             }
         },
     ))

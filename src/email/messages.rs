@@ -11,6 +11,8 @@ use crate::i18n::Tr;
 pub enum Kind {
     Confirm,
     AlreadySigned,
+    /// Sent once confirmed: the link is the signer's receipt.
+    Receipt,
 }
 
 /// What a message about one petition says. It carries nothing the sign form's visitor typed:
@@ -43,6 +45,10 @@ impl PetitionEmail<'_> {
         self.kind == Kind::Confirm
     }
 
+    pub fn is_receipt(&self) -> bool {
+        self.kind == Kind::Receipt
+    }
+
     pub fn t(&self, key: &str) -> String {
         self.tr.tf(
             key,
@@ -58,6 +64,7 @@ impl PetitionEmail<'_> {
         let subject_key = match self.kind {
             Kind::Confirm => "email.confirm.subject",
             Kind::AlreadySigned => "email.already.subject",
+            Kind::Receipt => "email.receipt.subject",
         };
         Ok(NewEmail {
             recipient: recipient.to_string(),

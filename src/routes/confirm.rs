@@ -70,6 +70,8 @@ struct ThanksPage {
     petition_title: String,
     number: String,
     share: Share,
+    /// The signer's receipt page.
+    receipt: Option<String>,
 }
 
 fn parse(token: &str) -> Option<ConfirmationToken> {
@@ -128,13 +130,18 @@ pub async fn confirm(
     };
     let hash = token.hash();
     let now = db::now();
+    let links = state.links.clone();
+    let render = move |r: &usecases::signing::ReceiptFor<'_>| -> db::outbox::NewEmail {
+        receipt_email(&links, r)
+    };
     let st = usecases::run(&state.pool, move |c| {
-        usecases::signing::confirm(c, &hash, now)
+        usecases::signing::confirm(c, &hash, now, &render)
     })
     .await?;
     if let LinkState::Confirmed {
         petition_slug,
         number,
+        ..
     } = &st
     {
         // This instance's daily series now misses a signature; others refresh within a minute.
@@ -142,6 +149,39 @@ pub async fn confirm(
         tracing::info!(petition.slug = %petition_slug, signer.number = number, "signature confirmed");
     }
     respond(&state, &req, tr, st).await
+}
+
+/// The email a signer gets once their signature is confirmed: a link to their receipt.
+fn receipt_email(
+    links: &crate::email::Links,
+    r: &usecases::signing::ReceiptFor<'_>,
+) -> db::outbox::NewEmail {
+    use crate::email::messages::{Kind, PetitionEmail};
+    use crate::i18n::Lang;
+    let link = links.url(&format!(
+        "/petitions/{}/receipt/{}",
+        r.petition_slug, r.code
+    ));
+    let petition_url = links.url(&format!("/petitions/{}", r.petition_slug));
+    PetitionEmail {
+        tr: Tr::new(Lang::from_code(r.locale).unwrap_or(Lang::En)),
+        kind: Kind::Receipt,
+        petition_title: r.petition_title,
+        petition_url: &petition_url,
+        link: &link,
+        valid_days: 0,
+    }
+    .render(r.recipient)
+    .unwrap_or_else(|e| {
+        // Templates are compiled in: a failure is a bug, and the receipt must still go out.
+        tracing::error!(error = %e, "receipt email template failed");
+        db::outbox::NewEmail {
+            recipient: r.recipient.to_string(),
+            subject: r.petition_title.to_string(),
+            body_text: link.clone(),
+            body_html: String::new(),
+        }
+    })
 }
 
 async fn petition_title(state: &AppState, slug: String) -> Result<String, AppError> {
@@ -160,6 +200,7 @@ async fn respond(
         LinkState::Confirmed {
             petition_slug,
             number,
+            receipt,
         } => {
             let title = petition_title(state, petition_slug.clone()).await?;
             let url = state.url(&format!("/petitions/{petition_slug}"));
@@ -171,6 +212,7 @@ async fn respond(
                 ),
                 share: Share::new(&tr, &url, &title),
                 petition_title: title,
+                receipt: receipt.map(|code| format!("/petitions/{petition_slug}/receipt/{code}")),
             };
             html(StatusCode::OK, page.render()?)
         }

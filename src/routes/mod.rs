@@ -18,6 +18,7 @@ pub mod moderation;
 pub mod pages;
 pub mod paper;
 pub mod petition;
+pub mod receipt;
 pub mod reset;
 pub mod sign;
 pub mod updates;

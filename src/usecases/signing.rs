@@ -152,6 +152,8 @@ pub enum LinkState {
     Confirmed {
         petition_slug: String,
         number: i32,
+        /// The code of the signer's receipt page (`/petitions/{slug}/receipt/{code}`).
+        receipt: Option<String>,
     },
 }
 
@@ -175,6 +177,7 @@ fn classify(t: sigs::TokenRow, now: NaiveDateTime, open: bool) -> LinkState {
         (SignatureStatus::Confirmed, Some(number)) => LinkState::Confirmed {
             petition_slug,
             number,
+            receipt: t.salt.as_deref().map(crate::log::entry::receipt_code),
         },
         _ if t.expires_at <= now => LinkState::Expired { petition_slug },
         _ if !open => LinkState::Closed { petition_slug },
@@ -191,10 +194,23 @@ fn classify(t: sigs::TokenRow, now: NaiveDateTime, open: bool) -> LinkState {
 /// number handed out the first time and changes nothing, so a link someone else requested with
 /// the same address, opened in a forgotten tab, cannot rewrite a confirmed signature (nor an
 /// export snapshot that holds it). On a closed petition nothing changes.
+/// Who gets a receipt email, and what it links to: made by the caller's renderer.
+pub struct ReceiptFor<'a> {
+    pub recipient: &'a str,
+    pub locale: &'a str,
+    pub petition_slug: &'a str,
+    pub petition_title: &'a str,
+    pub code: &'a str,
+}
+
+/// Renders the email a signer gets once confirmed (their receipt).
+pub type ReceiptRenderer = dyn Fn(&ReceiptFor<'_>) -> NewEmail + Send + Sync;
+
 pub fn confirm(
     conn: &mut DbConnection,
     hash: &TokenHash,
     now: NaiveDateTime,
+    receipt_email: &ReceiptRenderer,
 ) -> Result<LinkState, UseCaseError> {
     db::write_tx(conn, |conn| {
         let Some(t) = sigs::token(conn, hash)? else {
@@ -204,18 +220,20 @@ pub fn confirm(
         let petition = lock_petition(conn, t.petition_id)?;
         // 2. The signature, re-read under that lock: every change to whether a signature
         // counts takes it first, so what is read here stays true until commit.
-        let (status, number, invalidated_at): (String, Option<i32>, Option<NaiveDateTime>) =
-            signatures::table
-                .find(t.signature_id)
-                .select((
-                    signatures::status,
-                    signatures::number,
-                    signatures::invalidated_at,
-                ))
-                .first(conn)?;
+        type Current = (String, Option<i32>, Option<NaiveDateTime>, Option<String>);
+        let (status, number, invalidated_at, salt): Current = signatures::table
+            .find(t.signature_id)
+            .select((
+                signatures::status,
+                signatures::number,
+                signatures::invalidated_at,
+                signatures::salt,
+            ))
+            .first(conn)?;
         let t = sigs::TokenRow {
             status: SignatureStatus::from_stored(&status),
             number,
+            salt,
             ..t
         };
         let open = petition.is_open_at(now);
@@ -293,9 +311,20 @@ pub fn confirm(
                 )?;
             }
         }
+        // The receipt email, in the same transaction: sent by the outbox once committed.
+        let code = crate::log::entry::receipt_code(&salt);
+        let email = receipt_email(&ReceiptFor {
+            recipient: &s.email,
+            locale: &s.locale,
+            petition_slug: &t.petition_slug,
+            petition_title: &petition.title,
+            code: &code,
+        });
+        db::outbox::enqueue(conn, &email, now)?;
         Ok(LinkState::Confirmed {
             petition_slug: t.petition_slug,
             number,
+            receipt: Some(code),
         })
     })
 }

@@ -274,8 +274,8 @@ impl TestApp {
         .expect("count rows")
     }
 
-    /// Raw messages the memory mailer has sent.
-    pub fn emails(&self) -> Vec<String> {
+    /// Raw messages the memory mailer has sent, receipts included.
+    pub fn all_emails(&self) -> Vec<String> {
         self.memory
             .as_ref()
             .expect("memory mailer")
@@ -285,6 +285,28 @@ impl TestApp {
             .collect()
     }
 
+    /// Raw messages the memory mailer has sent, but for the receipts signers get once
+    /// confirmed (tested on their own in `log.rs`): what most tests count.
+    pub fn emails(&self) -> Vec<String> {
+        self.all_emails()
+            .into_iter()
+            .filter(|m| !m.contains("/receipt/"))
+            .collect()
+    }
+
+    /// Waits until at least `n` messages (receipts included) were sent.
+    pub async fn wait_for_all_emails(&self, n: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let emails = self.all_emails();
+            if emails.len() >= n {
+                return emails;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("expected {n} emails, got {}", self.all_emails().len());
+    }
+
+    /// Waits until at least `n` messages other than receipts were sent.
     pub async fn wait_for_emails(&self, n: usize) -> Vec<String> {
         for _ in 0..200 {
             let emails = self.emails();

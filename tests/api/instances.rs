@@ -54,8 +54,11 @@ async fn two_instances_on_one_database_count_exactly_and_send_every_email_once()
     assert_eq!(a.count("p-two").await, n as i64);
     assert_eq!(b.count("p-two").await, n as i64);
 
-    // No email went out twice, whichever worker sent it.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No email went out twice, whichever worker sent it (receipts included).
+    a.wait_until_sent().await;
+    let mut receipts: Vec<String> = a.all_emails().into_iter().chain(b.all_emails()).collect();
+    receipts.retain(|m| m.contains("/receipt/"));
+    assert_eq!(receipts.len(), n, "one receipt per confirmation");
     let mut recipients: Vec<String> = a.emails().into_iter().chain(b.emails()).collect();
     assert_eq!(recipients.len(), n);
     recipients.sort();
@@ -66,7 +69,11 @@ async fn two_instances_on_one_database_count_exactly_and_send_every_email_once()
     })
     .await
     .unwrap();
-    assert_eq!(attempts, vec![1; n]);
+    assert_eq!(
+        attempts,
+        vec![1; 2 * n],
+        "a confirmation and a receipt each, sent once"
+    );
 }
 
 #[tokio::test]

@@ -408,3 +408,124 @@ async fn bad_log_requests_get_a_clear_400_and_never_a_500() {
     assert_eq!(status, 200);
     assert_eq!(body["hashes"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_signer_gets_a_receipt_that_proves_their_signature_is_in_the_signed_log() {
+    let app = spawn_app_with(Mail::Memory, &[("log_interval_ms", "50")]).await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", true);
+    app.create_owned_petition("p-receipt", &[100], "ana@example.org")
+        .await;
+    app.sign("p-receipt", &[("email", "first@example.org")])
+        .await;
+    app.sign("p-receipt", &[("email", "narine@example.org")])
+        .await;
+    let mut links = vec![];
+    for raw in app.wait_for_emails(2).await {
+        links.push(app.confirmation_path(&raw));
+    }
+    let mut thanks = String::new();
+    for link in &links {
+        thanks = app.post_form(link, &[]).await.text().await.unwrap();
+    }
+    // The thanks page links the receipt, and so does the email sent after confirming.
+    let marker = "/petitions/p-receipt/receipt/";
+    let at = thanks
+        .find(marker)
+        .expect("a receipt link on the thanks page");
+    let path: String = thanks[at..].split('"').next().unwrap().to_string();
+    let emails = app.wait_for_all_emails(4).await;
+    let receipt_email = emails
+        .iter()
+        .find(|e| e.contains("To: narine@example.org") && e.contains(marker))
+        .expect("a receipt email");
+    assert!(crate::helpers::subject(receipt_email).contains("Your signature is counted"));
+    assert!(receipt_email.contains(&path));
+    wait_for_log_total(&app, "p-receipt", 2).await;
+
+    let page = app.get(&path).await;
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("Your signature is entry 2 of this petition"),
+        "{page}"
+    );
+    assert!(page.contains("It counts."), "{page}");
+    assert!(page.contains("/static/receipt.js"));
+    assert!(!page.contains("narine"), "the receipt names no one");
+
+    // The JSON proof checks out with nothing but the published key.
+    let code = path.rsplit('/').next().unwrap();
+    let (status, r) = get_json(&app, &format!("/api/v1/petitions/p-receipt/receipt/{code}")).await;
+    assert_eq!(status, 200, "{r}");
+    let vkey = app
+        .get("/.well-known/undersigned/log-key")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let checkpoint = Verifier::parse(&vkey)
+        .unwrap()
+        .open(r["checkpoint"].as_str().unwrap())
+        .unwrap();
+    let leaf = B64.decode(r["leaf"].as_str().unwrap()).unwrap();
+    let proof: Vec<Hash> = r["inclusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    assert!(merkle::verify_inclusion(
+        r["index"].as_u64().unwrap(),
+        checkpoint.size,
+        &merkle::leaf_hash(&leaf),
+        &proof,
+        &checkpoint.root
+    ));
+    let entry: serde_json::Value = serde_json::from_slice(&leaf).unwrap();
+    assert_eq!(entry["kind"], "confirmed");
+    assert_eq!(r["counted"], true);
+
+    // Invalidated by the organizers: the receipt says it no longer counts.
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let signers = app
+        .get("/dashboard/petitions/p-receipt/signers")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let id = undersigned::db::run(&app.pool, |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::signatures as s;
+        Ok(s::table
+            .filter(s::email.eq("narine@example.org"))
+            .select(s::id)
+            .first::<i32>(c)?)
+    })
+    .await
+    .unwrap()
+    .to_string();
+    app.post_form(
+        "/dashboard/petitions/p-receipt/signers",
+        &[
+            ("csrf_token", &csrf(&signers)),
+            ("action", "invalidate"),
+            ("id", &id),
+            ("reason", "duplicate"),
+        ],
+    )
+    .await;
+    wait_for_log_total(&app, "p-receipt", 1).await;
+    let page = app.get(&path).await.text().await.unwrap();
+    assert!(page.contains("It no longer counts"), "{page}");
+    let (_, r) = get_json(&app, &format!("/api/v1/petitions/p-receipt/receipt/{code}")).await;
+    assert_eq!(r["counted"], false);
+
+    // Unknown or malformed codes, or another petition's slug, find nothing.
+    for bad in [
+        format!("/petitions/p-receipt/receipt/{}", "0".repeat(32)),
+        "/petitions/p-receipt/receipt/not-a-code".to_string(),
+        format!("/petitions/other/receipt/{code}"),
+    ] {
+        assert_eq!(app.get(&bad).await.status().as_u16(), 404, "{bad}");
+    }
+}

@@ -1,0 +1,212 @@
+//! A signer's receipt: where their signature stands in the petition's signed log, checked by
+//! the server (the page states the facts) and again in the visitor's browser (static/receipt.js,
+//! Web Crypto only). The JSON variant gives what a tool needs to check it: the leaf, its index,
+//! the inclusion proof and the checkpoint.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use diesel::prelude::*;
+
+use super::api::{api_error, json};
+use super::{AppState, Layout, html};
+use crate::db::{self, log as dblog, schema::signatures};
+use crate::error::AppError;
+use crate::i18n::Tr;
+use crate::log::entry::{EventKind, receipt_hash};
+use crate::log::merkle;
+use crate::log::note::Verifier;
+
+/// Where a signature stands in its petition's log.
+struct Standing {
+    petition_title: String,
+    /// The entry that first counted it, with its data, and the proof of it in `checkpoint`.
+    entry: Option<(i64, String, Vec<merkle::Hash>)>,
+    /// The latest event about it.
+    last: Option<EventKind>,
+    checkpoint: Option<dblog::StoredCheckpoint>,
+}
+
+async fn standing(
+    state: &AppState,
+    slug: String,
+    code: String,
+) -> Result<Option<Standing>, AppError> {
+    if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let hash = receipt_hash(&code.to_ascii_lowercase());
+    Ok(db::run(&state.pool, move |c| {
+        let Some(p) = db::petitions::find_by_slug(c, &slug)? else {
+            return Ok(None);
+        };
+        let commitment: Option<Option<String>> = signatures::table
+            .filter(signatures::receipt_hash.eq(&hash))
+            .filter(signatures::petition_id.eq(p.id))
+            .select(signatures::commitment)
+            .first(c)
+            .optional()?;
+        let Some(Some(commitment)) = commitment else {
+            return Ok(None);
+        };
+        let events = dblog::entries_of(c, p.id, &commitment)?;
+        let checkpoint = dblog::latest(c, p.id)?;
+        let last = events.last().and_then(|(_, k)| EventKind::from_stored(k));
+        let first = events
+            .iter()
+            .find(|(_, k)| k == EventKind::Confirmed.as_str() || k == EventKind::Restored.as_str())
+            .map(|(i, _)| *i);
+        let entry = match (first, &checkpoint) {
+            (Some(index), Some(cp)) if index < cp.size => {
+                let data = dblog::entries(c, p.id, index, index + 1)?
+                    .pop()
+                    .map(|(_, d)| d)
+                    .unwrap_or_default();
+                let mut nodes = dblog::Nodes {
+                    conn: c,
+                    petition_id: p.id,
+                    cache: Default::default(),
+                };
+                let proof = merkle::inclusion_proof(&mut nodes, index as u64, cp.size as u64)?;
+                Some((index, data, proof))
+            }
+            _ => None,
+        };
+        Ok(Some(Standing {
+            petition_title: p.title,
+            entry,
+            last,
+            checkpoint,
+        }))
+    })
+    .await?)
+}
+
+/// Whether the server itself can check the receipt: the proof leads to the checkpoint's root
+/// and the checkpoint is signed by this site's key.
+fn verified(state: &AppState, s: &Standing) -> bool {
+    let (Some((index, data, proof)), Some(cp)) = (&s.entry, &s.checkpoint) else {
+        return false;
+    };
+    let Ok(root) = <[u8; 32]>::try_from(cp.root.as_slice()) else {
+        return false;
+    };
+    let signed = Verifier::parse(state.log.vkey())
+        .and_then(|v| v.open(&cp.note))
+        .is_ok_and(|c| c.root == root && c.size == cp.size as u64);
+    signed
+        && merkle::verify_inclusion(
+            *index as u64,
+            cp.size as u64,
+            &merkle::leaf_hash(data.as_bytes()),
+            proof,
+            &root,
+        )
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    l: Layout,
+    petition_title: String,
+    petition_url: String,
+    /// The facts, one sentence each.
+    facts: Vec<String>,
+    counted: bool,
+    /// For the in-browser check.
+    data: String,
+}
+
+#[get("/petitions/{slug}/receipt/{code}")]
+pub async fn page(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (slug, code) = path.into_inner();
+    let s = standing(&state, slug.clone(), code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ok = verified(&state, &s);
+    let counted = matches!(s.last, Some(EventKind::Confirmed | EventKind::Restored));
+    let mut facts = vec![];
+    match (&s.entry, &s.checkpoint) {
+        (Some((index, _, _)), Some(cp)) if ok => {
+            facts.push(tr.tf(
+                "receipt.in_log",
+                &[
+                    ("index", &tr.number(index + 1)),
+                    ("size", &tr.number(cp.size)),
+                    ("time", &tr.datetime(cp.created_at)),
+                ],
+            ));
+            facts.push(tr.t(if counted {
+                "receipt.counted"
+            } else {
+                "receipt.not_counted"
+            }));
+            facts.push(tr.tf("receipt.total", &[("total", &tr.number(cp.total))]));
+        }
+        _ if s.last.is_none() || s.entry.is_none() => facts.push(tr.t("receipt.pending")),
+        _ => facts.push(tr.t("receipt.unverified")),
+    }
+    let data = match (&s.entry, &s.checkpoint) {
+        (Some((index, leaf, proof)), Some(cp)) => serde_json::json!({
+            "index": index,
+            "leaf": B64.encode(leaf),
+            "inclusion": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+            "checkpoint": cp.note,
+            "vkey": state.log.vkey(),
+        })
+        .to_string(),
+        _ => String::new(),
+    };
+    let page = ReceiptPage {
+        l: Layout::new(tr, tr.t("receipt.title"), &req),
+        petition_url: format!("/petitions/{slug}"),
+        petition_title: s.petition_title,
+        facts,
+        counted,
+        // Inside a <script type="application/json">: no "</" may close it early.
+        data: data.replace("</", "<\\/"),
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}
+
+#[get("/api/v1/petitions/{slug}/receipt/{code}")]
+pub async fn api(state: web::Data<AppState>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (slug, code) = path.into_inner();
+    let s = match standing(&state, slug, code).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return api_error(StatusCode::NOT_FOUND, "no receipt with this code"),
+        Err(e) => {
+            tracing::error!(error = %e, "receipt failed");
+            return api_error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+        }
+    };
+    match (&s.entry, &s.checkpoint) {
+        (Some((index, leaf, proof)), Some(cp)) => {
+            let mut res = json(serde_json::json!({
+                "index": index,
+                "leaf": B64.encode(leaf),
+                "checkpoint": cp.note,
+                "inclusion": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+                "size": cp.size,
+                "counted": matches!(s.last, Some(EventKind::Confirmed | EventKind::Restored)),
+            }));
+            // Personal in the sense that only its holder should link it to a signer.
+            res.headers_mut().insert(
+                actix_web::http::header::CACHE_CONTROL,
+                actix_web::http::header::HeaderValue::from_static("no-store"),
+            );
+            res
+        }
+        _ => api_error(
+            StatusCode::NOT_FOUND,
+            "the signature is not in a signed checkpoint yet; try again in a second",
+        ),
+    }
+}
