@@ -39,7 +39,9 @@
   }
 
   async function signatureHolds(note, vkey) {
-    const [name, idHex, keyB64] = vkey.split("+");
+    // name+keyid+base64: the base64 part may itself contain "+".
+    const [name, idHex] = vkey.split("+", 2);
+    const keyB64 = vkey.slice(name.length + idHex.length + 2);
     const key = b64(keyB64);
     if (key.length !== 33 || key[0] !== 1) return false;
     const text = note.slice(0, note.indexOf("\n\n") + 1);
