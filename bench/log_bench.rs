@@ -63,6 +63,7 @@ fn main() -> anyhow::Result<()> {
                 delta: 1,
                 commitment: Some(format!("{:064x}", i)),
                 batch: None,
+                receipt: Some(format!("{:064x}", i + 1)),
                 at: now,
             })
             .collect();

@@ -236,6 +236,20 @@ fn insert_signatures(
         .collect();
     let total = rows.len() as i32;
     conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        // The petition row first, and only while its signed log has not started: a running
+        // server's sequencer that starts it waits for this transaction and then logs these
+        // signatures; one that started it already makes the demo stop here rather than count
+        // signatures the log would never see.
+        let unlogged = diesel::update(
+            petitions::table
+                .find(petition_id)
+                .filter(petitions::log_started.eq(false)),
+        )
+        .set(petitions::status.eq(petitions::status))
+        .execute(conn)?;
+        if unlogged != 1 {
+            return Err(diesel::result::Error::RollbackTransaction);
+        }
         for chunk in rows.chunks(500) {
             crate::with_backend!(conn, |c| diesel::insert_into(signatures::table)
                 .values(chunk)
@@ -251,6 +265,13 @@ fn insert_signatures(
             ))
             .execute(conn)?;
         Ok(())
+    })
+    .map_err(|e| match e {
+        diesel::result::Error::RollbackTransaction => anyhow::anyhow!(
+            "a running server started this petition's signed log while the demo loaded it; \
+             load the demo into a fresh database"
+        ),
+        other => other.into(),
     })?;
     Ok(())
 }

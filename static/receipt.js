@@ -1,4 +1,5 @@
-// Checks a signer's receipt in the browser, with Web Crypto only: the entry's leaf hash, the
+// Checks a signer's receipt in the browser, with Web Crypto only: that the entry carries this
+// receipt's own tag, the entry's leaf hash, the
 // RFC 9162 inclusion proof up to the checkpoint's root, and the checkpoint's Ed25519 signature
 // by the site's published key (C2SP signed note). The server has checked the same; this page
 // does not need to trust it.
@@ -55,11 +56,26 @@
     return crypto.subtle.verify({ name: "Ed25519" }, pub, blob.slice(4), new TextEncoder().encode(text));
   }
 
+  // The entry is this receipt's own: it carries SHA-256("undersigned receipt tag\n" ‖ code),
+  // and only the holder of the code (from this page's address) can make that.
+  async function mine(leaf) {
+    const code = location.pathname.split("/").pop();
+    const tag = await sha(new TextEncoder().encode("undersigned receipt tag\n" + code));
+    const hex = Array.from(tag, (b) => b.toString(16).padStart(2, "0")).join("");
+    return JSON.parse(new TextDecoder().decode(leaf)).receipt === hex;
+  }
+
   (async () => {
+    if (!window.crypto || !crypto.subtle) {
+      out.textContent = out.dataset.unsupported;
+      return;
+    }
     const lines = d.checkpoint.split("\n");
     const size = Number(lines[1]);
     const root = b64(lines[2]);
-    const included = await inclusionHolds(d.index, size, b64(d.leaf), d.inclusion.map(b64), root);
+    const included =
+      (await mine(b64(d.leaf))) &&
+      (await inclusionHolds(d.index, size, b64(d.leaf), d.inclusion.map(b64), root));
     let signed;
     try {
       signed = await signatureHolds(d.checkpoint, d.vkey);

@@ -98,6 +98,7 @@ struct LogPendingRow {
     delta: i64,
     commitment: Option<String>,
     batch: Option<i32>,
+    receipt: Option<String>,
     created_at: NaiveDateTime,
 }
 

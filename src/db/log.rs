@@ -21,6 +21,8 @@ pub struct NewEvent {
     pub delta: i64,
     pub commitment: Option<String>,
     pub batch: Option<i32>,
+    /// For a confirmation: the tag that lets the signer's receipt recognise this entry.
+    pub receipt: Option<String>,
     pub at: NaiveDateTime,
 }
 
@@ -36,6 +38,7 @@ pub fn record(conn: &mut DbConnection, events: &[NewEvent]) -> Result<(), DbErro
                     log_pending::delta.eq(e.delta),
                     log_pending::commitment.eq(e.commitment.as_deref()),
                     log_pending::batch.eq(e.batch),
+                    log_pending::receipt.eq(e.receipt.as_deref()),
                     log_pending::created_at.eq(e.at),
                 )
             })
@@ -56,6 +59,7 @@ pub struct Pending {
     pub delta: i64,
     pub commitment: Option<String>,
     pub batch: Option<i32>,
+    pub receipt: Option<String>,
     pub created_at: NaiveDateTime,
 }
 
@@ -76,6 +80,7 @@ pub fn pending(
             log_pending::delta,
             log_pending::commitment,
             log_pending::batch,
+            log_pending::receipt,
             log_pending::created_at,
         ))
         .load(conn)?)
@@ -92,6 +97,17 @@ pub fn petitions_with_pending(conn: &mut DbConnection) -> Result<Vec<i32>, DbErr
 /// How many events wait, in all.
 pub fn pending_count(conn: &mut DbConnection) -> Result<i64, DbError> {
     Ok(log_pending::table.count().get_result(conn)?)
+}
+
+/// Petitions whose log was started but has no checkpoint yet (its first round failed).
+pub fn started_without_checkpoint(conn: &mut DbConnection) -> Result<Vec<i32>, DbError> {
+    Ok(petitions::table
+        .filter(petitions::log_started.eq(true))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            log_checkpoints::table.filter(log_checkpoints::petition_id.eq(petitions::id)),
+        )))
+        .select(petitions::id)
+        .load(conn)?)
 }
 
 /// Petitions whose log has not been started.
@@ -289,13 +305,13 @@ impl Subtrees for Nodes<'_> {
     }
 }
 
-/// A signature's commitment, made (with a new salt and receipt) if it has none yet: for
-/// signatures confirmed before their petition's log began. Returns the commitment.
+/// A signature's commitment and salt, made (with a new salt and receipt) if it has none yet:
+/// for signatures confirmed before their petition's log began.
 pub fn ensure_commitment(
     conn: &mut DbConnection,
     signature_id: i32,
     petition_slug: &str,
-) -> Result<String, DbError> {
+) -> Result<(String, String), DbError> {
     type Row = (
         Option<i32>,
         String,
@@ -304,21 +320,24 @@ pub fn ensure_commitment(
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<String>,
     );
-    let (number, name, email, country, postcode, comment, commitment): Row = signatures::table
-        .find(signature_id)
-        .select((
-            signatures::number,
-            signatures::name,
-            signatures::email,
-            signatures::country,
-            signatures::postcode,
-            signatures::comment,
-            signatures::commitment,
-        ))
-        .first(conn)?;
-    if let Some(c) = commitment {
-        return Ok(c);
+    let (number, name, email, country, postcode, comment, commitment, salt): Row =
+        signatures::table
+            .find(signature_id)
+            .select((
+                signatures::number,
+                signatures::name,
+                signatures::email,
+                signatures::country,
+                signatures::postcode,
+                signatures::comment,
+                signatures::commitment,
+                signatures::salt,
+            ))
+            .first(conn)?;
+    if let (Some(c), Some(salt)) = (commitment, salt) {
+        return Ok((c, salt));
     }
     let salt = new_salt();
     let commitment = Committed {
@@ -338,5 +357,5 @@ pub fn ensure_commitment(
             signatures::commitment.eq(&commitment),
         ))
         .execute(conn)?;
-    Ok(commitment)
+    Ok((commitment, salt))
 }

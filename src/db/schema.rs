@@ -276,6 +276,7 @@ diesel::table! {
         delta -> BigInt,
         commitment -> Nullable<Text>,
         batch -> Nullable<Integer>,
+        receipt -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }

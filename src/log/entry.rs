@@ -58,6 +58,10 @@ pub struct Entry {
     /// For paper events: the batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<i32>,
+    /// For a confirmation: hex SHA-256 of "undersigned receipt tag\n" and the signer's receipt
+    /// code, so that the receipt (and only its holder) can recognise this entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
     /// When it happened, to the minute (UTC, `2026-11-23T14:05Z`).
     pub time: String,
 }
@@ -125,6 +129,14 @@ pub fn receipt_code(salt: &str) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
+/// What a `confirmed` entry carries so the receipt with `code` can recognise it.
+pub fn receipt_tag(code: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"undersigned receipt tag\n");
+    h.update(code.as_bytes());
+    hex::encode(h.finalize())
+}
+
 /// What is stored to find a receipt by its code.
 pub fn receipt_hash(code: &str) -> String {
     hex::encode(Sha256::digest(code.as_bytes()))
@@ -141,6 +153,7 @@ mod tests {
             delta: -120,
             commitment: None,
             batch: Some(3),
+            receipt: None,
             time: "2026-11-23T14:05Z".into(),
         };
         assert_eq!(

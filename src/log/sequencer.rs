@@ -32,39 +32,50 @@ impl Sequencer {
         }
     }
 
-    /// One round: take the lease, start the logs of new petitions, append what is queued.
-    /// Returns how many entries were appended.
-    pub async fn step(&self) -> Result<usize, crate::error::AppError> {
+    /// Takes or renews the lease; `false` while another instance holds it.
+    async fn lease(&self) -> Result<bool, crate::error::AppError> {
         let holder = self.holder.clone();
         // The lease outlives a few missed ticks, so a busy holder keeps it.
         let lease = chrono::TimeDelta::from_std(self.interval * 10)
             .unwrap_or(chrono::TimeDelta::seconds(10))
             .max(chrono::TimeDelta::seconds(5));
-        let mine = db::run(&self.pool, move |c| {
+        Ok(db::run(&self.pool, move |c| {
             let now = db::now();
             db::log::take_lease(c, &holder, now, now + lease)
         })
-        .await?;
-        if !mine {
+        .await?)
+    }
+
+    /// One round: take the lease, start the logs of new petitions, append what is queued.
+    /// One petition's failure is logged and leaves the others' logs going. Returns how many
+    /// entries were appended.
+    pub async fn step(&self) -> Result<usize, crate::error::AppError> {
+        if !self.lease().await? {
             return Ok(0);
         }
-        let unstarted = db::run(&self.pool, db::log::unstarted).await?;
-        for id in unstarted {
-            let queued =
-                usecases::run(&self.pool, move |c| usecases::log::start(c, id, db::now())).await?;
-            if queued > 0 {
-                tracing::info!(petition.id = id, events = queued, "log started");
+        for id in db::run(&self.pool, db::log::unstarted).await? {
+            match usecases::run(&self.pool, move |c| usecases::log::start(c, id, db::now())).await {
+                Ok(0) => {}
+                Ok(queued) => tracing::info!(petition.id = id, events = queued, "log started"),
+                Err(e) => tracing::warn!(petition.id = id, error = %e, "starting a log failed"),
             }
-            self.sequence_all(id).await?;
         }
+        let mut due = db::run(&self.pool, db::log::petitions_with_pending).await?;
+        due.extend(db::run(&self.pool, db::log::started_without_checkpoint).await?);
+        due.sort_unstable();
+        due.dedup();
         let mut appended = 0;
-        for id in db::run(&self.pool, db::log::petitions_with_pending).await? {
-            appended += self.sequence_all(id).await?;
+        for id in due {
+            match self.sequence_all(id).await {
+                Ok(n) => appended += n,
+                Err(e) => tracing::warn!(petition.id = id, error = %e, "log sequencing failed"),
+            }
         }
         Ok(appended)
     }
 
-    /// Appends everything queued for one petition, a batch per transaction.
+    /// Appends everything queued for one petition, a batch per transaction, renewing the lease
+    /// before each (and stopping if another instance has it).
     async fn sequence_all(&self, id: i32) -> Result<usize, crate::error::AppError> {
         let mut appended = 0;
         loop {
@@ -74,7 +85,7 @@ impl Sequencer {
             })
             .await?;
             appended += n;
-            if (n as i64) < usecases::log::MAX_BATCH {
+            if (n as i64) < usecases::log::MAX_BATCH || !self.lease().await? {
                 return Ok(appended);
             }
         }

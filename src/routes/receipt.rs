@@ -106,6 +106,21 @@ fn verified(state: &AppState, s: &Standing) -> bool {
         )
 }
 
+/// The proof of a receipt, as the page's script and the JSON route give it: the entry's index
+/// and data, the inclusion proof and the checkpoint it leads to; `None` before the entry is in
+/// a checkpoint.
+fn proof_json(s: &Standing) -> Option<serde_json::Value> {
+    let ((index, leaf, proof), cp) = (s.entry.as_ref()?, s.checkpoint.as_ref()?);
+    Some(serde_json::json!({
+        "index": index,
+        "leaf": B64.encode(leaf),
+        "inclusion": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+        "checkpoint": cp.note,
+        "size": cp.size,
+        "counted": matches!(s.last, Some(EventKind::Confirmed | EventKind::Restored)),
+    }))
+}
+
 #[derive(Template)]
 #[template(path = "receipt.html")]
 struct ReceiptPage {
@@ -153,17 +168,12 @@ pub async fn page(
         _ if s.last.is_none() || s.entry.is_none() => facts.push(tr.t("receipt.pending")),
         _ => facts.push(tr.t("receipt.unverified")),
     }
-    let data = match (&s.entry, &s.checkpoint) {
-        (Some((index, leaf, proof)), Some(cp)) => serde_json::json!({
-            "index": index,
-            "leaf": B64.encode(leaf),
-            "inclusion": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-            "checkpoint": cp.note,
-            "vkey": state.log.vkey(),
+    let data = proof_json(&s)
+        .map(|mut p| {
+            p["vkey"] = state.log.vkey().into();
+            p.to_string()
         })
-        .to_string(),
-        _ => String::new(),
-    };
+        .unwrap_or_default();
     let page = ReceiptPage {
         l: Layout::new(tr, tr.t("receipt.title"), &req),
         petition_url: format!("/petitions/{slug}"),
@@ -187,16 +197,9 @@ pub async fn api(state: web::Data<AppState>, path: web::Path<(String, String)>) 
             return api_error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
         }
     };
-    match (&s.entry, &s.checkpoint) {
-        (Some((index, leaf, proof)), Some(cp)) => {
-            let mut res = json(serde_json::json!({
-                "index": index,
-                "leaf": B64.encode(leaf),
-                "checkpoint": cp.note,
-                "inclusion": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-                "size": cp.size,
-                "counted": matches!(s.last, Some(EventKind::Confirmed | EventKind::Restored)),
-            }));
+    match proof_json(&s) {
+        Some(body) => {
+            let mut res = json(body);
             // Personal in the sense that only its holder should link it to a signer.
             res.headers_mut().insert(
                 actix_web::http::header::CACHE_CONTROL,
@@ -204,7 +207,7 @@ pub async fn api(state: web::Data<AppState>, path: web::Path<(String, String)>) 
             );
             res
         }
-        _ => api_error(
+        None => api_error(
             StatusCode::NOT_FOUND,
             "the signature is not in a signed checkpoint yet; try again in a second",
         ),

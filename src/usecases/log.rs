@@ -7,7 +7,7 @@ use super::{UseCaseError, lock_petition};
 use crate::db::schema::{paper_signatures, petitions, signatures};
 use crate::db::{self, DbConnection, log as dblog};
 use crate::log::LogSigner;
-use crate::log::entry::{Entry, EventKind, minute};
+use crate::log::entry::{Entry, EventKind, minute, receipt_code, receipt_tag};
 use crate::log::merkle::{self, completed_by};
 use crate::log::note::Checkpoint;
 
@@ -35,13 +35,14 @@ pub fn start(
             .load(conn)?;
         let mut events = Vec::with_capacity(counted.len());
         for (id, confirmed_at) in counted {
-            let commitment = dblog::ensure_commitment(conn, id, &petition.slug)?;
+            let (commitment, salt) = dblog::ensure_commitment(conn, id, &petition.slug)?;
             events.push(dblog::NewEvent {
                 petition_id,
                 kind: EventKind::Confirmed,
                 delta: 1,
                 commitment: Some(commitment),
                 batch: None,
+                receipt: Some(receipt_tag(&receipt_code(&salt))),
                 at: confirmed_at.unwrap_or(now),
             });
         }
@@ -61,6 +62,7 @@ pub fn start(
                 delta: i64::from(count),
                 commitment: None,
                 batch: Some(batch),
+                receipt: None,
                 at,
             });
         }
@@ -109,6 +111,7 @@ pub fn sequence(
                 delta: event.delta,
                 commitment: event.commitment.clone(),
                 batch: event.batch,
+                receipt: event.receipt.clone(),
                 time: minute(event.created_at),
             }
             .to_json();

@@ -76,7 +76,7 @@ pub fn moderate(
                 if petition.log_started {
                     let commitment = match commitment {
                         Some(c) => c.clone(),
-                        None => db::log::ensure_commitment(conn, *id, &petition.slug)?,
+                        None => db::log::ensure_commitment(conn, *id, &petition.slug)?.0,
                     };
                     events.push(db::log::NewEvent {
                         petition_id,
@@ -84,6 +84,7 @@ pub fn moderate(
                         delta: i64::from(step),
                         commitment: Some(commitment),
                         batch: None,
+                        receipt: None,
                         at: now,
                     });
                 }

@@ -127,6 +127,7 @@ fn paper_event(
             delta: i64::from(count),
             commitment: None,
             batch: Some(batch),
+            receipt: None,
             at: now,
         }],
     )?;

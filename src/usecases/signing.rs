@@ -306,25 +306,32 @@ pub fn confirm(
                         delta: 1,
                         commitment: Some(commitment),
                         batch: None,
+                        receipt: Some(crate::log::entry::receipt_tag(
+                            &crate::log::entry::receipt_code(&salt),
+                        )),
                         at: now,
                     }],
                 )?;
             }
         }
-        // The receipt email, in the same transaction: sent by the outbox once committed.
+        // The receipt email, in the same transaction: sent by the outbox once committed. A
+        // signature the organizers invalidated while it was pending is confirmed but not
+        // counted: it gets no receipt.
         let code = crate::log::entry::receipt_code(&salt);
-        let email = receipt_email(&ReceiptFor {
-            recipient: &s.email,
-            locale: &s.locale,
-            petition_slug: &t.petition_slug,
-            petition_title: &petition.title,
-            code: &code,
-        });
-        db::outbox::enqueue(conn, &email, now)?;
+        if counts {
+            let email = receipt_email(&ReceiptFor {
+                recipient: &s.email,
+                locale: &s.locale,
+                petition_slug: &t.petition_slug,
+                petition_title: &petition.title,
+                code: &code,
+            });
+            db::outbox::enqueue(conn, &email, now)?;
+        }
         Ok(LinkState::Confirmed {
             petition_slug: t.petition_slug,
             number,
-            receipt: Some(code),
+            receipt: counts.then_some(code),
         })
     })
 }

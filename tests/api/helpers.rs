@@ -274,6 +274,21 @@ impl TestApp {
         .expect("count rows")
     }
 
+    /// The id of the signature with this email address.
+    pub async fn signature_id(&self, email: &str) -> i32 {
+        let email = email.to_string();
+        db::run(&self.pool, move |c| {
+            use diesel::prelude::*;
+            use undersigned::db::schema::signatures as s;
+            Ok(s::table
+                .filter(s::email.eq(email))
+                .select(s::id)
+                .first::<i32>(c)?)
+        })
+        .await
+        .expect("a signature with this address")
+    }
+
     /// Raw messages the memory mailer has sent, receipts included.
     pub fn all_emails(&self) -> Vec<String> {
         self.memory

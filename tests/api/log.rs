@@ -137,17 +137,7 @@ async fn an_outsider_recounts_the_petition_from_the_signed_log_alone() {
         .text()
         .await
         .unwrap();
-    let fake = undersigned::db::run(&app.pool, |c| {
-        use diesel::prelude::*;
-        use undersigned::db::schema::signatures as s;
-        Ok(s::table
-            .filter(s::email.eq("bot@spam.example"))
-            .select(s::id)
-            .first::<i32>(c)?)
-    })
-    .await
-    .unwrap()
-    .to_string();
+    let fake = app.signature_id("bot@spam.example").await.to_string();
     for action in ["invalidate", "restore", "invalidate"] {
         let res = app
             .post_form(
@@ -483,6 +473,11 @@ async fn a_signer_gets_a_receipt_that_proves_their_signature_is_in_the_signed_lo
     ));
     let entry: serde_json::Value = serde_json::from_slice(&leaf).unwrap();
     assert_eq!(entry["kind"], "confirmed");
+    // The entry is this signer's: it carries the tag only their receipt code makes.
+    assert_eq!(
+        entry["receipt"],
+        undersigned::log::entry::receipt_tag(code).as_str()
+    );
     assert_eq!(r["counted"], true);
 
     // Invalidated by the organizers: the receipt says it no longer counts.
@@ -493,17 +488,7 @@ async fn a_signer_gets_a_receipt_that_proves_their_signature_is_in_the_signed_lo
         .text()
         .await
         .unwrap();
-    let id = undersigned::db::run(&app.pool, |c| {
-        use diesel::prelude::*;
-        use undersigned::db::schema::signatures as s;
-        Ok(s::table
-            .filter(s::email.eq("narine@example.org"))
-            .select(s::id)
-            .first::<i32>(c)?)
-    })
-    .await
-    .unwrap()
-    .to_string();
+    let id = app.signature_id("narine@example.org").await.to_string();
     app.post_form(
         "/dashboard/petitions/p-receipt/signers",
         &[

@@ -36,18 +36,7 @@ async fn export_names(app: &TestApp) -> Vec<String> {
 }
 
 async fn signer_id(app: &TestApp, email: &str) -> String {
-    let email = email.to_string();
-    undersigned::db::run(&app.pool, move |c| {
-        use diesel::prelude::*;
-        use undersigned::db::schema::signatures::dsl;
-        Ok(dsl::signatures
-            .filter(dsl::email.eq(email))
-            .select(dsl::id)
-            .first::<i32>(c)?)
-    })
-    .await
-    .unwrap()
-    .to_string()
+    app.signature_id(email).await.to_string()
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ CREATE TABLE log_pending (
     delta BIGINT NOT NULL,
     commitment TEXT,
     batch INTEGER,
+    receipt TEXT,
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX log_pending_by_petition ON log_pending (petition_id, id);
