@@ -3,10 +3,9 @@
 //! here is public, cacheable and open to other origins.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde::Deserialize;
 
 use super::AppState;
 use super::api::{api_error, json};
@@ -64,10 +63,32 @@ async fn latest(state: &AppState, slug: String) -> Result<(i32, dblog::StoredChe
     }
 }
 
+/// The query string's parameters, read leniently (a repeated name: the last one; bad
+/// percent-encoding: replaced), so that every mistake gets the same JSON answer.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn of(req: &HttpRequest) -> Params {
+        Params(
+            url::form_urlencoded::parse(req.query_string().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// A whole number from the query string, or a 400 naming the parameter.
-fn number(value: &Option<String>, name: &str) -> Result<u64, Refusal> {
-    let v = value
-        .as_deref()
+fn number(params: &Params, name: &str) -> Result<u64, Refusal> {
+    let v = params
+        .get(name)
         .ok_or_else(|| bad(format!("`{name}` is missing")))?;
     v.parse::<u64>()
         .map_err(|_| bad(format!("`{name}` must be a whole number")))
@@ -114,31 +135,21 @@ pub async fn summary(state: web::Data<AppState>, slug: web::Path<String>) -> Htt
     }
 }
 
-#[derive(Deserialize)]
-pub struct Range {
-    start: Option<String>,
-    end: Option<String>,
-}
-
 #[get("/api/v1/petitions/{slug}/log/entries")]
 pub async fn entries(
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    range: web::Query<Range>,
+    req: HttpRequest,
 ) -> HttpResponse {
-    entries_of(&state, slug.into_inner(), &range)
+    entries_of(&state, slug.into_inner(), &Params::of(&req))
         .await
         .unwrap_or_else(Refusal::response)
 }
 
-async fn entries_of(
-    state: &AppState,
-    slug: String,
-    range: &Range,
-) -> Result<HttpResponse, Refusal> {
+async fn entries_of(state: &AppState, slug: String, q: &Params) -> Result<HttpResponse, Refusal> {
     let (id, c) = latest(state, slug).await?;
-    let start = number(&range.start, "start")?;
-    let end = number(&range.end, "end")?;
+    let start = number(q, "start")?;
+    let end = number(q, "end")?;
     let size = c.size as u64;
     if start >= end {
         return Err(bad("`start` must be less than `end`"));
@@ -164,31 +175,21 @@ async fn entries_of(
     })))
 }
 
-#[derive(Deserialize)]
-pub struct InclusionQuery {
-    index: Option<String>,
-    size: Option<String>,
-}
-
 #[get("/api/v1/petitions/{slug}/log/inclusion")]
 pub async fn inclusion(
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    q: web::Query<InclusionQuery>,
+    req: HttpRequest,
 ) -> HttpResponse {
-    inclusion_of(&state, slug.into_inner(), &q)
+    inclusion_of(&state, slug.into_inner(), &Params::of(&req))
         .await
         .unwrap_or_else(Refusal::response)
 }
 
-async fn inclusion_of(
-    state: &AppState,
-    slug: String,
-    q: &InclusionQuery,
-) -> Result<HttpResponse, Refusal> {
+async fn inclusion_of(state: &AppState, slug: String, q: &Params) -> Result<HttpResponse, Refusal> {
     let (id, c) = latest(state, slug).await?;
-    let index = number(&q.index, "index")?;
-    let size = number(&q.size, "size")?;
+    let index = number(q, "index")?;
+    let size = number(q, "size")?;
     if size == 0 || size > c.size as u64 {
         return Err(bad(format!("`size` must be between 1 and {}", c.size)));
     }
@@ -207,19 +208,13 @@ async fn inclusion_of(
     Ok(json(serde_json::json!({ "hashes": b64_hashes(&proof) })))
 }
 
-#[derive(Deserialize)]
-pub struct ConsistencyQuery {
-    first: Option<String>,
-    second: Option<String>,
-}
-
 #[get("/api/v1/petitions/{slug}/log/consistency")]
 pub async fn consistency(
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    q: web::Query<ConsistencyQuery>,
+    req: HttpRequest,
 ) -> HttpResponse {
-    consistency_of(&state, slug.into_inner(), &q)
+    consistency_of(&state, slug.into_inner(), &Params::of(&req))
         .await
         .unwrap_or_else(Refusal::response)
 }
@@ -227,11 +222,11 @@ pub async fn consistency(
 async fn consistency_of(
     state: &AppState,
     slug: String,
-    q: &ConsistencyQuery,
+    q: &Params,
 ) -> Result<HttpResponse, Refusal> {
     let (id, c) = latest(state, slug).await?;
-    let first = number(&q.first, "first")?;
-    let second = number(&q.second, "second")?;
+    let first = number(q, "first")?;
+    let second = number(q, "second")?;
     if second > c.size as u64 {
         return Err(bad(format!("`second` must be at most {}", c.size)));
     }

@@ -385,6 +385,11 @@ async fn bad_log_requests_get_a_clear_400_and_never_a_500() {
         (format!("{base}/consistency?first=0&second=1"), "between 1"),
         (format!("{base}/consistency?first=1&second=9"), "at most 1"),
         (format!("{base}/consistency?first=2&second=1"), "between 1"),
+        (
+            format!("{base}/entries?start=0&start=x&end=1"),
+            "whole number",
+        ),
+        (format!("{base}/inclusion?index=%FF&size=1"), "whole number"),
     ] {
         let (status, body) = get_json(&app, &path).await;
         assert_eq!(status, 400, "{path}: {body}");
