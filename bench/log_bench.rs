@@ -50,7 +50,10 @@ fn main() -> anyhow::Result<()> {
     }
     let keys =
         undersigned::keys::Keys::derive(b"a bench master key, thirty-two chars", String::new());
-    let signer = LogSigner::new(&keys, &url::Url::parse("https://petitions.example")?);
+    let signer = LogSigner::new(
+        keys.log_signing_seed(),
+        &url::Url::parse("https://petitions.example")?,
+    );
 
     // Queue the events (what confirmations do, one row each), then sequence them.
     let queued = Instant::now();

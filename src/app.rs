@@ -92,7 +92,9 @@ impl Application {
             settings.confirmation_emails_per_domain_per_hour,
             settings.confirmation_emails_per_hour,
         );
-        let log = Arc::new(crate::log::LogSigner::new(&keys, &base_url));
+        let log_seed =
+            crate::keys::log_seed(&settings, &keys).context("config key `log_key_file`")?;
+        let log = Arc::new(crate::log::LogSigner::new(&log_seed, &base_url));
         let sequencer = crate::log::sequencer::Sequencer {
             pool: pool.clone(),
             signer: log.clone(),

@@ -27,6 +27,9 @@ pub struct Settings {
     pub key_file: Option<PathBuf>,
     /// The master key before the last rotation: links already mailed under it keep working.
     pub previous_secret_key: Option<SecretString>,
+    /// A file holding the log-signing key's seed, generated on first start; `None`: the key is
+    /// derived from the master key (and changes with it).
+    pub log_key_file: Option<PathBuf>,
     /// An organizer session ends this long after sign-in, whatever happens.
     pub session_max_hours: u32,
     /// An organizer session ends after this long without a request.
@@ -72,6 +75,7 @@ struct RawSettings {
     secret_key: Option<String>,
     key_file: Option<PathBuf>,
     previous_secret_key: Option<String>,
+    log_key_file: Option<PathBuf>,
     session_max_hours: Option<u32>,
     session_idle_minutes: Option<u32>,
     confirmation_emails_per_domain_per_hour: Option<u32>,
@@ -105,6 +109,7 @@ impl RawSettings {
             secret_key,
             key_file,
             previous_secret_key,
+            log_key_file,
             session_max_hours,
             session_idle_minutes,
             confirmation_emails_per_domain_per_hour,
@@ -234,6 +239,7 @@ impl Settings {
             mail_from,
             secret_key,
             key_file: raw.key_file,
+            log_key_file: raw.log_key_file,
             previous_secret_key: match raw.previous_secret_key {
                 Some(k) if k.trim().len() < 32 => {
                     return Err(invalid(

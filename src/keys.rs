@@ -190,6 +190,32 @@ impl Keys {
     }
 }
 
+/// The seed of the key that signs the petitions' logs: from `log_key_file` (32 random bytes,
+/// hex, created 0600 on first start) when set, so that it outlives rotations of the master
+/// key; else derived from the master key.
+pub fn log_seed(settings: &Settings, keys: &Keys) -> anyhow::Result<[u8; 32]> {
+    let Some(path) = &settings.log_key_file else {
+        return Ok(*keys.log_signing_seed());
+    };
+    let shown = path.display().to_string();
+    if !path.exists() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::files::private_dir(dir)
+                .with_context(|| format!("cannot create the folder of {shown}"))?;
+        }
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        write_private(path, &hex::encode(bytes))?;
+        tracing::info!(log_key_file = %shown, "generated a new log-signing key");
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the log key file {shown}"))?;
+    hex::decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .with_context(|| format!("the log key file {shown} must hold 64 hex digits"))
+}
+
 /// Where the master key file is: `key_file`, else `{data_dir}/secret_key`.
 pub fn key_file(settings: &Settings) -> PathBuf {
     settings

@@ -33,6 +33,7 @@ struct PetitionRow {
     last_number: i32,
     paper_count: i64,
     log_started: bool,
+    log_origin: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

@@ -30,6 +30,8 @@ pub struct Petition {
     /// Whether its signed log has been started (see `log::sequencer`): from then on every
     /// change to the total is queued as a log event in the transaction that makes it.
     pub log_started: bool,
+    /// The log's origin line, fixed when it started.
+    pub log_origin: Option<String>,
 }
 
 impl Petition {

@@ -18,6 +18,7 @@ diesel::table! {
         last_number -> Integer,
         paper_count -> BigInt,
         log_started -> Bool,
+        log_origin -> Nullable<Text>,
     }
 }
 

@@ -13,14 +13,15 @@ pub struct LogSigner {
 }
 
 impl LogSigner {
-    pub fn new(keys: &crate::keys::Keys, base_url: &url::Url) -> LogSigner {
+    /// The signer with the log key's 32-byte `seed` (see `keys::log_seed`).
+    pub fn new(seed: &[u8; 32], base_url: &url::Url) -> LogSigner {
         let host = match (base_url.host_str(), base_url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_string(),
             (None, _) => "undersigned".to_string(),
         };
         LogSigner {
-            key: note::LogKey::new(keys.log_signing_seed(), &host),
+            key: note::LogKey::new(seed, &host),
             host,
         }
     }

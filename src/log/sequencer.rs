@@ -54,7 +54,12 @@ impl Sequencer {
             return Ok(0);
         }
         for id in db::run(&self.pool, db::log::unstarted).await? {
-            match usecases::run(&self.pool, move |c| usecases::log::start(c, id, db::now())).await {
+            let signer = self.signer.clone();
+            let started = usecases::run(&self.pool, move |c| {
+                usecases::log::start(c, id, &signer, db::now())
+            })
+            .await;
+            match started {
                 Ok(0) => {}
                 Ok(queued) => tracing::info!(petition.id = id, events = queued, "log started"),
                 Err(e) => tracing::warn!(petition.id = id, error = %e, "starting a log failed"),

@@ -20,6 +20,7 @@ pub const MAX_BATCH: i64 = 5_000;
 pub fn start(
     conn: &mut DbConnection,
     petition_id: i32,
+    signer: &LogSigner,
     now: NaiveDateTime,
 ) -> Result<usize, UseCaseError> {
     db::write_tx(conn, |conn| {
@@ -68,7 +69,10 @@ pub fn start(
         }
         dblog::record(conn, &events)?;
         diesel::update(petitions::table.find(petition_id))
-            .set(petitions::log_started.eq(true))
+            .set((
+                petitions::log_started.eq(true),
+                petitions::log_origin.eq(signer.origin(&petition.slug)),
+            ))
             .execute(conn)?;
         Ok(events.len())
     })
@@ -90,10 +94,11 @@ pub fn sequence(
         if queued.is_empty() && latest.is_some() {
             return Ok(0);
         }
-        let slug: String = petitions::table
+        let (slug, origin): (String, Option<String>) = petitions::table
             .find(petition_id)
-            .select(petitions::slug)
+            .select((petitions::slug, petitions::log_origin))
             .first(conn)?;
+        let origin = origin.unwrap_or_else(|| signer.origin(&slug));
         let (mut size, mut total) = latest.map_or((0, 0), |c| (c.size, c.total));
         let mut nodes = dblog::Nodes {
             conn,
@@ -138,7 +143,7 @@ pub fn sequence(
         let done: Vec<i32> = queued.iter().map(|e| e.id).collect();
         dblog::append(conn, petition_id, &appended, &new_nodes, &done)?;
         let checkpoint = Checkpoint {
-            origin: signer.origin(&slug),
+            origin,
             size: size as u64,
             root,
             extensions: vec![format!("total {total}")],

@@ -594,3 +594,63 @@ async fn a_receipt_verifies_in_a_real_browser() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn with_a_log_key_file_the_log_key_outlives_a_master_key_rotation() {
+    use std::os::unix::fs::PermissionsExt;
+    let keys = tempfile::tempdir().unwrap();
+    let path = keys.path().join("log").join("log.key");
+    let path = path.to_str().unwrap();
+    let site = ("base_url", "http://petitions.example");
+    let vkey = |app: &TestApp| {
+        let app = app.address.clone();
+        async move {
+            reqwest::get(format!("{app}/.well-known/undersigned/log-key"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let before = spawn_app_with(
+        Mail::Memory,
+        &[
+            site,
+            ("log_key_file", path),
+            ("secret_key", "the first master key, thirty-two characters"),
+        ],
+    )
+    .await;
+    let first = vkey(&before).await;
+    assert_eq!(
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let rotated = crate::helpers::spawn_app_on(
+        before.db.clone(),
+        Mail::Memory,
+        &[
+            site,
+            ("log_key_file", path),
+            ("secret_key", "a rotated master key, also thirty-two chars"),
+        ],
+    )
+    .await;
+    assert_eq!(vkey(&rotated).await, first, "the log key stays");
+    let derived = crate::helpers::spawn_app_on(
+        before.db.clone(),
+        Mail::Memory,
+        &[
+            site,
+            ("secret_key", "a rotated master key, also thirty-two chars"),
+        ],
+    )
+    .await;
+    assert_ne!(
+        vkey(&derived).await,
+        first,
+        "without the file, the key follows the master key"
+    );
+}

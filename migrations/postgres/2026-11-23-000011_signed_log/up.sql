@@ -3,6 +3,9 @@
 -- log_entries by the one sequencer, with the Merkle tree's perfect subtrees in log_nodes and a
 -- signed checkpoint in log_checkpoints. Entries, nodes and checkpoints are only ever inserted.
 
+-- The log's origin line (`<host>/petitions/<slug>`), fixed when the log starts: moving the
+-- site to another address does not change which log this is.
+ALTER TABLE petitions ADD COLUMN log_origin TEXT;
 -- Whether the petition's log has been started (its state so far entered as events, once).
 ALTER TABLE petitions ADD COLUMN log_started BOOLEAN NOT NULL DEFAULT FALSE;
 

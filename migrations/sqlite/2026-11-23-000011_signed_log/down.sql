@@ -8,3 +8,4 @@ ALTER TABLE signatures DROP COLUMN receipt_hash;
 ALTER TABLE signatures DROP COLUMN commitment;
 ALTER TABLE signatures DROP COLUMN salt;
 ALTER TABLE petitions DROP COLUMN log_started;
+ALTER TABLE petitions DROP COLUMN log_origin;
