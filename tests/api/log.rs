@@ -563,6 +563,32 @@ async fn a_receipt_verifies_in_a_real_browser() {
     let marker = "/petitions/p-browser/receipt/";
     let at = thanks.find(marker).expect("a receipt link");
     let path: String = thanks[at..].split('"').next().unwrap().to_string();
+    let dom = render_in(&browser, &format!("{}{path}", app.address)).await;
+    // The element's text (not its data-ok attribute, which holds the same words).
+    assert!(
+        dom.contains("\">Checked in your browser: the entry is in the log"),
+        "DOM: {dom}"
+    );
+    // A site that alters a signed checkpoint afterwards is caught by the browser too.
+    undersigned::db::run(&app.pool, |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::log_checkpoints as l;
+        let note: String = l::table.order(l::size.desc()).select(l::note).first(c)?;
+        Ok(diesel::update(l::table.filter(l::note.eq(&note)))
+            .set(l::note.eq(note.replace("total 3", "total 4")))
+            .execute(c)?)
+    })
+    .await
+    .unwrap();
+    let dom = render_in(&browser, &format!("{}{path}", app.address)).await;
+    assert!(
+        dom.contains("\">Your browser could not confirm this proof."),
+        "DOM: {dom}"
+    );
+}
+
+/// The DOM of `url` once a headless Chromium has run its scripts.
+async fn render_in(browser: &std::path::Path, url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = tokio::time::timeout(
         std::time::Duration::from_secs(90),
@@ -580,19 +606,13 @@ async fn a_receipt_verifies_in_a_real_browser() {
                 "--dump-dom",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(format!("{}{path}", app.address))
+            .arg(url)
             .output(),
     )
     .await
     .expect("Chromium answered within 90 s")
     .expect("Chromium runs");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    // The element's text (not its data-ok attribute, which holds the same words).
-    assert!(
-        dom.contains("\">Checked in your browser: the entry is in the log"),
-        "stderr: {}\nDOM: {dom}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[cfg(unix)]
