@@ -156,7 +156,11 @@ impl LogKey {
 
     /// The signed note of a checkpoint.
     pub fn sign(&self, checkpoint: &Checkpoint) -> String {
-        let text = checkpoint.text();
+        self.sign_text(&checkpoint.text())
+    }
+
+    /// The signed note of any text (each line ending in a newline).
+    pub fn sign_text(&self, text: &str) -> String {
         let signature = self.signing.sign(text.as_bytes()).to_bytes();
         let mut blob = self.id.to_vec();
         blob.extend_from_slice(&signature);
@@ -212,6 +216,11 @@ impl Verifier {
 
     /// Checks a signed note against this key and returns its checkpoint.
     pub fn open(&self, note: &str) -> Result<Checkpoint, NoteError> {
+        Checkpoint::parse(&self.open_text(note)?)
+    }
+
+    /// Checks a signed note against this key and returns its text.
+    pub fn open_text(&self, note: &str) -> Result<String, NoteError> {
         let (text, signatures) = note.split_once("\n\n").ok_or(NoteError::Malformed)?;
         let text = format!("{text}\n");
         let mut found = false;
@@ -236,7 +245,7 @@ impl Verifier {
         if !found {
             return Err(NoteError::NoSignature);
         }
-        Checkpoint::parse(&text)
+        Ok(text)
     }
 }
 
@@ -300,6 +309,37 @@ mod tests {
         }
         let c = checkpoint();
         assert_eq!(Checkpoint::parse(&c.text()).unwrap(), c);
+    }
+
+    /// The example of Go's golang.org/x/mod/sumdb/note (and of the C2SP spec's
+    /// implementations): the same key, text and signature, from another implementation.
+    #[test]
+    fn the_go_sumdb_note_example_verifies_and_is_reproduced_byte_for_byte() {
+        let vkey = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+        let text = "If you think cryptography is the answer to your problem,\n\
+                    then you don't know what your problem is.\n";
+        let note = format!(
+            "{text}\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+        );
+        let v = Verifier::parse(vkey).unwrap();
+        assert_eq!(v.open_text(&note).unwrap(), text);
+        assert_eq!(
+            v.open_text(&note.replace("cryptography", "Cryptography")),
+            Err(NoteError::BadSignature)
+        );
+        // The signer key of the example: "PRIVATE+KEY+PeterNeumann+c74f20a3+" then base64 of
+        // 0x01 and the 32-byte Ed25519 seed.
+        let skey = B64
+            .decode("AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz")
+            .unwrap();
+        let seed: [u8; 32] = skey[1..].try_into().unwrap();
+        let key = LogKey::new(&seed, "PeterNeumann");
+        assert_eq!(key.vkey(), vkey);
+        assert_eq!(key.sign_text(text), note);
+        // A verifier key whose base64 holds a '+' (transparency-dev's test key) parses.
+        assert!(
+            Verifier::parse("TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6").is_ok()
+        );
     }
 
     #[test]
