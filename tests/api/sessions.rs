@@ -233,6 +233,19 @@ async fn a_password_reset_ends_every_session_of_the_account() {
     );
 }
 
+/// Moves every session's start (`started`) or last use back to `at`.
+async fn set_session_time(app: &TestApp, started: bool, at: chrono::NaiveDateTime) {
+    sql(app, move |c| {
+        let rows = diesel::update(s::table);
+        if started {
+            rows.set(s::created_at.eq(at)).execute(c).unwrap()
+        } else {
+            rows.set(s::last_seen_at.eq(at)).execute(c).unwrap()
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn sessions_expire_after_the_idle_time_and_after_the_maximum_age() {
     let app = spawn_app().await;
@@ -242,13 +255,7 @@ async fn sessions_expire_after_the_idle_time_and_after_the_maximum_age() {
     // Used 90 minutes ago: alive (idle limit 2 h), and marked as used now.
     let cookie = signed_in(&app, "ana@example.org").await;
     let before = hours_ago(0) - chrono::TimeDelta::minutes(90);
-    sql(&app, move |c| {
-        diesel::update(s::table)
-            .set(s::last_seen_at.eq(before))
-            .execute(c)
-            .unwrap()
-    })
-    .await;
+    set_session_time(&app, false, before).await;
     assert_eq!(dashboard_with(&app, &cookie).await.0, 200);
     let seen = undersigned::db::run(&app.pool, |c| {
         Ok(s::table
@@ -264,25 +271,13 @@ async fn sessions_expire_after_the_idle_time_and_after_the_maximum_age() {
 
     // Idle for 3 hours: refused.
     let three = hours_ago(3);
-    sql(&app, move |c| {
-        diesel::update(s::table)
-            .set(s::last_seen_at.eq(three))
-            .execute(c)
-            .unwrap()
-    })
-    .await;
+    set_session_time(&app, false, three).await;
     assert_eq!(dashboard_with(&app, &cookie).await, (303, "/login".into()));
 
     // Busy all along, but signed in 13 hours ago: refused too.
     let cookie = signed_in(&app, "ana@example.org").await;
     let thirteen = hours_ago(13);
-    sql(&app, move |c| {
-        diesel::update(s::table)
-            .set(s::created_at.eq(thirteen))
-            .execute(c)
-            .unwrap()
-    })
-    .await;
+    set_session_time(&app, true, thirteen).await;
     assert_eq!(dashboard_with(&app, &cookie).await, (303, "/login".into()));
 }
 
