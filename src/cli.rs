@@ -53,6 +53,28 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Write a petition's signed delivery package (a ZIP officials can check offline)
+    #[command(name = "delivery-package")]
+    DeliveryPackage {
+        /// The petition's slug
+        #[arg(long)]
+        petition: String,
+        /// The ZIP file to write
+        #[arg(long)]
+        output: PathBuf,
+        /// Include the signers' email addresses in signatures.csv
+        #[arg(long)]
+        emails: bool,
+    },
+    /// Check a delivery package offline; exit 0 only if every check holds
+    Verify {
+        /// The package's ZIP file
+        file: PathBuf,
+        /// The verifier key the site publishes (or a file holding it); without it, the key
+        /// the package carries is used and printed, to compare
+        #[arg(long)]
+        vkey: Option<String>,
+    },
     /// Load two demonstration petitions with synthetic signatures
     Demo,
     /// Copy every petition, signature and queued email into a new, empty database
@@ -121,6 +143,10 @@ pub enum PetitionCommand {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Checking a package needs no configuration, database or key: an official runs it.
+    if let Some(Command::Verify { file, vkey }) = &cli.command {
+        return verify(file, vkey.as_deref());
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
@@ -146,6 +172,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             output,
         } => export(&settings, &petition, &format, output),
         Command::MigrateData { from, to } => migrate_data(&from, &to),
+        Command::DeliveryPackage {
+            petition,
+            output,
+            emails,
+        } => delivery_package(&settings, &petition, &output, emails),
+        Command::Verify { file, vkey } => verify(&file, vkey.as_deref()),
         Command::Demo => {
             let mut conn = open(&settings)?;
             for line in crate::demo::load(&mut conn)? {
@@ -365,13 +397,100 @@ fn set_status(conn: &mut DbConnection, slug: &str, status: PetitionStatus) -> an
     Ok(())
 }
 
-fn public_url(settings: &Settings, slug: &str) -> String {
-    let base = settings
+/// The site's public address as the server uses it: `base_url`, else `http://` + `bind`.
+fn base_url(settings: &Settings) -> String {
+    settings
         .base_url
         .as_ref()
         .map(|u| u.as_str().trim_end_matches('/').to_string())
-        .unwrap_or_else(|| format!("http://{}", settings.bind));
-    format!("{base}/petitions/{slug}")
+        .unwrap_or_else(|| format!("http://{}", settings.bind))
+}
+
+fn public_url(settings: &Settings, slug: &str) -> String {
+    format!("{}/petitions/{slug}", base_url(settings))
+}
+
+fn delivery_package(
+    settings: &Settings,
+    slug: &str,
+    output: &std::path::Path,
+    emails: bool,
+) -> anyhow::Result<()> {
+    let keys = crate::keys::Keys::load(settings).context("config key `key_file`")?;
+    let seed = crate::keys::log_seed(settings, &keys).context("config key `log_key_file`")?;
+    let base = base_url(settings);
+    let url = url::Url::parse(&base).context("config key `base_url`")?;
+    let signer = crate::log::LogSigner::new(&seed, &url);
+    let mut conn = open(settings)?;
+    let petition = db::petitions::find_by_slug(&mut conn, slug)?
+        .with_context(|| format!("no petition with the slug {slug:?}"))?;
+    let file = std::fs::File::create(output)
+        .with_context(|| format!("cannot create {}", output.display()))?;
+    let now = db::now();
+    let site = crate::package::Site {
+        base_url: &base,
+        signer: &signer,
+    };
+    let made = match crate::package::build(
+        &mut conn,
+        &petition,
+        &site,
+        emails,
+        now,
+        std::io::BufWriter::new(file),
+    ) {
+        Ok(made) => made,
+        Err(e) => {
+            let _ = std::fs::remove_file(output);
+            bail!("cannot make the package: {e}");
+        }
+    };
+    crate::usecases::deliveries::package_made(&mut conn, None, petition.id, &made, now)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "wrote {}: {} signatures ({} online, {} on paper){}, checkpoint of {} entries",
+        output.display(),
+        made.total,
+        made.signatures,
+        made.paper,
+        if made.with_emails {
+            ", with emails"
+        } else {
+            ""
+        },
+        made.size
+    );
+    println!("manifest SHA-256 {}", made.manifest_sha256);
+    Ok(())
+}
+
+fn verify(file: &std::path::Path, vkey: Option<&str>) -> anyhow::Result<()> {
+    let vkey = match vkey {
+        Some(v) if std::path::Path::new(v).is_file() => {
+            Some(std::fs::read_to_string(v).with_context(|| format!("cannot read --vkey {v}"))?)
+        }
+        other => other.map(str::to_string),
+    };
+    let reader =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let verified = crate::package::verify::verify(std::io::BufReader::new(reader), vkey.as_deref())
+        .map_err(|f| anyhow::anyhow!("NOT VERIFIED: {f}"))?;
+    let m = &verified.manifest;
+    println!(
+        "verified: {} signatures ({} online, {} on paper) for {}",
+        m.total, m.signatures, m.paper, verified.origin
+    );
+    println!(
+        "the log's {} entries recount to that total under a checkpoint signed by {}",
+        m.size, m.vkey
+    );
+    if vkey.is_none() {
+        println!(
+            "compare that key with the one published at {}; or run again with --vkey",
+            m.petition.key_url
+        );
+    }
+    Ok(())
 }
 
 fn export(

@@ -51,23 +51,52 @@ pub fn header() -> Result<Vec<u8>, ExportError> {
         .map_err(|e| ExportError::Io(e.into_error()))
 }
 
+/// One signature's cells in the contract's column order, neutralised; the email left empty
+/// unless `with_email`.
+fn cells(r: &ExportRow, with_email: bool) -> [String; 9] {
+    [
+        r.number.map(|n| n.to_string()).unwrap_or_default(),
+        iso(r.signed_at),
+        r.confirmed_at.map(iso).unwrap_or_default(),
+        neutralise_formula(&r.name).into_owned(),
+        if with_email {
+            neutralise_formula(&r.email).into_owned()
+        } else {
+            String::new()
+        },
+        r.country.clone(),
+        neutralise_formula(r.postcode.as_deref().unwrap_or("")).into_owned(),
+        neutralise_formula(r.comment.as_deref().unwrap_or("")).into_owned(),
+        if r.public { "true" } else { "false" }.to_string(),
+    ]
+}
+
 /// One batch of rows, as CSV bytes. Cells a spreadsheet would run as a formula are neutralised.
 pub fn rows(batch: &[ExportRow]) -> Result<Vec<u8>, ExportError> {
     let mut csv = csv::Writer::from_writer(Vec::with_capacity(batch.len() * 120));
     for r in batch {
-        let number = r.number.map(|n| n.to_string()).unwrap_or_default();
-        let confirmed = r.confirmed_at.map(iso).unwrap_or_default();
-        csv.write_record([
-            number.as_str(),
-            &iso(r.signed_at),
-            &confirmed,
-            &neutralise_formula(&r.name),
-            &neutralise_formula(&r.email),
-            &r.country,
-            &neutralise_formula(r.postcode.as_deref().unwrap_or("")),
-            &neutralise_formula(r.comment.as_deref().unwrap_or("")),
-            if r.public { "true" } else { "false" },
-        ])?;
+        csv.write_record(cells(r, true))?;
+    }
+    csv.into_inner()
+        .map_err(|e| ExportError::Io(e.into_error()))
+}
+
+/// The header of a delivery package's `signatures.csv`: the export columns plus `commitment`.
+pub fn package_header() -> Result<Vec<u8>, ExportError> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(COLUMNS.iter().chain(&["commitment"]))?;
+    csv.into_inner()
+        .map_err(|e| ExportError::Io(e.into_error()))
+}
+
+/// Rows of a delivery package's `signatures.csv`: the export's cells (emails only if asked
+/// for) and each signature's commitment in the signed log.
+pub fn package_rows(batch: &[ExportRow], with_emails: bool) -> Result<Vec<u8>, ExportError> {
+    let mut csv = csv::Writer::from_writer(Vec::with_capacity(batch.len() * 190));
+    for r in batch {
+        let [a, b, c, d, e, f, g, h, i] = cells(r, with_emails);
+        let commitment = r.commitment.clone().unwrap_or_default();
+        csv.write_record([a, b, c, d, e, f, g, h, i, commitment])?;
     }
     csv.into_inner()
         .map_err(|e| ExportError::Io(e.into_error()))

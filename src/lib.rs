@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod keys;
 pub mod log;
 pub mod markdown;
+pub mod package;
 pub mod ratelimit;
 pub mod routes;
 pub mod telemetry;

@@ -6,10 +6,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_log, confirmation_tokens, country_counts, email_jobs, export_snapshot_signatures,
-    export_snapshots, log_checkpoints, log_entries, log_nodes, log_pending, organizers,
-    paper_signatures, password_resets, petition_goals, petition_images, petition_organizers,
-    petition_targets, petition_updates, petitions, setup_tokens, signatures,
+    audit_log, confirmation_tokens, country_counts, deliveries, delivery_packages, email_jobs,
+    export_snapshot_signatures, export_snapshots, log_checkpoints, log_entries, log_nodes,
+    log_pending, organizers, paper_signatures, password_resets, petition_goals, petition_images,
+    petition_organizers, petition_targets, petition_updates, petitions, setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
 
@@ -112,6 +112,36 @@ struct LogCheckpointRow {
     total: i64,
     root: Vec<u8>,
     note: String,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = delivery_packages)]
+struct DeliveryPackageRow {
+    id: i32,
+    petition_id: i32,
+    organizer_id: Option<i32>,
+    created_at: NaiveDateTime,
+    size: i64,
+    total: i64,
+    signatures: i64,
+    paper: i64,
+    with_emails: bool,
+    manifest_sha256: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = deliveries)]
+struct DeliveryRow {
+    id: i32,
+    petition_id: i32,
+    package_id: Option<i32>,
+    organizer_id: Option<i32>,
+    recipient: String,
+    delivered_on: NaiveDateTime,
+    size: i64,
+    total: i64,
+    checkpoint: String,
     created_at: NaiveDateTime,
 }
 
@@ -309,6 +339,8 @@ macro_rules! for_each_table {
         $m!($($args)* export_snapshots, SnapshotRow);
         $m!($($args)* log_pending, LogPendingRow);
         $m!($($args)* log_checkpoints, LogCheckpointRow);
+        $m!($($args)* delivery_packages, DeliveryPackageRow);
+        $m!($($args)* deliveries, DeliveryRow);
     };
 }
 

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod copy;
+pub mod deliveries;
 pub mod images;
 pub mod log;
 pub mod moderation;

@@ -322,7 +322,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    delivery_packages (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        organizer_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        size -> BigInt,
+        total -> BigInt,
+        signatures -> BigInt,
+        paper -> BigInt,
+        with_emails -> Bool,
+        manifest_sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        package_id -> Nullable<Integer>,
+        organizer_id -> Nullable<Integer>,
+        recipient -> Text,
+        delivered_on -> Timestamp,
+        size -> BigInt,
+        total -> BigInt,
+        checkpoint -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    delivery_packages,
+    deliveries,
     log_pending,
     log_entries,
     log_nodes,

@@ -245,6 +245,8 @@ pub struct ExportRow {
     pub postcode: Option<String>,
     pub comment: Option<String>,
     pub public: bool,
+    /// The signature's commitment in the signed log, once it has one.
+    pub commitment: Option<String>,
 }
 
 /// Which signatures an export includes, besides "confirmed and not invalidated".
@@ -261,6 +263,9 @@ pub struct ExportFilter {
     /// The signatures of this export snapshot (`usecases::exports`), whatever has changed
     /// since; the other fields were applied when it was taken and are ignored.
     pub snapshot: Option<i32>,
+    /// Every confirmed signature that has entered the signed log, counted now or not: a
+    /// delivery package picks the ones its checkpoint counts. The other fields are ignored.
+    pub logged: bool,
 }
 
 /// The signatures `filter` selects (counted ones, or a snapshot's) after `after_id` in signing
@@ -276,7 +281,11 @@ pub fn export_batch(
         .filter(signatures::petition_id.eq(petition_id))
         .filter(signatures::id.gt(after_id))
         .into_boxed();
-    if let Some(snapshot) = filter.snapshot {
+    if filter.logged {
+        query = query
+            .filter(signatures::status.eq(SignatureStatus::Confirmed.as_str()))
+            .filter(signatures::commitment.is_not_null());
+    } else if let Some(snapshot) = filter.snapshot {
         query = query.filter(
             signatures::id.eq_any(
                 export_snapshot_signatures::table
@@ -313,6 +322,7 @@ pub fn export_batch(
             signatures::postcode,
             signatures::comment,
             signatures::public,
+            signatures::commitment,
         ))
         .load(conn)?)
 }

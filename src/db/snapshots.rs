@@ -37,6 +37,7 @@ impl Snapshot {
             until: self.confirmed_before,
             upto: None,
             snapshot: Some(self.id),
+            logged: false,
         }
     }
 }

@@ -237,6 +237,51 @@ pub fn completed_by<E>(
     Ok(out)
 }
 
+/// The right edge of a tree being built leaf by leaf in memory: the roots of its perfect
+/// subtrees, largest first. Enough to give the root at any size without keeping the leaves,
+/// so a verifier recomputes the root of a million-entry log in constant memory.
+#[derive(Clone, Debug, Default)]
+pub struct Frontier {
+    /// `(level, hash)`, levels strictly decreasing.
+    stack: Vec<(u32, Hash)>,
+    size: u64,
+}
+
+impl Frontier {
+    /// Appends a leaf given its data.
+    pub fn push(&mut self, data: &[u8]) {
+        let mut level = 0;
+        let mut h = leaf_hash(data);
+        while let Some((top, left)) = self.stack.last().copied() {
+            if top != level {
+                break;
+            }
+            self.stack.pop();
+            h = node_hash(&left, &h);
+            level += 1;
+        }
+        self.stack.push((level, h));
+        self.size += 1;
+    }
+
+    /// How many leaves it holds.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// MTH of the leaves so far (RFC 9162 §2.1.1): the perfect subtrees joined right to left.
+    pub fn root(&self) -> Hash {
+        let mut parts = self.stack.iter().rev();
+        let Some((_, mut h)) = parts.next().copied() else {
+            return empty_root();
+        };
+        for (_, left) in parts {
+            h = node_hash(left, &h);
+        }
+        h
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +497,23 @@ mod tests {
             let forged = reference_root(&rewritten[..first]);
             proptest::prop_assert!(!verify_consistency(first as u64, second as u64, &forged, &new, &proof));
         }
+    }
+
+    #[test]
+    fn the_frontier_gives_the_reference_root_at_every_size() {
+        let leaves: Vec<Vec<u8>> = (0..300u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let mut f = Frontier::default();
+        assert_eq!(f.root(), empty_root());
+        for n in 1..=leaves.len() {
+            f.push(&leaves[n - 1]);
+            assert_eq!(f.size(), n as u64);
+            assert_eq!(f.root(), reference_root(&leaves[..n]), "size {n}");
+        }
+        assert_eq!(
+            Frontier::default().root(),
+            reference_root(&[]),
+            "the empty tree"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod entry;
 pub mod merkle;
 pub mod note;
+pub mod recount;
 pub mod sequencer;
 
 /// Signs checkpoints for this site: the log key (from the master key) under the site's host.

@@ -255,6 +255,7 @@ impl ExportQuery {
             until: super::parse_day_end(&self.until)?,
             upto: self.upto,
             snapshot: None,
+            logged: false,
         })
     }
 }

@@ -162,3 +162,28 @@ pub fn sequence(
         Ok(appended.len())
     })
 }
+
+/// Brings a petition's log up to date now: starts it if it has not started, then appends
+/// everything queued and signs a checkpoint, as the sequencer's next tick would. A delivery
+/// package calls it so that it carries the count of the moment it is made. If the sequencer
+/// appends at the same moment, one of the two rolls back; that batch is retried.
+pub fn flush(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    signer: &LogSigner,
+) -> Result<(), UseCaseError> {
+    start(conn, petition_id, signer, db::now())?;
+    let mut collisions = 0;
+    loop {
+        match sequence(conn, petition_id, signer, db::now()) {
+            Ok(n) if (n as i64) < MAX_BATCH => return Ok(()),
+            Ok(_) => {}
+            Err(e @ UseCaseError::Db(_)) if collisions < 5 => {
+                collisions += 1;
+                tracing::info!(error = %e, "log flush met the sequencer; retrying");
+                std::thread::sleep(std::time::Duration::from_millis(50 * collisions));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -17,6 +17,7 @@
 //! Signing takes no lock on the petition: it only inserts (and adjusts its own signature's
 //! email cap), and whether it counts is decided when it is confirmed, under the lock.
 
+pub mod deliveries;
 pub mod exports;
 pub mod log;
 pub mod moderation;
