@@ -224,6 +224,8 @@ impl Application {
                     .service(routes::manage::export_csv)
                     .service(routes::manage::export_manifest)
                     .service(routes::manage::take_snapshot)
+                    .service(routes::package::make)
+                    .service(routes::package::record)
                     .service(routes::manage::show_snapshot)
                     .service(routes::paper::add)
                     .service(routes::images::show)

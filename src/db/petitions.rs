@@ -254,6 +254,8 @@ pub struct PetitionView {
     pub by_country: Vec<(String, i32)>,
     /// The latest signed checkpoint of its log: entries, the total they sum to, and when.
     pub verified: Option<Verified>,
+    /// Deliveries recorded, with the signed checkpoint each carried, in date order.
+    pub deliveries: Vec<super::deliveries::Delivery>,
 }
 
 /// What the latest checkpoint of a petition's log commits to.
@@ -279,7 +281,9 @@ pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>,
         total: c.total,
         at: c.created_at,
     });
+    let deliveries = super::deliveries::deliveries(conn, petition.id)?;
     Ok(Some(PetitionView {
+        deliveries,
         has_image,
         petition,
         goals,

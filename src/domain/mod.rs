@@ -14,7 +14,7 @@ pub use email::SignerEmail;
 pub use goals::GoalLadder;
 pub use slug::Slug;
 pub use state::{PetitionStatus, SignatureStatus};
-pub use text::{Comment, Postcode, SignerName, TextError};
+pub use text::{Comment, Postcode, Recipient, SignerName, TextError};
 pub use token::{ConfirmationToken, TokenHash};
 
 /// Cells that a spreadsheet would evaluate as a formula start with one of these.

@@ -30,6 +30,37 @@ fn is_invisible_format(c: char) -> bool {
     )
 }
 
+/// 1 to `max` characters on one line, no control or invisible characters, inner whitespace
+/// folded.
+fn one_line(input: &str, max: usize) -> Result<String, TextError> {
+    if has_controls(input, false) {
+        return Err(TextError::ControlCharacters);
+    }
+    let folded = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    match folded.chars().count() {
+        0 => Err(TextError::Missing),
+        n if n > max => Err(TextError::TooLong),
+        _ => Ok(folded),
+    }
+}
+
+/// Who received a delivery ("OSCE Secretariat"): 1 to 200 characters on one line, shown
+/// publicly with the petition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient(String);
+
+impl Recipient {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(input: &str) -> Result<Recipient, TextError> {
+        one_line(input, Self::MAX_CHARS).map(Recipient)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A signer's name: 1 to 100 characters, no line breaks or other control characters (a name
 /// with CRLF could forge lines in emails and exports), inner whitespace folded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,15 +70,7 @@ impl SignerName {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(input: &str) -> Result<SignerName, TextError> {
-        if has_controls(input, false) {
-            return Err(TextError::ControlCharacters);
-        }
-        let folded = input.split_whitespace().collect::<Vec<_>>().join(" ");
-        match folded.chars().count() {
-            0 => Err(TextError::Missing),
-            n if n > Self::MAX_CHARS => Err(TextError::TooLong),
-            _ => Ok(SignerName(folded)),
-        }
+        one_line(input, Self::MAX_CHARS).map(SignerName)
     }
 
     pub fn as_str(&self) -> &str {

@@ -10,6 +10,7 @@ pub mod sequencer;
 /// Signs checkpoints for this site: the log key (from the master key) under the site's host.
 pub struct LogSigner {
     key: note::LogKey,
+    verifier: note::Verifier,
     host: String,
 }
 
@@ -21,8 +22,11 @@ impl LogSigner {
             (Some(h), None) => h.to_string(),
             (None, _) => "undersigned".to_string(),
         };
+        let key = note::LogKey::new(seed, &host);
+        let verifier = note::Verifier::parse(key.vkey()).expect("a key's own vkey parses");
         LogSigner {
-            key: note::LogKey::new(seed, &host),
+            key,
+            verifier,
             host,
         }
     }
@@ -39,5 +43,12 @@ impl LogSigner {
 
     pub fn key(&self) -> &note::LogKey {
         &self.key
+    }
+
+    /// Whether a stored checkpoint was signed by this key. A log is only ever continued by the
+    /// key that began it: a server or command run with another key (a missing `log_key_file`,
+    /// another `base_url`) must not append checkpoints that the published key does not verify.
+    pub fn signed(&self, note: &str) -> bool {
+        self.verifier.open_text(note).is_ok()
     }
 }

@@ -49,6 +49,20 @@ pub struct PetitionJson {
     /// The petition's signed log: its latest checkpoint's size and total, and how to check it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<LogJson>,
+    /// Deliveries to officials, each with the signed checkpoint it carried.
+    pub deliveries: Vec<DeliveryJson>,
+}
+
+#[derive(Serialize)]
+pub struct DeliveryJson {
+    pub recipient: String,
+    /// The day (YYYY-MM-DD).
+    pub delivered_on: String,
+    /// The total the delivered checkpoint commits to, and its size.
+    pub total: i64,
+    pub size: i64,
+    /// The signed checkpoint handed over (a C2SP signed note).
+    pub checkpoint: String,
 }
 
 #[derive(Serialize)]
@@ -91,6 +105,17 @@ impl PetitionJson {
                     .collect()
             }),
             signatures_by_day: None,
+            deliveries: v
+                .deliveries
+                .into_iter()
+                .map(|d| DeliveryJson {
+                    recipient: d.recipient,
+                    delivered_on: d.delivered_on.format("%Y-%m-%d").to_string(),
+                    total: d.total,
+                    size: d.size,
+                    checkpoint: d.checkpoint,
+                })
+                .collect(),
             log: v.verified.map(|c| LogJson {
                 size: c.size,
                 total: c.total,

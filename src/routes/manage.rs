@@ -67,6 +67,11 @@ struct ManagePage {
     update_key: String,
     /// Signers an update emailed now would reach.
     audience: String,
+    /// Delivery packages made: `(id, made, total, with emails, manifest SHA-256)`.
+    packages: Vec<(i32, String, String, String, String)>,
+    /// Deliveries recorded: "Delivered to … on …: N signatures.".
+    deliveries: Vec<String>,
+    today_iso: String,
 }
 
 #[get("/dashboard/petitions/{slug}")]
@@ -83,18 +88,20 @@ pub async fn show(
     let chart_start = today_start - TimeDelta::days(CHART_DAYS - 1);
     let week_start = now - TimeDelta::days(7);
     let id = view.petition.id;
-    let (today, week, all_rows, days, audience, paper, updates) = db::run(&state.pool, move |c| {
-        Ok((
-            db::stats::confirmed_since(c, id, today_start)?,
-            db::stats::confirmed_since(c, id, week_start)?,
-            db::signatures::count_all_rows(c, id)?,
-            db::stats::per_day(c, id, chart_start)?,
-            crate::usecases::updates::audience(c, id)?,
-            db::paper::list(c, id)?,
-            db::updates::list(c, id)?,
-        ))
-    })
-    .await?;
+    let (today, week, all_rows, days, audience, paper, updates, packages) =
+        db::run(&state.pool, move |c| {
+            Ok((
+                db::stats::confirmed_since(c, id, today_start)?,
+                db::stats::confirmed_since(c, id, week_start)?,
+                db::signatures::count_all_rows(c, id)?,
+                db::stats::per_day(c, id, chart_start)?,
+                crate::usecases::updates::audience(c, id)?,
+                db::paper::list(c, id)?,
+                db::updates::list(c, id)?,
+                db::deliveries::packages(c, id)?,
+            ))
+        })
+        .await?;
     let p = &view.petition;
     let online = p.signature_count;
     let count = p.total_count();
@@ -121,7 +128,40 @@ pub async fn show(
     } else {
         tr.t("manage.eta_none")
     };
+    let packages = packages
+        .into_iter()
+        .map(|k| {
+            (
+                k.id,
+                tr.datetime(k.created_at),
+                tr.number(k.total),
+                tr.t(if k.with_emails {
+                    "package.yes"
+                } else {
+                    "package.no"
+                }),
+                k.manifest_sha256,
+            )
+        })
+        .collect();
+    let deliveries = view
+        .deliveries
+        .iter()
+        .map(|d| {
+            tr.tf(
+                "deliveries.item",
+                &[
+                    ("recipient", &d.recipient),
+                    ("date", &tr.date(d.delivered_on)),
+                    ("total", &tr.number(d.total)),
+                ],
+            )
+        })
+        .collect();
     let page = ManagePage {
+        packages,
+        deliveries,
+        today_iso: now.format("%Y-%m-%d").to_string(),
         bars: chart(&tr, &days, chart_start.date()),
         chart_label: tr.t("manage.chart"),
         slug: p.slug.clone(),

@@ -15,6 +15,7 @@ pub mod images;
 pub mod log;
 pub mod manage;
 pub mod moderation;
+pub mod package;
 pub mod pages;
 pub mod paper;
 pub mod petition;

@@ -97,6 +97,8 @@ struct PetitionPage<'a> {
     /// "N signatures are in the signed log (checkpoint of …)", once there is a checkpoint.
     verified: Option<String>,
     vkey: String,
+    /// "Delivered to … on …: N signatures." with the checkpoint handed over.
+    deliveries: Vec<(String, String)>,
 }
 
 impl PetitionPage<'_> {
@@ -237,6 +239,23 @@ fn render_page(
                 &[("count", &tr.number(c.total)), ("time", &tr.datetime(c.at))],
             )
         }),
+        deliveries: view
+            .deliveries
+            .iter()
+            .map(|d| {
+                (
+                    tr.tf(
+                        "deliveries.item",
+                        &[
+                            ("recipient", &d.recipient),
+                            ("date", &tr.date(d.delivered_on)),
+                            ("total", &tr.number(d.total)),
+                        ],
+                    ),
+                    d.checkpoint.clone(),
+                )
+            })
+            .collect(),
         vkey: req
             .app_data::<actix_web::web::Data<AppState>>()
             .map(|s| s.log.vkey().to_string())

@@ -94,6 +94,15 @@ pub fn sequence(
         if queued.is_empty() && latest.is_some() {
             return Ok(0);
         }
+        if let Some(c) = latest.as_ref().filter(|c| !signer.signed(&c.note)) {
+            return Err(UseCaseError::Db(db::DbError::Other(format!(
+                "this log's checkpoints are signed by another key than {} (checkpoint of {} \
+                 entries): run with the configuration that began it (key_file, log_key_file, \
+                 base_url)",
+                signer.vkey(),
+                c.size
+            ))));
+        }
         let (slug, origin): (String, Option<String>) = petitions::table
             .find(petition_id)
             .select((petitions::slug, petitions::log_origin))
@@ -172,6 +181,14 @@ pub fn flush(
     petition_id: i32,
     signer: &LogSigner,
 ) -> Result<(), UseCaseError> {
+    if let Some(c) = dblog::latest(conn, petition_id)?.filter(|c| !signer.signed(&c.note)) {
+        return Err(UseCaseError::Db(db::DbError::Other(format!(
+            "the log's checkpoint of {} entries is not signed by this configuration's key {}: \
+             run with the server's configuration (key_file, log_key_file, base_url)",
+            c.size,
+            signer.vkey()
+        ))));
+    }
     start(conn, petition_id, signer, db::now())?;
     let mut collisions = 0;
     loop {

@@ -521,7 +521,7 @@ async fn a_signer_gets_a_receipt_that_proves_their_signature_is_in_the_signed_lo
 }
 
 /// The Chromium binary for browser tests: `CHROMIUM`, else `chromium` on the PATH.
-fn chromium() -> Option<std::path::PathBuf> {
+pub fn chromium() -> Option<std::path::PathBuf> {
     if let Some(path) = std::env::var_os("CHROMIUM") {
         return Some(path.into());
     }
@@ -588,7 +588,7 @@ async fn a_receipt_verifies_in_a_real_browser() {
 }
 
 /// The DOM of `url` once a headless Chromium has run its scripts.
-async fn render_in(browser: &std::path::Path, url: &str) -> String {
+pub async fn render_in(browser: &std::path::Path, url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = tokio::time::timeout(
         std::time::Duration::from_secs(90),

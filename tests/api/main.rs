@@ -11,6 +11,7 @@ mod manage;
 mod migrate_data;
 mod moderation;
 mod organizers;
+mod package;
 mod paper;
 mod sessions;
 
