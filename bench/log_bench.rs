@@ -98,12 +98,7 @@ fn main() -> anyhow::Result<()> {
         x ^= x << 17;
         let index = x % size;
         let t = Instant::now();
-        let mut nodes = dblog::Nodes {
-            conn: &mut conn,
-            petition_id: petition,
-            cache: Default::default(),
-        };
-        let proof = merkle::inclusion_proof(&mut nodes, index, size)?;
+        let proof = dblog::inclusion_proof(&mut conn, petition, index, size)?;
         inclusion.push(t.elapsed().as_secs_f64() * 1000.0);
         if k % 100 == 0 {
             let data = dblog::entries(&mut conn, petition, index as i64, index as i64 + 1)?;
@@ -113,12 +108,7 @@ fn main() -> anyhow::Result<()> {
     }
     inclusion.sort_by(f64::total_cmp);
     let t = Instant::now();
-    let mut nodes = dblog::Nodes {
-        conn: &mut conn,
-        petition_id: petition,
-        cache: Default::default(),
-    };
-    let consistency = merkle::consistency_proof(&mut nodes, size / 3 + 1, size)?;
+    let consistency = dblog::consistency_proof(&mut conn, petition, size / 3 + 1, size)?;
     let consistency_ms = t.elapsed().as_secs_f64() * 1000.0;
     let t = Instant::now();
     let mut nodes = dblog::Nodes {

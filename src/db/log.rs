@@ -305,6 +305,72 @@ impl Subtrees for Nodes<'_> {
     }
 }
 
+impl Nodes<'_> {
+    /// A petition's stored subtrees, read as needed.
+    pub fn of(conn: &mut DbConnection, petition_id: i32) -> Nodes<'_> {
+        Nodes {
+            conn,
+            petition_id,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Reads `keys` into the cache with one query (levels × indices, a small superset).
+    pub fn prefetch(&mut self, keys: &[(u32, u64)]) -> Result<(), DbError> {
+        let wanted: std::collections::HashSet<(u32, u64)> = keys.iter().copied().collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut levels: Vec<i32> = wanted.iter().map(|(l, _)| *l as i32).collect();
+        let mut idxs: Vec<i64> = wanted.iter().map(|(_, i)| *i as i64).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        idxs.sort_unstable();
+        idxs.dedup();
+        let rows: Vec<(i32, i64, Vec<u8>)> = log_nodes::table
+            .filter(log_nodes::petition_id.eq(self.petition_id))
+            .filter(log_nodes::level.eq_any(levels))
+            .filter(log_nodes::idx.eq_any(idxs))
+            .select((log_nodes::level, log_nodes::idx, log_nodes::hash))
+            .load(self.conn)?;
+        for (level, idx, hash) in rows {
+            let key = (level as u32, idx as u64);
+            if let (true, Ok(h)) = (wanted.contains(&key), Hash::try_from(hash)) {
+                self.cache.insert(key, h);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The RFC 9162 inclusion proof of entry `index` in the tree of `size`, read in one query.
+pub fn inclusion_proof(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, DbError> {
+    let mut nodes = Nodes::of(conn, petition_id);
+    nodes.prefetch(&crate::log::merkle::subtrees_read(|r| {
+        crate::log::merkle::inclusion_proof(r, index, size)
+    }))?;
+    crate::log::merkle::inclusion_proof(&mut nodes, index, size)
+}
+
+/// The RFC 9162 consistency proof between sizes `first` and `second`, read in one query.
+pub fn consistency_proof(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    first: u64,
+    second: u64,
+) -> Result<Vec<Hash>, DbError> {
+    let mut nodes = Nodes::of(conn, petition_id);
+    nodes.prefetch(&crate::log::merkle::subtrees_read(|r| {
+        crate::log::merkle::consistency_proof(r, first, second)
+    }))?;
+    crate::log::merkle::consistency_proof(&mut nodes, first, second)
+}
+
 /// A signature's commitment and salt, made (with a new salt and receipt) if it has none yet:
 /// for signatures confirmed before their petition's log began.
 pub fn ensure_commitment(

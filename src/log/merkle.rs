@@ -237,6 +237,30 @@ pub fn completed_by<E>(
     Ok(out)
 }
 
+/// Records which perfect subtrees a computation reads, answering with placeholder hashes. Roots
+/// and proofs choose what to read from indices alone, so a dry run with a recorder lists every
+/// subtree they need, and a store can fetch them all in one query before the real run.
+#[derive(Debug, Default)]
+pub struct Recorder(pub Vec<(u32, u64)>);
+
+impl Subtrees for Recorder {
+    type Error = std::convert::Infallible;
+
+    fn perfect(&mut self, level: u32, index: u64) -> Result<Hash, Self::Error> {
+        self.0.push((level, index));
+        Ok([0; 32])
+    }
+}
+
+/// The perfect subtrees `compute` reads (see [`Recorder`]).
+pub fn subtrees_read<T>(
+    compute: impl FnOnce(&mut Recorder) -> Result<T, std::convert::Infallible>,
+) -> Vec<(u32, u64)> {
+    let mut r = Recorder::default();
+    let _ = compute(&mut r);
+    r.0
+}
+
 /// The right edge of a tree being built leaf by leaf in memory: the roots of its perfect
 /// subtrees, largest first. Enough to give the root at any size without keeping the leaves,
 /// so a verifier recomputes the root of a million-entry log in constant memory.
@@ -497,6 +521,32 @@ mod tests {
             let forged = reference_root(&rewritten[..first]);
             proptest::prop_assert!(!verify_consistency(first as u64, second as u64, &forged, &new, &proof));
         }
+    }
+
+    #[test]
+    fn a_dry_run_lists_exactly_the_subtrees_a_proof_reads() {
+        let leaves: Vec<Vec<u8>> = (0..77u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let mut m = Memory::with(&leaves);
+        for (index, size) in [(0, 1), (5, 77), (76, 77), (31, 64), (40, 50)] {
+            let wanted = subtrees_read(|r| inclusion_proof(r, index, size));
+            let mut only = Memory {
+                nodes: wanted.iter().map(|k| (*k, m.nodes[k])).collect(),
+                size: m.size,
+            };
+            assert_eq!(
+                inclusion_proof(&mut only, index, size),
+                inclusion_proof(&mut m, index, size)
+            );
+        }
+        let wanted = subtrees_read(|r| consistency_proof(r, 13, 77));
+        let mut only = Memory {
+            nodes: wanted.iter().map(|k| (*k, m.nodes[k])).collect(),
+            size: m.size,
+        };
+        assert_eq!(
+            consistency_proof(&mut only, 13, 77),
+            consistency_proof(&mut m, 13, 77)
+        );
     }
 
     #[test]

@@ -198,12 +198,7 @@ async fn inclusion_of(state: &AppState, slug: String, q: &Params) -> Result<Http
         return Err(bad("`index` must be less than `size`"));
     }
     let proof = db::run(&state.pool, move |conn| {
-        let mut nodes = dblog::Nodes {
-            conn,
-            petition_id: id,
-            cache: Default::default(),
-        };
-        merkle::inclusion_proof(&mut nodes, index, size)
+        dblog::inclusion_proof(conn, id, index, size)
     })
     .await?;
     Ok(json(serde_json::json!({ "hashes": b64_hashes(&proof) })))
@@ -235,12 +230,7 @@ async fn consistency_of(
         return Err(bad("`first` must be between 1 and `second`"));
     }
     let proof = db::run(&state.pool, move |conn| {
-        let mut nodes = dblog::Nodes {
-            conn,
-            petition_id: id,
-            cache: Default::default(),
-        };
-        merkle::consistency_proof(&mut nodes, first, second)
+        dblog::consistency_proof(conn, id, first, second)
     })
     .await?;
     Ok(json(serde_json::json!({ "hashes": b64_hashes(&proof) })))

@@ -64,12 +64,7 @@ async fn standing(
                     .pop()
                     .map(|(_, d)| d)
                     .unwrap_or_default();
-                let mut nodes = dblog::Nodes {
-                    conn: c,
-                    petition_id: p.id,
-                    cache: Default::default(),
-                };
-                let proof = merkle::inclusion_proof(&mut nodes, index as u64, cp.size as u64)?;
+                let proof = dblog::inclusion_proof(c, p.id, index as u64, cp.size as u64)?;
                 Some((index, data, proof))
             }
             _ => None,
