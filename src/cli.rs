@@ -424,27 +424,39 @@ fn delivery_package(
     let mut conn = open(settings)?;
     let petition = db::petitions::find_by_slug(&mut conn, slug)?
         .with_context(|| format!("no petition with the slug {slug:?}"))?;
-    let file = std::fs::File::create(output)
-        .with_context(|| format!("cannot create {}", output.display()))?;
+    // Written beside the output under a temporary name (0600: it holds personal data) and
+    // renamed when complete, so a failure leaves any earlier file of that name untouched.
+    let partial = output.with_file_name(format!(
+        ".{}.partial",
+        output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let file =
+        private_file(&partial).with_context(|| format!("cannot create {}", output.display()))?;
     let now = db::now();
     let site = crate::package::Site {
         base_url: &base,
         signer: &signer,
     };
-    let made = match crate::package::build(
+    let built = crate::package::build(
         &mut conn,
         &petition,
         &site,
         emails,
         now,
         std::io::BufWriter::new(file),
-    ) {
+    );
+    let made = match built {
         Ok(made) => made,
         Err(e) => {
-            let _ = std::fs::remove_file(output);
+            let _ = std::fs::remove_file(&partial);
             bail!("cannot make the package: {e}");
         }
     };
+    std::fs::rename(&partial, output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
     crate::usecases::deliveries::package_made(&mut conn, None, petition.id, &made, now)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
@@ -464,6 +476,18 @@ fn delivery_package(
     Ok(())
 }
 
+/// A new file only its owner can read.
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
 fn verify(file: &std::path::Path, vkey: Option<&str>) -> anyhow::Result<()> {
     let vkey = match vkey {
         Some(v) if std::path::Path::new(v).is_file() => {
@@ -476,18 +500,24 @@ fn verify(file: &std::path::Path, vkey: Option<&str>) -> anyhow::Result<()> {
     let verified = crate::package::verify::verify(std::io::BufReader::new(reader), vkey.as_deref())
         .map_err(|f| anyhow::anyhow!("NOT VERIFIED: {f}"))?;
     let m = &verified.manifest;
+    let shown = crate::package::verify::shown;
     println!(
         "verified: {} signatures ({} online, {} on paper) for {}",
-        m.total, m.signatures, m.paper, verified.origin
+        m.total,
+        m.signatures,
+        m.paper,
+        shown(&verified.origin)
     );
     println!(
         "the log's {} entries recount to that total under a checkpoint signed by {}",
-        m.size, m.vkey
+        m.size,
+        shown(&m.vkey)
     );
     if vkey.is_none() {
         println!(
-            "compare that key with the one published at {}; or run again with --vkey",
-            m.petition.key_url
+            "WHO MADE IT IS NOT ESTABLISHED: anyone can make a package that checks out under \
+             its own key. Compare the key above with the one the site publishes at \
+             /.well-known/undersigned/log-key, or run again with --vkey"
         );
     }
     Ok(())

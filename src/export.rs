@@ -81,10 +81,15 @@ pub fn rows(batch: &[ExportRow]) -> Result<Vec<u8>, ExportError> {
         .map_err(|e| ExportError::Io(e.into_error()))
 }
 
-/// The header of a delivery package's `signatures.csv`: the export columns plus `commitment`.
+/// The columns of a delivery package's `signatures.csv`: the export's plus `commitment`.
+pub fn package_columns() -> Vec<&'static str> {
+    COLUMNS.iter().copied().chain(["commitment"]).collect()
+}
+
+/// The header of a delivery package's `signatures.csv`.
 pub fn package_header() -> Result<Vec<u8>, ExportError> {
     let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(COLUMNS.iter().chain(&["commitment"]))?;
+    csv.write_record(package_columns())?;
     csv.into_inner()
         .map_err(|e| ExportError::Io(e.into_error()))
 }

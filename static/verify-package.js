@@ -63,9 +63,9 @@
       }
       if (c === '"') { quoted = true; i++; continue; }
       if (c === ",") { row.push(field); field = ""; i++; continue; }
-      if (c === "\r" && s[i + 1] === "\n") { i++; continue; }
+      if (c === "\r") { if (s[i + 1] !== "\n") field += c; i++; continue; }
       if (c === "\n") { row.push(field); rows.push(row); row = []; field = ""; i++; continue; }
-      let j = i;
+      let j = i + 1;
       while (j < s.length && !'",\r\n'.includes(s[j])) j++;
       field += s.slice(i, j); i = j;
     }
@@ -89,6 +89,7 @@
       const index = tree.size;
       let e;
       try { e = JSON.parse(text(leaf)); } catch (x) { fail("entries", { detail: index }); }
+      if (!e || !Number.isSafeInteger(e.delta) || typeof e.time !== "string") fail("entries", { detail: index });
       if (e.kind === "paper" || e.kind === "paper_removed") {
         if (!Number.isInteger(e.batch)) fail("entries", { detail: index });
         if (e.kind === "paper") {
@@ -118,9 +119,11 @@
     const vkey = text(need("vkey.txt")).trim();
     if (!(await Tlog.bytesSigned(manifestBytes, text(need("manifest.sig")), vkey))) fail("manifest_sig");
     const manifest = JSON.parse(text(manifestBytes));
+    if (manifest.format !== "undersigned-delivery/1") fail("not_zip");
     if ((manifest.vkey || "").trim() !== vkey) fail("vkey_differs");
+    const listed = (name) => Object.prototype.hasOwnProperty.call(manifest.files, name);
     for (const name of files.keys()) {
-      if (name !== "manifest.json" && name !== "manifest.sig" && !(name in manifest.files)) fail("unlisted", { file: name });
+      if (name !== "manifest.json" && name !== "manifest.sig" && !listed(name)) fail("unlisted", { file: name });
     }
     for (const [name, hash] of Object.entries(manifest.files)) {
       if (Tlog.hex(await Tlog.sha(need(name))) !== hash) fail("hash", { file: name });
@@ -129,6 +132,7 @@
     if (note !== manifest.checkpoint) fail("checkpoint_differs");
     if (!(await Tlog.noteSigned(note, vkey))) fail("checkpoint_sig");
     const cp = Tlog.checkpoint(note);
+    if (manifest.size !== cp.size || !cp.origin.endsWith("/petitions/" + manifest.petition.slug)) fail("checkpoint_differs");
     const log = await recount(need("log-entries.jsonl"));
     if (log.size !== cp.size || !Tlog.same(log.root, cp.root)) fail("root");
     if (log.total !== cp.total || manifest.total !== cp.total) {
@@ -149,12 +153,14 @@
     let paper = 0;
     const batches = new Set();
     for (const r of csvRows(text(need("paper.csv"))).slice(1)) {
+      if (!/^[0-9]+$/.test(r[0]) || !/^[0-9]+$/.test(r[1] || "")) fail("total", { entries: log.total, signed: cp.total });
       const b = Number(r[0]), n = Number(r[1]);
       if (log.paper.get(b) !== n || batches.has(b)) fail("total", { entries: log.total, signed: cp.total });
       batches.add(b);
       paper += n;
     }
-    if (batches.size !== log.paper.size || seen.size + paper !== cp.total) {
+    if (batches.size !== log.paper.size || seen.size + paper !== cp.total
+        || manifest.signatures !== seen.size || manifest.paper !== paper) {
       fail("total", { entries: seen.size + paper, signed: cp.total });
     }
     return say("ok", { total: cp.total, signatures: seen.size, paper, vkey });

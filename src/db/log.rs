@@ -170,6 +170,15 @@ pub fn latest(
         .optional()?)
 }
 
+/// The newest checkpoint of any petition's log on this site (all are signed by one key).
+pub fn latest_note_of_site(conn: &mut DbConnection) -> Result<Option<String>, DbError> {
+    Ok(log_checkpoints::table
+        .order(log_checkpoints::id.desc())
+        .select(log_checkpoints::note)
+        .first(conn)
+        .optional()?)
+}
+
 /// Stores a signed checkpoint.
 pub fn add_checkpoint(
     conn: &mut DbConnection,
@@ -416,12 +425,46 @@ pub fn ensure_commitment(
         comment: comment.as_deref(),
     }
     .commitment(&salt);
-    diesel::update(signatures::table.find(signature_id))
-        .set((
-            signatures::receipt_hash.eq(receipt_hash(&receipt_code(&salt))),
-            signatures::salt.eq(&salt),
-            signatures::commitment.eq(&commitment),
-        ))
-        .execute(conn)?;
+    // Only if none was made meanwhile (the first one made stays: its receipt may be out).
+    let set = diesel::update(
+        signatures::table
+            .find(signature_id)
+            .filter(signatures::commitment.is_null()),
+    )
+    .set((
+        signatures::receipt_hash.eq(receipt_hash(&receipt_code(&salt))),
+        signatures::salt.eq(&salt),
+        signatures::commitment.eq(&commitment),
+    ))
+    .execute(conn)?;
+    if set == 0 {
+        let (commitment, salt): (Option<String>, Option<String>) = signatures::table
+            .find(signature_id)
+            .select((signatures::commitment, signatures::salt))
+            .first(conn)?;
+        if let (Some(c), Some(s)) = (commitment, salt) {
+            return Ok((c, s));
+        }
+        return Err(DbError::Other(format!(
+            "signature {signature_id} has a commitment without its salt"
+        )));
+    }
     Ok((commitment, salt))
+}
+
+/// Counted signatures of a petition without a commitment yet, `limit` at a time: those
+/// confirmed before its log began.
+pub fn uncommitted(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    limit: i64,
+) -> Result<Vec<i32>, DbError> {
+    Ok(signatures::table
+        .filter(signatures::petition_id.eq(petition_id))
+        .filter(crate::db::signatures::counted())
+        .filter(signatures::commitment.is_null())
+        .order(signatures::id.asc())
+        .limit(limit)
+        .select(signatures::id)
+        .load(conn)?)
 }

@@ -211,13 +211,36 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    tx(conn, "BEGIN IMMEDIATE", "BEGIN", f)
+}
+
+/// Runs `f` reading one consistent snapshot of the database and writing nothing: a deferred
+/// transaction on SQLite (WAL keeps its snapshot from the first read), REPEATABLE READ, READ
+/// ONLY on PostgreSQL. For reads that must agree with each other across many statements, such
+/// as a delivery package.
+pub fn read_snapshot<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    tx(
+        conn,
+        "BEGIN DEFERRED",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        f,
+    )
+}
+
+fn tx<T, E, F>(conn: &mut DbConnection, sqlite: &str, postgres: &str, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     // Never nested (both refuse with `AlreadyInTransaction`): a use case is the whole unit.
     match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
-        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sqlite)?,
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(c, postgres)?,
     }
     let result = f(conn);
     let end = |conn: &mut DbConnection, commit: bool| -> diesel::QueryResult<()> {

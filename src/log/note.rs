@@ -115,7 +115,10 @@ fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
 
 /// Whether `name` can be a key name: not empty, no whitespace, no `+`.
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '+')
 }
 
 impl LogKey {

@@ -7,6 +7,19 @@ use std::collections::{BTreeMap, HashMap};
 use super::entry::{Entry, EventKind};
 use super::merkle::{Frontier, Hash};
 
+/// A commitment as entries and lists write it: exactly 64 lower-case hex digits (one
+/// spelling per commitment, so a list cannot name one signature twice in two spellings).
+fn commitment_bytes(c: &str) -> Option<[u8; 32]> {
+    if c.len() != 64
+        || !c
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    <[u8; 32]>::try_from(hex::decode(c).ok()?).ok()
+}
+
 /// Where a signature stands after the entries read so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Standing {
@@ -45,8 +58,8 @@ impl Recount {
             let commitment = e
                 .commitment
                 .as_deref()
-                .and_then(|c| <[u8; 32]>::try_from(hex::decode(c).ok()?).ok())
-                .ok_or("no commitment of 64 hex digits")?;
+                .and_then(commitment_bytes)
+                .ok_or("no commitment of 64 lower-case hex digits")?;
             let before = self.signatures.get(&commitment).copied();
             let (after, delta) = match (e.kind, before) {
                 (EventKind::Confirmed, None) => (Standing::Counted, 1),
@@ -114,9 +127,7 @@ impl Recount {
 
     /// Whether the signature with this commitment (hex) counts now.
     pub fn counts(&self, commitment: &str) -> bool {
-        hex::decode(commitment)
-            .ok()
-            .and_then(|c| <[u8; 32]>::try_from(c).ok())
+        commitment_bytes(commitment)
             .is_some_and(|c| self.signatures.get(&c) == Some(&Standing::Counted))
     }
 
@@ -194,6 +205,14 @@ mod tests {
                 "not in the log",
             ),
             (entry(EventKind::Confirmed, 1, None, None), "no commitment"),
+            (
+                format!(
+                    "{{\"kind\":\"confirmed\",\"delta\":1,\"commitment\":\"{}\",\"time\":\"x\"}}",
+                    "AB".repeat(32)
+                )
+                .into_bytes(),
+                "lower-case",
+            ),
             (
                 entry(EventKind::PaperRemoved, -3, None, Some(4)),
                 "not in the count",

@@ -26,6 +26,9 @@ use crate::log::LogSigner;
 use crate::log::recount::Recount;
 use crate::usecases::{self, UseCaseError};
 
+/// The columns of `paper.csv`.
+pub const PAPER_COLUMNS: [&str; 4] = ["batch", "count", "collected_on", "note"];
+
 /// The format named in every manifest.
 pub const FORMAT: &str = "undersigned-delivery/1";
 
@@ -96,6 +99,8 @@ pub struct Made {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
     #[error(transparent)]
     UseCase(#[from] UseCaseError),
     #[error(transparent)]
@@ -175,6 +180,21 @@ pub fn build<W: Write + Seek>(
     out: W,
 ) -> Result<Made, PackageError> {
     usecases::log::flush(conn, petition.id, site.signer)?;
+    // Everything below reads one snapshot: the checkpoint, its entries, the signatures and
+    // the paper batches agree whatever is confirmed, moderated or removed meanwhile.
+    db::read_snapshot(conn, |conn| {
+        write(conn, petition, site, with_emails, now, out)
+    })
+}
+
+fn write<W: Write + Seek>(
+    conn: &mut DbConnection,
+    petition: &Petition,
+    site: &Site<'_>,
+    with_emails: bool,
+    now: NaiveDateTime,
+    out: W,
+) -> Result<Made, PackageError> {
     let checkpoint = dblog::latest(conn, petition.id)?
         .ok_or_else(|| PackageError::Inconsistent("no checkpoint after flushing".into()))?;
     let base = site.base_url.trim_end_matches('/');
@@ -249,7 +269,7 @@ pub fn build<W: Write + Seek>(
     // Paper batches the checkpoint counts.
     let mut paper_csv = csv::Writer::from_writer(Vec::new());
     paper_csv
-        .write_record(["batch", "count", "collected_on", "note"])
+        .write_record(PAPER_COLUMNS)
         .map_err(export::ExportError::from)?;
     let mut paper = 0i64;
     for b in db::paper::list(conn, petition.id)?

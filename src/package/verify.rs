@@ -36,6 +36,8 @@ pub const BROWSER_MESSAGES: [&str; 16] = [
 const MAX_FILE: u64 = 8 << 30;
 /// The manifest, its signature, the key and the checkpoint are small.
 const MAX_SMALL: u64 = 4 << 20;
+/// A log entry is a small JSON object.
+const MAX_ENTRY: u64 = 64 << 10;
 
 /// Why a package is refused: one sentence naming the file and the check.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,20 @@ pub struct Failure(pub String);
 
 fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
     Err(Failure(message.into()))
+}
+
+/// Text from the package, made safe to print: control characters (which could redraw the
+/// terminal, or a verdict) are shown escaped.
+pub fn shown(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// What a package that passes every check holds.
@@ -59,6 +75,12 @@ pub struct Verified {
 pub fn verify<R: Read + Seek>(reader: R, vkey: Option<&str>) -> Result<Verified, Failure> {
     let mut zip = zip::ZipArchive::new(reader)
         .map_err(|e| Failure(format!("not a ZIP file that can be read: {e}")))?;
+    if zip.has_duplicate_names() {
+        return fail("two files in the ZIP file have the same name");
+    }
+    if !zip.comment().is_empty() {
+        return fail("the ZIP file carries a comment, which is not part of a package");
+    }
     let mut names = HashSet::new();
     for i in 0..zip.len() {
         let file = zip
@@ -69,7 +91,7 @@ pub fn verify<R: Read + Seek>(reader: R, vkey: Option<&str>) -> Result<Verified,
             .map_err(|e| Failure(format!("the ZIP file is damaged: {e}")))?
             .into_owned();
         if !names.insert(name.clone()) {
-            return fail(format!("{name}: two files have this name"));
+            return fail(format!("{}: two files have this name", shown(&name)));
         }
     }
 
@@ -94,7 +116,7 @@ pub fn verify<R: Read + Seek>(reader: R, vkey: Option<&str>) -> Result<Verified,
             "{}: not a signature of {} by the key {}",
             files::MANIFEST_SIG,
             files::MANIFEST,
-            vkey
+            shown(&vkey)
         ));
     }
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
@@ -112,12 +134,15 @@ pub fn verify<R: Read + Seek>(reader: R, vkey: Option<&str>) -> Result<Verified,
             && name != files::MANIFEST_SIG
             && !manifest.files.contains_key(name)
         {
-            return fail(format!("{name}: not listed in the manifest"));
+            return fail(format!("{}: not listed in the manifest", shown(name)));
         }
     }
     for name in manifest.files.keys() {
         if !names.contains(name) {
-            return fail(format!("{name}: listed in the manifest but missing"));
+            return fail(format!(
+                "{}: listed in the manifest but missing",
+                shown(name)
+            ));
         }
     }
     if manifest.vkey.trim() != vkey {
@@ -128,16 +153,19 @@ pub fn verify<R: Read + Seek>(reader: R, vkey: Option<&str>) -> Result<Verified,
         ));
     }
 
+    // Each file's hash is checked before its content is read: only signed content is parsed.
     let check = |zip: &mut zip::ZipArchive<R>,
                  name: &str,
                  read: &mut dyn FnMut(&mut dyn BufRead) -> Result<(), Failure>|
      -> Result<(), Failure> {
-        let hash = stream(zip, name, read)?;
+        let hash = stream(zip, name, &mut |_| Ok(()))?;
         if manifest.files.get(name) != Some(&hash) {
             return fail(format!(
-                "{name}: its content is not what the manifest says (SHA-256 {hash})"
+                "{}: its content is not what the manifest says (SHA-256 {hash})",
+                shown(name)
             ));
         }
+        stream(zip, name, read)?;
         Ok(())
     };
 
@@ -157,10 +185,29 @@ pub fn verify<R: Read + Seek>(reader: R, vkey: Option<&str>) -> Result<Verified,
     }
     let checkpoint = verifier.open(&note).map_err(|e| {
         Failure(format!(
-            "{}: not a checkpoint signed by the key {vkey}: {e}",
-            files::CHECKPOINT
+            "{}: not a checkpoint signed by the key {}: {e}",
+            files::CHECKPOINT,
+            shown(&vkey)
         ))
     })?;
+    if manifest.size != checkpoint.size {
+        return fail(format!(
+            "{}: says {} entries; the signed checkpoint covers {}",
+            files::MANIFEST,
+            manifest.size,
+            checkpoint.size
+        ));
+    }
+    if !checkpoint
+        .origin
+        .ends_with(&format!("/petitions/{}", manifest.petition.slug))
+    {
+        return fail(format!(
+            "{}: the checkpoint is another petition's log ({})",
+            files::CHECKPOINT,
+            shown(&checkpoint.origin)
+        ));
+    }
     let signed_total: i64 = checkpoint
         .extension("total")
         .and_then(|t| t.parse().ok())
@@ -171,11 +218,19 @@ pub fn verify<R: Read + Seek>(reader: R, vkey: Option<&str>) -> Result<Verified,
         let mut line = Vec::new();
         loop {
             line.clear();
-            let n = r
+            let n = (&mut *r)
+                .take(MAX_ENTRY)
                 .read_until(b'\n', &mut line)
                 .map_err(|e| Failure(format!("{}: {e}", files::ENTRIES)))?;
             if n == 0 {
                 return Ok(());
+            }
+            if n as u64 >= MAX_ENTRY {
+                return fail(format!(
+                    "{}: entry {} is longer than any log entry",
+                    files::ENTRIES,
+                    recount.size()
+                ));
             }
             if line.pop() != Some(b'\n') {
                 return fail(format!(
@@ -329,11 +384,7 @@ fn signature_rows(r: &mut dyn BufRead, recount: &Recount) -> Result<i64, Failure
         .headers()
         .map_err(|e| Failure(format!("{name}: {e}")))?
         .clone();
-    let expected: Vec<&str> = crate::export::COLUMNS
-        .iter()
-        .copied()
-        .chain(["commitment"])
-        .collect();
+    let expected = crate::export::package_columns();
     if header.iter().collect::<Vec<_>>() != expected {
         return fail(format!(
             "{name}: the columns are not {}",
@@ -348,14 +399,16 @@ fn signature_rows(r: &mut dyn BufRead, recount: &Recount) -> Result<i64, Failure
         let commitment = record.get(expected.len() - 1).unwrap_or("");
         if !recount.counts(commitment) {
             return fail(format!(
-                "{name}: row {} (signer {number}) is not a signature the log counts",
-                i + 2
+                "{name}: row {} (signer {}) is not a signature the log counts",
+                i + 2,
+                shown(number)
             ));
         }
         if !seen.insert(commitment.to_string()) {
             return fail(format!(
-                "{name}: row {} (signer {number}) lists a signature twice",
-                i + 2
+                "{name}: row {} (signer {}) lists a signature twice",
+                i + 2,
+                shown(number)
             ));
         }
         rows += 1;
@@ -367,6 +420,16 @@ fn signature_rows(r: &mut dyn BufRead, recount: &Recount) -> Result<i64, Failure
 fn paper_rows(r: &mut dyn BufRead, recount: &Recount) -> Result<i64, Failure> {
     let name = files::PAPER;
     let mut csv = csv::Reader::from_reader(r);
+    let header = csv
+        .headers()
+        .map_err(|e| Failure(format!("{name}: {e}")))?
+        .clone();
+    if header.iter().collect::<Vec<_>>() != super::PAPER_COLUMNS {
+        return fail(format!(
+            "{name}: the columns are not {}",
+            super::PAPER_COLUMNS.join(",")
+        ));
+    }
     let mut seen = HashSet::new();
     let mut sum = 0i64;
     for (i, record) in csv.records().enumerate() {

@@ -147,16 +147,7 @@ pub async fn show(
     let deliveries = view
         .deliveries
         .iter()
-        .map(|d| {
-            tr.tf(
-                "deliveries.item",
-                &[
-                    ("recipient", &d.recipient),
-                    ("date", &tr.date(d.delivered_on)),
-                    ("total", &tr.number(d.total)),
-                ],
-            )
-        })
+        .map(|d| super::delivery_line(&tr, d))
         .collect();
     let page = ManagePage {
         packages,

@@ -140,6 +140,18 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 /// The signed-in organizer and a petition they may manage. One rule for every dashboard route:
 /// nobody signed in is sent to /login; an organizer who may not manage the petition gets the
 /// same 404 as for a petition that does not exist, so slugs cannot be probed.
+/// "Delivered to … on …: N signatures.", as the petition page and the dashboard say it.
+pub fn delivery_line(tr: &crate::i18n::Tr, d: &crate::db::deliveries::Delivery) -> String {
+    tr.tf(
+        "deliveries.item",
+        &[
+            ("total", &tr.number(d.total)),
+            ("date", &tr.date(d.delivered_on)),
+            ("recipient", &d.recipient),
+        ],
+    )
+}
+
 pub async fn managed_petition(
     state: &AppState,
     session: &crate::auth::Session,

@@ -242,19 +242,7 @@ fn render_page(
         deliveries: view
             .deliveries
             .iter()
-            .map(|d| {
-                (
-                    tr.tf(
-                        "deliveries.item",
-                        &[
-                            ("recipient", &d.recipient),
-                            ("date", &tr.date(d.delivered_on)),
-                            ("total", &tr.number(d.total)),
-                        ],
-                    ),
-                    d.checkpoint.clone(),
-                )
-            })
+            .map(|d| (super::delivery_line(&tr, d), d.checkpoint.clone()))
             .collect(),
         vkey: req
             .app_data::<actix_web::web::Data<AppState>>()

@@ -67,6 +67,10 @@ pub fn record(
         lock_petition(conn, petition_id)?;
         let package = db::deliveries::package(conn, petition_id, form.package_id)?
             .ok_or(UseCaseError::NotFound)?;
+        // Delivered after it was made (the form's day is a calendar day, UTC).
+        if form.delivered_on.date() < package.created_at.date() {
+            return Err(UseCaseError::Refused("deliveries.before_package"));
+        }
         let checkpoint = db::deliveries::checkpoint_at(conn, petition_id, package.size)?
             .ok_or(UseCaseError::NotFound)?;
         let id = db::deliveries::add_delivery(

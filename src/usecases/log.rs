@@ -23,6 +23,28 @@ pub fn start(
     signer: &LogSigner,
     now: NaiveDateTime,
 ) -> Result<usize, UseCaseError> {
+    let (slug, started): (String, bool) = petitions::table
+        .find(petition_id)
+        .select((petitions::slug, petitions::log_started))
+        .first(conn)?;
+    if started {
+        return Ok(0);
+    }
+    // Commitments first, a thousand per short transaction, so that a petition with a long
+    // history does not hold the database's write lock for all of it; the start itself then
+    // only reads them (and commits the few confirmed meanwhile).
+    loop {
+        let ids = db::write_tx(conn, |c| -> Result<Vec<i32>, UseCaseError> {
+            let ids = dblog::uncommitted(c, petition_id, 1_000)?;
+            for id in &ids {
+                dblog::ensure_commitment(c, *id, &slug)?;
+            }
+            Ok(ids)
+        })?;
+        if ids.len() < 1_000 {
+            break;
+        }
+    }
     db::write_tx(conn, |conn| {
         let petition = lock_petition(conn, petition_id)?;
         if petition.log_started {
@@ -94,14 +116,8 @@ pub fn sequence(
         if queued.is_empty() && latest.is_some() {
             return Ok(0);
         }
-        if let Some(c) = latest.as_ref().filter(|c| !signer.signed(&c.note)) {
-            return Err(UseCaseError::Db(db::DbError::Other(format!(
-                "this log's checkpoints are signed by another key than {} (checkpoint of {} \
-                 entries): run with the configuration that began it (key_file, log_key_file, \
-                 base_url)",
-                signer.vkey(),
-                c.size
-            ))));
+        if let Some(c) = &latest {
+            signed_by(signer, &c.note)?;
         }
         let (slug, origin): (String, Option<String>) = petitions::table
             .find(petition_id)
@@ -109,11 +125,7 @@ pub fn sequence(
             .first(conn)?;
         let origin = origin.unwrap_or_else(|| signer.origin(&slug));
         let (mut size, mut total) = latest.map_or((0, 0), |c| (c.size, c.total));
-        let mut nodes = dblog::Nodes {
-            conn,
-            petition_id,
-            cache: Default::default(),
-        };
+        let mut nodes = dblog::Nodes::of(conn, petition_id);
         let mut appended = Vec::with_capacity(queued.len());
         let mut new_nodes = Vec::new();
         for event in &queued {
@@ -172,6 +184,20 @@ pub fn sequence(
     })
 }
 
+/// Refuses to continue a log whose checkpoint `note` another key signed: a server or command
+/// run with another key (a missing `log_key_file`, another `base_url`) must not append
+/// checkpoints that the published key does not verify.
+fn signed_by(signer: &LogSigner, note: &str) -> Result<(), UseCaseError> {
+    if signer.signed(note) {
+        return Ok(());
+    }
+    Err(UseCaseError::Db(db::DbError::Other(format!(
+        "the log's checkpoints are not signed by this configuration's key {}: run with the \
+         server's configuration (key_file, log_key_file, base_url)",
+        signer.vkey()
+    ))))
+}
+
 /// Brings a petition's log up to date now: starts it if it has not started, then appends
 /// everything queued and signs a checkpoint, as the sequencer's next tick would. A delivery
 /// package calls it so that it carries the count of the moment it is made. If the sequencer
@@ -181,13 +207,13 @@ pub fn flush(
     petition_id: i32,
     signer: &LogSigner,
 ) -> Result<(), UseCaseError> {
-    if let Some(c) = dblog::latest(conn, petition_id)?.filter(|c| !signer.signed(&c.note)) {
-        return Err(UseCaseError::Db(db::DbError::Other(format!(
-            "the log's checkpoint of {} entries is not signed by this configuration's key {}: \
-             run with the server's configuration (key_file, log_key_file, base_url)",
-            c.size,
-            signer.vkey()
-        ))));
+    // This petition's log, or, before it starts, the site's latest: continued only by its key.
+    let latest = match dblog::latest(conn, petition_id)? {
+        Some(c) => Some(c.note),
+        None => dblog::latest_note_of_site(conn)?,
+    };
+    if let Some(note) = latest {
+        signed_by(signer, &note)?;
     }
     start(conn, petition_id, signer, db::now())?;
     let mut collisions = 0;
@@ -195,7 +221,9 @@ pub fn flush(
         match sequence(conn, petition_id, signer, db::now()) {
             Ok(n) if (n as i64) < MAX_BATCH => return Ok(()),
             Ok(_) => {}
-            Err(e @ UseCaseError::Db(_)) if collisions < 5 => {
+            Err(UseCaseError::Db(db::DbError::Query(e)))
+                if db::is_unique_violation(&e) && collisions < 5 =>
+            {
                 collisions += 1;
                 tracing::info!(error = %e, "log flush met the sequencer; retrying");
                 std::thread::sleep(std::time::Duration::from_millis(50 * collisions));
