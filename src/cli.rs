@@ -435,7 +435,6 @@ fn delivery_package(
     ));
     let file =
         private_file(&partial).with_context(|| format!("cannot create {}", output.display()))?;
-    let now = db::now();
     let site = crate::package::Site {
         base_url: &base,
         signer: &signer,
@@ -445,7 +444,7 @@ fn delivery_package(
         &petition,
         &site,
         emails,
-        now,
+        None,
         std::io::BufWriter::new(file),
     );
     let made = match built {
@@ -457,8 +456,6 @@ fn delivery_package(
     };
     std::fs::rename(&partial, output)
         .with_context(|| format!("cannot write {}", output.display()))?;
-    crate::usecases::deliveries::package_made(&mut conn, None, petition.id, &made, now)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "wrote {}: {} signatures ({} online, {} on paper){}, checkpoint of {} entries",
         output.display(),

@@ -8,10 +8,12 @@ use diesel::prelude::*;
 use super::schema::{deliveries, delivery_packages, log_checkpoints};
 use super::{DbConnection, DbError};
 
-/// A package made, as the dashboard lists it.
+/// A package made, as the dashboard lists it (all its columns, in table order).
 #[derive(Clone, Debug, Queryable)]
 pub struct Package {
     pub id: i32,
+    pub petition_id: i32,
+    pub organizer_id: Option<i32>,
     pub created_at: NaiveDateTime,
     pub size: i64,
     pub total: i64,
@@ -45,35 +47,12 @@ pub fn add_package(conn: &mut DbConnection, p: &NewPackage<'_>) -> Result<i32, D
         .get_result(conn)?)
 }
 
-type PackageColumns = (
-    delivery_packages::id,
-    delivery_packages::created_at,
-    delivery_packages::size,
-    delivery_packages::total,
-    delivery_packages::signatures,
-    delivery_packages::paper,
-    delivery_packages::with_emails,
-    delivery_packages::manifest_sha256,
-);
-
-const PACKAGE_COLUMNS: PackageColumns = (
-    delivery_packages::id,
-    delivery_packages::created_at,
-    delivery_packages::size,
-    delivery_packages::total,
-    delivery_packages::signatures,
-    delivery_packages::paper,
-    delivery_packages::with_emails,
-    delivery_packages::manifest_sha256,
-);
-
 /// A petition's packages, newest first (the last 50).
 pub fn packages(conn: &mut DbConnection, petition_id: i32) -> Result<Vec<Package>, DbError> {
     Ok(delivery_packages::table
         .filter(delivery_packages::petition_id.eq(petition_id))
         .order(delivery_packages::id.desc())
         .limit(50)
-        .select(PACKAGE_COLUMNS)
         .load(conn)?)
 }
 
@@ -86,7 +65,6 @@ pub fn package(
     Ok(delivery_packages::table
         .filter(delivery_packages::petition_id.eq(petition_id))
         .filter(delivery_packages::id.eq(id))
-        .select(PACKAGE_COLUMNS)
         .first(conn)
         .optional()?)
 }

@@ -170,21 +170,25 @@ impl<W: Write + Seek> Writer<W> {
 }
 
 /// Writes the delivery package of `petition` to `out`: first brings its log up to date, then
-/// packs the log to its latest checkpoint and the signatures that checkpoint counts.
+/// packs the log to its latest checkpoint and the signatures that checkpoint counts; records
+/// (and audits) that `organizer_id` (`None`: the command line) made it.
 pub fn build<W: Write + Seek>(
     conn: &mut DbConnection,
     petition: &Petition,
     site: &Site<'_>,
     with_emails: bool,
-    now: NaiveDateTime,
+    organizer_id: Option<i32>,
     out: W,
 ) -> Result<Made, PackageError> {
+    let now = db::now();
     usecases::log::flush(conn, petition.id, site.signer)?;
     // Everything below reads one snapshot: the checkpoint, its entries, the signatures and
     // the paper batches agree whatever is confirmed, moderated or removed meanwhile.
-    db::read_snapshot(conn, |conn| {
+    let made = db::read_snapshot(conn, |conn| {
         write(conn, petition, site, with_emails, now, out)
-    })
+    })?;
+    usecases::deliveries::package_made(conn, organizer_id, petition.id, &made, now)?;
+    Ok(made)
 }
 
 fn write<W: Write + Seek>(

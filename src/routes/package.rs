@@ -70,8 +70,14 @@ pub async fn make(
             base_url: &base,
             signer: &signer,
         };
-        let made = package::build(&mut conn, &petition, &site, with_emails, now, &mut file)?;
-        usecases::deliveries::package_made(&mut conn, Some(who.id), petition.id, &made, now)?;
+        let made = package::build(
+            &mut conn,
+            &petition,
+            &site,
+            with_emails,
+            Some(who.id),
+            &mut file,
+        )?;
         file.seek(SeekFrom::Start(0)).map_err(anyhow::Error::from)?;
         Ok((file, made))
     })

@@ -18,6 +18,7 @@ pub fn package_made(
     now: NaiveDateTime,
 ) -> Result<i32, UseCaseError> {
     db::write_tx(conn, |conn| {
+        lock_petition(conn, petition_id)?;
         let id = db::deliveries::add_package(
             conn,
             &NewPackage {

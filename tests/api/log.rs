@@ -532,17 +532,26 @@ pub fn chromium() -> Option<std::path::PathBuf> {
     })
 }
 
+/// Chromium for a browser test, or `None` (the test is skipped, loudly) where none is
+/// installed; under CI, which installs one, a missing Chromium fails the test.
+pub fn browser_for(test: &str) -> Option<std::path::PathBuf> {
+    let browser = chromium();
+    if browser.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install Chromium for the browser tests"
+        );
+        eprintln!("SKIPPED {test}: no chromium on the PATH");
+    }
+    browser
+}
+
 /// A receipt opened in a real headless Chromium: its script checks the proof and the
 /// checkpoint's Ed25519 signature with Web Crypto and says so on the page. (Skipped, loudly,
 /// where no Chromium is installed; CI installs one and fails without it.)
 #[tokio::test]
 async fn a_receipt_verifies_in_a_real_browser() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install Chromium for the browser tests"
-        );
-        eprintln!("SKIPPED a_receipt_verifies_in_a_real_browser: no chromium on the PATH");
+    let Some(browser) = browser_for("a_receipt_verifies_in_a_real_browser") else {
         return;
     };
     let app = spawn_app_with(Mail::Memory, &[("log_interval_ms", "50")]).await;

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::process::Output;
 
 use crate::helpers::{Mail, TestApp, spawn_app_with, spawn_client};
-use crate::log::{chromium, wait_for_log_total};
+use crate::log::{browser_for, wait_for_log_total};
 use crate::organizers::{add_organizer, csrf, login};
 
 /// The log-signing seed the test apps here use (`log_key_file`), so a test can play an
@@ -29,6 +29,15 @@ async fn app_with_key() -> TestApp {
 
 fn key_path() -> std::path::PathBuf {
     std::env::temp_dir().join("undersigned-test-log.key")
+}
+
+/// `undersigned delivery-package` for `slug`, written to `path`.
+fn package(app: &TestApp, slug: &str, path: &str, emails: bool) -> Output {
+    let mut args = vec!["delivery-package", "--petition", slug, "--output", path];
+    if emails {
+        args.push("--emails");
+    }
+    cli(app, &args)
 }
 
 /// Runs the command line with the test app's configuration.
@@ -212,16 +221,7 @@ async fn a_delivery_package_round_trips_and_undersigned_verify_accepts_it() {
     );
     assert!(!path.exists(), "no partial package is left");
     // Made at once: the package brings the log up to date itself, whatever the sequencer did.
-    let made = cli(
-        &app,
-        &[
-            "delivery-package",
-            "--petition",
-            "p-pack",
-            "--output",
-            path.to_str().unwrap(),
-        ],
-    );
+    let made = package(&app, "p-pack", path.to_str().unwrap(), false);
     assert!(
         made.status.success(),
         "{}",
@@ -310,32 +310,13 @@ async fn a_delivery_package_round_trips_and_undersigned_verify_accepts_it() {
     assert!(audit.contains("delivery-package"), "{audit}");
 
     let with_emails = out_dir.path().join("emails.zip");
-    let made = cli(
-        &app,
-        &[
-            "delivery-package",
-            "--petition",
-            "p-pack",
-            "--output",
-            with_emails.to_str().unwrap(),
-            "--emails",
-        ],
-    );
+    let made = package(&app, "p-pack", with_emails.to_str().unwrap(), true);
     assert!(made.status.success());
     let files = unzip(&std::fs::read(&with_emails).unwrap());
     assert!(text(&files, "signatures.csv").contains("anahit@example.org"));
     assert!(verify(&with_emails, Some(vkey.trim())).0);
 
-    let missing = cli(
-        &app,
-        &[
-            "delivery-package",
-            "--petition",
-            "nope",
-            "--output",
-            "/tmp/x.zip",
-        ],
-    );
+    let missing = package(&app, "nope", "/tmp/x.zip", false);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no petition with the slug"));
 }
@@ -346,16 +327,7 @@ async fn a_tampered_package_is_refused_and_verify_names_what_failed() {
     petition_with_history(&app, "p-tamper").await;
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.zip");
-    let made = cli(
-        &app,
-        &[
-            "delivery-package",
-            "--petition",
-            "p-tamper",
-            "--output",
-            good.to_str().unwrap(),
-        ],
-    );
+    let made = package(&app, "p-tamper", good.to_str().unwrap(), false);
     assert!(made.status.success());
     let vkey = app
         .get("/.well-known/undersigned/log-key")
@@ -536,28 +508,16 @@ fn host_of(files: &[(String, Vec<u8>)]) -> &str {
 /// with a changed row is refused.
 #[tokio::test]
 async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install Chromium for the browser tests"
-        );
-        eprintln!("SKIPPED verify_html_checks_a_package_in_a_real_browser_with_no_network");
+    let Some(browser) =
+        browser_for("verify_html_checks_a_package_in_a_real_browser_with_no_network")
+    else {
         return;
     };
     let app = app_with_key().await;
     petition_with_history(&app, "p-html").await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.zip");
-    let made = cli(
-        &app,
-        &[
-            "delivery-package",
-            "--petition",
-            "p-html",
-            "--output",
-            path.to_str().unwrap(),
-        ],
-    );
+    let made = package(&app, "p-html", path.to_str().unwrap(), false);
     assert!(made.status.success());
     let package = std::fs::read(&path).unwrap();
     let files = unzip(&package);
