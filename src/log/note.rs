@@ -283,6 +283,24 @@ mod tests {
         assert_eq!(other.open(&note), Err(NoteError::NoSignature));
     }
 
+    /// A witness cosigns a checkpoint by adding its own signature line to the note (C2SP
+    /// signed notes carry any number); the site's key still opens it, and so does the
+    /// witness's, so cosignatures can be added later without changing the format.
+    #[test]
+    fn a_cosigned_checkpoint_opens_with_each_key() {
+        let site = LogKey::new(&[1u8; 32], "petitions.example.org");
+        let witness = LogKey::new(&[3u8; 32], "witness.example.net");
+        let note = site.sign(&checkpoint());
+        let text = checkpoint().text();
+        let witness_line = witness.sign_text(&text);
+        let line = witness_line.rsplit("\n\n").next().unwrap();
+        let cosigned = format!("{note}{line}");
+        for key in [&site, &witness] {
+            let v = Verifier::parse(key.vkey()).unwrap();
+            assert_eq!(v.open(&cosigned).unwrap(), checkpoint(), "{}", key.vkey());
+        }
+    }
+
     #[test]
     fn the_verifier_key_has_the_c2sp_shape() {
         let key = LogKey::new(&[1u8; 32], "example.org:8080");
