@@ -105,6 +105,11 @@ impl Application {
         };
         let state = web::Data::new(AppState {
             log,
+            witnesses: settings
+                .witness_keys
+                .iter()
+                .filter_map(|k| crate::log::note::Verifier::parse(k).ok())
+                .collect(),
             pool: pool.clone(),
             limiter: SignLimiter::new(settings.sign_rate_per_minute, settings.sign_rate_per_hour),
             login_limiter: crate::ratelimit::LoginLimiter::default(),
@@ -196,6 +201,7 @@ impl Application {
                     .service(routes::api::detail)
                     .service(routes::log::log_key)
                     .service(routes::log::checkpoint)
+                    .service(routes::log::cosign)
                     .service(routes::log::summary)
                     .service(routes::log::entries)
                     .service(routes::log::inclusion)

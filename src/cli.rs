@@ -75,6 +75,26 @@ pub enum Command {
         #[arg(long)]
         vkey: Option<String>,
     },
+    /// Witness a petition's log: check that it only grew since last time, and cosign it
+    Witness {
+        /// The petition's public address, e.g. https://petitions.example.org/petitions/osce
+        petition_url: String,
+        /// Where this witness keeps the last checkpoint it saw (created on first use)
+        #[arg(long)]
+        state: PathBuf,
+        /// This witness's signing key: 64 hex digits (created on first use)
+        #[arg(long)]
+        key_file: PathBuf,
+        /// This witness's name (its key's name), e.g. the witness's own host
+        #[arg(long)]
+        name: String,
+        /// The site's verifier key; without it, the key the site publishes is trusted on first use
+        #[arg(long)]
+        vkey: Option<String>,
+        /// Send the cosignature to the site (which keeps it if it trusts this witness)
+        #[arg(long)]
+        submit: bool,
+    },
     /// Load two demonstration petitions with synthetic signatures
     Demo,
     /// Copy every petition, signature and queued email into a new, empty database
@@ -147,6 +167,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Verify { file, vkey }) = &cli.command {
         return verify(file, vkey.as_deref());
     }
+    if let Some(Command::Witness {
+        petition_url,
+        state,
+        key_file,
+        name,
+        vkey,
+        submit,
+    }) = &cli.command
+    {
+        return witness(
+            petition_url,
+            state,
+            key_file,
+            name,
+            vkey.as_deref(),
+            *submit,
+        );
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
@@ -178,6 +216,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             emails,
         } => delivery_package(&settings, &petition, &output, emails),
         Command::Verify { file, vkey } => verify(&file, vkey.as_deref()),
+        Command::Witness { .. } => unreachable!("handled before the configuration is read"),
         Command::Demo => {
             let mut conn = open(&settings)?;
             for line in crate::demo::load(&mut conn)? {
@@ -470,6 +509,52 @@ fn delivery_package(
         made.size
     );
     println!("manifest SHA-256 {}", made.manifest_sha256);
+    Ok(())
+}
+
+fn witness(
+    petition_url: &str,
+    state: &std::path::Path,
+    key_file: &std::path::Path,
+    name: &str,
+    vkey: Option<&str>,
+    submit: bool,
+) -> anyhow::Result<()> {
+    use crate::log::witness;
+    if !key_file.exists() {
+        use rand::RngCore;
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        let mut f = private_file(key_file)
+            .with_context(|| format!("cannot create {}", key_file.display()))?;
+        writeln!(f, "{}", hex::encode(seed))?;
+    }
+    let seed: [u8; 32] = std::fs::read_to_string(key_file)
+        .ok()
+        .and_then(|t| hex::decode(t.trim()).ok())
+        .and_then(|b| b.try_into().ok())
+        .with_context(|| format!("{} must hold 64 hex digits", key_file.display()))?;
+    let key = crate::log::note::LogKey::new(&seed, name);
+    let seen = witness::load(state)?;
+    let (now_seen, done) = witness::witness(petition_url, seen.as_ref(), vkey, &key)?;
+    witness::save(state, &now_seen)?;
+    let total = done.total.as_deref().unwrap_or("?");
+    match done.since {
+        Some(old) => println!(
+            "witnessed: {} entries (total {total}), consistent with the {old} seen before",
+            done.size
+        ),
+        None => println!(
+            "witnessed: {} entries (total {total}); first sight, key {}",
+            done.size, now_seen.vkey
+        ),
+    }
+    if submit {
+        println!("{}", witness::submit(petition_url, &done.cosigned)?);
+    } else {
+        print!("{}", done.cosigned);
+    }
+    println!("this witness's key: {}", key.vkey());
     Ok(())
 }
 

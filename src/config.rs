@@ -60,6 +60,8 @@ pub struct Settings {
     pub password_hash_concurrency: Option<u32>,
     /// Longest time before a counted event is in a signed checkpoint.
     pub log_interval_ms: u64,
+    /// Verifier keys of the witnesses whose cosignatures of checkpoints this site accepts.
+    pub witness_keys: Vec<String>,
 }
 
 /// Every key a TOML file or the environment may set. Unknown keys are an error.
@@ -92,6 +94,7 @@ struct RawSettings {
     db_pool_size: Option<u32>,
     password_hash_concurrency: Option<u32>,
     log_interval_ms: Option<u64>,
+    witness_keys: Option<String>,
 }
 
 impl RawSettings {
@@ -125,7 +128,8 @@ impl RawSettings {
             email_lease_ms,
             db_pool_size,
             password_hash_concurrency,
-            log_interval_ms
+            log_interval_ms,
+            witness_keys
         );
     }
 }
@@ -286,6 +290,19 @@ impl Settings {
                 .map(|n| positive("password_hash_concurrency", Some(n), 1))
                 .transpose()?,
             log_interval_ms: raw.log_interval_ms.unwrap_or(1_000).max(10),
+            witness_keys: raw
+                .witness_keys
+                .unwrap_or_default()
+                .split([',', ' ', '\n'])
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| {
+                    crate::log::note::Verifier::parse(k)
+                        .map(|_| k.trim().to_string())
+                        .map_err(|_| {
+                            invalid("witness_keys", format!("{k:?} is not a verifier key"))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 }

@@ -7,9 +7,10 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_log, confirmation_tokens, country_counts, deliveries, delivery_packages, email_jobs,
-    export_snapshot_signatures, export_snapshots, log_checkpoints, log_entries, log_nodes,
-    log_pending, organizers, paper_signatures, password_resets, petition_goals, petition_images,
-    petition_organizers, petition_targets, petition_updates, petitions, setup_tokens, signatures,
+    export_snapshot_signatures, export_snapshots, log_checkpoints, log_cosignatures, log_entries,
+    log_nodes, log_pending, organizers, paper_signatures, password_resets, petition_goals,
+    petition_images, petition_organizers, petition_targets, petition_updates, petitions,
+    setup_tokens, signatures,
 };
 use super::{DbConnection, DbError};
 
@@ -112,6 +113,17 @@ struct LogCheckpointRow {
     total: i64,
     root: Vec<u8>,
     note: String,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = log_cosignatures)]
+struct LogCosignatureRow {
+    id: i32,
+    petition_id: i32,
+    size: i64,
+    witness: String,
+    line: String,
     created_at: NaiveDateTime,
 }
 
@@ -339,6 +351,7 @@ macro_rules! for_each_table {
         $m!($($args)* export_snapshots, SnapshotRow);
         $m!($($args)* log_pending, LogPendingRow);
         $m!($($args)* log_checkpoints, LogCheckpointRow);
+        $m!($($args)* log_cosignatures, LogCosignatureRow);
         $m!($($args)* delivery_packages, DeliveryPackageRow);
         $m!($($args)* deliveries, DeliveryRow);
     };

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{deliveries, delivery_packages, log_checkpoints};
+use super::schema::{deliveries, delivery_packages};
 use super::{DbConnection, DbError};
 
 /// A package made, as the dashboard lists it (all its columns, in table order).
@@ -65,20 +65,6 @@ pub fn package(
     Ok(delivery_packages::table
         .filter(delivery_packages::petition_id.eq(petition_id))
         .filter(delivery_packages::id.eq(id))
-        .first(conn)
-        .optional()?)
-}
-
-/// The signed checkpoint of a petition's log at `size` entries.
-pub fn checkpoint_at(
-    conn: &mut DbConnection,
-    petition_id: i32,
-    size: i64,
-) -> Result<Option<String>, DbError> {
-    Ok(log_checkpoints::table
-        .filter(log_checkpoints::petition_id.eq(petition_id))
-        .filter(log_checkpoints::size.eq(size))
-        .select(log_checkpoints::note)
         .first(conn)
         .optional()?)
 }

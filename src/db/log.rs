@@ -7,7 +7,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    log_checkpoints, log_entries, log_nodes, log_pending, log_sequencer, petitions, signatures,
+    log_checkpoints, log_cosignatures, log_entries, log_nodes, log_pending, log_sequencer,
+    petitions, signatures,
 };
 use super::{DbConnection, DbError};
 use crate::log::entry::{Committed, EventKind, new_salt, receipt_code, receipt_hash};
@@ -168,6 +169,81 @@ pub fn latest(
         ))
         .first(conn)
         .optional()?)
+}
+
+/// The signed note of a petition's checkpoint at `size` entries.
+pub fn checkpoint_at(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    size: i64,
+) -> Result<Option<StoredCheckpoint>, DbError> {
+    Ok(log_checkpoints::table
+        .filter(log_checkpoints::petition_id.eq(petition_id))
+        .filter(log_checkpoints::size.eq(size))
+        .select((
+            log_checkpoints::size,
+            log_checkpoints::total,
+            log_checkpoints::root,
+            log_checkpoints::note,
+            log_checkpoints::created_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores a witness's cosignature line of the checkpoint at `size` (once per witness).
+pub fn add_cosignature(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    size: i64,
+    witness: &str,
+    line: &str,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    let row = (
+        log_cosignatures::petition_id.eq(petition_id),
+        log_cosignatures::size.eq(size),
+        log_cosignatures::witness.eq(witness),
+        log_cosignatures::line.eq(line),
+        log_cosignatures::created_at.eq(now),
+    );
+    crate::with_backend!(conn, |c| diesel::insert_into(log_cosignatures::table)
+        .values(&row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
+/// The cosignature lines of the checkpoint at `size`, by witness name.
+pub fn cosignatures(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    size: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(log_cosignatures::table
+        .filter(log_cosignatures::petition_id.eq(petition_id))
+        .filter(log_cosignatures::size.eq(size))
+        .order(log_cosignatures::witness.asc())
+        .select((log_cosignatures::witness, log_cosignatures::line))
+        .load(conn)?)
+}
+
+/// The size of the newest checkpoint of a petition that a witness cosigned.
+pub fn latest_cosigned(conn: &mut DbConnection, petition_id: i32) -> Result<Option<i64>, DbError> {
+    Ok(log_cosignatures::table
+        .filter(log_cosignatures::petition_id.eq(petition_id))
+        .select(diesel::dsl::max(log_cosignatures::size))
+        .first::<Option<i64>>(conn)?)
+}
+
+/// A checkpoint's note with its cosignature lines added after the site's own.
+pub fn with_cosignatures(note: &str, lines: &[(String, String)]) -> String {
+    let mut out = note.to_string();
+    for (_, line) in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// The newest checkpoint of any petition's log on this site (all are signed by one key).

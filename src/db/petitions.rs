@@ -256,6 +256,18 @@ pub struct PetitionView {
     pub verified: Option<Verified>,
     /// Deliveries recorded, with the signed checkpoint each carried, in date order.
     pub deliveries: Vec<super::deliveries::Delivery>,
+    /// The newest checkpoint that witnesses cosigned.
+    pub witnessed: Option<Witnessed>,
+}
+
+/// A checkpoint with witnesses' cosignatures.
+#[derive(Clone, Debug)]
+pub struct Witnessed {
+    pub size: i64,
+    pub total: i64,
+    /// The note with every cosignature line.
+    pub note: String,
+    pub witnesses: Vec<String>,
 }
 
 /// What the latest checkpoint of a petition's log commits to.
@@ -282,7 +294,22 @@ pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>,
         at: c.created_at,
     });
     let deliveries = super::deliveries::deliveries(conn, petition.id)?;
+    let witnessed = match super::log::latest_cosigned(conn, petition.id)? {
+        Some(size) => super::log::checkpoint_at(conn, petition.id, size)?
+            .map(|c| -> Result<Witnessed, DbError> {
+                let lines = super::log::cosignatures(conn, petition.id, size)?;
+                Ok(Witnessed {
+                    size,
+                    total: c.total,
+                    note: super::log::with_cosignatures(&c.note, &lines),
+                    witnesses: lines.into_iter().map(|(w, _)| w).collect(),
+                })
+            })
+            .transpose()?,
+        None => None,
+    };
     Ok(Some(PetitionView {
+        witnessed,
         deliveries,
         has_image,
         petition,

@@ -352,7 +352,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    log_cosignatures (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        size -> BigInt,
+        witness -> Text,
+        line -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    log_cosignatures,
     delivery_packages,
     deliveries,
     log_pending,

@@ -6,6 +6,7 @@ pub mod merkle;
 pub mod note;
 pub mod recount;
 pub mod sequencer;
+pub mod witness;
 
 /// Signs checkpoints for this site: the log key (from the master key) under the site's host.
 pub struct LogSigner {

@@ -73,6 +73,18 @@ pub struct LogJson {
     pub total: i64,
     pub checkpoint_url: String,
     pub vkey: String,
+    /// The newest checkpoint witnesses cosigned: its size and total, the note with their
+    /// cosignature lines, and their names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnessed: Option<WitnessedJson>,
+}
+
+#[derive(Serialize)]
+pub struct WitnessedJson {
+    pub size: i64,
+    pub total: i64,
+    pub checkpoint: String,
+    pub witnesses: Vec<String>,
 }
 
 fn iso(t: NaiveDateTime) -> String {
@@ -121,6 +133,12 @@ impl PetitionJson {
                 total: c.total,
                 checkpoint_url: state.url(&format!("/petitions/{}/log/checkpoint", p.slug)),
                 vkey: state.log.vkey().to_string(),
+                witnessed: v.witnessed.map(|w| WitnessedJson {
+                    size: w.size,
+                    total: w.total,
+                    checkpoint: w.note,
+                    witnesses: w.witnesses,
+                }),
             }),
             slug: p.slug,
             title: p.title,

@@ -3,7 +3,7 @@
 //! here is public, cacheable and open to other origins.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
@@ -107,16 +107,94 @@ pub async fn log_key(state: web::Data<AppState>) -> HttpResponse {
         .body(format!("{}\n", state.log.vkey()))
 }
 
+/// The latest checkpoint, with any witnesses' cosignature lines after the site's own.
 #[get("/petitions/{slug}/log/checkpoint")]
 pub async fn checkpoint(state: web::Data<AppState>, slug: web::Path<String>) -> HttpResponse {
-    match latest(&state, slug.into_inner()).await {
-        Ok((_, c)) => HttpResponse::Ok()
+    let note = async {
+        let (id, c) = latest(&state, slug.into_inner()).await?;
+        let lines = db::run(&state.pool, move |conn| {
+            dblog::cosignatures(conn, id, c.size)
+        })
+        .await?;
+        Ok::<_, Refusal>(dblog::with_cosignatures(&c.note, &lines))
+    };
+    match note.await {
+        Ok(note) => HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .insert_header(("Access-Control-Allow-Origin", "*"))
             .insert_header(("Cache-Control", "public, max-age=1"))
-            .body(c.note),
+            .body(note),
         Err(r) => r.response(),
     }
+}
+
+/// A witness hands in its cosignature: the checkpoint's note with its own signature line.
+/// Kept if the text is one of this petition's checkpoints and a witness this site trusts
+/// (`witness_keys`) signed it; the checkpoint is then served with that line.
+#[post("/api/v1/petitions/{slug}/log/cosignatures")]
+pub async fn cosign(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    cosign_with(&state, slug.into_inner(), &body)
+        .await
+        .unwrap_or_else(Refusal::response)
+}
+
+async fn cosign_with(state: &AppState, slug: String, body: &[u8]) -> Result<HttpResponse, Refusal> {
+    let note = std::str::from_utf8(body).map_err(|_| bad("the note must be UTF-8 text"))?;
+    let text = note
+        .split_once("\n\n")
+        .map(|(t, _)| format!("{t}\n"))
+        .ok_or_else(|| bad("not a signed note: no blank line before the signatures"))?;
+    let size: i64 = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .ok_or_else(|| bad("not a checkpoint: line 2 must be the tree size"))?;
+    // The lines that verify, one per trusted witness.
+    let mut signed = Vec::new();
+    for w in &state.witnesses {
+        let prefix = format!("— {} ", w.name);
+        for line in note.lines().filter(|l| l.starts_with(&prefix)) {
+            if w.open_text(&format!("{text}\n{line}\n")).is_ok() {
+                signed.push((w.name.clone(), line.to_string()));
+                break;
+            }
+        }
+    }
+    if signed.is_empty() {
+        return Err(bad(
+            "no signature by a witness this site trusts (witness_keys)",
+        ));
+    }
+    let witnesses: Vec<String> = signed.iter().map(|(w, _)| w.clone()).collect();
+    let stored = db::run(&state.pool, move |conn| {
+        let Some(p) = db::petitions::find_by_slug(conn, &slug)? else {
+            return Ok(false);
+        };
+        let Some(c) = dblog::checkpoint_at(conn, p.id, size)? else {
+            return Ok(false);
+        };
+        if !c.note.starts_with(&text) || !c.note[text.len()..].starts_with('\n') {
+            return Ok(false);
+        }
+        let now = db::now();
+        for (witness, line) in &signed {
+            dblog::add_cosignature(conn, p.id, size, witness, line, now)?;
+        }
+        Ok(true)
+    })
+    .await?;
+    if !stored {
+        return Err(Refusal::NotFound(
+            "no checkpoint of this petition has this text",
+        ));
+    }
+    Ok(json(
+        serde_json::json!({ "size": size, "cosigned_by": witnesses }),
+    ))
 }
 
 #[get("/api/v1/petitions/{slug}/log")]

@@ -57,6 +57,8 @@ pub struct AppState {
     pub networks: crate::keys::NetworkHasher,
     /// Signs the petitions' log checkpoints.
     pub log: Arc<crate::log::LogSigner>,
+    /// Witnesses whose cosignatures of checkpoints are accepted (`witness_keys`).
+    pub witnesses: Vec<crate::log::note::Verifier>,
     /// Hourly caps on confirmation emails per recipient domain and in all.
     pub email_caps: crate::ratelimit::EmailCaps,
     /// Makes links for emails.

@@ -99,6 +99,8 @@ struct PetitionPage<'a> {
     vkey: String,
     /// "Delivered to … on …: N signatures." with the checkpoint handed over.
     deliveries: Vec<(String, String)>,
+    /// "Witnessed: … cosigned the checkpoint of … (total …)."
+    witnessed: Option<String>,
 }
 
 impl PetitionPage<'_> {
@@ -244,6 +246,16 @@ fn render_page(
             .iter()
             .map(|d| (super::delivery_line(&tr, d), d.checkpoint.clone()))
             .collect(),
+        witnessed: view.witnessed.as_ref().map(|w| {
+            tr.tf(
+                "verify.witnessed",
+                &[
+                    ("total", &tr.number(w.total)),
+                    ("size", &tr.number(w.size)),
+                    ("witnesses", &w.witnesses.join(", ")),
+                ],
+            )
+        }),
         vkey: req
             .app_data::<actix_web::web::Data<AppState>>()
             .map(|s| s.log.vkey().to_string())

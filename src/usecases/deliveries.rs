@@ -72,8 +72,9 @@ pub fn record(
         if form.delivered_on.date() < package.created_at.date() {
             return Err(UseCaseError::Refused("deliveries.before_package"));
         }
-        let checkpoint = db::deliveries::checkpoint_at(conn, petition_id, package.size)?
-            .ok_or(UseCaseError::NotFound)?;
+        let checkpoint = db::log::checkpoint_at(conn, petition_id, package.size)?
+            .ok_or(UseCaseError::NotFound)?
+            .note;
         let id = db::deliveries::add_delivery(
             conn,
             &NewDelivery {

@@ -24,3 +24,4 @@ mod hardening;
 mod outbox;
 mod sign;
 mod updates;
+mod witness;

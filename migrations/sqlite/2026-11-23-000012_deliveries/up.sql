@@ -27,3 +27,15 @@ CREATE TABLE deliveries (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX deliveries_by_petition ON deliveries (petition_id, delivered_on);
+
+-- Witnesses' cosignatures of checkpoints: a signature line of the checkpoint's note by a key
+-- the operator trusts (witness_keys), added to the note when it is served.
+CREATE TABLE log_cosignatures (
+    id INTEGER PRIMARY KEY NOT NULL,
+    petition_id INTEGER NOT NULL REFERENCES petitions (id),
+    size BIGINT NOT NULL,
+    witness TEXT NOT NULL,
+    line TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    UNIQUE (petition_id, size, witness)
+);
