@@ -95,6 +95,19 @@ impl Application {
         let log_seed =
             crate::keys::log_seed(&settings, &keys).context("config key `log_key_file`")?;
         let log = Arc::new(crate::log::LogSigner::new(&log_seed, &base_url));
+        let mut witness_names = std::collections::HashSet::new();
+        for k in &settings.witness_keys {
+            let name = k.split('+').next().unwrap_or_default();
+            if name == log.key().vkey().split('+').next().unwrap_or_default() {
+                anyhow::bail!(
+                    "config key `witness_keys`: {k} is named like this site's own log key; a \
+                     witness must be someone else"
+                );
+            }
+            if !witness_names.insert(name.to_string()) {
+                anyhow::bail!("config key `witness_keys`: two witnesses are named {name}");
+            }
+        }
         let sequencer = crate::log::sequencer::Sequencer {
             pool: pool.clone(),
             signer: log.clone(),
@@ -201,7 +214,11 @@ impl Application {
                     .service(routes::api::detail)
                     .service(routes::log::log_key)
                     .service(routes::log::checkpoint)
-                    .service(routes::log::cosign)
+                    .service(
+                        web::resource("/api/v1/petitions/{slug}/log/cosignatures")
+                            .app_data(web::PayloadConfig::new(routes::log::MAX_COSIGNED))
+                            .route(web::post().to(routes::log::cosign)),
+                    )
                     .service(routes::log::summary)
                     .service(routes::log::entries)
                     .service(routes::log::inclusion)

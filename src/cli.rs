@@ -94,6 +94,10 @@ pub enum Command {
         /// Send the cosignature to the site (which keeps it if it trusts this witness)
         #[arg(long)]
         submit: bool,
+        /// The first round: create the state file (without it a missing state file is an
+        /// error, so a lost state never silently restarts trust)
+        #[arg(long)]
+        init: bool,
     },
     /// Load two demonstration petitions with synthetic signatures
     Demo,
@@ -174,6 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         name,
         vkey,
         submit,
+        init,
     }) = &cli.command
     {
         return witness(
@@ -183,6 +188,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             vkey.as_deref(),
             *submit,
+            *init,
         );
     }
     let settings = Settings::load(cli.config.as_deref())?;
@@ -519,8 +525,12 @@ fn witness(
     name: &str,
     vkey: Option<&str>,
     submit: bool,
+    init: bool,
 ) -> anyhow::Result<()> {
     use crate::log::witness;
+    if !crate::log::note::valid_name(name) {
+        bail!("--name must be one word: no spaces, '+' or control characters");
+    }
     if !key_file.exists() {
         use rand::RngCore;
         let mut seed = [0u8; 32];
@@ -536,6 +546,15 @@ fn witness(
         .with_context(|| format!("{} must hold 64 hex digits", key_file.display()))?;
     let key = crate::log::note::LogKey::new(&seed, name);
     let seen = witness::load(state)?;
+    match (&seen, init) {
+        (None, false) => bail!(
+            "no state file {}: pass --init for the first round (a witness that lost its \
+             state must not trust the log afresh without saying so)",
+            state.display()
+        ),
+        (Some(_), true) => bail!("--init, but {} exists already", state.display()),
+        _ => {}
+    }
     let (now_seen, done) = witness::witness(petition_url, seen.as_ref(), vkey, &key)?;
     witness::save(state, &now_seen)?;
     let total = done.total.as_deref().unwrap_or("?");

@@ -265,9 +265,10 @@ pub struct PetitionView {
 pub struct Witnessed {
     pub size: i64,
     pub total: i64,
-    /// The note with every cosignature line.
+    /// The site's signed note.
     pub note: String,
-    pub witnesses: Vec<String>,
+    /// `(witness verifier key, signature line)`: shown only for witnesses trusted now.
+    pub lines: Vec<(String, String)>,
 }
 
 /// What the latest checkpoint of a petition's log commits to.
@@ -297,12 +298,11 @@ pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>,
     let witnessed = match super::log::latest_cosigned(conn, petition.id)? {
         Some(size) => super::log::checkpoint_at(conn, petition.id, size)?
             .map(|c| -> Result<Witnessed, DbError> {
-                let lines = super::log::cosignatures(conn, petition.id, size)?;
                 Ok(Witnessed {
                     size,
                     total: c.total,
-                    note: super::log::with_cosignatures(&c.note, &lines),
-                    witnesses: lines.into_iter().map(|(w, _)| w).collect(),
+                    note: c.note,
+                    lines: super::log::cosignatures(conn, petition.id, size)?,
                 })
             })
             .transpose()?,

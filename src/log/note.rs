@@ -114,7 +114,7 @@ fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
 }
 
 /// Whether `name` can be a key name: not empty, no whitespace, no `+`.
-fn valid_name(name: &str) -> bool {
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && !name
             .chars()
@@ -177,6 +177,7 @@ pub struct Verifier {
     pub name: String,
     id: [u8; 4],
     key: VerifyingKey,
+    vkey: String,
 }
 
 impl Verifier {
@@ -203,7 +204,13 @@ impl Verifier {
             name: name.to_string(),
             id,
             key,
+            vkey: vkey.trim().to_string(),
         })
+    }
+
+    /// The verifier key it was read from.
+    pub fn vkey(&self) -> &str {
+        &self.vkey
     }
 
     /// Whether `signature` (base64) is this key's signature of `bytes`.

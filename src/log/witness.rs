@@ -19,6 +19,8 @@ use super::note::{LogKey, Verifier};
 pub struct Seen {
     /// The site's verifier key, trusted on first use unless given.
     pub vkey: String,
+    /// The log's origin line: a witness's state belongs to one log.
+    pub origin: String,
     pub size: u64,
     /// Base64 root hash.
     pub root: String,
@@ -50,8 +52,16 @@ pub enum WitnessError {
     State(String),
 }
 
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
 fn get(url: &str) -> Result<String, WitnessError> {
-    ureq::get(url)
+    agent()
+        .get(url)
         .call()
         .map_err(|e| WitnessError::Fetch(format!("GET {url}: {e}")))?
         .body_mut()
@@ -66,16 +76,15 @@ pub fn split_url(petition_url: &str) -> Result<(String, String), WitnessError> {
     let slug = url
         .path()
         .strip_prefix("/petitions/")
-        .filter(|s| !s.is_empty() && !s.contains('/'))
+        .filter(|s| !s.trim_end_matches('/').is_empty() && !s.trim_end_matches('/').contains('/'))
         .ok_or_else(|| {
             WitnessError::State(format!(
                 "{petition_url} is not a petition's address (…/petitions/<slug>)"
             ))
         })?
         .to_string();
-    let base = url.as_str()[..url.as_str().len() - url.path().len()]
-        .trim_end_matches('/')
-        .to_string();
+    let slug = slug.trim_end_matches('/').to_string();
+    let base = url.origin().ascii_serialization();
     Ok((base, slug))
 }
 
@@ -113,6 +122,14 @@ pub fn witness(
             checkpoint.origin
         )));
     }
+    if let Some(old) = seen
+        && old.origin != checkpoint.origin
+    {
+        return Err(WitnessError::Refused(format!(
+            "this state file is for the log {}, not {}",
+            old.origin, checkpoint.origin
+        )));
+    }
     let since = match seen {
         None => None,
         Some(old) => {
@@ -127,8 +144,10 @@ pub fn witness(
                     old.size, checkpoint.size
                 )));
             }
+            let old_text = old.checkpoint.split("\n\n").next().unwrap_or_default();
             let consistent = if checkpoint.size == old.size {
-                checkpoint.root == old_root
+                // The same checkpoint, to the letter (a different total is another statement).
+                checkpoint.root == old_root && text.trim_end() == old_text.trim_end()
             } else if old.size == 0 {
                 true
             } else {
@@ -166,6 +185,7 @@ pub fn witness(
     Ok((
         Seen {
             vkey: published.to_string(),
+            origin: checkpoint.origin.clone(),
             size: checkpoint.size,
             root: B64.encode(checkpoint.root),
             checkpoint: note,
@@ -183,7 +203,8 @@ pub fn witness(
 pub fn submit(petition_url: &str, cosigned: &str) -> Result<String, WitnessError> {
     let (base, slug) = split_url(petition_url)?;
     let url = format!("{base}/api/v1/petitions/{slug}/log/cosignatures");
-    ureq::post(&url)
+    agent()
+        .post(&url)
         .content_type("text/plain; charset=utf-8")
         .send(cosigned)
         .map_err(|e| WitnessError::Fetch(format!("POST {url}: {e}")))?
@@ -205,10 +226,44 @@ pub fn load(path: &Path) -> Result<Option<Seen>, WitnessError> {
 
 /// Writes the state file whole (a temporary file renamed over it).
 pub fn save(path: &Path, seen: &Seen) -> Result<(), WitnessError> {
-    let tmp = path.with_extension("tmp");
+    let tmp = std::path::PathBuf::from(format!("{}.tmp", path.display()));
     let json =
         serde_json::to_string_pretty(seen).map_err(|e| WitnessError::State(e.to_string()))?;
-    std::fs::write(&tmp, json)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| WitnessError::State(format!("{}: {e}", path.display())))
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(json.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| WitnessError::State(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_url;
+
+    #[test]
+    fn a_petition_address_gives_the_site_and_the_slug() {
+        for url in [
+            "https://p.example.org/petitions/osce",
+            "https://p.example.org/petitions/osce/",
+            "https://p.example.org/petitions/osce?lang=fr#verify",
+        ] {
+            let (base, slug) = split_url(url).unwrap();
+            assert_eq!(
+                (base.as_str(), slug.as_str()),
+                ("https://p.example.org", "osce")
+            );
+        }
+        let (base, _) = split_url("http://127.0.0.1:8080/petitions/x").unwrap();
+        assert_eq!(base, "http://127.0.0.1:8080");
+        for bad in [
+            "https://p.example.org/",
+            "https://p.example.org/petitions/",
+            "nonsense",
+        ] {
+            assert!(split_url(bad).is_err(), "{bad}");
+        }
+    }
 }

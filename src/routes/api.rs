@@ -133,11 +133,14 @@ impl PetitionJson {
                 total: c.total,
                 checkpoint_url: state.url(&format!("/petitions/{}/log/checkpoint", p.slug)),
                 vkey: state.log.vkey().to_string(),
-                witnessed: v.witnessed.map(|w| WitnessedJson {
-                    size: w.size,
-                    total: w.total,
-                    checkpoint: w.note,
-                    witnesses: w.witnesses,
+                witnessed: v.witnessed.and_then(|w| {
+                    let lines = super::log::trusted(state, w.lines);
+                    (!lines.is_empty()).then(|| WitnessedJson {
+                        size: w.size,
+                        total: w.total,
+                        checkpoint: crate::db::log::with_cosignatures(&w.note, &lines),
+                        witnesses: lines.into_iter().map(|(name, _)| name).collect(),
+                    })
                 }),
             }),
             slug: p.slug,

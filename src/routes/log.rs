@@ -3,7 +3,7 @@
 //! here is public, cacheable and open to other origins.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
@@ -116,7 +116,7 @@ pub async fn checkpoint(state: web::Data<AppState>, slug: web::Path<String>) -> 
             dblog::cosignatures(conn, id, c.size)
         })
         .await?;
-        Ok::<_, Refusal>(dblog::with_cosignatures(&c.note, &lines))
+        Ok::<_, Refusal>(dblog::with_cosignatures(&c.note, &trusted(&state, lines)))
     };
     match note.await {
         Ok(note) => HttpResponse::Ok()
@@ -128,10 +128,25 @@ pub async fn checkpoint(state: web::Data<AppState>, slug: web::Path<String>) -> 
     }
 }
 
+/// Longest cosigned note the site reads (a checkpoint's text is about 150 bytes).
+pub const MAX_COSIGNED: usize = 8 << 10;
+
+/// The cosignature lines of witnesses this site trusts now (a witness removed from
+/// `witness_keys` is no longer shown), with their names.
+pub fn trusted(state: &AppState, lines: Vec<(String, String)>) -> Vec<(String, String)> {
+    lines
+        .into_iter()
+        .filter_map(|(vkey, line)| {
+            let w = state.witnesses.iter().find(|w| w.vkey() == vkey)?;
+            Some((w.name.clone(), line))
+        })
+        .collect()
+}
+
 /// A witness hands in its cosignature: the checkpoint's note with its own signature line.
-/// Kept if the text is one of this petition's checkpoints and a witness this site trusts
-/// (`witness_keys`) signed it; the checkpoint is then served with that line.
-#[post("/api/v1/petitions/{slug}/log/cosignatures")]
+/// Kept if the text is one of this petition's checkpoints, to the letter, and a witness this
+/// site trusts (`witness_keys`) signed it; the checkpoint is then served with that line.
+/// (Routed in `app.rs` with a body limit of [`MAX_COSIGNED`].)
 pub async fn cosign(
     state: web::Data<AppState>,
     slug: web::Path<String>,
@@ -144,24 +159,43 @@ pub async fn cosign(
 
 async fn cosign_with(state: &AppState, slug: String, body: &[u8]) -> Result<HttpResponse, Refusal> {
     let note = std::str::from_utf8(body).map_err(|_| bad("the note must be UTF-8 text"))?;
-    let text = note
+    let (text, signatures) = note
         .split_once("\n\n")
-        .map(|(t, _)| format!("{t}\n"))
+        .map(|(t, rest)| (format!("{t}\n"), rest.to_string()))
         .ok_or_else(|| bad("not a signed note: no blank line before the signatures"))?;
     let size: i64 = text
         .lines()
         .nth(1)
         .and_then(|l| l.parse().ok())
         .ok_or_else(|| bad("not a checkpoint: line 2 must be the tree size"))?;
-    // The lines that verify, one per trusted witness.
+    // First: is it one of this petition's checkpoints? Only then is any signature checked.
+    let lookup = text.clone();
+    let found = db::run(&state.pool, move |conn| {
+        let Some(p) = db::petitions::find_by_slug(conn, &slug)? else {
+            return Ok(None);
+        };
+        Ok(dblog::checkpoint_at(conn, p.id, size)?
+            .filter(|c| {
+                c.note.len() > lookup.len()
+                    && c.note.starts_with(&lookup)
+                    && c.note[lookup.len()..].starts_with('\n')
+            })
+            .map(|_| p.id))
+    })
+    .await?;
+    let Some(petition_id) = found else {
+        return Err(Refusal::NotFound(
+            "no checkpoint of this petition has this text",
+        ));
+    };
+    // One line per trusted witness: the first with its name.
     let mut signed = Vec::new();
     for w in &state.witnesses {
         let prefix = format!("— {} ", w.name);
-        for line in note.lines().filter(|l| l.starts_with(&prefix)) {
-            if w.open_text(&format!("{text}\n{line}\n")).is_ok() {
-                signed.push((w.name.clone(), line.to_string()));
-                break;
-            }
+        if let Some(line) = signatures.lines().find(|l| l.starts_with(&prefix))
+            && w.open_text(&format!("{text}\n{line}\n")).is_ok()
+        {
+            signed.push((w.vkey().to_string(), w.name.clone(), line.to_string()));
         }
     }
     if signed.is_empty() {
@@ -169,31 +203,17 @@ async fn cosign_with(state: &AppState, slug: String, body: &[u8]) -> Result<Http
             "no signature by a witness this site trusts (witness_keys)",
         ));
     }
-    let witnesses: Vec<String> = signed.iter().map(|(w, _)| w.clone()).collect();
-    let stored = db::run(&state.pool, move |conn| {
-        let Some(p) = db::petitions::find_by_slug(conn, &slug)? else {
-            return Ok(false);
-        };
-        let Some(c) = dblog::checkpoint_at(conn, p.id, size)? else {
-            return Ok(false);
-        };
-        if !c.note.starts_with(&text) || !c.note[text.len()..].starts_with('\n') {
-            return Ok(false);
-        }
+    let names: Vec<String> = signed.iter().map(|(_, n, _)| n.clone()).collect();
+    db::run(&state.pool, move |conn| {
         let now = db::now();
-        for (witness, line) in &signed {
-            dblog::add_cosignature(conn, p.id, size, witness, line, now)?;
+        for (vkey, _, line) in &signed {
+            dblog::add_cosignature(conn, petition_id, size, vkey, line, now)?;
         }
-        Ok(true)
+        Ok(())
     })
     .await?;
-    if !stored {
-        return Err(Refusal::NotFound(
-            "no checkpoint of this petition has this text",
-        ));
-    }
     Ok(json(
-        serde_json::json!({ "size": size, "cosigned_by": witnesses }),
+        serde_json::json!({ "size": size, "cosigned_by": names }),
     ))
 }
 

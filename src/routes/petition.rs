@@ -246,15 +246,22 @@ fn render_page(
             .iter()
             .map(|d| (super::delivery_line(&tr, d), d.checkpoint.clone()))
             .collect(),
-        witnessed: view.witnessed.as_ref().map(|w| {
-            tr.tf(
-                "verify.witnessed",
-                &[
-                    ("total", &tr.number(w.total)),
-                    ("size", &tr.number(w.size)),
-                    ("witnesses", &w.witnesses.join(", ")),
-                ],
-            )
+        witnessed: view.witnessed.as_ref().and_then(|w| {
+            let state = req.app_data::<actix_web::web::Data<AppState>>()?;
+            let names: Vec<String> = super::log::trusted(state, w.lines.clone())
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            (!names.is_empty()).then(|| {
+                tr.tf(
+                    "verify.witnessed",
+                    &[
+                        ("total", &tr.number(w.total)),
+                        ("size", &tr.number(w.size)),
+                        ("witnesses", &names.join(", ")),
+                    ],
+                )
+            })
         }),
         vkey: req
             .app_data::<actix_web::web::Data<AppState>>()

@@ -11,6 +11,10 @@ const WITNESS_SEED: [u8; 32] = [5; 32];
 const WITNESS: &str = "witness.example.net";
 
 fn witness(app: &TestApp, dir: &std::path::Path, slug: &str) -> Output {
+    witness_with(app, dir, slug, &[])
+}
+
+fn witness_with(app: &TestApp, dir: &std::path::Path, slug: &str, extra: &[&str]) -> Output {
     let key_file = dir.join("witness.key");
     std::fs::write(&key_file, hex::encode(WITNESS_SEED)).unwrap();
     std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
@@ -20,6 +24,7 @@ fn witness(app: &TestApp, dir: &std::path::Path, slug: &str) -> Output {
         .arg("--key-file")
         .arg(&key_file)
         .args(["--name", WITNESS, "--submit"])
+        .args(extra)
         .env_clear()
         .output()
         .unwrap()
@@ -51,7 +56,11 @@ async fn a_witness_cosigns_a_log_that_only_grew_and_refuses_a_rewritten_one() {
     let first = wait_for_log_total(&app, "p-witness", 2).await;
     let dir = tempfile::tempdir().unwrap();
 
+    // A lost state file is an error, not a fresh start of trust; the first round says --init.
     let out = witness(&app, dir.path(), "p-witness");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --init for the first round"));
+    let out = witness_with(&app, dir.path(), "p-witness", &["--init"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -118,6 +127,17 @@ async fn a_witness_cosigns_a_log_that_only_grew_and_refuses_a_rewritten_one() {
         "{stdout}"
     );
 
+    // Another instance of the site that no longer trusts this witness stops showing it.
+    let untrusting = crate::helpers::spawn_app_on(app.db.clone(), Mail::Memory, &[]).await;
+    let served = untrusting
+        .get("/petitions/p-witness/log/checkpoint")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!served.contains(WITNESS), "{served}");
+    assert!(untrusting.json("p-witness").await["log"]["witnessed"].is_null());
+
     // A witness that saw another history (here: its memory of the root altered) refuses.
     let state_path = dir.path().join("state.json");
     let mut state: serde_json::Value =
@@ -132,6 +152,16 @@ async fn a_witness_cosigns_a_log_that_only_grew_and_refuses_a_rewritten_one() {
         stderr.contains("NOT WITNESSED") && stderr.contains("its history was rewritten"),
         "{stderr}"
     );
+    // One that remembers the same size under another statement refuses too.
+    state["size"] = second.size.into();
+    state["root"] =
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&state_path).unwrap())
+            .unwrap()["root"]
+            .clone();
+    // (the root above is the altered one: same size, different root)
+    std::fs::write(&state_path, state.to_string()).unwrap();
+    let out = witness(&app, dir.path(), "p-witness");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("its history was rewritten"));
     // And one that remembers a longer log than the site now serves.
     state["size"] = (second.size + 5).into();
     std::fs::write(&state_path, state.to_string()).unwrap();
@@ -211,5 +241,26 @@ async fn the_site_keeps_only_cosignatures_of_its_own_checkpoints_by_witnesses_it
         served.matches(&format!("— {WITNESS} ")).count(),
         1,
         "{served}"
+    );
+}
+
+#[test]
+fn a_site_refuses_to_name_its_own_key_a_witness() {
+    let own = LogKey::new(&[8; 32], "127.0.0.1:9");
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .arg("serve")
+        .env_clear()
+        .env("UNDERSIGNED_DATA_DIR", dir.path())
+        .env("UNDERSIGNED_BIND", "127.0.0.1:0")
+        .env("UNDERSIGNED_BASE_URL", "http://127.0.0.1:9")
+        .env("UNDERSIGNED_WITNESS_KEYS", own.vkey())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("named like this site's own log key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
