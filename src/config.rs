@@ -62,6 +62,8 @@ pub struct Settings {
     pub log_interval_ms: u64,
     /// Verifier keys of the witnesses whose cosignatures of checkpoints this site accepts.
     pub witness_keys: Vec<String>,
+    /// Countries with fewer signatures are not listed one by one in public.
+    pub public_country_min: u32,
 }
 
 /// Every key a TOML file or the environment may set. Unknown keys are an error.
@@ -95,6 +97,7 @@ struct RawSettings {
     password_hash_concurrency: Option<u32>,
     log_interval_ms: Option<u64>,
     witness_keys: Option<String>,
+    public_country_min: Option<u32>,
 }
 
 impl RawSettings {
@@ -129,7 +132,8 @@ impl RawSettings {
             db_pool_size,
             password_hash_concurrency,
             log_interval_ms,
-            witness_keys
+            witness_keys,
+            public_country_min
         );
     }
 }
@@ -290,6 +294,7 @@ impl Settings {
                 .map(|n| positive("password_hash_concurrency", Some(n), 1))
                 .transpose()?,
             log_interval_ms: raw.log_interval_ms.unwrap_or(1_000).max(10),
+            public_country_min: raw.public_country_min.unwrap_or(5),
             witness_keys: raw
                 .witness_keys
                 .unwrap_or_default()
@@ -335,6 +340,7 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
             | "email_poll_ms"
             | "email_lease_ms"
             | "log_interval_ms"
+            | "public_country_min"
             | "db_pool_size"
             | "session_max_hours"
             | "session_idle_minutes"

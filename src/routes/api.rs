@@ -41,8 +41,12 @@ pub struct PetitionJson {
     pub targets: Vec<String>,
     pub created_at: String,
     pub closes_at: Option<String>,
+    /// Countries with at least `public_country_min` signatures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signatures_by_country: Option<Vec<CountryCount>>,
+    /// The signatures from countries with fewer, summed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures_in_other_countries: Option<i64>,
     /// Confirmed signatures per UTC day over the last 90 days (days with none left out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signatures_by_day: Option<Vec<DayCount>>,
@@ -96,6 +100,8 @@ impl PetitionJson {
     fn new(state: &AppState, v: PetitionView, with_countries: bool) -> PetitionJson {
         let p = v.petition;
         let total = p.total_count();
+        let (shown, other) =
+            super::public_countries(&v.by_country, state.settings.public_country_min);
         PetitionJson {
             url: state.url(&format!("/petitions/{}", p.slug)),
             status: p.public_status(db::now()),
@@ -108,7 +114,7 @@ impl PetitionJson {
             created_at: iso(p.created_at),
             closes_at: p.closes_at.map(iso),
             signatures_by_country: with_countries.then(|| {
-                v.by_country
+                shown
                     .into_iter()
                     .map(|(code, n)| CountryCount {
                         code,
@@ -116,6 +122,7 @@ impl PetitionJson {
                     })
                     .collect()
             }),
+            signatures_in_other_countries: with_countries.then_some(other),
             signatures_by_day: None,
             deliveries: v
                 .deliveries

@@ -142,6 +142,23 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 /// The signed-in organizer and a petition they may manage. One rule for every dashboard route:
 /// nobody signed in is sent to /login; an organizer who may not manage the petition gets the
 /// same 404 as for a petition that does not exist, so slugs cannot be probed.
+/// A petition's country counts as the public sees them: countries with at least `min`
+/// signatures one by one, the rest summed (a country with one signer would name them to
+/// anyone who knows who is from there). Organizers see the exact figures.
+pub fn public_countries(by_country: &[(String, i32)], min: u32) -> (Vec<(String, i32)>, i64) {
+    let min = i32::try_from(min).unwrap_or(i32::MAX);
+    let mut shown = Vec::new();
+    let mut other = 0i64;
+    for (code, n) in by_country {
+        if *n >= min {
+            shown.push((code.clone(), *n));
+        } else {
+            other += i64::from(*n);
+        }
+    }
+    (shown, other)
+}
+
 /// "Delivered to … on …: N signatures.", as the petition page and the dashboard say it.
 pub fn delivery_line(tr: &crate::i18n::Tr, d: &crate::db::deliveries::Delivery) -> String {
     tr.tf(

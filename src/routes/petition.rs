@@ -88,7 +88,8 @@ struct PetitionPage<'a> {
     more_label: String,
     progress: Progress,
     recent: Vec<(String, &'static str)>,
-    by_country: Vec<(&'static str, String)>,
+    /// Countries with at least `public_country_min` signatures, then "Other countries".
+    by_country: Vec<(String, String)>,
     open: bool,
     closes: Option<String>,
     form: FormState,
@@ -221,12 +222,26 @@ fn render_page(
             .into_iter()
             .map(|(name, c)| (name, Country::name_of(&c, tr.lang)))
             .collect(),
-        by_country: view
-            .by_country
-            .iter()
-            .take(COUNTRIES_SHOWN)
-            .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(i64::from(*n))))
-            .collect(),
+        by_country: {
+            let min = req
+                .app_data::<actix_web::web::Data<AppState>>()
+                .map_or(1, |s| s.settings.public_country_min);
+            let (shown, other) = super::public_countries(&view.by_country, min);
+            let mut rows: Vec<(String, String)> = shown
+                .iter()
+                .take(COUNTRIES_SHOWN)
+                .map(|(c, n)| {
+                    (
+                        Country::name_of(c, tr.lang).to_string(),
+                        tr.number(i64::from(*n)),
+                    )
+                })
+                .collect();
+            if other > 0 {
+                rows.push((tr.t("petition.other_countries"), tr.number(other)));
+            }
+            rows
+        },
         open: p.is_open_at(now),
         closes: p
             .closes_at

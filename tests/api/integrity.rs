@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use undersigned::db::{self, schema};
 use undersigned::domain::PetitionStatus;
 
-use crate::helpers::{TestApp, bodies, spawn_app};
+use crate::helpers::{Mail, TestApp, bodies, spawn_app, spawn_app_with};
 use crate::organizers::{add_organizer, csrf, login};
 
 /// Every counter of a petition next to a recount of its rows.
@@ -223,7 +223,8 @@ async fn moderation_and_paper_are_refused_while_a_petition_is_closed() {
 
 #[tokio::test]
 async fn someone_elses_earlier_submission_with_my_address_never_becomes_my_signature() {
-    let app = spawn_app().await;
+    // Every country listed, however few its signers (this test checks the counting).
+    let app = spawn_app_with(Mail::Memory, &[("public_country_min", "1")]).await;
     add_organizer(&app, "org@example.org", "correct horse battery", false);
     let id = app
         .create_owned_petition("p-mine", &[100], "org@example.org")

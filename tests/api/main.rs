@@ -19,6 +19,7 @@ mod api_and_pages;
 mod bad_input;
 mod cli;
 mod confirm;
+mod countries;
 mod editor;
 mod hardening;
 mod outbox;

@@ -7,7 +7,7 @@ use crate::helpers::{
 #[tokio::test]
 async fn a_supporter_signs_confirms_by_email_over_smtp_and_the_count_rises() {
     let sink = SmtpSink::start().await;
-    let app = spawn_app_with(Mail::Smtp(sink.port), &[]).await;
+    let app = spawn_app_with(Mail::Smtp(sink.port), &[("public_country_min", "1")]).await;
     let id = app.create_petition("osce-moscow-mechanism", &[5500]).await;
     assert_eq!(app.count("osce-moscow-mechanism").await, 0);
 
