@@ -31,7 +31,7 @@ async fn countries_with_few_signers_are_summed_in_public_and_exact_for_organizer
         serde_json::json!([{"code": "AM", "count": 5}])
     );
     assert_eq!(json["signatures_in_other_countries"], 3);
-    let page = app.get("/petitions/p-few").await.text().await.unwrap();
+    let page = app.text("/petitions/p-few").await;
     assert!(
         page.contains("<td>Armenia</td><td class=\"num\">5</td>"),
         "{page}"
@@ -44,12 +44,7 @@ async fn countries_with_few_signers_are_summed_in_public_and_exact_for_organizer
     assert!(!page.contains("<td>Georgia</td>"));
 
     login(&app, "ana@example.org", "correct horse battery").await;
-    let manage = app
-        .get("/dashboard/petitions/p-few")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let manage = app.text("/dashboard/petitions/p-few").await;
     assert!(
         manage.contains("Azerbaijan") && manage.contains("Georgia"),
         "{manage}"

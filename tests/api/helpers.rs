@@ -200,6 +200,11 @@ impl TestApp {
         .expect("status set");
     }
 
+    /// The body of `GET path`, as text.
+    pub async fn text(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("a text body")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{}", self.address, path))

@@ -153,11 +153,8 @@ async fn petition_with_history(app: &TestApp, slug: &str) -> String {
     .await;
     login(app, "ana@example.org", "correct horse battery").await;
     let page = app
-        .get(&format!("/dashboard/petitions/{slug}/signers"))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .text(&format!("/dashboard/petitions/{slug}/signers"))
+        .await;
     let fake = app.signature_id("bot@spam.example").await.to_string();
     let res = app
         .post_form(
@@ -171,13 +168,7 @@ async fn petition_with_history(app: &TestApp, slug: &str) -> String {
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
-    let token = csrf(
-        &app.get(&format!("/dashboard/petitions/{slug}"))
-            .await
-            .text()
-            .await
-            .unwrap(),
-    );
+    let token = csrf(&app.text(&format!("/dashboard/petitions/{slug}")).await);
     let res = app
         .post_form(
             &format!("/dashboard/petitions/{slug}/paper"),
@@ -234,12 +225,7 @@ async fn a_delivery_package_round_trips_and_undersigned_verify_accepts_it() {
     );
     assert_eq!(app.json("p-pack").await["total_count"], 43);
 
-    let vkey = app
-        .get("/.well-known/undersigned/log-key")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let vkey = app.text("/.well-known/undersigned/log-key").await;
     let (ok, out, err) = verify(&path, Some(vkey.trim()));
     assert!(ok, "{err}");
     assert!(
@@ -306,7 +292,7 @@ async fn a_delivery_package_round_trips_and_undersigned_verify_accepts_it() {
     );
     assert!(readme.contains(&format!("{}/.well-known/undersigned/log-key", app.address)));
     // Who made a package, and whether it holds emails, is on record.
-    let audit = app.get("/dashboard/audit").await.text().await.unwrap();
+    let audit = app.text("/dashboard/audit").await;
     assert!(audit.contains("delivery-package"), "{audit}");
 
     let with_emails = out_dir.path().join("emails.zip");
@@ -329,12 +315,7 @@ async fn a_tampered_package_is_refused_and_verify_names_what_failed() {
     let good = dir.path().join("good.zip");
     let made = package(&app, "p-tamper", good.to_str().unwrap(), false);
     assert!(made.status.success());
-    let vkey = app
-        .get("/.well-known/undersigned/log-key")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let vkey = app.text("/.well-known/undersigned/log-key").await;
     let vkey = vkey.trim().to_string();
     let original = unzip(&std::fs::read(&good).unwrap());
     let host = app.address.trim_start_matches("http://");
@@ -573,12 +554,7 @@ async fn organizers_make_a_package_on_the_dashboard_and_record_its_delivery() {
             .starts_with("attachment; filename=\"p-deliver-delivery-")
     );
     let zip = res.bytes().await.unwrap();
-    let vkey = app
-        .get("/.well-known/undersigned/log-key")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let vkey = app.text("/.well-known/undersigned/log-key").await;
     let verified =
         undersigned::package::verify::verify(std::io::Cursor::new(zip.to_vec()), Some(&vkey))
             .expect("the dashboard's package verifies");
@@ -589,12 +565,7 @@ async fn organizers_make_a_package_on_the_dashboard_and_record_its_delivery() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
-    let manage = app
-        .get("/dashboard/petitions/p-deliver")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let manage = app.text("/dashboard/petitions/p-deliver").await;
     let marker = "name=\"package\" required><option value=\"";
     let at = manage
         .find(marker)
@@ -702,7 +673,7 @@ async fn organizers_make_a_package_on_the_dashboard_and_record_its_delivery() {
         .open(delivery["checkpoint"].as_str().unwrap())
         .expect("the delivered checkpoint is signed by the published key");
     assert_eq!(checkpoint.extension("total"), Some("43"));
-    let audit = app.get("/dashboard/audit").await.text().await.unwrap();
+    let audit = app.text("/dashboard/audit").await;
     assert!(audit.contains("delivery-recorded"), "{audit}");
 
     // Someone who does not manage the petition can neither make nor record.
@@ -710,7 +681,7 @@ async fn organizers_make_a_package_on_the_dashboard_and_record_its_delivery() {
         .await;
     add_organizer(&app, "mallory@example.org", "another long password", false);
     login(&app, "mallory@example.org", "another long password").await;
-    let other = csrf(&app.get("/dashboard").await.text().await.unwrap());
+    let other = csrf(&app.text("/dashboard").await);
     let res = app
         .post_form(
             "/dashboard/petitions/p-deliver/package",

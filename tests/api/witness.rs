@@ -79,18 +79,8 @@ async fn a_witness_cosigns_a_log_that_only_grew_and_refuses_a_rewritten_one() {
         "{stdout}"
     );
     // The site serves its checkpoint with the cosignature; both keys open it.
-    let note = app
-        .get("/petitions/p-witness/log/checkpoint")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let vkey = app
-        .get("/.well-known/undersigned/log-key")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let note = app.text("/petitions/p-witness/log/checkpoint").await;
+    let vkey = app.text("/.well-known/undersigned/log-key").await;
     assert!(
         Verifier::parse(&vkey).unwrap().open(&note).is_ok(),
         "{note}"
@@ -103,7 +93,7 @@ async fn a_witness_cosigns_a_log_that_only_grew_and_refuses_a_rewritten_one() {
     let json = app.json("p-witness").await;
     assert_eq!(json["log"]["witnessed"]["witnesses"][0], WITNESS);
     assert_eq!(json["log"]["witnessed"]["total"], 2);
-    let page = app.get("/petitions/p-witness").await.text().await.unwrap();
+    let page = app.text("/petitions/p-witness").await;
     assert!(
         page.contains(&format!("Witnessed: {WITNESS} independently checked")),
         "{page}"
@@ -129,12 +119,7 @@ async fn a_witness_cosigns_a_log_that_only_grew_and_refuses_a_rewritten_one() {
 
     // Another instance of the site that no longer trusts this witness stops showing it.
     let untrusting = crate::helpers::spawn_app_on(app.db.clone(), Mail::Memory, &[]).await;
-    let served = untrusting
-        .get("/petitions/p-witness/log/checkpoint")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let served = untrusting.text("/petitions/p-witness/log/checkpoint").await;
     assert!(!served.contains(WITNESS), "{served}");
     assert!(untrusting.json("p-witness").await["log"]["witnessed"].is_null());
 
@@ -179,12 +164,7 @@ async fn the_site_keeps_only_cosignatures_of_its_own_checkpoints_by_witnesses_it
     .await;
     app.create_petition("p-cosign", &[100]).await;
     wait_for_log_total(&app, "p-cosign", 0).await;
-    let note = app
-        .get("/petitions/p-cosign/log/checkpoint")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let note = app.text("/petitions/p-cosign/log/checkpoint").await;
     let text = note.split("\n\n").next().unwrap().to_string() + "\n";
     let post = |body: String| {
         let app = &app;
@@ -231,12 +211,7 @@ async fn the_site_keeps_only_cosignatures_of_its_own_checkpoints_by_witnesses_it
     // Handed in twice: kept once.
     let (got, _) = post(trusted.sign_text(&text)).await;
     assert_eq!(got, 200);
-    let served = app
-        .get("/petitions/p-cosign/log/checkpoint")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let served = app.text("/petitions/p-cosign/log/checkpoint").await;
     assert_eq!(
         served.matches(&format!("— {WITNESS} ")).count(),
         1,
