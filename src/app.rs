@@ -56,7 +56,22 @@ impl Application {
         let keys = Arc::new(crate::keys::Keys::load(&settings).context("config key `key_file`")?);
         tracing::info!(master_key = %keys.source, "keys derived");
         let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
-        db::run(&pool, db::migrate).await?;
+        let prepare_keys = keys.clone();
+        let sealed = db::run(&pool, move |c| {
+            db::prepare(c, &prepare_keys).map_err(|e| match e {
+                db::sealing::KeyError::Db(e) => e,
+                other => db::DbError::Other(other.to_string()),
+            })
+        })
+        .await?;
+        if sealed != db::sealing::Sealed::default() {
+            tracing::info!(
+                signatures = sealed.signatures,
+                links = sealed.links,
+                emails = sealed.emails,
+                "personal data stored in clear by an older version is now sealed"
+            );
+        }
 
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -295,6 +310,11 @@ impl Application {
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The keys derived from the master key (tests open sealed rows with them).
+    pub fn keys(&self) -> Arc<crate::keys::Keys> {
+        self.state.keys.clone()
     }
 
     pub fn mailer_description(&self) -> &str {

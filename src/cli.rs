@@ -111,6 +111,17 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Re-seal every signer's personal data under the current master key, after a rotation:
+    /// the old key goes in previous_secret_key, the new one in secret_key or key_file. Run it
+    /// with the server stopped.
+    #[command(name = "rotate-key")]
+    RotateKey {
+        /// Save the petition logs' signing key (derived from the old master key) in FILE, to
+        /// set as log_key_file: a log must keep its key. Needed when log_key_file is unset
+        /// and a petition's log has started.
+        #[arg(long, value_name = "FILE")]
+        write_log_key: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,9 +206,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
-            let pool = db::connect(&settings.database_url, 1)?;
-            let ran = db::migrate(&mut *pool.get().context("cannot open the database")?)?;
-            println!("ran {ran} pending migration(s); the database is up to date");
+            open_with_keys(&settings)?;
+            println!("the database is up to date");
             Ok(())
         }
         Command::Petition { command } => petition(&settings, command),
@@ -215,7 +225,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             output,
         } => export(&settings, &petition, &format, output),
-        Command::MigrateData { from, to } => migrate_data(&from, &to),
+        Command::MigrateData { from, to } => migrate_data(&settings, &from, &to),
+        Command::RotateKey { write_log_key } => rotate_key(&settings, write_log_key.as_deref()),
         Command::DeliveryPackage {
             petition,
             output,
@@ -224,8 +235,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify { file, vkey } => verify(&file, vkey.as_deref()),
         Command::Witness { .. } => unreachable!("handled before the configuration is read"),
         Command::Demo => {
-            let mut conn = open(&settings)?;
-            for line in crate::demo::load(&mut conn)? {
+            let (mut conn, keys) = open_with_keys(&settings)?;
+            for line in crate::demo::load(&mut conn, &keys)? {
                 println!("{line}");
             }
             Ok(())
@@ -276,12 +287,28 @@ async fn first_run_setup_link(app: &Application) -> anyhow::Result<Option<String
     Ok(created.then(|| format!("{base}/setup/{}", token.as_str())))
 }
 
-/// A migrated connection for one-shot commands.
+/// A connection to a database made ready for these keys (`db::prepare`), for one-shot
+/// commands.
+fn open_with_keys(
+    settings: &Settings,
+) -> anyhow::Result<(db::PooledConnection, crate::keys::Keys)> {
+    crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
+    let keys = crate::keys::Keys::load(settings).context("config key `key_file`")?;
+    let pool = db::connect(&settings.database_url, 1)?;
+    let mut conn = pool.get().context("cannot open the database")?;
+    db::prepare(&mut conn, &keys)?;
+    Ok((conn, keys))
+}
+
+/// A migrated connection for commands that neither read nor write signers' data (petitions,
+/// organizer accounts): they need no key, so none is loaded or made. A database an older
+/// version left with data in clear is refused until a keyed start seals it.
 fn open(settings: &Settings) -> anyhow::Result<db::PooledConnection> {
     crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().context("cannot open the database")?;
     db::migrate(&mut conn)?;
+    db::sealing::seal_plaintext(&mut conn, None)?;
     Ok(conn)
 }
 
@@ -391,13 +418,16 @@ fn add_organizer(
     Ok(())
 }
 
-fn migrate_data(from: &str, to: &str) -> anyhow::Result<()> {
+fn migrate_data(settings: &Settings, from: &str, to: &str) -> anyhow::Result<()> {
+    // Both databases are made ready for this version under the site's key: the source's rows
+    // are sealed if an older version stored them in clear, and they travel sealed.
+    let keys = crate::keys::Keys::load(settings).context("config key `key_file`")?;
     let connect = |url: &str, which: &str| -> anyhow::Result<db::PooledConnection> {
         let pool = db::connect(url, 1).with_context(|| format!("--{which}"))?;
         let mut conn = pool
             .get()
             .with_context(|| format!("cannot open the --{which} database"))?;
-        db::migrate(&mut conn).with_context(|| format!("--{which}"))?;
+        db::prepare(&mut conn, &keys).with_context(|| format!("--{which}"))?;
         Ok(conn)
     };
     if from == to {
@@ -410,6 +440,49 @@ fn migrate_data(from: &str, to: &str) -> anyhow::Result<()> {
         println!("{table}\t{n}");
     }
     println!("copied and verified; point database_url at the new database and restart");
+    Ok(())
+}
+
+fn rotate_key(settings: &Settings, write_log_key: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let keys = crate::keys::Keys::load(settings).context("config key `key_file`")?;
+    let Some(previous) = keys.previous() else {
+        bail!(
+            "set previous_secret_key to the master key the data is sealed under now, and \
+             secret_key (or key_file) to the new one"
+        );
+    };
+    crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
+    let pool = db::connect(&settings.database_url, 1)?;
+    let mut conn = pool.get().context("cannot open the database")?;
+    db::migrate(&mut conn)?;
+    db::sealing::seal_plaintext(&mut conn, Some(previous))?;
+    let logs_started = db::petitions::list(&mut conn)?
+        .iter()
+        .any(|p| p.log_started);
+    if settings.log_key_file.is_none() && logs_started {
+        let Some(path) = write_log_key else {
+            bail!(
+                "the petition logs are signed with a key derived from the master key, and a log \
+                 must keep its key: run again with --write-log-key FILE, then set log_key_file \
+                 to FILE"
+            );
+        };
+        if path.exists() {
+            bail!("{} exists already", path.display());
+        }
+        crate::keys::write_private(path, &hex::encode(previous.log_signing_seed()))?;
+        println!(
+            "wrote the logs' signing key to {}; set log_key_file = {:?} before starting",
+            path.display(),
+            path.display().to_string()
+        );
+    }
+    let rotated = db::sealing::rotate(&mut conn, &keys)?;
+    println!(
+        "re-sealed {} signatures, {} confirmation links and {} queued emails under the new key",
+        rotated.signatures, rotated.links, rotated.emails
+    );
+    println!("keep previous_secret_key set until the links already mailed have expired");
     Ok(())
 }
 
@@ -461,12 +534,11 @@ fn delivery_package(
     output: &std::path::Path,
     emails: bool,
 ) -> anyhow::Result<()> {
-    let keys = crate::keys::Keys::load(settings).context("config key `key_file`")?;
+    let (mut conn, keys) = open_with_keys(settings)?;
     let seed = crate::keys::log_seed(settings, &keys).context("config key `log_key_file`")?;
     let base = base_url(settings);
     let url = url::Url::parse(&base).context("config key `base_url`")?;
     let signer = crate::log::LogSigner::new(&seed, &url);
-    let mut conn = open(settings)?;
     let petition = db::petitions::find_by_slug(&mut conn, slug)?
         .with_context(|| format!("no petition with the slug {slug:?}"))?;
     // Written beside the output under a temporary name (0600: it holds personal data) and
@@ -483,6 +555,7 @@ fn delivery_package(
     let site = crate::package::Site {
         base_url: &base,
         signer: &signer,
+        keys: &keys,
     };
     let built = crate::package::build(
         &mut conn,
@@ -633,19 +706,23 @@ fn export(
     if format != "csv" {
         bail!("unknown --format {format:?}; supported: csv");
     }
-    let mut conn = open(settings)?;
+    let (mut conn, keys) = open_with_keys(settings)?;
     let petition = db::petitions::find_by_slug(&mut conn, slug)?
         .with_context(|| format!("no petition with the slug {slug:?}"))?;
     match output {
         Some(path) => {
             let file = std::fs::File::create(&path)
                 .with_context(|| format!("cannot create {}", path.display()))?;
-            let rows =
-                crate::export::write_csv(&mut conn, &petition, std::io::BufWriter::new(file))?;
+            let rows = crate::export::write_csv(
+                &mut conn,
+                &keys,
+                &petition,
+                std::io::BufWriter::new(file),
+            )?;
             eprintln!("wrote {rows} signatures to {}", path.display());
         }
         None => {
-            crate::export::write_csv(&mut conn, &petition, std::io::stdout().lock())?;
+            crate::export::write_csv(&mut conn, &keys, &petition, std::io::stdout().lock())?;
         }
     }
     Ok(())

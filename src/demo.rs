@@ -156,7 +156,7 @@ fn country(rng: &mut StdRng) -> &'static str {
 }
 
 /// Loads the demo petitions that are not there yet; returns a line per petition.
-pub fn load(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+pub fn load(conn: &mut DbConnection, keys: &crate::keys::Keys) -> anyhow::Result<Vec<String>> {
     let mut lines = Vec::new();
     let now = db::now();
     for (i, demo) in PETITIONS.iter().enumerate() {
@@ -181,7 +181,7 @@ pub fn load(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
             },
         )?;
         let mut rng = StdRng::seed_from_u64(i as u64 + 1);
-        insert_signatures(conn, &mut rng, id, demo, created_at, now)?;
+        insert_signatures(conn, keys, &mut rng, id, demo, created_at, now)?;
         lines.push(format!(
             "{}\t{} confirmed signatures",
             demo.slug, demo.signatures
@@ -192,6 +192,7 @@ pub fn load(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
 
 fn insert_signatures(
     conn: &mut DbConnection,
+    keys: &crate::keys::Keys,
     rng: &mut StdRng,
     petition_id: i32,
     demo: &DemoPetition,
@@ -218,16 +219,49 @@ fn insert_signatures(
             let confirmed = (signed + TimeDelta::seconds(rng.random_range(30..7200))).min(now);
             let code = country(rng);
             *per_country.entry(code).or_default() += 1;
+            let number = n as i32 + 1;
+            let name = format!("{first} {last}");
+            let salt = crate::log::entry::new_salt();
+            let commitment = crate::log::entry::Committed {
+                petition_slug: demo.slug,
+                number,
+                name: &name,
+                email: &email,
+                country: code,
+                postcode: None,
+                comment: None,
+            }
+            .commitment(&salt);
+            let receipt = crate::log::entry::receipt_hash(&crate::log::entry::receipt_code(&salt));
+            let personal = crate::sealed::Personal {
+                name,
+                email: email.clone(),
+                postcode: None,
+                comment: None,
+            };
+            let display = match rng.random_range(0..10) {
+                0..4 => crate::domain::NameDisplay::None,
+                4..7 => crate::domain::NameDisplay::Initials,
+                _ => crate::domain::NameDisplay::Full,
+            };
             (
                 signatures::petition_id.eq(petition_id),
-                signatures::name.eq(format!("{first} {last}")),
-                signatures::email.eq(email.clone()),
-                signatures::email_key.eq(email),
+                signatures::personal.eq(Some(
+                    keys.seal(crate::sealed::Purpose::Signature, &personal),
+                )),
+                signatures::email_key.eq(keys.email_index(&email)),
+                signatures::domain_key.eq(Some(keys.domain_index_of(&email))),
                 signatures::country.eq(code),
-                signatures::public.eq(rng.random_bool(0.6)),
+                signatures::public.eq(display.is_public()),
+                signatures::display.eq(display.as_str()),
+                (
+                    signatures::salt.eq(Some(salt)),
+                    signatures::commitment.eq(Some(commitment)),
+                    signatures::receipt_hash.eq(Some(receipt)),
+                ),
                 signatures::locale.eq("en"),
                 signatures::status.eq(crate::domain::SignatureStatus::Confirmed.as_str()),
-                signatures::number.eq(n as i32 + 1),
+                signatures::number.eq(number),
                 signatures::created_at.eq(signed),
                 signatures::confirmed_at.eq(Some(confirmed)),
                 signatures::emails_sent.eq(1),

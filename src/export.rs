@@ -110,6 +110,7 @@ pub fn package_rows(batch: &[ExportRow], with_emails: bool) -> Result<Vec<u8>, E
 /// Writes every confirmed, valid signature of `petition` as CSV; returns the row count.
 pub fn write_csv<W: Write>(
     conn: &mut DbConnection,
+    keys: &crate::keys::Keys,
     petition: &Petition,
     mut out: W,
 ) -> Result<u64, ExportError> {
@@ -118,7 +119,7 @@ pub fn write_csv<W: Write>(
     let mut after = 0;
     let mut count = 0u64;
     loop {
-        let batch = db::signatures::export_batch(conn, petition.id, &filter, after, BATCH)?;
+        let batch = db::signatures::export_batch(conn, keys, petition.id, &filter, after, BATCH)?;
         let Some(last) = batch.last() else { break };
         after = last.id;
         count += batch.len() as u64;

@@ -32,6 +32,7 @@ pub struct Keys {
     unsubscribe: [u8; 32],
     network: [u8; 32],
     data: [u8; 32],
+    data_index: [u8; 32],
     log_signing: [u8; 32],
     /// The master key itself, used for one thing only: to accept unsubscribe links mailed
     /// before keys were separated, which were keyed with it directly.
@@ -67,6 +68,7 @@ impl Keys {
             unsubscribe: expand(&hk, "unsubscribe link"),
             network: expand(&hk, "network hash"),
             data: expand(&hk, "signer data"),
+            data_index: expand(&hk, "signer data index"),
             log_signing: expand(&hk, "log signing"),
             legacy: master.to_vec(),
             previous: None,
@@ -184,6 +186,16 @@ impl Keys {
         &self.data
     }
 
+    /// The key of the keyed hashes that find signer data without opening it.
+    pub fn data_index_key(&self) -> &[u8; 32] {
+        &self.data_index
+    }
+
+    /// The keys of the master key before the last rotation, when `previous_secret_key` is set.
+    pub fn previous(&self) -> Option<&Keys> {
+        self.previous.as_deref()
+    }
+
     /// The seed of the Ed25519 key that signs the petition logs.
     pub fn log_signing_seed(&self) -> &[u8; 32] {
         &self.log_signing
@@ -234,7 +246,7 @@ pub fn mac_hex(key: &[u8], parts: &[&[u8]], len: usize) -> String {
     hex::encode(&mac.finalize().into_bytes()[..len.min(32)])
 }
 
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

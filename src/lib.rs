@@ -20,5 +20,6 @@ pub mod markdown;
 pub mod package;
 pub mod ratelimit;
 pub mod routes;
+pub mod sealed;
 pub mod telemetry;
 pub mod usecases;

@@ -66,8 +66,25 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// `text` with every word that holds an `@` replaced by `***`: for messages from elsewhere (an
+/// SMTP server's refusal) that may quote an address.
+pub fn without_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|word| if word.contains('@') { "***" } else { word })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn addresses_are_dropped_from_quoted_errors() {
+        assert_eq!(
+            super::without_addresses("550 5.1.1 <ana@example.org>: user unknown"),
+            "550 5.1.1 *** user unknown"
+        );
+    }
+
     #[test]
     fn emails_are_masked() {
         assert_eq!(

@@ -10,7 +10,7 @@ use super::schema::{
     export_snapshot_signatures, export_snapshots, log_checkpoints, log_cosignatures, log_entries,
     log_nodes, log_pending, organizers, paper_signatures, password_resets, petition_goals,
     petition_images, petition_organizers, petition_targets, petition_updates, petitions,
-    setup_tokens, signatures,
+    setup_tokens, signatures, site_state,
 };
 use super::{DbConnection, DbError};
 
@@ -35,6 +35,7 @@ struct PetitionRow {
     paper_count: i64,
     log_started: bool,
     log_origin: Option<String>,
+    closed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -55,6 +56,13 @@ struct TargetRow {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = site_state)]
+struct SiteStateRow {
+    name: String,
+    value: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = country_counts)]
 struct CountryCountRow {
     id: i32,
@@ -68,12 +76,8 @@ struct CountryCountRow {
 struct SignatureRow {
     id: i32,
     petition_id: i32,
-    name: String,
-    email: String,
     email_key: String,
     country: String,
-    postcode: Option<String>,
-    comment: Option<String>,
     public: bool,
     locale: String,
     status: String,
@@ -89,6 +93,12 @@ struct SignatureRow {
     salt: Option<String>,
     commitment: Option<String>,
     receipt_hash: Option<String>,
+    personal: Option<String>,
+    domain_key: Option<String>,
+    display: String,
+    withdraw_hash: Option<String>,
+    withdrawn_at: Option<NaiveDateTime>,
+    erased_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -185,25 +195,19 @@ struct TokenRow {
     token_hash: String,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
-    name: String,
-    email: String,
     country: String,
-    postcode: Option<String>,
-    comment: Option<String>,
     public: bool,
     wants_updates: bool,
     locale: String,
     ip_hash: Option<String>,
+    personal: Option<String>,
+    display: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = email_jobs)]
 struct EmailJobRow {
     id: i32,
-    recipient: String,
-    subject: String,
-    body_text: String,
-    body_html: String,
     created_at: NaiveDateTime,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
@@ -213,6 +217,7 @@ struct EmailJobRow {
     last_error: Option<String>,
     update_id: Option<i32>,
     signature_id: Option<i32>,
+    content: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -442,6 +447,16 @@ pub fn copy_all(
                 };
             }
             for_each_table!(copy!());
+            // The site's own facts (which data key seals the rows): the source's stand.
+            let state: Vec<SiteStateRow> = site_state::table
+                .select(SiteStateRow::as_select())
+                .load(from)?;
+            diesel::delete(site_state::table).execute(to)?;
+            for row in &state {
+                crate::with_backend!(&mut *to, |c| diesel::insert_into(site_state::table)
+                    .values(row)
+                    .execute(c))?;
+            }
             // Keyed by petition, not by id, and few: copied one by one.
             let images: Vec<ImageRow> = petition_images::table
                 .select(ImageRow::as_select())

@@ -11,7 +11,7 @@ use super::schema::{
     petitions, signatures,
 };
 use super::{DbConnection, DbError};
-use crate::log::entry::{Committed, EventKind, new_salt, receipt_code, receipt_hash};
+use crate::log::entry::EventKind;
 use crate::log::merkle::{Hash, Subtrees};
 
 /// An event that changes a petition's public total, queued for the sequencer.
@@ -456,91 +456,22 @@ pub fn consistency_proof(
     crate::log::merkle::consistency_proof(&mut nodes, first, second)
 }
 
-/// A signature's commitment and salt, made (with a new salt and receipt) if it has none yet:
-/// for signatures confirmed before their petition's log began.
-pub fn ensure_commitment(
+/// A signature's commitment and salt. Every confirmed signature has them: made when it is
+/// confirmed, or, for those confirmed by versions before the log, when the database's
+/// personal data was sealed (`db::sealing::seal_plaintext`, the last time it was readable
+/// without the key).
+pub fn commitment_of(
     conn: &mut DbConnection,
     signature_id: i32,
-    petition_slug: &str,
 ) -> Result<(String, String), DbError> {
-    type Row = (
-        Option<i32>,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let (number, name, email, country, postcode, comment, commitment, salt): Row =
-        signatures::table
-            .find(signature_id)
-            .select((
-                signatures::number,
-                signatures::name,
-                signatures::email,
-                signatures::country,
-                signatures::postcode,
-                signatures::comment,
-                signatures::commitment,
-                signatures::salt,
-            ))
-            .first(conn)?;
-    if let (Some(c), Some(salt)) = (commitment, salt) {
-        return Ok((c, salt));
+    let (commitment, salt): (Option<String>, Option<String>) = signatures::table
+        .find(signature_id)
+        .select((signatures::commitment, signatures::salt))
+        .first(conn)?;
+    match (commitment, salt) {
+        (Some(c), Some(s)) => Ok((c, s)),
+        _ => Err(DbError::Other(format!(
+            "signature {signature_id} is confirmed but has no commitment"
+        ))),
     }
-    let salt = new_salt();
-    let commitment = Committed {
-        petition_slug,
-        number: number.unwrap_or(0),
-        name: &name,
-        email: &email,
-        country: &country,
-        postcode: postcode.as_deref(),
-        comment: comment.as_deref(),
-    }
-    .commitment(&salt);
-    // Only if none was made meanwhile (the first one made stays: its receipt may be out).
-    let set = diesel::update(
-        signatures::table
-            .find(signature_id)
-            .filter(signatures::commitment.is_null()),
-    )
-    .set((
-        signatures::receipt_hash.eq(receipt_hash(&receipt_code(&salt))),
-        signatures::salt.eq(&salt),
-        signatures::commitment.eq(&commitment),
-    ))
-    .execute(conn)?;
-    if set == 0 {
-        let (commitment, salt): (Option<String>, Option<String>) = signatures::table
-            .find(signature_id)
-            .select((signatures::commitment, signatures::salt))
-            .first(conn)?;
-        if let (Some(c), Some(s)) = (commitment, salt) {
-            return Ok((c, s));
-        }
-        return Err(DbError::Other(format!(
-            "signature {signature_id} has a commitment without its salt"
-        )));
-    }
-    Ok((commitment, salt))
-}
-
-/// Counted signatures of a petition without a commitment yet, `limit` at a time: those
-/// confirmed before its log began.
-pub fn uncommitted(
-    conn: &mut DbConnection,
-    petition_id: i32,
-    limit: i64,
-) -> Result<Vec<i32>, DbError> {
-    Ok(signatures::table
-        .filter(signatures::petition_id.eq(petition_id))
-        .filter(crate::db::signatures::counted())
-        .filter(signatures::commitment.is_null())
-        .order(signatures::id.asc())
-        .limit(limit)
-        .select(signatures::id)
-        .load(conn)?)
 }

@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod paper;
 pub mod petitions;
 pub mod schema;
+pub mod sealing;
 pub mod sessions;
 pub mod signatures;
 pub mod snapshots;
@@ -182,6 +183,19 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
             .len(),
     };
     Ok(ran)
+}
+
+/// Makes a database ready for this version with these keys: pending migrations, the one-time
+/// sealing of personal data stored in clear by older versions, and the check that `keys` open
+/// what is sealed (a server with the wrong key must not start, let alone write).
+pub fn prepare(
+    conn: &mut DbConnection,
+    keys: &crate::keys::Keys,
+) -> Result<sealing::Sealed, sealing::KeyError> {
+    migrate(conn)?;
+    let sealed = sealing::seal_plaintext(conn, Some(keys))?;
+    sealing::check_key(conn, keys)?;
+    Ok(sealed)
 }
 
 /// Runs synchronous diesel code on the blocking thread pool with a pooled connection. A panic

@@ -6,33 +6,49 @@ use diesel::prelude::*;
 
 use super::schema::signatures;
 use super::{DbConnection, DbError};
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+use crate::keys::Keys;
+use crate::sealed::{Personal, Purpose};
 
 /// Signers per page of the moderation list.
 pub const PAGE_SIZE: i64 = 50;
 
-/// A signature as the moderation list shows it.
-#[derive(Clone, Debug, Queryable)]
+/// A signature as the moderation list shows it: name and email opened, `None` once erased.
+#[derive(Clone, Debug)]
 pub struct SignerRow {
     pub id: i32,
-    pub name: String,
-    pub email: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
     pub country: String,
     pub created_at: NaiveDateTime,
     pub status: String,
     pub invalidated_at: Option<NaiveDateTime>,
     pub invalidation_reason: Option<String>,
     pub ip_hash: Option<String>,
+    pub withdrawn_at: Option<NaiveDateTime>,
 }
+
+type StoredRow = (
+    i32,
+    Option<String>,
+    String,
+    NaiveDateTime,
+    String,
+    Option<NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
 
 /// Which signatures a batch action or a search applies to. Empty fields match everything.
 #[derive(Clone, Debug, Default)]
 pub struct Criteria {
-    /// Case-insensitive part of the name or email.
-    pub search: Option<String>,
-    /// Exact email domain, e.g. `mailinator.com`.
-    pub domain: Option<String>,
+    /// Part of a name or email, lower-case: matched on the opened rows (names are sealed, so
+    /// no index can find them).
+    pub text: Option<String>,
+    /// The keyed hash of one exact address (`Keys::email_index`).
+    pub email_index: Option<String>,
+    /// The keyed hash of an email domain, e.g. of `mailinator.com` (`Keys::domain_index`).
+    pub domain_index: Option<String>,
     /// Signed at or after.
     pub from: Option<NaiveDateTime>,
     /// Signed before.
@@ -44,17 +60,12 @@ pub struct Criteria {
 impl Criteria {
     /// A batch needs at least one narrowing criterion: "invalidate everything" is not a batch.
     pub fn is_narrowing(&self) -> bool {
-        self.domain.is_some()
+        self.domain_index.is_some()
+            || self.email_index.is_some()
             || self.from.is_some()
             || self.until.is_some()
             || self.ip_hash.is_some()
     }
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 macro_rules! filtered {
@@ -63,21 +74,11 @@ macro_rules! filtered {
         let mut q = signatures::table
             .filter(signatures::petition_id.eq($petition_id))
             .into_boxed::<super::MultiBackend>();
-        if let Some(s) = &c.search {
-            let pattern = format!("%{}%", escape_like(&s.to_lowercase()));
-            q = q.filter(
-                lower(signatures::name)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(signatures::email).like(pattern).escape('\\')),
-            );
+        if let Some(h) = &c.email_index {
+            q = q.filter(signatures::email_key.eq(h.clone()));
         }
-        if let Some(d) = &c.domain {
-            q = q.filter(
-                signatures::email_key
-                    .like(format!("%@{}", escape_like(&d.to_lowercase())))
-                    .escape('\\'),
-            );
+        if let Some(h) = &c.domain_index {
+            q = q.filter(signatures::domain_key.eq(h.clone()));
         }
         if let Some(from) = c.from {
             q = q.filter(signatures::created_at.ge(from));
@@ -92,31 +93,115 @@ macro_rules! filtered {
     }};
 }
 
+/// Whether an opened signature matches a criteria's `text`.
+fn text_matches(text: &Option<String>, personal: Option<&Personal>) -> bool {
+    match (text, personal) {
+        (None, _) => true,
+        (Some(t), Some(p)) => {
+            p.name.to_lowercase().contains(t) || p.email.to_lowercase().contains(t)
+        }
+        (Some(_), None) => false,
+    }
+}
+
+fn open(keys: &Keys, id: i32, sealed: Option<&str>) -> Result<Option<Personal>, DbError> {
+    sealed
+        .map(|s| keys.open::<Personal>(Purpose::Signature, s))
+        .transpose()
+        .map_err(|e| DbError::Other(format!("signature {id}: {e}")))
+}
+
+/// The ids of a petition's signatures matching `criteria`, newest first: by query, then, for a
+/// `text`, by opening each candidate.
+fn matching_ids(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    petition_id: i32,
+    ids: Option<&[i32]>,
+    criteria: &Criteria,
+) -> Result<Vec<i32>, DbError> {
+    let mut q = filtered!(petition_id, criteria).order(signatures::id.desc());
+    if let Some(ids) = ids {
+        q = q.filter(signatures::id.eq_any(ids.to_vec()));
+    }
+    if criteria.text.is_none() {
+        return Ok(q.select(signatures::id).load(conn)?);
+    }
+    let rows: Vec<(i32, Option<String>)> = q
+        .select((signatures::id, signatures::personal))
+        .load(conn)?;
+    let mut ids = Vec::new();
+    for (id, sealed) in rows {
+        if text_matches(&criteria.text, open(keys, id, sealed.as_deref())?.as_ref()) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
 /// One page of signers, newest first, and the number matching in all.
 pub fn list(
     conn: &mut DbConnection,
+    keys: &Keys,
     petition_id: i32,
     criteria: &Criteria,
     page: i64,
 ) -> Result<(Vec<SignerRow>, i64), DbError> {
-    let total = filtered!(petition_id, criteria).count().get_result(conn)?;
-    let rows = filtered!(petition_id, criteria)
-        .order(signatures::id.desc())
-        .limit(PAGE_SIZE)
-        .offset(page.max(0) * PAGE_SIZE)
-        .select((
-            signatures::id,
-            signatures::name,
-            signatures::email,
-            signatures::country,
-            signatures::created_at,
-            signatures::status,
-            signatures::invalidated_at,
-            signatures::invalidation_reason,
-            signatures::ip_hash,
-        ))
-        .load(conn)?;
-    Ok((rows, total))
+    let select = (
+        signatures::id,
+        signatures::personal,
+        signatures::country,
+        signatures::created_at,
+        signatures::status,
+        signatures::invalidated_at,
+        signatures::invalidation_reason,
+        signatures::ip_hash,
+        signatures::withdrawn_at,
+    );
+    let offset = page.max(0) * PAGE_SIZE;
+    let (rows, total): (Vec<StoredRow>, i64) = if criteria.text.is_some() {
+        let ids = matching_ids(conn, keys, petition_id, None, criteria)?;
+        let total = ids.len() as i64;
+        let page_ids: Vec<i32> = ids
+            .into_iter()
+            .skip(offset as usize)
+            .take(PAGE_SIZE as usize)
+            .collect();
+        let rows = signatures::table
+            .filter(signatures::id.eq_any(page_ids))
+            .order(signatures::id.desc())
+            .select(select)
+            .load(conn)?;
+        (rows, total)
+    } else {
+        let total = filtered!(petition_id, criteria).count().get_result(conn)?;
+        let rows = filtered!(petition_id, criteria)
+            .order(signatures::id.desc())
+            .limit(PAGE_SIZE)
+            .offset(offset)
+            .select(select)
+            .load(conn)?;
+        (rows, total)
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, sealed, country, created_at, status, invalidated_at, reason, ip_hash, withdrawn_at) in
+        rows
+    {
+        let personal = open(keys, id, sealed.as_deref())?;
+        out.push(SignerRow {
+            id,
+            name: personal.as_ref().map(|p| p.name.clone()),
+            email: personal.map(|p| p.email),
+            country,
+            created_at,
+            status,
+            invalidated_at,
+            invalidation_reason: reason,
+            ip_hash,
+            withdrawn_at,
+        });
+    }
+    Ok((out, total))
 }
 
 /// The keyed network hash of one signature of a petition, to find others from the same network.
@@ -155,29 +240,24 @@ const CHANGED: (
 
 pub fn set_invalidated(
     conn: &mut DbConnection,
+    keys: &Keys,
     petition_id: i32,
     ids: Option<&[i32]>,
     criteria: &Criteria,
     reason: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Vec<Changed>, DbError> {
-    let mut targets = filtered!(petition_id, criteria);
-    if let Some(ids) = ids {
-        targets = targets.filter(signatures::id.eq_any(ids.to_vec()));
-    }
-    targets = match reason {
-        Some(_) => targets.filter(signatures::invalidated_at.is_null()),
-        None => targets.filter(signatures::invalidated_at.is_not_null()),
-    };
-    let candidates: Vec<i32> = targets.select(signatures::id).load(conn)?;
+    let candidates = matching_ids(conn, keys, petition_id, ids, criteria)?;
     // The candidates only say where to look: each UPDATE re-checks the state it changes and
     // reports the rows it changed, which are all the counters may follow.
     let mut changed = Vec::with_capacity(candidates.len());
     for chunk in candidates.chunks(500) {
+        // A withdrawn signature is the signer's decision: no moderation changes it.
         let rows = diesel::update(
             signatures::table
                 .filter(signatures::petition_id.eq(petition_id))
-                .filter(signatures::id.eq_any(chunk)),
+                .filter(signatures::id.eq_any(chunk))
+                .filter(signatures::withdrawn_at.is_null()),
         );
         let mut got: Vec<Changed> = match reason {
             Some(reason) => rows

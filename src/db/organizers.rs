@@ -211,7 +211,7 @@ pub fn create_reset(
     hash: &TokenHash,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
-    email: &super::outbox::NewEmail,
+    email: &super::outbox::SealedEmail,
 ) -> Result<(), DbError> {
     conn.transaction::<(), diesel::result::Error, _>(|conn| {
         diesel::insert_into(password_resets::table)

@@ -8,7 +8,7 @@ use super::schema::email_jobs;
 use super::{DbConnection, DbError};
 
 /// A rendered message waiting to be queued.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewEmail {
     pub recipient: String,
     pub subject: String,
@@ -16,14 +16,22 @@ pub struct NewEmail {
     pub body_html: String,
 }
 
+/// A message sealed for the outbox: recipient, subject and bodies are stored only like this.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedEmail(String);
+
+impl SealedEmail {
+    pub fn new(keys: &crate::keys::Keys, email: &NewEmail) -> SealedEmail {
+        SealedEmail(keys.seal(crate::sealed::Purpose::Email, email))
+    }
+}
+
 /// A queued job as a worker sees it.
 #[derive(Clone, Debug, Queryable)]
 pub struct EmailJob {
     pub id: i32,
-    pub recipient: String,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
+    /// The sealed [`NewEmail`]; `None` for an update email, rendered when sent.
+    pub content: Option<String>,
     pub attempts: i32,
     /// An update email, rendered when sent: the update and the signature it goes to.
     pub update_id: Option<i32>,
@@ -31,13 +39,14 @@ pub struct EmailJob {
 }
 
 /// Queues a message; call it inside the transaction that makes the message true.
-pub fn enqueue(conn: &mut DbConnection, email: &NewEmail, now: NaiveDateTime) -> QueryResult<()> {
+pub fn enqueue(
+    conn: &mut DbConnection,
+    email: &SealedEmail,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::insert_into(email_jobs::table)
         .values((
-            email_jobs::recipient.eq(&email.recipient),
-            email_jobs::subject.eq(&email.subject),
-            email_jobs::body_text.eq(&email.body_text),
-            email_jobs::body_html.eq(&email.body_html),
+            email_jobs::content.eq(&email.0),
             email_jobs::created_at.eq(now),
             email_jobs::next_attempt_at.eq(now),
         ))
@@ -95,10 +104,7 @@ pub fn claim(
     // two-backend connection).
     .returning((
         email_jobs::id,
-        email_jobs::recipient,
-        email_jobs::subject,
-        email_jobs::body_text,
-        email_jobs::body_html,
+        email_jobs::content,
         email_jobs::attempts,
         email_jobs::update_id,
         email_jobs::signature_id,
@@ -106,17 +112,16 @@ pub fn claim(
     .load(conn)?)
 }
 
-/// Marks jobs sent and drops their bodies: a confirmation link inside is a credential, and the
-/// database keeps only hashes of those once the message is out. One statement for a whole
-/// batch, so a mailing costs few write transactions.
+/// Marks jobs sent and drops their content: a confirmation link inside is a credential, the
+/// recipient is personal data, and neither is needed once the message is out. One statement
+/// for a whole batch, so a mailing costs few write transactions.
 pub fn mark_sent(conn: &mut DbConnection, ids: &[i32], now: NaiveDateTime) -> Result<(), DbError> {
     diesel::update(email_jobs::table.filter(email_jobs::id.eq_any(ids)))
         .set((
             email_jobs::sent_at.eq(now),
             email_jobs::lease_until.eq(None::<NaiveDateTime>),
             email_jobs::attempts.eq(email_jobs::attempts + 1),
-            email_jobs::body_text.eq(""),
-            email_jobs::body_html.eq(""),
+            email_jobs::content.eq(None::<String>),
             email_jobs::last_error.eq(None::<String>),
         ))
         .execute(conn)?;

@@ -32,6 +32,8 @@ pub struct Petition {
     pub log_started: bool,
     /// The log's origin line, fixed when it started.
     pub log_origin: Option<String>,
+    /// When it was closed by hand (a closing date is `closes_at`): retention counts from it.
+    pub closed_at: Option<NaiveDateTime>,
 }
 
 impl Petition {
@@ -226,21 +228,35 @@ pub fn country_breakdown(
 /// The latest confirmed signers who chose to be shown: `(name, country, confirmed_at)`.
 pub fn recent_public_signers(
     conn: &mut DbConnection,
+    keys: &crate::keys::Keys,
     petition_id: i32,
     limit: i64,
-) -> Result<Vec<(String, String, Option<NaiveDateTime>)>, DbError> {
-    Ok(signatures::table
+) -> Result<Vec<(String, String)>, DbError> {
+    let rows: Vec<(Option<String>, String, String)> = signatures::table
         .filter(signatures::petition_id.eq(petition_id))
         .filter(super::signatures::counted())
         .filter(signatures::public.eq(true))
+        .filter(signatures::personal.is_not_null())
         .order(signatures::confirmed_at.desc())
         .limit(limit)
         .select((
-            signatures::name,
+            signatures::personal,
+            signatures::display,
             signatures::country,
-            signatures::confirmed_at,
         ))
-        .load(conn)?)
+        .load(conn)?;
+    let mut shown = Vec::with_capacity(rows.len());
+    for (sealed, display, country) in rows {
+        let Some(sealed) = sealed else { continue };
+        let name = keys
+            .open::<crate::sealed::Personal>(crate::sealed::Purpose::Signature, &sealed)
+            .map_err(|e| DbError::Other(e.to_string()))?
+            .name;
+        if let Some(name) = crate::domain::NameDisplay::from_stored(&display).shown(&name) {
+            shown.push((name, country));
+        }
+    }
+    Ok(shown)
 }
 
 /// Everything a petition page or API answer shows, read in one go.

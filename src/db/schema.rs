@@ -19,6 +19,7 @@ diesel::table! {
         paper_count -> BigInt,
         log_started -> Bool,
         log_origin -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -52,12 +53,8 @@ diesel::table! {
     signatures (id) {
         id -> Integer,
         petition_id -> Integer,
-        name -> Text,
-        email -> Text,
         email_key -> Text,
         country -> Text,
-        postcode -> Nullable<Text>,
-        comment -> Nullable<Text>,
         public -> Bool,
         locale -> Text,
         status -> Text,
@@ -73,6 +70,12 @@ diesel::table! {
         salt -> Nullable<Text>,
         commitment -> Nullable<Text>,
         receipt_hash -> Nullable<Text>,
+        personal -> Nullable<Text>,
+        domain_key -> Nullable<Text>,
+        display -> Text,
+        withdraw_hash -> Nullable<Text>,
+        withdrawn_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -83,25 +86,19 @@ diesel::table! {
         token_hash -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
-        name -> Text,
-        email -> Text,
         country -> Text,
-        postcode -> Nullable<Text>,
-        comment -> Nullable<Text>,
         public -> Bool,
         wants_updates -> Bool,
         locale -> Text,
         ip_hash -> Nullable<Text>,
+        personal -> Nullable<Text>,
+        display -> Text,
     }
 }
 
 diesel::table! {
     email_jobs (id) {
         id -> Integer,
-        recipient -> Text,
-        subject -> Text,
-        body_text -> Text,
-        body_html -> Text,
         created_at -> Timestamp,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
@@ -111,6 +108,14 @@ diesel::table! {
         last_error -> Nullable<Text>,
         update_id -> Nullable<Integer>,
         signature_id -> Nullable<Integer>,
+        content -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    site_state (name) {
+        name -> Text,
+        value -> Text,
     }
 }
 
@@ -364,6 +369,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    site_state,
     log_cosignatures,
     delivery_packages,
     deliveries,

@@ -8,21 +8,24 @@ use super::schema::{
     confirmation_tokens, country_counts, export_snapshot_signatures, petitions, signatures,
 };
 use super::{DbConnection, DbError};
-use crate::domain::{
-    Comment, Country, Postcode, SignatureStatus, SignerEmail, SignerName, TokenHash,
-};
+use crate::domain::{Country, NameDisplay, SignatureStatus, TokenHash};
+use crate::sealed::{Personal, Purpose};
 
 /// A valid submission of the sign form: a new signature, or a new attempt for a mailbox that
-/// already signed this petition.
+/// already signed this petition. Its personal data arrives sealed (`crate::sealed`).
 #[derive(Clone, Debug)]
 pub struct NewSignature {
     pub petition_id: i32,
-    pub name: SignerName,
-    pub email: SignerEmail,
+    /// The name, email, postcode and comment, sealed for the signature row.
+    pub sealed_signature: String,
+    /// The same, sealed for the confirmation link's row.
+    pub sealed_submission: String,
+    /// The keyed hash of the canonical address (`Keys::email_index`): one signature each.
+    pub email_index: String,
+    /// The keyed hash of the address's domain (`Keys::domain_index`).
+    pub domain_index: String,
     pub country: Country,
-    pub postcode: Option<Postcode>,
-    pub comment: Option<Comment>,
-    pub public: bool,
+    pub display: NameDisplay,
     /// Ticked "email me news about this petition".
     pub wants_updates: bool,
     pub locale: String,
@@ -30,15 +33,21 @@ pub struct NewSignature {
     pub created_at: NaiveDateTime,
 }
 
-/// The one definition of a counted signature: confirmed and not invalidated. Counters, pages,
-/// exports and update recipients all use it.
-pub fn counted() -> diesel::dsl::And<
-    diesel::dsl::Eq<signatures::status, &'static str>,
-    diesel::dsl::IsNull<signatures::invalidated_at>,
-> {
-    signatures::status
+/// The type of [`counted`]'s filter.
+pub type Counted = diesel::dsl::And<
+    diesel::dsl::And<
+        diesel::dsl::Eq<signatures::status, &'static str>,
+        diesel::dsl::IsNull<signatures::invalidated_at>,
+    >,
+    diesel::dsl::IsNull<signatures::withdrawn_at>,
+>;
+
+/// The one definition of a counted signature: confirmed, not invalidated, not withdrawn.
+/// Counters, pages, exports and update recipients all use it.
+pub fn counted() -> Counted {    signatures::status
         .eq(SignatureStatus::Confirmed.as_str())
         .and(signatures::invalidated_at.is_null())
+        .and(signatures::withdrawn_at.is_null())
 }
 
 /// Inserts a new pending signature with the submission's data; a unique violation means the
@@ -50,13 +59,12 @@ pub fn insert_pending(
     diesel::insert_into(signatures::table)
         .values((
             signatures::petition_id.eq(new.petition_id),
-            signatures::name.eq(new.name.as_str()),
-            signatures::email.eq(new.email.as_str()),
-            signatures::email_key.eq(new.email.dedupe_key()),
+            signatures::personal.eq(&new.sealed_signature),
+            signatures::email_key.eq(&new.email_index),
+            signatures::domain_key.eq(&new.domain_index),
             signatures::country.eq(new.country.code()),
-            signatures::postcode.eq(new.postcode.as_ref().map(|p| p.as_str())),
-            signatures::comment.eq(new.comment.as_ref().map(|c| c.as_str())),
-            signatures::public.eq(new.public),
+            signatures::public.eq(new.display.is_public()),
+            signatures::display.eq(new.display.as_str()),
             signatures::wants_updates.eq(new.wants_updates),
             signatures::locale.eq(&new.locale),
             signatures::status.eq(SignatureStatus::Pending.as_str()),
@@ -84,12 +92,10 @@ pub fn insert_token(
             confirmation_tokens::token_hash.eq(token_hash.as_str()),
             confirmation_tokens::created_at.eq(new.created_at),
             confirmation_tokens::expires_at.eq(expires_at),
-            confirmation_tokens::name.eq(new.name.as_str()),
-            confirmation_tokens::email.eq(new.email.as_str()),
+            confirmation_tokens::personal.eq(&new.sealed_submission),
             confirmation_tokens::country.eq(new.country.code()),
-            confirmation_tokens::postcode.eq(new.postcode.as_ref().map(|p| p.as_str())),
-            confirmation_tokens::comment.eq(new.comment.as_ref().map(|c| c.as_str())),
-            confirmation_tokens::public.eq(new.public),
+            confirmation_tokens::public.eq(new.display.is_public()),
+            confirmation_tokens::display.eq(new.display.as_str()),
             confirmation_tokens::wants_updates.eq(new.wants_updates),
             confirmation_tokens::locale.eq(&new.locale),
             confirmation_tokens::ip_hash.eq(&new.ip_hash),
@@ -101,12 +107,10 @@ pub fn insert_token(
 /// The data a confirmation link carries: what confirming it makes true.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable)]
 pub struct Submission {
-    pub name: String,
-    pub email: String,
+    /// The sealed [`crate::sealed::Personal`] (`Purpose::Submission`); `None` once erased.
+    pub personal: Option<String>,
     pub country: String,
-    pub postcode: Option<String>,
-    pub comment: Option<String>,
-    pub public: bool,
+    pub display: String,
     pub wants_updates: bool,
     pub locale: String,
     /// The keyed hash of the network it came from.
@@ -152,12 +156,9 @@ pub fn token(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRo
             signatures::status,
             signatures::number,
             (
-                confirmation_tokens::name,
-                confirmation_tokens::email,
+                confirmation_tokens::personal,
                 confirmation_tokens::country,
-                confirmation_tokens::postcode,
-                confirmation_tokens::comment,
-                confirmation_tokens::public,
+                confirmation_tokens::display,
                 confirmation_tokens::wants_updates,
                 confirmation_tokens::locale,
                 confirmation_tokens::ip_hash,
@@ -232,8 +233,9 @@ pub fn add_to_countries(
     Ok(())
 }
 
-/// One row of a signature export, in the column order of the contract.
-#[derive(Clone, Debug, Queryable)]
+/// One row of a signature export, in the column order of the contract, personal data opened
+/// (empty once erased).
+#[derive(Clone, Debug)]
 pub struct ExportRow {
     pub id: i32,
     pub number: Option<i32>,
@@ -245,9 +247,23 @@ pub struct ExportRow {
     pub postcode: Option<String>,
     pub comment: Option<String>,
     pub public: bool,
+    /// How the signer let their name appear in public (`NameDisplay`).
+    pub display: NameDisplay,
     /// The signature's commitment in the signed log, once it has one.
     pub commitment: Option<String>,
 }
+
+type StoredExportRow = (
+    i32,
+    Option<i32>,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<String>,
+    String,
+    bool,
+    String,
+    Option<String>,
+);
 
 /// Which signatures an export includes, besides "confirmed and not invalidated".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -272,6 +288,7 @@ pub struct ExportFilter {
 /// order, `limit` at a time, so an export of any size runs in bounded memory.
 pub fn export_batch(
     conn: &mut DbConnection,
+    keys: &crate::keys::Keys,
     petition_id: i32,
     filter: &ExportFilter,
     after_id: i32,
@@ -308,7 +325,7 @@ pub fn export_batch(
             query = query.filter(signatures::id.le(upto));
         }
     }
-    Ok(query
+    let rows: Vec<StoredExportRow> = query
         .order(signatures::id.asc())
         .limit(limit)
         .select((
@@ -316,15 +333,49 @@ pub fn export_batch(
             signatures::number,
             signatures::created_at,
             signatures::confirmed_at,
-            signatures::name,
-            signatures::email,
+            signatures::personal,
             signatures::country,
-            signatures::postcode,
-            signatures::comment,
             signatures::public,
+            signatures::display,
             signatures::commitment,
         ))
-        .load(conn)?)
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                number,
+                signed_at,
+                confirmed_at,
+                sealed,
+                country,
+                public,
+                display,
+                commitment,
+            )| {
+                let personal = match sealed {
+                    Some(s) => keys
+                        .open::<Personal>(Purpose::Signature, &s)
+                        .map_err(|e| DbError::Other(format!("signature {id}: {e}")))?,
+                    None => Personal::default(),
+                };
+                Ok(ExportRow {
+                    id,
+                    number,
+                    signed_at,
+                    confirmed_at,
+                    name: personal.name,
+                    email: personal.email,
+                    country,
+                    postcode: personal.postcode,
+                    comment: personal.comment,
+                    public,
+                    display: NameDisplay::from_stored(&display),
+                    commitment,
+                })
+            },
+        )
+        .collect()
 }
 
 /// Counts the rows themselves (not the cached counter): for checks and tests, not page views.

@@ -2,6 +2,7 @@
 //! past the handlers takes only these, so the guarantees they carry hold everywhere.
 
 mod country;
+mod display;
 mod email;
 mod goals;
 mod slug;
@@ -10,6 +11,7 @@ mod text;
 mod token;
 
 pub use country::Country;
+pub use display::NameDisplay;
 pub use email::SignerEmail;
 pub use goals::GoalLadder;
 pub use slug::Slug;

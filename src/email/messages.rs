@@ -26,6 +26,8 @@ pub struct PetitionEmail<'a> {
     /// The confirmation link (empty for messages without one).
     pub link: &'a str,
     pub valid_days: u32,
+    /// The signer's withdraw link (receipts only; empty otherwise).
+    pub withdraw: &'a str,
 }
 
 #[derive(Template)]
@@ -170,6 +172,7 @@ mod tests {
             petition_url: "http://localhost/petitions/p",
             link: "http://localhost/confirm/abc",
             valid_days: 7,
+            withdraw: "http://localhost/withdraw/xyz",
         }
         .render("ana@example.org")
         .unwrap()

@@ -12,7 +12,7 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use secrecy::ExposeSecret;
 
 use crate::config::Settings;
-use crate::db::outbox::EmailJob;
+use crate::db::outbox::NewEmail;
 
 /// `List-Unsubscribe: <https://…>` (RFC 2369).
 #[derive(Clone)]
@@ -177,7 +177,7 @@ impl Mailer {
     pub async fn send(
         &self,
         from: &Mailbox,
-        job: &EmailJob,
+        job: &NewEmail,
         unsubscribe: Option<&str>,
     ) -> Result<(), SendError> {
         let to: Mailbox = job.recipient.parse().map_err(|e| SendError {

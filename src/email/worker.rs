@@ -17,6 +17,7 @@ use crate::db::outbox::{EmailJob, NewEmail};
 use crate::db::schema::{petition_updates, petitions, signatures};
 use crate::db::{self, DbConnection, DbError, Pool, outbox};
 use crate::i18n::{Lang, Tr};
+use crate::sealed::{Personal, Purpose};
 
 /// Attempts before a job is given up on (about a day with the default backoff).
 pub const MAX_ATTEMPTS: i32 = 30;
@@ -95,19 +96,24 @@ impl Worker {
             let mut updates = HashMap::new();
             let mut ready = Vec::with_capacity(claimed.len());
             for job in claimed {
-                let (Some(update), Some(signature)) = (job.update_id, job.signature_id) else {
-                    ready.push(job);
-                    continue;
+                let email = match (&job.content, job.update_id, job.signature_id) {
+                    (Some(sealed), _, _) => {
+                        match links.keys.open::<NewEmail>(Purpose::Email, sealed) {
+                            Ok(email) => Some(email),
+                            Err(e) => {
+                                tracing::error!(job.id = job.id, error = %e, "email job unreadable");
+                                None
+                            }
+                        }
+                    }
+                    // Unsubscribed, invalidated or gone since the update was posted: `None`.
+                    (None, Some(update), Some(signature)) => {
+                        render_update(c, &links, &mut updates, update, signature)?
+                    }
+                    (None, _, _) => None,
                 };
-                match render_update(c, &links, &mut updates, update, signature)? {
-                    Some(email) => ready.push(EmailJob {
-                        recipient: email.recipient,
-                        subject: email.subject,
-                        body_text: email.body_text,
-                        body_html: email.body_html,
-                        ..job
-                    }),
-                    // Unsubscribed, invalidated or gone since the update was posted.
+                match email {
+                    Some(email) => ready.push(Ready { job, email }),
                     None => outbox::mark_failed(c, job.id, now, None, "no longer a recipient")?,
                 }
             }
@@ -141,7 +147,8 @@ impl Worker {
     }
 
     /// Sends one claimed, rendered job; the job's id if the transport accepted it.
-    async fn handle(&self, job: EmailJob) -> Result<Option<i32>, DbError> {
+    async fn handle(&self, ready: Ready) -> Result<Option<i32>, DbError> {
+        let Ready { job, email } = ready;
         let id = job.id;
         // Update emails name their unsubscribe link in headers too, so mail programs offer a
         // one-click "unsubscribe" (RFC 8058: a POST to the link, which ours accepts).
@@ -151,7 +158,7 @@ impl Worker {
             .map(|s| self.links.unsubscribe_url(s));
         match self
             .mailer
-            .send(&self.from, &job, unsubscribe.as_deref())
+            .send(&self.from, &email, unsubscribe.as_deref())
             .await
         {
             Ok(()) => {
@@ -167,10 +174,11 @@ impl Worker {
                     job.id = id,
                     attempt,
                     permanent = err.permanent,
-                    error = %err.message,
+                    error = %crate::telemetry::without_addresses(&err.message),
                     "email not sent"
                 );
-                let message = err.message;
+                // An SMTP refusal often quotes the address: not kept.
+                let message = crate::telemetry::without_addresses(&err.message);
                 db::run(&self.pool, move |c| {
                     outbox::mark_failed(c, id, now, retry_at, &message)
                 })
@@ -185,6 +193,12 @@ impl Worker {
         let factor = 2u32.saturating_pow(attempt.clamp(1, 20) as u32 - 1);
         self.retry_base.saturating_mul(factor).min(MAX_BACKOFF)
     }
+}
+
+/// A claimed job with its message opened or rendered, ready to send.
+struct Ready {
+    job: EmailJob,
+    email: NewEmail,
 }
 
 /// An update as its emails show it: title, Markdown, page HTML (unused: emails render their
@@ -220,15 +234,22 @@ fn render_update(
     let Some(Some((title, body_text, _, petition_title, slug))) = updates.get(&update_id) else {
         return Ok(None);
     };
-    let signer: Option<(String, String)> = signatures::table
+    let signer: Option<(Option<String>, String)> = signatures::table
         .find(signature_id)
         .filter(db::signatures::counted())
         .filter(signatures::wants_updates.eq(true))
-        .select((signatures::email, signatures::locale))
+        .select((signatures::personal, signatures::locale))
         .first(conn)
         .optional()?;
-    let Some((address, locale)) = signer else {
+    let Some((Some(personal), locale)) = signer else {
         return Ok(None);
+    };
+    let address = match links.keys.open::<Personal>(Purpose::Signature, &personal) {
+        Ok(p) => p.email,
+        Err(e) => {
+            tracing::error!(signature.id = signature_id, error = %e, "signature unreadable");
+            return Ok(None);
+        }
     };
     let petition_url = links.url(&format!("/petitions/{slug}"));
     let unsubscribe_url = links.unsubscribe_url(signature_id);

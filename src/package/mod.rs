@@ -120,6 +120,8 @@ pub enum PackageError {
 pub struct Site<'a> {
     pub base_url: &'a str,
     pub signer: &'a LogSigner,
+    /// Opens the signers' sealed data.
+    pub keys: &'a crate::keys::Keys,
 }
 
 /// A file being written into the ZIP, hashed on the way.
@@ -253,8 +255,14 @@ fn write<W: Write + Seek>(
     let mut after = 0;
     let mut listed = 0i64;
     loop {
-        let mut batch =
-            db::signatures::export_batch(conn, petition.id, &filter, after, export::BATCH)?;
+        let mut batch = db::signatures::export_batch(
+            conn,
+            site.keys,
+            petition.id,
+            &filter,
+            after,
+            export::BATCH,
+        )?;
         let Some(last) = batch.last() else { break };
         after = last.id;
         batch.retain(|r| r.commitment.as_deref().is_some_and(|c| recount.counts(c)));

@@ -118,6 +118,7 @@ pub async fn invite(
     let hash = token.hash();
     let is_admin = form.admin.as_deref().is_some_and(|v| !v.is_empty());
     let now = db::now();
+    let keys = state.keys.clone();
     let created = db::run(&state.pool, move |c| {
         let new = organizers::NewOrganizer {
             email: email.as_str(),
@@ -145,7 +146,7 @@ pub async fn invite(
             &hash,
             now,
             now + TimeDelta::hours(INVITE_HOURS),
-            &message,
+            &db::outbox::SealedEmail::new(&keys, &message),
         )?;
         db::audit::record(
             c,

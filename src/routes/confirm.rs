@@ -100,18 +100,25 @@ pub async fn show(
     } = st
     {
         let title = petition_title(&state, petition_slug).await?;
+        let personal: crate::sealed::Personal = submission
+            .personal
+            .as_deref()
+            .map(|s| state.keys.open(crate::sealed::Purpose::Submission, s))
+            .transpose()
+            .map_err(|e| AppError::Internal(e.into()))?
+            .unwrap_or_default();
+        let display = crate::domain::NameDisplay::from_stored(&submission.display);
         let page = ConfirmPage {
             l: Layout::new(tr, tr.t("confirm.title"), &req),
             petition_title: title,
             action: format!("/confirm/{}", token.as_str()),
-            name: submission.name,
+            public: match display.shown(&personal.name) {
+                Some(shown) => tr.tf("confirm.public_as", &[("name", &shown)]),
+                None => tr.t("confirm.public_no"),
+            },
+            name: personal.name,
             country: Country::name_of(&submission.country, tr.lang),
-            public: tr.t(if submission.public {
-                "confirm.public_yes"
-            } else {
-                "confirm.public_no"
-            }),
-            comment: submission.comment,
+            comment: personal.comment,
         };
         return Ok(html(StatusCode::OK, page.render()?));
     }
@@ -131,11 +138,12 @@ pub async fn confirm(
     let hash = token.hash();
     let now = db::now();
     let links = state.links.clone();
+    let keys = state.keys.clone();
     let render = move |r: &usecases::signing::ReceiptFor<'_>| -> db::outbox::NewEmail {
         receipt_email(&links, r)
     };
     let st = usecases::run(&state.pool, move |c| {
-        usecases::signing::confirm(c, &hash, now, &render)
+        usecases::signing::confirm(c, &keys, &hash, now, &render)
     })
     .await?;
     if let LinkState::Confirmed {
@@ -163,6 +171,7 @@ fn receipt_email(
         r.petition_slug, r.code
     ));
     let petition_url = links.url(&format!("/petitions/{}", r.petition_slug));
+    let withdraw = links.url(&format!("/withdraw/{}", r.withdraw_token));
     PetitionEmail {
         tr: Tr::new(Lang::from_code(r.locale).unwrap_or(Lang::En)),
         kind: Kind::Receipt,
@@ -170,6 +179,7 @@ fn receipt_email(
         petition_url: &petition_url,
         link: &link,
         valid_days: 0,
+        withdraw: &withdraw,
     }
     .render(r.recipient)
     .unwrap_or_else(|e| {

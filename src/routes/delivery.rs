@@ -153,6 +153,7 @@ pub async fn delivery(
     let footer = Footer.render()?;
     let petition_id = p.id;
     let pool = state.pool.clone();
+    let keys = state.keys.clone();
 
     struct Cursor {
         cover: Option<String>,
@@ -173,6 +174,7 @@ pub async fn delivery(
         move |mut cur| {
             let pool = pool.clone();
             let filter = filter.clone();
+            let keys = keys.clone();
             async move {
                 if let Some(cover) = cur.cover.take() {
                     return Some((Ok::<_, actix_web::Error>(web::Bytes::from(cover)), cur));
@@ -181,8 +183,9 @@ pub async fn delivery(
                     return cur.footer.take().map(|f| (Ok(web::Bytes::from(f)), cur));
                 }
                 let after = cur.after;
+                let keys = keys.clone();
                 let batch: Result<Vec<ExportRow>, _> = db::run(&pool, move |c| {
-                    db::signatures::export_batch(c, petition_id, &filter, after, BATCH)
+                    db::signatures::export_batch(c, &keys, petition_id, &filter, after, BATCH)
                 })
                 .await;
                 let batch = match batch {

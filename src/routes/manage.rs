@@ -296,6 +296,7 @@ impl ExportQuery {
 /// it, so the manifest describes those exact bytes.
 fn csv_chunks(
     pool: db::Pool,
+    keys: std::sync::Arc<crate::keys::Keys>,
     petition_id: i32,
     filter: ExportFilter,
     bom: bool,
@@ -324,6 +325,7 @@ fn csv_chunks(
         move |mut cur| {
             let pool = pool.clone();
             let filter = filter.clone();
+            let keys = keys.clone();
             async move {
                 if let Some(first) = cur.first.take() {
                     return Some((first.map(|b| (web::Bytes::from(b), 0)), cur));
@@ -332,8 +334,16 @@ fn csv_chunks(
                     return None;
                 }
                 let after = cur.after;
+                let keys = keys.clone();
                 let batch = db::run(&pool, move |c| {
-                    db::signatures::export_batch(c, petition_id, &filter, after, export::BATCH)
+                    db::signatures::export_batch(
+                        c,
+                        &keys,
+                        petition_id,
+                        &filter,
+                        after,
+                        export::BATCH,
+                    )
                 })
                 .await;
                 match batch {
@@ -391,6 +401,7 @@ pub async fn export_csv(
     tracing::info!(petition.slug = %view.petition.slug, organizer.id = ?organizer, "signatures exported");
     let stream = csv_chunks(
         state.pool.clone(),
+        state.keys.clone(),
         petition_id,
         filter,
         query.excel.is_some(),
@@ -428,6 +439,7 @@ pub async fn export_manifest(
     let mut rows = 0u64;
     let mut chunks = Box::pin(csv_chunks(
         state.pool.clone(),
+        state.keys.clone(),
         view.petition.id,
         filter.clone(),
         query.excel.is_some(),

@@ -11,7 +11,7 @@ use super::{AppState, Layout, html};
 use crate::auth;
 use crate::db::moderation::{self, Criteria, PAGE_SIZE};
 use crate::db::{self, organizers};
-use crate::domain::{Country, SignatureStatus};
+use crate::domain::{Country, SignatureStatus, SignerEmail};
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::usecases::{
@@ -69,9 +69,16 @@ impl CriteriaForm {
                 Some(hash.unwrap_or_else(|| "-".to_string()))
             }
         };
+        // An address is found by its keyed hash, exactly; anything else is part of a name (or
+        // an address), matched on the opened rows.
+        let q = text(&self.q, 254);
+        let email = q.as_deref().and_then(|q| SignerEmail::parse(q).ok());
+        let keys = &state.keys;
         Ok(Criteria {
-            search: text(&self.q, 100),
-            domain: text(&self.domain, 253).map(|d| d.trim_start_matches('@').to_string()),
+            email_index: email.as_ref().map(|e| keys.email_index(e.dedupe_key())),
+            text: q.filter(|_| email.is_none()).map(|q| q.to_lowercase()),
+            domain_index: text(&self.domain, 253)
+                .map(|d| keys.domain_index(&d.trim_start_matches('@').to_lowercase())),
             from: super::parse_day(&self.from)?,
             until: super::parse_day_end(&self.until)?,
             ip_hash,
@@ -129,8 +136,9 @@ pub async fn signers(
     let page = f.page.unwrap_or(0).clamp(0, 1_000_000);
     let batch = criteria.is_narrowing();
     let pid = p.id;
+    let keys = state.keys.clone();
     let (rows, total) = db::run(&state.pool, move |c| {
-        moderation::list(c, pid, &criteria, page)
+        moderation::list(c, &keys, pid, &criteria, page)
     })
     .await?;
     let qs = f.query_string();
@@ -138,6 +146,7 @@ pub async fn signers(
         .into_iter()
         .map(|r| Row {
             state: match (&r.invalidated_at, SignatureStatus::from_stored(&r.status)) {
+                _ if r.withdrawn_at.is_some() => tr.t("moderation.withdrawn"),
                 (Some(_), _) => tr.tf(
                     "moderation.invalidated",
                     &[("reason", r.invalidation_reason.as_deref().unwrap_or(""))],
@@ -149,8 +158,8 @@ pub async fn signers(
             country: Country::name_of(&r.country, tr.lang),
             date: tr.date(r.created_at),
             id: r.id,
-            name: r.name,
-            email: r.email,
+            name: r.name.unwrap_or_else(|| tr.t("moderation.erased")),
+            email: r.email.unwrap_or_default(),
         })
         .collect();
     let base = format!("/dashboard/petitions/{}/signers?{qs}", p.slug);
@@ -216,7 +225,12 @@ pub async fn act(
     let detail = form
         .id
         .map(|id| format!("signature {id}"))
-        .unwrap_or_else(|| format!("batch {:?}", criteria_summary(&selection.criteria)));
+        .unwrap_or_else(|| {
+            format!(
+                "batch {:?}",
+                criteria_summary(&form.criteria, &selection.criteria)
+            )
+        });
     let action = if invalidate {
         Action::Invalidate { reason }
     } else {
@@ -228,8 +242,18 @@ pub async fn act(
         Action::Restore => detail,
     };
     let pid = p.id;
+    let keys = state.keys.clone();
     let changed = usecases::run(&state.pool, move |c| {
-        usecases::moderation::moderate(c, who.id, pid, &selection, &action, &detail, db::now())
+        usecases::moderation::moderate(
+            c,
+            &keys,
+            who.id,
+            pid,
+            &selection,
+            &action,
+            &detail,
+            db::now(),
+        )
     })
     .await?;
     tracing::info!(petition.slug = %p.slug, action = name, changed, "moderation");
@@ -245,10 +269,20 @@ pub async fn act(
         .finish())
 }
 
-fn criteria_summary(c: &Criteria) -> String {
+/// What a batch selected, for the audit log: never a name or an address searched for.
+fn criteria_summary(f: &CriteriaForm, c: &Criteria) -> String {
     let mut parts = vec![];
-    if let Some(d) = &c.domain {
-        parts.push(format!("domain={d}"));
+    if c.domain_index.is_some() {
+        parts.push(format!(
+            "domain={}",
+            f.domain.trim().trim_start_matches('@')
+        ));
+    }
+    if c.email_index.is_some() {
+        parts.push("one address".to_string());
+    }
+    if c.text.is_some() {
+        parts.push("a name search".to_string());
     }
     if let Some(f) = c.from {
         parts.push(format!("from={}", f.date()));

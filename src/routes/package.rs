@@ -50,6 +50,7 @@ pub async fn make(
     let dir = state.settings.data_dir.join("tmp");
     let base = state.base_url.as_str().trim_end_matches('/').to_string();
     let signer = state.log.clone();
+    let keys = state.keys.clone();
     let pool = state.pool.clone();
     let now = db::now();
     let (file, made) = web::block(move || -> Result<(std::fs::File, Made), AppError> {
@@ -69,6 +70,7 @@ pub async fn make(
         let site = package::Site {
             base_url: &base,
             signer: &signer,
+            keys: &keys,
         };
         let made = package::build(
             &mut conn,

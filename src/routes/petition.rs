@@ -49,7 +49,8 @@ pub struct FormState {
     pub country: String,
     pub postcode: String,
     pub comment: String,
-    pub public: bool,
+    /// The `display` choice shown selected (`NameDisplay::as_str`).
+    pub display: &'static str,
     pub updates: bool,
     pub consent: bool,
     pub errors: Vec<(&'static str, String)>,
@@ -154,14 +155,13 @@ pub async fn load_with_updates(
     ),
     AppError,
 > {
+    let keys = state.keys.clone();
     db::run(&state.pool, move |c| {
         let Some(view) = db::petitions::view(c, &slug)? else {
             return Ok(None);
         };
-        let recent = db::petitions::recent_public_signers(c, view.petition.id, RECENT_SIGNERS)?
-            .into_iter()
-            .map(|(name, country, _)| (name, country))
-            .collect();
+        let recent =
+            db::petitions::recent_public_signers(c, &keys, view.petition.id, RECENT_SIGNERS)?;
         let updates = db::updates::list(c, view.petition.id)?;
         Ok(Some((view, recent, updates)))
     })

@@ -66,6 +66,7 @@ pub async fn request(
     let link = state.url(&format!("/login/reset/{}", token.as_str()));
     let hash = token.hash();
     let now = db::now();
+    let keys = state.keys.clone();
     db::run(&state.pool, move |c| {
         let Some((who, _)) = organizers::credentials(c, &account)? else {
             return Ok(());
@@ -78,6 +79,7 @@ pub async fn request(
         }
         .render(&who.email)
         .map_err(|e| db::DbError::Other(format!("reset email: {e}")))?;
+        let email = db::outbox::SealedEmail::new(&keys, &email);
         organizers::create_reset(c, who.id, &hash, now, now + TimeDelta::hours(1), &email)
     })
     .await?;

@@ -9,9 +9,10 @@ use validator::Validate;
 
 use super::petition::{self, FormState};
 use super::{AppState, pages};
-use crate::db::{self, outbox::NewEmail, signatures::NewSignature};
+use crate::db::outbox::{NewEmail, SealedEmail};
+use crate::db::{self, signatures::NewSignature};
 use crate::domain::{
-    Comment, ConfirmationToken, Country, Postcode, SignerEmail, SignerName, TextError,
+    Comment, ConfirmationToken, Country, NameDisplay, Postcode, SignerEmail, SignerName, TextError,
 };
 use crate::email::messages::{Kind, PetitionEmail};
 use crate::error::AppError;
@@ -49,6 +50,10 @@ pub struct SignForm {
     #[validate(length(max = 2000))]
     comment: String,
     public: Option<String>,
+    /// How the name may appear in public: `full`, `initials` or `none` (CONTRACT.md).
+    #[serde(default)]
+    #[validate(length(max = 16))]
+    display: Option<String>,
     /// "Email me news about this petition".
     updates: Option<String>,
     consent: Option<String>,
@@ -109,14 +114,22 @@ pub async fn sign(
     let token = ConfirmationToken::generate();
     let ttl_hours = state.settings.confirmation_ttl_hours;
     let expires_at = now + TimeDelta::hours(i64::from(ttl_hours));
+    let personal = crate::sealed::Personal {
+        name: valid.name.as_str().to_string(),
+        email: valid.email.as_str().to_string(),
+        postcode: valid.postcode.as_ref().map(|p| p.as_str().to_string()),
+        comment: valid.comment.as_ref().map(|c| c.as_str().to_string()),
+    };
+    let keys = &state.keys;
+    let email = valid.email;
     let new = NewSignature {
         petition_id: view.petition.id,
-        name: valid.name,
-        email: valid.email,
+        sealed_signature: keys.seal(crate::sealed::Purpose::Signature, &personal),
+        sealed_submission: keys.seal(crate::sealed::Purpose::Submission, &personal),
+        email_index: keys.email_index(email.dedupe_key()),
+        domain_index: keys.domain_index_of(email.dedupe_key()),
         country: valid.country,
-        postcode: valid.postcode,
-        comment: valid.comment,
-        public: checked(&form.public),
+        display: valid.display,
         wants_updates: checked(&form.updates),
         locale: tr.code().to_string(),
         ip_hash: network_hash,
@@ -132,14 +145,15 @@ pub async fn sign(
             petition_url: &petition_url,
             link: &link,
             valid_days: ttl_hours.div_ceil(24),
+            withdraw: "",
         }
-        .render(new.email.as_str())
+        .render(email.as_str())
         .unwrap_or_else(|e| {
             // Templates are compiled in; a failure here is a bug, but the signature must not
             // be lost over it: queue a plain-text message instead.
             tracing::error!(error = %e, "email template failed");
             NewEmail {
-                recipient: new.email.as_str().to_string(),
+                recipient: email.as_str().to_string(),
                 subject: view.petition.title.clone(),
                 body_text: link.clone(),
                 body_html: String::new(),
@@ -147,8 +161,8 @@ pub async fn sign(
         })
     };
     let request = SignRequest {
-        confirm_email: render(Kind::Confirm),
-        already_signed_email: render(Kind::AlreadySigned),
+        confirm_email: SealedEmail::new(keys, &render(Kind::Confirm)),
+        already_signed_email: SealedEmail::new(keys, &render(Kind::AlreadySigned)),
         token_hash: token.hash(),
         expires_at,
         cap: EmailCap {
@@ -161,7 +175,7 @@ pub async fn sign(
     // so the signer loses nothing by trying again later. They say nothing about one address.
     let reservation = state
         .email_caps
-        .reserve(request.new.email.as_str())
+        .reserve(email.as_str())
         .map_err(|reached| {
             let (wait, domain) = match reached {
                 CapReached::Domain(wait) => (wait, true),
@@ -190,6 +204,7 @@ struct ValidSignature {
     country: Country,
     postcode: Option<Postcode>,
     comment: Option<Comment>,
+    display: NameDisplay,
 }
 
 fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
@@ -201,6 +216,7 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
                 "email" => ("email", "error.email.invalid"),
                 "country" => ("country", "error.country.invalid"),
                 "postcode" => ("postcode", "error.postcode.invalid"),
+                "display" => ("display", "error.display.invalid"),
                 _ => ("comment", "error.comment.too_long"),
             };
             errors.push(key);
@@ -251,6 +267,10 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
     let comment = Comment::parse(&form.comment)
         .map_err(|e| text_error("comment", e))
         .ok_or_push(&mut errors, has);
+    let display = NameDisplay::from_form(form.display.as_deref(), checked(&form.public));
+    if display.is_none() && !has(&errors, "display") {
+        errors.push(("display", "error.display.invalid"));
+    }
     if !checked(&form.consent) {
         errors.push(("consent", "error.consent.missing"));
     }
@@ -260,7 +280,7 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
         country: truncate(&form.country, 8),
         postcode: truncate(&form.postcode, 32),
         comment: truncate(&form.comment, 1000),
-        public: checked(&form.public),
+        display: display.unwrap_or_default().as_str(),
         updates: checked(&form.updates),
         consent: checked(&form.consent),
         errors: errors.iter().map(|(f, k)| (*f, tr.t(k))).collect(),
@@ -268,14 +288,15 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
     if !errors.is_empty() {
         return (None, state);
     }
-    match (name, email, country, postcode, comment) {
-        (Some(name), Some(email), Some(country), Some(postcode), Some(comment)) => (
+    match (name, email, country, postcode, comment, display) {
+        (Some(name), Some(email), Some(country), Some(postcode), Some(comment), Some(display)) => (
             Some(ValidSignature {
                 name,
                 email,
                 country,
                 postcode,
                 comment,
+                display,
             }),
             state,
         ),

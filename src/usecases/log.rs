@@ -23,27 +23,12 @@ pub fn start(
     signer: &LogSigner,
     now: NaiveDateTime,
 ) -> Result<usize, UseCaseError> {
-    let (slug, started): (String, bool) = petitions::table
+    let started: bool = petitions::table
         .find(petition_id)
-        .select((petitions::slug, petitions::log_started))
+        .select(petitions::log_started)
         .first(conn)?;
     if started {
         return Ok(0);
-    }
-    // Commitments first, a thousand per short transaction, so that a petition with a long
-    // history does not hold the database's write lock for all of it; the start itself then
-    // only reads them (and commits the few confirmed meanwhile).
-    loop {
-        let ids = db::write_tx(conn, |c| -> Result<Vec<i32>, UseCaseError> {
-            let ids = dblog::uncommitted(c, petition_id, 1_000)?;
-            for id in &ids {
-                dblog::ensure_commitment(c, *id, &slug)?;
-            }
-            Ok(ids)
-        })?;
-        if ids.len() < 1_000 {
-            break;
-        }
     }
     db::write_tx(conn, |conn| {
         let petition = lock_petition(conn, petition_id)?;
@@ -58,7 +43,7 @@ pub fn start(
             .load(conn)?;
         let mut events = Vec::with_capacity(counted.len());
         for (id, confirmed_at) in counted {
-            let (commitment, salt) = dblog::ensure_commitment(conn, id, &petition.slug)?;
+            let (commitment, salt) = dblog::commitment_of(conn, id)?;
             events.push(dblog::NewEvent {
                 petition_id,
                 kind: EventKind::Confirmed,

@@ -37,8 +37,10 @@ impl Action {
 /// Invalidates or restores the petition's selected signatures, pending ones included, and audits it. The count and the per-country counts move
 /// by exactly the counted rows that changed, so a double-submitted batch changes nothing the
 /// second time. Refused on a closed petition (its count is frozen). Returns how many changed.
+#[allow(clippy::too_many_arguments)]
 pub fn moderate(
     conn: &mut DbConnection,
+    keys: &crate::keys::Keys,
     organizer_id: i32,
     petition_id: i32,
     selection: &Selection,
@@ -54,6 +56,7 @@ pub fn moderate(
         };
         let changed = moderation::set_invalidated(
             conn,
+            keys,
             petition_id,
             selection.ids.as_deref(),
             &selection.criteria,
@@ -76,7 +79,7 @@ pub fn moderate(
                 if petition.log_started {
                     let commitment = match commitment {
                         Some(c) => c.clone(),
-                        None => db::log::ensure_commitment(conn, *id, &petition.slug)?.0,
+                        None => db::log::commitment_of(conn, *id)?.0,
                     };
                     events.push(db::log::NewEvent {
                         petition_id,

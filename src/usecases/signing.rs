@@ -6,11 +6,13 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use super::{UseCaseError, lock_petition};
-use crate::db::outbox::{self, NewEmail};
+use crate::db::outbox::{self, NewEmail, SealedEmail};
 use crate::db::schema::{petitions, signatures};
 use crate::db::signatures::{self as sigs, NewSignature, Submission};
 use crate::db::{self, DbConnection, DbError};
-use crate::domain::{SignatureStatus, TokenHash};
+use crate::domain::{ConfirmationToken, NameDisplay, SignatureStatus, TokenHash};
+use crate::keys::Keys;
+use crate::sealed::{Personal, Purpose};
 
 /// How many confirmation emails one address may trigger per petition, and per how long.
 #[derive(Clone, Copy, Debug)]
@@ -26,8 +28,8 @@ pub struct SignRequest {
     pub token_hash: TokenHash,
     pub expires_at: NaiveDateTime,
     pub cap: EmailCap,
-    pub confirm_email: NewEmail,
-    pub already_signed_email: NewEmail,
+    pub confirm_email: SealedEmail,
+    pub already_signed_email: SealedEmail,
 }
 
 /// What a submission did. The supporter sees the same page for the first two.
@@ -55,7 +57,7 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
             Err(e) if db::is_unique_violation(&e) => {
                 let (id, status): (i32, String) = signatures::table
                     .filter(signatures::petition_id.eq(req.new.petition_id))
-                    .filter(signatures::email_key.eq(req.new.email.dedupe_key()))
+                    .filter(signatures::email_key.eq(&req.new.email_index))
                     .select((signatures::id, signatures::status))
                     .first(conn)?;
                 if let Some(until) = take_email_allowance(conn, id, req.cap, now)? {
@@ -197,6 +199,8 @@ fn classify(t: sigs::TokenRow, now: NaiveDateTime, open: bool) -> LinkState {
 /// Who gets a receipt email, and what it links to: made by the caller's renderer.
 pub struct ReceiptFor<'a> {
     pub recipient: &'a str,
+    /// The token of the signer's withdraw link (`/withdraw/{token}`).
+    pub withdraw_token: &'a str,
     pub locale: &'a str,
     pub petition_slug: &'a str,
     pub petition_title: &'a str,
@@ -208,6 +212,7 @@ pub type ReceiptRenderer = dyn Fn(&ReceiptFor<'_>) -> NewEmail + Send + Sync;
 
 pub fn confirm(
     conn: &mut DbConnection,
+    keys: &Keys,
     hash: &TokenHash,
     now: NaiveDateTime,
     receipt_email: &ReceiptRenderer,
@@ -249,19 +254,27 @@ pub fn confirm(
             .returning(petitions::last_number)
             .get_result(conn)?;
         let s = &t.submission;
+        let Some(personal) = s.personal.as_deref() else {
+            return Ok(LinkState::Unknown);
+        };
+        let p: Personal = keys
+            .open(Purpose::Submission, personal)
+            .map_err(|e| DbError::Other(format!("confirmation link: {e}")))?;
+        let display = NameDisplay::from_stored(&s.display);
         // The commitment that ties this signature to its log entry without naming the signer,
         // and the receipt code derived from its salt.
         let salt = crate::log::entry::new_salt();
         let commitment = crate::log::entry::Committed {
             petition_slug: &t.petition_slug,
             number,
-            name: &s.name,
-            email: &s.email,
+            name: &p.name,
+            email: &p.email,
             country: &s.country,
-            postcode: s.postcode.as_deref(),
-            comment: s.comment.as_deref(),
+            postcode: p.postcode.as_deref(),
+            comment: p.comment.as_deref(),
         }
         .commitment(&salt);
+        let withdraw = ConfirmationToken::generate();
         let receipt = crate::log::entry::receipt_hash(&crate::log::entry::receipt_code(&salt));
         let flipped = diesel::update(
             signatures::table
@@ -270,12 +283,11 @@ pub fn confirm(
         )
         .set((
             (
-                signatures::name.eq(&s.name),
-                signatures::email.eq(&s.email),
+                signatures::personal.eq(keys.seal(Purpose::Signature, &p)),
                 signatures::country.eq(&s.country),
-                signatures::postcode.eq(&s.postcode),
-                signatures::comment.eq(&s.comment),
-                signatures::public.eq(s.public),
+                signatures::public.eq(display.is_public()),
+                signatures::display.eq(display.as_str()),
+                signatures::withdraw_hash.eq(withdraw.hash().as_str().to_string()),
                 signatures::wants_updates.eq(s.wants_updates),
                 signatures::locale.eq(&s.locale),
                 signatures::ip_hash.eq(&s.ip_hash),
@@ -320,13 +332,14 @@ pub fn confirm(
         let code = crate::log::entry::receipt_code(&salt);
         if counts {
             let email = receipt_email(&ReceiptFor {
-                recipient: &s.email,
+                recipient: &p.email,
+                withdraw_token: withdraw.as_str(),
                 locale: &s.locale,
                 petition_slug: &t.petition_slug,
                 petition_title: &petition.title,
                 code: &code,
             });
-            db::outbox::enqueue(conn, &email, now)?;
+            db::outbox::enqueue(conn, &SealedEmail::new(keys, &email), now)?;
         }
         Ok(LinkState::Confirmed {
             petition_slug: t.petition_slug,

@@ -158,7 +158,7 @@ pub fn fan_out(
                 petition_updates::fanout_upto,
             ))
             .first(conn)?;
-        let batch: Vec<(i32, String)> = signatures::table
+        let batch: Vec<i32> = signatures::table
             .filter(signatures::petition_id.eq(petition_id))
             .filter(counted())
             .filter(signatures::wants_updates.eq(true))
@@ -166,16 +166,14 @@ pub fn fan_out(
             .filter(signatures::id.le(upto))
             .order(signatures::id.asc())
             .limit(FANOUT_BATCH)
-            .select((signatures::id, signatures::email))
+            .select(signatures::id)
             .load(conn)?;
+        // No content: the worker renders each at send time, for the address the signature
+        // holds then.
         let jobs: Vec<_> = batch
             .iter()
-            .map(|(signature, address)| {
+            .map(|signature| {
                 (
-                    email_jobs::recipient.eq(address),
-                    email_jobs::subject.eq(""),
-                    email_jobs::body_text.eq(""),
-                    email_jobs::body_html.eq(""),
                     email_jobs::created_at.eq(now),
                     email_jobs::next_attempt_at.eq(now),
                     email_jobs::update_id.eq(Some(id)),
@@ -189,7 +187,7 @@ pub fn fan_out(
                 .execute(c))?;
         }
         let done = (batch.len() as i64) < FANOUT_BATCH;
-        let cursor = batch.last().map_or(after, |(s, _)| *s);
+        let cursor = batch.last().copied().unwrap_or(after);
         diesel::update(petition_updates::table.find(id))
             .set((
                 petition_updates::fanout_after.eq(cursor),

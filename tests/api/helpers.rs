@@ -20,9 +20,27 @@ pub struct TestDatabase {
     admin_url: Option<String>,
     name: String,
     _dir: Option<tempfile::TempDir>,
+    /// Holds the site's master key file ([`TestDatabase::key_file`]): every instance started
+    /// on this database gets a copy in its data dir, as instances of one site share their key.
+    pub key_dir: tempfile::TempDir,
+}
+
+/// A directory holding a new random master key file.
+fn new_key_dir() -> tempfile::TempDir {
+    use rand::RngCore;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    std::fs::write(dir.path().join("secret_key"), hex::encode(bytes)).expect("write the key");
+    dir
 }
 
 impl TestDatabase {
+    /// The site's master key file (for commands run beside the test apps).
+    pub fn key_file(&self) -> std::path::PathBuf {
+        self.key_dir.path().join("secret_key")
+    }
+
     /// A SQLite file in a temp dir, whatever `TEST_DATABASE_URL` says.
     pub fn sqlite() -> TestDatabase {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -31,6 +49,7 @@ impl TestDatabase {
             admin_url: None,
             name: String::new(),
             _dir: Some(dir),
+            key_dir: new_key_dir(),
         }
     }
 
@@ -52,6 +71,7 @@ impl TestDatabase {
             admin_url: Some(admin_url),
             name,
             _dir: None,
+            key_dir: new_key_dir(),
         }
     }
 }
@@ -85,6 +105,8 @@ pub struct TestApp {
     pub pool: Pool,
     pub memory: Option<MemoryOutbox>,
     pub client: reqwest::Client,
+    /// The app's keys: tests open sealed rows and find mailboxes by their keyed hash.
+    pub keys: std::sync::Arc<undersigned::keys::Keys>,
 }
 
 /// Where a test app's emails go.
@@ -124,6 +146,12 @@ pub async fn spawn_app_on(
         set("smtp_url", &format!("smtp://127.0.0.1:{port}"));
     }
     set("database_url", &db.url);
+    if !extra
+        .iter()
+        .any(|(k, _)| *k == "key_file" || *k == "secret_key")
+    {
+        std::fs::copy(db.key_file(), dir.path().join("secret_key")).expect("copy the site's key");
+    }
     for (k, v) in extra {
         set(k, v);
     }
@@ -143,6 +171,8 @@ pub async fn spawn_app_on(
     };
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool().clone();
+    let keys = app.keys();
+
     tokio::spawn(app.run_until_stopped());
     let client = spawn_client();
     TestApp {
@@ -152,6 +182,7 @@ pub async fn spawn_app_on(
         pool,
         memory,
         client,
+        keys,
     }
 }
 
@@ -281,17 +312,23 @@ impl TestApp {
 
     /// The id of the signature with this email address.
     pub async fn signature_id(&self, email: &str) -> i32 {
-        let email = email.to_string();
+        let index = self.email_index(email);
         db::run(&self.pool, move |c| {
             use diesel::prelude::*;
             use undersigned::db::schema::signatures as s;
             Ok(s::table
-                .filter(s::email.eq(email))
+                .filter(s::email_key.eq(index))
                 .select(s::id)
                 .first::<i32>(c)?)
         })
         .await
         .expect("a signature with this address")
+    }
+
+    /// The keyed hash a signature of this address is found by.
+    pub fn email_index(&self, email: &str) -> String {
+        let email = undersigned::domain::SignerEmail::parse(email).expect("a valid address");
+        self.keys.email_index(email.dedupe_key())
     }
 
     /// Raw messages the memory mailer has sent, receipts included.

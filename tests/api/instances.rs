@@ -95,6 +95,7 @@ async fn an_email_leased_by_a_killed_instance_is_sent_by_another_one() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("UNDERSIGNED_DATA_DIR", dir.path())
+        .env("UNDERSIGNED_KEY_FILE", shared.key_file())
         .env("UNDERSIGNED_BIND", "127.0.0.1:0")
         .env("UNDERSIGNED_DATABASE_URL", &shared.url)
         .env(

@@ -448,6 +448,7 @@ async fn an_update_posted_twice_at_once_is_stored_once_and_emails_each_signer_on
 /// Inserts `n` confirmed signers who asked for news, straight into the database (as the demo
 /// loader does), with the counters to match.
 async fn confirmed_subscribers(app: &TestApp, petition_id: i32, n: i32) {
+    let keys = app.keys.clone();
     db::run(&app.pool, move |c| {
         use schema::{petitions as p, signatures as s};
         let now = db::now();
@@ -455,9 +456,16 @@ async fn confirmed_subscribers(app: &TestApp, petition_id: i32, n: i32) {
             .map(|i| {
                 (
                     s::petition_id.eq(petition_id),
-                    s::name.eq(format!("Signer {i}")),
-                    s::email.eq(format!("reader{i}@example.org")),
-                    s::email_key.eq(format!("reader{i}@example.org")),
+                    s::personal.eq(Some(keys.seal(
+                        undersigned::sealed::Purpose::Signature,
+                        &undersigned::sealed::Personal {
+                            name: format!("Signer {i}"),
+                            email: format!("reader{i}@example.org"),
+                            postcode: None,
+                            comment: None,
+                        },
+                    ))),
+                    s::email_key.eq(keys.email_index(&format!("reader{i}@example.org"))),
                     s::country.eq("AM"),
                     s::public.eq(false),
                     s::locale.eq("hy"),
@@ -932,10 +940,11 @@ async fn an_update_email_is_rendered_when_sent_and_skips_who_unsubscribed_meanwh
     .unwrap();
     assert_eq!(queued, 2);
     // …then the first reader unsubscribes, before anything is sent.
+    let reader = app.email_index("reader0@example.org");
     let first: i32 = db::run(&app.pool, move |c| {
         use schema::signatures as s;
         Ok(s::table
-            .filter(s::email.eq("reader0@example.org"))
+            .filter(s::email_key.eq(reader))
             .select(s::id)
             .first(c)?)
     })

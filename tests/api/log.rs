@@ -657,6 +657,30 @@ async fn with_a_log_key_file_the_log_key_outlives_a_master_key_rotation() {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    // The operator rotates: the old key becomes previous_secret_key, and the signers' data is
+    // re-sealed under the new one before the server starts again.
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .arg("rotate-key")
+        .env_clear()
+        .env("UNDERSIGNED_DATA_DIR", data.path())
+        .env("UNDERSIGNED_DATABASE_URL", &before.db.url)
+        .env("UNDERSIGNED_LOG_KEY_FILE", path)
+        .env(
+            "UNDERSIGNED_SECRET_KEY",
+            "a rotated master key, also thirty-two chars",
+        )
+        .env(
+            "UNDERSIGNED_PREVIOUS_SECRET_KEY",
+            "the first master key, thirty-two characters",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rotated = crate::helpers::spawn_app_on(
         before.db.clone(),
         Mail::Memory,

@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use crate::helpers::{Mail, TestDatabase, spawn_app_on};
 
-fn undersigned(args: &[&str], database_url: &str) -> Output {
+/// Runs the command as the site's operator: with the site's master key, `key_file`.
+fn undersigned(args: &[&str], database_url: &str, key_file: &std::path::Path) -> Output {
     let dir = tempfile::tempdir().unwrap();
     Command::new(env!("CARGO_BIN_EXE_undersigned"))
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("UNDERSIGNED_DATA_DIR", dir.path())
+        .env("UNDERSIGNED_KEY_FILE", key_file)
         .env("UNDERSIGNED_DATABASE_URL", database_url)
         .output()
         .unwrap()
@@ -22,8 +24,11 @@ fn undersigned(args: &[&str], database_url: &str) -> Output {
 async fn a_campaign_moves_mid_flight_without_losing_a_signature() {
     let source = Arc::new(TestDatabase::sqlite());
     let target = Arc::new(TestDatabase::create());
+    // One site, one master key, wherever its database lives.
+    std::fs::copy(source.key_file(), target.key_file()).unwrap();
+    let key = source.key_file();
     let laptop = spawn_app_on(source.clone(), Mail::Memory, &[]).await;
-    assert!(undersigned(&["demo"], &source.url).status.success());
+    assert!(undersigned(&["demo"], &source.url, &key).status.success());
     laptop.create_petition("p-move", &[100]).await;
     // One signer confirmed, one still holding an unused link when the move happens.
     laptop
@@ -45,6 +50,7 @@ async fn a_campaign_moves_mid_flight_without_losing_a_signature() {
     let out = undersigned(
         &["migrate-data", "--from", &source.url, "--to", &target.url],
         &source.url,
+        &key,
     );
     assert!(
         out.status.success(),
@@ -66,8 +72,8 @@ async fn a_campaign_moves_mid_flight_without_losing_a_signature() {
             "un-secretary-general-free-the-prisoners",
         ][..],
     ] {
-        let before = undersigned(args, &source.url);
-        let after = undersigned(args, &target.url);
+        let before = undersigned(args, &source.url, &key);
+        let after = undersigned(args, &target.url, &key);
         assert!(
             after.status.success(),
             "{}",
@@ -102,6 +108,7 @@ async fn a_campaign_moves_mid_flight_without_losing_a_signature() {
     let again = undersigned(
         &["migrate-data", "--from", &source.url, "--to", &target.url],
         &source.url,
+        &key,
     );
     assert!(!again.status.success());
     assert!(

@@ -37,15 +37,19 @@ async fn a_job_leased_by_a_worker_that_died_is_sent_after_its_lease_runs_out() {
     // A worker claimed this job and was killed before sending: the lease is all that is left.
     let now = db::now();
     let lease = now + chrono::TimeDelta::milliseconds(600);
+    let keys = app.keys.clone();
     db::run(&app.pool, move |c| {
         outbox::enqueue(
             c,
-            &outbox::NewEmail {
-                recipient: "orphan@example.org".into(),
-                subject: "orphaned".into(),
-                body_text: "text".into(),
-                body_html: "<p>html</p>".into(),
-            },
+            &outbox::SealedEmail::new(
+                &keys,
+                &outbox::NewEmail {
+                    recipient: "orphan@example.org".into(),
+                    subject: "orphaned".into(),
+                    body_text: "text".into(),
+                    body_html: "<p>html</p>".into(),
+                },
+            ),
             now,
         )?;
         let id = outbox::due(c, now, 10)?[0];

@@ -1,0 +1,13 @@
+DROP TABLE site_state;
+ALTER TABLE petitions DROP COLUMN closed_at;
+ALTER TABLE email_jobs DROP COLUMN content;
+ALTER TABLE confirmation_tokens DROP COLUMN display;
+ALTER TABLE confirmation_tokens DROP COLUMN personal;
+DROP INDEX signatures_by_withdraw;
+ALTER TABLE signatures DROP COLUMN erased_at;
+ALTER TABLE signatures DROP COLUMN withdrawn_at;
+ALTER TABLE signatures DROP COLUMN withdraw_hash;
+ALTER TABLE signatures DROP COLUMN display;
+ALTER TABLE signatures DROP COLUMN personal;
+DROP INDEX signatures_by_domain;
+ALTER TABLE signatures DROP COLUMN domain_key;

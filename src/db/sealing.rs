@@ -1,0 +1,341 @@
+//! The sealed columns' bookkeeping: which data key the rows are sealed under, the one-time
+//! sealing of databases made before personal data was encrypted, and key rotation.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable, Text};
+
+use super::outbox::NewEmail;
+use super::schema::{confirmation_tokens, email_jobs, signatures, site_state};
+use super::{DbConnection, DbError};
+use crate::keys::Keys;
+use crate::sealed::{Personal, Purpose};
+
+/// `site_state` names.
+const DATA_KEY_ID: &str = "data_key_id";
+const SEALED: &str = "personal_data_sealed";
+
+/// Rows sealed (or re-sealed) at a time.
+const BATCH: i64 = 1000;
+
+/// Why the database and the configured key do not go together.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "the data key derived from {key_source} is not the one this database's signer data is sealed \
+         under (key id {stored}, this key's id is {current}). Point secret_key or key_file at the \
+         key this database was made with. If that key is lost, so are the signers' names, emails, \
+         postcodes and comments (the counts and the log are unaffected)."
+    )]
+    Mismatch {
+        key_source: String,
+        stored: String,
+        current: String,
+    },
+    #[error(
+        "this database is still sealed under the previous key (previous_secret_key): run \
+         `undersigned rotate-key` before starting the server"
+    )]
+    RotationPending,
+    #[error(
+        "this database holds signer data from before it was encrypted; sealing it needs the key \
+         (start the server once, or run the command with the site's configuration)"
+    )]
+    NeedsKey,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for KeyError {
+    fn from(e: diesel::result::Error) -> KeyError {
+        KeyError::Db(e.into())
+    }
+}
+
+fn get(conn: &mut DbConnection, name: &str) -> QueryResult<Option<String>> {
+    site_state::table
+        .find(name)
+        .select(site_state::value)
+        .first(conn)
+        .optional()
+}
+
+fn set(conn: &mut DbConnection, name: &str, value: &str) -> QueryResult<()> {
+    diesel::delete(site_state::table.find(name)).execute(conn)?;
+    diesel::insert_into(site_state::table)
+        .values((site_state::name.eq(name), site_state::value.eq(value)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Checks that `keys` open this database's sealed rows, and records the key's id on a new
+/// database. Run at every start: a server with the wrong key never writes a row.
+pub fn check_key(conn: &mut DbConnection, keys: &Keys) -> Result<(), KeyError> {
+    super::write_tx(conn, |conn| match get(conn, DATA_KEY_ID)? {
+        None => Ok(set(conn, DATA_KEY_ID, &keys.data_key_id())?),
+        Some(id) if id == keys.data_key_id() => Ok(()),
+        Some(id) if keys.previous().is_some_and(|p| p.data_key_id() == id) => {
+            Err(KeyError::RotationPending)
+        }
+        Some(stored) => Err(KeyError::Mismatch {
+            key_source: keys.source.clone(),
+            stored,
+            current: keys.data_key_id(),
+        }),
+    })
+}
+
+#[derive(QueryableByName)]
+struct OldSignature {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Text)]
+    email_key: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    postcode: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    comment: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct OldEmail {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Text)]
+    recipient: String,
+    #[diesel(sql_type = Text)]
+    subject: String,
+    #[diesel(sql_type = Text)]
+    body_text: String,
+    #[diesel(sql_type = Text)]
+    body_html: String,
+}
+
+/// What [`seal_plaintext`] sealed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Sealed {
+    pub signatures: usize,
+    pub links: usize,
+    pub emails: usize,
+}
+
+/// Once per database: seals the personal data that older versions stored in clear
+/// (signatures, confirmation links, queued emails), replaces mailbox keys by their keyed
+/// hashes, and drops the plaintext columns, all in one transaction. A new database goes
+/// through it too, with nothing to seal. `keys` may be `None` only where there is nothing to
+/// seal (a database just created).
+pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Sealed, KeyError> {
+    let sealed = super::write_tx(conn, |conn| {
+        let mut sealed = Sealed::default();
+        if get(conn, SEALED)?.is_some() {
+            return Ok(None);
+        }
+        let mut after = 0;
+        loop {
+            let rows: Vec<OldSignature> = diesel::sql_query(format!(
+                "SELECT id, name, email, email_key, postcode, comment FROM signatures \
+                 WHERE id > {after} ORDER BY id LIMIT {BATCH}"
+            ))
+            .load(conn)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            let keys = keys.ok_or(KeyError::NeedsKey)?;
+            for r in rows {
+                let personal = Personal {
+                    name: r.name,
+                    email: r.email,
+                    postcode: r.postcode,
+                    comment: r.comment,
+                };
+                diesel::update(signatures::table.find(r.id))
+                    .set((
+                        signatures::personal.eq(keys.seal(Purpose::Signature, &personal)),
+                        signatures::email_key.eq(keys.email_index(&r.email_key)),
+                        signatures::domain_key.eq(keys.domain_index_of(&r.email_key)),
+                    ))
+                    .execute(conn)?;
+                sealed.signatures += 1;
+            }
+        }
+        let mut after = 0;
+        loop {
+            let rows: Vec<OldSignature> = diesel::sql_query(format!(
+                "SELECT id, name, email, '' AS email_key, postcode, comment \
+                 FROM confirmation_tokens WHERE id > {after} ORDER BY id LIMIT {BATCH}"
+            ))
+            .load(conn)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            let keys = keys.ok_or(KeyError::NeedsKey)?;
+            for r in rows {
+                let personal = Personal {
+                    name: r.name,
+                    email: r.email,
+                    postcode: r.postcode,
+                    comment: r.comment,
+                };
+                diesel::update(confirmation_tokens::table.find(r.id))
+                    .set(
+                        confirmation_tokens::personal.eq(keys.seal(Purpose::Submission, &personal)),
+                    )
+                    .execute(conn)?;
+                sealed.links += 1;
+            }
+        }
+        // Only unsent emails keep their content; a sent one's was already dropped.
+        let mut after = 0;
+        loop {
+            let rows: Vec<OldEmail> = diesel::sql_query(format!(
+                "SELECT id, recipient, subject, body_text, body_html FROM email_jobs \
+                 WHERE id > {after} AND sent_at IS NULL AND failed_at IS NULL \
+                 AND recipient <> '' ORDER BY id LIMIT {BATCH}"
+            ))
+            .load(conn)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            let keys = keys.ok_or(KeyError::NeedsKey)?;
+            for r in rows {
+                let email = NewEmail {
+                    recipient: r.recipient,
+                    subject: r.subject,
+                    body_text: r.body_text,
+                    body_html: r.body_html,
+                };
+                diesel::update(email_jobs::table.find(r.id))
+                    .set(email_jobs::content.eq(keys.seal(Purpose::Email, &email)))
+                    .execute(conn)?;
+                sealed.emails += 1;
+            }
+        }
+        for statement in [
+            "ALTER TABLE signatures DROP COLUMN name",
+            "ALTER TABLE signatures DROP COLUMN email",
+            "ALTER TABLE signatures DROP COLUMN postcode",
+            "ALTER TABLE signatures DROP COLUMN comment",
+            "ALTER TABLE confirmation_tokens DROP COLUMN name",
+            "ALTER TABLE confirmation_tokens DROP COLUMN email",
+            "ALTER TABLE confirmation_tokens DROP COLUMN postcode",
+            "ALTER TABLE confirmation_tokens DROP COLUMN comment",
+            "ALTER TABLE email_jobs DROP COLUMN recipient",
+            "ALTER TABLE email_jobs DROP COLUMN subject",
+            "ALTER TABLE email_jobs DROP COLUMN body_text",
+            "ALTER TABLE email_jobs DROP COLUMN body_html",
+        ] {
+            diesel::sql_query(statement).execute(conn)?;
+        }
+        set(conn, SEALED, "1")?;
+        Ok::<_, KeyError>(Some(sealed))
+    })?;
+    let Some(sealed) = sealed else {
+        return Ok(Sealed::default());
+    };
+    if sealed != Sealed::default() {
+        // The old values are overwritten in place (`secure_delete`); rebuilding the file and
+        // emptying the write-ahead log leaves no page that held them.
+        if let DbConnection::Sqlite(c) = conn {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(DbError::from)?;
+        }
+    }
+    Ok(sealed)
+}
+
+/// What [`rotate`] re-sealed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rotated {
+    pub signatures: usize,
+    pub links: usize,
+    pub emails: usize,
+}
+
+/// Re-seals every sealed value under the current key and recomputes the mailbox hashes, in one
+/// transaction; `keys` must carry the previous key (`previous_secret_key`). Run with the server
+/// stopped: a server running meanwhile would hash new mailboxes under another key.
+pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError> {
+    let previous = keys.previous().ok_or(KeyError::Db(DbError::Other(
+        "set previous_secret_key to the key the data is sealed under now".into(),
+    )))?;
+    let rotated = super::write_tx(conn, |conn| {
+        match get(conn, DATA_KEY_ID)? {
+            Some(id) if id == previous.data_key_id() || id == keys.data_key_id() => {}
+            None => {}
+            Some(stored) => {
+                return Err(KeyError::Mismatch {
+                    key_source: "previous_secret_key".into(),
+                    stored,
+                    current: previous.data_key_id(),
+                });
+            }
+        }
+        let mut rotated = Rotated::default();
+        let mut after = 0;
+        loop {
+            let rows: Vec<(i32, Option<String>, String)> = signatures::table
+                .filter(signatures::id.gt(after))
+                .order(signatures::id.asc())
+                .limit(BATCH)
+                .select((signatures::id, signatures::personal, signatures::email_key))
+                .load(conn)?;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            for (id, personal, _) in rows {
+                let Some(text) = personal.filter(|t| !keys.sealed_under_current(t)) else {
+                    continue;
+                };
+                let p: Personal = keys
+                    .open(Purpose::Signature, &text)
+                    .map_err(|e| DbError::Other(format!("signature {id}: {e}")))?;
+                let dedupe = crate::domain::SignerEmail::parse(&p.email)
+                    .map(|e| e.dedupe_key().to_string())
+                    .unwrap_or_else(|_| p.email.to_lowercase());
+                diesel::update(signatures::table.find(id))
+                    .set((
+                        signatures::personal.eq(keys.seal(Purpose::Signature, &p)),
+                        signatures::email_key.eq(keys.email_index(&dedupe)),
+                        signatures::domain_key.eq(keys.domain_index_of(&dedupe)),
+                    ))
+                    .execute(conn)?;
+                rotated.signatures += 1;
+            }
+        }
+        let rows: Vec<(i32, Option<String>)> = confirmation_tokens::table
+            .select((confirmation_tokens::id, confirmation_tokens::personal))
+            .load(conn)?;
+        for (id, personal) in rows {
+            let Some(text) = personal.filter(|t| !keys.sealed_under_current(t)) else {
+                continue;
+            };
+            let p: Personal = keys
+                .open(Purpose::Submission, &text)
+                .map_err(|e| DbError::Other(format!("confirmation link {id}: {e}")))?;
+            diesel::update(confirmation_tokens::table.find(id))
+                .set(confirmation_tokens::personal.eq(keys.seal(Purpose::Submission, &p)))
+                .execute(conn)?;
+            rotated.links += 1;
+        }
+        let rows: Vec<(i32, Option<String>)> = email_jobs::table
+            .filter(email_jobs::content.is_not_null())
+            .select((email_jobs::id, email_jobs::content))
+            .load(conn)?;
+        for (id, content) in rows {
+            let Some(text) = content.filter(|t| !keys.sealed_under_current(t)) else {
+                continue;
+            };
+            let e: NewEmail = keys
+                .open(Purpose::Email, &text)
+                .map_err(|e| DbError::Other(format!("email job {id}: {e}")))?;
+            diesel::update(email_jobs::table.find(id))
+                .set(email_jobs::content.eq(keys.seal(Purpose::Email, &e)))
+                .execute(conn)?;
+            rotated.emails += 1;
+        }
+        set(conn, DATA_KEY_ID, &keys.data_key_id())?;
+        Ok::<_, KeyError>(rotated)
+    })?;
+    super::truncate_wal(conn)?;
+    Ok(rotated)
+}

@@ -1,0 +1,239 @@
+//! Personal data at rest: sealed (XChaCha20-Poly1305) under the data key, which is derived
+//! from the master key and never stored in the database.
+//!
+//! A sealed value is text: `1.` then base64url (no padding) of the 4-byte id of the key that
+//! sealed it, a random 24-byte nonce, and the ciphertext with its tag. The plaintext is JSON
+//! padded with spaces to a multiple of 32 bytes, so a stolen row does not give away the exact
+//! length of a name. What a value is for (a signature, a confirmation link's submission, an
+//! email) is bound in as associated data: one cannot be swapped for another.
+//!
+//! Rows are found without opening them through keyed hashes ([`Keys::email_index`]): the same
+//! mailbox gives the same index under one key, and nothing without it.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{Keys, mac_hex};
+
+const VERSION: &str = "1.";
+const PAD: usize = 32;
+
+/// What a sealed value holds; bound to it as associated data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// A signature's [`Personal`] data.
+    Signature,
+    /// The [`Personal`] data of one submission, kept with its confirmation link.
+    Submission,
+    /// A queued email (recipient, subject, bodies).
+    Email,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::Signature => b"undersigned signature v1",
+            Purpose::Submission => b"undersigned submission v1",
+            Purpose::Email => b"undersigned email job v1",
+        }
+    }
+}
+
+/// A signer's personal data: everything that names or reaches them. Stored only sealed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Personal {
+    #[serde(rename = "n")]
+    pub name: String,
+    #[serde(rename = "e")]
+    pub email: String,
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub postcode: Option<String>,
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A sealed value that does not open: another key sealed it, or it was changed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("a sealed value does not open with this site's data key ({0})")]
+pub struct Unreadable(&'static str);
+
+impl Keys {
+    /// The public id of the data key: what the database records to recognise it.
+    pub fn data_key_id(&self) -> String {
+        hex::encode(self.data_key_id_bytes())
+    }
+
+    fn data_key_id_bytes(&self) -> [u8; 4] {
+        let id = mac_hex(self.data_key(), &[b"data key id"], 4);
+        let mut out = [0u8; 4];
+        hex::decode_to_slice(id, &mut out).expect("mac_hex gives 8 hex digits");
+        out
+    }
+
+    /// Seals `value` for `purpose` under the current data key.
+    pub fn seal<T: Serialize>(&self, purpose: Purpose, value: &T) -> String {
+        let mut plain = serde_json::to_vec(value).expect("plain data serialises to JSON");
+        let padded = plain.len().div_ceil(PAD).max(1) * PAD;
+        plain.resize(padded, b' ');
+        let mut nonce = [0u8; 24];
+        rand::rng().fill_bytes(&mut nonce);
+        let cipher = XChaCha20Poly1305::new(&(*self.data_key()).into());
+        let sealed = cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &plain,
+                    aad: purpose.label(),
+                },
+            )
+            .expect("XChaCha20-Poly1305 seals any message this size");
+        let mut out = Vec::with_capacity(4 + 24 + sealed.len());
+        out.extend_from_slice(&self.data_key_id_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        format!("{VERSION}{}", URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens a value sealed for `purpose` under the current data key or, during a rotation,
+    /// the previous one.
+    pub fn open<T: DeserializeOwned>(&self, purpose: Purpose, text: &str) -> Result<T, Unreadable> {
+        let bytes = text
+            .strip_prefix(VERSION)
+            .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
+            .filter(|b| b.len() >= 4 + 24 + 16)
+            .ok_or(Unreadable("not a sealed value"))?;
+        let (id, rest) = bytes.split_at(4);
+        let keys = if id == self.data_key_id_bytes() {
+            self
+        } else {
+            self.previous()
+                .filter(|p| id == p.data_key_id_bytes())
+                .ok_or(Unreadable("sealed under another key"))?
+        };
+        let (nonce, sealed) = rest.split_at(24);
+        let nonce: [u8; 24] = nonce.try_into().expect("split at 24");
+        let plain = XChaCha20Poly1305::new(&(*keys.data_key()).into())
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: purpose.label(),
+                },
+            )
+            .map_err(|_| Unreadable("changed, or sealed for another purpose"))?;
+        serde_json::from_slice(plain.trim_ascii_end()).map_err(|_| Unreadable("not its data"))
+    }
+
+    /// Whether `text` was sealed under the current data key (a rotation re-seals the rest).
+    pub fn sealed_under_current(&self, text: &str) -> bool {
+        text.strip_prefix(VERSION)
+            .and_then(|b| b.get(..8))
+            .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
+            .is_some_and(|b| b[..4] == self.data_key_id_bytes())
+    }
+
+    /// The keyed hash that finds a mailbox's signature without storing its address:
+    /// `dedupe_key` is the canonical address (`SignerEmail::dedupe_key`).
+    pub fn email_index(&self, dedupe_key: &str) -> String {
+        mac_hex(
+            self.data_index_key(),
+            &[b"email:", dedupe_key.as_bytes()],
+            32,
+        )
+    }
+
+    /// The keyed hash of an email domain (lower-case), for moderation by domain.
+    pub fn domain_index(&self, domain: &str) -> String {
+        mac_hex(self.data_index_key(), &[b"domain:", domain.as_bytes()], 32)
+    }
+
+    /// The keyed hash of the domain of a canonical address.
+    pub fn domain_index_of(&self, dedupe_key: &str) -> String {
+        let domain = dedupe_key.rsplit_once('@').map_or("", |(_, d)| d);
+        self.domain_index(domain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn keys(master: &str) -> Keys {
+        Keys::derive(master.as_bytes(), String::new())
+    }
+
+    fn person(name: &str, email: &str) -> Personal {
+        Personal {
+            name: name.into(),
+            email: email.into(),
+            postcode: Some("0010".into()),
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn a_sealed_value_reveals_nothing_and_opens_only_for_its_purpose_and_key() {
+        let k = keys("0123456789abcdef0123456789abcdef");
+        let p = person("Anahit Mkrtchyan", "anahit@example.am");
+        let sealed = k.seal(Purpose::Signature, &p);
+        assert!(!sealed.contains("Anahit") && !sealed.contains("example"));
+        assert_eq!(k.open::<Personal>(Purpose::Signature, &sealed), Ok(p));
+        assert!(k.open::<Personal>(Purpose::Submission, &sealed).is_err());
+        let other = keys("another key, 32 characters long..");
+        assert!(other.open::<Personal>(Purpose::Signature, &sealed).is_err());
+        // Flipping one character of the ciphertext is detected.
+        let mut bytes = sealed.into_bytes();
+        let last = bytes.len() - 3;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        let changed = String::from_utf8(bytes).unwrap();
+        assert!(k.open::<Personal>(Purpose::Signature, &changed).is_err());
+    }
+
+    #[test]
+    fn a_value_sealed_before_a_rotation_opens_with_the_previous_key() {
+        let old = keys("the old master key, 32 characters");
+        let new = keys("the new master key, 32 characters")
+            .with_previous("the old master key, 32 characters".as_bytes());
+        let sealed = old.seal(Purpose::Email, &"hello".to_string());
+        assert!(!new.sealed_under_current(&sealed));
+        assert_eq!(
+            new.open::<String>(Purpose::Email, &sealed).unwrap(),
+            "hello"
+        );
+        let resealed = new.seal(Purpose::Email, &"hello".to_string());
+        assert!(new.sealed_under_current(&resealed));
+        assert!(old.open::<String>(Purpose::Email, &resealed).is_err());
+    }
+
+    #[test]
+    fn lengths_are_padded_and_the_email_index_is_keyed() {
+        let k = keys("0123456789abcdef0123456789abcdef");
+        let short = k.seal(Purpose::Signature, &person("A", "a@b.am"));
+        let longer = k.seal(Purpose::Signature, &person("Anahit", "anahit@b.am"));
+        assert_eq!(short.len(), longer.len());
+        let other = keys("another key, 32 characters long..");
+        assert_ne!(k.email_index("a@b.am"), other.email_index("a@b.am"));
+        assert_eq!(k.email_index("a@b.am"), k.email_index("a@b.am"));
+        assert_eq!(k.email_index("a@b.am").len(), 64);
+    }
+
+    proptest! {
+        #[test]
+        fn any_personal_data_opens_as_it_was_sealed(
+            name in "\\PC{0,120}", email in "\\PC{0,80}",
+            postcode in proptest::option::of("\\PC{0,20}"),
+            comment in proptest::option::of("\\PC{0,500}"),
+        ) {
+            let k = keys("0123456789abcdef0123456789abcdef");
+            let p = Personal { name, email, postcode, comment };
+            let sealed = k.seal(Purpose::Submission, &p);
+            prop_assert_eq!(k.open::<Personal>(Purpose::Submission, &sealed), Ok(p));
+        }
+    }
+}
