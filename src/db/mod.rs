@@ -185,6 +185,35 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
     Ok(ran)
 }
 
+/// Runs pending migrations up to and including the one whose version is `last` (e.g.
+/// `2026-11-23-000012`): a database as an older version left it, for upgrade tests.
+pub fn migrate_until(conn: &mut DbConnection, last: &str) -> Result<usize, DbError> {
+    fn run<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+        c: &mut C,
+        source: EmbeddedMigrations,
+        last: &str,
+    ) -> Result<usize, DbError> {
+        let pending = c
+            .pending_migrations(source)
+            .map_err(|e| DbError::Migration(e.to_string()))?;
+        let mut ran = 0;
+        for m in pending {
+            let version = m.name().version().to_string().replace('-', "");
+            if version.as_str() > last.replace('-', "").as_str() {
+                break;
+            }
+            c.run_migration(&*m)
+                .map_err(|e| DbError::Migration(e.to_string()))?;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+    match conn {
+        DbConnection::Sqlite(c) => run(c, SQLITE_MIGRATIONS, last),
+        DbConnection::Postgres(c) => run(c, POSTGRES_MIGRATIONS, last),
+    }
+}
+
 /// Makes a database ready for this version with these keys: pending migrations, the one-time
 /// sealing of personal data stored in clear by older versions, and the check that `keys` open
 /// what is sealed (a server with the wrong key must not start, let alone write).

@@ -8,6 +8,7 @@ use super::outbox::NewEmail;
 use super::schema::{confirmation_tokens, email_jobs, signatures, site_state};
 use super::{DbConnection, DbError};
 use crate::keys::Keys;
+use crate::log::entry::{Committed, new_salt, receipt_code, receipt_hash};
 use crate::sealed::{Personal, Purpose};
 
 /// `site_state` names.
@@ -98,6 +99,16 @@ struct OldSignature {
     postcode: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     comment: Option<String>,
+    #[diesel(sql_type = Text)]
+    country: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Nullable<Integer>)]
+    number: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    commitment: Option<String>,
+    #[diesel(sql_type = Text)]
+    slug: String,
 }
 
 #[derive(QueryableByName)]
@@ -136,14 +147,39 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
         let mut after = 0;
         loop {
             let rows: Vec<OldSignature> = diesel::sql_query(format!(
-                "SELECT id, name, email, email_key, postcode, comment FROM signatures \
-                 WHERE id > {after} ORDER BY id LIMIT {BATCH}"
+                "SELECT s.id, s.name, s.email, s.email_key, s.postcode, s.comment, s.country, \
+                 s.status, s.number, s.commitment, p.slug FROM signatures s \
+                 JOIN petitions p ON p.id = s.petition_id \
+                 WHERE s.id > {after} ORDER BY s.id LIMIT {BATCH}"
             ))
             .load(conn)?;
             let Some(last) = rows.last() else { break };
             after = last.id;
             let keys = keys.ok_or(KeyError::NeedsKey)?;
             for r in rows {
+                // The last time this data is readable without the key: a signature confirmed
+                // before the signed log existed gets its commitment now, as it would have
+                // when confirmed.
+                if r.status == "confirmed" && r.commitment.is_none() {
+                    let salt = new_salt();
+                    let commitment = Committed {
+                        petition_slug: &r.slug,
+                        number: r.number.unwrap_or(0),
+                        name: &r.name,
+                        email: &r.email,
+                        country: &r.country,
+                        postcode: r.postcode.as_deref(),
+                        comment: r.comment.as_deref(),
+                    }
+                    .commitment(&salt);
+                    diesel::update(signatures::table.find(r.id))
+                        .set((
+                            signatures::receipt_hash.eq(receipt_hash(&receipt_code(&salt))),
+                            signatures::salt.eq(&salt),
+                            signatures::commitment.eq(&commitment),
+                        ))
+                        .execute(conn)?;
+                }
                 let personal = Personal {
                     name: r.name,
                     email: r.email,
@@ -163,7 +199,8 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
         let mut after = 0;
         loop {
             let rows: Vec<OldSignature> = diesel::sql_query(format!(
-                "SELECT id, name, email, '' AS email_key, postcode, comment \
+                "SELECT id, name, email, '' AS email_key, postcode, comment, country, \
+                 'link' AS status, NULL AS number, NULL AS commitment, '' AS slug \
                  FROM confirmation_tokens WHERE id > {after} ORDER BY id LIMIT {BATCH}"
             ))
             .load(conn)?;

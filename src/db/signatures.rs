@@ -44,7 +44,8 @@ pub type Counted = diesel::dsl::And<
 
 /// The one definition of a counted signature: confirmed, not invalidated, not withdrawn.
 /// Counters, pages, exports and update recipients all use it.
-pub fn counted() -> Counted {    signatures::status
+pub fn counted() -> Counted {
+    signatures::status
         .eq(SignatureStatus::Confirmed.as_str())
         .and(signatures::invalidated_at.is_null())
         .and(signatures::withdrawn_at.is_null())

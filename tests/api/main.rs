@@ -23,6 +23,7 @@ mod countries;
 mod editor;
 mod hardening;
 mod outbox;
+mod privacy;
 mod sign;
 mod updates;
 mod witness;

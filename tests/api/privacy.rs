@@ -1,0 +1,260 @@
+//! Signer safety: what a stolen copy of the database reveals (nothing personal), what the
+//! organizers can still do with the key, and databases from before encryption.
+
+use diesel::prelude::*;
+use undersigned::db;
+
+use crate::helpers::{Mail, TestApp, TestDatabase, spawn_app_on, spawn_app_with};
+use crate::organizers::{add_organizer, login};
+
+/// Every byte a thief who copies the database gets: the SQLite file and its write-ahead log,
+/// or a `pg_dump` of the PostgreSQL database.
+fn stolen_copy(app: &TestApp) -> Vec<u8> {
+    if let Some(path) = app.db.url.strip_prefix("sqlite://") {
+        let mut bytes = std::fs::read(path).expect("the database file");
+        if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
+            bytes.extend(wal);
+        }
+        return bytes;
+    }
+    let out = std::process::Command::new("pg_dump")
+        .arg("--no-owner")
+        .arg(&app.db.url)
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+const NAME: &str = "Zabel Qxvartanian";
+const EMAIL: &str = "zabel.qxv7@example.am";
+const POSTCODE: &str = "QXV-0010";
+const COMMENT: &str = "Release them now, QXV7 unique comment";
+
+async fn signed_and_confirmed(app: &TestApp, slug: &str) {
+    app.create_petition(slug, &[100]).await;
+    let res = app
+        .sign(
+            slug,
+            &[
+                ("name", NAME),
+                ("email", EMAIL),
+                ("postcode", POSTCODE),
+                ("comment", COMMENT),
+                ("display", "initials"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let link = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+    assert_eq!(app.post_form(&link, &[]).await.status().as_u16(), 200);
+    app.wait_until_sent().await;
+}
+
+#[tokio::test]
+async fn a_stolen_copy_of_the_database_names_no_signer_yet_organizers_still_find_them() {
+    let app = spawn_app_with(Mail::Memory, &[("public_country_min", "1")]).await;
+    signed_and_confirmed(&app, "p-safe").await;
+    // A second signer who never confirms: their submission is sealed too.
+    app.sign(
+        "p-safe",
+        &[
+            ("name", "Pending Qxvpending"),
+            ("email", "pending.qxv@example.am"),
+        ],
+    )
+    .await;
+    app.wait_until_sent().await;
+
+    let copy = stolen_copy(&app);
+    assert!(copy.len() > 1000, "the copy holds the database");
+    for secret in [
+        NAME,
+        "Qxvartanian",
+        EMAIL,
+        "zabel.qxv7",
+        POSTCODE,
+        COMMENT,
+        "Qxvpending",
+        "pending.qxv",
+    ] {
+        assert!(
+            !contains(&copy, secret),
+            "{secret:?} is readable in the copy"
+        );
+    }
+    // The petition itself, the count and the country are not secret.
+    assert!(contains(&copy, "p-safe"));
+
+    // The public page shows the name as the signer chose: "Zabel Q.".
+    let page = app.text("/petitions/p-safe").await;
+    assert!(page.contains("Zabel Q."), "initials on the page");
+    assert!(!page.contains("Qxvartanian"));
+
+    // With the key, the organizers' tools work as before.
+    add_organizer(&app, "admin@example.org", "a long enough password", true);
+    login(&app, "admin@example.org", "a long enough password").await;
+    let by_email = app
+        .text("/dashboard/petitions/p-safe/signers?q=ZABEL.QXV7%40example.am")
+        .await;
+    assert!(
+        by_email.contains(NAME) && by_email.contains(EMAIL),
+        "exact email"
+    );
+    let by_name = app
+        .text("/dashboard/petitions/p-safe/signers?q=qxvart")
+        .await;
+    assert!(by_name.contains(EMAIL) && !by_name.contains("pending.qxv"));
+    let by_domain = app
+        .text("/dashboard/petitions/p-safe/signers?domain=example.am")
+        .await;
+    assert!(by_domain.contains(EMAIL) && by_domain.contains("pending.qxv@example.am"));
+    let nobody = app
+        .text("/dashboard/petitions/p-safe/signers?q=nobody%40example.am")
+        .await;
+    assert!(!nobody.contains(EMAIL));
+    let csv = app.text("/dashboard/petitions/p-safe/export.csv").await;
+    assert!(
+        csv.contains(NAME)
+            && csv.contains(EMAIL)
+            && csv.contains(POSTCODE)
+            && csv.contains(COMMENT),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_given_another_key_refuses_to_start_and_writes_nothing() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    signed_and_confirmed(&app, "p-key").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = std::collections::BTreeMap::new();
+    for (k, v) in [
+        ("UNDERSIGNED_BIND", "127.0.0.1:0"),
+        ("UNDERSIGNED_DATA_DIR", dir.path().to_str().unwrap()),
+        ("UNDERSIGNED_DATABASE_URL", &app.db.url),
+        (
+            "UNDERSIGNED_SECRET_KEY",
+            "some other master key, thirty-two chars",
+        ),
+    ] {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let settings = undersigned::config::Settings::load_from(None, &env).unwrap();
+    let err = match undersigned::app::Application::build(settings).await {
+        Ok(_) => panic!("a server with the wrong key started"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains("secret_key") && err.contains("data key"),
+        "the message names the key: {err}"
+    );
+    // The site with its own key goes on, its signer intact.
+    assert_eq!(app.count("p-key").await, 1);
+}
+
+/// The database an older version left: every migration before signer safety, and rows with
+/// names and addresses in clear.
+async fn database_from_before_encryption() -> (std::sync::Arc<TestDatabase>, i32) {
+    let database = std::sync::Arc::new(TestDatabase::create());
+    let pool = db::connect(&database.url, 1).unwrap();
+    let petition = db::run(&pool, |c| {
+        db::migrate_until(c, "2026-11-23-000012")?;
+        let now = db::now();
+        diesel::sql_query(
+            "INSERT INTO petitions (slug, title, summary, body_markdown, body_html, started_by, \
+             status, created_at, signature_count, last_number) \
+             VALUES ('p-old', 'Old', '', '', '', 'Ani', 'open', '2026-01-01 00:00:00', 1, 1)",
+        )
+        .execute(c)?;
+        diesel::sql_query(
+            "INSERT INTO country_counts (petition_id, country, count) VALUES (1, 'AM', 1)",
+        )
+        .execute(c)?;
+        for (id, name, email, status, number) in [
+            (1, NAME, EMAIL, "confirmed", "1"),
+            (
+                2,
+                "Old Pendingqxv",
+                "old.pendingqxv@example.am",
+                "pending",
+                "NULL",
+            ),
+        ] {
+            diesel::sql_query(format!(
+                "INSERT INTO signatures (id, petition_id, name, email, email_key, country, \
+                 postcode, comment, public, locale, status, number, created_at, confirmed_at, \
+                 emails_sent, wants_updates) VALUES ({id}, 1, '{name}', '{email}', '{email}', \
+                 'AM', '{POSTCODE}', '{COMMENT}', TRUE, 'en', '{status}', {number}, \
+                 '2026-01-02 00:00:00', '2026-01-02 00:01:00', 1, TRUE)"
+            ))
+            .execute(c)?;
+        }
+        // The pending signer's link, with its submission in clear, valid for a day.
+        let token =
+            undersigned::domain::ConfirmationToken::parse(&"a".repeat(43)).expect("a token");
+        let expires = (now + chrono::TimeDelta::days(1)).format("%Y-%m-%d %H:%M:%S");
+        diesel::sql_query(format!(
+            "INSERT INTO confirmation_tokens (signature_id, token_hash, created_at, expires_at, \
+             name, email, country, postcode, comment, public, wants_updates, locale) VALUES \
+             (2, '{}', '2026-01-02 00:00:00', '{expires}', 'Old Pendingqxv', \
+             'old.pendingqxv@example.am', 'AM', NULL, NULL, FALSE, FALSE, 'en')",
+            token.hash().as_str()
+        ))
+        .execute(c)?;
+        Ok(1)
+    })
+    .await
+    .unwrap();
+    (database, petition)
+}
+
+#[tokio::test]
+async fn upgrading_a_database_from_before_encryption_seals_its_rows() {
+    let (database, petition) = database_from_before_encryption().await;
+    let app = spawn_app_on(database, Mail::Memory, &[]).await;
+    // Sealed at start: nothing in clear in the copy, and the old columns are gone.
+    let copy = stolen_copy(&app);
+    for secret in [NAME, EMAIL, POSTCODE, COMMENT, "Pendingqxv"] {
+        assert!(
+            !contains(&copy, secret),
+            "{secret:?} is readable after the upgrade"
+        );
+    }
+    // Still the same signer, found by address, exported with the key.
+    let keys = app.keys.clone();
+    let rows = db::run(&app.pool, move |c| {
+        db::signatures::export_batch(c, &keys, petition, &Default::default(), 0, 10)
+    })
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].name.as_str(), rows[0].email.as_str()),
+        (NAME, EMAIL)
+    );
+    assert!(
+        rows[0].commitment.is_some(),
+        "old signatures get a commitment"
+    );
+    assert_eq!(app.signature_id(EMAIL).await, 1);
+    // The same address signing again is still recognised as the same mailbox.
+    app.sign("p-old", &[("email", &EMAIL.to_uppercase())]).await;
+    assert!(app.wait_for_emails(1).await[0].contains("already"));
+    // The link mailed before the upgrade confirms the submission it carried.
+    let res = app
+        .post_form(&format!("/confirm/{}", "a".repeat(43)), &[])
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(app.count("p-old").await, 2);
+}
