@@ -225,6 +225,9 @@ impl Application {
                     .service(routes::sign::signed)
                     .service(routes::confirm::show)
                     .service(routes::confirm::confirm)
+                    .service(routes::withdraw::show)
+                    .service(routes::withdraw::withdraw)
+                    .service(routes::withdraw::data)
                     .service(routes::api::list)
                     .service(routes::api::detail)
                     .service(routes::log::log_key)
@@ -357,9 +360,10 @@ impl Application {
 
 /// Routes whose pages may show personal data or carry a credential in the URL: organizer
 /// pages, confirmation, withdrawal and receipt links, sign-in, setup, reset and unsubscribe.
-const PRIVATE_PREFIXES: [&str; 7] = [
+const PRIVATE_PREFIXES: [&str; 8] = [
     "/dashboard",
     "/confirm/",
+    "/withdraw/",
     "/withdraw/",
     "/login",
     "/setup/",

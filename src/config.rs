@@ -64,6 +64,13 @@ pub struct Settings {
     pub witness_keys: Vec<String>,
     /// Countries with fewer signatures are not listed one by one in public.
     pub public_country_min: u32,
+    /// Days after a petition closes (or its delivery is recorded) until its signers' personal
+    /// data is erased.
+    pub retention_days: u32,
+    /// The organisation running the site, named on pages, in the privacy notice and emails.
+    pub organization_name: Option<String>,
+    /// How signers reach that organisation (an address or a URL).
+    pub organization_contact: Option<String>,
 }
 
 /// Every key a TOML file or the environment may set. Unknown keys are an error.
@@ -98,6 +105,9 @@ struct RawSettings {
     log_interval_ms: Option<u64>,
     witness_keys: Option<String>,
     public_country_min: Option<u32>,
+    retention_days: Option<u32>,
+    organization_name: Option<String>,
+    organization_contact: Option<String>,
 }
 
 impl RawSettings {
@@ -133,7 +143,10 @@ impl RawSettings {
             password_hash_concurrency,
             log_interval_ms,
             witness_keys,
-            public_country_min
+            public_country_min,
+            retention_days,
+            organization_name,
+            organization_contact
         );
     }
 }
@@ -295,6 +308,9 @@ impl Settings {
                 .transpose()?,
             log_interval_ms: raw.log_interval_ms.unwrap_or(1_000).max(10),
             public_country_min: raw.public_country_min.unwrap_or(5),
+            retention_days: raw.retention_days.unwrap_or(180),
+            organization_name: one_line("organization_name", raw.organization_name)?,
+            organization_contact: one_line("organization_contact", raw.organization_contact)?,
             witness_keys: raw
                 .witness_keys
                 .unwrap_or_default()
@@ -310,6 +326,21 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
         })
     }
+}
+
+/// An optional line of text shown to people: trimmed, at most 200 characters, no line breaks
+/// or invisible formatting characters; empty means unset.
+fn one_line(key: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(v) = value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    if v.chars().count() > 200 || crate::domain::has_hidden_characters(&v) {
+        return Err(invalid(key, "must be one line of at most 200 characters"));
+    }
+    Ok(Some(v))
 }
 
 fn invalid(key: &'static str, message: impl std::fmt::Display) -> ConfigError {
@@ -341,6 +372,7 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
             | "email_lease_ms"
             | "log_interval_ms"
             | "public_country_min"
+            | "retention_days"
             | "db_pool_size"
             | "session_max_hours"
             | "session_idle_minutes"

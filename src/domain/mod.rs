@@ -16,7 +16,7 @@ pub use email::SignerEmail;
 pub use goals::GoalLadder;
 pub use slug::Slug;
 pub use state::{PetitionStatus, SignatureStatus};
-pub use text::{Comment, Postcode, Recipient, SignerName, TextError};
+pub use text::{Comment, Postcode, Recipient, SignerName, TextError, has_hidden_characters};
 pub use token::{ConfirmationToken, TokenHash};
 
 /// Cells that a spreadsheet would evaluate as a formula start with one of these.

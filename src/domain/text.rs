@@ -6,6 +6,11 @@ pub enum TextError {
     ControlCharacters,
 }
 
+/// Whether one line of text holds control or invisible formatting characters.
+pub fn has_hidden_characters(s: &str) -> bool {
+    has_controls(s, false)
+}
+
 fn has_controls(s: &str, allow_newlines: bool) -> bool {
     s.chars().any(|c| {
         (c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))

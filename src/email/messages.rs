@@ -159,6 +159,43 @@ impl ResetEmail<'_> {
     }
 }
 
+/// What the site holds about a signer, sent to them on request: label and value per line.
+pub struct DataEmail<'a> {
+    pub tr: Tr,
+    pub petition_title: &'a str,
+    pub rows: Vec<(String, String)>,
+    /// How long it is kept and how to have it erased.
+    pub retention: String,
+    pub withdraw_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/data.txt")]
+struct DataText<'a> {
+    m: &'a DataEmail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/data.html")]
+struct DataHtml<'a> {
+    m: &'a DataEmail<'a>,
+}
+
+impl DataEmail<'_> {
+    pub fn t(&self, key: &str) -> String {
+        self.tr.tf(key, &[("title", self.petition_title)])
+    }
+
+    pub fn render(&self, recipient: &str) -> Result<NewEmail, askama::Error> {
+        Ok(NewEmail {
+            recipient: recipient.to_string(),
+            subject: self.t("email.data.subject"),
+            body_text: DataText { m: self }.render()?,
+            body_html: DataHtml { m: self }.render()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

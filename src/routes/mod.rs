@@ -23,6 +23,7 @@ pub mod receipt;
 pub mod reset;
 pub mod sign;
 pub mod updates;
+pub mod withdraw;
 
 use std::net::IpAddr;
 use std::sync::Arc;

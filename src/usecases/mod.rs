@@ -27,6 +27,7 @@ pub mod retention;
 pub mod sessions;
 pub mod signing;
 pub mod updates;
+pub mod withdrawal;
 
 use diesel::prelude::*;
 

@@ -91,7 +91,7 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
 
 /// Counts one more email against a signature's cap; `Some(until)` if the cap is reached. Each
 /// step is one conditional `UPDATE`, so concurrent submissions cannot both pass a full cap.
-fn take_email_allowance(
+pub(crate) fn take_email_allowance(
     conn: &mut DbConnection,
     id: i32,
     cap: EmailCap,

@@ -26,4 +26,5 @@ mod outbox;
 mod privacy;
 mod sign;
 mod updates;
+mod withdraw;
 mod witness;

@@ -1,0 +1,253 @@
+//! A signer taking their signature back, and asking what the site holds about them: both
+//! through the link in the email sent once they confirmed (`/withdraw/{token}`).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{UseCaseError, lock_petition};
+use crate::db::outbox::{NewEmail, SealedEmail};
+use crate::db::schema::{confirmation_tokens, petitions, signatures};
+use crate::db::{self, DbConnection, DbError};
+use crate::domain::{SignatureStatus, TokenHash};
+use crate::keys::Keys;
+use crate::log::entry::EventKind;
+use crate::sealed::{Personal, Purpose};
+
+/// Where a withdraw link stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WithdrawState {
+    /// No signature has this link: mistyped, forged, or its data was erased on schedule.
+    Unknown,
+    /// The signature was withdrawn already (by this link): nothing more to do.
+    Withdrawn { petition_title: String },
+    /// The signature stands; the page offers to withdraw it.
+    Standing { petition_title: String },
+}
+
+/// What the link's page shows, changing nothing (mail scanners open links).
+pub fn state(conn: &mut DbConnection, hash: &TokenHash) -> Result<WithdrawState, DbError> {
+    let row: Option<(Option<NaiveDateTime>, String)> = signatures::table
+        .inner_join(petitions::table)
+        .filter(signatures::withdraw_hash.eq(hash.as_str()))
+        .select((signatures::withdrawn_at, petitions::title))
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        None => WithdrawState::Unknown,
+        Some((Some(_), petition_title)) => WithdrawState::Withdrawn { petition_title },
+        Some((None, petition_title)) => WithdrawState::Standing { petition_title },
+    })
+}
+
+/// Withdraws the signature the link belongs to, in one transaction: it stops counting (the
+/// petition's count and its country's drop by one if it counted, and the signed log records a
+/// `withdrawn` entry), and its personal data, mailbox hashes and network hash are erased at
+/// once. Idempotent: a second use changes nothing and reports `Withdrawn`. It holds even on a
+/// closed petition: taking one's name back is the signer's right, not a moderation.
+pub fn withdraw(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<WithdrawState, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let found: Option<(i32, i32)> = signatures::table
+            .filter(signatures::withdraw_hash.eq(hash.as_str()))
+            .select((signatures::id, signatures::petition_id))
+            .first(conn)
+            .optional()?;
+        let Some((id, petition_id)) = found else {
+            return Ok(WithdrawState::Unknown);
+        };
+        // 1. The petition row; 2. the signature, changed only if not withdrawn yet.
+        let petition = lock_petition(conn, petition_id)?;
+        type Before = (
+            String,
+            Option<NaiveDateTime>,
+            String,
+            Option<String>,
+            Option<i32>,
+        );
+        let changed: Option<Before> = diesel::update(
+            signatures::table
+                .find(id)
+                .filter(signatures::withdrawn_at.is_null()),
+        )
+        .set((
+            signatures::withdrawn_at.eq(Some(now)),
+            signatures::erased_at.eq(Some(now)),
+            signatures::personal.eq(None::<String>),
+            // The mailbox may sign again; nothing links this row to it any more.
+            signatures::email_key.eq(format!("withdrawn:{id}")),
+            signatures::domain_key.eq(None::<String>),
+            signatures::ip_hash.eq(None::<String>),
+            signatures::public.eq(false),
+            signatures::display.eq("none"),
+            signatures::wants_updates.eq(false),
+        ))
+        .returning((
+            signatures::status,
+            signatures::invalidated_at,
+            signatures::country,
+            signatures::commitment,
+            signatures::number,
+        ))
+        .get_result(conn)
+        .optional()?;
+        let Some((status, invalidated_at, country, commitment, number)) = changed else {
+            return Ok(WithdrawState::Withdrawn {
+                petition_title: petition.title,
+            });
+        };
+        let counted = SignatureStatus::from_stored(&status) == SignatureStatus::Confirmed
+            && invalidated_at.is_none();
+        if counted {
+            diesel::update(petitions::table.find(petition_id))
+                .set(petitions::signature_count.eq(petitions::signature_count - 1))
+                .execute(conn)?;
+            db::signatures::add_to_country(conn, petition_id, &country, -1)?;
+            // Only a counted signature is in the log as counted; an invalidated one stays
+            // out of the total either way.
+            if petition.log_started
+                && let Some(commitment) = commitment
+            {
+                db::log::record(
+                    conn,
+                    &[db::log::NewEvent {
+                        petition_id,
+                        kind: EventKind::Withdrawn,
+                        delta: -1,
+                        commitment: Some(commitment),
+                        batch: None,
+                        receipt: None,
+                        at: now,
+                    }],
+                )?;
+            }
+        }
+        // Its confirmation links held the submission: gone too.
+        diesel::delete(confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq(id)))
+            .execute(conn)?;
+        db::audit::record(
+            conn,
+            None,
+            Some(petition_id),
+            "signature.withdraw",
+            &format!("signer #{} withdrew", number.unwrap_or(0)),
+            now,
+        )?;
+        Ok(WithdrawState::Withdrawn {
+            petition_title: petition.title,
+        })
+    })
+}
+
+/// What the site holds about one signer, opened: what [`request_data`] mails them.
+#[derive(Clone, Debug)]
+pub struct HeldData {
+    pub personal: Personal,
+    pub petition_title: String,
+    pub petition_slug: String,
+    pub country: String,
+    pub number: Option<i32>,
+    pub signed_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub display: String,
+    pub wants_updates: bool,
+    pub locale: String,
+    pub has_network_hash: bool,
+    pub invalidated: bool,
+}
+
+/// Renders the email that carries a signer's data to them.
+pub type DataRenderer = dyn Fn(&HeldData) -> NewEmail + Send + Sync;
+
+/// Queues an email to the signer with everything the site holds about their signature, within
+/// the signature's email cap. `Ok(false)` for an unknown or withdrawn link (nothing held), or
+/// when the cap is reached.
+pub fn request_data(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    hash: &TokenHash,
+    cap: super::signing::EmailCap,
+    now: NaiveDateTime,
+    render: &DataRenderer,
+) -> Result<bool, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        type Row = (
+            i32,
+            Option<String>,
+            String,
+            String,
+            String,
+            Option<i32>,
+            NaiveDateTime,
+            Option<NaiveDateTime>,
+            String,
+            bool,
+            String,
+            Option<String>,
+            Option<NaiveDateTime>,
+        );
+        let row: Option<Row> = signatures::table
+            .inner_join(petitions::table)
+            .filter(signatures::withdraw_hash.eq(hash.as_str()))
+            .filter(signatures::withdrawn_at.is_null())
+            .select((
+                signatures::id,
+                signatures::personal,
+                petitions::title,
+                petitions::slug,
+                signatures::country,
+                signatures::number,
+                signatures::created_at,
+                signatures::confirmed_at,
+                signatures::display,
+                signatures::wants_updates,
+                signatures::locale,
+                signatures::ip_hash,
+                signatures::invalidated_at,
+            ))
+            .first(conn)
+            .optional()?;
+        let Some((
+            id,
+            Some(sealed),
+            title,
+            slug,
+            country,
+            number,
+            signed,
+            confirmed,
+            display,
+            updates,
+            locale,
+            ip,
+            invalid,
+        )) = row
+        else {
+            return Ok(false);
+        };
+        if super::signing::take_email_allowance(conn, id, cap, now)?.is_some() {
+            return Ok(false);
+        }
+        let personal: Personal = keys
+            .open(Purpose::Signature, &sealed)
+            .map_err(|e| DbError::Other(format!("signature {id}: {e}")))?;
+        let email = render(&HeldData {
+            personal,
+            petition_title: title,
+            petition_slug: slug,
+            country,
+            number,
+            signed_at: signed,
+            confirmed_at: confirmed,
+            display,
+            wants_updates: updates,
+            locale,
+            has_network_hash: ip.is_some(),
+            invalidated: invalid.is_some(),
+        });
+        db::outbox::enqueue(conn, &SealedEmail::new(keys, &email), now)?;
+        Ok(true)
+    })
+}

@@ -1,0 +1,166 @@
+//! A signer takes their signature back, or asks what the site holds about them, through the
+//! link in the email they get once confirmed.
+
+use diesel::prelude::*;
+use undersigned::db;
+
+use crate::helpers::{Mail, TestApp, bodies, spawn_app_with};
+use crate::log::wait_for_log_total;
+
+/// Signs and confirms as `email`; returns the withdraw link from the receipt email.
+async fn confirmed(app: &TestApp, slug: &str, email: &str, name: &str) -> String {
+    let before = app.all_emails().len();
+    app.sign(slug, &[("email", email), ("name", name)]).await;
+    let link = app.confirmation_path(
+        app.wait_for_all_emails(before + 1).await[before..]
+            .iter()
+            .find(|e| e.contains(&format!("To: {email}")))
+            .expect("a confirmation email"),
+    );
+    let thanks = app.post_form(&link, &[]).await.text().await.unwrap();
+    assert!(
+        thanks.contains("a link to withdraw your signature"),
+        "the thanks page says the email will come"
+    );
+    let receipt = app.wait_for_all_emails(before + 2).await[before..]
+        .iter()
+        .find(|e| e.contains(&format!("To: {email}")) && e.contains("/withdraw/"))
+        .cloned()
+        .expect("a receipt email with a withdraw link");
+    let (text, _) = bodies(&receipt);
+    let at = text.find("/withdraw/").expect("the link in the text part");
+    text[at..].split_whitespace().next().unwrap().to_string()
+}
+
+async fn personal_of(app: &TestApp, email: &str) -> Option<String> {
+    let id = app.signature_id(email).await;
+    db::run(&app.pool, move |c| {
+        use undersigned::db::schema::signatures as s;
+        Ok(s::table
+            .find(id)
+            .select(s::personal)
+            .first::<Option<String>>(c)?)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_signer_withdraws_and_the_count_drops_at_once_with_their_data_erased() {
+    let app = spawn_app_with(
+        Mail::Memory,
+        &[("log_interval_ms", "50"), ("public_country_min", "1")],
+    )
+    .await;
+    app.create_petition("p-out", &[100]).await;
+    let link = confirmed(&app, "p-out", "anahit@example.am", "Anahit Mkrtchyan").await;
+    confirmed(&app, "p-out", "stays@example.am", "Stays Here").await;
+    assert_eq!(app.count("p-out").await, 2);
+    wait_for_log_total(&app, "p-out", 2).await;
+
+    // The link's page offers the choice and changes nothing (mail scanners open links).
+    let page = app.text(&link).await;
+    assert!(page.contains("Withdraw my signature") && page.contains("Email me my data"));
+    assert_eq!(app.count("p-out").await, 2);
+    assert!(personal_of(&app, "anahit@example.am").await.is_some());
+
+    // Asking for the data mails it to the signer, in full.
+    let before = app.all_emails().len();
+    let res = app.post_form(&format!("{link}/data"), &[]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let data = app.wait_for_all_emails(before + 1).await[before].clone();
+    assert!(data.contains("To: anahit@example.am"));
+    let (text, _) = bodies(&data);
+    assert!(
+        text.contains("Anahit Mkrtchyan") && text.contains("anahit@example.am"),
+        "{text}"
+    );
+
+    // Withdrawing: one less, at once, in the count, the country and the signed log.
+    let res = app.post_form(&link, &[]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Your signature is withdrawn")
+    );
+    assert_eq!(app.count("p-out").await, 1);
+    let json = app.json("p-out").await;
+    assert_eq!(json["signatures_by_country"][0]["count"], 1);
+    let log = wait_for_log_total(&app, "p-out", 1).await;
+    let last: serde_json::Value = serde_json::from_slice(log.entries.last().unwrap()).unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), last["delta"].as_i64()),
+        (Some("withdrawn"), Some(-1))
+    );
+    // The data is gone from the row, the export and the organizers' list.
+    let keys = app.keys.clone();
+    let petition = app.json("p-out").await;
+    assert_eq!(petition["signature_count"], 1);
+    let rows = db::run(&app.pool, move |c| {
+        use undersigned::db::schema::signatures as s;
+        let withdrawn: Vec<(Option<String>, String)> = s::table
+            .filter(s::withdrawn_at.is_not_null())
+            .select((s::personal, s::email_key))
+            .load(c)?;
+        let pid: i32 = undersigned::db::schema::petitions::table
+            .filter(undersigned::db::schema::petitions::slug.eq("p-out"))
+            .select(undersigned::db::schema::petitions::id)
+            .first(c)?;
+        let export = db::signatures::export_batch(c, &keys, pid, &Default::default(), 0, 10)?;
+        Ok((withdrawn, export))
+    })
+    .await
+    .unwrap();
+    let (withdrawn, export) = rows;
+    assert_eq!(withdrawn.len(), 1);
+    assert!(withdrawn[0].0.is_none(), "the sealed data is erased");
+    assert!(
+        withdrawn[0].1.starts_with("withdrawn:"),
+        "no mailbox hash either"
+    );
+    assert_eq!(export.len(), 1);
+    assert_eq!(export[0].email, "stays@example.am");
+
+    // Twice is harmless: the same page, nothing changes.
+    let again = app.post_form(&link, &[]).await;
+    assert_eq!(again.status().as_u16(), 200);
+    assert_eq!(app.count("p-out").await, 1);
+    let page = app.text(&link).await;
+    assert!(page.contains("already withdrawn"), "{page}");
+    // Nothing is held any more, so nothing is sent.
+    let before = app.all_emails().len();
+    app.post_form(&format!("{link}/data"), &[]).await;
+    app.wait_until_sent().await;
+    assert_eq!(app.all_emails().len(), before);
+
+    // The same person may sign again, and counts again.
+    confirmed(&app, "p-out", "anahit@example.am", "Anahit Mkrtchyan").await;
+    assert_eq!(app.count("p-out").await, 2);
+    wait_for_log_total(&app, "p-out", 2).await;
+}
+
+#[tokio::test]
+async fn a_forged_or_mangled_withdraw_link_changes_nothing() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    app.create_petition("p-forged", &[100]).await;
+    let link = confirmed(&app, "p-forged", "ani@example.am", "Ani").await;
+    let forged = format!("/withdraw/{}", "b".repeat(43));
+    for path in [forged.as_str(), "/withdraw/short", "/withdraw/%00%01"] {
+        let get = app.get(path).await;
+        assert_eq!(get.status().as_u16(), 404, "{path}");
+        assert!(get.text().await.unwrap().contains("This link is not valid"));
+        let post = app.post_form(path, &[]).await;
+        assert_eq!(post.status().as_u16(), 404, "{path}");
+    }
+    let data = app.post_form(&format!("{forged}/data"), &[]).await;
+    assert_eq!(
+        data.status().as_u16(),
+        200,
+        "the same answer as for a real link"
+    );
+    assert_eq!(app.count("p-forged").await, 1);
+    assert!(personal_of(&app, "ani@example.am").await.is_some());
+    assert_eq!(app.get(&link).await.headers()["cache-control"], "no-store");
+}
