@@ -347,6 +347,17 @@ impl Application {
                         Ok(swept) => tracing::info!(?swept, "retention sweep"),
                         Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
                     }
+                    // What `retention_days` says is due: hourly rather than daily, so pending
+                    // signatures go soon after their links expire.
+                    let days = state.settings.retention_days;
+                    let erased = crate::usecases::run(&state.pool, move |c| {
+                        crate::usecases::retention::run(c, db::now(), days, false)
+                    })
+                    .await;
+                    match erased {
+                        Ok(erased) => tracing::info!(?erased, "retention run"),
+                        Err(e) => tracing::warn!(error = %e, "retention run failed"),
+                    }
                 }
             }
         });

@@ -111,6 +111,11 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Erase what the retention settings say is due (the server also does it hourly)
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Re-seal every signer's personal data under the current master key, after a rotation:
     /// the old key goes in previous_secret_key, the new one in secret_key or key_file. Run it
     /// with the server stopped.
@@ -121,6 +126,17 @@ pub enum Command {
         /// and a petition's log has started.
         #[arg(long, value_name = "FILE")]
         write_log_key: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Erase now: personal data of signatures retention_days after their petition closed or
+    /// was delivered, unconfirmed signatures whose links expired, old email contents
+    Run {
+        /// Print what would be erased, and erase nothing
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -226,6 +242,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             output,
         } => export(&settings, &petition, &format, output),
         Command::MigrateData { from, to } => migrate_data(&settings, &from, &to),
+        Command::Retention {
+            command: RetentionCommand::Run { dry_run },
+        } => {
+            let mut conn = open(&settings)?;
+            let erased = crate::usecases::retention::run(
+                &mut conn,
+                db::now(),
+                settings.retention_days,
+                dry_run,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if dry_run {
+                println!("would erase (dry run, nothing changed):");
+            } else {
+                println!("erased:");
+            }
+            println!("{erased}");
+            Ok(())
+        }
         Command::RotateKey { write_log_key } => rotate_key(&settings, write_log_key.as_deref()),
         Command::DeliveryPackage {
             petition,

@@ -77,8 +77,16 @@ pub fn set_status(
     db::write_tx(conn, |conn| {
         let p = lock_petition(conn, petition_id)?;
         let target = table::table.find(petition_id);
+        // Retention counts from the closing: the first one, if it is closed again meanwhile.
+        let closed_at = match status {
+            PetitionStatus::Closed => Some(p.closed_at.unwrap_or(now)),
+            PetitionStatus::Open => None,
+        };
         diesel::update(target)
-            .set(table::status.eq(status.as_str()))
+            .set((
+                table::status.eq(status.as_str()),
+                table::closed_at.eq(closed_at),
+            ))
             .execute(conn)?;
         let past_date = p.closes_at.filter(|c| *c <= now);
         if status == PetitionStatus::Open && past_date.is_some() {

@@ -1,11 +1,13 @@
-//! Erasing what is no longer needed. The server runs [`sweep`] at start and then every hour.
+//! Erasing what is no longer needed. The server runs [`sweep`] and [`run`] at start and then
+//! every hour.
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use super::UseCaseError;
-use crate::db::schema::{confirmation_tokens, signatures};
+use crate::db::schema::{confirmation_tokens, deliveries, email_jobs, petitions, signatures};
 use crate::db::{self, DbConnection};
+use crate::domain::SignatureStatus;
 
 /// How long a network hash is kept for moderation ("signatures from the same network").
 pub const NETWORK_HASH_DAYS: i64 = 30;
@@ -56,4 +58,188 @@ pub fn sweep(
         }
         Ok(swept)
     })
+}
+
+/// Days a sent (or given-up) email job keeps its recipient, subject and body at most.
+pub const EMAIL_JOB_DAYS: i64 = 7;
+
+/// What [`run`] erased (or, on a dry run, would erase).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// Confirmed signatures whose personal data was erased (the count and log keep them).
+    pub signatures: usize,
+    /// Pending signatures whose every link expired, deleted with their links.
+    pub pending: usize,
+    /// Expired confirmation links of signatures that stay.
+    pub links: usize,
+    /// Email jobs stripped of recipient, subject and body.
+    pub email_jobs: usize,
+}
+
+impl std::fmt::Display for Erased {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} signatures' personal data\n{} unconfirmed signatures\n{} expired confirmation links\n\
+             {} old email jobs' contents",
+            self.signatures, self.pending, self.links, self.email_jobs
+        )
+    }
+}
+
+/// Why a run changed nothing.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    #[error("dry run")]
+    DryRun(Erased),
+    #[error(transparent)]
+    Failed(#[from] UseCaseError),
+}
+
+impl From<diesel::result::Error> for Stop {
+    fn from(e: diesel::result::Error) -> Stop {
+        Stop::Failed(e.into())
+    }
+}
+
+/// Erases what the retention rules say is due, in one transaction:
+/// - the personal data (sealed name, email, postcode, comment; mailbox and network hashes;
+///   withdraw link) of a petition's signatures `retention_days` after it closed, and of the
+///   signatures a recorded delivery carried `retention_days` after that delivery; the count,
+///   the countries, the signer numbers and the log stay;
+/// - pending signatures once every link they had expired, and expired links;
+/// - the content of email jobs sent or given up on more than [`EMAIL_JOB_DAYS`] ago.
+///
+/// With `dry_run`, reports the same figures and rolls everything back. Then, on SQLite, the
+/// write-ahead log is checkpointed (`secure_delete` has zeroed the erased values in place).
+pub fn run(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    retention_days: u32,
+    dry_run: bool,
+) -> Result<Erased, UseCaseError> {
+    let cutoff = now - TimeDelta::days(i64::from(retention_days));
+    let result = db::write_tx(conn, |conn| {
+        let mut erased = Erased::default();
+        // Petitions closed by hand or by date before the cutoff: all their signatures.
+        let closed: Vec<i32> = petitions::table
+            .filter(
+                petitions::closed_at.le(cutoff).or(petitions::closed_at
+                    .is_null()
+                    .and(petitions::closes_at.le(cutoff))),
+            )
+            .select(petitions::id)
+            .load(conn)?;
+        for petition in closed {
+            erased.signatures += erase_personal(conn, petition, None, now)?;
+        }
+        // Deliveries recorded before the cutoff: the signatures confirmed before each.
+        let delivered: Vec<(i32, NaiveDateTime)> = deliveries::table
+            .filter(deliveries::created_at.le(cutoff))
+            .group_by(deliveries::petition_id)
+            .select((
+                deliveries::petition_id,
+                diesel::dsl::max(deliveries::created_at).assume_not_null(),
+            ))
+            .load(conn)?;
+        for (petition, delivered_at) in delivered {
+            erased.signatures += erase_personal(conn, petition, Some(delivered_at), now)?;
+        }
+        // Pending signatures with no link left that can still confirm them.
+        let live_link = confirmation_tokens::table
+            .filter(confirmation_tokens::signature_id.eq(signatures::id))
+            .filter(confirmation_tokens::expires_at.gt(now));
+        let stale: Vec<i32> = signatures::table
+            .filter(signatures::status.eq(SignatureStatus::Pending.as_str()))
+            .filter(diesel::dsl::not(diesel::dsl::exists(live_link)))
+            .select(signatures::id)
+            .load(conn)?;
+        for chunk in stale.chunks(500) {
+            diesel::delete(
+                confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq_any(chunk)),
+            )
+            .execute(conn)?;
+            erased.pending += diesel::delete(
+                signatures::table
+                    .filter(signatures::id.eq_any(chunk))
+                    .filter(signatures::status.eq(SignatureStatus::Pending.as_str())),
+            )
+            .execute(conn)?;
+        }
+        erased.links += diesel::delete(
+            confirmation_tokens::table.filter(confirmation_tokens::expires_at.le(now)),
+        )
+        .execute(conn)?;
+        let old = now - TimeDelta::days(EMAIL_JOB_DAYS);
+        erased.email_jobs += diesel::update(
+            email_jobs::table
+                .filter(email_jobs::content.is_not_null())
+                .filter(
+                    email_jobs::sent_at
+                        .le(old)
+                        .or(email_jobs::failed_at.le(old)),
+                ),
+        )
+        .set(email_jobs::content.eq(None::<String>))
+        .execute(conn)?;
+        if dry_run {
+            return Err(Stop::DryRun(erased));
+        }
+        Ok(erased)
+    });
+    match result {
+        Ok(erased) => {
+            if erased != Erased::default() {
+                db::truncate_wal(conn)?;
+            }
+            Ok(erased)
+        }
+        Err(Stop::DryRun(erased)) => Ok(erased),
+        Err(Stop::Failed(e)) => Err(e),
+    }
+}
+
+/// Erases the personal data of a petition's signatures (those confirmed by `until`, when
+/// given) that still have some; returns how many.
+fn erase_personal(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    until: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<usize, diesel::result::Error> {
+    let mut ids = signatures::table
+        .filter(signatures::petition_id.eq(petition_id))
+        .filter(signatures::status.eq(SignatureStatus::Confirmed.as_str()))
+        .filter(signatures::erased_at.is_null())
+        .into_boxed();
+    if let Some(until) = until {
+        ids = ids.filter(signatures::confirmed_at.le(until));
+    }
+    let ids: Vec<i32> = ids.select(signatures::id).load(conn)?;
+    let mut erased = 0;
+    for chunk in ids.chunks(500) {
+        diesel::delete(
+            confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+        erased += diesel::update(
+            signatures::table
+                .filter(signatures::id.eq_any(chunk))
+                .filter(signatures::erased_at.is_null()),
+        )
+        .set((
+            signatures::personal.eq(None::<String>),
+            // Unique per petition, and no longer derived from the address.
+            signatures::email_key.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "'erased:' || CAST(id AS TEXT)",
+            )),
+            signatures::domain_key.eq(None::<String>),
+            signatures::ip_hash.eq(None::<String>),
+            signatures::withdraw_hash.eq(None::<String>),
+            signatures::wants_updates.eq(false),
+            signatures::erased_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+    }
+    Ok(erased)
 }

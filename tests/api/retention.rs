@@ -1,0 +1,185 @@
+//! Data goes away on schedule: `retention_days` after a petition closes or is delivered,
+//! unconfirmed signatures once their links expire, email contents after a week.
+
+use std::process::Command;
+
+use diesel::prelude::*;
+use undersigned::db;
+use undersigned::db::schema::{confirmation_tokens, email_jobs, signatures};
+
+use crate::helpers::{Mail, TestApp, spawn_app_with};
+
+fn retention(app: &TestApp, args: &[&str], days: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .args(["retention", "run"])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("UNDERSIGNED_DATA_DIR", app.dir.path())
+        .env("UNDERSIGNED_DATABASE_URL", &app.db.url)
+        .env("UNDERSIGNED_RETENTION_DAYS", days)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn sealed_rows(app: &TestApp) -> Vec<Option<String>> {
+    db::run(&app.pool, |c| {
+        Ok(signatures::table
+            .order(signatures::id)
+            .select(signatures::personal)
+            .load(c)?)
+    })
+    .await
+    .unwrap()
+}
+
+fn file_bytes(app: &TestApp) -> Option<Vec<u8>> {
+    let path = app.db.url.strip_prefix("sqlite://")?;
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+    Some(bytes)
+}
+
+#[tokio::test]
+async fn with_retention_days_0_a_closed_petition_loses_its_personal_data_and_keeps_its_count() {
+    let app = spawn_app_with(Mail::Memory, &[("log_interval_ms", "50")]).await;
+    let id = app.create_petition("p-kept", &[100]).await;
+    for email in ["one@example.am", "two@example.am"] {
+        app.sign("p-kept", &[("email", email)]).await;
+    }
+    for raw in app.wait_for_emails(2).await {
+        app.post_form(&app.confirmation_path(&raw), &[]).await;
+    }
+    app.wait_until_sent().await;
+    crate::log::wait_for_log_total(&app, "p-kept", 2).await;
+    let before = sealed_rows(&app).await;
+    assert!(before.iter().all(Option::is_some));
+
+    // An open petition keeps everything, whatever the setting.
+    let open = retention(&app, &[], "0");
+    assert!(open.contains("0 signatures' personal data"), "{open}");
+    assert_eq!(sealed_rows(&app).await, before);
+
+    app.close(id).await;
+    let dry = retention(&app, &["--dry-run"], "0");
+    assert!(
+        dry.contains("dry run") && dry.contains("2 signatures' personal data"),
+        "{dry}"
+    );
+    assert_eq!(sealed_rows(&app).await, before, "a dry run erases nothing");
+    // With the default 180 days, a petition closed now is not due.
+    let early = retention(&app, &[], "180");
+    assert!(early.contains("0 signatures' personal data"), "{early}");
+
+    let done = retention(&app, &[], "0");
+    assert!(done.contains("2 signatures' personal data"), "{done}");
+    assert!(sealed_rows(&app).await.iter().all(Option::is_none));
+    // Not even the ciphertext survives in the file or its write-ahead log.
+    if let Some(bytes) = file_bytes(&app) {
+        for sealed in before.iter().flatten() {
+            assert!(
+                !bytes.windows(40).any(|w| w == &sealed.as_bytes()[10..50]),
+                "an erased value lingers in the SQLite files"
+            );
+        }
+    }
+    // The count, the countries, the numbers and the log stay.
+    assert_eq!(app.count("p-kept").await, 2);
+    let published = crate::log::fetch(&app, "p-kept").await;
+    assert_eq!(published.total, 2);
+    let numbers: Vec<Option<i32>> = db::run(&app.pool, |c| {
+        Ok(signatures::table
+            .order(signatures::id)
+            .select(signatures::number)
+            .load(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(numbers, [Some(1), Some(2)]);
+    // A second run has nothing left to do.
+    let again = retention(&app, &[], "0");
+    assert!(again.contains("0 signatures' personal data"), "{again}");
+}
+
+#[tokio::test]
+async fn expired_pending_signatures_and_old_email_contents_are_erased() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    app.create_petition("p-stale", &[100]).await;
+    app.sign("p-stale", &[("email", "never@example.am")]).await;
+    app.sign("p-stale", &[("email", "later@example.am")]).await;
+    app.wait_for_emails(2).await;
+    app.wait_until_sent().await;
+    let never = app.signature_id("never@example.am").await;
+    let now = db::now();
+    let keys = app.keys.clone();
+    db::run(&app.pool, move |c| {
+        // One link has expired; the other is still good.
+        diesel::update(
+            confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq(never)),
+        )
+        .set(confirmation_tokens::expires_at.eq(now - chrono::TimeDelta::hours(1)))
+        .execute(c)?;
+        // An email given up on eight days ago still holds its content; one given up on
+        // yesterday does too.
+        for days in [8, 1] {
+            let content = keys.seal(
+                undersigned::sealed::Purpose::Email,
+                &db::outbox::NewEmail {
+                    recipient: format!("bounced{days}@example.am"),
+                    subject: "s".into(),
+                    body_text: "t".into(),
+                    body_html: String::new(),
+                },
+            );
+            diesel::insert_into(email_jobs::table)
+                .values((
+                    email_jobs::content.eq(Some(content)),
+                    email_jobs::created_at.eq(now - chrono::TimeDelta::days(days)),
+                    email_jobs::next_attempt_at.eq(now),
+                    email_jobs::attempts.eq(30),
+                    email_jobs::failed_at.eq(Some(now - chrono::TimeDelta::days(days))),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+
+    let erased = db::run(&app.pool, move |c| {
+        undersigned::usecases::retention::run(c, db::now(), 180, false)
+            .map_err(|e| db::DbError::Other(e.to_string()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(erased.pending, 1);
+    assert_eq!(erased.email_jobs, 1);
+    let (rows, links, contents) = db::run(&app.pool, |c| {
+        Ok((
+            signatures::table.count().get_result::<i64>(c)?,
+            confirmation_tokens::table.count().get_result::<i64>(c)?,
+            email_jobs::table
+                .filter(email_jobs::content.is_not_null())
+                .count()
+                .get_result::<i64>(c)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!((rows, links, contents), (1, 1, 1));
+    // The signer whose link still works can confirm.
+    let later = app
+        .emails()
+        .into_iter()
+        .find(|e| e.contains("To: later@example.am"))
+        .unwrap();
+    let res = app.post_form(&app.confirmation_path(&later), &[]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(app.count("p-stale").await, 1);
+}
