@@ -71,6 +71,8 @@ pub struct Settings {
     pub organization_name: Option<String>,
     /// How signers reach that organisation (an address or a URL).
     pub organization_contact: Option<String>,
+    /// Where the server runs (e.g. "Hetzner, Falkenstein, Germany"), for the privacy notice.
+    pub server_location: Option<String>,
 }
 
 /// Every key a TOML file or the environment may set. Unknown keys are an error.
@@ -108,6 +110,7 @@ struct RawSettings {
     retention_days: Option<u32>,
     organization_name: Option<String>,
     organization_contact: Option<String>,
+    server_location: Option<String>,
 }
 
 impl RawSettings {
@@ -146,7 +149,8 @@ impl RawSettings {
             public_country_min,
             retention_days,
             organization_name,
-            organization_contact
+            organization_contact,
+            server_location
         );
     }
 }
@@ -311,6 +315,7 @@ impl Settings {
             retention_days: raw.retention_days.unwrap_or(180),
             organization_name: one_line("organization_name", raw.organization_name)?,
             organization_contact: one_line("organization_contact", raw.organization_contact)?,
+            server_location: one_line("server_location", raw.server_location)?,
             witness_keys: raw
                 .witness_keys
                 .unwrap_or_default()

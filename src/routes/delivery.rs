@@ -27,6 +27,7 @@ struct Cover {
     period: String,
     by_country: Vec<(&'static str, String)>,
     with_emails: bool,
+    full_names: bool,
 }
 
 struct Line {
@@ -53,9 +54,13 @@ struct Footer;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DeliveryQuery {
-    /// Include email addresses (off by default: officials rarely need them).
+    /// Include email addresses (off by default: officials rarely need them); implies full names.
     #[serde(default)]
     emails: Option<String>,
+    /// `full`: every signer's full name, for addressees who need it. Otherwise each name as its
+    /// signer chose to show it in public (full, initials, or withheld).
+    #[serde(default)]
+    names: Option<String>,
     /// An export snapshot to deliver (see `usecases::exports`): its list and its counts.
     #[serde(default)]
     snapshot: Option<i32>,
@@ -101,6 +106,7 @@ pub async fn delivery(
     .await?
     .ok_or(AppError::NotFound)?;
     let with_emails = query.emails.is_some();
+    let full_names = with_emails || query.names.as_deref() == Some("full");
     let p = &view.petition;
     // With a snapshot, everything on the cover is as of the snapshot; without, as of now.
     let (count, paper, by_country, period, filter) = match snapshot {
@@ -148,6 +154,7 @@ pub async fn delivery(
             .map(|(c, n)| (Country::name_of(c, tr.lang), tr.number(*n)))
             .collect(),
         with_emails,
+        full_names,
     }
     .render()?;
     let footer = Footer.render()?;
@@ -210,7 +217,13 @@ pub async fn delivery(
                             number: tr.number(first_line + i as i64 + 1),
                             country: Country::name_of(&r.country, tr.lang),
                             date: r.confirmed_at.map(|d| tr.date(d)).unwrap_or_default(),
-                            name: r.name,
+                            name: if full_names {
+                                r.name
+                            } else {
+                                r.display
+                                    .shown(&r.name)
+                                    .unwrap_or_else(|| tr.t("delivery.name_withheld"))
+                            },
                             email: r.email,
                         })
                         .collect(),

@@ -44,16 +44,59 @@ pub fn error_body(req: &HttpRequest, page: &ErrorPage) -> Result<String, askama:
     .render()
 }
 
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage {
+    l: Layout,
+    sections: Vec<(String, String)>,
+}
+
+/// The privacy notice: who runs the site, what is stored and why, who receives the list, how
+/// long it is kept, how to withdraw, and where the server is; from the settings, so it is true
+/// of this site.
 #[get("/privacy")]
-pub async fn privacy(tr: Tr, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    message(
-        &req,
-        tr,
-        StatusCode::OK,
-        "privacy.title",
-        &["privacy.p1", "privacy.p2", "privacy.p3"],
-        vec![],
-    )
+pub async fn privacy(
+    state: web::Data<super::AppState>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let s = &state.settings;
+    let who = match (&s.organization_name, &s.organization_contact) {
+        (Some(name), Some(contact)) => tr.tf(
+            "privacy.who",
+            &[("name", name.as_str()), ("contact", contact.as_str())],
+        ),
+        (Some(name), None) => tr.tf("privacy.who_name", &[("name", name.as_str())]),
+        (None, Some(contact)) => tr.tf("privacy.who_contact", &[("contact", contact.as_str())]),
+        (None, None) => tr.t("privacy.who_unknown"),
+    };
+    let keep = tr.tf(
+        "privacy.keep",
+        &[
+            ("days", &s.retention_days.to_string()),
+            ("hours", &s.confirmation_ttl_hours.to_string()),
+        ],
+    );
+    let location = match &s.server_location {
+        Some(place) => tr.tf("privacy.where", &[("location", place.as_str())]),
+        None => tr.t("privacy.where_unknown"),
+    };
+    let sections = vec![
+        (tr.t("privacy.who_title"), who),
+        (tr.t("privacy.what_title"), tr.t("privacy.p1")),
+        (tr.t("privacy.public_title"), tr.t("privacy.public")),
+        (tr.t("privacy.list_title"), tr.t("privacy.list")),
+        (tr.t("privacy.keep_title"), keep),
+        (tr.t("privacy.withdraw_title"), tr.t("privacy.withdraw")),
+        (tr.t("privacy.security_title"), tr.t("privacy.security")),
+        (tr.t("privacy.where_title"), location),
+        (tr.t("privacy.cookies_title"), tr.t("privacy.p3")),
+    ];
+    let page = PrivacyPage {
+        l: Layout::new(tr, tr.t("privacy.title"), &req),
+        sections,
+    };
+    Ok(html(StatusCode::OK, page.render()?))
 }
 
 #[derive(serde::Deserialize)]

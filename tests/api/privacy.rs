@@ -258,3 +258,98 @@ async fn upgrading_a_database_from_before_encryption_seals_its_rows() {
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(app.count("p-old").await, 2);
 }
+
+#[tokio::test]
+async fn the_privacy_notice_names_the_organisation_the_retention_and_the_server_in_every_language()
+{
+    let app = spawn_app_with(
+        Mail::Memory,
+        &[
+            ("organization_name", "Armenian Rights Watch"),
+            ("organization_contact", "privacy@arw.example"),
+            ("retention_days", "90"),
+            ("server_location", "Falkenstein, Germany"),
+        ],
+    )
+    .await;
+    for (lang, withdraw) in [
+        ("en", "withdraw your signature"),
+        ("fr", "retirer votre signature"),
+        ("ru", "отозвать подпись"),
+        ("hy", "հետ կանչել ստորագրությունը"),
+    ] {
+        let page = app
+            .client
+            .get(format!("{}/privacy", app.address))
+            .header("Accept-Language", lang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for fact in [
+            "Armenian Rights Watch",
+            "privacy@arw.example",
+            "90",
+            "Falkenstein, Germany",
+            withdraw,
+        ] {
+            assert!(page.contains(fact), "{lang}: {fact:?} missing");
+        }
+    }
+    // Without the settings, the notice says what is missing instead of inventing it.
+    let bare = spawn_app_with(Mail::Memory, &[]).await;
+    let page = bare.text("/privacy").await;
+    assert!(page.contains("has not yet given its name") && page.contains("180 days"));
+}
+
+#[tokio::test]
+async fn the_delivery_document_follows_each_signers_display_choice_unless_full_names_are_asked_for()
+{
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    app.create_petition("p-doc", &[100]).await;
+    for (email, name, display) in [
+        ("a@example.am", "Anahit Mkrtchyan", "initials"),
+        ("b@example.am", "Bella Hidden", "none"),
+        ("c@example.am", "Karen Public", "full"),
+    ] {
+        app.sign(
+            "p-doc",
+            &[("email", email), ("name", name), ("display", display)],
+        )
+        .await;
+    }
+    for raw in app.wait_for_emails(3).await {
+        app.post_form(&app.confirmation_path(&raw), &[]).await;
+    }
+    let page = app.text("/petitions/p-doc").await;
+    assert!(page.contains("Anahit M.") && page.contains("Karen Public"));
+    assert!(!page.contains("Mkrtchyan") && !page.contains("Bella"));
+
+    add_organizer(&app, "admin@example.org", "a long enough password", true);
+    login(&app, "admin@example.org", "a long enough password").await;
+    let doc = app.text("/dashboard/petitions/p-doc/delivery").await;
+    assert!(doc.contains("Anahit M.") && doc.contains("Karen Public"));
+    assert!(doc.contains("(name withheld)") && !doc.contains("Bella"));
+    let full = app
+        .text("/dashboard/petitions/p-doc/delivery?names=full")
+        .await;
+    for name in ["Anahit Mkrtchyan", "Bella Hidden", "Karen Public"] {
+        assert!(full.contains(name), "{name}");
+    }
+    // An unknown choice is refused with the form, not stored.
+    let res = app
+        .sign(
+            "p-doc",
+            &[("email", "d@example.am"), ("display", "everything")],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("choose how your name may appear")
+    );
+}
