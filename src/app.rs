@@ -371,10 +371,9 @@ impl Application {
 
 /// Routes whose pages may show personal data or carry a credential in the URL: organizer
 /// pages, confirmation, withdrawal and receipt links, sign-in, setup, reset and unsubscribe.
-const PRIVATE_PREFIXES: [&str; 8] = [
+const PRIVATE_PREFIXES: [&str; 7] = [
     "/dashboard",
     "/confirm/",
-    "/withdraw/",
     "/withdraw/",
     "/login",
     "/setup/",

@@ -328,11 +328,33 @@ fn open_with_keys(
     settings: &Settings,
 ) -> anyhow::Result<(db::PooledConnection, crate::keys::Keys)> {
     crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
-    let keys = crate::keys::Keys::load(settings).context("config key `key_file`")?;
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().context("cannot open the database")?;
+    let keys = existing_keys(settings, &mut conn)?;
     db::prepare(&mut conn, &keys)?;
     Ok((conn, keys))
+}
+
+/// The site's keys. A new master key is made only for a database without signer data: a
+/// command run where the key is missing (another host, a fresh container) must not seal a
+/// site's data under a key nobody keeps.
+fn existing_keys(
+    settings: &Settings,
+    conn: &mut DbConnection,
+) -> anyhow::Result<crate::keys::Keys> {
+    let key_file = crate::keys::key_file(settings);
+    if settings.secret_key.is_none() && !key_file.exists() {
+        db::migrate(conn)?;
+        if db::sealing::has_signer_data(conn)? {
+            bail!(
+                "no master key at {} (config key `key_file`, or set `secret_key`): this \
+                 database's signer data is sealed under the site's key; run the command with \
+                 the site's configuration",
+                key_file.display()
+            );
+        }
+    }
+    crate::keys::Keys::load(settings).context("config key `key_file`")
 }
 
 /// A migrated connection for commands that neither read nor write signers' data (petitions,
@@ -455,21 +477,21 @@ fn add_organizer(
 
 fn migrate_data(settings: &Settings, from: &str, to: &str) -> anyhow::Result<()> {
     // Both databases are made ready for this version under the site's key: the source's rows
-    // are sealed if an older version stored them in clear, and they travel sealed.
-    let keys = crate::keys::Keys::load(settings).context("config key `key_file`")?;
+    // are sealed if an older version stored them in clear (the source changes too: it is
+    // what the site itself would do at its next start), and they travel sealed.
     let connect = |url: &str, which: &str| -> anyhow::Result<db::PooledConnection> {
         let pool = db::connect(url, 1).with_context(|| format!("--{which}"))?;
-        let mut conn = pool
-            .get()
-            .with_context(|| format!("cannot open the --{which} database"))?;
-        db::prepare(&mut conn, &keys).with_context(|| format!("--{which}"))?;
-        Ok(conn)
+        pool.get()
+            .with_context(|| format!("cannot open the --{which} database"))
     };
     if from == to {
         bail!("--from and --to name the same database");
     }
     let mut source = connect(from, "from")?;
     let mut target = connect(to, "to")?;
+    let keys = existing_keys(settings, &mut source)?;
+    db::prepare(&mut source, &keys).context("--from")?;
+    db::prepare(&mut target, &keys).context("--to")?;
     let counts = db::copy::copy_all(&mut source, &mut target)?;
     for (table, n) in counts {
         println!("{table}\t{n}");

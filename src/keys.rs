@@ -32,6 +32,8 @@ pub struct Keys {
     unsubscribe: [u8; 32],
     network: [u8; 32],
     data: [u8; 32],
+    /// The public id of `data` (see `crate::sealed`), computed once.
+    data_id: [u8; 4],
     data_index: [u8; 32],
     log_signing: [u8; 32],
     /// The master key itself, used for one thing only: to accept unsubscribe links mailed
@@ -61,13 +63,18 @@ impl Keys {
                 .expect("HKDF-SHA256 yields up to 8160 bytes");
             out
         }
+        let data: [u8; 32] = expand(&hk, "signer data");
+        let mut data_id = [0u8; 4];
+        hex::decode_to_slice(mac_hex(&data, &[b"data key id"], 4), &mut data_id)
+            .expect("mac_hex gives 8 hex digits");
         Keys {
             session: expand(&hk, "session cookie"),
             csrf: expand(&hk, "csrf"),
             device: expand(&hk, "known device"),
             unsubscribe: expand(&hk, "unsubscribe link"),
             network: expand(&hk, "network hash"),
-            data: expand(&hk, "signer data"),
+            data,
+            data_id,
             data_index: expand(&hk, "signer data index"),
             log_signing: expand(&hk, "log signing"),
             legacy: master.to_vec(),
@@ -184,6 +191,11 @@ impl Keys {
     /// The key that encrypts signers' personal data at rest.
     pub fn data_key(&self) -> &[u8; 32] {
         &self.data
+    }
+
+    /// The public id of the data key: sealed values name the key that sealed them by it.
+    pub fn data_key_id_bytes(&self) -> [u8; 4] {
+        self.data_id
     }
 
     /// The key of the keyed hashes that find signer data without opening it.

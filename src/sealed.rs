@@ -1,8 +1,10 @@
-//! Personal data at rest: sealed (XChaCha20-Poly1305) under the data key, which is derived
-//! from the master key and never stored in the database.
+//! Personal data at rest: sealed (AES-256-GCM-SIV, RFC 8452) under the data key, which is
+//! derived from the master key and never stored in the database. GCM-SIV stays safe should a
+//! random nonce ever repeat, and runs on the processor's AES instructions (about 0.2 µs a
+//! value here, which an export of a million rows needs).
 //!
 //! A sealed value is text: `1.` then base64url (no padding) of the 4-byte id of the key that
-//! sealed it, a random 24-byte nonce, and the ciphertext with its tag. The plaintext is JSON
+//! sealed it, a random 12-byte nonce, and the ciphertext with its tag. The plaintext is JSON
 //! padded with spaces to a multiple of 32 bytes, so a stolen row does not give away the exact
 //! length of a name. What a value is for (a signature, a confirmation link's submission, an
 //! email) is bound in as associated data: one cannot be swapped for another.
@@ -10,10 +12,10 @@
 //! Rows are found without opening them through keyed hashes ([`Keys::email_index`]): the same
 //! mailbox gives the same index under one key, and nothing without it.
 
+use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
+use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,7 @@ use crate::keys::{Keys, mac_hex};
 
 const VERSION: &str = "1.";
 const PAD: usize = 32;
+const NONCE: usize = 12;
 
 /// What a sealed value holds; bound to it as associated data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,31 +71,24 @@ impl Keys {
         hex::encode(self.data_key_id_bytes())
     }
 
-    fn data_key_id_bytes(&self) -> [u8; 4] {
-        let id = mac_hex(self.data_key(), &[b"data key id"], 4);
-        let mut out = [0u8; 4];
-        hex::decode_to_slice(id, &mut out).expect("mac_hex gives 8 hex digits");
-        out
-    }
-
     /// Seals `value` for `purpose` under the current data key.
     pub fn seal<T: Serialize>(&self, purpose: Purpose, value: &T) -> String {
         let mut plain = serde_json::to_vec(value).expect("plain data serialises to JSON");
         let padded = plain.len().div_ceil(PAD).max(1) * PAD;
         plain.resize(padded, b' ');
-        let mut nonce = [0u8; 24];
+        let mut nonce = [0u8; NONCE];
         rand::rng().fill_bytes(&mut nonce);
-        let cipher = XChaCha20Poly1305::new(&(*self.data_key()).into());
+        let cipher = Aes256GcmSiv::new(&(*self.data_key()).into());
         let sealed = cipher
             .encrypt(
-                &XNonce::from(nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: &plain,
                     aad: purpose.label(),
                 },
             )
-            .expect("XChaCha20-Poly1305 seals any message this size");
-        let mut out = Vec::with_capacity(4 + 24 + sealed.len());
+            .expect("AES-GCM-SIV seals any message this size");
+        let mut out = Vec::with_capacity(4 + NONCE + sealed.len());
         out.extend_from_slice(&self.data_key_id_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
@@ -105,7 +101,7 @@ impl Keys {
         let bytes = text
             .strip_prefix(VERSION)
             .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
-            .filter(|b| b.len() >= 4 + 24 + 16)
+            .filter(|b| b.len() >= 4 + NONCE + 16)
             .ok_or(Unreadable("not a sealed value"))?;
         let (id, rest) = bytes.split_at(4);
         let keys = if id == self.data_key_id_bytes() {
@@ -115,11 +111,11 @@ impl Keys {
                 .filter(|p| id == p.data_key_id_bytes())
                 .ok_or(Unreadable("sealed under another key"))?
         };
-        let (nonce, sealed) = rest.split_at(24);
-        let nonce: [u8; 24] = nonce.try_into().expect("split at 24");
-        let plain = XChaCha20Poly1305::new(&(*keys.data_key()).into())
+        let (nonce, sealed) = rest.split_at(NONCE);
+        let nonce: [u8; NONCE] = nonce.try_into().expect("split at the nonce's length");
+        let plain = Aes256GcmSiv::new(&(*keys.data_key()).into())
             .decrypt(
-                &XNonce::from(nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: sealed,
                     aad: purpose.label(),
@@ -127,6 +123,11 @@ impl Keys {
             )
             .map_err(|_| Unreadable("changed, or sealed for another purpose"))?;
         serde_json::from_slice(plain.trim_ascii_end()).map_err(|_| Unreadable("not its data"))
+    }
+
+    /// Opens a signature's [`Personal`] data; `None` once erased.
+    pub fn open_signature(&self, sealed: Option<&str>) -> Result<Option<Personal>, Unreadable> {
+        sealed.map(|s| self.open(Purpose::Signature, s)).transpose()
     }
 
     /// Whether `text` was sealed under the current data key (a rotation re-seals the rest).
@@ -156,6 +157,47 @@ impl Keys {
     pub fn domain_index_of(&self, dedupe_key: &str) -> String {
         let domain = dedupe_key.rsplit_once('@').map_or("", |(_, d)| d);
         self.domain_index(domain)
+    }
+}
+
+/// `f` over `items`, in order, spread over the cores when there are many: opening sealed values
+/// (about a microsecond each) is most of the cost of searching or exporting a long list.
+pub fn par_map<T, U, E, F>(items: &[T], f: F) -> Result<Vec<U>, E>
+where
+    T: Sync,
+    U: Send,
+    E: Send,
+    F: Fn(&T) -> Result<U, E> + Sync,
+{
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if cores == 1 || items.len() < 2_000 {
+        return items.iter().map(&f).collect();
+    }
+    let f = &f;
+    let parts: Vec<Result<Vec<U>, E>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(cores))
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Result<Vec<U>, E>>()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(part) => part,
+                // A panic in `f` is a bug: surface it where it happened.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+impl From<Unreadable> for crate::db::DbError {
+    fn from(e: Unreadable) -> crate::db::DbError {
+        crate::db::DbError::Other(e.to_string())
     }
 }
 

@@ -456,21 +456,22 @@ pub fn consistency_proof(
     crate::log::merkle::consistency_proof(&mut nodes, first, second)
 }
 
-/// A signature's commitment and salt. Every confirmed signature has them: made when it is
-/// confirmed, or, for those confirmed by versions before the log, when the database's
-/// personal data was sealed (`db::sealing::seal_plaintext`, the last time it was readable
-/// without the key).
+/// A signature's commitment, and its salt unless erased. Every confirmed signature has a
+/// commitment: made when it is confirmed, or, for those confirmed by versions before the log,
+/// when the database's personal data was sealed (`db::sealing::seal_plaintext`, the last time
+/// it was readable without the key). The salt goes with the personal data (withdrawal,
+/// retention): without it nobody can test a guessed name against the commitment.
 pub fn commitment_of(
     conn: &mut DbConnection,
     signature_id: i32,
-) -> Result<(String, String), DbError> {
+) -> Result<(String, Option<String>), DbError> {
     let (commitment, salt): (Option<String>, Option<String>) = signatures::table
         .find(signature_id)
         .select((signatures::commitment, signatures::salt))
         .first(conn)?;
-    match (commitment, salt) {
-        (Some(c), Some(s)) => Ok((c, s)),
-        _ => Err(DbError::Other(format!(
+    match commitment {
+        Some(c) => Ok((c, salt)),
+        None => Err(DbError::Other(format!(
             "signature {signature_id} is confirmed but has no commitment"
         ))),
     }

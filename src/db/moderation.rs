@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::schema::signatures;
 use super::{DbConnection, DbError};
 use crate::keys::Keys;
-use crate::sealed::{Personal, Purpose};
+use crate::sealed::Personal;
 
 /// Signers per page of the moderation list.
 pub const PAGE_SIZE: i64 = 50;
@@ -104,13 +104,6 @@ fn text_matches(text: &Option<String>, personal: Option<&Personal>) -> bool {
     }
 }
 
-fn open(keys: &Keys, id: i32, sealed: Option<&str>) -> Result<Option<Personal>, DbError> {
-    sealed
-        .map(|s| keys.open::<Personal>(Purpose::Signature, s))
-        .transpose()
-        .map_err(|e| DbError::Other(format!("signature {id}: {e}")))
-}
-
 /// The ids of a petition's signatures matching `criteria`, newest first: by query, then, for a
 /// `text`, by opening each candidate.
 fn matching_ids(
@@ -130,13 +123,11 @@ fn matching_ids(
     let rows: Vec<(i32, Option<String>)> = q
         .select((signatures::id, signatures::personal))
         .load(conn)?;
-    let mut ids = Vec::new();
-    for (id, sealed) in rows {
-        if text_matches(&criteria.text, open(keys, id, sealed.as_deref())?.as_ref()) {
-            ids.push(id);
-        }
-    }
-    Ok(ids)
+    let matched = crate::sealed::par_map(&rows, |(id, sealed)| {
+        let personal = keys.open_signature(sealed.as_deref())?;
+        Ok::<_, DbError>(text_matches(&criteria.text, personal.as_ref()).then_some(*id))
+    })?;
+    Ok(matched.into_iter().flatten().collect())
 }
 
 /// One page of signers, newest first, and the number matching in all.
@@ -187,7 +178,7 @@ pub fn list(
     for (id, sealed, country, created_at, status, invalidated_at, reason, ip_hash, withdrawn_at) in
         rows
     {
-        let personal = open(keys, id, sealed.as_deref())?;
+        let personal = keys.open_signature(sealed.as_deref())?;
         out.push(SignerRow {
             id,
             name: personal.as_ref().map(|p| p.name.clone()),

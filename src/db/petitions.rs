@@ -247,11 +247,10 @@ pub fn recent_public_signers(
         .load(conn)?;
     let mut shown = Vec::with_capacity(rows.len());
     for (sealed, display, country) in rows {
-        let Some(sealed) = sealed else { continue };
-        let name = keys
-            .open::<crate::sealed::Personal>(crate::sealed::Purpose::Signature, &sealed)
-            .map_err(|e| DbError::Other(e.to_string()))?
-            .name;
+        let Some(personal) = keys.open_signature(sealed.as_deref())? else {
+            continue;
+        };
+        let name = personal.name;
         if let Some(name) = crate::domain::NameDisplay::from_stored(&display).shown(&name) {
             shown.push((name, country));
         }

@@ -68,10 +68,36 @@ fn set(conn: &mut DbConnection, name: &str, value: &str) -> QueryResult<()> {
     Ok(())
 }
 
+/// Whether the database already holds signer data (sealed or still in clear), so that only the
+/// key it was made with may open it: a command must not make up a new key for it.
+pub fn has_signer_data(conn: &mut DbConnection) -> QueryResult<bool> {
+    if get(conn, DATA_KEY_ID)?.is_some() {
+        return Ok(true);
+    }
+    let rows: i64 = signatures::table.count().get_result(conn)?;
+    Ok(rows > 0)
+}
+
+/// On PostgreSQL, makes instances starting at once take their turn for the site's own
+/// bookkeeping (SQLite's write lock already does): held until the transaction ends.
+fn serialise_instances(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7250113)").execute(c)?;
+    }
+    Ok(())
+}
+
 /// Checks that `keys` open this database's sealed rows, and records the key's id on a new
 /// database. Run at every start: a server with the wrong key never writes a row.
 pub fn check_key(conn: &mut DbConnection, keys: &Keys) -> Result<(), KeyError> {
-    super::write_tx(conn, |conn| match get(conn, DATA_KEY_ID)? {
+    super::write_tx(conn, |conn| {
+        serialise_instances(conn)?;
+        check_key_in(conn, keys)
+    })
+}
+
+fn check_key_in(conn: &mut DbConnection, keys: &Keys) -> Result<(), KeyError> {
+    match get(conn, DATA_KEY_ID)? {
         None => Ok(set(conn, DATA_KEY_ID, &keys.data_key_id())?),
         Some(id) if id == keys.data_key_id() => Ok(()),
         Some(id) if keys.previous().is_some_and(|p| p.data_key_id() == id) => {
@@ -82,7 +108,7 @@ pub fn check_key(conn: &mut DbConnection, keys: &Keys) -> Result<(), KeyError> {
             stored,
             current: keys.data_key_id(),
         }),
-    })
+    }
 }
 
 #[derive(QueryableByName)]
@@ -141,6 +167,7 @@ pub struct Sealed {
 pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Sealed, KeyError> {
     let sealed = super::write_tx(conn, |conn| {
         let mut sealed = Sealed::default();
+        serialise_instances(conn)?;
         if get(conn, SEALED)?.is_some() {
             return Ok(None);
         }
@@ -228,7 +255,7 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
             let rows: Vec<OldEmail> = diesel::sql_query(format!(
                 "SELECT id, recipient, subject, body_text, body_html FROM email_jobs \
                  WHERE id > {after} AND sent_at IS NULL AND failed_at IS NULL \
-                 AND recipient <> '' ORDER BY id LIMIT {BATCH}"
+                 AND update_id IS NULL ORDER BY id LIMIT {BATCH}"
             ))
             .load(conn)?;
             let Some(last) = rows.last() else { break };
@@ -247,7 +274,14 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
                 sealed.emails += 1;
             }
         }
+        // The old values are blanked before their columns go: PostgreSQL's DROP COLUMN only
+        // hides a column, and the rows written above are new versions that still held them.
+        // An SMTP refusal recorded by an older version may quote an address.
         for statement in [
+            "UPDATE signatures SET name = '', email = '', postcode = NULL, comment = NULL",
+            "UPDATE confirmation_tokens SET name = '', email = '', postcode = NULL, comment = NULL",
+            "UPDATE email_jobs SET recipient = '', subject = '', body_text = '', body_html = '', \
+             last_error = NULL",
             "ALTER TABLE signatures DROP COLUMN name",
             "ALTER TABLE signatures DROP COLUMN email",
             "ALTER TABLE signatures DROP COLUMN postcode",
@@ -269,13 +303,17 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
     let Some(sealed) = sealed else {
         return Ok(Sealed::default());
     };
-    if sealed != Sealed::default() {
-        // The old values are overwritten in place (`secure_delete`); rebuilding the file and
-        // emptying the write-ahead log leaves no page that held them.
-        if let DbConnection::Sqlite(c) = conn {
-            use diesel::connection::SimpleConnection;
-            c.batch_execute("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
-                .map_err(DbError::from)?;
+    // The old values were overwritten in place (`secure_delete` on SQLite); rebuilding the
+    // tables leaves no page that held them, and no dead row version on PostgreSQL.
+    {
+        use diesel::connection::SimpleConnection;
+        match conn {
+            DbConnection::Sqlite(c) => c
+                .batch_execute("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(DbError::from)?,
+            DbConnection::Postgres(c) => c
+                .batch_execute("VACUUM FULL signatures, confirmation_tokens, email_jobs;")
+                .map_err(DbError::from)?,
         }
     }
     Ok(sealed)

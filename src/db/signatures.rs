@@ -9,7 +9,6 @@ use super::schema::{
 };
 use super::{DbConnection, DbError};
 use crate::domain::{Country, NameDisplay, SignatureStatus, TokenHash};
-use crate::sealed::{Personal, Purpose};
 
 /// A valid submission of the sign form: a new signature, or a new attempt for a mailbox that
 /// already signed this petition. Its personal data arrives sealed (`crate::sealed`).
@@ -304,7 +303,9 @@ pub fn export_batch(
             .filter(signatures::status.eq(SignatureStatus::Confirmed.as_str()))
             .filter(signatures::commitment.is_not_null());
     } else if let Some(snapshot) = filter.snapshot {
-        query = query.filter(
+        // A snapshot keeps its list, except signers who withdrew since: they took their name
+        // back.
+        query = query.filter(signatures::withdrawn_at.is_null()).filter(
             signatures::id.eq_any(
                 export_snapshot_signatures::table
                     .filter(export_snapshot_signatures::snapshot_id.eq(snapshot))
@@ -341,42 +342,82 @@ pub fn export_batch(
             signatures::commitment,
         ))
         .load(conn)?;
-    rows.into_iter()
-        .map(
-            |(
-                id,
-                number,
-                signed_at,
-                confirmed_at,
-                sealed,
-                country,
-                public,
-                display,
-                commitment,
-            )| {
-                let personal = match sealed {
-                    Some(s) => keys
-                        .open::<Personal>(Purpose::Signature, &s)
-                        .map_err(|e| DbError::Other(format!("signature {id}: {e}")))?,
-                    None => Personal::default(),
-                };
-                Ok(ExportRow {
-                    id,
-                    number,
-                    signed_at,
-                    confirmed_at,
-                    name: personal.name,
-                    email: personal.email,
-                    country,
-                    postcode: personal.postcode,
-                    comment: personal.comment,
-                    public,
-                    display: NameDisplay::from_stored(&display),
-                    commitment,
-                })
-            },
-        )
-        .collect()
+    crate::sealed::par_map(
+        &rows,
+        |(id, number, signed_at, confirmed_at, sealed, country, public, display, commitment)| {
+            let personal = keys.open_signature(sealed.as_deref())?.unwrap_or_default();
+            Ok::<_, DbError>(ExportRow {
+                id: *id,
+                number: *number,
+                signed_at: *signed_at,
+                confirmed_at: *confirmed_at,
+                name: personal.name,
+                email: personal.email,
+                country: country.clone(),
+                postcode: personal.postcode,
+                comment: personal.comment,
+                public: *public,
+                display: NameDisplay::from_stored(display),
+                commitment: commitment.clone(),
+            })
+        },
+    )
+}
+
+/// Why a signature's personal data is erased.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Erasure {
+    /// The signer withdrew: their link keeps working, to say so.
+    Withdrawn,
+    /// Its retention period ended: the link ends too.
+    Retention,
+}
+
+/// Erases the personal data of signatures `ids` (sealed name, email, postcode, comment; the
+/// mailbox, domain and network hashes; the salt that would let a guess be tested against the
+/// commitment; the display choice), keeping status, number, country and commitment, so the
+/// count and the log stand. Only rows not erased yet change; returns how many did. Call it
+/// under the petition lock, in id order (step 2 of the lock order).
+pub fn erase_personal(
+    conn: &mut DbConnection,
+    ids: &[i32],
+    why: Erasure,
+    now: NaiveDateTime,
+) -> Result<usize, diesel::result::Error> {
+    let mut erased = 0;
+    for chunk in ids.chunks(500) {
+        let rows = signatures::table
+            .filter(signatures::id.eq_any(chunk))
+            .filter(signatures::erased_at.is_null());
+        // Unique per petition, and no longer derived from the address: the mailbox may sign
+        // again.
+        let tombstone = diesel::dsl::sql::<diesel::sql_types::Text>(match why {
+            Erasure::Withdrawn => "'withdrawn:' || CAST(id AS TEXT)",
+            Erasure::Retention => "'erased:' || CAST(id AS TEXT)",
+        });
+        let withdraw_hash = match why {
+            Erasure::Withdrawn => None,
+            Erasure::Retention => Some(None::<String>),
+        };
+        let set = (
+            signatures::personal.eq(None::<String>),
+            signatures::email_key.eq(tombstone),
+            signatures::domain_key.eq(None::<String>),
+            signatures::ip_hash.eq(None::<String>),
+            signatures::salt.eq(None::<String>),
+            signatures::public.eq(false),
+            signatures::display.eq("none"),
+            signatures::wants_updates.eq(false),
+            signatures::erased_at.eq(Some(now)),
+        );
+        erased += match withdraw_hash {
+            Some(none) => diesel::update(rows)
+                .set((set, signatures::withdraw_hash.eq(none)))
+                .execute(conn)?,
+            None => diesel::update(rows).set(set).execute(conn)?,
+        };
+    }
+    Ok(erased)
 }
 
 /// Counts the rows themselves (not the cached counter): for checks and tests, not page views.

@@ -77,8 +77,14 @@ impl CriteriaForm {
         Ok(Criteria {
             email_index: email.as_ref().map(|e| keys.email_index(e.dedupe_key())),
             text: q.filter(|_| email.is_none()).map(|q| q.to_lowercase()),
-            domain_index: text(&self.domain, 253)
-                .map(|d| keys.domain_index(&d.trim_start_matches('@').to_lowercase())),
+            // The domain as the stored hashes saw it: normalised like an address's.
+            domain_index: text(&self.domain, 253).map(|d| {
+                let d = d.trim_start_matches('@').to_lowercase();
+                match SignerEmail::parse(&format!("x@{d}")) {
+                    Ok(e) => keys.domain_index_of(e.dedupe_key()),
+                    Err(_) => keys.domain_index(&d),
+                }
+            }),
             from: super::parse_day(&self.from)?,
             until: super::parse_day_end(&self.until)?,
             ip_hash,
@@ -225,12 +231,7 @@ pub async fn act(
     let detail = form
         .id
         .map(|id| format!("signature {id}"))
-        .unwrap_or_else(|| {
-            format!(
-                "batch {:?}",
-                criteria_summary(&form.criteria, &selection.criteria)
-            )
-        });
+        .unwrap_or_else(|| format!("batch {:?}", criteria_summary(&selection.criteria)));
     let action = if invalidate {
         Action::Invalidate { reason }
     } else {
@@ -270,13 +271,11 @@ pub async fn act(
 }
 
 /// What a batch selected, for the audit log: never a name or an address searched for.
-fn criteria_summary(f: &CriteriaForm, c: &Criteria) -> String {
+fn criteria_summary(c: &Criteria) -> String {
     let mut parts = vec![];
-    if c.domain_index.is_some() {
-        parts.push(format!(
-            "domain={}",
-            f.domain.trim().trim_start_matches('@')
-        ));
+    // A domain can name a person (their own): the audit row keeps a short keyed hash of it.
+    if let Some(d) = &c.domain_index {
+        parts.push(format!("domain #{}", d.get(..8).unwrap_or(d)));
     }
     if c.email_index.is_some() {
         parts.push("one address".to_string());

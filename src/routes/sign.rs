@@ -136,6 +136,8 @@ pub async fn sign(
         created_at: now,
     };
     let link = state.url(&format!("/confirm/{}", token.as_str()));
+    let withdraw_token = ConfirmationToken::generate();
+    let withdraw = state.url(&format!("/withdraw/{}", withdraw_token.as_str()));
     let petition_url = state.url(&format!("/petitions/{slug}"));
     let render = |kind: Kind| -> NewEmail {
         PetitionEmail {
@@ -145,7 +147,11 @@ pub async fn sign(
             petition_url: &petition_url,
             link: &link,
             valid_days: ttl_hours.div_ceil(24),
-            withdraw: "",
+            withdraw: if kind == Kind::AlreadySigned {
+                &withdraw
+            } else {
+                ""
+            },
         }
         .render(email.as_str())
         .unwrap_or_else(|e| {
@@ -164,6 +170,7 @@ pub async fn sign(
         confirm_email: SealedEmail::new(keys, &render(Kind::Confirm)),
         already_signed_email: SealedEmail::new(keys, &render(Kind::AlreadySigned)),
         token_hash: token.hash(),
+        withdraw_hash: withdraw_token.hash(),
         expires_at,
         cap: EmailCap {
             max: state.settings.max_confirmation_emails,

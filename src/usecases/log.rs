@@ -50,7 +50,7 @@ pub fn start(
                 delta: 1,
                 commitment: Some(commitment),
                 batch: None,
-                receipt: Some(receipt_tag(&receipt_code(&salt))),
+                receipt: salt.map(|salt| receipt_tag(&receipt_code(&salt))),
                 at: confirmed_at.unwrap_or(now),
             });
         }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::UseCaseError;
 use crate::db::schema::{confirmation_tokens, deliveries, email_jobs, petitions, signatures};
+use crate::db::signatures::Erasure;
 use crate::db::{self, DbConnection};
 use crate::domain::SignatureStatus;
 
@@ -154,11 +155,8 @@ pub fn run(
             .filter(diesel::dsl::not(diesel::dsl::exists(live_link)))
             .select(signatures::id)
             .load(conn)?;
+        // Their links go with them (ON DELETE CASCADE), after the rows: the lock order.
         for chunk in stale.chunks(500) {
-            diesel::delete(
-                confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq_any(chunk)),
-            )
-            .execute(conn)?;
             erased.pending += diesel::delete(
                 signatures::table
                     .filter(signatures::id.eq_any(chunk))
@@ -200,13 +198,15 @@ pub fn run(
 }
 
 /// Erases the personal data of a petition's signatures (those confirmed by `until`, when
-/// given) that still have some; returns how many.
+/// given) that still have some, under the petition's lock; returns how many.
 fn erase_personal(
     conn: &mut DbConnection,
     petition_id: i32,
     until: Option<NaiveDateTime>,
     now: NaiveDateTime,
-) -> Result<usize, diesel::result::Error> {
+) -> Result<usize, UseCaseError> {
+    // 1. the petition; 2. its signatures, in id order; 4. their links.
+    super::lock_petition(conn, petition_id)?;
     let mut ids = signatures::table
         .filter(signatures::petition_id.eq(petition_id))
         .filter(signatures::status.eq(SignatureStatus::Confirmed.as_str()))
@@ -215,30 +215,15 @@ fn erase_personal(
     if let Some(until) = until {
         ids = ids.filter(signatures::confirmed_at.le(until));
     }
-    let ids: Vec<i32> = ids.select(signatures::id).load(conn)?;
-    let mut erased = 0;
+    let ids: Vec<i32> = ids
+        .order(signatures::id.asc())
+        .select(signatures::id)
+        .load(conn)?;
+    let erased = db::signatures::erase_personal(conn, &ids, Erasure::Retention, now)?;
     for chunk in ids.chunks(500) {
         diesel::delete(
             confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq_any(chunk)),
         )
-        .execute(conn)?;
-        erased += diesel::update(
-            signatures::table
-                .filter(signatures::id.eq_any(chunk))
-                .filter(signatures::erased_at.is_null()),
-        )
-        .set((
-            signatures::personal.eq(None::<String>),
-            // Unique per petition, and no longer derived from the address.
-            signatures::email_key.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-                "'erased:' || CAST(id AS TEXT)",
-            )),
-            signatures::domain_key.eq(None::<String>),
-            signatures::ip_hash.eq(None::<String>),
-            signatures::withdraw_hash.eq(None::<String>),
-            signatures::wants_updates.eq(false),
-            signatures::erased_at.eq(Some(now)),
-        ))
         .execute(conn)?;
     }
     Ok(erased)

@@ -29,7 +29,10 @@ pub struct SignRequest {
     pub expires_at: NaiveDateTime,
     pub cap: EmailCap,
     pub confirm_email: SealedEmail,
+    /// Carries a fresh withdraw link (`withdraw_hash`): signatures confirmed before links
+    /// existed get one this way, and a signer who lost theirs gets it again.
     pub already_signed_email: SealedEmail,
+    pub withdraw_hash: TokenHash,
 }
 
 /// What a submission did. The supporter sees the same page for the first two.
@@ -73,6 +76,14 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
             == (SignOutcome::Resent {
                 already_confirmed: true,
             }) {
+            diesel::update(
+                signatures::table
+                    .find(signature_id)
+                    .filter(signatures::withdrawn_at.is_null())
+                    .filter(signatures::erased_at.is_null()),
+            )
+            .set(signatures::withdraw_hash.eq(req.withdraw_hash.as_str()))
+            .execute(conn)?;
             &req.already_signed_email
         } else {
             sigs::insert_token(
@@ -245,6 +256,15 @@ pub fn confirm(
         if !open || t.expires_at <= now || t.status == SignatureStatus::Confirmed {
             return Ok(classify(t, now, open));
         }
+        let s = &t.submission;
+        let Some(personal) = s.personal.as_deref() else {
+            // Erased (retention) while the link waited: nothing left to confirm.
+            return Ok(LinkState::Unknown);
+        };
+        let p: Personal = keys
+            .open(Purpose::Submission, personal)
+            .map_err(|e| DbError::Other(format!("confirmation link: {e}")))?;
+        let display = NameDisplay::from_stored(&s.display);
         let counts = invalidated_at.is_none();
         let number: i32 = diesel::update(petitions::table.find(t.petition_id))
             .set((
@@ -253,14 +273,6 @@ pub fn confirm(
             ))
             .returning(petitions::last_number)
             .get_result(conn)?;
-        let s = &t.submission;
-        let Some(personal) = s.personal.as_deref() else {
-            return Ok(LinkState::Unknown);
-        };
-        let p: Personal = keys
-            .open(Purpose::Submission, personal)
-            .map_err(|e| DbError::Other(format!("confirmation link: {e}")))?;
-        let display = NameDisplay::from_stored(&s.display);
         // The commitment that ties this signature to its log entry without naming the signer,
         // and the receipt code derived from its salt.
         let salt = crate::log::entry::new_salt();

@@ -72,18 +72,7 @@ pub fn withdraw(
                 .find(id)
                 .filter(signatures::withdrawn_at.is_null()),
         )
-        .set((
-            signatures::withdrawn_at.eq(Some(now)),
-            signatures::erased_at.eq(Some(now)),
-            signatures::personal.eq(None::<String>),
-            // The mailbox may sign again; nothing links this row to it any more.
-            signatures::email_key.eq(format!("withdrawn:{id}")),
-            signatures::domain_key.eq(None::<String>),
-            signatures::ip_hash.eq(None::<String>),
-            signatures::public.eq(false),
-            signatures::display.eq("none"),
-            signatures::wants_updates.eq(false),
-        ))
+        .set(signatures::withdrawn_at.eq(Some(now)))
         .returning((
             signatures::status,
             signatures::invalidated_at,
@@ -98,6 +87,7 @@ pub fn withdraw(
                 petition_title: petition.title,
             });
         };
+        db::signatures::erase_personal(conn, &[id], db::signatures::Erasure::Withdrawn, now)?;
         let counted = SignatureStatus::from_stored(&status) == SignatureStatus::Confirmed
             && invalidated_at.is_none();
         if counted {
@@ -107,9 +97,13 @@ pub fn withdraw(
             db::signatures::add_to_country(conn, petition_id, &country, -1)?;
             // Only a counted signature is in the log as counted; an invalidated one stays
             // out of the total either way.
-            if petition.log_started
-                && let Some(commitment) = commitment
-            {
+            if petition.log_started {
+                // A counted signature always has its commitment; refuse rather than let the
+                // log's total part from the count.
+                let commitment = match commitment {
+                    Some(c) => c,
+                    None => db::log::commitment_of(conn, id)?.0,
+                };
                 db::log::record(
                     conn,
                     &[db::log::NewEvent {
@@ -175,9 +169,8 @@ pub fn request_data(
     db::write_tx(conn, |conn| {
         type Row = (
             i32,
+            i32,
             Option<String>,
-            String,
-            String,
             String,
             Option<i32>,
             NaiveDateTime,
@@ -188,32 +181,35 @@ pub fn request_data(
             Option<String>,
             Option<NaiveDateTime>,
         );
-        let row: Option<Row> = signatures::table
-            .inner_join(petitions::table)
-            .filter(signatures::withdraw_hash.eq(hash.as_str()))
-            .filter(signatures::withdrawn_at.is_null())
-            .select((
-                signatures::id,
-                signatures::personal,
-                petitions::title,
-                petitions::slug,
-                signatures::country,
-                signatures::number,
-                signatures::created_at,
-                signatures::confirmed_at,
-                signatures::display,
-                signatures::wants_updates,
-                signatures::locale,
-                signatures::ip_hash,
-                signatures::invalidated_at,
-            ))
-            .first(conn)
-            .optional()?;
+        // An UPDATE that changes nothing but locks the row: a withdrawal or an erasure that
+        // commits first leaves nothing to send, and none can slip in between.
+        let row: Option<Row> = diesel::update(
+            signatures::table
+                .filter(signatures::withdraw_hash.eq(hash.as_str()))
+                .filter(signatures::withdrawn_at.is_null())
+                .filter(signatures::personal.is_not_null()),
+        )
+        .set(signatures::emails_sent.eq(signatures::emails_sent))
+        .returning((
+            signatures::id,
+            signatures::petition_id,
+            signatures::personal,
+            signatures::country,
+            signatures::number,
+            signatures::created_at,
+            signatures::confirmed_at,
+            signatures::display,
+            signatures::wants_updates,
+            signatures::locale,
+            signatures::ip_hash,
+            signatures::invalidated_at,
+        ))
+        .get_result(conn)
+        .optional()?;
         let Some((
             id,
+            petition_id,
             Some(sealed),
-            title,
-            slug,
             country,
             number,
             signed,
@@ -227,6 +223,10 @@ pub fn request_data(
         else {
             return Ok(false);
         };
+        let (title, slug): (String, String) = petitions::table
+            .find(petition_id)
+            .select((petitions::title, petitions::slug))
+            .first(conn)?;
         if super::signing::take_email_allowance(conn, id, cap, now)?.is_some() {
             return Ok(false);
         }

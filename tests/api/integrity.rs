@@ -305,7 +305,7 @@ async fn someone_elses_earlier_submission_with_my_address_never_becomes_my_signa
     assert!(csv.contains("Ani Petrosyan") && !csv.contains("Mallory") && !csv.contains("withdraw"));
     assert_eq!(csv.lines().count(), 2, "{csv}");
     let doc = app
-        .get("/dashboard/petitions/p-mine/delivery")
+        .get("/dashboard/petitions/p-mine/delivery?names=full")
         .await
         .text()
         .await

@@ -164,3 +164,50 @@ async fn a_forged_or_mangled_withdraw_link_changes_nothing() {
     assert!(personal_of(&app, "ani@example.am").await.is_some());
     assert_eq!(app.get(&link).await.headers()["cache-control"], "no-store");
 }
+
+#[tokio::test]
+async fn signing_again_brings_a_fresh_withdraw_link_to_a_signer_who_lost_theirs() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    app.create_petition("p-again", &[100]).await;
+    let first = confirmed(&app, "p-again", "ani@example.am", "Ani").await;
+    let before = app.all_emails().len();
+    app.sign("p-again", &[("email", "ANI@example.am")]).await;
+    let already = app.wait_for_all_emails(before + 1).await[before].clone();
+    assert!(crate::helpers::subject(&already).contains("already signed"));
+    let (text, _) = bodies(&already);
+    let at = text
+        .find("/withdraw/")
+        .expect("a withdraw link in the already-signed email");
+    let fresh = text[at..].split_whitespace().next().unwrap().to_string();
+    assert_ne!(fresh, first);
+    // The newest link is the one that works.
+    assert_eq!(app.get(&first).await.status().as_u16(), 404);
+    let res = app.post_form(&fresh, &[]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(app.count("p-again").await, 0);
+}
+
+#[tokio::test]
+async fn a_command_run_without_the_sites_key_refuses_rather_than_make_up_a_new_one() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    app.create_petition("p-nokey", &[100]).await;
+    confirmed(&app, "p-nokey", "ani@example.am", "Ani").await;
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .args(["export", "--petition", "p-nokey"])
+        .env_clear()
+        .env("UNDERSIGNED_DATA_DIR", elsewhere.path())
+        .env("UNDERSIGNED_DATABASE_URL", &app.db.url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no master key"), "{err}");
+    assert!(
+        !elsewhere.path().join("secret_key").exists(),
+        "no throwaway key was made"
+    );
+    // The site is untouched and still opens its data.
+    assert_eq!(app.count("p-nokey").await, 1);
+    assert!(personal_of(&app, "ani@example.am").await.is_some());
+}

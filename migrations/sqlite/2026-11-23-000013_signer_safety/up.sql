@@ -8,7 +8,7 @@ ALTER TABLE signatures ADD COLUMN personal TEXT;
 -- The keyed hash of the email's domain, so moderation can find every signature from one
 -- domain without the addresses.
 ALTER TABLE signatures ADD COLUMN domain_key TEXT;
-CREATE INDEX signatures_by_domain ON signatures (petition_id, domain_key);
+CREATE INDEX signatures_by_domain ON signatures (domain_key);
 -- How the name may appear in public: 'full', 'initials' or 'none'.
 ALTER TABLE signatures ADD COLUMN display TEXT NOT NULL DEFAULT 'none';
 UPDATE signatures SET display = 'full' WHERE public;
@@ -26,9 +26,11 @@ UPDATE confirmation_tokens SET display = 'full' WHERE public;
 -- A queued email (recipient, subject, bodies), sealed; NULL once sent.
 ALTER TABLE email_jobs ADD COLUMN content TEXT;
 
--- When the petition was closed (by hand or by its date): retention counts from it.
+-- When the petition was closed by hand (a closing date is closes_at): retention counts from
+-- it. For petitions closed before this version the day is unknown: it counts from now, so an
+-- upgrade never erases anyone's data earlier than the notice said.
 ALTER TABLE petitions ADD COLUMN closed_at TIMESTAMP;
-UPDATE petitions SET closed_at = COALESCE(closes_at, created_at) WHERE status = 'closed';
+UPDATE petitions SET closed_at = CURRENT_TIMESTAMP WHERE status = 'closed';
 
 -- Facts about the site itself: the id of the data key its rows are sealed under, and whether
 -- the one-time sealing of older rows is done.
