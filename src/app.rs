@@ -53,9 +53,19 @@ impl Application {
         mailer: Mailer,
     ) -> anyhow::Result<Application> {
         crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
-        let keys = Arc::new(crate::keys::Keys::load(&settings).context("config key `key_file`")?);
-        tracing::info!(master_key = %keys.source, "keys derived");
         let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
+        let keys = {
+            let settings = settings.clone();
+            let pool = pool.clone();
+            Arc::new(
+                web::block(move || -> anyhow::Result<crate::keys::Keys> {
+                    let mut conn = pool.get().context("cannot open the database")?;
+                    db::sealing::site_keys(&settings, &mut conn)
+                })
+                .await??,
+            )
+        };
+        tracing::info!(master_key = %keys.source, "keys derived");
         let prepare_keys = keys.clone();
         let sealed = db::run(&pool, move |c| {
             db::prepare(c, &prepare_keys).map_err(|e| match e {

@@ -330,31 +330,9 @@ fn open_with_keys(
     crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().context("cannot open the database")?;
-    let keys = existing_keys(settings, &mut conn)?;
+    let keys = db::sealing::site_keys(settings, &mut conn)?;
     db::prepare(&mut conn, &keys)?;
     Ok((conn, keys))
-}
-
-/// The site's keys. A new master key is made only for a database without signer data: a
-/// command run where the key is missing (another host, a fresh container) must not seal a
-/// site's data under a key nobody keeps.
-fn existing_keys(
-    settings: &Settings,
-    conn: &mut DbConnection,
-) -> anyhow::Result<crate::keys::Keys> {
-    let key_file = crate::keys::key_file(settings);
-    if settings.secret_key.is_none() && !key_file.exists() {
-        db::migrate(conn)?;
-        if db::sealing::has_signer_data(conn)? {
-            bail!(
-                "no master key at {} (config key `key_file`, or set `secret_key`): this \
-                 database's signer data is sealed under the site's key; run the command with \
-                 the site's configuration",
-                key_file.display()
-            );
-        }
-    }
-    crate::keys::Keys::load(settings).context("config key `key_file`")
 }
 
 /// A migrated connection for commands that neither read nor write signers' data (petitions,
@@ -489,7 +467,7 @@ fn migrate_data(settings: &Settings, from: &str, to: &str) -> anyhow::Result<()>
     }
     let mut source = connect(from, "from")?;
     let mut target = connect(to, "to")?;
-    let keys = existing_keys(settings, &mut source)?;
+    let keys = db::sealing::site_keys(settings, &mut source)?;
     db::prepare(&mut source, &keys).context("--from")?;
     db::prepare(&mut target, &keys).context("--to")?;
     let counts = db::copy::copy_all(&mut source, &mut target)?;

@@ -68,6 +68,30 @@ fn set(conn: &mut DbConnection, name: &str, value: &str) -> QueryResult<()> {
     Ok(())
 }
 
+/// The site's keys (`Keys::load`), except that a new master key is made only for a database
+/// without signer data: a server or command started where the key is missing (another host, a
+/// fresh container, a lost key file) must stop and say so, not seal new data under a key
+/// nobody keeps and leave the old data unreadable.
+pub fn site_keys(
+    settings: &crate::config::Settings,
+    conn: &mut DbConnection,
+) -> anyhow::Result<Keys> {
+    use anyhow::Context;
+    let key_file = crate::keys::key_file(settings);
+    if settings.secret_key.is_none() && !key_file.exists() {
+        super::migrate(conn)?;
+        if has_signer_data(conn)? {
+            anyhow::bail!(
+                "no master key at {} (config key `key_file`, or set `secret_key`): this \
+                 database's signer data is sealed under the site's key, and without it that \
+                 data is lost; restore the key file, or point key_file or secret_key at it",
+                key_file.display()
+            );
+        }
+    }
+    Keys::load(settings).context("config key `key_file`")
+}
+
 /// Whether the database already holds signer data (sealed or still in clear), so that only the
 /// key it was made with may open it: a command must not make up a new key for it.
 pub fn has_signer_data(conn: &mut DbConnection) -> QueryResult<bool> {

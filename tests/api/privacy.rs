@@ -159,6 +159,23 @@ async fn a_server_given_another_key_refuses_to_start_and_writes_nothing() {
         err.contains("secret_key") && err.contains("data key"),
         "the message names the key: {err}"
     );
+    // A server whose key file is gone says so, and makes no new key to seal data under.
+    let lost = tempfile::tempdir().unwrap();
+    let mut env = std::collections::BTreeMap::new();
+    for (k, v) in [
+        ("UNDERSIGNED_BIND", "127.0.0.1:0"),
+        ("UNDERSIGNED_DATA_DIR", lost.path().to_str().unwrap()),
+        ("UNDERSIGNED_DATABASE_URL", &app.db.url),
+    ] {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let settings = undersigned::config::Settings::load_from(None, &env).unwrap();
+    let err = match undersigned::app::Application::build(settings).await {
+        Ok(_) => panic!("a server without its key started"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("no master key"), "{err}");
+    assert!(!lost.path().join("secret_key").exists());
     // The site with its own key goes on, its signer intact.
     assert_eq!(app.count("p-key").await, 1);
 }
