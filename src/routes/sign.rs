@@ -25,7 +25,7 @@ use crate::usecases::{
 
 /// How long the confirmation-email cap (`max_confirmation_emails`) counts: others' attempts
 /// with an address can delay its owner's email by at most this long.
-const EMAIL_CAP_WINDOW: TimeDelta = TimeDelta::hours(1);
+pub const EMAIL_CAP_WINDOW: TimeDelta = TimeDelta::hours(1);
 
 /// The largest sign request accepted. A full form in Armenian with a 500-character comment,
 /// percent-encoded, is under 10 KiB.

@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
-use chrono::TimeDelta;
 
 use super::{AppState, Layout, html, pages};
 use crate::db;
@@ -87,7 +86,7 @@ pub async fn data(
     let render = move |d: &HeldData| data_email(&links, retention_days, &withdraw_url, d);
     let cap = EmailCap {
         max: state.settings.max_confirmation_emails,
-        window: TimeDelta::hours(1),
+        window: super::sign::EMAIL_CAP_WINDOW,
     };
     let sent = usecases::run(&state.pool, move |c| {
         withdrawal::request_data(c, &keys, &hash, cap, now, &render)
