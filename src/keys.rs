@@ -31,8 +31,12 @@ pub struct Keys {
     device: [u8; 32],
     unsubscribe: [u8; 32],
     network: [u8; 32],
-    data: [u8; 32],
-    /// The public id of `data` (see `crate::sealed`), computed once.
+    /// The cipher of the data key (see `crate::sealed`), its key schedule computed once.
+    data: aes_gcm_siv::Aes256GcmSiv,
+    /// The data key itself, kept only for the test that every purpose has its own key.
+    #[cfg(test)]
+    data_key: [u8; 32],
+    /// The public id of the data key, computed once.
     data_id: [u8; 4],
     data_index: [u8; 32],
     log_signing: [u8; 32],
@@ -73,7 +77,9 @@ impl Keys {
             device: expand(&hk, "known device"),
             unsubscribe: expand(&hk, "unsubscribe link"),
             network: expand(&hk, "network hash"),
-            data,
+            data: <aes_gcm_siv::Aes256GcmSiv as aes_gcm_siv::aead::KeyInit>::new(&data.into()),
+            #[cfg(test)]
+            data_key: data,
             data_id,
             data_index: expand(&hk, "signer data index"),
             log_signing: expand(&hk, "log signing"),
@@ -188,8 +194,8 @@ impl Keys {
         mac.finalize().into_bytes().into()
     }
 
-    /// The key that encrypts signers' personal data at rest.
-    pub fn data_key(&self) -> &[u8; 32] {
+    /// The cipher that seals signers' personal data at rest, under the data key.
+    pub fn data_cipher(&self) -> &aes_gcm_siv::Aes256GcmSiv {
         &self.data
     }
 
@@ -345,7 +351,8 @@ mod tests {
             &a.device[..],
             &a.unsubscribe[..],
             &a.network[..],
-            &a.data[..],
+            &a.data_key[..],
+            &a.data_index[..],
             &a.log_signing[..],
         ];
         for (i, x) in all.iter().enumerate() {

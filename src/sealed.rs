@@ -12,8 +12,8 @@
 //! Rows are found without opening them through keyed hashes ([`Keys::email_index`]): the same
 //! mailbox gives the same index under one key, and nothing without it.
 
-use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
-use aes_gcm_siv::{Aes256GcmSiv, Nonce};
+use aes_gcm_siv::Nonce;
+use aes_gcm_siv::aead::{Aead, Payload};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -78,8 +78,8 @@ impl Keys {
         plain.resize(padded, b' ');
         let mut nonce = [0u8; NONCE];
         rand::rng().fill_bytes(&mut nonce);
-        let cipher = Aes256GcmSiv::new(&(*self.data_key()).into());
-        let sealed = cipher
+        let sealed = self
+            .data_cipher()
             .encrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -113,7 +113,8 @@ impl Keys {
         };
         let (nonce, sealed) = rest.split_at(NONCE);
         let nonce: [u8; NONCE] = nonce.try_into().expect("split at the nonce's length");
-        let plain = Aes256GcmSiv::new(&(*keys.data_key()).into())
+        let plain = keys
+            .data_cipher()
             .decrypt(
                 &Nonce::from(nonce),
                 Payload {

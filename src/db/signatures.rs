@@ -253,7 +253,8 @@ pub struct ExportRow {
     pub commitment: Option<String>,
 }
 
-type StoredExportRow = (
+/// A row of an export as stored: its personal data still sealed. The first field is the id.
+pub type SealedExportRow = (
     i32,
     Option<i32>,
     NaiveDateTime,
@@ -294,6 +295,19 @@ pub fn export_batch(
     after_id: i32,
     limit: i64,
 ) -> Result<Vec<ExportRow>, DbError> {
+    let rows = export_batch_sealed(conn, petition_id, filter, after_id, limit)?;
+    open_export_rows(keys, rows)
+}
+
+/// [`export_batch`] before opening: the database's part, which a long export runs on one
+/// thread while another opens and writes the batch before.
+pub fn export_batch_sealed(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    filter: &ExportFilter,
+    after_id: i32,
+    limit: i64,
+) -> Result<Vec<SealedExportRow>, DbError> {
     let mut query = signatures::table
         .filter(signatures::petition_id.eq(petition_id))
         .filter(signatures::id.gt(after_id))
@@ -327,7 +341,7 @@ pub fn export_batch(
             query = query.filter(signatures::id.le(upto));
         }
     }
-    let rows: Vec<StoredExportRow> = query
+    Ok(query
         .order(signatures::id.asc())
         .limit(limit)
         .select((
@@ -341,10 +355,15 @@ pub fn export_batch(
             signatures::display,
             signatures::commitment,
         ))
-        .load(conn)?;
-    // Opened one by one: spreading a batch over threads made no export faster (fetching and
-    // writing dominate) and grew the server's memory.
-    rows.iter()
+        .load(conn)?)
+}
+
+/// Opens a batch read by [`export_batch_sealed`].
+pub fn open_export_rows(
+    keys: &crate::keys::Keys,
+    rows: Vec<SealedExportRow>,
+) -> Result<Vec<ExportRow>, DbError> {
+    rows.into_iter()
         .map(
             |(
                 id,
@@ -359,18 +378,18 @@ pub fn export_batch(
             )| {
                 let personal = keys.open_signature(sealed.as_deref())?.unwrap_or_default();
                 Ok::<_, DbError>(ExportRow {
-                    id: *id,
-                    number: *number,
-                    signed_at: *signed_at,
-                    confirmed_at: *confirmed_at,
+                    id,
+                    number,
+                    signed_at,
+                    confirmed_at,
                     name: personal.name,
                     email: personal.email,
-                    country: country.clone(),
+                    country,
                     postcode: personal.postcode,
                     comment: personal.comment,
-                    public: *public,
-                    display: NameDisplay::from_stored(display),
-                    commitment: commitment.clone(),
+                    public,
+                    display: NameDisplay::from_stored(&display),
+                    commitment,
                 })
             },
         )

@@ -252,23 +252,13 @@ fn write<W: Write + Seek>(
         logged: true,
         ..ExportFilter::default()
     };
-    let mut after = 0;
     let mut listed = 0i64;
-    loop {
-        let mut batch = db::signatures::export_batch(
-            conn,
-            site.keys,
-            petition.id,
-            &filter,
-            after,
-            export::BATCH,
-        )?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
+    export::each_batch(conn, site.keys, petition.id, &filter, |mut batch| {
         batch.retain(|r| r.commitment.as_deref().is_some_and(|c| recount.counts(c)));
         listed += batch.len() as i64;
         f.write_all(&export::package_rows(&batch, with_emails)?)?;
-    }
+        Ok(())
+    })?;
     let hash = f.hash;
     w.done(files::SIGNATURES, hash);
     if listed != recount.counted_signatures() {

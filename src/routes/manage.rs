@@ -294,6 +294,10 @@ impl ExportQuery {
 /// The export file, chunk by chunk (with the number of signatures in each): optional
 /// byte-order mark and header, then batches of rows. The CSV download and its manifest both read
 /// it, so the manifest describes those exact bytes.
+///
+/// The rows come from [`export::each_batch`] on a blocking thread with one pooled connection
+/// (reading the next batch while the last is opened), through a channel two chunks deep: a
+/// slow client slows the export rather than filling memory, and a client gone stops it.
 fn csv_chunks(
     pool: db::Pool,
     keys: std::sync::Arc<crate::keys::Keys>,
@@ -301,70 +305,32 @@ fn csv_chunks(
     filter: ExportFilter,
     bom: bool,
 ) -> impl futures_util::Stream<Item = Result<(web::Bytes, u64), AppError>> {
-    struct Cursor {
-        first: Option<Result<Vec<u8>, AppError>>,
-        after: i32,
-        done: bool,
-    }
-    let mut first = Vec::new();
-    if bom {
-        first.extend_from_slice(export::UTF8_BOM);
-    }
-    let first = export::header()
-        .map(|h| {
-            first.extend(h);
-            first
-        })
-        .map_err(|e| AppError::Internal(e.into()));
-    futures_util::stream::unfold(
-        Cursor {
-            first: Some(first),
-            after: 0,
-            done: false,
-        },
-        move |mut cur| {
-            let pool = pool.clone();
-            let filter = filter.clone();
-            let keys = keys.clone();
-            async move {
-                if let Some(first) = cur.first.take() {
-                    return Some((first.map(|b| (web::Bytes::from(b), 0)), cur));
-                }
-                if cur.done {
-                    return None;
-                }
-                let after = cur.after;
-                let keys = keys.clone();
-                let batch = db::run(&pool, move |c| {
-                    db::signatures::export_batch(
-                        c,
-                        &keys,
-                        petition_id,
-                        &filter,
-                        after,
-                        export::BATCH,
-                    )
-                })
-                .await;
-                match batch {
-                    Ok(batch) if batch.is_empty() => None,
-                    Ok(batch) => {
-                        cur.after = batch.last().map_or(after, |r| r.id);
-                        cur.done = (batch.len() as i64) < export::BATCH;
-                        let n = batch.len() as u64;
-                        let bytes = export::rows(&batch)
-                            .map(|b| (web::Bytes::from(b), n))
-                            .map_err(|e| AppError::Internal(e.into()));
-                        Some((bytes, cur))
-                    }
-                    Err(e) => {
-                        cur.done = true;
-                        Some((Err(e.into()), cur))
-                    }
-                }
-            }
-        },
-    )
+    type Chunk = Result<(web::Bytes, u64), AppError>;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(2);
+    actix_web::rt::task::spawn_blocking(move || {
+        let gone = || export::ExportError::Io(std::io::Error::other("the download was cancelled"));
+        let send = |chunk: Chunk| tx.blocking_send(chunk).map_err(|_| gone());
+        let mut first = Vec::new();
+        if bom {
+            first.extend_from_slice(export::UTF8_BOM);
+        }
+        let written = (|| {
+            first.extend(export::header()?);
+            send(Ok((web::Bytes::from(first), 0)))?;
+            let mut conn = pool.get().map_err(db::DbError::from)?;
+            export::each_batch(&mut conn, &keys, petition_id, &filter, |batch| {
+                let n = batch.len() as u64;
+                send(Ok((web::Bytes::from(export::rows(&batch)?), n)))
+            })
+        })();
+        if let Err(e) = written {
+            // Nobody to tell when the client has gone; otherwise the stream ends with it.
+            let _ = tx.blocking_send(Err(AppError::Internal(e.into())));
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    })
 }
 
 /// The file name of an export: dated by its snapshot, or today for the live list.
