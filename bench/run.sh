@@ -3,6 +3,7 @@
 # signature whose confirmation email the workers write during the run) and page views per second.
 #
 #   bench/run.sh [seconds] [connections]
+#   BENCH_BIN=/path/to/older/undersigned bench/run.sh
 #   INSTANCES=2 BENCH_DATABASE_URL=postgres://u:p@127.0.0.1/empty_db bench/run.sh
 #
 # Without BENCH_DATABASE_URL it runs on a fresh SQLite file. With INSTANCES=N it starts N
@@ -14,9 +15,10 @@ conns=${2:-32}
 instances=${INSTANCES:-1}
 port=${BENCH_PORT:-18080}
 command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "bench needs python3 (to read the emails' links)" >&2; exit 1; }
 
-cargo build --release --quiet
-bin=$PWD/target/release/undersigned
+# BENCH_BIN runs another build (an older commit's, to compare) instead of this tree's.
+if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else cargo build --release --quiet; bin=$PWD/target/release/undersigned; fi
 dir=$(mktemp -d)
 pids=()
 cleanup() {
@@ -47,7 +49,7 @@ drive() {
   local per=$(( conns / instances > 0 ? conns / instances : 1 ))
   local outs=()
   for i in $(seq 0 $((instances - 1))); do
-    BENCH_PREFIX="i$i" wrk -t1 -c"$per" -d"${secs}s" "$@" "http://127.0.0.1:$((port + i))${path}" >"$dir/wrk-$i.txt" &
+    BENCH_PREFIX="i$i" BENCH_TOKENS="$dir/tokens-$i" wrk -t1 -c"$per" -d"${secs}s" "$@" "http://127.0.0.1:$((port + i))${path}" >"$dir/wrk-$i.txt" &
     outs+=($!)
   done
   wait "${outs[@]}"
@@ -67,3 +69,19 @@ path=/petitions/un-secretary-general-free-the-prisoners drive "GET /petitions/{s
 path=/api/v1/petitions/osce-moscow-mechanism drive "GET /api/v1/petitions/{slug}"
 sleep 3
 echo "confirmation emails written by the workers: $(find "$dir" -name '*.eml' | wc -l) (one per sign request)"
+
+# Each instance confirms the signatures whose emails it wrote, one link per request, for a
+# third of the time (there are links for about that long).
+for i in $(seq 0 $((instances - 1))); do
+  python3 - "$dir/$i/outbox" >"$dir/tokens-$i" <<'PY'
+import email, email.policy, pathlib, re, sys
+for path in pathlib.Path(sys.argv[1]).glob("*.eml"):
+    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    print(*re.findall(r"/confirm/([A-Za-z0-9_-]+)", text)[:1], sep="\n")
+PY
+done
+echo "confirmation links found: $(cat "$dir"/tokens-* | wc -l)"
+confirm_secs=$(( secs / 3 > 0 ? secs / 3 : 1 ))
+secs=$confirm_secs path=/ drive "POST /confirm/{token} (${confirm_secs}s)" -s bench/confirm.lua
+echo "signatures confirmed: $(curl -fs "http://127.0.0.1:$port/api/v1/petitions/bench" | grep -o '"signature_count":[0-9]*')"

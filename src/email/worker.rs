@@ -88,6 +88,7 @@ impl Worker {
         let now = db::now();
         let lease_until = now + lease;
         let links = self.links.clone();
+        let retry_base = self.retry_base;
         // Claiming and rendering the batch take one pooled connection, once: the sends that
         // follow touch no database, so a mailing leaves the pool to the people signing.
         let jobs = db::run(&self.pool, move |c| {
@@ -101,8 +102,17 @@ impl Worker {
                         match links.keys.open::<NewEmail>(Purpose::Email, sealed) {
                             Ok(email) => Some(email),
                             Err(e) => {
+                                // Sealed under another master key: an instance still running
+                                // with the key from before a rotation. The email is kept for
+                                // one that has the right key, and retried like a failed send.
                                 tracing::error!(job.id = job.id, error = %e, "email job unreadable");
-                                None
+                                let attempt = job.attempts + 1;
+                                let retry_at = (attempt < MAX_ATTEMPTS).then(|| {
+                                    now + TimeDelta::from_std(backoff(retry_base, attempt))
+                                        .unwrap_or_default()
+                                });
+                                outbox::mark_failed(c, job.id, now, retry_at, &e.to_string())?;
+                                continue;
                             }
                         }
                     }
@@ -190,9 +200,15 @@ impl Worker {
 
     /// The wait before attempt `attempt + 1`: base, 2×base, 4×base… capped at an hour.
     pub fn backoff(&self, attempt: i32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.clamp(1, 20) as u32 - 1);
-        self.retry_base.saturating_mul(factor).min(MAX_BACKOFF)
+        backoff(self.retry_base, attempt)
     }
+}
+
+/// The wait before attempt `attempt + 1` with first delay `base`: base, 2×base, 4×base…
+/// capped at an hour.
+fn backoff(base: Duration, attempt: i32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.clamp(1, 20) as u32 - 1);
+    base.saturating_mul(factor).min(MAX_BACKOFF)
 }
 
 /// A claimed job with its message opened or rendered, ready to send.

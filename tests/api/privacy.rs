@@ -370,3 +370,117 @@ async fn the_delivery_document_follows_each_signers_display_choice_unless_full_n
             .contains("choose how your name may appear")
     );
 }
+
+/// The first email job's attempts, whether it was given up on, and its last error, once
+/// `done` holds for them; fails the test after ten seconds.
+async fn first_job_once<F>(app: &TestApp, done: F) -> (i32, bool, String)
+where
+    F: Fn(i32, bool, &str) -> bool,
+{
+    use undersigned::db::schema::email_jobs as j;
+    for _ in 0..400 {
+        let (attempts, failed, error): (i32, Option<chrono::NaiveDateTime>, Option<String>) =
+            db::run(&app.pool, |c| {
+                Ok(j::table
+                    .order(j::id)
+                    .select((j::attempts, j::failed_at, j::last_error))
+                    .first(c)?)
+            })
+            .await
+            .unwrap();
+        let error = error.unwrap_or_default();
+        if done(attempts, failed.is_some(), &error) {
+            return (attempts, failed.is_some(), error);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the email job never reached the state the test waits for");
+}
+
+/// Makes the first email job due now, as if its retry time had come.
+async fn first_job_due(app: &TestApp) {
+    use undersigned::db::schema::email_jobs as j;
+    db::run(&app.pool, |c| {
+        let first: i32 = j::table.order(j::id).select(j::id).first(c)?;
+        diesel::update(j::table.find(first))
+            .set(j::next_attempt_at.eq(db::now()))
+            .execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_rotation_reseals_a_queued_email_and_its_link_and_a_stale_instance_keeps_the_email() {
+    const OLD: &str = "the master key before the rotation, 32+";
+    const NEW: &str = "the master key after the rotation, also 32+";
+    // Nothing listens here: the confirmation email stays queued.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let hour = "3600000";
+    let before = spawn_app_with(
+        Mail::Smtp(dead_port),
+        &[
+            ("secret_key", OLD),
+            ("email_retry_base_ms", hour),
+            ("email_poll_ms", hour),
+        ],
+    )
+    .await;
+    before.create_petition("p-rotate", &[10]).await;
+    before
+        .sign("p-rotate", &[("email", EMAIL), ("name", NAME)])
+        .await;
+    let (attempts, given_up, _) = first_job_once(&before, |a, _, _| a == 1).await;
+    assert!(!given_up, "a refused connection is retried");
+    assert_eq!(attempts, 1);
+
+    // The operator rotates the key while the email waits.
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .arg("rotate-key")
+        .env_clear()
+        .env("UNDERSIGNED_DATA_DIR", data.path())
+        .env("UNDERSIGNED_DATABASE_URL", &before.db.url)
+        .env("UNDERSIGNED_SECRET_KEY", NEW)
+        .env("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // An instance left running with the old key cannot open the re-sealed email: it keeps it
+    // for one that can, rather than give up on it. (Signing wakes its email worker.)
+    first_job_due(&before).await;
+    before
+        .sign("p-rotate", &[("email", "second@example.am")])
+        .await;
+    let (_, given_up, error) = first_job_once(&before, |a, _, _| a == 2).await;
+    assert!(!given_up, "kept for an instance with the new key: {error}");
+    assert!(error.contains("another key"), "{error}");
+
+    // The restarted site, with the new key only, sends it; its link confirms with the name the
+    // signer gave.
+    first_job_due(&before).await;
+    let sink = crate::helpers::SmtpSink::start().await;
+    let after = spawn_app_on(
+        before.db.clone(),
+        Mail::Smtp(sink.port),
+        &[("secret_key", NEW)],
+    )
+    .await;
+    let raw = sink.wait_for(1, std::time::Duration::from_secs(10)).await;
+    assert!(raw[0].contains(&format!("To: {EMAIL}")), "{}", raw[0]);
+    let link = crate::helpers::confirmation_link(&raw[0]);
+    let path = &link[link.find("/confirm/").unwrap()..];
+    let page = after.text(path).await;
+    assert!(page.contains(NAME), "the pending submission opens: {page}");
+    let res = after.post_form(path, &[]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(after.count("p-rotate").await, 1);
+}

@@ -183,3 +183,72 @@ async fn expired_pending_signatures_and_old_email_contents_are_erased() {
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(app.count("p-stale").await, 1);
 }
+
+#[tokio::test]
+async fn withdrawals_racing_retention_on_a_closed_petition_erase_and_uncount_each_signer_once() {
+    let app = spawn_app_with(Mail::Memory, &[("log_interval_ms", "50")]).await;
+    let id = app.create_petition("p-race", &[100]).await;
+    let mut links = Vec::new();
+    for i in 0..6 {
+        let (email, name) = (format!("racer{i}@example.am"), format!("Racer {i}"));
+        links.push(crate::withdraw::confirmed(&app, "p-race", &email, &name).await);
+    }
+    crate::log::wait_for_log_total(&app, "p-race", 6).await;
+    app.close(id).await;
+
+    // The retention command (another process) and six signers withdrawing, at once.
+    let (url, dir) = (app.db.url.clone(), app.dir.path().to_owned());
+    let retention = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_undersigned"))
+            .args(["retention", "run"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("UNDERSIGNED_DATA_DIR", dir)
+            .env("UNDERSIGNED_DATABASE_URL", url)
+            .env("UNDERSIGNED_RETENTION_DAYS", "0")
+            .output()
+            .unwrap()
+    });
+    let withdrawals =
+        futures_util::future::join_all(links.iter().map(|link| app.post_form(link, &[])));
+    let (out, responses) = tokio::join!(retention, withdrawals);
+    let out = out.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8(out.stdout).unwrap();
+    let erased: usize = report
+        .lines()
+        .find_map(|l| l.strip_suffix(" signatures' personal data"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{report}"));
+    // Each signer either withdrew (200) or found their data already erased on schedule (404).
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert!(
+        statuses.iter().all(|s| [200, 404].contains(s)),
+        "{statuses:?}"
+    );
+    let withdrew = statuses.iter().filter(|s| **s == 200).count();
+
+    let (withdrawn_rows, personal): (i64, Vec<Option<String>>) = db::run(&app.pool, |c| {
+        let withdrawn = signatures::table
+            .filter(signatures::withdrawn_at.is_not_null())
+            .count()
+            .get_result(c)?;
+        let personal = signatures::table.select(signatures::personal).load(c)?;
+        Ok((withdrawn, personal))
+    })
+    .await
+    .unwrap();
+    assert_eq!(withdrawn_rows as usize, withdrew);
+    assert_eq!(erased + withdrew, 6, "every signer erased once: {report}");
+    assert!(
+        personal.iter().all(Option::is_none),
+        "nothing personal is left"
+    );
+    let counted = 6 - withdrew as i64;
+    assert_eq!(app.count("p-race").await, counted);
+    crate::log::wait_for_log_total(&app, "p-race", counted).await;
+}

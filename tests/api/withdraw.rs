@@ -8,7 +8,7 @@ use crate::helpers::{Mail, TestApp, bodies, spawn_app_with};
 use crate::log::wait_for_log_total;
 
 /// Signs and confirms as `email`; returns the withdraw link from the receipt email.
-async fn confirmed(app: &TestApp, slug: &str, email: &str, name: &str) -> String {
+pub async fn confirmed(app: &TestApp, slug: &str, email: &str, name: &str) -> String {
     let before = app.all_emails().len();
     app.sign(slug, &[("email", email), ("name", name)]).await;
     let link = app.confirmation_path(
