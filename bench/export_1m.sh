@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Exports 1,000,000 confirmed signatures and reports the time and the peak memory (RSS) of the
 # process: the export runs in batches, so memory must not grow with the list.
-# Every row is sealed (XChaCha20-Poly1305), so the export opens each one. Also prints the
+# Every row is sealed (AES-256-GCM-SIV), so the export opens each one. Also prints the
 # organizers' searches over the same rows (bench/signer_data.rs). Needs GNU time.
 # Usage: bench/export_1m.sh [rows]
 set -euo pipefail
