@@ -136,6 +136,7 @@ impl Application {
         let sequencer = crate::log::sequencer::Sequencer {
             pool: pool.clone(),
             signer: log.clone(),
+            keys: keys.clone(),
             interval: Duration::from_millis(settings.log_interval_ms),
             holder: crate::domain::ConfirmationToken::generate()
                 .as_str()

@@ -491,6 +491,7 @@ fn rotate_key(settings: &Settings, write_log_key: Option<&std::path::Path>) -> a
     let mut conn = pool.get().context("cannot open the database")?;
     db::migrate(&mut conn)?;
     db::sealing::seal_plaintext(&mut conn, Some(previous))?;
+    db::sealing::seal_clear_salts(&mut conn, previous)?;
     let logs_started = db::petitions::list(&mut conn)?
         .iter()
         .any(|p| p.log_started);

@@ -221,8 +221,7 @@ fn insert_signatures(
             *per_country.entry(code).or_default() += 1;
             let number = n as i32 + 1;
             let name = format!("{first} {last}");
-            let salt = crate::log::entry::new_salt();
-            let commitment = crate::log::entry::Committed {
+            let committed = crate::log::entry::Committed {
                 petition_slug: demo.slug,
                 number,
                 name: &name,
@@ -231,8 +230,7 @@ fn insert_signatures(
                 postcode: None,
                 comment: None,
             }
-            .commitment(&salt);
-            let receipt = crate::log::entry::receipt_hash(&crate::log::entry::receipt_code(&salt));
+            .commit(keys);
             let personal = crate::sealed::Personal {
                 name,
                 email: email.clone(),
@@ -255,9 +253,9 @@ fn insert_signatures(
                 signatures::public.eq(display.is_public()),
                 signatures::display.eq(display.as_str()),
                 (
-                    signatures::salt.eq(Some(salt)),
-                    signatures::commitment.eq(Some(commitment)),
-                    signatures::receipt_hash.eq(Some(receipt)),
+                    signatures::salt.eq(Some(committed.sealed_salt)),
+                    signatures::commitment.eq(Some(committed.commitment)),
+                    signatures::receipt_hash.eq(Some(committed.receipt_hash)),
                 ),
                 signatures::locale.eq("en"),
                 signatures::status.eq(crate::domain::SignatureStatus::Confirmed.as_str()),

@@ -52,7 +52,7 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> AppError {
         match e {
             // No connection could be had: a 503 tells proxies and people to retry shortly.
-            DbError::Pool(_) => AppError::Unavailable(e),
+            DbError::Pool(_) | DbError::StaleKey => AppError::Unavailable(e),
             other => AppError::Internal(other.into()),
         }
     }

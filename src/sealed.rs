@@ -35,6 +35,9 @@ pub enum Purpose {
     Submission,
     /// A queued email (recipient, subject, bodies).
     Email,
+    /// The secret salt of a confirmed signature's log commitment (hex). In clear beside the
+    /// public commitment it would let whoever holds the database test a guessed signer.
+    Salt,
 }
 
 impl Purpose {
@@ -43,6 +46,7 @@ impl Purpose {
             Purpose::Signature => b"undersigned signature v1",
             Purpose::Submission => b"undersigned submission v1",
             Purpose::Email => b"undersigned email job v1",
+            Purpose::Salt => b"undersigned commitment salt v1",
         }
     }
 }
@@ -129,6 +133,11 @@ impl Keys {
     /// Opens a signature's [`Personal`] data; `None` once erased.
     pub fn open_signature(&self, sealed: Option<&str>) -> Result<Option<Personal>, Unreadable> {
         sealed.map(|s| self.open(Purpose::Signature, s)).transpose()
+    }
+
+    /// Opens a confirmed signature's sealed commitment salt; `None` once erased.
+    pub fn open_salt(&self, sealed: Option<&str>) -> Result<Option<String>, Unreadable> {
+        sealed.map(|s| self.open(Purpose::Salt, s)).transpose()
     }
 
     /// Whether `text` was sealed under the current data key (a rotation re-seals the rest).

@@ -95,6 +95,11 @@ pub enum DbError {
     /// Anything else the database layer cannot go on from (a path, a rendering step).
     #[error("{0}")]
     Other(String),
+    /// Another data key than this instance's now seals the database's signer data (a rotation
+    /// while this instance ran): it must not seal or hash anything more, and needs a restart
+    /// with the new key.
+    #[error("the database's data key changed while this instance ran: restart it with the new key")]
+    StaleKey,
     /// The code running on the connection panicked: a bug. The connection was not returned to
     /// the pool (see [`Manager::has_broken`]).
     #[error("bug: a database task panicked")]
@@ -224,6 +229,7 @@ pub fn prepare(
     migrate(conn)?;
     let sealed = sealing::seal_plaintext(conn, Some(keys))?;
     sealing::check_key(conn, keys)?;
+    sealing::seal_clear_salts(conn, keys)?;
     Ok(sealed)
 }
 

@@ -213,7 +213,7 @@ pub fn create_reset(
     expires_at: NaiveDateTime,
     email: &super::outbox::SealedEmail,
 ) -> Result<(), DbError> {
-    conn.transaction::<(), diesel::result::Error, _>(|conn| {
+    conn.transaction::<(), DbError, _>(|conn| {
         diesel::insert_into(password_resets::table)
             .values((
                 password_resets::organizer_id.eq(organizer_id),
@@ -222,7 +222,7 @@ pub fn create_reset(
                 password_resets::expires_at.eq(expires_at),
             ))
             .execute(conn)?;
-        super::outbox::enqueue(conn, email, now)
+        super::outbox::enqueue(conn, email, None, now)
     })?;
     Ok(())
 }

@@ -18,11 +18,18 @@ pub struct NewEmail {
 
 /// A message sealed for the outbox: recipient, subject and bodies are stored only like this.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SealedEmail(String);
+pub struct SealedEmail {
+    sealed: String,
+    /// The id of the data key that sealed it: queued only while the database's key is that.
+    key_id: String,
+}
 
 impl SealedEmail {
     pub fn new(keys: &crate::keys::Keys, email: &NewEmail) -> SealedEmail {
-        SealedEmail(keys.seal(crate::sealed::Purpose::Email, email))
+        SealedEmail {
+            sealed: keys.seal(crate::sealed::Purpose::Email, email),
+            key_id: keys.data_key_id(),
+        }
     }
 }
 
@@ -38,20 +45,46 @@ pub struct EmailJob {
     pub signature_id: Option<i32>,
 }
 
-/// Queues a message; call it inside the transaction that makes the message true.
+/// Queues a message about signature `signature` (if it is about one: withdrawing it drops the
+/// message); call it inside the transaction that makes the message true, after its first
+/// write, so that a key rotation is seen ([`super::sealing::ensure_current_key`]).
 pub fn enqueue(
     conn: &mut DbConnection,
     email: &SealedEmail,
+    signature: Option<i32>,
     now: NaiveDateTime,
-) -> QueryResult<()> {
+) -> Result<(), DbError> {
+    super::sealing::ensure_key_id(conn, &email.key_id)?;
     diesel::insert_into(email_jobs::table)
         .values((
-            email_jobs::content.eq(&email.0),
+            email_jobs::content.eq(&email.sealed),
+            email_jobs::signature_id.eq(signature),
             email_jobs::created_at.eq(now),
             email_jobs::next_attempt_at.eq(now),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Drops the messages still queued about signature `signature` (withdrawn: nothing more goes
+/// to its address, and the sealed address goes now); returns how many.
+pub fn drop_for_signature(
+    conn: &mut DbConnection,
+    signature: i32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        email_jobs::table
+            .filter(email_jobs::signature_id.eq(signature))
+            .filter(email_jobs::sent_at.is_null())
+            .filter(email_jobs::failed_at.is_null()),
+    )
+    .set((
+        email_jobs::content.eq(None::<String>),
+        email_jobs::failed_at.eq(now),
+        email_jobs::last_error.eq("withdrawn"),
+    ))
+    .execute(conn)
 }
 
 /// Ids of jobs that are due and not leased by a live worker: confirmation and account emails
@@ -143,6 +176,18 @@ pub fn mark_failed(
             email_jobs::lease_until.eq(None::<NaiveDateTime>),
             email_jobs::next_attempt_at.eq(retry_at.unwrap_or(now)),
             email_jobs::failed_at.eq(if retry_at.is_none() { Some(now) } else { None }),
+            email_jobs::last_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Gives a claimed job back untouched but for a note of why (`error`): it stays due and its
+/// attempts are not counted.
+pub fn release(conn: &mut DbConnection, id: i32, error: &str) -> Result<(), DbError> {
+    diesel::update(email_jobs::table.find(id))
+        .set((
+            email_jobs::lease_until.eq(None::<NaiveDateTime>),
             email_jobs::last_error.eq(Some(error)),
         ))
         .execute(conn)?;

@@ -8,12 +8,13 @@ use super::outbox::NewEmail;
 use super::schema::{confirmation_tokens, email_jobs, signatures, site_state};
 use super::{DbConnection, DbError};
 use crate::keys::Keys;
-use crate::log::entry::{Committed, new_salt, receipt_code, receipt_hash};
+use crate::log::entry::Committed;
 use crate::sealed::{Personal, Purpose};
 
 /// `site_state` names.
 const DATA_KEY_ID: &str = "data_key_id";
 const SEALED: &str = "personal_data_sealed";
+const SALTS_SEALED: &str = "commitment_salts_sealed";
 
 /// Rows sealed (or re-sealed) at a time.
 const BATCH: i64 = 1000;
@@ -100,6 +101,24 @@ pub fn has_signer_data(conn: &mut DbConnection) -> QueryResult<bool> {
     }
     let rows: i64 = signatures::table.count().get_result(conn)?;
     Ok(rows > 0)
+}
+
+/// Refuses ([`DbError::StaleKey`]) unless the database's signer data is sealed under the
+/// data key `key_id`: an instance left running with the key from before a rotation must not
+/// seal a value or hash a mailbox that the rotated database cannot open or find. Call it in a
+/// use case's transaction after its first write to the sealed tables: on PostgreSQL a rotation
+/// locks those tables first ([`rotate`]), so either it waits for this transaction and re-seals
+/// what it wrote, or this check reads the id it committed.
+pub fn ensure_key_id(conn: &mut DbConnection, key_id: &str) -> Result<(), DbError> {
+    match get(conn, DATA_KEY_ID)? {
+        Some(id) if id != key_id => Err(DbError::StaleKey),
+        _ => Ok(()),
+    }
+}
+
+/// [`ensure_key_id`] for `keys`' data key.
+pub fn ensure_current_key(conn: &mut DbConnection, keys: &Keys) -> Result<(), DbError> {
+    ensure_key_id(conn, &keys.data_key_id())
 }
 
 /// On PostgreSQL, makes instances starting at once take their turn for the site's own
@@ -212,8 +231,7 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
                 // before the signed log existed gets its commitment now, as it would have
                 // when confirmed.
                 if r.status == "confirmed" && r.commitment.is_none() {
-                    let salt = new_salt();
-                    let commitment = Committed {
+                    let committed = Committed {
                         petition_slug: &r.slug,
                         number: r.number.unwrap_or(0),
                         name: &r.name,
@@ -222,12 +240,12 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
                         postcode: r.postcode.as_deref(),
                         comment: r.comment.as_deref(),
                     }
-                    .commitment(&salt);
+                    .commit(keys);
                     diesel::update(signatures::table.find(r.id))
                         .set((
-                            signatures::receipt_hash.eq(receipt_hash(&receipt_code(&salt))),
-                            signatures::salt.eq(&salt),
-                            signatures::commitment.eq(&commitment),
+                            signatures::receipt_hash.eq(committed.receipt_hash),
+                            signatures::salt.eq(committed.sealed_salt),
+                            signatures::commitment.eq(committed.commitment),
                         ))
                         .execute(conn)?;
                 }
@@ -343,6 +361,58 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
     Ok(sealed)
 }
 
+/// Once per database: seals the commitment salts that versions before salts were sealed kept
+/// in clear beside the public commitments (with them, whoever held the database could test a
+/// guessed name and address against the log). Run after [`check_key`]; returns how many.
+pub fn seal_clear_salts(conn: &mut DbConnection, keys: &Keys) -> Result<usize, KeyError> {
+    let sealed = super::write_tx(conn, |conn| {
+        serialise_instances(conn)?;
+        if get(conn, SALTS_SEALED)?.is_some() {
+            return Ok(None);
+        }
+        ensure_current_key(conn, keys)?;
+        let mut sealed = 0;
+        let mut after = 0;
+        loop {
+            let rows: Vec<(i32, Option<String>)> = signatures::table
+                .filter(signatures::id.gt(after))
+                .filter(signatures::salt.is_not_null())
+                .order(signatures::id.asc())
+                .limit(BATCH)
+                .select((signatures::id, signatures::salt))
+                .load(conn)?;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            for (id, salt) in rows {
+                let Some(salt) = salt.filter(|s| keys.open::<String>(Purpose::Salt, s).is_err())
+                else {
+                    continue;
+                };
+                diesel::update(signatures::table.find(id))
+                    .set(signatures::salt.eq(keys.seal(Purpose::Salt, &salt)))
+                    .execute(conn)?;
+                sealed += 1;
+            }
+        }
+        set(conn, SALTS_SEALED, "1")?;
+        Ok::<_, KeyError>(Some(sealed))
+    })?;
+    match sealed {
+        Some(n) if n > 0 => {
+            use diesel::connection::SimpleConnection;
+            match conn {
+                // `secure_delete` zeroed the old values in the file; nor may the WAL keep them.
+                DbConnection::Sqlite(_) => super::truncate_wal(conn)?,
+                DbConnection::Postgres(c) => c
+                    .batch_execute("VACUUM FULL signatures;")
+                    .map_err(DbError::from)?,
+            }
+            Ok(n)
+        }
+        _ => Ok(0),
+    }
+}
+
 /// What [`rotate`] re-sealed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rotated {
@@ -359,6 +429,14 @@ pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError>
         "set previous_secret_key to the key the data is sealed under now".into(),
     )))?;
     let rotated = super::write_tx(conn, |conn| {
+        // Whatever a running instance writes to these tables either commits before the scans
+        // below (and is re-sealed) or waits and then fails its key check.
+        if let DbConnection::Postgres(c) = conn {
+            diesel::sql_query(
+                "LOCK TABLE signatures, confirmation_tokens, email_jobs IN SHARE ROW EXCLUSIVE MODE",
+            )
+            .execute(c)?;
+        }
         match get(conn, DATA_KEY_ID)? {
             Some(id) if id == previous.data_key_id() || id == keys.data_key_id() => {}
             None => {}
@@ -373,15 +451,23 @@ pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError>
         let mut rotated = Rotated::default();
         let mut after = 0;
         loop {
-            let rows: Vec<(i32, Option<String>, String)> = signatures::table
+            let rows: Vec<(i32, Option<String>, Option<String>)> = signatures::table
                 .filter(signatures::id.gt(after))
                 .order(signatures::id.asc())
                 .limit(BATCH)
-                .select((signatures::id, signatures::personal, signatures::email_key))
+                .select((signatures::id, signatures::personal, signatures::salt))
                 .load(conn)?;
             let Some(last) = rows.last() else { break };
             after = last.0;
-            for (id, personal, _) in rows {
+            for (id, personal, salt) in rows {
+                if let Some(text) = salt.filter(|t| !keys.sealed_under_current(t)) {
+                    let salt: String = keys
+                        .open(Purpose::Salt, &text)
+                        .map_err(|e| DbError::Other(format!("signature {id}'s salt: {e}")))?;
+                    diesel::update(signatures::table.find(id))
+                        .set(signatures::salt.eq(keys.seal(Purpose::Salt, &salt)))
+                        .execute(conn)?;
+                }
                 let Some(text) = personal.filter(|t| !keys.sealed_under_current(t)) else {
                     continue;
                 };

@@ -129,7 +129,7 @@ pub struct TokenRow {
     pub status: SignatureStatus,
     pub number: Option<i32>,
     pub submission: Submission,
-    /// The confirmed signature's secret salt (its receipt code is derived from it).
+    /// The confirmed signature's secret salt, sealed (its receipt code is derived from it).
     pub salt: Option<String>,
 }
 
@@ -399,17 +399,20 @@ pub fn open_export_rows(
 /// Why a signature's personal data is erased.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Erasure {
-    /// The signer withdrew: their link keeps working, to say so.
+    /// The signer withdrew: their link keeps working, to say so, and the mailbox may sign
+    /// again.
     Withdrawn,
-    /// Its retention period ended: the link ends too.
+    /// Its retention period ended: the link ends too. The keyed mailbox hash stays, so that
+    /// the same mailbox cannot be counted twice should the petition go on or reopen.
     Retention,
 }
 
 /// Erases the personal data of signatures `ids` (sealed name, email, postcode, comment; the
-/// mailbox, domain and network hashes; the salt that would let a guess be tested against the
-/// commitment; the display choice), keeping status, number, country and commitment, so the
-/// count and the log stand. Only rows not erased yet change; returns how many did. Call it
-/// under the petition lock, in id order (step 2 of the lock order).
+/// domain and network hashes; the salt that would let a guess be tested against the
+/// commitment; the display choice; the confirmation links that held a submission), keeping
+/// status, number, country and commitment, so the count and the log stand. Only rows not
+/// erased yet change; returns how many did. Call it under the petition lock, in id order
+/// (steps 2 and 4 of the lock order).
 pub fn erase_personal(
     conn: &mut DbConnection,
     ids: &[i32],
@@ -421,19 +424,8 @@ pub fn erase_personal(
         let rows = signatures::table
             .filter(signatures::id.eq_any(chunk))
             .filter(signatures::erased_at.is_null());
-        // Unique per petition, and no longer derived from the address: the mailbox may sign
-        // again.
-        let tombstone = diesel::dsl::sql::<diesel::sql_types::Text>(match why {
-            Erasure::Withdrawn => "'withdrawn:' || CAST(id AS TEXT)",
-            Erasure::Retention => "'erased:' || CAST(id AS TEXT)",
-        });
-        let withdraw_hash = match why {
-            Erasure::Withdrawn => None,
-            Erasure::Retention => Some(None::<String>),
-        };
         let set = (
             signatures::personal.eq(None::<String>),
-            signatures::email_key.eq(tombstone),
             signatures::domain_key.eq(None::<String>),
             signatures::ip_hash.eq(None::<String>),
             signatures::salt.eq(None::<String>),
@@ -442,12 +434,24 @@ pub fn erase_personal(
             signatures::wants_updates.eq(false),
             signatures::erased_at.eq(Some(now)),
         );
-        erased += match withdraw_hash {
-            Some(none) => diesel::update(rows)
-                .set((set, signatures::withdraw_hash.eq(none)))
+        erased += match why {
+            // Unique per petition, and no longer derived from the address.
+            Erasure::Withdrawn => diesel::update(rows)
+                .set((
+                    set,
+                    signatures::email_key.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                        "'withdrawn:' || CAST(id AS TEXT)",
+                    )),
+                ))
                 .execute(conn)?,
-            None => diesel::update(rows).set(set).execute(conn)?,
+            Erasure::Retention => diesel::update(rows)
+                .set((set, signatures::withdraw_hash.eq(None::<String>)))
+                .execute(conn)?,
         };
+        diesel::delete(
+            confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
     }
     Ok(erased)
 }

@@ -102,9 +102,23 @@ impl Worker {
                         match links.keys.open::<NewEmail>(Purpose::Email, sealed) {
                             Ok(email) => Some(email),
                             Err(e) => {
-                                // Sealed under another master key: an instance still running
-                                // with the key from before a rotation. The email is kept for
-                                // one that has the right key, and retried like a failed send.
+                                if let Err(DbError::StaleKey) =
+                                    db::sealing::ensure_current_key(c, &links.keys)
+                                {
+                                    // This instance runs with the key from before a rotation:
+                                    // the email is left as it was, not counted as an attempt,
+                                    // for an instance with the current key.
+                                    tracing::error!(
+                                        job.id = job.id,
+                                        "email job sealed under the database's current data \
+                                         key, which this instance lacks: restart it with the \
+                                         new key"
+                                    );
+                                    outbox::release(c, job.id, &e.to_string())?;
+                                    continue;
+                                }
+                                // Changed or damaged: retried like a failed send, then given
+                                // up on.
                                 tracing::error!(job.id = job.id, error = %e, "email job unreadable");
                                 let attempt = job.attempts + 1;
                                 let retry_at = (attempt < MAX_ATTEMPTS).then(|| {

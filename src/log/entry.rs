@@ -113,6 +113,33 @@ impl Committed<'_> {
     }
 }
 
+/// A fresh commitment to a signature, and what is stored beside it.
+pub struct Commitment {
+    /// hex SHA-256(salt ‖ canonical bytes): public, in the log.
+    pub commitment: String,
+    /// The signer's receipt code, derived from the salt: given to them, never stored.
+    pub code: String,
+    /// The salt, sealed under the data key: without the key nobody can test a guessed signer
+    /// against the commitment.
+    pub sealed_salt: String,
+    /// What finds the receipt by its code ([`receipt_hash`]).
+    pub receipt_hash: String,
+}
+
+impl Committed<'_> {
+    /// Commits to this data under a new random salt.
+    pub fn commit(&self, keys: &crate::keys::Keys) -> Commitment {
+        let salt = new_salt();
+        let code = receipt_code(&salt);
+        Commitment {
+            commitment: self.commitment(&salt),
+            receipt_hash: receipt_hash(&code),
+            sealed_salt: keys.seal(crate::sealed::Purpose::Salt, &salt),
+            code,
+        }
+    }
+}
+
 /// A new random salt (hex of 32 bytes).
 pub fn new_salt() -> String {
     use rand::RngCore;

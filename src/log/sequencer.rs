@@ -13,6 +13,8 @@ use super::LogSigner;
 pub struct Sequencer {
     pub pool: Pool,
     pub signer: Arc<LogSigner>,
+    /// Opens the salts of signatures confirmed before a petition's log started.
+    pub keys: Arc<crate::keys::Keys>,
     pub interval: Duration,
     /// This instance's name in the lease.
     pub holder: String,
@@ -54,9 +56,9 @@ impl Sequencer {
             return Ok(0);
         }
         for id in db::run(&self.pool, db::log::unstarted).await? {
-            let signer = self.signer.clone();
+            let (signer, keys) = (self.signer.clone(), self.keys.clone());
             let started = usecases::run(&self.pool, move |c| {
-                usecases::log::start(c, id, &signer, db::now())
+                usecases::log::start(c, id, &signer, &keys, db::now())
             })
             .await;
             match started {

@@ -183,7 +183,7 @@ pub fn build<W: Write + Seek>(
     out: W,
 ) -> Result<Made, PackageError> {
     let now = db::now();
-    usecases::log::flush(conn, petition.id, site.signer)?;
+    usecases::log::flush(conn, petition.id, site.signer, site.keys)?;
     // Everything below reads one snapshot: the checkpoint, its entries, the signatures and
     // the paper batches agree whatever is confirmed, moderated or removed meanwhile.
     let made = db::read_snapshot(conn, |conn| {

@@ -90,8 +90,9 @@ pub async fn show(
     };
     let hash = token.hash();
     let now = db::now();
+    let keys = state.keys.clone();
     let st = db::run(&state.pool, move |c| {
-        usecases::signing::link_state(c, &hash, now)
+        usecases::signing::link_state(c, &keys, &hash, now)
     })
     .await?;
     if let LinkState::Pending {

@@ -210,6 +210,10 @@ fn render_page(
         "petition.and_others"
     };
     let more_label = tr.tf(more_key, &[("count", &targets_more.len().to_string())]);
+    let min = req
+        .app_data::<actix_web::web::Data<AppState>>()
+        .map_or(1, |s| s.settings.public_country_min);
+    let (shown_countries, other) = super::public_countries(&view.by_country, min);
     let page = PetitionPage {
         l: Layout::new(tr, p.title.clone(), req),
         v: view,
@@ -218,16 +222,24 @@ fn render_page(
         targets_more,
         more_label,
         progress: Progress::new(&tr, p.total_count(), &view.goals),
+        // A recent signer's country is named only where the country table names it: a country
+        // with fewer signers than `public_country_min` would single them out.
         recent: recent
             .into_iter()
-            .map(|(name, c)| (name, Country::name_of(&c, tr.lang)))
+            .map(|(name, c)| {
+                let named = shown_countries.iter().any(|(code, _)| *code == c);
+                (
+                    name,
+                    if named {
+                        Country::name_of(&c, tr.lang)
+                    } else {
+                        ""
+                    },
+                )
+            })
             .collect(),
         by_country: {
-            let min = req
-                .app_data::<actix_web::web::Data<AppState>>()
-                .map_or(1, |s| s.settings.public_country_min);
-            let (shown, other) = super::public_countries(&view.by_country, min);
-            let mut rows: Vec<(String, String)> = shown
+            let mut rows: Vec<(String, String)> = shown_countries
                 .iter()
                 .take(COUNTRIES_SHOWN)
                 .map(|(c, n)| {

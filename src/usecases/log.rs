@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::{UseCaseError, lock_petition};
 use crate::db::schema::{paper_signatures, petitions, signatures};
 use crate::db::{self, DbConnection, log as dblog};
+use crate::keys::Keys;
 use crate::log::LogSigner;
 use crate::log::entry::{Entry, EventKind, minute, receipt_code, receipt_tag};
 use crate::log::merkle::{self, completed_by};
@@ -21,6 +22,7 @@ pub fn start(
     conn: &mut DbConnection,
     petition_id: i32,
     signer: &LogSigner,
+    keys: &Keys,
     now: NaiveDateTime,
 ) -> Result<usize, UseCaseError> {
     let started: bool = petitions::table
@@ -44,6 +46,7 @@ pub fn start(
         let mut events = Vec::with_capacity(counted.len());
         for (id, confirmed_at) in counted {
             let (commitment, salt) = dblog::commitment_of(conn, id)?;
+            let salt = keys.open_salt(salt.as_deref()).map_err(db::DbError::from)?;
             events.push(dblog::NewEvent {
                 petition_id,
                 kind: EventKind::Confirmed,
@@ -191,6 +194,7 @@ pub fn flush(
     conn: &mut DbConnection,
     petition_id: i32,
     signer: &LogSigner,
+    keys: &Keys,
 ) -> Result<(), UseCaseError> {
     // This petition's log, or, before it starts, the site's latest: continued only by its key.
     let latest = match dblog::latest(conn, petition_id)? {
@@ -200,7 +204,7 @@ pub fn flush(
     if let Some(note) = latest {
         signed_by(signer, &note)?;
     }
-    start(conn, petition_id, signer, db::now())?;
+    start(conn, petition_id, signer, keys, db::now())?;
     let mut collisions = 0;
     loop {
         match sequence(conn, petition_id, signer, db::now()) {

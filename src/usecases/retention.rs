@@ -122,7 +122,19 @@ pub fn run(
     let cutoff = now - TimeDelta::days(i64::from(retention_days));
     let result = db::write_tx(conn, |conn| {
         let mut erased = Erased::default();
-        // Petitions closed by hand or by date before the cutoff: all their signatures.
+        // What each petition has due, visited in id order under its lock: one lock order
+        // across petitions, so two instances' runs cannot deadlock, and nothing a use case
+        // does under a petition's lock (confirming a pending signature) races the erasure.
+        #[derive(Default)]
+        struct Due {
+            /// Closed by hand or by date before the cutoff: every signature.
+            all: bool,
+            /// A delivery recorded before the cutoff: the signatures confirmed before it.
+            delivered: Option<NaiveDateTime>,
+            /// Pending signatures with no link left that can still confirm them.
+            pending: Vec<i32>,
+        }
+        let mut due: std::collections::BTreeMap<i32, Due> = Default::default();
         let closed: Vec<i32> = petitions::table
             .filter(
                 petitions::closed_at.le(cutoff).or(petitions::closed_at
@@ -132,9 +144,8 @@ pub fn run(
             .select(petitions::id)
             .load(conn)?;
         for petition in closed {
-            erased.signatures += erase_personal(conn, petition, None, now)?;
+            due.entry(petition).or_default().all = true;
         }
-        // Deliveries recorded before the cutoff: the signatures confirmed before each.
         let delivered: Vec<(i32, NaiveDateTime)> = deliveries::table
             .filter(deliveries::created_at.le(cutoff))
             .group_by(deliveries::petition_id)
@@ -144,25 +155,36 @@ pub fn run(
             ))
             .load(conn)?;
         for (petition, delivered_at) in delivered {
-            erased.signatures += erase_personal(conn, petition, Some(delivered_at), now)?;
+            due.entry(petition).or_default().delivered = Some(delivered_at);
         }
-        // Pending signatures with no link left that can still confirm them.
         let live_link = confirmation_tokens::table
             .filter(confirmation_tokens::signature_id.eq(signatures::id))
             .filter(confirmation_tokens::expires_at.gt(now));
-        let stale: Vec<i32> = signatures::table
+        let stale: Vec<(i32, i32)> = signatures::table
             .filter(signatures::status.eq(SignatureStatus::Pending.as_str()))
             .filter(diesel::dsl::not(diesel::dsl::exists(live_link)))
-            .select(signatures::id)
+            .order(signatures::id.asc())
+            .select((signatures::petition_id, signatures::id))
             .load(conn)?;
-        // Their links go with them (ON DELETE CASCADE), after the rows: the lock order.
-        for chunk in stale.chunks(500) {
-            erased.pending += diesel::delete(
-                signatures::table
-                    .filter(signatures::id.eq_any(chunk))
-                    .filter(signatures::status.eq(SignatureStatus::Pending.as_str())),
-            )
-            .execute(conn)?;
+        for (petition, id) in stale {
+            due.entry(petition).or_default().pending.push(id);
+        }
+        for (petition, due) in due {
+            // 1. the petition; 2. its signatures, in id order; 4. their links.
+            super::lock_petition(conn, petition)?;
+            if due.all || due.delivered.is_some() {
+                let until = if due.all { None } else { due.delivered };
+                erased.signatures += erase_personal(conn, petition, until, now)?;
+            }
+            // Still pending under the lock; their links go with them (ON DELETE CASCADE).
+            for chunk in due.pending.chunks(500) {
+                erased.pending += diesel::delete(
+                    signatures::table
+                        .filter(signatures::id.eq_any(chunk))
+                        .filter(signatures::status.eq(SignatureStatus::Pending.as_str())),
+                )
+                .execute(conn)?;
+            }
         }
         erased.links += diesel::delete(
             confirmation_tokens::table.filter(confirmation_tokens::expires_at.le(now)),
@@ -198,15 +220,13 @@ pub fn run(
 }
 
 /// Erases the personal data of a petition's signatures (those confirmed by `until`, when
-/// given) that still have some, under the petition's lock; returns how many.
+/// given) that still have some; call it under the petition's lock. Returns how many.
 fn erase_personal(
     conn: &mut DbConnection,
     petition_id: i32,
     until: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> Result<usize, UseCaseError> {
-    // 1. the petition; 2. its signatures, in id order; 4. their links.
-    super::lock_petition(conn, petition_id)?;
     let mut ids = signatures::table
         .filter(signatures::petition_id.eq(petition_id))
         .filter(signatures::status.eq(SignatureStatus::Confirmed.as_str()))
@@ -219,12 +239,10 @@ fn erase_personal(
         .order(signatures::id.asc())
         .select(signatures::id)
         .load(conn)?;
-    let erased = db::signatures::erase_personal(conn, &ids, Erasure::Retention, now)?;
-    for chunk in ids.chunks(500) {
-        diesel::delete(
-            confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq_any(chunk)),
-        )
-        .execute(conn)?;
-    }
-    Ok(erased)
+    Ok(db::signatures::erase_personal(
+        conn,
+        &ids,
+        Erasure::Retention,
+        now,
+    )?)
 }

@@ -95,7 +95,7 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
             )?;
             &req.confirm_email
         };
-        outbox::enqueue(conn, email, now)?;
+        outbox::enqueue(conn, email, Some(signature_id), now)?;
         Ok(outcome)
     })
 }
@@ -173,6 +173,7 @@ pub enum LinkState {
 /// Where a link stands, changing nothing (for the GET page that mail scanners open).
 pub fn link_state(
     conn: &mut DbConnection,
+    keys: &Keys,
     hash: &TokenHash,
     now: NaiveDateTime,
 ) -> Result<LinkState, DbError> {
@@ -181,16 +182,24 @@ pub fn link_state(
     };
     let open = crate::db::petitions::find_by_slug(conn, &t.petition_slug)?
         .is_some_and(|p| p.is_open_at(now));
-    Ok(classify(t, now, open))
+    classify(keys, t, now, open)
 }
 
-fn classify(t: sigs::TokenRow, now: NaiveDateTime, open: bool) -> LinkState {
+fn classify(
+    keys: &Keys,
+    t: sigs::TokenRow,
+    now: NaiveDateTime,
+    open: bool,
+) -> Result<LinkState, DbError> {
     let petition_slug = t.petition_slug;
-    match (t.status, t.number) {
+    Ok(match (t.status, t.number) {
         (SignatureStatus::Confirmed, Some(number)) => LinkState::Confirmed {
             petition_slug,
             number,
-            receipt: t.salt.as_deref().map(crate::log::entry::receipt_code),
+            receipt: keys
+                .open_salt(t.salt.as_deref())?
+                .as_deref()
+                .map(crate::log::entry::receipt_code),
         },
         _ if t.expires_at <= now => LinkState::Expired { petition_slug },
         _ if !open => LinkState::Closed { petition_slug },
@@ -198,7 +207,7 @@ fn classify(t: sigs::TokenRow, now: NaiveDateTime, open: bool) -> LinkState {
             petition_slug,
             submission: t.submission,
         },
-    }
+    })
 }
 
 /// Confirms the submission a link carries: the signature takes exactly that submission's data
@@ -254,7 +263,7 @@ pub fn confirm(
         };
         let open = petition.is_open_at(now);
         if !open || t.expires_at <= now || t.status == SignatureStatus::Confirmed {
-            return Ok(classify(t, now, open));
+            return Ok(classify(keys, t, now, open)?);
         }
         let s = &t.submission;
         let Some(personal) = s.personal.as_deref() else {
@@ -275,8 +284,7 @@ pub fn confirm(
             .get_result(conn)?;
         // The commitment that ties this signature to its log entry without naming the signer,
         // and the receipt code derived from its salt.
-        let salt = crate::log::entry::new_salt();
-        let commitment = crate::log::entry::Committed {
+        let committed = crate::log::entry::Committed {
             petition_slug: &t.petition_slug,
             number,
             name: &p.name,
@@ -285,9 +293,8 @@ pub fn confirm(
             postcode: p.postcode.as_deref(),
             comment: p.comment.as_deref(),
         }
-        .commitment(&salt);
+        .commit(keys);
         let withdraw = ConfirmationToken::generate();
-        let receipt = crate::log::entry::receipt_hash(&crate::log::entry::receipt_code(&salt));
         let flipped = diesel::update(
             signatures::table
                 .find(t.signature_id)
@@ -309,9 +316,9 @@ pub fn confirm(
             signatures::confirmed_at.eq(now),
             signatures::number.eq(number),
             (
-                signatures::salt.eq(&salt),
-                signatures::commitment.eq(&commitment),
-                signatures::receipt_hash.eq(&receipt),
+                signatures::salt.eq(&committed.sealed_salt),
+                signatures::commitment.eq(&committed.commitment),
+                signatures::receipt_hash.eq(&committed.receipt_hash),
             ),
         ))
         .execute(conn)?;
@@ -319,6 +326,8 @@ pub fn confirm(
             // Impossible under the petition lock; refuse rather than count wrongly.
             return Err(diesel::result::Error::RollbackTransaction.into());
         }
+        // Sealed and committed under this instance's key: refused if a rotation changed it.
+        db::sealing::ensure_current_key(conn, keys)?;
         if counts {
             sigs::add_to_country(conn, t.petition_id, &s.country, 1)?;
             if petition.log_started {
@@ -328,11 +337,9 @@ pub fn confirm(
                         petition_id: t.petition_id,
                         kind: crate::log::entry::EventKind::Confirmed,
                         delta: 1,
-                        commitment: Some(commitment),
+                        commitment: Some(committed.commitment),
                         batch: None,
-                        receipt: Some(crate::log::entry::receipt_tag(
-                            &crate::log::entry::receipt_code(&salt),
-                        )),
+                        receipt: Some(crate::log::entry::receipt_tag(&committed.code)),
                         at: now,
                     }],
                 )?;
@@ -341,7 +348,7 @@ pub fn confirm(
         // The receipt email, in the same transaction: sent by the outbox once committed. A
         // signature the organizers invalidated while it was pending is confirmed but not
         // counted: it gets no receipt.
-        let code = crate::log::entry::receipt_code(&salt);
+        let code = committed.code;
         if counts {
             let email = receipt_email(&ReceiptFor {
                 recipient: &p.email,
@@ -351,7 +358,12 @@ pub fn confirm(
                 petition_title: &petition.title,
                 code: &code,
             });
-            db::outbox::enqueue(conn, &SealedEmail::new(keys, &email), now)?;
+            db::outbox::enqueue(
+                conn,
+                &SealedEmail::new(keys, &email),
+                Some(t.signature_id),
+                now,
+            )?;
         }
         Ok(LinkState::Confirmed {
             petition_slug: t.petition_slug,

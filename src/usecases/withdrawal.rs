@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::{UseCaseError, lock_petition};
 use crate::db::outbox::{NewEmail, SealedEmail};
-use crate::db::schema::{confirmation_tokens, petitions, signatures};
+use crate::db::schema::{petitions, signatures};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::{SignatureStatus, TokenHash};
 use crate::keys::Keys;
@@ -49,6 +49,18 @@ pub fn withdraw(
     hash: &TokenHash,
     now: NaiveDateTime,
 ) -> Result<WithdrawState, UseCaseError> {
+    let state = withdraw_in_tx(conn, hash, now)?;
+    // The erased values were overwritten in place (`secure_delete`); nor may they linger in
+    // SQLite's write-ahead log.
+    db::truncate_wal(conn)?;
+    Ok(state)
+}
+
+fn withdraw_in_tx(
+    conn: &mut DbConnection,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<WithdrawState, UseCaseError> {
     db::write_tx(conn, |conn| {
         let found: Option<(i32, i32)> = signatures::table
             .filter(signatures::withdraw_hash.eq(hash.as_str()))
@@ -58,7 +70,8 @@ pub fn withdraw(
         let Some((id, petition_id)) = found else {
             return Ok(WithdrawState::Unknown);
         };
-        // 1. The petition row; 2. the signature, changed only if not withdrawn yet.
+        // 1. The petition row; 2. the signature, changed only if it still has this link and
+        // its data (on PostgreSQL, retention may have erased both since the read above).
         let petition = lock_petition(conn, petition_id)?;
         type Before = (
             String,
@@ -70,7 +83,9 @@ pub fn withdraw(
         let changed: Option<Before> = diesel::update(
             signatures::table
                 .find(id)
-                .filter(signatures::withdrawn_at.is_null()),
+                .filter(signatures::withdraw_hash.eq(hash.as_str()))
+                .filter(signatures::withdrawn_at.is_null())
+                .filter(signatures::erased_at.is_null()),
         )
         .set(signatures::withdrawn_at.eq(Some(now)))
         .returning((
@@ -83,8 +98,12 @@ pub fn withdraw(
         .get_result(conn)
         .optional()?;
         let Some((status, invalidated_at, country, commitment, number)) = changed else {
-            return Ok(WithdrawState::Withdrawn {
-                petition_title: petition.title,
+            // Withdrawn already, or erased on schedule meanwhile (the link ended with it).
+            return Ok(match state(conn, hash)? {
+                WithdrawState::Unknown => WithdrawState::Unknown,
+                _ => WithdrawState::Withdrawn {
+                    petition_title: petition.title,
+                },
             });
         };
         db::signatures::erase_personal(conn, &[id], db::signatures::Erasure::Withdrawn, now)?;
@@ -118,9 +137,8 @@ pub fn withdraw(
                 )?;
             }
         }
-        // Its confirmation links held the submission: gone too.
-        diesel::delete(confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq(id)))
-            .execute(conn)?;
+        // Nothing more goes to its address: queued messages go with the data.
+        db::outbox::drop_for_signature(conn, id, now)?;
         db::audit::record(
             conn,
             None,
@@ -247,7 +265,7 @@ pub fn request_data(
             has_network_hash: ip.is_some(),
             invalidated: invalid.is_some(),
         });
-        db::outbox::enqueue(conn, &SealedEmail::new(keys, &email), now)?;
+        db::outbox::enqueue(conn, &SealedEmail::new(keys, &email), Some(id), now)?;
         Ok(true)
     })
 }

@@ -42,6 +42,16 @@ async fn countries_with_few_signers_are_summed_in_public_and_exact_for_organizer
     );
     assert!(!page.contains("<td>Azerbaijan</td>"));
     assert!(!page.contains("<td>Georgia</td>"));
+    // Nor does the list of recent signers name those countries beside a name.
+    assert!(
+        page.contains("<span class=\"country\">Armenia</span>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<span class=\"country\">Azerbaijan</span>")
+            && !page.contains("<span class=\"country\">Georgia</span>"),
+        "{page}"
+    );
 
     login(&app, "ana@example.org", "correct horse battery").await;
     let manage = app.text("/dashboard/petitions/p-few").await;

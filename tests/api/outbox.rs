@@ -50,6 +50,7 @@ async fn a_job_leased_by_a_worker_that_died_is_sent_after_its_lease_runs_out() {
                     body_html: "<p>html</p>".into(),
                 },
             ),
+            None,
             now,
         )?;
         let id = outbox::due(c, now, 10)?[0];

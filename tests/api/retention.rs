@@ -252,3 +252,31 @@ async fn withdrawals_racing_retention_on_a_closed_petition_erase_and_uncount_eac
     assert_eq!(app.count("p-race").await, counted);
     crate::log::wait_for_log_total(&app, "p-race", counted).await;
 }
+
+#[tokio::test]
+async fn a_signer_erased_on_schedule_cannot_sign_again_to_count_twice_when_the_petition_reopens() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    let id = app.create_petition("p-twice", &[100]).await;
+    app.sign("p-twice", &[("email", "once@example.am")]).await;
+    let raw = app.wait_for_emails(1).await[0].clone();
+    app.post_form(&app.confirmation_path(&raw), &[]).await;
+    app.wait_until_sent().await;
+    assert_eq!(app.count("p-twice").await, 1);
+    app.close(id).await;
+    let done = retention(&app, &[], "0");
+    assert!(done.contains("1 signatures' personal data"), "{done}");
+    assert!(sealed_rows(&app).await.iter().all(Option::is_none));
+
+    app.set_status(id, undersigned::domain::PetitionStatus::Open)
+        .await;
+    let before = app.all_emails().len();
+    let res = app.sign("p-twice", &[("email", "Once@Example.am")]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let mail = app.wait_for_all_emails(before + 1).await[before].clone();
+    assert!(
+        crate::helpers::subject(&mail).contains("already signed"),
+        "{mail}"
+    );
+    assert_eq!(app.rows(id).await, (1, 1), "no second signature");
+    assert_eq!(app.count("p-twice").await, 1);
+}

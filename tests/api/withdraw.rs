@@ -211,3 +211,69 @@ async fn a_command_run_without_the_sites_key_refuses_rather_than_make_up_a_new_o
     assert_eq!(app.count("p-nokey").await, 1);
     assert!(personal_of(&app, "ani@example.am").await.is_some());
 }
+
+#[tokio::test]
+async fn withdrawing_drops_what_is_still_queued_for_the_signer_and_leaves_no_trace_in_the_files() {
+    use undersigned::db::schema::email_jobs as j;
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    app.create_petition("p-queued", &[100]).await;
+    let link = confirmed(&app, "p-queued", "ani@example.am", "Ani Queued").await;
+    app.wait_until_sent().await;
+    let id = app.signature_id("ani@example.am").await;
+    let sealed = personal_of(&app, "ani@example.am").await.unwrap();
+    // Two emails waiting for a retry: one to this signer, one to somebody else.
+    let keys = app.keys.clone();
+    let later = db::now() + chrono::TimeDelta::hours(1);
+    let (mine, other) = db::run(&app.pool, move |c| {
+        let mut ids = vec![];
+        for (to, signature) in [("ani@example.am", Some(id)), ("other@example.am", None)] {
+            let email = db::outbox::NewEmail {
+                recipient: to.into(),
+                subject: "s".into(),
+                body_text: "t".into(),
+                body_html: String::new(),
+            };
+            db::outbox::enqueue(
+                c,
+                &db::outbox::SealedEmail::new(&keys, &email),
+                signature,
+                db::now(),
+            )?;
+            let job: i32 = j::table.order(j::id.desc()).select(j::id).first(c)?;
+            diesel::update(j::table.find(job))
+                .set(j::next_attempt_at.eq(later))
+                .execute(c)?;
+            ids.push(job);
+        }
+        Ok((ids[0], ids[1]))
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(app.post_form(&link, &[]).await.status().as_u16(), 200);
+    let jobs: Vec<(i32, Option<String>, bool)> = db::run(&app.pool, move |c| {
+        Ok(j::table
+            .filter(j::id.eq_any([mine, other]))
+            .order(j::id)
+            .select((j::id, j::content, j::failed_at.is_not_null()))
+            .load(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(jobs[0].0, mine);
+    assert!(
+        jobs[0].1.is_none() && jobs[0].2,
+        "the signer's queued email is dropped"
+    );
+    assert!(jobs[1].1.is_some() && !jobs[1].2, "another's stays queued");
+    // Neither the SQLite file nor its write-ahead log keeps the erased value.
+    if let Some(path) = app.db.url.strip_prefix("sqlite://") {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        let needle = &sealed.as_bytes()[10..50];
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "the erased value lingers in the SQLite files"
+        );
+    }
+}
