@@ -8,11 +8,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{AppState, Layout};
-use crate::db::signatures::{ExportFilter, ExportRow};
+use crate::db::signatures::ExportFilter;
 use crate::db::{self, organizers};
 use crate::domain::Country;
 use crate::error::AppError;
-use crate::export::BATCH;
 use crate::i18n::Tr;
 
 #[derive(Template)]
@@ -158,85 +157,53 @@ pub async fn delivery(
     }
     .render()?;
     let footer = Footer.render()?;
-    let petition_id = p.id;
-    let pool = state.pool.clone();
-    let keys = state.keys.clone();
-
-    struct Cursor {
-        cover: Option<String>,
-        footer: Option<String>,
-        after: i32,
-        /// Lines written so far: the list is numbered 1 to N, whatever the signer numbers.
-        line: i64,
-        done: bool,
-    }
-    let stream = futures_util::stream::unfold(
-        Cursor {
-            cover: Some(cover),
-            footer: Some(footer),
-            after: 0,
-            line: 0,
-            done: false,
-        },
-        move |mut cur| {
-            let pool = pool.clone();
-            let filter = filter.clone();
-            let keys = keys.clone();
-            async move {
-                if let Some(cover) = cur.cover.take() {
-                    return Some((Ok::<_, actix_web::Error>(web::Bytes::from(cover)), cur));
-                }
-                if cur.done {
-                    return cur.footer.take().map(|f| (Ok(web::Bytes::from(f)), cur));
-                }
-                let after = cur.after;
-                let keys = keys.clone();
-                let batch: Result<Vec<ExportRow>, _> = db::run(&pool, move |c| {
-                    db::signatures::export_batch(c, &keys, petition_id, &filter, after, BATCH)
-                })
-                .await;
-                let batch = match batch {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::error!(error = %e, "delivery document stopped");
-                        return Some((
-                            Err(actix_web::error::ErrorInternalServerError("stopped")),
-                            cur,
-                        ));
-                    }
-                };
-                cur.done = (batch.len() as i64) < BATCH;
-                cur.after = batch.last().map_or(after, |r| r.id);
-                let first_line = cur.line;
-                cur.line += batch.len() as i64;
-                let lines = Lines {
-                    rows: batch
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, r)| Line {
-                            number: tr.number(first_line + i as i64 + 1),
-                            country: Country::name_of(&r.country, tr.lang),
-                            date: r.confirmed_at.map(|d| tr.date(d)).unwrap_or_default(),
-                            name: if full_names {
-                                r.name
-                            } else {
-                                r.display
-                                    .shown(&r.name)
-                                    .unwrap_or_else(|| tr.t("delivery.name_withheld"))
-                            },
-                            email: r.email,
-                        })
-                        .collect(),
-                    with_emails,
-                };
-                let bytes = lines
-                    .render()
-                    .map(web::Bytes::from)
-                    .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()));
-                Some((bytes, cur))
+    // The list is numbered 1 to N, whatever the signer numbers.
+    let mut line = 0i64;
+    let lines = super::export_chunks(
+        state.pool.clone(),
+        state.keys.clone(),
+        p.id,
+        filter,
+        Ok(cover.into_bytes()),
+        move |batch| {
+            let first_line = line;
+            line += batch.len() as i64;
+            Lines {
+                rows: batch
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| Line {
+                        number: tr.number(first_line + i as i64 + 1),
+                        country: Country::name_of(&r.country, tr.lang),
+                        date: r.confirmed_at.map(|d| tr.date(d)).unwrap_or_default(),
+                        name: if full_names {
+                            r.name
+                        } else {
+                            r.display
+                                .shown(&r.name)
+                                .unwrap_or_else(|| tr.t("delivery.name_withheld"))
+                        },
+                        email: r.email,
+                    })
+                    .collect(),
+                with_emails,
             }
+            .render()
+            .map(String::into_bytes)
+            .map_err(|e| crate::export::ExportError::Io(std::io::Error::other(e)))
         },
     );
+    use futures_util::StreamExt;
+    let stream = lines
+        .map(|chunk| {
+            chunk.map(|(bytes, _)| bytes).map_err(|e| {
+                tracing::error!(error = %e, "delivery document stopped");
+                actix_web::error::ErrorInternalServerError("stopped")
+            })
+        })
+        .chain(futures_util::stream::once(async move {
+            Ok(web::Bytes::from(footer))
+        }));
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .streaming(stream))

@@ -294,10 +294,6 @@ impl ExportQuery {
 /// The export file, chunk by chunk (with the number of signatures in each): optional
 /// byte-order mark and header, then batches of rows. The CSV download and its manifest both read
 /// it, so the manifest describes those exact bytes.
-///
-/// The rows come from [`export::each_batch`] on a blocking thread with one pooled connection
-/// (reading the next batch while the last is opened), through a channel two chunks deep: a
-/// slow client slows the export rather than filling memory, and a client gone stops it.
 fn csv_chunks(
     pool: db::Pool,
     keys: std::sync::Arc<crate::keys::Keys>,
@@ -305,31 +301,16 @@ fn csv_chunks(
     filter: ExportFilter,
     bom: bool,
 ) -> impl futures_util::Stream<Item = Result<(web::Bytes, u64), AppError>> {
-    type Chunk = Result<(web::Bytes, u64), AppError>;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(2);
-    actix_web::rt::task::spawn_blocking(move || {
-        let gone = || export::ExportError::Io(std::io::Error::other("the download was cancelled"));
-        let send = |chunk: Chunk| tx.blocking_send(chunk).map_err(|_| gone());
-        let mut first = Vec::new();
-        if bom {
-            first.extend_from_slice(export::UTF8_BOM);
-        }
-        let written = (|| {
-            first.extend(export::header()?);
-            send(Ok((web::Bytes::from(first), 0)))?;
-            let mut conn = pool.get().map_err(db::DbError::from)?;
-            export::each_batch(&mut conn, &keys, petition_id, &filter, |batch| {
-                let n = batch.len() as u64;
-                send(Ok((web::Bytes::from(export::rows(&batch)?), n)))
-            })
-        })();
-        if let Err(e) = written {
-            // Nobody to tell when the client has gone; otherwise the stream ends with it.
-            let _ = tx.blocking_send(Err(AppError::Internal(e.into())));
-        }
+    let mut head = Vec::new();
+    if bom {
+        head.extend_from_slice(export::UTF8_BOM);
+    }
+    let head = export::header().map(|h| {
+        head.extend(h);
+        head
     });
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
+    super::export_chunks(pool, keys, petition_id, filter, head, |batch| {
+        export::rows(&batch)
     })
 }
 

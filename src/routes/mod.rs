@@ -160,6 +160,49 @@ pub fn public_countries(by_country: &[(String, i32)], min: u32) -> (Vec<(String,
     (shown, other)
 }
 
+/// A list of signatures streamed batch by batch (with the number of signatures in each chunk):
+/// `head`, then each batch as `render` writes it. The rows come from
+/// [`crate::export::each_batch`] on a blocking thread with one pooled connection (reading the
+/// next batch while the last is opened), through a channel two chunks deep: a slow client slows
+/// the export rather than filling memory, and a client gone stops it.
+pub fn export_chunks<R>(
+    pool: crate::db::Pool,
+    keys: std::sync::Arc<crate::keys::Keys>,
+    petition_id: i32,
+    filter: crate::db::signatures::ExportFilter,
+    head: Result<Vec<u8>, crate::export::ExportError>,
+    mut render: R,
+) -> impl futures_util::Stream<Item = Result<(actix_web::web::Bytes, u64), AppError>>
+where
+    R: FnMut(Vec<crate::db::signatures::ExportRow>) -> Result<Vec<u8>, crate::export::ExportError>
+        + Send
+        + 'static,
+{
+    use crate::export::ExportError;
+    use actix_web::web::Bytes;
+    type Chunk = Result<(Bytes, u64), AppError>;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(2);
+    actix_web::rt::task::spawn_blocking(move || {
+        let gone = || ExportError::Io(std::io::Error::other("the download was cancelled"));
+        let send = |chunk: Chunk| tx.blocking_send(chunk).map_err(|_| gone());
+        let written = (|| {
+            send(Ok((Bytes::from(head?), 0)))?;
+            let mut conn = pool.get().map_err(crate::db::DbError::from)?;
+            crate::export::each_batch(&mut conn, &keys, petition_id, &filter, |batch| {
+                let n = batch.len() as u64;
+                send(Ok((Bytes::from(render(batch)?), n)))
+            })
+        })();
+        if let Err(e) = written {
+            // Nobody to tell when the client has gone; otherwise the stream ends with it.
+            let _ = tx.blocking_send(Err(AppError::Internal(e.into())));
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    })
+}
+
 /// "Delivered to … on …: N signatures.", as the petition page and the dashboard say it.
 pub fn delivery_line(tr: &crate::i18n::Tr, d: &crate::db::deliveries::Delivery) -> String {
     tr.tf(
