@@ -135,9 +135,16 @@ impl Keys {
         sealed.map(|s| self.open(Purpose::Signature, s)).transpose()
     }
 
-    /// Opens a confirmed signature's sealed commitment salt; `None` once erased.
+    /// Opens a confirmed signature's sealed commitment salt; `None` once erased. A salt an
+    /// older version stored in clear (64 hex digits; sealed at the next start, see
+    /// `db::sealing::seal_clear_salts`) is taken as it is.
     pub fn open_salt(&self, sealed: Option<&str>) -> Result<Option<String>, Unreadable> {
-        sealed.map(|s| self.open(Purpose::Salt, s)).transpose()
+        sealed
+            .map(|s| match is_clear_salt(s) {
+                true => Ok(s.to_string()),
+                false => self.open(Purpose::Salt, s),
+            })
+            .transpose()
     }
 
     /// Whether `text` was sealed under the current data key (a rotation re-seals the rest).
@@ -168,6 +175,12 @@ impl Keys {
         let domain = dedupe_key.rsplit_once('@').map_or("", |(_, d)| d);
         self.domain_index(domain)
     }
+}
+
+/// Whether a stored salt is one an older version kept in clear: 64 hex digits, which no
+/// sealed value is.
+pub fn is_clear_salt(stored: &str) -> bool {
+    stored.len() == 64 && stored.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// `f` over `items`, in order, spread over the cores when there are many: opening sealed values

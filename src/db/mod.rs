@@ -332,6 +332,23 @@ pub fn truncate_wal(conn: &mut DbConnection) -> Result<(), DbError> {
     Ok(())
 }
 
+/// [`truncate_wal`] from a request: waits at most a moment for readers (a long export holds
+/// its snapshot for seconds, and writers wait while a checkpoint does) and never fails the
+/// request: what it could not finish, the hourly sweep does.
+pub fn truncate_wal_briefly(conn: &mut DbConnection) {
+    if let DbConnection::Sqlite(c) = conn {
+        use diesel::connection::SimpleConnection;
+        let done = c.batch_execute(
+            "PRAGMA busy_timeout = 200; PRAGMA wal_checkpoint(TRUNCATE); \
+             PRAGMA busy_timeout = 10000;",
+        );
+        if let Err(e) = done {
+            let _ = c.batch_execute("PRAGMA busy_timeout = 10000;");
+            tracing::warn!(error = %e, "the write-ahead log was not truncated now");
+        }
+    }
+}
+
 /// The current time as stored: naive UTC, second precision is not assumed.
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()

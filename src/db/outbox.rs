@@ -46,15 +46,14 @@ pub struct EmailJob {
 }
 
 /// Queues a message about signature `signature` (if it is about one: withdrawing it drops the
-/// message); call it inside the transaction that makes the message true, after its first
-/// write, so that a key rotation is seen ([`super::sealing::ensure_current_key`]).
+/// message); call it inside the transaction that makes the message true. Refused if the
+/// database's data key is no longer the one that sealed it ([`super::sealing::ensure_key_id`]).
 pub fn enqueue(
     conn: &mut DbConnection,
     email: &SealedEmail,
     signature: Option<i32>,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    super::sealing::ensure_key_id(conn, &email.key_id)?;
     diesel::insert_into(email_jobs::table)
         .values((
             email_jobs::content.eq(&email.sealed),
@@ -63,28 +62,32 @@ pub fn enqueue(
             email_jobs::next_attempt_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    // After the insert: a rotation has locked this table, or waits for this transaction.
+    super::sealing::ensure_key_id(conn, &email.key_id)
 }
 
-/// Drops the messages still queued about signature `signature` (withdrawn: nothing more goes
-/// to its address, and the sealed address goes now); returns how many.
+/// Drops the messages still queued about signature `signature`, and the content of those
+/// given up on (withdrawn: nothing more goes to its address, and the sealed address goes now);
+/// returns how many were still to be sent.
 pub fn drop_for_signature(
     conn: &mut DbConnection,
     signature: i32,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        email_jobs::table
-            .filter(email_jobs::signature_id.eq(signature))
-            .filter(email_jobs::sent_at.is_null())
-            .filter(email_jobs::failed_at.is_null()),
-    )
-    .set((
-        email_jobs::content.eq(None::<String>),
-        email_jobs::failed_at.eq(now),
-        email_jobs::last_error.eq("withdrawn"),
-    ))
-    .execute(conn)
+    let unsent = email_jobs::table
+        .filter(email_jobs::signature_id.eq(signature))
+        .filter(email_jobs::sent_at.is_null());
+    let dropped = diesel::update(unsent.filter(email_jobs::failed_at.is_null()))
+        .set((
+            email_jobs::content.eq(None::<String>),
+            email_jobs::failed_at.eq(now),
+            email_jobs::last_error.eq("withdrawn"),
+        ))
+        .execute(conn)?;
+    diesel::update(unsent.filter(email_jobs::content.is_not_null()))
+        .set(email_jobs::content.eq(None::<String>))
+        .execute(conn)?;
+    Ok(dropped)
 }
 
 /// Ids of jobs that are due and not leased by a live worker: confirmation and account emails
@@ -176,18 +179,6 @@ pub fn mark_failed(
             email_jobs::lease_until.eq(None::<NaiveDateTime>),
             email_jobs::next_attempt_at.eq(retry_at.unwrap_or(now)),
             email_jobs::failed_at.eq(if retry_at.is_none() { Some(now) } else { None }),
-            email_jobs::last_error.eq(Some(error)),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Gives a claimed job back untouched but for a note of why (`error`): it stays due and its
-/// attempts are not counted.
-pub fn release(conn: &mut DbConnection, id: i32, error: &str) -> Result<(), DbError> {
-    diesel::update(email_jobs::table.find(id))
-        .set((
-            email_jobs::lease_until.eq(None::<NaiveDateTime>),
             email_jobs::last_error.eq(Some(error)),
         ))
         .execute(conn)?;

@@ -116,6 +116,20 @@ pub fn ensure_key_id(conn: &mut DbConnection, key_id: &str) -> Result<(), DbErro
     }
 }
 
+/// What a sealed value that did not open means here: [`DbError::StaleKey`] if the database's
+/// data key changed under this instance, else the value itself is damaged (`what` names it).
+pub fn unreadable(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    what: &str,
+    e: crate::sealed::Unreadable,
+) -> DbError {
+    match ensure_current_key(conn, keys) {
+        Ok(()) => DbError::Other(format!("{what}: {e}")),
+        Err(stale_or_failed) => stale_or_failed,
+    }
+}
+
 /// [`ensure_key_id`] for `keys`' data key.
 pub fn ensure_current_key(conn: &mut DbConnection, keys: &Keys) -> Result<(), DbError> {
     ensure_key_id(conn, &keys.data_key_id())
@@ -384,8 +398,7 @@ pub fn seal_clear_salts(conn: &mut DbConnection, keys: &Keys) -> Result<usize, K
             let Some(last) = rows.last() else { break };
             after = last.0;
             for (id, salt) in rows {
-                let Some(salt) = salt.filter(|s| keys.open::<String>(Purpose::Salt, s).is_err())
-                else {
+                let Some(salt) = salt.filter(|s| crate::sealed::is_clear_salt(s)) else {
                     continue;
                 };
                 diesel::update(signatures::table.find(id))
@@ -461,9 +474,10 @@ pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError>
             after = last.0;
             for (id, personal, salt) in rows {
                 if let Some(text) = salt.filter(|t| !keys.sealed_under_current(t)) {
-                    let salt: String = keys
-                        .open(Purpose::Salt, &text)
-                        .map_err(|e| DbError::Other(format!("signature {id}'s salt: {e}")))?;
+                    let salt = keys
+                        .open_salt(Some(&text))
+                        .map_err(|e| DbError::Other(format!("signature {id}'s salt: {e}")))?
+                        .unwrap_or(text);
                     diesel::update(signatures::table.find(id))
                         .set(signatures::salt.eq(keys.seal(Purpose::Salt, &salt)))
                         .execute(conn)?;

@@ -92,6 +92,12 @@ impl Worker {
         // Claiming and rendering the batch take one pooled connection, once: the sends that
         // follow touch no database, so a mailing leaves the pool to the people signing.
         let jobs = db::run(&self.pool, move |c| {
+            // An instance left running with the key from before a rotation cannot open what
+            // is queued now: it sends nothing, and counts no attempt, until restarted.
+            if let Err(DbError::StaleKey) = db::sealing::ensure_current_key(c, &links.keys) {
+                tracing::error!("the database's data key changed: restart with the new key");
+                return Ok(vec![]);
+            }
             let ids = outbox::due(c, now, BATCH)?;
             let claimed = outbox::claim(c, &ids, now, lease_until)?;
             let mut updates = HashMap::new();
@@ -102,21 +108,9 @@ impl Worker {
                         match links.keys.open::<NewEmail>(Purpose::Email, sealed) {
                             Ok(email) => Some(email),
                             Err(e) => {
-                                if let Err(DbError::StaleKey) =
-                                    db::sealing::ensure_current_key(c, &links.keys)
-                                {
-                                    // This instance runs with the key from before a rotation:
-                                    // the email is left as it was, not counted as an attempt,
-                                    // for an instance with the current key.
-                                    tracing::error!(
-                                        job.id = job.id,
-                                        "email job sealed under the database's current data \
-                                         key, which this instance lacks: restart it with the \
-                                         new key"
-                                    );
-                                    outbox::release(c, job.id, &e.to_string())?;
-                                    continue;
-                                }
+                                // Sealed under a key this instance lacks (a rotation since the
+                                // check above): left, uncounted, for an instance that has it.
+                                db::sealing::ensure_current_key(c, &links.keys)?;
                                 // Changed or damaged: retried like a failed send, then given
                                 // up on.
                                 tracing::error!(job.id = job.id, error = %e, "email job unreadable");
@@ -277,6 +271,8 @@ fn render_update(
     let address = match links.keys.open::<Personal>(Purpose::Signature, &personal) {
         Ok(p) => p.email,
         Err(e) => {
+            // A rotation since this round began: the job waits for an instance with the key.
+            db::sealing::ensure_current_key(conn, &links.keys)?;
             tracing::error!(signature.id = signature_id, error = %e, "signature unreadable");
             return Ok(None);
         }

@@ -98,16 +98,10 @@ pub async fn show(
     if let LinkState::Pending {
         petition_slug,
         submission,
+        personal,
     } = st
     {
         let title = petition_title(&state, petition_slug).await?;
-        let personal: crate::sealed::Personal = submission
-            .personal
-            .as_deref()
-            .map(|s| state.keys.open(crate::sealed::Purpose::Submission, s))
-            .transpose()
-            .map_err(|e| AppError::Internal(e.into()))?
-            .unwrap_or_default();
         let display = crate::domain::NameDisplay::from_stored(&submission.display);
         let page = ConfirmPage {
             l: Layout::new(tr, tr.t("confirm.title"), &req),

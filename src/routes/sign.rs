@@ -139,7 +139,7 @@ pub async fn sign(
     let withdraw_token = ConfirmationToken::generate();
     let withdraw = state.url(&format!("/withdraw/{}", withdraw_token.as_str()));
     let petition_url = state.url(&format!("/petitions/{slug}"));
-    let render = |kind: Kind| -> NewEmail {
+    let render = |kind: Kind, withdraw: &str| -> NewEmail {
         PetitionEmail {
             tr,
             kind,
@@ -147,11 +147,7 @@ pub async fn sign(
             petition_url: &petition_url,
             link: &link,
             valid_days: ttl_hours.div_ceil(24),
-            withdraw: if kind == Kind::AlreadySigned {
-                &withdraw
-            } else {
-                ""
-            },
+            withdraw,
         }
         .render(email.as_str())
         .unwrap_or_else(|e| {
@@ -167,8 +163,9 @@ pub async fn sign(
         })
     };
     let request = SignRequest {
-        confirm_email: SealedEmail::new(keys, &render(Kind::Confirm)),
-        already_signed_email: SealedEmail::new(keys, &render(Kind::AlreadySigned)),
+        confirm_email: SealedEmail::new(keys, &render(Kind::Confirm, "")),
+        already_signed_email: SealedEmail::new(keys, &render(Kind::AlreadySigned, &withdraw)),
+        already_signed_erased_email: SealedEmail::new(keys, &render(Kind::AlreadySigned, "")),
         token_hash: token.hash(),
         withdraw_hash: withdraw_token.hash(),
         expires_at,

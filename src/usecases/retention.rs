@@ -157,31 +157,56 @@ pub fn run(
         for (petition, delivered_at) in delivered {
             due.entry(petition).or_default().delivered = Some(delivered_at);
         }
-        let live_link = confirmation_tokens::table
-            .filter(confirmation_tokens::signature_id.eq(signatures::id))
-            .filter(confirmation_tokens::expires_at.gt(now));
         let stale: Vec<(i32, i32)> = signatures::table
             .filter(signatures::status.eq(SignatureStatus::Pending.as_str()))
-            .filter(diesel::dsl::not(diesel::dsl::exists(live_link)))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                confirmation_tokens::table
+                    .filter(confirmation_tokens::signature_id.eq(signatures::id))
+                    .filter(confirmation_tokens::expires_at.gt(now)),
+            )))
             .order(signatures::id.asc())
             .select((signatures::petition_id, signatures::id))
             .load(conn)?;
         for (petition, id) in stale {
             due.entry(petition).or_default().pending.push(id);
         }
+        let live_link = |now| {
+            confirmation_tokens::table
+                .filter(confirmation_tokens::signature_id.eq(signatures::id))
+                .filter(confirmation_tokens::expires_at.gt(now))
+        };
         for (petition, due) in due {
-            // 1. the petition; 2. its signatures, in id order; 4. their links.
-            super::lock_petition(conn, petition)?;
-            if due.all || due.delivered.is_some() {
-                let until = if due.all { None } else { due.delivered };
+            // 1. the petition; 2. its signatures, in id order; 4. their links. What was read
+            // above is decided again under the lock: the petition may have reopened.
+            let locked = super::lock_petition(conn, petition)?;
+            let closed = !locked.is_open_at(now)
+                && locked
+                    .closed_at
+                    .or(locked.closes_at)
+                    .is_some_and(|at| at <= cutoff);
+            let until = match (closed, due.delivered) {
+                (true, _) => Some(None),
+                (false, Some(delivered)) => Some(Some(delivered)),
+                (false, None) => None,
+            };
+            if let Some(until) = until {
                 erased.signatures += erase_personal(conn, petition, until, now)?;
             }
-            // Still pending under the lock; their links go with them (ON DELETE CASCADE).
+            // Pending signatures still without a live link, checked again once their rows are
+            // locked: signing again may have just given one a new link.
             for chunk in due.pending.chunks(500) {
+                if let DbConnection::Postgres(c) = conn {
+                    signatures::table
+                        .filter(signatures::id.eq_any(chunk))
+                        .select(signatures::id)
+                        .for_update()
+                        .load::<i32>(c)?;
+                }
                 erased.pending += diesel::delete(
                     signatures::table
                         .filter(signatures::id.eq_any(chunk))
-                        .filter(signatures::status.eq(SignatureStatus::Pending.as_str())),
+                        .filter(signatures::status.eq(SignatureStatus::Pending.as_str()))
+                        .filter(diesel::dsl::not(diesel::dsl::exists(live_link(now)))),
                 )
                 .execute(conn)?;
             }

@@ -32,6 +32,9 @@ pub struct SignRequest {
     /// Carries a fresh withdraw link (`withdraw_hash`): signatures confirmed before links
     /// existed get one this way, and a signer who lost theirs gets it again.
     pub already_signed_email: SealedEmail,
+    /// The same without a withdraw link, for a signature whose data was erased on schedule
+    /// (its mailbox hash is kept so that it cannot count twice; nothing is left to withdraw).
+    pub already_signed_erased_email: SealedEmail,
     pub withdraw_hash: TokenHash,
 }
 
@@ -76,7 +79,7 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
             == (SignOutcome::Resent {
                 already_confirmed: true,
             }) {
-            diesel::update(
+            let linked = diesel::update(
                 signatures::table
                     .find(signature_id)
                     .filter(signatures::withdrawn_at.is_null())
@@ -84,7 +87,11 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
             )
             .set(signatures::withdraw_hash.eq(req.withdraw_hash.as_str()))
             .execute(conn)?;
-            &req.already_signed_email
+            if linked == 1 {
+                &req.already_signed_email
+            } else {
+                &req.already_signed_erased_email
+            }
         } else {
             sigs::insert_token(
                 conn,
@@ -161,6 +168,8 @@ pub enum LinkState {
     Pending {
         petition_slug: String,
         submission: Submission,
+        /// The submission's personal data, opened (empty if erased meanwhile).
+        personal: Personal,
     },
     Confirmed {
         petition_slug: String,
@@ -182,10 +191,11 @@ pub fn link_state(
     };
     let open = crate::db::petitions::find_by_slug(conn, &t.petition_slug)?
         .is_some_and(|p| p.is_open_at(now));
-    classify(keys, t, now, open)
+    classify(conn, keys, t, now, open)
 }
 
 fn classify(
+    conn: &mut DbConnection,
     keys: &Keys,
     t: sigs::TokenRow,
     now: NaiveDateTime,
@@ -197,7 +207,8 @@ fn classify(
             petition_slug,
             number,
             receipt: keys
-                .open_salt(t.salt.as_deref())?
+                .open_salt(t.salt.as_deref())
+                .map_err(|e| crate::db::sealing::unreadable(conn, keys, "a signature's salt", e))?
                 .as_deref()
                 .map(crate::log::entry::receipt_code),
         },
@@ -205,6 +216,12 @@ fn classify(
         _ if !open => LinkState::Closed { petition_slug },
         _ => LinkState::Pending {
             petition_slug,
+            personal: match t.submission.personal.as_deref() {
+                Some(sealed) => keys
+                    .open(Purpose::Submission, sealed)
+                    .map_err(|e| db::sealing::unreadable(conn, keys, "confirmation link", e))?,
+                None => Personal::default(),
+            },
             submission: t.submission,
         },
     })
@@ -263,7 +280,7 @@ pub fn confirm(
         };
         let open = petition.is_open_at(now);
         if !open || t.expires_at <= now || t.status == SignatureStatus::Confirmed {
-            return Ok(classify(keys, t, now, open)?);
+            return Ok(classify(conn, keys, t, now, open)?);
         }
         let s = &t.submission;
         let Some(personal) = s.personal.as_deref() else {
@@ -272,7 +289,7 @@ pub fn confirm(
         };
         let p: Personal = keys
             .open(Purpose::Submission, personal)
-            .map_err(|e| DbError::Other(format!("confirmation link: {e}")))?;
+            .map_err(|e| db::sealing::unreadable(conn, keys, "confirmation link", e))?;
         let display = NameDisplay::from_stored(&s.display);
         let counts = invalidated_at.is_none();
         let number: i32 = diesel::update(petitions::table.find(t.petition_id))

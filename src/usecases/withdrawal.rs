@@ -52,7 +52,7 @@ pub fn withdraw(
     let state = withdraw_in_tx(conn, hash, now)?;
     // The erased values were overwritten in place (`secure_delete`); nor may they linger in
     // SQLite's write-ahead log.
-    db::truncate_wal(conn)?;
+    db::truncate_wal_briefly(conn);
     Ok(state)
 }
 
@@ -250,7 +250,7 @@ pub fn request_data(
         }
         let personal: Personal = keys
             .open(Purpose::Signature, &sealed)
-            .map_err(|e| DbError::Other(format!("signature {id}: {e}")))?;
+            .map_err(|e| db::sealing::unreadable(conn, keys, &format!("signature {id}"), e))?;
         let email = render(&HeldData {
             personal,
             petition_title: title,

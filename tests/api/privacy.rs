@@ -460,11 +460,10 @@ async fn a_rotation_reseals_a_queued_email_and_its_link_and_a_stale_instance_sto
         .await;
     assert_eq!(res.status().as_u16(), 503);
     assert_eq!(before.rows(pid).await.0, 1, "no second signature row");
-    // Nor can it open the re-sealed email: it leaves it, uncounted, for an instance that can.
+    // It says it is out of service, so a load balancer sends nobody to it; nor does its email
+    // worker touch the re-sealed email: it waits, uncounted, for an instance with the key.
+    assert_eq!(before.get("/healthz").await.status().as_u16(), 503);
     first_job_due(&before).await;
-    let (attempts, given_up, error) =
-        first_job_once(&before, |_, _, e| e.contains("another key")).await;
-    assert_eq!((attempts, given_up), (1, false), "{error}");
 
     // The restarted site, with the new key only, sends it; its link confirms with the name the
     // signer gave.
@@ -481,9 +480,18 @@ async fn a_rotation_reseals_a_queued_email_and_its_link_and_a_stale_instance_sto
     let path = &link[link.find("/confirm/").unwrap()..];
     let page = after.text(path).await;
     assert!(page.contains(NAME), "the pending submission opens: {page}");
+    // The stale instance cannot open the link's submission either: 503, nothing counted.
+    assert_eq!(before.get(path).await.status().as_u16(), 503);
+    assert_eq!(before.post_form(path, &[]).await.status().as_u16(), 503);
     let res = after.post_form(path, &[]).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(after.count("p-rotate").await, 1);
+    let (attempts, given_up, _) = first_job_once(&after, |a, _, _| a == 2).await;
+    assert_eq!(
+        (attempts, given_up),
+        (2, false),
+        "one refused connection, then sent"
+    );
 }
 
 #[tokio::test]

@@ -221,12 +221,17 @@ async fn withdrawing_drops_what_is_still_queued_for_the_signer_and_leaves_no_tra
     app.wait_until_sent().await;
     let id = app.signature_id("ani@example.am").await;
     let sealed = personal_of(&app, "ani@example.am").await.unwrap();
-    // Two emails waiting for a retry: one to this signer, one to somebody else.
+    // Two emails waiting for a retry, one to this signer and one to somebody else, and one to
+    // this signer given up on (it keeps its content for a week, unless withdrawn).
     let keys = app.keys.clone();
     let later = db::now() + chrono::TimeDelta::hours(1);
-    let (mine, other) = db::run(&app.pool, move |c| {
+    let (mine, other, given_up) = db::run(&app.pool, move |c| {
         let mut ids = vec![];
-        for (to, signature) in [("ani@example.am", Some(id)), ("other@example.am", None)] {
+        for (to, signature, failed) in [
+            ("ani@example.am", Some(id), false),
+            ("other@example.am", None, false),
+            ("ani@example.am", Some(id), true),
+        ] {
             let email = db::outbox::NewEmail {
                 recipient: to.into(),
                 subject: "s".into(),
@@ -241,11 +246,14 @@ async fn withdrawing_drops_what_is_still_queued_for_the_signer_and_leaves_no_tra
             )?;
             let job: i32 = j::table.order(j::id.desc()).select(j::id).first(c)?;
             diesel::update(j::table.find(job))
-                .set(j::next_attempt_at.eq(later))
+                .set((
+                    j::next_attempt_at.eq(later),
+                    j::failed_at.eq(failed.then(db::now)),
+                ))
                 .execute(c)?;
             ids.push(job);
         }
-        Ok((ids[0], ids[1]))
+        Ok((ids[0], ids[1], ids[2]))
     })
     .await
     .unwrap();
@@ -253,7 +261,7 @@ async fn withdrawing_drops_what_is_still_queued_for_the_signer_and_leaves_no_tra
     assert_eq!(app.post_form(&link, &[]).await.status().as_u16(), 200);
     let jobs: Vec<(i32, Option<String>, bool)> = db::run(&app.pool, move |c| {
         Ok(j::table
-            .filter(j::id.eq_any([mine, other]))
+            .filter(j::id.eq_any([mine, other, given_up]))
             .order(j::id)
             .select((j::id, j::content, j::failed_at.is_not_null()))
             .load(c)?)
@@ -266,6 +274,10 @@ async fn withdrawing_drops_what_is_still_queued_for_the_signer_and_leaves_no_tra
         "the signer's queued email is dropped"
     );
     assert!(jobs[1].1.is_some() && !jobs[1].2, "another's stays queued");
+    assert!(
+        jobs[2].1.is_none(),
+        "nor does one given up on keep the address"
+    );
     // Neither the SQLite file nor its write-ahead log keeps the erased value.
     if let Some(path) = app.db.url.strip_prefix("sqlite://") {
         let mut bytes = std::fs::read(path).unwrap();
