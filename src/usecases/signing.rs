@@ -169,7 +169,7 @@ pub enum LinkState {
         petition_slug: String,
         submission: Submission,
         /// The submission's personal data, opened (empty if erased meanwhile).
-        personal: Personal,
+        personal: Box<Personal>,
     },
     Confirmed {
         petition_slug: String,
@@ -216,12 +216,12 @@ fn classify(
         _ if !open => LinkState::Closed { petition_slug },
         _ => LinkState::Pending {
             petition_slug,
-            personal: match t.submission.personal.as_deref() {
+            personal: Box::new(match t.submission.personal.as_deref() {
                 Some(sealed) => keys
                     .open(Purpose::Submission, sealed)
                     .map_err(|e| db::sealing::unreadable(conn, keys, "confirmation link", e))?,
                 None => Personal::default(),
-            },
+            }),
             submission: t.submission,
         },
     })
