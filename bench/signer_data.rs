@@ -38,6 +38,7 @@ fn main() -> anyhow::Result<()> {
                 targets: vec![],
                 created_at: db::now(),
                 closes_at: None,
+                language: undersigned::i18n::Lang::En,
             },
         )?,
     };

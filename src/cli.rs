@@ -183,6 +183,28 @@ pub enum PetitionCommand {
         /// One-line summary for the home page
         #[arg(long, default_value = "")]
         summary: String,
+        /// The language the text is written in: hy, en, fr or ru
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+    /// Add or replace the petition's version in another language
+    Translate {
+        #[arg(long)]
+        slug: String,
+        /// hy, en, fr or ru (not the original's language)
+        #[arg(long)]
+        lang: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        summary: String,
+        /// Markdown file with the translated text
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        /// The addressees in this language, in the original's order; repeat for several
+        /// (none given: the original's)
+        #[arg(long = "target")]
+        targets: Vec<String>,
     },
     /// One line per petition: slug, status, confirmed count, current goal
     List,
@@ -359,34 +381,25 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
             owner,
             started_by,
             summary,
+            lang,
         } => {
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
-            let title = title.trim().to_string();
-            if title.is_empty() || title.chars().count() > 200 {
-                bail!("--title must be 1 to 200 characters");
-            }
+            let language = parse_lang(&lang)?;
             let goals = GoalLadder::parse(goals).map_err(anyhow::Error::msg)?;
-            let body_markdown = match body_file {
-                Some(path) => std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?,
-                None => String::new(),
-            };
+            let text = petition_text(&title, &summary, body_file.as_deref(), &targets)?;
             let new = NewPetition {
                 slug: slug.clone(),
-                title,
-                summary,
-                body_markdown,
+                title: text.title,
+                summary: text.summary,
+                body_markdown: text.body_markdown,
                 started_by: started_by.unwrap_or_default(),
                 // Organizer addresses are stored lower-cased; so must the owner be, to match.
                 owner_email: owner.map(|o| o.trim().to_lowercase()),
                 goals,
-                targets: targets
-                    .into_iter()
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty())
-                    .collect(),
+                targets: text.targets,
                 created_at: db::now(),
                 closes_at: None,
+                language,
             };
             crate::usecases::petitions::create(&mut conn, None, &new)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -398,11 +411,79 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
                 })?;
             println!("{}", public_url(settings, slug.as_str()));
         }
+        PetitionCommand::Translate {
+            slug,
+            lang,
+            title,
+            summary,
+            body_file,
+            targets,
+        } => {
+            let lang = parse_lang(&lang)?;
+            let text = petition_text(&title, &summary, body_file.as_deref(), &targets)?;
+            let petition = db::petitions::find_by_slug(&mut conn, &slug)?
+                .ok_or_else(|| anyhow::anyhow!("no petition has the slug {slug:?}"))?;
+            let translation = db::petitions::Translation { lang, text };
+            crate::usecases::petitions::translate(
+                &mut conn,
+                None,
+                petition.id,
+                &translation,
+                db::now(),
+            )
+            .map_err(|e| match e {
+                crate::usecases::UseCaseError::Refused(_) => anyhow::anyhow!(
+                    "{} is the original language of {slug:?}: edit the petition itself",
+                    lang.code()
+                ),
+                e => anyhow::anyhow!("{e}"),
+            })?;
+            println!(
+                "{}?lang={}",
+                public_url(settings, petition.slug.as_str()),
+                lang.code()
+            );
+        }
         PetitionCommand::List => list(&mut conn)?,
         PetitionCommand::Close { slug } => set_status(&mut conn, &slug, PetitionStatus::Closed)?,
         PetitionCommand::Reopen { slug } => set_status(&mut conn, &slug, PetitionStatus::Open)?,
     }
     Ok(())
+}
+
+/// One of the languages petitions are written in, from `--lang`.
+fn parse_lang(code: &str) -> anyhow::Result<crate::i18n::Lang> {
+    crate::i18n::Lang::ALL
+        .into_iter()
+        .find(|l| l.code() == code.trim())
+        .ok_or_else(|| anyhow::anyhow!("--lang must be one of hy, en, fr, ru (not {code:?})"))
+}
+
+/// A petition's text from the command line's options, checked as the dashboard checks it.
+fn petition_text(
+    title: &str,
+    summary: &str,
+    body_file: Option<&std::path::Path>,
+    targets: &[String],
+) -> anyhow::Result<crate::domain::PetitionText> {
+    let body = match body_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => String::new(),
+    };
+    let en = crate::i18n::Tr::new(crate::i18n::Lang::En);
+    crate::domain::PetitionText::parse(title, summary, &body, &targets.join("\n")).map_err(
+        |errors| {
+            let (field, key) = errors[0];
+            let option = match field {
+                "body" => "--body-file",
+                "targets" => "--target",
+                "summary" => "--summary",
+                _ => "--title",
+            };
+            anyhow::anyhow!("{option}: {}", en.t(key))
+        },
+    )
 }
 
 fn add_organizer(

@@ -178,6 +178,7 @@ pub fn load(conn: &mut DbConnection, keys: &crate::keys::Keys) -> anyhow::Result
                 targets: demo.targets.iter().map(|t| t.to_string()).collect(),
                 created_at,
                 closes_at: None,
+                language: crate::i18n::Lang::En,
             },
         )?;
         let mut rng = StdRng::seed_from_u64(i as u64 + 1);

@@ -51,6 +51,13 @@ impl Lang {
         }
     }
 
+    /// The `lang` parameter of a query string, if it names a supported language.
+    pub fn from_query(query: &str) -> Option<Lang> {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Lang::ALL.into_iter().find(|l| l.code() == v))
+    }
+
     /// Picks the best supported language from an `Accept-Language` header, honouring q-values.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
         let mut best: Option<(Lang, f32)> = None;
@@ -71,10 +78,14 @@ impl Lang {
         best.map(|(l, _)| l)
     }
 
-    /// The language for a request: the `lang` cookie, then `Accept-Language`, then English.
+    /// The language for a request: `?lang=` (a link to one language's version), the `lang`
+    /// cookie, then `Accept-Language`, then English.
     pub fn for_request(req: &HttpRequest) -> Lang {
-        req.cookie(LANG_COOKIE)
-            .and_then(|c| Lang::from_code(c.value()))
+        Lang::from_query(req.query_string())
+            .or_else(|| {
+                req.cookie(LANG_COOKIE)
+                    .and_then(|c| Lang::from_code(c.value()))
+            })
             .or_else(|| {
                 req.headers()
                     .get(header::ACCEPT_LANGUAGE)

@@ -14,6 +14,31 @@ pub fn render_for_email(markdown: &str) -> String {
     sanitise(markdown, true)
 }
 
+/// The text of some Markdown without its markup, on one line, cut at a word boundary after at
+/// most `max` characters (with "…" when cut): a page's description for search engines and
+/// link previews.
+pub fn plain_excerpt(markdown: &str, max: usize) -> String {
+    use pulldown_cmark::Event;
+    let mut text = String::new();
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Text(t) | Event::Code(t) => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak | Event::End(_) => text.push(' '),
+            _ => {}
+        }
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max {
+        return text;
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(at) if at > max / 2 => &cut[..at],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([',', ';', ':', '.', ' ']))
+}
+
 fn sanitise(markdown: &str, without_images: bool) -> String {
     let parser = Parser::new_ext(
         markdown,
@@ -39,7 +64,18 @@ fn only_fragments(url: &str) -> Option<std::borrow::Cow<'_, str>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{render, render_for_email};
+    use super::{plain_excerpt, render, render_for_email};
+
+    #[test]
+    fn an_excerpt_is_plain_text_cut_at_a_word() {
+        let md = "Armenian **prisoners** remain\ndetained in [Baku](https://x.example).\n\n1. one";
+        assert_eq!(
+            plain_excerpt(md, 200),
+            "Armenian prisoners remain detained in Baku. one"
+        );
+        assert_eq!(plain_excerpt(md, 30), "Armenian prisoners remain…");
+        assert_eq!(plain_excerpt("Ազատություն բոլորին", 11), "Ազատություն…");
+    }
 
     #[test]
     fn relative_urls_are_dropped_except_links_within_the_text() {

@@ -3,9 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{country_counts, petition_goals, petition_targets, petitions, signatures};
+use super::schema::{
+    country_counts, petition_goals, petition_targets, petition_translations, petitions, signatures,
+};
 use super::{DbConnection, DbError};
 use crate::domain::{Country, GoalLadder, PetitionStatus, Slug};
+use crate::i18n::Lang;
 
 /// A petition row.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -34,6 +37,11 @@ pub struct Petition {
     pub log_origin: Option<String>,
     /// When it was closed by hand (a closing date is `closes_at`): retention counts from it.
     pub closed_at: Option<NaiveDateTime>,
+    /// The language of the original text (`hy`, `en`, `fr`, `ru`).
+    pub language: String,
+    /// Counts changes to the original text: a version translated from an older one is out
+    /// of date.
+    pub text_version: i32,
 }
 
 impl Petition {
@@ -71,6 +79,8 @@ pub struct NewPetition {
     pub targets: Vec<String>,
     pub created_at: NaiveDateTime,
     pub closes_at: Option<NaiveDateTime>,
+    /// The language the text is written in.
+    pub language: Lang,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +107,7 @@ pub fn create(conn: &mut DbConnection, new: &NewPetition) -> Result<i32, CreateE
                 petitions::status.eq(PetitionStatus::Open.as_str()),
                 petitions::created_at.eq(new.created_at),
                 petitions::closes_at.eq(new.closes_at),
+                petitions::language.eq(new.language.code()),
             ))
             .returning(petitions::id)
             .get_result(conn)?;
@@ -273,6 +284,180 @@ pub struct PetitionView {
     pub deliveries: Vec<super::deliveries::Delivery>,
     /// The newest checkpoint that witnesses cosigned.
     pub witnessed: Option<Witnessed>,
+    /// The text in each language it has: the original first, then the translations.
+    pub texts: Vec<TextVersion>,
+}
+
+impl PetitionView {
+    /// The original text, in the petition's own language.
+    pub fn original(&self) -> &TextVersion {
+        &self.texts[0]
+    }
+
+    /// The version a visitor reading `lang` gets: theirs if there is one, else the original.
+    pub fn text_for(&self, lang: Lang) -> &TextVersion {
+        self.texts
+            .iter()
+            .find(|t| t.lang == lang)
+            .unwrap_or_else(|| self.original())
+    }
+}
+
+/// One language's version of a petition's text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextVersion {
+    pub lang: Lang,
+    pub title: String,
+    pub summary: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub targets: Vec<String>,
+    /// Whether this is the original text (not a translation).
+    pub original: bool,
+    /// A translation made from an older original text: it needs an update.
+    pub outdated: bool,
+}
+
+/// A version of a petition's text in another language, as given (with no addressees, the
+/// original's stand).
+#[derive(Clone, Debug)]
+pub struct Translation {
+    pub lang: Lang,
+    pub text: crate::domain::PetitionText,
+}
+
+/// The petition's texts: the original, then its translations in the order of [`Lang::ALL`].
+pub fn texts(
+    conn: &mut DbConnection,
+    petition: &Petition,
+    targets: &[String],
+) -> Result<Vec<TextVersion>, DbError> {
+    let language = Lang::from_code(&petition.language).unwrap_or(Lang::En);
+    let mut texts = vec![TextVersion {
+        lang: language,
+        title: petition.title.clone(),
+        summary: petition.summary.clone(),
+        body_markdown: petition.body_markdown.clone(),
+        body_html: petition.body_html.clone(),
+        targets: targets.to_vec(),
+        original: true,
+        outdated: false,
+    }];
+    type Row = (String, String, String, String, String, String, i32);
+    let rows: Vec<Row> = petition_translations::table
+        .filter(petition_translations::petition_id.eq(petition.id))
+        .select((
+            petition_translations::lang,
+            petition_translations::title,
+            petition_translations::summary,
+            petition_translations::body_markdown,
+            petition_translations::body_html,
+            petition_translations::targets,
+            petition_translations::source_version,
+        ))
+        .load(conn)?;
+    let mut translated: Vec<TextVersion> = rows
+        .into_iter()
+        .filter_map(
+            |(lang, title, summary, body_markdown, body_html, t, version)| {
+                let lang = Lang::from_code(&lang).filter(|l| *l != language)?;
+                let own: Vec<String> = t.lines().map(str::to_string).collect();
+                Some(TextVersion {
+                    lang,
+                    title,
+                    summary,
+                    body_markdown,
+                    body_html,
+                    targets: if own.is_empty() {
+                        targets.to_vec()
+                    } else {
+                        own
+                    },
+                    original: false,
+                    outdated: version < petition.text_version,
+                })
+            },
+        )
+        .collect();
+    translated.sort_by_key(|t| Lang::ALL.iter().position(|l| *l == t.lang));
+    texts.extend(translated);
+    Ok(texts)
+}
+
+/// The titles and summaries of petitions `ids` in `lang`, for those that have that version.
+pub fn titles_in(
+    conn: &mut DbConnection,
+    ids: &[i32],
+    lang: Lang,
+) -> Result<std::collections::HashMap<i32, (String, String)>, DbError> {
+    let rows: Vec<(i32, String, String)> = petition_translations::table
+        .filter(petition_translations::petition_id.eq_any(ids))
+        .filter(petition_translations::lang.eq(lang.code()))
+        .select((
+            petition_translations::petition_id,
+            petition_translations::title,
+            petition_translations::summary,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, t, s)| (id, (t, s))).collect())
+}
+
+/// A petition's title in `lang` if it has that version, else its original title.
+pub fn title_in(
+    conn: &mut DbConnection,
+    petition: &Petition,
+    lang: Lang,
+) -> Result<String, DbError> {
+    Ok(titles_in(conn, &[petition.id], lang)?
+        .remove(&petition.id)
+        .map_or_else(|| petition.title.clone(), |(title, _)| title))
+}
+
+/// Adds or replaces a petition's version in another language, made from the original text as
+/// it is now (`source_version`).
+pub fn set_translation(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    source_version: i32,
+    t: &Translation,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let body_html = crate::markdown::render(&t.text.body_markdown);
+    diesel::delete(
+        petition_translations::table
+            .filter(petition_translations::petition_id.eq(petition_id))
+            .filter(petition_translations::lang.eq(t.lang.code())),
+    )
+    .execute(conn)?;
+    diesel::insert_into(petition_translations::table)
+        .values((
+            petition_translations::petition_id.eq(petition_id),
+            petition_translations::lang.eq(t.lang.code()),
+            petition_translations::title.eq(&t.text.title),
+            petition_translations::summary.eq(&t.text.summary),
+            petition_translations::body_markdown.eq(&t.text.body_markdown),
+            petition_translations::body_html.eq(&body_html),
+            petition_translations::targets.eq(t.text.targets.join("\n")),
+            petition_translations::source_version.eq(source_version),
+            petition_translations::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes a petition's version in `lang`; whether there was one.
+pub fn remove_translation(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    lang: Lang,
+) -> QueryResult<bool> {
+    Ok(diesel::delete(
+        petition_translations::table
+            .filter(petition_translations::petition_id.eq(petition_id))
+            .filter(petition_translations::lang.eq(lang.code())),
+    )
+    .execute(conn)?
+        > 0)
 }
 
 /// A checkpoint with witnesses' cosignatures.
@@ -310,6 +495,7 @@ pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>,
         at: c.created_at,
     });
     let deliveries = super::deliveries::deliveries(conn, petition.id)?;
+    let texts = texts(conn, &petition, &targets)?;
     let witnessed = match super::log::latest_cosigned(conn, petition.id)? {
         Some(size) => super::log::checkpoint_at(conn, petition.id, size)?
             .map(|c| -> Result<Witnessed, DbError> {
@@ -324,6 +510,7 @@ pub fn view(conn: &mut DbConnection, slug: &str) -> Result<Option<PetitionView>,
         None => None,
     };
     Ok(Some(PetitionView {
+        texts,
         witnessed,
         deliveries,
         has_image,
@@ -346,10 +533,28 @@ pub struct PetitionEdit {
     pub closes_at: Option<NaiveDateTime>,
 }
 
-/// Replaces a petition's text, goal ladder, targets and closing time in one transaction.
+/// Replaces a petition's text, goal ladder, targets and closing time in one transaction. When
+/// the text (title, summary, body or addressees) changes, its translations become outdated.
 pub fn update(conn: &mut DbConnection, id: i32, edit: &PetitionEdit) -> Result<(), DbError> {
     let body_html = crate::markdown::render(&edit.body_markdown);
     conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        let (title, summary, body): (String, String, String) = petitions::table
+            .find(id)
+            .select((
+                petitions::title,
+                petitions::summary,
+                petitions::body_markdown,
+            ))
+            .first(conn)?;
+        let old_targets: Vec<String> = petition_targets::table
+            .filter(petition_targets::petition_id.eq(id))
+            .order(petition_targets::position.asc())
+            .select(petition_targets::name)
+            .load(conn)?;
+        let changed = title != edit.title
+            || summary != edit.summary
+            || body != edit.body_markdown
+            || old_targets != edit.targets;
         diesel::update(petitions::table.find(id))
             .set((
                 petitions::title.eq(&edit.title),
@@ -357,6 +562,7 @@ pub fn update(conn: &mut DbConnection, id: i32, edit: &PetitionEdit) -> Result<(
                 petitions::body_markdown.eq(&edit.body_markdown),
                 petitions::body_html.eq(&body_html),
                 petitions::closes_at.eq(edit.closes_at),
+                petitions::text_version.eq(petitions::text_version + i32::from(changed)),
             ))
             .execute(conn)?;
         diesel::delete(petition_goals::table.filter(petition_goals::petition_id.eq(id)))

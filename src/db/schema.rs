@@ -20,8 +20,27 @@ diesel::table! {
         log_started -> Bool,
         log_origin -> Nullable<Text>,
         closed_at -> Nullable<Timestamp>,
+        language -> Text,
+        text_version -> Integer,
     }
 }
+
+diesel::table! {
+    petition_translations (id) {
+        id -> Integer,
+        petition_id -> Integer,
+        lang -> Text,
+        title -> Text,
+        summary -> Text,
+        body_markdown -> Text,
+        body_html -> Text,
+        targets -> Text,
+        source_version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(petition_translations -> petitions (petition_id));
 
 diesel::table! {
     petition_goals (id) {
@@ -369,6 +388,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    petition_translations,
     site_state,
     log_cosignatures,
     delivery_packages,

@@ -55,6 +55,22 @@ pub struct PetitionJson {
     pub log: Option<LogJson>,
     /// Deliveries to officials, each with the signed checkpoint it carried.
     pub deliveries: Vec<DeliveryJson>,
+    /// The language of the original text (`title`, `targets`).
+    pub language: &'static str,
+    /// The versions in other languages, by language code.
+    pub translations: std::collections::BTreeMap<&'static str, TranslationJson>,
+}
+
+/// A petition's version in another language.
+#[derive(Serialize)]
+pub struct TranslationJson {
+    pub title: String,
+    pub summary: String,
+    pub targets: Vec<String>,
+    /// Made from an older original text: the organizers have yet to update it.
+    pub outdated: bool,
+    /// The page in this language.
+    pub url: String,
 }
 
 #[derive(Serialize)]
@@ -98,11 +114,31 @@ fn iso(t: NaiveDateTime) -> String {
 
 impl PetitionJson {
     fn new(state: &AppState, v: PetitionView, with_countries: bool) -> PetitionJson {
+        let language = v.original().lang.code();
+        let translations = v
+            .texts
+            .iter()
+            .filter(|t| !t.original)
+            .map(|t| {
+                (
+                    t.lang.code(),
+                    TranslationJson {
+                        title: t.title.clone(),
+                        summary: t.summary.clone(),
+                        targets: t.targets.clone(),
+                        outdated: t.outdated,
+                        url: super::petition::version_url(state, &v.petition.slug, t),
+                    },
+                )
+            })
+            .collect();
         let p = v.petition;
         let total = p.total_count();
         let (shown, other) =
             super::public_countries(&v.by_country, state.settings.public_country_min);
         PetitionJson {
+            language,
+            translations,
             url: state.url(&format!("/petitions/{}", p.slug)),
             status: p.public_status(db::now()),
             signature_count: p.signature_count,

@@ -101,12 +101,12 @@ pub async fn show(
         personal,
     } = st
     {
-        let title = petition_title(&state, petition_slug).await?;
+        let title = petition_title(&state, petition_slug, tr).await?;
         let display = crate::domain::NameDisplay::from_stored(&submission.display);
         let page = ConfirmPage {
             l: Layout::new(tr, tr.t("confirm.title"), &req),
             petition_title: title,
-            action: format!("/confirm/{}", token.as_str()),
+            action: format!("/confirm/{}?lang={}", token.as_str(), tr.code()),
             public: match display.shown(&personal.name) {
                 Some(shown) => tr.tf("confirm.public_as", &[("name", &shown)]),
                 None => tr.t("confirm.public_no"),
@@ -161,14 +161,17 @@ fn receipt_email(
 ) -> db::outbox::NewEmail {
     use crate::email::messages::{Kind, PetitionEmail};
     use crate::i18n::Lang;
+    // Every link opens in the language the signer signed in.
+    let tr = Tr::new(Lang::from_code(r.locale).unwrap_or(Lang::En));
+    let lang = tr.code();
     let link = links.url(&format!(
-        "/petitions/{}/receipt/{}",
+        "/petitions/{}/receipt/{}?lang={lang}",
         r.petition_slug, r.code
     ));
-    let petition_url = links.url(&format!("/petitions/{}", r.petition_slug));
-    let withdraw = links.url(&format!("/withdraw/{}", r.withdraw_token));
+    let petition_url = links.url(&format!("/petitions/{}?lang={lang}", r.petition_slug));
+    let withdraw = links.url(&format!("/withdraw/{}?lang={lang}", r.withdraw_token));
     PetitionEmail {
-        tr: Tr::new(Lang::from_code(r.locale).unwrap_or(Lang::En)),
+        tr,
         kind: Kind::Receipt,
         petition_title: r.petition_title,
         petition_url: &petition_url,
@@ -189,9 +192,15 @@ fn receipt_email(
     })
 }
 
-async fn petition_title(state: &AppState, slug: String) -> Result<String, AppError> {
-    let p = db::run(&state.pool, move |c| db::petitions::find_by_slug(c, &slug)).await?;
-    Ok(p.map(|p| p.title).unwrap_or_default())
+/// The petition's title in the visitor's language where it has that version.
+async fn petition_title(state: &AppState, slug: String, tr: Tr) -> Result<String, AppError> {
+    Ok(db::run(&state.pool, move |c| {
+        match db::petitions::find_by_slug(c, &slug)? {
+            Some(p) => db::petitions::title_in(c, &p, tr.lang),
+            None => Ok(String::new()),
+        }
+    })
+    .await?)
 }
 
 /// The page for a link in a final state: thanks, closed, expired, or unknown.
@@ -207,7 +216,7 @@ async fn respond(
             number,
             receipt,
         } => {
-            let title = petition_title(state, petition_slug.clone()).await?;
+            let title = petition_title(state, petition_slug.clone(), tr).await?;
             let url = state.url(&format!("/petitions/{petition_slug}"));
             let page = ThanksPage {
                 l: Layout::new(tr, tr.t("thanks.title"), req),

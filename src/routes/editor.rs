@@ -11,13 +11,10 @@ use serde::Deserialize;
 use super::{AppState, Layout, html};
 use crate::auth;
 use crate::db::{self, organizers, petitions};
-use crate::domain::{GoalLadder, PetitionStatus, Slug};
+use crate::domain::{GoalLadder, PetitionStatus, PetitionText, Slug};
 use crate::error::AppError;
-use crate::i18n::Tr;
+use crate::i18n::{Lang, Tr};
 use crate::usecases;
-
-const MAX_BODY_CHARS: usize = 50_000;
-const MAX_TARGETS: usize = 50;
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct PetitionForm {
@@ -40,6 +37,9 @@ pub struct PetitionForm {
     /// `YYYY-MM-DD`, optional.
     #[serde(default)]
     closes_on: String,
+    /// The language the text is written in (new petitions; `hy`, `en`, `fr`, `ru`).
+    #[serde(default)]
+    language: String,
     /// Present when the preview button was pressed.
     #[serde(default)]
     preview: Option<String>,
@@ -49,6 +49,8 @@ pub struct PetitionForm {
 #[template(path = "editor.html")]
 struct EditorPage {
     l: Layout,
+    /// The languages a new petition can be written in: (code, name, selected).
+    languages: Vec<(&'static str, &'static str, bool)>,
     csrf: String,
     action: String,
     new: bool,
@@ -69,11 +71,7 @@ impl EditorPage {
 struct Valid {
     slug: Option<Slug>,
     edit: petitions::PetitionEdit,
-}
-
-/// Folds runs of whitespace (newlines included) into single spaces.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    language: Lang,
 }
 
 /// Checks the form. `stored_closes_at` is the petition's closing time as saved: sent back
@@ -96,26 +94,8 @@ fn validate(
     } else {
         None
     };
-    let title = one_line(&f.title);
-    if title.is_empty() || title.chars().count() > 200 {
-        errors.push(("title", tr.t("editor.error_title")));
-    }
-    let summary = one_line(&f.summary);
-    if summary.chars().count() > 300 {
-        errors.push(("summary", tr.t("editor.error_summary")));
-    }
-    if f.body.chars().count() > MAX_BODY_CHARS {
-        errors.push(("body", tr.t("editor.error_body")));
-    }
-    let targets: Vec<String> = f
-        .targets
-        .lines()
-        .map(one_line)
-        .filter(|t| !t.is_empty())
-        .collect();
-    if targets.len() > MAX_TARGETS || targets.iter().any(|t| t.chars().count() > 200) {
-        errors.push(("targets", tr.t("editor.error_targets")));
-    }
+    let text = PetitionText::parse(&f.title, &f.summary, &f.body, &f.targets)
+        .map_err(|e| errors.extend(e.into_iter().map(|(field, key)| (field, tr.t(key)))));
     let goals: Result<Vec<i64>, _> = f
         .goals
         // Commas, semicolons or lines separate goals; spaces and dots inside one are digit
@@ -149,15 +129,16 @@ fn validate(
     if closes_at.is_err() {
         errors.push(("closes_on", tr.t("editor.error_closes")));
     }
-    match (goals, closes_at) {
-        (Ok(goals), Ok(closes_at)) if errors.is_empty() => Ok(Valid {
+    match (text, goals, closes_at) {
+        (Ok(text), Ok(goals), Ok(closes_at)) if errors.is_empty() => Ok(Valid {
             slug,
+            language: Lang::from_code(&f.language).unwrap_or(tr.lang),
             edit: petitions::PetitionEdit {
-                title,
-                summary,
-                body_markdown: f.body.replace("\r\n", "\n"),
+                title: text.title,
+                summary: text.summary,
+                body_markdown: text.body_markdown,
                 goals,
-                targets,
+                targets: text.targets,
                 closes_at,
             },
         }),
@@ -204,7 +185,12 @@ impl Editor<'_> {
         } else {
             self.tr.t("editor.edit_title")
         };
+        let chosen = Lang::from_code(&f.language).unwrap_or(self.tr.lang);
         let page = EditorPage {
+            languages: Lang::ALL
+                .iter()
+                .map(|l| (l.code(), l.native_name(), *l == chosen))
+                .collect(),
             l: Layout::new(self.tr, title, self.req),
             csrf: auth::csrf_token(self.session)?,
             action: self.action.clone(),
@@ -279,6 +265,7 @@ pub async fn create(
         targets: valid.edit.targets,
         created_at: db::now(),
         closes_at: valid.edit.closes_at,
+        language: valid.language,
     };
     let who_id = who.id;
     let created = usecases::run(&state.pool, move |c| {

@@ -12,6 +12,8 @@ struct Card {
     slug: String,
     title: String,
     summary: String,
+    /// The language of the title and summary shown.
+    lang: String,
     progress: Progress,
 }
 
@@ -29,21 +31,31 @@ pub async fn home(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let now = db::now();
-    let (petitions, goals) = db::run(&state.pool, move |c| {
+    let (petitions, goals, mut translated) = db::run(&state.pool, move |c| {
         let petitions = db::petitions::list_open(c, now)?;
         let ids: Vec<i32> = petitions.iter().map(|p| p.id).collect();
         let goals = db::petitions::goals_of(c, &ids)?;
-        Ok((petitions, goals))
+        let translated = db::petitions::titles_in(c, &ids, tr.lang)?;
+        Ok((petitions, goals, translated))
     })
     .await?;
     let cards = petitions
         .into_iter()
         .zip(goals)
-        .map(|(p, g)| Card {
-            progress: Progress::new(&tr, p.total_count(), &g),
-            slug: p.slug,
-            title: p.title,
-            summary: p.summary,
+        .map(|(p, g)| {
+            // The visitor's language where the petition has it; the card says which it is.
+            let progress = Progress::new(&tr, p.total_count(), &g);
+            let (title, summary, lang) = match translated.remove(&p.id) {
+                Some((title, summary)) => (title, summary, tr.code().to_string()),
+                None => (p.title, p.summary, p.language),
+            };
+            Card {
+                progress,
+                slug: p.slug,
+                title,
+                summary,
+                lang,
+            }
         })
         .collect();
     let page = HomePage {

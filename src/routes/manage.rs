@@ -72,6 +72,8 @@ struct ManagePage {
     /// Deliveries recorded: "Delivered to … on …: N signatures.".
     deliveries: Vec<String>,
     today_iso: String,
+    /// Each language: `(code, name, what it has, link to edit its version)`.
+    languages: Vec<(&'static str, &'static str, String, Option<String>)>,
 }
 
 #[get("/dashboard/petitions/{slug}")]
@@ -149,7 +151,28 @@ pub async fn show(
         .iter()
         .map(|d| super::delivery_line(&tr, d))
         .collect();
+    let languages = crate::i18n::Lang::ALL
+        .iter()
+        .map(|&lang| {
+            let version = view.texts.iter().find(|t| t.lang == lang);
+            let state = match version {
+                Some(t) if t.original => tr.t("translate.original"),
+                Some(t) if t.outdated => tr.t("translate.outdated"),
+                Some(_) => tr.t("translate.up_to_date"),
+                None => tr.t("translate.missing"),
+            };
+            let edit = (!version.is_some_and(|t| t.original)).then(|| {
+                format!(
+                    "/dashboard/petitions/{}/translations/{}",
+                    view.petition.slug,
+                    lang.code()
+                )
+            });
+            (lang.code(), lang.native_name(), state, edit)
+        })
+        .collect();
     let page = ManagePage {
+        languages,
         packages,
         deliveries,
         today_iso: now.format("%Y-%m-%d").to_string(),

@@ -22,6 +22,7 @@ pub mod petition;
 pub mod receipt;
 pub mod reset;
 pub mod sign;
+pub mod translations;
 pub mod updates;
 pub mod withdraw;
 

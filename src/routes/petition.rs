@@ -3,15 +3,92 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
 use super::{AppState, Layout, html};
-use crate::db::{self, petitions::PetitionView};
+use crate::db::{
+    self,
+    petitions::{PetitionView, TextVersion},
+};
 use crate::domain::{Country, GoalLadder};
 use crate::error::AppError;
-use crate::i18n::Tr;
+use crate::i18n::{Lang, Tr};
 
 /// How many targets show before "and N others".
 const TARGETS_SHOWN: usize = 3;
 const RECENT_SIGNERS: i64 = 8;
 const COUNTRIES_SHOWN: usize = 10;
+
+/// What a link to a petition shows when shared (Open Graph, Twitter cards), and where its
+/// versions in other languages are.
+#[derive(Clone, Debug, Default)]
+pub struct ShareMeta {
+    pub description: String,
+    /// This version's address: `?lang=` when it is not the original.
+    pub canonical: String,
+    pub image: String,
+    pub site_name: String,
+    /// `og:locale` of the version shown, and of the others.
+    pub locale: &'static str,
+    pub other_locales: Vec<&'static str>,
+    /// `(hreflang, href)` of every version, and `x-default` for the original.
+    pub alternates: Vec<(&'static str, String)>,
+}
+
+/// The Open Graph locale of a language.
+pub fn og_locale(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Hy => "hy_AM",
+        Lang::En => "en_GB",
+        Lang::Fr => "fr_FR",
+        Lang::Ru => "ru_RU",
+    }
+}
+
+/// A petition version's public address: the original's plain, a translation's with `?lang=`.
+pub fn version_url(state: &AppState, slug: &str, text: &TextVersion) -> String {
+    let url = state.url(&format!("/petitions/{slug}"));
+    if text.original {
+        url
+    } else {
+        format!("{url}?lang={}", text.lang.code())
+    }
+}
+
+impl ShareMeta {
+    pub fn new(state: &AppState, tr: &Tr, view: &PetitionView, text: &TextVersion) -> ShareMeta {
+        let slug = &view.petition.slug;
+        let description = if text.summary.is_empty() {
+            crate::markdown::plain_excerpt(&text.body_markdown, 200)
+        } else {
+            text.summary.clone()
+        };
+        let mut alternates: Vec<(&'static str, String)> = view
+            .texts
+            .iter()
+            .map(|t| (t.lang.code(), version_url(state, slug, t)))
+            .collect();
+        alternates.push(("x-default", version_url(state, slug, view.original())));
+        ShareMeta {
+            description,
+            canonical: version_url(state, slug, text),
+            image: state.url(&format!(
+                "/petitions/{slug}/card.png?lang={}",
+                tr.lang.code()
+            )),
+            site_name: state
+                .settings
+                .organization_name
+                .clone()
+                .unwrap_or_else(|| tr.t("site.name")),
+            locale: og_locale(text.lang),
+            other_locales: view
+                .texts
+                .iter()
+                .filter(|t| t.lang != text.lang)
+                .map(|t| og_locale(t.lang))
+                .collect(),
+            alternates,
+        }
+    }
+}
 
 /// Progress toward the current goal, ready to display.
 pub struct Progress {
@@ -83,6 +160,10 @@ impl FormState {
 struct PetitionPage<'a> {
     l: Layout,
     v: &'a PetitionView,
+    /// The version shown: the visitor's language if the petition has it, else the original.
+    text: &'a TextVersion,
+    /// Share previews and links to the other versions.
+    meta: ShareMeta,
     started: String,
     targets_shown: &'a [String],
     targets_more: &'a [String],
@@ -202,8 +283,9 @@ fn render_page(
             &[("name", &p.started_by), ("date", &date)],
         )
     };
-    let split = view.targets.len().min(TARGETS_SHOWN);
-    let (targets_shown, targets_more) = view.targets.split_at(split);
+    let text = view.text_for(tr.lang);
+    let split = text.targets.len().min(TARGETS_SHOWN);
+    let (targets_shown, targets_more) = text.targets.split_at(split);
     let more_key = if targets_more.len() == 1 {
         "petition.and_other"
     } else {
@@ -214,9 +296,15 @@ fn render_page(
         .app_data::<actix_web::web::Data<AppState>>()
         .map_or(1, |s| s.settings.public_country_min);
     let (shown_countries, other) = super::public_countries(&view.by_country, min);
+    let meta = req
+        .app_data::<actix_web::web::Data<AppState>>()
+        .map(|state| ShareMeta::new(state, &tr, view, text))
+        .unwrap_or_default();
     let page = PetitionPage {
-        l: Layout::new(tr, p.title.clone(), req),
+        l: Layout::new(tr, text.title.clone(), req),
         v: view,
+        text,
+        meta,
         started,
         targets_shown,
         targets_more,

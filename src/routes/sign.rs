@@ -88,7 +88,10 @@ pub async fn sign(
         return Err(AppError::PetitionClosed);
     }
     let check_email = HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/petitions/{slug}/signed")))
+        .insert_header((
+            "Location",
+            format!("/petitions/{slug}/signed?lang={}", tr.code()),
+        ))
         .finish();
     if !form.website.is_empty() {
         tracing::info!(petition.slug = %slug, "honeypot filled; signature dropped");
@@ -135,15 +138,20 @@ pub async fn sign(
         ip_hash: network_hash,
         created_at: now,
     };
-    let link = state.url(&format!("/confirm/{}", token.as_str()));
+    // Every link opens in the language the supporter signed in.
+    let lang = tr.code();
+    let link = state.url(&format!("/confirm/{}?lang={lang}", token.as_str()));
     let withdraw_token = ConfirmationToken::generate();
-    let withdraw = state.url(&format!("/withdraw/{}", withdraw_token.as_str()));
-    let petition_url = state.url(&format!("/petitions/{slug}"));
+    let withdraw = state.url(&format!(
+        "/withdraw/{}?lang={lang}",
+        withdraw_token.as_str()
+    ));
+    let petition_url = state.url(&format!("/petitions/{slug}?lang={lang}"));
     let render = |kind: Kind, withdraw: &str| -> NewEmail {
         PetitionEmail {
             tr,
             kind,
-            petition_title: &view.petition.title,
+            petition_title: &view.text_for(tr.lang).title,
             petition_url: &petition_url,
             link: &link,
             valid_days: ttl_hours.div_ceil(24),
@@ -156,7 +164,7 @@ pub async fn sign(
             tracing::error!(error = %e, "email template failed");
             NewEmail {
                 recipient: email.as_str().to_string(),
-                subject: view.petition.title.clone(),
+                subject: view.text_for(tr.lang).title.clone(),
                 body_text: link.clone(),
                 body_html: String::new(),
             }
@@ -393,11 +401,14 @@ pub async fn signed(
         l: super::Layout::new(tr, tr.t("check.title"), &req),
         paragraphs: vec![
             tr.t("check.message"),
-            view.petition.title.clone(),
+            view.text_for(tr.lang).title.clone(),
             tr.tf("check.hint", &[("days", &days)]),
             tr.tf("check.capped", &[("max", &max)]),
         ],
-        links: vec![(format!("/petitions/{slug}"), tr.t("check.back"))],
+        links: vec![(
+            format!("/petitions/{slug}?lang={}", tr.code()),
+            tr.t("check.back"),
+        )],
     };
     use askama::Template;
     Ok(super::html(StatusCode::OK, page.render()?))

@@ -40,7 +40,7 @@ pub async fn show(
         let page = WithdrawPage {
             l: Layout::new(tr, tr.t("withdraw.title"), &req),
             petition_title,
-            action: format!("/withdraw/{}", token.as_str()),
+            action: format!("/withdraw/{}?lang={}", token.as_str(), tr.code()),
         };
         return Ok(html(StatusCode::OK, page.render()?));
     }

@@ -65,6 +65,58 @@ pub fn edit(
     })
 }
 
+/// Adds or replaces the petition's version in another language than its original, made from
+/// the original as it is now, and audits it (`organizer_id` `None`: the command line).
+pub fn translate(
+    conn: &mut DbConnection,
+    organizer_id: Option<i32>,
+    petition_id: i32,
+    translation: &petitions::Translation,
+    now: NaiveDateTime,
+) -> Result<(), UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let p = lock_petition(conn, petition_id)?;
+        if p.language == translation.lang.code() {
+            return Err(UseCaseError::Refused("translate.error_original"));
+        }
+        petitions::set_translation(conn, petition_id, p.text_version, translation, now)?;
+        db::audit::record(
+            conn,
+            organizer_id,
+            Some(petition_id),
+            "translate-petition",
+            translation.lang.code(),
+            now,
+        )?;
+        Ok(())
+    })
+}
+
+/// Removes the petition's version in `lang`, and audits it; `false` if it had none.
+pub fn remove_translation(
+    conn: &mut DbConnection,
+    organizer_id: i32,
+    petition_id: i32,
+    lang: crate::i18n::Lang,
+    now: NaiveDateTime,
+) -> Result<bool, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        lock_petition(conn, petition_id)?;
+        let removed = petitions::remove_translation(conn, petition_id, lang)?;
+        if removed {
+            db::audit::record(
+                conn,
+                Some(organizer_id),
+                Some(petition_id),
+                "remove-translation",
+                lang.code(),
+                now,
+            )?;
+        }
+        Ok(removed)
+    })
+}
+
 /// Closes a petition (its count freezes) or reopens it, and audits it. Reopening a petition
 /// that closed by its date also clears that date: otherwise it would stay closed.
 pub fn set_status(

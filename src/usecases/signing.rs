@@ -367,12 +367,17 @@ pub fn confirm(
         // counted: it gets no receipt.
         let code = committed.code;
         if counts {
+            // In the language the signer read the petition in, where it has that version.
+            let title = match crate::i18n::Lang::from_code(&s.locale) {
+                Some(lang) => db::petitions::title_in(conn, &petition, lang)?,
+                None => petition.title.clone(),
+            };
             let email = receipt_email(&ReceiptFor {
                 recipient: &p.email,
                 withdraw_token: withdraw.as_str(),
                 locale: &s.locale,
                 petition_slug: &t.petition_slug,
-                petition_title: &petition.title,
+                petition_title: &title,
                 code: &code,
             });
             db::outbox::enqueue(

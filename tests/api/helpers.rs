@@ -422,6 +422,7 @@ pub async fn create_petition_in(pool: &Pool, slug: &str, goals: &[i64]) -> i32 {
         targets: vec!["OSCE Chairperson-in-Office".into()],
         created_at: db::now(),
         closes_at: None,
+        language: undersigned::i18n::Lang::En,
     };
     db::run(pool, move |c| {
         db::petitions::create(c, &new).map_err(|e| match e {

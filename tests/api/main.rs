@@ -26,6 +26,7 @@ mod outbox;
 mod privacy;
 mod retention;
 mod sign;
+mod translations;
 mod updates;
 mod withdraw;
 mod witness;

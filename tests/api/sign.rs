@@ -20,7 +20,7 @@ async fn a_supporter_signs_confirms_by_email_over_smtp_and_the_count_rises() {
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(
         res.headers()["location"],
-        "/petitions/osce-moscow-mechanism/signed"
+        "/petitions/osce-moscow-mechanism/signed?lang=en"
     );
     let page = app.get("/petitions/osce-moscow-mechanism/signed").await;
     assert!(page.text().await.unwrap().contains("Check your email"));
@@ -142,7 +142,11 @@ async fn resending_is_capped_per_hour_the_page_always_says_so_and_tells_nothing_
     );
     // The same answer before and after the cap: it must not tell anyone typing an address
     // whether, or when, it was used. The page always states the cap instead.
-    assert!(locations.iter().all(|l| l == "/petitions/p-cap/signed"));
+    assert!(
+        locations
+            .iter()
+            .all(|l| l == "/petitions/p-cap/signed?lang=en")
+    );
     let page = app.get(&locations[7]).await.text().await.unwrap();
     assert!(page.contains("at most 3 emails an hour"), "{page}");
     assert_eq!(app.rows(id).await.0, 1);
@@ -161,7 +165,7 @@ async fn resending_is_capped_per_hour_the_page_always_says_so_and_tells_nothing_
     .await
     .unwrap();
     let res = app.sign("p-cap", &[("email", "victim@example.org")]).await;
-    assert_eq!(res.headers()["location"], "/petitions/p-cap/signed");
+    assert_eq!(res.headers()["location"], "/petitions/p-cap/signed?lang=en");
     let queued = undersigned::db::run(&app.pool, |c| {
         use diesel::prelude::*;
         use undersigned::db::schema::email_jobs::dsl;

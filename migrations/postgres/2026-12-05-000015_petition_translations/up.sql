@@ -1,0 +1,20 @@
+-- A petition's text in several languages: the original (its language recorded on the petition)
+-- and a version per language (hy, en, fr, ru). `text_version` counts changes to the original's
+-- text; a version made from an older one needs an update.
+ALTER TABLE petitions ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+ALTER TABLE petitions ADD COLUMN text_version INTEGER NOT NULL DEFAULT 1;
+
+CREATE TABLE petition_translations (
+    id SERIAL PRIMARY KEY,
+    petition_id INTEGER NOT NULL REFERENCES petitions (id) ON DELETE CASCADE,
+    lang TEXT NOT NULL,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    body_markdown TEXT NOT NULL,
+    body_html TEXT NOT NULL,
+    -- One addressee per line; empty: the original's.
+    targets TEXT NOT NULL,
+    source_version INTEGER NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    UNIQUE (petition_id, lang)
+);

@@ -1,0 +1,221 @@
+//! A petition's versions in other languages, edited from the dashboard beside the original.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{AppState, Layout, html};
+use crate::auth::{self, Session};
+use crate::db::{self, petitions::PetitionView, petitions::TextVersion};
+use crate::domain::PetitionText;
+use crate::error::AppError;
+use crate::i18n::{Lang, Tr};
+use crate::usecases;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TranslationForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    body: String,
+    /// One per line, in the original's order; empty: the original's.
+    #[serde(default)]
+    targets: String,
+    /// Present when the preview button was pressed.
+    #[serde(default)]
+    preview: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "translation.html")]
+struct TranslationPage<'a> {
+    l: Layout,
+    csrf: String,
+    slug: String,
+    lang: Lang,
+    original: &'a TextVersion,
+    /// Whether a version in this language exists (it can be removed).
+    exists: bool,
+    /// "The original changed since this version was made."
+    outdated: bool,
+    f: TranslationForm,
+    errors: Vec<(&'static str, String)>,
+    preview: Option<String>,
+}
+
+impl TranslationPage<'_> {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// The language in a dashboard URL: one of ours, and not the petition's original.
+fn language(view: &PetitionView, code: &str) -> Result<Lang, AppError> {
+    Lang::ALL
+        .into_iter()
+        .find(|l| l.code() == code)
+        .filter(|l| *l != view.original().lang)
+        .ok_or(AppError::NotFound)
+}
+
+/// The editor of one version, for one request.
+struct Editor<'a> {
+    req: &'a HttpRequest,
+    tr: Tr,
+    session: &'a Session,
+    view: &'a PetitionView,
+    lang: Lang,
+}
+
+impl Editor<'_> {
+    fn render(
+        &self,
+        f: TranslationForm,
+        errors: Vec<(&'static str, String)>,
+        status: StatusCode,
+    ) -> Result<HttpResponse, AppError> {
+        let Editor {
+            req,
+            tr,
+            session,
+            view,
+            lang,
+        } = *self;
+        let version = view.texts.iter().find(|t| t.lang == lang && !t.original);
+        let preview = f.preview.as_ref().map(|_| crate::markdown::render(&f.body));
+        let title = tr.tf("translate.title", &[("language", lang.native_name())]);
+        let page = TranslationPage {
+            l: Layout::new(tr, title, req),
+            csrf: auth::csrf_token(session)?,
+            slug: view.petition.slug.clone(),
+            lang,
+            original: view.original(),
+            exists: version.is_some(),
+            outdated: version.is_some_and(|t| t.outdated),
+            f: TranslationForm {
+                csrf_token: String::new(),
+                ..f
+            },
+            errors,
+            preview,
+        };
+        Ok(html(status, page.render()?))
+    }
+}
+
+#[get("/dashboard/petitions/{slug}/translations/{lang}")]
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (slug, code) = path.into_inner();
+    let (_, view) = super::managed_petition(&state, &session, slug).await?;
+    let lang = language(&view, &code)?;
+    let f = match view.texts.iter().find(|t| t.lang == lang && !t.original) {
+        Some(t) => TranslationForm {
+            title: t.title.clone(),
+            summary: t.summary.clone(),
+            body: t.body_markdown.clone(),
+            // Shown only when they differ from the original's: otherwise they follow it.
+            targets: if t.targets == view.original().targets {
+                String::new()
+            } else {
+                t.targets.join("\n")
+            },
+            ..Default::default()
+        },
+        None => TranslationForm::default(),
+    };
+    let editor = Editor {
+        req: &req,
+        tr,
+        session: &session,
+        view: &view,
+        lang,
+    };
+    editor.render(f, vec![], StatusCode::OK)
+}
+
+#[post("/dashboard/petitions/{slug}/translations/{lang}")]
+pub async fn save(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+    form: web::Form<TranslationForm>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    auth::check_csrf(&session, &f.csrf_token)?;
+    let (slug, code) = path.into_inner();
+    let (who, view) = super::managed_petition(&state, &session, slug).await?;
+    let lang = language(&view, &code)?;
+    let editor = Editor {
+        req: &req,
+        tr,
+        session: &session,
+        view: &view,
+        lang,
+    };
+    let text = match PetitionText::parse(&f.title, &f.summary, &f.body, &f.targets) {
+        Ok(_) if f.preview.is_some() => return editor.render(f, vec![], StatusCode::OK),
+        Ok(text) => text,
+        Err(errors) => {
+            let errors = errors.into_iter().map(|(f, k)| (f, tr.t(k))).collect();
+            return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let id = view.petition.id;
+    let translation = db::petitions::Translation { lang, text };
+    usecases::run(&state.pool, move |c| {
+        usecases::petitions::translate(c, Some(who.id), id, &translation, db::now())
+    })
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/dashboard/petitions/{}#languages", view.petition.slug),
+        ))
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+#[post("/dashboard/petitions/{slug}/translations/{lang}/remove")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    session: Session,
+    form: web::Form<RemoveForm>,
+) -> Result<HttpResponse, AppError> {
+    auth::check_csrf(&session, &form.csrf_token)?;
+    let (slug, code) = path.into_inner();
+    let (who, view) = super::managed_petition(&state, &session, slug).await?;
+    let lang = language(&view, &code)?;
+    let id = view.petition.id;
+    usecases::run(&state.pool, move |c| {
+        usecases::petitions::remove_translation(c, who.id, id, lang, db::now())
+    })
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/dashboard/petitions/{}#languages", view.petition.slug),
+        ))
+        .finish())
+}

@@ -1,0 +1,395 @@
+//! One petition in several languages: each visitor reads the version in their language, the
+//! emails follow the version they read, and organizers keep the versions in step.
+
+use std::process::Command;
+
+use crate::helpers::{TestApp, bodies, spawn_app, subject};
+use crate::organizers::{add_organizer, csrf, login};
+
+const HY_TITLE: &str = "Գործարկել ԵԱՀԿ Մոսկովյան մեխանիզմը";
+const RU_TITLE: &str = "Запустить Московский механизм ОБСЕ";
+const FR_TITLE: &str = "Déclencher le mécanisme de Moscou de l’OSCE";
+
+/// `undersigned petition translate …` against the app's database.
+fn translate(app: &TestApp, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .args(["petition", "translate"])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("UNDERSIGNED_DATA_DIR", app.dir.path())
+        .env("UNDERSIGNED_DATABASE_URL", &app.db.url)
+        .output()
+        .unwrap()
+}
+
+async fn page(app: &TestApp, path: &str, accept_language: Option<&str>) -> String {
+    let mut req = app.client.get(format!("{}{path}", app.address));
+    if let Some(al) = accept_language {
+        req = req.header("Accept-Language", al);
+    }
+    req.send().await.unwrap().text().await.unwrap()
+}
+
+/// A petition in English with versions in Armenian and Russian (command line) and French
+/// (dashboard, by its organizer).
+async fn petition_in_four_languages(app: &TestApp) {
+    add_organizer(app, "ana@example.org", "correct horse battery", false);
+    app.create_owned_petition("p-langs", &[100], "ana@example.org")
+        .await;
+    let body = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(body.path(), "Ազատություն **բոլոր** գերիներին։").unwrap();
+    let out = translate(
+        app,
+        &[
+            "--slug",
+            "p-langs",
+            "--lang",
+            "hy",
+            "--title",
+            HY_TITLE,
+            "--summary",
+            "Դիմում ԵԱՀԿ-ին",
+            "--body-file",
+            body.path().to_str().unwrap(),
+            "--target",
+            "ԵԱՀԿ գործող նախագահ",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/petitions/p-langs?lang=hy"));
+    let out = translate(
+        app,
+        &["--slug", "p-langs", "--lang", "ru", "--title", RU_TITLE],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    login(app, "ana@example.org", "correct horse battery").await;
+    let form = app
+        .text("/dashboard/petitions/p-langs/translations/fr")
+        .await;
+    assert!(
+        form.contains("Version en") || form.contains("Version in"),
+        "{form}"
+    );
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-langs/translations/fr",
+            &[
+                ("csrf_token", &csrf(&form)),
+                ("title", FR_TITLE),
+                ("summary", "Un appel à l’OSCE"),
+                ("body", "Libérez **tous** les prisonniers."),
+                ("targets", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+}
+
+#[tokio::test]
+async fn each_visitor_reads_the_version_in_their_language_marked_with_its_lang() {
+    let app = spawn_app().await;
+    petition_in_four_languages(&app).await;
+
+    let hy = page(&app, "/petitions/p-langs?lang=hy", None).await;
+    assert!(
+        hy.contains("<html lang=\"hy\">"),
+        "the interface follows ?lang"
+    );
+    assert!(
+        hy.contains(&format!("<h1 lang=\"hy\">{HY_TITLE}</h1>")),
+        "{hy}"
+    );
+    assert!(hy.contains("<strong>բոլոր</strong>"));
+    assert!(
+        hy.contains("<li>ԵԱՀԿ գործող նախագահ</li>"),
+        "its own addressees"
+    );
+    assert!(hy.contains("<p class=\"summary\" lang=\"hy\">Դիմում ԵԱՀԿ-ին</p>"));
+    // Every version is announced to search engines and link previews.
+    for (lang, href) in [
+        ("en", "/petitions/p-langs\""),
+        ("hy", "/petitions/p-langs?lang=hy\""),
+        ("fr", "/petitions/p-langs?lang=fr\""),
+        ("ru", "/petitions/p-langs?lang=ru\""),
+        ("x-default", "/petitions/p-langs\""),
+    ] {
+        assert!(
+            hy.contains(&format!(
+                "<link rel=\"alternate\" hreflang=\"{lang}\" href=\"{}{href}",
+                app.address
+            )),
+            "{lang}: {hy}"
+        );
+    }
+    assert!(hy.contains("<meta property=\"og:locale\" content=\"hy_AM\">"));
+    assert!(hy.contains("<meta property=\"og:locale:alternate\" content=\"fr_FR\">"));
+    assert!(hy.contains(&format!(
+        "<meta property=\"og:title\" content=\"{HY_TITLE}\">"
+    )));
+    assert!(hy.contains(&format!(
+        "<link rel=\"canonical\" href=\"{}/petitions/p-langs?lang=hy\">",
+        app.address
+    )));
+    assert!(hy.contains("<meta name=\"twitter:card\" content=\"summary_large_image\">"));
+
+    // Without ?lang, the browser's language picks the version; the French one has no
+    // addressees of its own, so it shows the original's.
+    let fr = page(&app, "/petitions/p-langs", Some("fr-FR,fr;q=0.9")).await;
+    assert!(
+        fr.contains(&format!("<h1 lang=\"fr\">{FR_TITLE}</h1>")),
+        "{fr}"
+    );
+    let ru = page(&app, "/petitions/p-langs", Some("ru")).await;
+    assert!(ru.contains(&format!("<h1 lang=\"ru\">{RU_TITLE}</h1>")));
+    // The home page lists it in the visitor's language too.
+    let home = page(&app, "/?lang=ru", None).await;
+    assert!(home.contains(RU_TITLE), "{home}");
+
+    // The JSON names the original's language and carries every version.
+    let json = app.json("p-langs").await;
+    assert_eq!(json["language"], "en");
+    assert_eq!(json["translations"]["hy"]["title"], HY_TITLE);
+    assert_eq!(
+        json["translations"]["hy"]["targets"][0],
+        "ԵԱՀԿ գործող նախագահ"
+    );
+    assert_eq!(json["translations"]["fr"]["summary"], "Un appel à l’OSCE");
+    assert_eq!(json["translations"]["ru"]["outdated"], false);
+    assert!(json["translations"].get("en").is_none());
+}
+
+#[tokio::test]
+async fn a_signer_who_read_the_armenian_version_gets_every_email_in_armenian() {
+    let app = spawn_app().await;
+    petition_in_four_languages(&app).await;
+    let client = crate::helpers::spawn_client();
+    let form = client
+        .get(format!("{}/petitions/p-langs?lang=hy", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains("action=\"/petitions/p-langs/sign?lang=hy\""),
+        "{form}"
+    );
+    let res = client
+        .post(format!("{}/petitions/p-langs/sign?lang=hy", app.address))
+        .form(&[
+            ("name", "Անահիտ Մկրտչյան"),
+            ("email", "anahit@example.am"),
+            ("country", "AM"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let check = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(check.ends_with("?lang=hy"));
+    let email = app.wait_for_emails(1).await[0].clone();
+    let (text, _) = bodies(&email);
+    assert!(text.contains(HY_TITLE), "{text}");
+    assert!(text.contains("Բարև"), "Armenian greeting: {text}");
+    let link = crate::helpers::confirmation_link(&email);
+    assert!(link.ends_with("?lang=hy"), "{link}");
+    let link = &link[link.find("/confirm/").unwrap()..];
+    let confirm = app.text(link).await;
+    assert!(confirm.contains("<html lang=\"hy\">"), "{confirm}");
+    let thanks = app.post_form(link, &[]).await.text().await.unwrap();
+    assert!(thanks.contains(HY_TITLE), "{thanks}");
+    let receipt = app.wait_for_emails(2).await[1].clone();
+    assert!(
+        subject(&receipt).contains(HY_TITLE),
+        "{}",
+        subject(&receipt)
+    );
+}
+
+#[tokio::test]
+async fn changing_the_original_marks_its_versions_for_update_until_they_are_saved_again() {
+    let app = spawn_app().await;
+    petition_in_four_languages(&app).await;
+    let edit = app.text("/dashboard/petitions/p-langs/edit").await;
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-langs/edit",
+            &[
+                ("csrf_token", &csrf(&edit)),
+                ("title", "A changed title"),
+                ("summary", ""),
+                ("body", "New text."),
+                ("targets", ""),
+                ("goals", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let json = app.json("p-langs").await;
+    assert_eq!(json["translations"]["hy"]["outdated"], true);
+    let manage = app.text("/dashboard/petitions/p-langs").await;
+    assert!(manage.contains("Needs update"), "{manage}");
+    let form = app
+        .text("/dashboard/petitions/p-langs/translations/hy")
+        .await;
+    assert!(form.contains("The original text changed"), "{form}");
+    assert!(form.contains("New text."), "the original beside it");
+    assert!(form.contains(HY_TITLE), "the version so far");
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-langs/translations/hy",
+            &[
+                ("csrf_token", &csrf(&form)),
+                ("title", HY_TITLE),
+                ("body", "Նոր տեքստ։"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(
+        app.json("p-langs").await["translations"]["hy"]["outdated"],
+        false
+    );
+    // Saving the original without changing its text leaves the versions as they are.
+    let edit = app.text("/dashboard/petitions/p-langs/edit").await;
+    app.post_form(
+        "/dashboard/petitions/p-langs/edit",
+        &[
+            ("csrf_token", &csrf(&edit)),
+            ("title", "A changed title"),
+            ("summary", ""),
+            ("body", "New text."),
+            ("targets", ""),
+            ("goals", "100, 200"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        app.json("p-langs").await["translations"]["hy"]["outdated"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn bad_translations_are_refused_with_a_reason_and_change_nothing() {
+    let app = spawn_app().await;
+    petition_in_four_languages(&app).await;
+    // The original's language, an unknown language, an empty title: refused on the command
+    // line with a message.
+    for (args, says) in [
+        (vec!["--lang", "en", "--title", "X"], "original language"),
+        (
+            vec!["--lang", "de", "--title", "X"],
+            "--lang must be one of",
+        ),
+        (vec!["--lang", "hy", "--title", "  "], "--title"),
+    ] {
+        let mut all = vec!["--slug", "p-langs"];
+        all.extend(args);
+        let out = translate(&app, &all);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+    let out = translate(&app, &["--slug", "nope", "--lang", "hy", "--title", "X"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no petition"));
+    // The dashboard: no page for the original's language or an unknown one; an empty title
+    // is a 422 with the message by its field; no CSRF token, a 403.
+    for path in ["en", "de", "xx%00"] {
+        let res = app
+            .get(&format!("/dashboard/petitions/p-langs/translations/{path}"))
+            .await;
+        assert_eq!(res.status().as_u16(), 404, "{path}");
+    }
+    let form = app
+        .text("/dashboard/petitions/p-langs/translations/ru")
+        .await;
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-langs/translations/ru",
+            &[("csrf_token", &csrf(&form)), ("title", ""), ("body", "x")],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Give a title of up to 200 characters.")
+    );
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-langs/translations/ru",
+            &[("title", "Другое"), ("body", "x")],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 403);
+    let json = app.json("p-langs").await;
+    assert_eq!(json["translations"]["ru"]["title"], RU_TITLE, "unchanged");
+    assert_eq!(json["translations"]["hy"]["title"], HY_TITLE);
+    // Removing a version: the page falls back to the original.
+    let form = app
+        .text("/dashboard/petitions/p-langs/translations/ru")
+        .await;
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-langs/translations/ru/remove",
+            &[("csrf_token", &csrf(&form))],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let ru = page(&app, "/petitions/p-langs?lang=ru", None).await;
+    assert!(ru.contains("<h1 lang=\"en\">"), "{ru}");
+    // Another organizer cannot see or change the versions.
+    let other = spawn_app_other(&app).await;
+    let res = other
+        .get("/dashboard/petitions/p-langs/translations/hy")
+        .await;
+    assert_eq!(res.status().as_u16(), 404);
+}
+
+/// A second browser, signed in as an organizer who does not manage the petition.
+async fn spawn_app_other(app: &TestApp) -> TestApp {
+    add_organizer(app, "bob@example.org", "correct horse battery", false);
+    let other =
+        crate::helpers::spawn_app_on(app.db.clone(), crate::helpers::Mail::Memory, &[]).await;
+    login(&other, "bob@example.org", "correct horse battery").await;
+    other
+}
+
+#[tokio::test]
+async fn a_petition_created_in_armenian_records_its_language() {
+    let app = spawn_app().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .args(["petition", "create", "--slug", "p-hy", "--title", HY_TITLE])
+        .args(["--goal", "100", "--lang", "hy"])
+        .env_clear()
+        .env("UNDERSIGNED_DATA_DIR", app.dir.path())
+        .env("UNDERSIGNED_DATABASE_URL", &app.db.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(app.json("p-hy").await["language"], "hy");
+    let en = page(&app, "/petitions/p-hy?lang=en", None).await;
+    assert!(
+        en.contains(&format!("<h1 lang=\"hy\">{HY_TITLE}</h1>")),
+        "{en}"
+    );
+    assert!(en.contains("<html lang=\"en\">"));
+}
