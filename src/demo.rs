@@ -20,7 +20,71 @@ struct DemoPetition {
     goals: &'static [i64],
     signatures: usize,
     days: i64,
+    /// Versions in other languages: `(lang, title, summary, body, addressees)`.
+    translations: &'static [DemoTranslation],
 }
+
+type DemoTranslation = (
+    crate::i18n::Lang,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
+const OSCE_TRANSLATIONS: [DemoTranslation; 3] = [
+    (
+        crate::i18n::Lang::Hy,
+        "Գործարկել ԵԱՀԿ Մոսկովյան մեխանիզմը Բաքվում պահվող հայ գերիների համար",
+        "Խնդրել ԵԱՀԿ մասնակից պետություններին ուղարկել անկախ փորձագետներ՝ ուսումնասիրելու Ադրբեջանում հայ գերիների կալանքն ու դատավարությունները։",
+        "Հայ ռազմագերիներն ու քաղաքացիական անձինք շարունակում են պահվել Բաքվում։ Նրանց ընտանիքները գրեթե լուր չունեն նրանցից, իսկ անկախ դիտորդները չեն կարողացել հետևել դատավարություններին։\n\n\
+**ԵԱՀԿ Մոսկովյան մեխանիզմը** թույլ է տալիս մասնակից պետություններին ուղարկել անկախ փորձագետների առաքելություն՝ ուսումնասիրելու մարդու իրավունքների լուրջ իրավիճակը։ Մենք խնդրում ենք ԵԱՀԿ-ին և նրա մասնակից պետություններին՝\n\n\
+1. գործարկել Մոսկովյան մեխանիզմը Ադրբեջանում հայ գերիների կալանքի և դատավարությունների վերաբերյալ,\n\
+2. պահանջել մուտք ԿԽՄԿ-ի և անկախ դիտորդների համար,\n\
+3. հրապարակայնորեն զեկուցել իրենց եզրակացությունների մասին։\n\n\
+*Ցուցադրական տվյալներ. այս էջի ստորագրությունները հորինված են։*",
+        &[
+            "ԵԱՀԿ գործող նախագահ",
+            "ԵԱՀԿ գլխավոր քարտուղար",
+            "ԵԱՀԿ Ժողովրդավարական հաստատությունների և մարդու իրավունքների գրասենյակ (ԺՀՄԻԳ)",
+            "ԵԱՀԿ Մշտական խորհրդում մշտական ներկայացուցիչներ",
+        ],
+    ),
+    (
+        crate::i18n::Lang::Fr,
+        "Déclencher le mécanisme de Moscou de l’OSCE pour les prisonniers arméniens détenus à Bakou",
+        "Demander aux États participants de l’OSCE d’envoyer des experts indépendants examiner la détention et les procès des prisonniers arméniens en Azerbaïdjan.",
+        "Des prisonniers de guerre et des civils arméniens restent détenus à Bakou. Leurs familles n’ont que peu ou pas de nouvelles d’eux, et aucun observateur indépendant n’a pu suivre leurs procès.\n\n\
+Le **mécanisme de Moscou de l’OSCE** permet aux États participants d’envoyer une mission d’experts indépendants examiner une situation grave en matière de droits humains. Nous demandons à l’OSCE et à ses États participants :\n\n\
+1. d’invoquer le mécanisme de Moscou au sujet de la détention et des procès des prisonniers arméniens en Azerbaïdjan ;\n\
+2. de demander un accès pour le CICR et pour des observateurs indépendants ;\n\
+3. de rendre publiques leurs conclusions.\n\n\
+*Données de démonstration : les signatures de cette page sont fictives.*",
+        &[
+            "Président en exercice de l’OSCE",
+            "Secrétaire général de l’OSCE",
+            "Bureau des institutions démocratiques et des droits de l’homme de l’OSCE (BIDDH)",
+            "Représentants permanents auprès du Conseil permanent de l’OSCE",
+        ],
+    ),
+    (
+        crate::i18n::Lang::Ru,
+        "Задействовать Московский механизм ОБСЕ в отношении армянских пленных, удерживаемых в Баку",
+        "Призвать государства — участники ОБСЕ направить независимых экспертов для изучения условий содержания и судебных процессов над армянскими пленными в Азербайджане.",
+        "Армянские военнопленные и гражданские лица по-прежнему удерживаются в Баку. Их семьи почти ничего о них не знают, а независимые наблюдатели не смогли следить за судебными процессами.\n\n\
+**Московский механизм ОБСЕ** позволяет государствам-участникам направить миссию независимых экспертов для изучения серьёзной ситуации с правами человека. Мы призываем ОБСЕ и её государства-участники:\n\n\
+1. задействовать Московский механизм в связи с содержанием под стражей и судебными процессами над армянскими пленными в Азербайджане;\n\
+2. добиться доступа к ним для МККК и независимых наблюдателей;\n\
+3. публично сообщить о своих выводах.\n\n\
+*Демонстрационные данные: подписи на этой странице вымышлены.*",
+        &[
+            "Действующий председатель ОБСЕ",
+            "Генеральный секретарь ОБСЕ",
+            "Бюро ОБСЕ по демократическим институтам и правам человека (БДИПЧ)",
+            "Постоянные представители при Постоянном совете ОБСЕ",
+        ],
+    ),
+];
 
 const PETITIONS: [DemoPetition; 2] = [
     DemoPetition {
@@ -43,6 +107,7 @@ The **OSCE Moscow Mechanism** lets participating States send a mission of indepe
         goals: &[5_500],
         signatures: 3_807,
         days: 56,
+        translations: &OSCE_TRANSLATIONS,
     },
     DemoPetition {
         slug: "un-secretary-general-free-the-prisoners",
@@ -67,6 +132,7 @@ The **OSCE Moscow Mechanism** lets participating States send a mission of indepe
         goals: &[10_000, 25_000, 40_000, 50_000],
         signatures: 42_424,
         days: 120,
+        translations: &[],
     },
 ];
 
@@ -181,6 +247,18 @@ pub fn load(conn: &mut DbConnection, keys: &crate::keys::Keys) -> anyhow::Result
                 language: crate::i18n::Lang::En,
             },
         )?;
+        for &(lang, title, summary, body, targets) in demo.translations {
+            let translation = db::petitions::Translation {
+                lang,
+                text: crate::domain::PetitionText {
+                    title: title.to_string(),
+                    summary: summary.to_string(),
+                    body_markdown: body.to_string(),
+                    targets: targets.iter().map(|t| t.to_string()).collect(),
+                },
+            };
+            db::petitions::set_translation(conn, id, 1, &translation, created_at)?;
+        }
         let mut rng = StdRng::seed_from_u64(i as u64 + 1);
         insert_signatures(conn, keys, &mut rng, id, demo, created_at, now)?;
         lines.push(format!(

@@ -18,12 +18,20 @@ pub fn render_for_email(markdown: &str) -> String {
 /// most `max` characters (with "…" when cut): a page's description for search engines and
 /// link previews.
 pub fn plain_excerpt(markdown: &str, max: usize) -> String {
-    use pulldown_cmark::Event;
+    use pulldown_cmark::{Event, TagEnd};
     let mut text = String::new();
     for event in Parser::new(markdown) {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak | Event::End(_) => text.push(' '),
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::TableCell,
+            ) => text.push(' '),
             _ => {}
         }
     }

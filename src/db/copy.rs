@@ -9,8 +9,8 @@ use super::schema::{
     audit_log, confirmation_tokens, country_counts, deliveries, delivery_packages, email_jobs,
     export_snapshot_signatures, export_snapshots, log_checkpoints, log_cosignatures, log_entries,
     log_nodes, log_pending, organizers, paper_signatures, password_resets, petition_goals,
-    petition_images, petition_organizers, petition_targets, petition_updates, petitions,
-    setup_tokens, signatures, site_state,
+    petition_images, petition_organizers, petition_targets, petition_translations,
+    petition_updates, petitions, setup_tokens, signatures, site_state,
 };
 use super::{DbConnection, DbError};
 
@@ -36,6 +36,23 @@ struct PetitionRow {
     log_started: bool,
     log_origin: Option<String>,
     closed_at: Option<NaiveDateTime>,
+    language: String,
+    text_version: i32,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = petition_translations)]
+struct TranslationRow {
+    id: i32,
+    petition_id: i32,
+    lang: String,
+    title: String,
+    summary: String,
+    body_markdown: String,
+    body_html: String,
+    targets: String,
+    source_version: i32,
+    updated_at: NaiveDateTime,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -342,6 +359,7 @@ macro_rules! for_each_table {
         $m!($($args)* petitions, PetitionRow);
         $m!($($args)* petition_goals, GoalRow);
         $m!($($args)* petition_targets, TargetRow);
+        $m!($($args)* petition_translations, TranslationRow);
         $m!($($args)* country_counts, CountryCountRow);
         $m!($($args)* signatures, SignatureRow);
         $m!($($args)* confirmation_tokens, TokenRow);

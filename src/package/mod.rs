@@ -204,7 +204,10 @@ fn write<W: Write + Seek>(
     let checkpoint = dblog::latest(conn, petition.id)?
         .ok_or_else(|| PackageError::Inconsistent("no checkpoint after flushing".into()))?;
     let base = site.base_url.trim_end_matches('/');
-    let languages = vec![Lang::En];
+    // Every version the signers may have read, the original first.
+    let targets = db::petitions::targets(conn, petition.id)?;
+    let texts = db::petitions::texts(conn, petition, &targets)?;
+    let languages: Vec<Lang> = texts.iter().map(|t| t.lang).collect();
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(zip_time(now));
@@ -298,11 +301,10 @@ fn write<W: Write + Seek>(
         ));
     }
 
-    let targets = db::petitions::targets(conn, petition.id)?;
-    for lang in &languages {
+    for text in &texts {
         w.put(
-            &files::petition(lang.code()),
-            petition_text(petition, &targets).as_bytes(),
+            &files::petition(text.lang.code()),
+            petition_text(text).as_bytes(),
         )?;
     }
     w.put(files::CHECKPOINT, checkpoint.note.as_bytes())?;
@@ -327,7 +329,8 @@ fn write<W: Write + Seek>(
         created_at: now,
     };
     w.put(files::VERIFY, verify_page(&languages, &facts).as_bytes())?;
-    w.put(files::README, readme(&languages, &facts).as_bytes())?;
+    let versions: Vec<(Lang, &str)> = texts.iter().map(|t| (t.lang, t.title.as_str())).collect();
+    w.put(files::README, readme(&versions, &facts).as_bytes())?;
 
     let manifest = Manifest {
         format: FORMAT.to_string(),
@@ -375,13 +378,14 @@ fn zip_time(t: NaiveDateTime) -> zip::DateTime {
     .unwrap_or_default()
 }
 
-/// The petition as its signers read it: title, addressees, summary and text (Markdown).
-fn petition_text(p: &Petition, targets: &[String]) -> String {
+/// The petition as its signers read it in one language: title, addressees, summary and text
+/// (Markdown).
+fn petition_text(p: &db::petitions::TextVersion) -> String {
     let mut s = format!("# {}\n\n", p.title);
-    for t in targets {
+    for t in &p.targets {
         s.push_str(&format!("- {t}\n"));
     }
-    if !targets.is_empty() {
+    if !p.targets.is_empty() {
         s.push('\n');
     }
     if !p.summary.is_empty() {
@@ -401,15 +405,16 @@ struct Facts<'a> {
     created_at: NaiveDateTime,
 }
 
-/// `README.txt`: for the official who receives the package, in each of its languages.
-fn readme(languages: &[Lang], f: &Facts<'_>) -> String {
+/// `README.txt`: for the official who receives the package, in each of its languages, each
+/// naming the petition by its title in that language.
+fn readme(versions: &[(Lang, &str)], f: &Facts<'_>) -> String {
     let mut out = String::new();
-    for (i, lang) in languages.iter().enumerate() {
+    for (i, (lang, petition_title)) in versions.iter().enumerate() {
         let tr = Tr::new(*lang);
         if i > 0 {
             out.push_str("\n\n");
         }
-        let title = tr.tf("package.readme.title", &[("title", &f.petition.title)]);
+        let title = tr.tf("package.readme.title", &[("title", petition_title)]);
         out.push_str(&title);
         out.push('\n');
         out.push_str(&"=".repeat(title.chars().count().min(78)));
@@ -418,7 +423,7 @@ fn readme(languages: &[Lang], f: &Facts<'_>) -> String {
             tr.tf(
                 "package.readme.what",
                 &[
-                    ("title", &f.petition.title),
+                    ("title", petition_title),
                     ("url", &f.petition.url),
                     ("time", &tr.datetime(f.created_at)),
                     ("total", &tr.number(f.total)),

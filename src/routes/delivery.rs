@@ -18,8 +18,8 @@ use crate::i18n::Tr;
 #[template(path = "delivery_cover.html")]
 struct Cover {
     l: Layout,
-    body_html: String,
-    targets: Vec<String>,
+    /// The original text, then each version in another language.
+    texts: Vec<crate::db::petitions::TextVersion>,
     organizer: String,
     total: String,
     paper: Option<String>,
@@ -142,8 +142,7 @@ pub async fn delivery(
     };
     let cover = Cover {
         l: Layout::new(tr, p.title.clone(), &req),
-        body_html: p.body_html.clone(),
-        targets: view.targets.clone(),
+        texts: view.texts.clone(),
         organizer,
         total: tr.number(count),
         paper: (paper > 0).then(|| tr.number(paper)),

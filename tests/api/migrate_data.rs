@@ -59,6 +59,8 @@ async fn a_campaign_moves_mid_flight_without_losing_a_signature() {
     );
     let report = String::from_utf8(out.stdout).unwrap();
     assert!(report.contains("signatures\t46233"), "{report}");
+    // The demo's OSCE petition in Armenian, French and Russian besides English.
+    assert!(report.contains("petition_translations\t3"), "{report}");
     // Two confirmation links and the confirmed signer's receipt.
     assert!(report.contains("email_jobs\t3"), "{report}");
 

@@ -690,3 +690,61 @@ async fn organizers_make_a_package_on_the_dashboard_and_record_its_delivery() {
         .await;
     assert_eq!(res.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn a_package_carries_the_petition_in_every_language_it_has() {
+    let app = app_with_key().await;
+    app.create_petition("p-versions", &[10]).await;
+    let out = cli(
+        &app,
+        &[
+            "petition",
+            "translate",
+            "--slug",
+            "p-versions",
+            "--lang",
+            "hy",
+            "--title",
+            "Ազատություն գերիներին",
+            "--target",
+            "ՄԱԿ-ի գլխավոր քարտուղար",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.sign("p-versions", &[("email", "one@example.am")]).await;
+    let link = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+    app.post_form(&link, &[]).await;
+    wait_for_log_total(&app, "p-versions", 1).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("versions.zip");
+    let out = package(&app, "p-versions", path.to_str().unwrap(), false);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = unzip(&std::fs::read(&path).unwrap());
+    let hy = text(&files, "petition.hy.md");
+    assert!(hy.starts_with("# Ազատություն գերիներին\n"), "{hy}");
+    assert!(hy.contains("- ՄԱԿ-ի գլխավոր քարտուղար"), "{hy}");
+    assert!(text(&files, "petition.en.md").starts_with("# Petition p-versions"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(file(&files, "manifest.json")).unwrap();
+    assert_eq!(
+        manifest["petition"]["languages"],
+        serde_json::json!(["en", "hy"])
+    );
+    let readme = text(&files, "README.txt");
+    assert!(
+        readme.contains("Ազատություն գերիներին"),
+        "each part names its own title: {readme}"
+    );
+    let vkey = app.text("/.well-known/undersigned/log-key").await;
+    let (ok, stdout, stderr) = verify(&path, Some(vkey.trim()));
+    assert!(ok, "{stdout}{stderr}");
+}

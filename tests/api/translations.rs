@@ -166,6 +166,17 @@ async fn each_visitor_reads_the_version_in_their_language_marked_with_its_lang()
     assert_eq!(json["translations"]["fr"]["summary"], "Un appel à l’OSCE");
     assert_eq!(json["translations"]["ru"]["outdated"], false);
     assert!(json["translations"].get("en").is_none());
+
+    // The delivery document carries every version, each marked with its language.
+    let delivery = app.text("/dashboard/petitions/p-langs/delivery").await;
+    assert!(delivery.contains("<h1 lang=\"en\">Petition p-langs</h1>"), "{delivery}");
+    for (lang, title) in [("hy", HY_TITLE), ("fr", FR_TITLE), ("ru", RU_TITLE)] {
+        assert!(
+            delivery.contains(&format!("<section class=\"version\" lang=\"{lang}\">")),
+            "{lang}"
+        );
+        assert!(delivery.contains(&format!("<h3>{title}</h3>")), "{lang}");
+    }
 }
 
 #[tokio::test]
