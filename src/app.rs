@@ -168,6 +168,7 @@ impl Application {
             keys,
             links,
             daily_cache: Default::default(),
+            cards: Default::default(),
         });
         let app_state = state.clone();
         let hsts = state.https();
@@ -232,6 +233,10 @@ impl Application {
                     }))
                     .service(routes::home::home)
                     .service(routes::petition::show)
+                    .service(routes::card::card)
+                    .service(routes::share::qr_svg)
+                    .service(routes::share::qr_png)
+                    .service(routes::share::poster)
                     .service(routes::sign::sign)
                     .service(routes::sign::signed)
                     .service(routes::confirm::show)

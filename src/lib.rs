@@ -4,6 +4,7 @@ rust_i18n::i18n!("locales", fallback = "en");
 
 pub mod app;
 pub mod auth;
+pub mod card;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -18,6 +19,7 @@ pub mod keys;
 pub mod log;
 pub mod markdown;
 pub mod package;
+pub mod qr;
 pub mod ratelimit;
 pub mod routes;
 pub mod sealed;

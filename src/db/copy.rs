@@ -116,6 +116,7 @@ struct SignatureRow {
     withdraw_hash: Option<String>,
     withdrawn_at: Option<NaiveDateTime>,
     erased_at: Option<NaiveDateTime>,
+    source: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -219,6 +220,7 @@ struct TokenRow {
     ip_hash: Option<String>,
     personal: Option<String>,
     display: String,
+    source: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

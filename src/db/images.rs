@@ -45,6 +45,18 @@ pub fn get(
         .optional()?)
 }
 
+/// When a petition's image last changed, if it has one (without reading it).
+pub fn updated_at(
+    conn: &mut DbConnection,
+    petition_id: i32,
+) -> Result<Option<NaiveDateTime>, DbError> {
+    Ok(petition_images::table
+        .find(petition_id)
+        .select(petition_images::updated_at)
+        .first(conn)
+        .optional()?)
+}
+
 /// Whether a petition has an image (without reading it).
 pub fn exists(conn: &mut DbConnection, petition_id: i32) -> Result<bool, DbError> {
     Ok(petition_images::table

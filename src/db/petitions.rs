@@ -384,6 +384,21 @@ pub fn texts(
     Ok(texts)
 }
 
+/// Counted signatures per source tag (`None`: came without one), most first.
+pub fn sources(
+    conn: &mut DbConnection,
+    petition_id: i32,
+) -> Result<Vec<(Option<String>, i64)>, DbError> {
+    let mut rows: Vec<(Option<String>, i64)> = signatures::table
+        .filter(signatures::petition_id.eq(petition_id))
+        .filter(super::signatures::counted())
+        .group_by(signatures::source)
+        .select((signatures::source, diesel::dsl::count_star()))
+        .load(conn)?;
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(rows)
+}
+
 /// The titles and summaries of petitions `ids` in `lang`, for those that have that version.
 pub fn titles_in(
     conn: &mut DbConnection,

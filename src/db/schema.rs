@@ -95,6 +95,7 @@ diesel::table! {
         withdraw_hash -> Nullable<Text>,
         withdrawn_at -> Nullable<Timestamp>,
         erased_at -> Nullable<Timestamp>,
+        source -> Nullable<Text>,
     }
 }
 
@@ -112,6 +113,7 @@ diesel::table! {
         ip_hash -> Nullable<Text>,
         personal -> Nullable<Text>,
         display -> Text,
+        source -> Nullable<Text>,
     }
 }
 

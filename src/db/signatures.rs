@@ -30,6 +30,8 @@ pub struct NewSignature {
     pub locale: String,
     pub ip_hash: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The tag of the link the signer followed (`?src=`).
+    pub source: Option<crate::domain::Source>,
 }
 
 /// The type of [`counted`]'s filter.
@@ -99,6 +101,7 @@ pub fn insert_token(
             confirmation_tokens::wants_updates.eq(new.wants_updates),
             confirmation_tokens::locale.eq(&new.locale),
             confirmation_tokens::ip_hash.eq(&new.ip_hash),
+            confirmation_tokens::source.eq(new.source.as_ref().map(|s| s.as_str())),
         ))
         .execute(conn)?;
     Ok(())
@@ -117,6 +120,8 @@ pub struct Submission {
     pub ip_hash: Option<String>,
     /// When it was submitted.
     pub submitted_at: NaiveDateTime,
+    /// The tag of the link the signer followed.
+    pub source: Option<String>,
 }
 
 /// A confirmation link with its submission and the signature and petition it belongs to.
@@ -163,6 +168,7 @@ pub fn token(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRo
                 confirmation_tokens::locale,
                 confirmation_tokens::ip_hash,
                 confirmation_tokens::created_at,
+                confirmation_tokens::source,
             ),
             signatures::salt,
         ))

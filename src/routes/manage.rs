@@ -74,6 +74,18 @@ struct ManagePage {
     today_iso: String,
     /// Each language: `(code, name, what it has, link to edit its version)`.
     languages: Vec<(&'static str, &'static str, String, Option<String>)>,
+    /// Counted signatures per source tag: `(tag or "no tag", count)`.
+    sources: Vec<(String, String)>,
+    /// The tag asked for in the links form, and its links: `(tag, url, qr.svg, qr.png, poster)`.
+    tagged: Option<(String, String, String, String, String)>,
+    /// The tag typed that is not one.
+    bad_tag: bool,
+}
+
+/// `?tag=` on the dashboard page: make the links for one source.
+#[derive(Debug, Deserialize)]
+pub struct TagQuery {
+    tag: Option<String>,
 }
 
 #[get("/dashboard/petitions/{slug}")]
@@ -171,7 +183,32 @@ pub async fn show(
             (lang.code(), lang.native_name(), state, edit)
         })
         .collect();
+    let slug = view.petition.slug.clone();
+    let pid = view.petition.id;
+    let sources = db::run(&state.pool, move |c| db::petitions::sources(c, pid))
+        .await?
+        .into_iter()
+        .map(|(tag, n)| (tag.unwrap_or_else(|| tr.t("sources.none")), tr.number(n)))
+        .collect();
+    let asked = web::Query::<TagQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.into_inner().tag)
+        .filter(|t| !t.trim().is_empty());
+    let tag = asked.as_deref().and_then(crate::domain::Source::parse);
+    let tagged = tag.as_ref().map(|tag| {
+        let t = tag.as_str();
+        (
+            t.to_string(),
+            super::share::share_url(&state, &slug, None, Some(tag)),
+            format!("/petitions/{slug}/qr.svg?src={t}"),
+            format!("/petitions/{slug}/qr.png?src={t}"),
+            format!("/petitions/{slug}/poster?src={t}"),
+        )
+    });
     let page = ManagePage {
+        bad_tag: asked.is_some() && tag.is_none(),
+        sources,
+        tagged,
         languages,
         packages,
         deliveries,

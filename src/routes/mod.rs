@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod card;
 pub mod confirm;
 pub mod dashboard;
 pub mod delivery;
@@ -21,6 +22,7 @@ pub mod paper;
 pub mod petition;
 pub mod receipt;
 pub mod reset;
+pub mod share;
 pub mod sign;
 pub mod translations;
 pub mod updates;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub email_caps: crate::ratelimit::EmailCaps,
     /// Makes links for emails.
     pub links: crate::email::Links,
+    /// Share cards rendered, per petition and language, with what they were drawn from.
+    pub cards: dashmap::DashMap<(String, Lang), (card::CardKey, actix_web::web::Bytes)>,
     /// Per-petition daily series for the JSON API, recomputed at most once a minute.
     pub daily_cache: dashmap::DashMap<String, (std::time::Instant, Vec<crate::db::stats::Day>)>,
 }

@@ -130,6 +130,8 @@ pub struct FormState {
     pub display: &'static str,
     pub updates: bool,
     pub consent: bool,
+    /// The tag of the link the visitor came by (`?src=`), carried through the form.
+    pub source: Option<crate::domain::Source>,
     pub errors: Vec<(&'static str, String)>,
 }
 
@@ -205,15 +207,15 @@ pub async fn show(
         .into_iter()
         .map(|u| (tr.date(u.created_at), u.title, u.body_html))
         .collect();
-    render_page(
-        &req,
-        tr,
-        &view,
-        recent,
-        updates,
-        FormState::default(),
-        StatusCode::OK,
-    )
+    // The link's tag rides along in the form; nothing is stored until a signature is.
+    let source = web::Query::<crate::routes::share::ShareQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.source());
+    let form = FormState {
+        source,
+        ..FormState::default()
+    };
+    render_page(&req, tr, &view, recent, updates, form, StatusCode::OK)
 }
 
 /// Reads a petition with its recent public signers; `NotFound` if there is none.

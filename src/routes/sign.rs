@@ -11,6 +11,7 @@ use super::petition::{self, FormState};
 use super::{AppState, pages};
 use crate::db::outbox::{NewEmail, SealedEmail};
 use crate::db::{self, signatures::NewSignature};
+use crate::domain::Source;
 use crate::domain::{
     Comment, ConfirmationToken, Country, NameDisplay, Postcode, SignerEmail, SignerName, TextError,
 };
@@ -60,6 +61,11 @@ pub struct SignForm {
     /// Hidden from people by CSS and `aria-hidden`; bots that fill every field fill this one.
     #[serde(default)]
     website: String,
+    /// The tag of the link the signer followed (`?src=` on the petition page), carried by a
+    /// hidden field: no cookie. A malformed one is dropped.
+    #[serde(default)]
+    #[validate(length(max = 200))]
+    src: String,
 }
 
 #[post("/petitions/{slug}/sign")]
@@ -131,6 +137,7 @@ pub async fn sign(
         sealed_submission: keys.seal(crate::sealed::Purpose::Submission, &personal),
         email_index: keys.email_index(email.dedupe_key()),
         domain_index: keys.domain_index_of(email.dedupe_key()),
+        source: state_for_page.source.clone(),
         country: valid.country,
         display: valid.display,
         wants_updates: checked(&form.updates),
@@ -295,6 +302,7 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
         display: display.unwrap_or_default().as_str(),
         updates: checked(&form.updates),
         consent: checked(&form.consent),
+        source: Source::parse(&form.src),
         errors: errors.iter().map(|(f, k)| (*f, tr.t(k))).collect(),
     };
     if !errors.is_empty() {

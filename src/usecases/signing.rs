@@ -328,6 +328,7 @@ pub fn confirm(
                 signatures::locale.eq(&s.locale),
                 signatures::ip_hash.eq(&s.ip_hash),
                 signatures::created_at.eq(s.submitted_at),
+                signatures::source.eq(&s.source),
             ),
             signatures::status.eq(SignatureStatus::Confirmed.as_str()),
             signatures::confirmed_at.eq(now),

@@ -24,6 +24,7 @@ mod editor;
 mod hardening;
 mod outbox;
 mod privacy;
+mod reach;
 mod retention;
 mod sign;
 mod translations;

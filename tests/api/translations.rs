@@ -6,7 +6,7 @@ use std::process::Command;
 use crate::helpers::{TestApp, bodies, spawn_app, subject};
 use crate::organizers::{add_organizer, csrf, login};
 
-const HY_TITLE: &str = "Գործարկել ԵԱՀԿ Մոսկովյան մեխանիզմը";
+pub const HY_TITLE: &str = "Գործարկել ԵԱՀԿ Մոսկովյան մեխանիզմը";
 const RU_TITLE: &str = "Запустить Московский механизм ОБСЕ";
 const FR_TITLE: &str = "Déclencher le mécanisme de Moscou de l’OSCE";
 
@@ -33,7 +33,7 @@ async fn page(app: &TestApp, path: &str, accept_language: Option<&str>) -> Strin
 
 /// A petition in English with versions in Armenian and Russian (command line) and French
 /// (dashboard, by its organizer).
-async fn petition_in_four_languages(app: &TestApp) {
+pub async fn petition_in_four_languages(app: &TestApp) {
     add_organizer(app, "ana@example.org", "correct horse battery", false);
     app.create_owned_petition("p-langs", &[100], "ana@example.org")
         .await;
@@ -169,7 +169,10 @@ async fn each_visitor_reads_the_version_in_their_language_marked_with_its_lang()
 
     // The delivery document carries every version, each marked with its language.
     let delivery = app.text("/dashboard/petitions/p-langs/delivery").await;
-    assert!(delivery.contains("<h1 lang=\"en\">Petition p-langs</h1>"), "{delivery}");
+    assert!(
+        delivery.contains("<h1 lang=\"en\">Petition p-langs</h1>"),
+        "{delivery}"
+    );
     for (lang, title) in [("hy", HY_TITLE), ("fr", FR_TITLE), ("ru", RU_TITLE)] {
         assert!(
             delivery.contains(&format!("<section class=\"version\" lang=\"{lang}\">")),

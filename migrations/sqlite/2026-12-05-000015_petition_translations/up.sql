@@ -18,3 +18,8 @@ CREATE TABLE petition_translations (
     updated_at TIMESTAMP NOT NULL,
     UNIQUE (petition_id, lang)
 );
+
+-- Where a signer came from: the tag of the link they followed (`?src=`), kept with the
+-- submission and, once confirmed, with the signature.
+ALTER TABLE confirmation_tokens ADD COLUMN source TEXT;
+ALTER TABLE signatures ADD COLUMN source TEXT;

@@ -1,0 +1,97 @@
+//! `GET /petitions/{slug}/card.png`: the share card a link to the petition previews with.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+
+use super::AppState;
+use crate::db;
+use crate::error::AppError;
+use crate::i18n::Tr;
+
+/// What a card was drawn from: it is drawn again when any of this changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardKey {
+    title: String,
+    /// The count, in steps of half a percent of the goal: a card follows the count when it
+    /// has moved noticeably, not at every signature.
+    step: i64,
+    goal: i32,
+    image: Option<chrono::NaiveDateTime>,
+}
+
+/// How long browsers and unfurlers may keep a card.
+const MAX_AGE_SECS: u32 = 600;
+
+#[get("/petitions/{slug}/card.png")]
+pub async fn card(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    tr: Tr,
+) -> Result<HttpResponse, AppError> {
+    let slug = slug.into_inner();
+    let lookup = slug.clone();
+    let (view, image) = db::run(&state.pool, move |c| {
+        let Some(view) = db::petitions::view(c, &lookup)? else {
+            return Ok(None);
+        };
+        let image = db::images::updated_at(c, view.petition.id)?;
+        Ok(Some((view, image)))
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let text = view.text_for(tr.lang);
+    let total = view.petition.total_count();
+    let goal = view.goals.current(total);
+    let key = CardKey {
+        title: text.title.clone(),
+        step: total / (i64::from(goal) / 200).max(1),
+        goal,
+        image,
+    };
+    let cached = state
+        .cards
+        .get(&(slug.clone(), tr.lang))
+        .filter(|hit| hit.0 == key)
+        .map(|hit| hit.1.clone());
+    let png = match cached {
+        Some(png) => png,
+        None => {
+            let progress = super::petition::Progress::new(&tr, total, &view.goals);
+            let site = state
+                .settings
+                .organization_name
+                .clone()
+                .unwrap_or_else(|| tr.t("site.name"));
+            let title = text.title.clone();
+            let petition_id = view.petition.id;
+            let has_image = image.is_some();
+            let png = db::run(&state.pool, move |c| {
+                let image = match has_image {
+                    true => db::images::get(c, petition_id)?,
+                    false => None,
+                };
+                crate::card::png(&crate::card::Card {
+                    title: &title,
+                    progress: &progress.text,
+                    percent: progress.percent,
+                    site: &site,
+                    image: image
+                        .as_ref()
+                        .map(|(mime, data, _)| (data.as_slice(), mime.as_str())),
+                })
+                .map_err(|e| db::DbError::Other(e.to_string()))
+            })
+            .await?;
+            let png = web::Bytes::from(png);
+            state.cards.insert((slug, tr.lang), (key, png.clone()));
+            png
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={MAX_AGE_SECS}"),
+        ))
+        .body(png))
+}

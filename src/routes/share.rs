@@ -1,0 +1,161 @@
+//! Getting a petition around without trackers: QR codes of its address and a printable poster,
+//! each for one language and one source tag (`?lang=hy&src=rally-yerevan`).
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{AppState, Layout, html};
+use crate::db::{self, petitions::PetitionView, petitions::TextVersion};
+use crate::domain::Source;
+use crate::error::AppError;
+use crate::i18n::{Lang, Tr};
+
+/// `?src=` and `?lang=`, both optional; a malformed tag is dropped, not an error.
+#[derive(Debug, Default, Deserialize)]
+pub struct ShareQuery {
+    #[serde(default)]
+    src: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+impl ShareQuery {
+    pub fn source(&self) -> Option<Source> {
+        self.src.as_deref().and_then(Source::parse)
+    }
+
+    fn lang(&self) -> Option<Lang> {
+        self.lang
+            .as_deref()
+            .and_then(|l| Lang::ALL.into_iter().find(|x| x.code() == l))
+    }
+}
+
+/// The address a QR code or poster leads to: the petition, in the language asked for, tallied
+/// under the source tag given.
+pub fn share_url(state: &AppState, slug: &str, lang: Option<Lang>, src: Option<&Source>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(lang) = lang {
+        query.append_pair("lang", lang.code());
+    }
+    if let Some(src) = src {
+        query.append_pair("src", src.as_str());
+    }
+    let query = query.finish();
+    let url = state.url(&format!("/petitions/{slug}"));
+    if query.is_empty() {
+        url
+    } else {
+        format!("{url}?{query}")
+    }
+}
+
+async fn petition(state: &AppState, slug: String) -> Result<PetitionView, AppError> {
+    db::run(&state.pool, move |c| db::petitions::view(c, &slug))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn cached(content_type: &str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(body)
+}
+
+#[get("/petitions/{slug}/qr.svg")]
+pub async fn qr_svg(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<ShareQuery>,
+) -> Result<HttpResponse, AppError> {
+    let view = petition(&state, slug.into_inner()).await?;
+    let url = share_url(
+        &state,
+        &view.petition.slug,
+        query.lang(),
+        query.source().as_ref(),
+    );
+    let svg = crate::qr::svg(&url, 600).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(cached("image/svg+xml", svg.into_bytes()))
+}
+
+#[get("/petitions/{slug}/qr.png")]
+pub async fn qr_png(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<ShareQuery>,
+) -> Result<HttpResponse, AppError> {
+    let view = petition(&state, slug.into_inner()).await?;
+    let url = share_url(
+        &state,
+        &view.petition.slug,
+        query.lang(),
+        query.source().as_ref(),
+    );
+    let png = web::block(move || crate::qr::png(&url, 600))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(cached("image/png", png))
+}
+
+#[derive(Template)]
+#[template(path = "poster.html")]
+struct PosterPage<'a> {
+    l: Layout,
+    text: &'a TextVersion,
+    /// What the petition asks, in a sentence or two.
+    ask: String,
+    qr: String,
+    /// The address to type, without the scheme.
+    short_url: String,
+    site: String,
+    progress: super::petition::Progress,
+}
+
+#[get("/petitions/{slug}/poster")]
+pub async fn poster(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<ShareQuery>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let view = petition(&state, slug.into_inner()).await?;
+    let text = view.text_for(tr.lang);
+    let source = query.source();
+    let mut qr = format!(
+        "/petitions/{}/qr.svg?lang={}",
+        view.petition.slug,
+        tr.code()
+    );
+    if let Some(src) = &source {
+        qr.push_str(&format!("&src={}", src.as_str()));
+    }
+    let url = state.url(&format!("/petitions/{}", view.petition.slug));
+    let short_url = url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .to_string();
+    let page = PosterPage {
+        l: Layout::new(tr, text.title.clone(), &req),
+        ask: if text.summary.is_empty() {
+            crate::markdown::plain_excerpt(&text.body_markdown, 280)
+        } else {
+            text.summary.clone()
+        },
+        text,
+        qr,
+        short_url,
+        site: state
+            .settings
+            .organization_name
+            .clone()
+            .unwrap_or_else(|| tr.t("site.name")),
+        progress: super::petition::Progress::new(&tr, view.petition.total_count(), &view.goals),
+    };
+    Ok(html(StatusCode::OK, page.render()?))
+}

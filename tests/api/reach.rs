@@ -1,0 +1,169 @@
+//! Getting a petition around: share cards that link previews show, QR codes and posters for
+//! rallies, and the tally of where signers came from (no cookie, no tracker).
+
+use resvg::tiny_skia::Pixmap;
+
+use crate::helpers::{TestApp, spawn_app};
+use crate::organizers::{add_organizer, login};
+
+/// Decodes a PNG: its width, height and pixels as grey levels.
+fn decode(png: &[u8]) -> (u32, u32, Vec<u8>) {
+    let pixmap = Pixmap::decode_png(png).expect("a PNG");
+    let grey = pixmap
+        .pixels()
+        .iter()
+        .map(|p| {
+            let c = p.demultiply();
+            ((u32::from(c.red()) * 299 + u32::from(c.green()) * 587 + u32::from(c.blue()) * 114)
+                / 1000) as u8
+        })
+        .collect();
+    (pixmap.width(), pixmap.height(), grey)
+}
+
+/// What a QR code in a PNG says.
+fn scan(png: &[u8]) -> String {
+    let (w, h, grey) = decode(png);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        grey[y * w as usize + x]
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().expect("a readable QR code").1
+}
+
+async fn bytes(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+    let res = app.get(path).await;
+    let status = res.status().as_u16();
+    let kind = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, kind, res.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn a_link_previews_with_a_share_card_drawn_in_the_readers_language() {
+    let app = spawn_app().await;
+    crate::translations::petition_in_four_languages(&app).await;
+    let page = app.text("/petitions/p-langs?lang=hy").await;
+    let og = format!(
+        "<meta property=\"og:image\" content=\"{}/petitions/p-langs/card.png?lang=hy\">",
+        app.address
+    );
+    assert!(page.contains(&og), "{page}");
+
+    let (status, kind, hy) = bytes(&app, "/petitions/p-langs/card.png?lang=hy").await;
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    let (w, h, pixels) = decode(&hy);
+    assert_eq!((w, h), (1200, 630));
+    // Text is drawn: the title area holds dark pixels, not only the white background.
+    let dark = pixels.iter().filter(|&&g| g < 80).count();
+    assert!(dark > 5_000, "{dark} dark pixels");
+    // Another language, another card; the same one again is served from the cache.
+    let (_, _, ru) = bytes(&app, "/petitions/p-langs/card.png?lang=ru").await;
+    assert_ne!(hy, ru);
+    let (_, _, again) = bytes(&app, "/petitions/p-langs/card.png?lang=hy").await;
+    assert_eq!(hy, again);
+    let (status, _, _) = bytes(&app, "/petitions/nope/card.png").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn qr_codes_and_the_poster_lead_to_the_petition_with_its_tag_and_language() {
+    let app = spawn_app().await;
+    crate::translations::petition_in_four_languages(&app).await;
+    let base = format!("{}/petitions/p-langs", app.address);
+
+    let (status, kind, png) = bytes(&app, "/petitions/p-langs/qr.png").await;
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    assert_eq!(scan(&png), base);
+    let (_, _, png) = bytes(&app, "/petitions/p-langs/qr.png?src=Rally-Yerevan&lang=hy").await;
+    assert_eq!(scan(&png), format!("{base}?lang=hy&src=rally-yerevan"));
+    // A tag that is not one is left out, not an error.
+    let (status, _, png) = bytes(&app, "/petitions/p-langs/qr.png?src=%3Cscript%3E").await;
+    assert_eq!(status, 200);
+    assert_eq!(scan(&png), base);
+    let (status, kind, svg) = bytes(&app, "/petitions/p-langs/qr.svg?src=flyer").await;
+    assert_eq!((status, kind.as_str()), (200, "image/svg+xml"));
+    assert!(String::from_utf8(svg).unwrap().contains("<svg"));
+
+    // The poster, in Armenian: title, the ask, the QR code of the Armenian page, the address.
+    let poster = app
+        .text("/petitions/p-langs/poster?lang=hy&src=flyer")
+        .await;
+    assert!(poster.contains("<html lang=\"hy\">"));
+    assert!(poster.contains(crate::translations::HY_TITLE), "{poster}");
+    assert!(poster.contains("Դիմում ԵԱՀԿ-ին"), "the ask");
+    assert!(
+        poster.contains("/petitions/p-langs/qr.svg?lang=hy&#38;src=flyer"),
+        "{poster}"
+    );
+    assert!(poster.contains("127.0.0.1:"), "the short address");
+    let (status, _, png) = bytes(&app, "/petitions/p-langs/qr.png?lang=hy&src=flyer").await;
+    assert_eq!(status, 200);
+    assert_eq!(scan(&png), format!("{base}?lang=hy&src=flyer"));
+    assert_eq!(
+        app.get("/petitions/nope/poster").await.status().as_u16(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn signatures_are_tallied_by_the_tag_of_the_link_their_signers_followed() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    app.create_owned_petition("p-src", &[100], "ana@example.org")
+        .await;
+    let page = app.text("/petitions/p-src?src=telegram-hy").await;
+    assert!(
+        page.contains("<input type=\"hidden\" name=\"src\" value=\"telegram-hy\">"),
+        "{page}"
+    );
+    assert!(!app.text("/petitions/p-src").await.contains("name=\"src\""));
+    assert!(
+        !app.text("/petitions/p-src?src=%22%3E%3Cb%3E")
+            .await
+            .contains("name=\"src\""),
+        "a tag that is not one is not carried"
+    );
+    for (i, src) in [
+        "telegram-hy",
+        "telegram-hy",
+        "newsletter-fr",
+        "",
+        "bad tag!",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let email = format!("s{i}@example.org");
+        app.sign("p-src", &[("email", email.as_str()), ("src", src)])
+            .await;
+    }
+    // One signer from the newsletter never confirms: only confirmed signatures count.
+    for raw in app.wait_for_emails(5).await {
+        if !raw.contains("To: s2@") {
+            app.post_form(&app.confirmation_path(&raw), &[]).await;
+        }
+    }
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let manage = app.text("/dashboard/petitions/p-src").await;
+    assert!(
+        manage.contains("<tr><td>telegram-hy</td><td class=\"num\">2</td></tr>"),
+        "{manage}"
+    );
+    assert!(manage.contains("<tr><td>(no tag)</td><td class=\"num\">2</td></tr>"));
+    assert!(!manage.contains("newsletter-fr</td>"));
+    // Ready links, QR codes and a poster for a new tag; a bad tag gets a message.
+    let links = app.text("/dashboard/petitions/p-src?tag=Rally-Paris").await;
+    assert!(
+        links.contains("/petitions/p-src?src=rally-paris"),
+        "{links}"
+    );
+    assert!(links.contains("/petitions/p-src/qr.png?src=rally-paris"));
+    assert!(links.contains("/petitions/p-src/poster?src=rally-paris"));
+    let bad = app.text("/dashboard/petitions/p-src?tag=a%20b").await;
+    assert!(bad.contains("Use only Latin letters"), "{bad}");
+}
