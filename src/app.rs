@@ -183,7 +183,6 @@ impl Application {
                 let mut headers = DefaultHeaders::new()
                     .add((header::CONTENT_SECURITY_POLICY, CSP))
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                    .add((header::X_FRAME_OPTIONS, "DENY"))
                     // Confirmation URLs carry tokens: never leak them to a shared-to site.
                     .add((header::REFERRER_POLICY, "no-referrer"))
                     .add(("Cross-Origin-Opener-Policy", "same-origin"))
@@ -209,6 +208,7 @@ impl Application {
                     .wrap(sessions)
                     .wrap(ErrorHandlers::new().default_handler(render_error_page))
                     .wrap(headers)
+                    .wrap(from_fn(frames))
                     .wrap(from_fn(private_pages))
                     .wrap(from_fn(crate::telemetry::log_requests))
                     .app_data(state.clone())
@@ -237,6 +237,7 @@ impl Application {
                     .service(routes::share::qr_svg)
                     .service(routes::share::qr_png)
                     .service(routes::share::poster)
+                    .service(routes::share::embed)
                     .service(routes::sign::sign)
                     .service(routes::sign::signed)
                     .service(routes::confirm::show)
@@ -419,6 +420,26 @@ async fn private_pages(
         res.headers_mut().insert(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
+}
+
+/// `X-Frame-Options: DENY` on every response but the widget's (`/petitions/{slug}/embed`, the
+/// one page partner sites may frame, whose own CSP names who may): old browsers that read only
+/// this header must not be able to frame anything else. Decided from the route that matched,
+/// so its error pages are covered too.
+async fn frames(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let framable = res.status().is_success()
+        && res.request().match_pattern().as_deref() == Some("/petitions/{slug}/embed");
+    if !framable {
+        res.headers_mut().insert(
+            header::X_FRAME_OPTIONS,
+            header::HeaderValue::from_static("DENY"),
         );
     }
     Ok(res)

@@ -73,6 +73,9 @@ pub struct Settings {
     pub organization_contact: Option<String>,
     /// Where the server runs (e.g. "Hetzner, Falkenstein, Germany"), for the privacy notice.
     pub server_location: Option<String>,
+    /// Who may frame the petition widget (`/petitions/{slug}/embed`), as CSP `frame-ancestors`
+    /// sources: `*` (anyone, the default) or origins such as `https://partner.example`.
+    pub embed_frame_ancestors: String,
 }
 
 /// Every key a TOML file or the environment may set. Unknown keys are an error.
@@ -111,6 +114,7 @@ struct RawSettings {
     organization_name: Option<String>,
     organization_contact: Option<String>,
     server_location: Option<String>,
+    embed_frame_ancestors: Option<String>,
 }
 
 impl RawSettings {
@@ -150,7 +154,8 @@ impl RawSettings {
             retention_days,
             organization_name,
             organization_contact,
-            server_location
+            server_location,
+            embed_frame_ancestors
         );
     }
 }
@@ -316,6 +321,7 @@ impl Settings {
             organization_name: one_line("organization_name", raw.organization_name)?,
             organization_contact: one_line("organization_contact", raw.organization_contact)?,
             server_location: one_line("server_location", raw.server_location)?,
+            embed_frame_ancestors: frame_ancestors(raw.embed_frame_ancestors)?,
             witness_keys: raw
                 .witness_keys
                 .unwrap_or_default()
@@ -346,6 +352,33 @@ fn one_line(key: &'static str, value: Option<String>) -> Result<Option<String>, 
         return Err(invalid(key, "must be one line of at most 200 characters"));
     }
     Ok(Some(v))
+}
+
+/// `embed_frame_ancestors`: `*`, or origins (`https://host`, `https://*.host`, with a port if
+/// need be) separated by spaces or commas; written into a CSP header, so nothing else passes.
+fn frame_ancestors(value: Option<String>) -> Result<String, ConfigError> {
+    let value = value.unwrap_or_else(|| "*".to_string());
+    let sources: Vec<&str> = value.split([' ', ',']).filter(|s| !s.is_empty()).collect();
+    let origin = |s: &str| {
+        let Some(rest) = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+        else {
+            return false;
+        };
+        let host = rest.strip_prefix("*.").unwrap_or(rest);
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+    };
+    if sources.is_empty() || !sources.iter().all(|s| *s == "*" || origin(s)) {
+        return Err(invalid(
+            "embed_frame_ancestors",
+            "must be * or origins such as https://partner.example, separated by spaces",
+        ));
+    }
+    Ok(sources.join(" "))
 }
 
 fn invalid(key: &'static str, message: impl std::fmt::Display) -> ConfigError {
@@ -405,6 +438,29 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_widget_may_be_framed_only_by_origins_written_as_origins() {
+        assert_eq!(frame_ancestors(None).unwrap(), "*");
+        assert_eq!(
+            frame_ancestors(Some("https://a.example, http://b.example:8080".into())).unwrap(),
+            "https://a.example http://b.example:8080"
+        );
+        assert_eq!(
+            frame_ancestors(Some("https://*.example.org".into())).unwrap(),
+            "https://*.example.org"
+        );
+        for bad in [
+            "",
+            "'none'; script-src *",
+            "javascript:alert(1)",
+            "https://",
+            "a.example",
+            "https://a.example/path",
+        ] {
+            assert!(frame_ancestors(Some(bad.into())).is_err(), "{bad}");
+        }
+    }
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

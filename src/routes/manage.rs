@@ -80,6 +80,8 @@ struct ManagePage {
     tagged: Option<(String, String, String, String, String)>,
     /// The tag typed that is not one.
     bad_tag: bool,
+    /// The HTML a partner site pastes to show the widget.
+    embed_code: String,
 }
 
 /// `?tag=` on the dashboard page: make the links for one source.
@@ -205,7 +207,14 @@ pub async fn show(
             format!("/petitions/{slug}/poster?src={t}"),
         )
     });
+    let embed_code = format!(
+        "<iframe src=\"{}\" title=\"{}\" width=\"100%\" height=\"240\" style=\"border:0\" \
+         loading=\"lazy\"></iframe>",
+        state.url(&format!("/petitions/{slug}/embed")),
+        view.petition.title.replace('"', "&quot;")
+    );
     let page = ManagePage {
+        embed_code,
         bad_tag: asked.is_some() && tag.is_none(),
         sources,
         tagged,

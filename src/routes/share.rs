@@ -159,3 +159,57 @@ pub async fn poster(
     };
     Ok(html(StatusCode::OK, page.render()?))
 }
+
+#[derive(Template)]
+#[template(path = "embed.html")]
+struct EmbedPage<'a> {
+    l: Layout,
+    text: &'a TextVersion,
+    progress: super::petition::Progress,
+    open: bool,
+    /// The petition page, in this language, tallied under `embed` or the tag given.
+    href: String,
+    site: String,
+}
+
+/// A compact view of the petition made to be framed by partner sites: title, progress and a
+/// button to sign. The only page that may be framed (`embed_frame_ancestors`).
+#[get("/petitions/{slug}/embed")]
+pub async fn embed(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<ShareQuery>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let view = petition(&state, slug.into_inner()).await?;
+    let text = view.text_for(tr.lang);
+    let source = query.source().or_else(|| Source::parse("embed"));
+    let page = EmbedPage {
+        l: Layout::new(tr, text.title.clone(), &req),
+        text,
+        progress: super::petition::Progress::new(&tr, view.petition.total_count(), &view.goals),
+        open: view.petition.is_open_at(db::now()),
+        href: format!(
+            "{}#sign",
+            share_url(&state, &view.petition.slug, Some(tr.lang), source.as_ref())
+        ),
+        site: state
+            .settings
+            .organization_name
+            .clone()
+            .unwrap_or_else(|| tr.t("site.name")),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            format!(
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; \
+                 form-action 'self'; frame-ancestors {}",
+                state.settings.embed_frame_ancestors
+            ),
+        ))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .body(page.render()?))
+}

@@ -167,3 +167,58 @@ async fn signatures_are_tallied_by_the_tag_of_the_link_their_signers_followed() 
     let bad = app.text("/dashboard/petitions/p-src?tag=a%20b").await;
     assert!(bad.contains("Use only Latin letters"), "{bad}");
 }
+
+#[tokio::test]
+async fn only_the_widget_may_be_framed_and_only_by_the_sites_allowed() {
+    let app = spawn_app().await;
+    app.create_petition("p-embed", &[100]).await;
+    let res = app.get("/petitions/p-embed/embed?lang=fr").await;
+    assert_eq!(res.status().as_u16(), 200);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.ends_with("frame-ancestors *"), "{csp}");
+    assert!(res.headers().get("x-frame-options").is_none());
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<html lang=\"fr\">"));
+    assert!(html.contains("Petition p-embed"));
+    assert!(
+        html.contains(
+            "/petitions/p-embed?lang=fr&amp;src=embed#sign\" target=\"_blank\" rel=\"noopener\""
+        ) || html.contains(
+            "/petitions/p-embed?lang=fr&#38;src=embed#sign\" target=\"_blank\" rel=\"noopener\""
+        ),
+        "{html}"
+    );
+    // Every other page, and the widget's own errors, refuse to be framed.
+    for path in [
+        "/",
+        "/petitions/p-embed",
+        "/privacy",
+        "/login",
+        "/petitions/nope/embed",
+        "/no/such/page",
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
+        let csp = res.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+    }
+    // An operator can name the sites allowed to frame it.
+    let listed = crate::helpers::spawn_app_on(
+        app.db.clone(),
+        crate::helpers::Mail::Memory,
+        &[(
+            "embed_frame_ancestors",
+            "https://partner.example, https://*.diaspora.example",
+        )],
+    )
+    .await;
+    let res = listed.get("/petitions/p-embed/embed").await;
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.ends_with("frame-ancestors https://partner.example https://*.diaspora.example"),
+        "{csp}"
+    );
+}
