@@ -107,7 +107,14 @@ impl Application {
             links: links.clone(),
             pool: pool.clone(),
             mailer: mailer.clone(),
-            from: settings.mail_from.clone(),
+            // The organisation's name is what a signer's mail program shows as the sender.
+            from: match &settings.organization_name {
+                Some(name) => lettre::message::Mailbox::new(
+                    Some(name.clone()),
+                    settings.mail_from.email.clone(),
+                ),
+                None => settings.mail_from.clone(),
+            },
             retry_base: Duration::from_millis(settings.email_retry_base_ms),
             poll: Duration::from_millis(settings.email_poll_ms),
             lease: Duration::from_millis(settings.email_lease_ms),

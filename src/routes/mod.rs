@@ -267,11 +267,18 @@ pub async fn usable_link(
     Ok(ok.then_some(token))
 }
 
-/// The frame every page shares: language, title, and the path for the language switcher.
+/// The frame every page shares: language, title, the path for the language switcher, and who
+/// runs the site.
 pub struct Layout {
     pub tr: Tr,
     pub title: String,
     pub path: String,
+    /// The organisation running the site (`organization_name`), or the product's name.
+    pub site: String,
+    /// How to reach the organisation (`organization_contact`), as text and as a link if it is one.
+    pub contact: Option<(String, Option<String>)>,
+    /// Whether `organization_name` is set: the product is then named only in the footer.
+    pub branded: bool,
 }
 
 /// One entry of the language switcher.
@@ -287,10 +294,29 @@ impl Layout {
         // The switcher reloads the page with GET: a form's POST target maps to its page.
         let path = req.path();
         let path = path.strip_suffix("/sign").unwrap_or(path);
+        let settings = req
+            .app_data::<actix_web::web::Data<AppState>>()
+            .map(|s| &s.settings);
+        let org = settings.and_then(|s| s.organization_name.clone());
+        let contact = settings
+            .and_then(|s| s.organization_contact.clone())
+            .map(|c| {
+                let href = if c.starts_with("https://") || c.starts_with("http://") {
+                    Some(c.clone())
+                } else if c.contains('@') && !c.contains(char::is_whitespace) {
+                    Some(format!("mailto:{c}"))
+                } else {
+                    None
+                };
+                (c, href)
+            });
         Layout {
             tr,
             title: title.into(),
             path: path.to_string(),
+            branded: org.is_some(),
+            site: org.unwrap_or_else(|| tr.t("site.name")),
+            contact,
         }
     }
 

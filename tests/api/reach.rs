@@ -222,3 +222,39 @@ async fn only_the_widget_may_be_framed_and_only_by_the_sites_allowed() {
         "{csp}"
     );
 }
+
+#[tokio::test]
+async fn the_organisation_running_the_site_is_named_on_its_pages_and_as_the_sender() {
+    let sink = crate::helpers::SmtpSink::start().await;
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Smtp(sink.port),
+        &[
+            ("organization_name", "Armenian Prisoners Appeal"),
+            ("organization_contact", "team@appeal.example"),
+        ],
+    )
+    .await;
+    app.create_petition("p-org", &[100]).await;
+    let page = app.text("/petitions/p-org").await;
+    assert!(page.contains("<a class=\"brand\" href=\"/\">Armenian Prisoners Appeal</a>"));
+    assert!(page.contains("<title>Petition p-org · Armenian Prisoners Appeal</title>"));
+    assert!(page.contains("<a href=\"mailto:team@appeal.example\">team@appeal.example</a>"));
+    assert!(
+        page.contains("Runs on undersigned"),
+        "the product, in small, in the footer"
+    );
+    assert!(
+        page.contains("<meta property=\"og:site_name\" content=\"Armenian Prisoners Appeal\">")
+    );
+    app.sign("p-org", &[("email", "one@example.org")]).await;
+    let raw = sink.wait_for(1, std::time::Duration::from_secs(10)).await;
+    let from = raw[0]
+        .lines()
+        .find(|l| l.starts_with("From:"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        from.contains("Armenian Prisoners Appeal") && from.contains("<noreply@localhost>"),
+        "{from}"
+    );
+}
