@@ -246,6 +246,7 @@ impl Application {
                     .service(routes::share::poster)
                     .service(routes::share::embed)
                     .service(routes::sign::sign)
+                    .service(routes::sign::sign_page)
                     .service(routes::sign::signed)
                     .service(routes::confirm::show)
                     .service(routes::confirm::confirm)

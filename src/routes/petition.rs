@@ -107,13 +107,31 @@ impl Progress {
             text: tr.tf("petition.progress", &args),
             label: tr.tf("petition.progress_label", &args),
             percent: goals.percent(count),
-            next_goal: goals.any_reached(count).then(|| {
-                if count >= goal {
-                    tr.tf("petition.goal_reached", &args)
-                } else {
-                    tr.tf("petition.next_goal", &args)
-                }
-            }),
+            // One goal line: the count already says what the next goal is, so this names only
+            // the highest goal reached, when there is one.
+            next_goal: goals
+                .as_slice()
+                .iter()
+                .copied()
+                .filter(|g| count >= i64::from(*g))
+                .max()
+                .map(|reached| {
+                    tr.tf(
+                        "petition.goal_reached",
+                        &[("goal", &tr.number(i64::from(reached)))],
+                    )
+                }),
+        }
+    }
+
+    /// A closed petition's progress: the count, and no goal to reach any more.
+    pub fn closed(self, tr: &Tr, count: i64) -> Progress {
+        let text = tr.tf("petition.count_closed", &[("count", &tr.number(count))]);
+        Progress {
+            label: text.clone(),
+            text,
+            next_goal: None,
+            ..self
         }
     }
 }
@@ -149,11 +167,26 @@ impl FormState {
 
     /// `aria-invalid` and `aria-describedby` for a field, so screen readers announce errors.
     pub fn aria(&self, field: &str) -> String {
-        if self.error(field).is_some() {
-            format!("aria-invalid=true aria-describedby={field}-error")
-        } else {
-            String::new()
+        self.aria_with(field, None)
+    }
+
+    /// [`FormState::aria`] for a field that also has a hint (`hint` is its id): one
+    /// `aria-describedby` lists both, so the error is announced too.
+    pub fn aria_with(&self, field: &str, hint: Option<&str>) -> String {
+        let invalid = self.error(field).is_some();
+        let described: Vec<String> = hint
+            .map(str::to_string)
+            .into_iter()
+            .chain(invalid.then(|| format!("{field}-error")))
+            .collect();
+        let mut attrs = String::new();
+        if invalid {
+            attrs.push_str("aria-invalid=true ");
         }
+        if !described.is_empty() {
+            attrs.push_str(&format!("aria-describedby=\"{}\"", described.join(" ")));
+        }
+        attrs.trim_end().to_string()
     }
 }
 
@@ -311,7 +344,10 @@ fn render_page(
         targets_shown,
         targets_more,
         more_label,
-        progress: Progress::new(&tr, p.total_count(), &view.goals),
+        progress: match p.is_open_at(now) {
+            true => Progress::new(&tr, p.total_count(), &view.goals),
+            false => Progress::new(&tr, p.total_count(), &view.goals).closed(&tr, p.total_count()),
+        },
         // A recent signer's country is named only where the country table names it: a country
         // with fewer signers than `public_country_min` would single them out.
         recent: recent

@@ -7,8 +7,8 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use validator::Validate;
 
+use super::AppState;
 use super::petition::{self, FormState};
-use super::{AppState, pages};
 use crate::db::outbox::{NewEmail, SealedEmail};
 use crate::db::{self, signatures::NewSignature};
 use crate::domain::Source;
@@ -405,21 +405,46 @@ pub async fn signed(
         .div_ceil(24)
         .to_string();
     let max = tr.number(i64::from(state.settings.max_confirmation_emails));
-    let page = pages::MessagePage {
+    let text = view.text_for(tr.lang);
+    // Sharing is offered at once: the confirmation can wait in an inbox.
+    let url = super::petition::version_url(&state, &slug, text);
+    let page = SignedPage {
         l: super::Layout::new(tr, tr.t("check.title"), &req),
-        paragraphs: vec![
-            tr.t("check.message"),
-            view.text_for(tr.lang).title.clone(),
-            tr.tf("check.hint", &[("days", &days)]),
-            tr.tf("check.capped", &[("max", &max)]),
-        ],
-        links: vec![(
-            format!("/petitions/{slug}?lang={}", tr.code()),
-            tr.t("check.back"),
-        )],
+        petition_title: text.title.clone(),
+        title_lang: text.lang.code(),
+        hint: tr.tf("check.hint", &[("days", &days)]),
+        capped: tr.tf("check.capped", &[("max", &max)]),
+        share: super::confirm::Share::new(&tr, &url, &text.title),
+        back: format!("/petitions/{slug}?lang={}", tr.code()),
     };
     use askama::Template;
     Ok(super::html(StatusCode::OK, page.render()?))
+}
+
+/// "Check your email": what happens next, and sharing straight away.
+#[derive(askama::Template)]
+#[template(path = "signed.html")]
+struct SignedPage {
+    l: super::Layout,
+    petition_title: String,
+    title_lang: &'static str,
+    hint: String,
+    capped: String,
+    share: super::confirm::Share,
+    back: String,
+}
+
+/// `GET /petitions/{slug}/sign`: the address left in the bar after a form came back with
+/// errors; reloading it goes back to the petition instead of "not found".
+#[get("/petitions/{slug}/sign")]
+pub async fn sign_page(slug: web::Path<String>, tr: Tr) -> Result<HttpResponse, AppError> {
+    let slug = crate::domain::Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/petitions/{}?lang={}#sign", slug.as_str(), tr.code()),
+        ))
+        .finish())
 }
 
 #[cfg(test)]

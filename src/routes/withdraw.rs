@@ -22,6 +22,8 @@ struct WithdrawPage {
     l: Layout,
     petition_title: String,
     action: String,
+    /// Kept by both forms, so the answer comes in the same language.
+    lang: &'static str,
 }
 
 #[get("/withdraw/{token}")]
@@ -40,7 +42,8 @@ pub async fn show(
         let page = WithdrawPage {
             l: Layout::new(tr, tr.t("withdraw.title"), &req),
             petition_title,
-            action: format!("/withdraw/{}?lang={}", token.as_str(), tr.code()),
+            action: format!("/withdraw/{}", token.as_str()),
+            lang: tr.code(),
         };
         return Ok(html(StatusCode::OK, page.render()?));
     }

@@ -127,7 +127,7 @@ async fn the_form_comes_back_with_what_was_typed() {
     assert!(html.contains("value=\"Անի Պետրոսյան\""));
     assert!(html.contains(">Ազատություն</textarea>"));
     assert!(html.contains("value=\"AM\" selected"));
-    assert!(html.contains("aria-invalid=true aria-describedby=email-error"));
+    assert!(html.contains("aria-invalid=true aria-describedby=\"email-hint email-error\""));
 }
 
 #[tokio::test]

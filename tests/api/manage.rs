@@ -163,7 +163,7 @@ async fn the_delivery_document_lists_every_signer_for_the_officials() {
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let doc = res.text().await.unwrap();
-    assert!(doc.contains("<h1>Petition p-owned</h1>"));
+    assert!(doc.contains("<h1 lang=\"en\">Petition p-owned</h1>"));
     assert!(doc.contains("OSCE Chairperson-in-Office"));
     assert!(doc.contains("<dt>Confirmed signatures</dt><dd>4</dd>"));
     for name in ["Անի Պետրոսյան", "Ольга Иванова", "Արամ Սարգսյան"]

@@ -258,3 +258,47 @@ async fn the_organisation_running_the_site_is_named_on_its_pages_and_as_the_send
         "{from}"
     );
 }
+
+#[tokio::test]
+async fn the_public_pages_lead_on_instead_of_ending_and_say_each_thing_once() {
+    let app = spawn_app().await;
+    let id = app.create_petition("p-pages", &[1, 100]).await;
+    // A reload of the address left after a form came back with errors: back to the petition.
+    let res = app.get("/petitions/p-pages/sign").await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], "/petitions/p-pages?lang=en#sign");
+    assert_eq!(
+        app.get("/petitions/a%0Ab/sign").await.status().as_u16(),
+        404
+    );
+
+    let page = app.text("/petitions/p-pages").await;
+    let consent = &page[page.find("for=\"f-consent\"").unwrap()..];
+    let consent = &consent[..consent.find("</label>").unwrap()];
+    assert!(!consent.to_lowercase().contains("privacy"), "{consent}");
+    assert!(page.contains(
+        "<a class=\"privacy-link\" href=\"/privacy?lang=en\" target=\"_blank\" rel=\"noopener\">"
+    ));
+
+    // "Check your email" offers sharing at once and the way back.
+    let res = app.sign("p-pages", &[("email", "one@example.org")]).await;
+    let check = res.headers()["location"].to_str().unwrap().to_string();
+    let signed = app.text(&check).await;
+    assert!(signed.contains("https://wa.me/?text="), "{signed}");
+    assert!(signed.contains("href=\"/petitions/p-pages?lang=en\""));
+    // The thanks page too, and one goal line: the highest goal reached.
+    let link = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+    let thanks = app.post_form(&link, &[]).await.text().await.unwrap();
+    assert!(thanks.contains("Back to the petition"), "{thanks}");
+    let page = app.text("/petitions/p-pages").await;
+    assert!(page.contains("1 of 100 signatures"));
+    assert_eq!(page.matches("Goal of 1 reached").count(), 1, "{page}");
+    assert!(!page.contains("Next goal"));
+    // A closed petition has a count and no goal to reach.
+    app.close(id).await;
+    let page = app.text("/petitions/p-pages").await;
+    assert!(
+        !page.contains("Goal of") && !page.contains("of 100"),
+        "{page}"
+    );
+}
