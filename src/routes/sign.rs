@@ -154,33 +154,41 @@ pub async fn sign(
         withdraw_token.as_str()
     ));
     let petition_url = state.url(&format!("/petitions/{slug}?lang={lang}"));
-    let render = |kind: Kind, withdraw: &str| -> NewEmail {
+    let title = view.text_for(tr.lang).title.clone();
+    let recipient = email.as_str().to_string();
+    let valid_days = ttl_hours.div_ceil(24);
+    let render = move |kind: Kind, link: &str, withdraw: &str| -> NewEmail {
         PetitionEmail {
             tr,
             kind,
-            petition_title: &view.text_for(tr.lang).title,
+            petition_title: &title,
             petition_url: &petition_url,
-            link: &link,
-            valid_days: ttl_hours.div_ceil(24),
+            link,
+            valid_days,
             withdraw,
         }
-        .render(email.as_str())
+        .render(&recipient)
         .unwrap_or_else(|e| {
             // Templates are compiled in; a failure here is a bug, but the signature must not
             // be lost over it: queue a plain-text message instead.
             tracing::error!(error = %e, "email template failed");
             NewEmail {
-                recipient: email.as_str().to_string(),
-                subject: view.text_for(tr.lang).title.clone(),
-                body_text: link.clone(),
+                recipient: recipient.clone(),
+                subject: title.clone(),
+                body_text: link.to_string(),
                 body_html: String::new(),
             }
         })
     };
+    let confirm_email = SealedEmail::new(keys, &render(Kind::Confirm, &link, ""));
+    // Rare (a mailbox that signed already): rendered only then, inside the transaction.
+    let sealing_keys = state.keys.clone();
     let request = SignRequest {
-        confirm_email: SealedEmail::new(keys, &render(Kind::Confirm, "")),
-        already_signed_email: SealedEmail::new(keys, &render(Kind::AlreadySigned, &withdraw)),
-        already_signed_erased_email: SealedEmail::new(keys, &render(Kind::AlreadySigned, "")),
+        confirm_email,
+        already_signed_email: Box::new(move |with_link| {
+            let withdraw = if with_link { withdraw.as_str() } else { "" };
+            SealedEmail::new(&sealing_keys, &render(Kind::AlreadySigned, &link, withdraw))
+        }),
         token_hash: token.hash(),
         withdraw_hash: withdraw_token.hash(),
         expires_at,

@@ -29,12 +29,12 @@ pub struct SignRequest {
     pub expires_at: NaiveDateTime,
     pub cap: EmailCap,
     pub confirm_email: SealedEmail,
-    /// Carries a fresh withdraw link (`withdraw_hash`): signatures confirmed before links
-    /// existed get one this way, and a signer who lost theirs gets it again.
-    pub already_signed_email: SealedEmail,
-    /// The same without a withdraw link, for a signature whose data was erased on schedule
-    /// (its mailbox hash is kept so that it cannot count twice; nothing is left to withdraw).
-    pub already_signed_erased_email: SealedEmail,
+    /// Renders "you have already signed" (rare: rendered only when needed). With `true` it
+    /// carries a fresh withdraw link (`withdraw_hash`): signatures confirmed before links
+    /// existed get one this way, and a signer who lost theirs gets it again. Without: for a
+    /// signature whose data was erased on schedule (its mailbox hash is kept so that it cannot
+    /// count twice; nothing is left to withdraw).
+    pub already_signed_email: Box<dyn Fn(bool) -> SealedEmail + Send + Sync>,
     pub withdraw_hash: TokenHash,
 }
 
@@ -75,6 +75,7 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
             }
             Err(e) => return Err(e.into()),
         };
+        let already_signed;
         let email = if outcome
             == (SignOutcome::Resent {
                 already_confirmed: true,
@@ -87,11 +88,8 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
             )
             .set(signatures::withdraw_hash.eq(req.withdraw_hash.as_str()))
             .execute(conn)?;
-            if linked == 1 {
-                &req.already_signed_email
-            } else {
-                &req.already_signed_erased_email
-            }
+            already_signed = (req.already_signed_email)(linked == 1);
+            &already_signed
         } else {
             sigs::insert_token(
                 conn,
