@@ -57,6 +57,16 @@ impl TranslationPage<'_> {
     }
 }
 
+/// Back to the petition's dashboard page, at its languages.
+fn back_to_languages(view: &PetitionView) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/dashboard/petitions/{}#languages", view.petition.slug),
+        ))
+        .finish()
+}
+
 /// The language in a dashboard URL: one of ours, and not the petition's original.
 fn language(view: &PetitionView, code: &str) -> Result<Lang, AppError> {
     Lang::ALL
@@ -182,12 +192,7 @@ pub async fn save(
         usecases::petitions::translate(c, Some(who.id), id, &translation, db::now())
     })
     .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/dashboard/petitions/{}#languages", view.petition.slug),
-        ))
-        .finish())
+    Ok(back_to_languages(&view))
 }
 
 #[derive(Deserialize)]
@@ -212,10 +217,5 @@ pub async fn remove(
         usecases::petitions::remove_translation(c, who.id, id, lang, db::now())
     })
     .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/dashboard/petitions/{}#languages", view.petition.slug),
-        ))
-        .finish())
+    Ok(back_to_languages(&view))
 }
