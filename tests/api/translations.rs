@@ -196,7 +196,7 @@ async fn a_signer_who_read_the_armenian_version_gets_every_email_in_armenian() {
         .await
         .unwrap();
     assert!(
-        form.contains("action=\"/petitions/p-langs/sign?lang=hy#sign\""),
+        form.contains("action=\"/petitions/p-langs/sign?lang=hy#errors\""),
         "{form}"
     );
     let res = client
