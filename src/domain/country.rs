@@ -72,14 +72,31 @@ impl Country {
             .unwrap_or("—")
     }
 
-    /// Every country as `(code, name in lang)`, sorted by name for a select box.
+    /// Every country as `(code, name in lang)`, in the language's alphabetical order (Unicode
+    /// collation: "Égypte" between "Équateur" and "Érythrée", not after "Zimbabwe"), for a
+    /// select box. Sorted once per language.
     pub fn all(lang: Lang) -> Vec<(&'static str, &'static str)> {
-        let mut list: Vec<_> = ENTRIES
-            .iter()
-            .map(|e| (e.code, Country::name_of(e.code, lang)))
-            .collect();
-        list.sort_by(|a, b| a.1.cmp(b.1));
-        list
+        static SORTED: [std::sync::OnceLock<Vec<(&'static str, &'static str)>>; 4] =
+            [const { std::sync::OnceLock::new() }; 4];
+        let slot = Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0);
+        SORTED[slot]
+            .get_or_init(|| {
+                let mut list: Vec<_> = ENTRIES
+                    .iter()
+                    .map(|e| (e.code, Country::name_of(e.code, lang)))
+                    .collect();
+                let locale: icu_locale_core::Locale = lang
+                    .code()
+                    .parse()
+                    .unwrap_or(icu_locale_core::Locale::UNKNOWN);
+                match icu_collator::Collator::try_new(locale.into(), Default::default()) {
+                    Ok(collator) => list.sort_by(|a, b| collator.compare(a.1, b.1)),
+                    // The data is compiled in; without it, code-point order still lists all.
+                    Err(_) => list.sort_by(|a, b| a.1.cmp(b.1)),
+                }
+                list
+            })
+            .clone()
     }
 
     /// Every known code, for demo data and tests.
@@ -91,6 +108,26 @@ impl Country {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn countries_have_their_common_names_in_each_languages_alphabetical_order() {
+        let fr = Country::all(Lang::Fr);
+        let at = |name: &str| fr.iter().position(|(_, n)| *n == name).unwrap();
+        assert!(at("Égypte") < at("Équateur") && at("Équateur") < at("Espagne"));
+        assert!(at("Espagne") < at("Zimbabwe"));
+        assert_eq!(Country::name_of("RU", Lang::Fr), "Russie");
+        assert_eq!(Country::name_of("IR", Lang::Hy), "Իրան");
+        assert_eq!(Country::name_of("RU", Lang::En), "Russia");
+        let ru = Country::all(Lang::Ru);
+        let at = |name: &str| ru.iter().position(|(_, n)| *n == name).unwrap();
+        // Ё sorts with Е, not before А as its code point would.
+        assert!(at("Австралия") < at("Египет") && at("Египет") < at("Япония"));
+        let hy = Country::all(Lang::Hy);
+        assert!(hy.first().unwrap().1.starts_with('Ա'), "{:?}", hy.first());
+        for lang in Lang::ALL {
+            assert_eq!(Country::all(lang).len(), Country::codes().count());
+        }
+    }
 
     #[test]
     fn known_codes_parse_in_any_case_and_unknown_ones_do_not() {
