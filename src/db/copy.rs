@@ -117,6 +117,7 @@ struct SignatureRow {
     withdrawn_at: Option<NaiveDateTime>,
     erased_at: Option<NaiveDateTime>,
     source: Option<String>,
+    comment_public: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -221,6 +222,7 @@ struct TokenRow {
     personal: Option<String>,
     display: String,
     source: Option<String>,
+    comment_public: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

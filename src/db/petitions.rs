@@ -269,6 +269,38 @@ pub fn recent_public_signers(
     Ok(shown)
 }
 
+/// The latest comments signers chose to show on the page, from signatures that count:
+/// `(name as its signer chose to show it, or None, comment)`. Invalidating or withdrawing a
+/// signature takes its comment off the page.
+pub fn public_comments(
+    conn: &mut DbConnection,
+    keys: &crate::keys::Keys,
+    petition_id: i32,
+    limit: i64,
+) -> Result<Vec<(Option<String>, String)>, DbError> {
+    let rows: Vec<(Option<String>, String)> = signatures::table
+        .filter(signatures::petition_id.eq(petition_id))
+        .filter(super::signatures::counted())
+        .filter(signatures::comment_public.eq(true))
+        .filter(signatures::personal.is_not_null())
+        .order(signatures::confirmed_at.desc())
+        .limit(limit)
+        .select((signatures::personal, signatures::display))
+        .load(conn)?;
+    let mut shown = Vec::with_capacity(rows.len());
+    for (sealed, display) in rows {
+        let Some(personal) = keys.open_signature(sealed.as_deref())? else {
+            continue;
+        };
+        let Some(comment) = personal.comment.filter(|c| !c.trim().is_empty()) else {
+            continue;
+        };
+        let name = crate::domain::NameDisplay::from_stored(&display).shown(&personal.name);
+        shown.push((name, comment));
+    }
+    Ok(shown)
+}
+
 /// Everything a petition page or API answer shows, read in one go.
 #[derive(Clone, Debug)]
 pub struct PetitionView {

@@ -96,6 +96,7 @@ diesel::table! {
         withdrawn_at -> Nullable<Timestamp>,
         erased_at -> Nullable<Timestamp>,
         source -> Nullable<Text>,
+        comment_public -> Bool,
     }
 }
 
@@ -114,6 +115,7 @@ diesel::table! {
         personal -> Nullable<Text>,
         display -> Text,
         source -> Nullable<Text>,
+        comment_public -> Bool,
     }
 }
 

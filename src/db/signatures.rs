@@ -32,6 +32,8 @@ pub struct NewSignature {
     pub created_at: NaiveDateTime,
     /// The tag of the link the signer followed (`?src=`).
     pub source: Option<crate::domain::Source>,
+    /// Ticked "show my comment on the page".
+    pub comment_public: bool,
 }
 
 /// The type of [`counted`]'s filter.
@@ -102,6 +104,7 @@ pub fn insert_token(
             confirmation_tokens::locale.eq(&new.locale),
             confirmation_tokens::ip_hash.eq(&new.ip_hash),
             confirmation_tokens::source.eq(new.source.as_ref().map(|s| s.as_str())),
+            confirmation_tokens::comment_public.eq(new.comment_public),
         ))
         .execute(conn)?;
     Ok(())
@@ -122,6 +125,8 @@ pub struct Submission {
     pub submitted_at: NaiveDateTime,
     /// The tag of the link the signer followed.
     pub source: Option<String>,
+    /// Whether the comment may appear on the petition page.
+    pub comment_public: bool,
 }
 
 /// A confirmation link with its submission and the signature and petition it belongs to.
@@ -169,6 +174,7 @@ pub fn token(conn: &mut DbConnection, hash: &TokenHash) -> Result<Option<TokenRo
                 confirmation_tokens::ip_hash,
                 confirmation_tokens::created_at,
                 confirmation_tokens::source,
+                confirmation_tokens::comment_public,
             ),
             signatures::salt,
         ))

@@ -150,6 +150,8 @@ pub struct FormState {
     pub consent: bool,
     /// The tag of the link the visitor came by (`?src=`), carried through the form.
     pub source: Option<crate::domain::Source>,
+    /// Ticked "show my comment on the page".
+    pub comment_public: bool,
     pub errors: Vec<(&'static str, String)>,
 }
 
@@ -212,6 +214,8 @@ struct PetitionPage<'a> {
     form: FormState,
     countries: Vec<(&'static str, &'static str)>,
     updates: Vec<(String, String, String)>,
+    /// Comments signers chose to show: `(name or "a signer", comment)`.
+    comments: Vec<(String, String)>,
     /// "N signatures are in the signed log (checkpoint of …)", once there is a checkpoint.
     verified: Option<String>,
     vkey: String,
@@ -235,11 +239,17 @@ pub async fn show(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let slug = slug.into_inner();
-    let (view, recent, updates) = load_with_updates(&state, slug).await?;
-    let updates = updates
-        .into_iter()
-        .map(|u| (tr.date(u.created_at), u.title, u.body_html))
-        .collect();
+    let (view, recent, (updates, comments)) = load_with_updates(&state, slug).await?;
+    let extras = Extras {
+        updates: updates
+            .into_iter()
+            .map(|u| (tr.date(u.created_at), u.title, u.body_html))
+            .collect(),
+        comments: comments
+            .into_iter()
+            .map(|(name, c)| (name.unwrap_or_else(|| tr.t("comments.anonymous")), c))
+            .collect(),
+    };
     // The link's tag rides along in the form; nothing is stored until a signature is.
     let source = web::Query::<crate::routes::share::ShareQuery>::from_query(req.query_string())
         .ok()
@@ -248,7 +258,7 @@ pub async fn show(
         source,
         ..FormState::default()
     };
-    render_page(&req, tr, &view, recent, updates, form, StatusCode::OK)
+    render_page(&req, tr, &view, recent, extras, form, StatusCode::OK)
 }
 
 /// Reads a petition with its recent public signers; `NotFound` if there is none.
@@ -259,18 +269,25 @@ pub async fn load(
     load_with_updates(state, slug).await.map(|(v, r, _)| (v, r))
 }
 
-/// [`load`] plus the petition's updates, newest first.
-pub async fn load_with_updates(
-    state: &AppState,
-    slug: String,
-) -> Result<
-    (
-        PetitionView,
-        Vec<(String, String)>,
-        Vec<db::updates::Update>,
-    ),
-    AppError,
-> {
+/// What the page shows below the text: updates `(date, title, sanitised HTML)`, newest first,
+/// and signers' comments `(name, comment)`.
+#[derive(Default)]
+pub struct Extras {
+    updates: Vec<(String, String, String)>,
+    comments: Vec<(String, String)>,
+}
+
+/// How many signers' comments the page shows.
+const COMMENTS_SHOWN: i64 = 10;
+
+type Loaded = (
+    PetitionView,
+    Vec<(String, String)>,
+    (Vec<db::updates::Update>, Vec<(Option<String>, String)>),
+);
+
+/// [`load`] plus the petition's updates, newest first, and its public comments.
+pub async fn load_with_updates(state: &AppState, slug: String) -> Result<Loaded, AppError> {
     let keys = state.keys.clone();
     db::run(&state.pool, move |c| {
         let Some(view) = db::petitions::view(c, &slug)? else {
@@ -279,7 +296,8 @@ pub async fn load_with_updates(
         let recent =
             db::petitions::recent_public_signers(c, &keys, view.petition.id, RECENT_SIGNERS)?;
         let updates = db::updates::list(c, view.petition.id)?;
-        Ok(Some((view, recent, updates)))
+        let comments = db::petitions::public_comments(c, &keys, view.petition.id, COMMENTS_SHOWN)?;
+        Ok(Some((view, recent, (updates, comments))))
     })
     .await?
     .ok_or(AppError::NotFound)
@@ -294,16 +312,16 @@ pub fn render(
     form: FormState,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    render_page(req, tr, view, recent, vec![], form, status)
+    render_page(req, tr, view, recent, Extras::default(), form, status)
 }
 
-/// Renders the petition page with its updates `(date, title, sanitised HTML)`.
+/// Renders the petition page with its updates and comments.
 fn render_page(
     req: &HttpRequest,
     tr: Tr,
     view: &PetitionView,
     recent: Vec<(String, String)>,
-    updates: Vec<(String, String, String)>,
+    extras: Extras,
     form: FormState,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
@@ -387,7 +405,8 @@ fn render_page(
             .map(|c| tr.tf("petition.closes_on", &[("date", &tr.date(c))])),
         form,
         countries: Country::all(tr.lang),
-        updates,
+        updates: extras.updates,
+        comments: extras.comments,
         verified: view.verified.as_ref().map(|c| {
             tr.tf(
                 "verify.in_log",

@@ -66,6 +66,8 @@ pub struct SignForm {
     #[serde(default)]
     #[validate(length(max = 200))]
     src: String,
+    /// "Show my comment on the petition page".
+    comment_public: Option<String>,
 }
 
 #[post("/petitions/{slug}/sign")]
@@ -138,6 +140,8 @@ pub async fn sign(
         email_index: keys.email_index(email.dedupe_key()),
         domain_index: keys.domain_index_of(email.dedupe_key()),
         source: state_for_page.source.clone(),
+        // Only a comment can be shown; and only if there is one.
+        comment_public: checked(&form.comment_public) && valid.comment.is_some(),
         country: valid.country,
         display: valid.display,
         wants_updates: checked(&form.updates),
@@ -311,6 +315,7 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
         updates: checked(&form.updates),
         consent: checked(&form.consent),
         source: Source::parse(&form.src),
+        comment_public: checked(&form.comment_public),
         errors: errors.iter().map(|(f, k)| (*f, tr.t(k))).collect(),
     };
     if !errors.is_empty() {

@@ -327,6 +327,7 @@ pub fn confirm(
                 signatures::ip_hash.eq(&s.ip_hash),
                 signatures::created_at.eq(s.submitted_at),
                 signatures::source.eq(&s.source),
+                signatures::comment_public.eq(s.comment_public),
             ),
             signatures::status.eq(SignatureStatus::Confirmed.as_str()),
             signatures::confirmed_at.eq(now),

@@ -302,3 +302,78 @@ async fn the_public_pages_lead_on_instead_of_ending_and_say_each_thing_once() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn signers_who_choose_to_show_their_comment_are_quoted_and_withdrawing_removes_it() {
+    let app = spawn_app().await;
+    app.create_petition("p-why", &[100]).await;
+    for (email, name, comment, public, display) in [
+        (
+            "anahit@example.am",
+            "Anahit Mkrtchyan",
+            "My cousin is held in Baku.",
+            "yes",
+            "initials",
+        ),
+        (
+            "quiet@example.am",
+            "Quiet Signer",
+            "Only for the organizers.",
+            "",
+            "full",
+        ),
+        (
+            "anon@example.am",
+            "Hidden Name",
+            "<script>alert(1)</script> Free them",
+            "yes",
+            "none",
+        ),
+    ] {
+        app.sign(
+            "p-why",
+            &[
+                ("email", email),
+                ("name", name),
+                ("comment", comment),
+                ("comment_public", public),
+                ("display", display),
+            ],
+        )
+        .await;
+    }
+    for raw in app.wait_for_emails(3).await {
+        app.post_form(&app.confirmation_path(&raw), &[]).await;
+    }
+    app.wait_until_sent().await;
+    let page = app.text("/petitions/p-why").await;
+    assert!(page.contains("Why people sign"), "{page}");
+    assert!(
+        page.contains(
+            "<blockquote>My cousin is held in Baku.</blockquote><p class=\"meta\">Anahit M.</p>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains(
+        "&#60;script&#62;alert(1)&#60;/script&#62; Free them</blockquote><p class=\"meta\">A signer</p>"
+    ));
+    assert!(
+        !page.contains("Only for the organizers."),
+        "a comment not meant for the page"
+    );
+    assert!(!page.contains("Hidden Name"));
+
+    // Withdrawing takes the comment off the page at once.
+    let receipt = app
+        .all_emails()
+        .into_iter()
+        .find(|e| e.contains("To: anahit@example.am") && e.contains("/withdraw/"))
+        .unwrap();
+    let (text, _) = crate::helpers::bodies(&receipt);
+    let at = text.find("/withdraw/").unwrap();
+    let link = text[at..].split_whitespace().next().unwrap().to_string();
+    assert_eq!(app.post_form(&link, &[]).await.status().as_u16(), 200);
+    let page = app.text("/petitions/p-why").await;
+    assert!(!page.contains("My cousin is held in Baku."));
+    assert!(page.contains("Free them"));
+}

@@ -23,3 +23,7 @@ CREATE TABLE petition_translations (
 -- submission and, once confirmed, with the signature.
 ALTER TABLE confirmation_tokens ADD COLUMN source TEXT;
 ALTER TABLE signatures ADD COLUMN source TEXT;
+
+-- A signer may let their comment appear on the petition page (with their name as they chose).
+ALTER TABLE confirmation_tokens ADD COLUMN comment_public BOOLEAN NOT NULL DEFAULT 0;
+ALTER TABLE signatures ADD COLUMN comment_public BOOLEAN NOT NULL DEFAULT 0;
