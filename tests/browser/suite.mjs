@@ -138,6 +138,29 @@ try {
     }
   }
 
+  // The sign box on the other common laptop screens: its button and consent in view.
+  for (const [width, height] of [[1366, 768], [1024, 768], [1440, 900]]) {
+    for (const lang of LANGS) {
+      await check(`sign button in view at ${width}x${height} in ${lang}`, async () => {
+        const page = await open({ width, height });
+        await page.goto(`${BASE}/petitions/${SLUG}?lang=${lang}`);
+        await page.evaluate(() => window.scrollTo(0, 600));
+        const box = await page.locator("#sign button[type=submit]").boundingBox();
+        assert(box && box.y >= 0 && box.y + box.height <= height, `button bottom at ${box && Math.round(box.y + box.height)} of ${height}`);
+        await page.close();
+      });
+    }
+  }
+  // A phone after a form came back with errors: the summary is on the first screen.
+  await check("a phone sees the error summary without scrolling", async () => {
+    const page = await open({ width: 390, height: 844 });
+    await page.goto(`${BASE}/petitions/${SLUG}?lang=hy`);
+    await Promise.all([page.waitForURL(/\/sign\?/), page.click("#sign button[type=submit]")]);
+    const box = await page.locator("#errors").boundingBox();
+    assert(box && box.y >= -2 && box.y < 844, `summary at ${box && Math.round(box.y)}`);
+    await page.close();
+  });
+
   // Every public page passes axe, on a laptop.
   const email = "axe@example.org";
   const laptop = await open({ width: 1280, height: 800 });
