@@ -152,6 +152,8 @@ pub struct FormState {
     pub source: Option<crate::domain::Source>,
     /// Ticked "show my comment on the page".
     pub comment_public: bool,
+    /// A message about the whole form (too many attempts: wait and send it again).
+    pub notice: Option<String>,
     pub errors: Vec<(&'static str, String)>,
 }
 

@@ -79,18 +79,32 @@ pub async fn sign(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let ip = state.client_ip(&req);
-    if let Some(ip) = ip
-        && let Err(wait) = state.limiter.check(ip)
-    {
-        return Err(AppError::RateLimited {
-            retry_after_secs: wait.as_secs().max(1),
-        });
-    }
+    let limited = ip.and_then(|ip| state.limiter.check(ip).err());
     let body = read_body(payload).await?;
     let form = parse_form(&body)?;
 
     let slug = slug.into_inner();
     let (view, recent) = petition::load(&state, slug.clone()).await?;
+    if let Some(wait) = limited {
+        // The form comes back as it was typed, saying why and for how long: nothing is lost.
+        let (_, mut kept) = validate(&form, &tr);
+        kept.errors.clear();
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        kept.notice = Some(tr.tf(
+            "sign.rate_limited",
+            &[(
+                "minutes",
+                &tr.number(i64::try_from(minutes).unwrap_or(i64::MAX)),
+            )],
+        ));
+        let mut page =
+            petition::render(&req, tr, &view, recent, kept, StatusCode::TOO_MANY_REQUESTS)?;
+        page.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(wait.as_secs().max(1)),
+        );
+        return Ok(page);
+    }
     let now = db::now();
     if !view.petition.is_open_at(now) {
         return Err(AppError::PetitionClosed);
@@ -316,6 +330,7 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
         consent: checked(&form.consent),
         source: Source::parse(&form.src),
         comment_public: checked(&form.comment_public),
+        notice: None,
         errors: errors.iter().map(|(f, k)| (*f, tr.t(k))).collect(),
     };
     if !errors.is_empty() {

@@ -198,7 +198,7 @@ async fn an_already_confirmed_signer_is_told_so_instead_of_counted_again() {
 #[tokio::test]
 async fn too_many_sign_requests_from_one_address_get_429() {
     let app = spawn_app_with(Mail::Memory, &[("sign_rate_per_minute", "3")]).await;
-    app.create_petition("p-rate", &[100]).await;
+    let id = app.create_petition("p-rate", &[100]).await;
     for i in 0..3 {
         let email = format!("s{i}@example.org");
         assert_eq!(
@@ -209,11 +209,26 @@ async fn too_many_sign_requests_from_one_address_get_429() {
             303
         );
     }
-    let limited = app.sign("p-rate", &[("email", "s9@example.org")]).await;
+    let limited = app
+        .sign(
+            "p-rate",
+            &[("email", "s9@example.org"), ("name", "Ani Typed")],
+        )
+        .await;
     assert_eq!(limited.status().as_u16(), 429);
     assert!(limited.headers().contains_key("retry-after"));
     let body = limited.text().await.unwrap();
-    assert!(body.contains("Too many attempts"), "{body}");
+    // The form comes back with what was typed, and says when to send it again.
+    assert!(
+        body.contains("What you typed is kept: please send it again in 1 min."),
+        "{body}"
+    );
+    assert!(body.contains("value=\"s9@example.org\"") && body.contains("value=\"Ani Typed\""));
+    assert_eq!(
+        app.rows(id).await.0,
+        3,
+        "nothing stored for the limited attempt"
+    );
 }
 
 #[tokio::test]
