@@ -176,6 +176,11 @@ impl Application {
             links,
             daily_cache: Default::default(),
             cards: Default::default(),
+            card_renders: tokio::sync::Semaphore::new(2),
+            qr_codes: Default::default(),
+            logo: std::sync::atomic::AtomicBool::new(
+                db::run(&pool, db::site::has_logo).await.unwrap_or(false),
+            ),
         });
         let app_state = state.clone();
         let hsts = state.https();
@@ -224,7 +229,8 @@ impl Application {
                     )
                     .app_data(
                         web::FormConfig::default()
-                            .limit(256 * 1024)
+                            // A 50,000-character text in Armenian or Russian, URL-encoded.
+                            .limit(640 * 1024)
                             .error_handler(|e, _| {
                                 match e {
                                     actix_web::error::UrlencodedError::Overflow { .. } => {
@@ -298,6 +304,8 @@ impl Application {
                     .service(routes::manage::show_snapshot)
                     .service(routes::paper::add)
                     .service(routes::images::show)
+                    .service(routes::accounts::logo)
+                    .service(routes::accounts::set_logo)
                     .service(routes::images::upload)
                     .service(routes::accounts::list)
                     .service(routes::accounts::invite)
@@ -364,8 +372,12 @@ impl Application {
                 state.limiter.prune();
                 state.login_limiter.prune();
                 state.reset_limiter.prune();
-                // Hourly, starting now: network hashes past their days, expired sessions.
+                // Hourly, starting now: network hashes past their days, expired sessions, and
+                // whether another instance changed the logo.
                 if round % 6 == 0 {
+                    if let Ok(logo) = db::run(&state.pool, db::site::has_logo).await {
+                        state.logo.store(logo, std::sync::atomic::Ordering::Relaxed);
+                    }
                     let lifetime = state.session_lifetime();
                     let swept = crate::usecases::run(&state.pool, move |c| {
                         crate::usecases::retention::sweep(c, db::now(), lifetime)

@@ -429,6 +429,7 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
                 None,
                 petition.id,
                 &translation,
+                None,
                 db::now(),
             )
             .map_err(|e| match e {

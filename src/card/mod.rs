@@ -56,6 +56,9 @@ fn options() -> &'static usvg::Options<'static> {
 }
 
 fn escape(text: &str) -> String {
+    // XML 1.0 has no place for control characters: a title stored before they were refused
+    // must not stop its card from being drawn.
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

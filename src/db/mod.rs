@@ -16,6 +16,7 @@ pub mod schema;
 pub mod sealing;
 pub mod sessions;
 pub mod signatures;
+pub mod site;
 pub mod snapshots;
 pub mod stats;
 pub mod updates;

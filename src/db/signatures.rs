@@ -444,6 +444,8 @@ pub fn erase_personal(
             signatures::public.eq(false),
             signatures::display.eq("none"),
             signatures::wants_updates.eq(false),
+            signatures::source.eq(None::<String>),
+            signatures::comment_public.eq(false),
             signatures::erased_at.eq(Some(now)),
         );
         erased += match why {

@@ -36,15 +36,18 @@ impl PetitionText {
         targets: &str,
     ) -> Result<PetitionText, Vec<(&'static str, &'static str)>> {
         let mut errors = vec![];
+        // Control characters and invisible formatting make a title display as something else
+        // (and no share card can be drawn from them).
+        let controls = |s: &str| super::text::has_controls(s, true);
         let title = one_line(title);
-        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS || controls(&title) {
             errors.push(("title", "editor.error_title"));
         }
         let summary = one_line(summary);
-        if summary.chars().count() > MAX_SUMMARY_CHARS {
+        if summary.chars().count() > MAX_SUMMARY_CHARS || controls(&summary) {
             errors.push(("summary", "editor.error_summary"));
         }
-        if body.chars().count() > MAX_BODY_CHARS {
+        if body.chars().count() > MAX_BODY_CHARS || controls(body) {
             errors.push(("body", "editor.error_body"));
         }
         let targets: Vec<String> = targets
@@ -53,7 +56,9 @@ impl PetitionText {
             .filter(|t| !t.is_empty())
             .collect();
         if targets.len() > MAX_TARGETS
-            || targets.iter().any(|t| t.chars().count() > MAX_TARGET_CHARS)
+            || targets
+                .iter()
+                .any(|t| t.chars().count() > MAX_TARGET_CHARS || controls(t))
         {
             errors.push(("targets", "editor.error_targets"));
         }
@@ -84,6 +89,9 @@ mod tests {
         let errors = PetitionText::parse("", &"s".repeat(301), "", &"t\n".repeat(51)).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|(f, _)| *f).collect();
         assert_eq!(fields, ["title", "summary", "targets"]);
+        let hidden = PetitionText::parse("Free\u{1}them", "a\u{202E}b", "", "").unwrap_err();
+        let fields: Vec<&str> = hidden.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, ["title", "summary"]);
     }
 
     proptest! {

@@ -11,7 +11,7 @@ pub fn has_hidden_characters(s: &str) -> bool {
     has_controls(s, false)
 }
 
-fn has_controls(s: &str, allow_newlines: bool) -> bool {
+pub(crate) fn has_controls(s: &str, allow_newlines: bool) -> bool {
     s.chars().any(|c| {
         (c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
             || is_invisible_format(c)

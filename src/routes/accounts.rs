@@ -288,3 +288,66 @@ pub async fn end_sessions(
         .insert_header(("Location", format!("/dashboard/organizers/{id}/sessions")))
         .finish())
 }
+
+/// The largest logo accepted.
+const MAX_LOGO: usize = 512 * 1024;
+
+/// The site's logo, shown in every page's header.
+#[get("/logo")]
+pub async fn logo(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let (kind, bytes) = db::run(&state.pool, db::site::logo)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(bytes))
+}
+
+/// Replaces the site's logo (PNG, JPEG or WebP, recognised by its content, up to 512 KB), or
+/// removes it; admins only. Multipart, as a petition's image.
+#[post("/dashboard/logo")]
+pub async fn set_logo(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    query: web::Query<super::images::UploadQuery>,
+    mut payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    let who = admin(&state, &session).await?;
+    let (image, remove) = super::images::read_upload(
+        &session,
+        &req,
+        query.into_inner().csrf_token(),
+        &mut payload,
+    )
+    .await?;
+    let upload = if remove {
+        None
+    } else {
+        if image.len() > MAX_LOGO {
+            return Err(AppError::TooLarge);
+        }
+        let kind = super::images::accept(&image).ok_or(AppError::BadRequest("image.error"))?;
+        Some((kind, image))
+    };
+    let now = db::now();
+    let present = upload.is_some();
+    db::run(&state.pool, move |c| {
+        db::write_tx(c, |c| {
+            db::site::set_logo(c, upload.as_ref().map(|(k, b)| (*k, b.as_slice())))?;
+            let what = match &upload {
+                Some((kind, bytes)) => format!("{kind}, {} bytes", bytes.len()),
+                None => "removed".to_string(),
+            };
+            db::audit::record(c, Some(who.id), None, "set-logo", &what, now)
+        })
+    })
+    .await?;
+    state
+        .logo
+        .store(present, std::sync::atomic::Ordering::Relaxed);
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/dashboard/organizers#logo"))
+        .finish())
+}

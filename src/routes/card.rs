@@ -12,11 +12,12 @@ use crate::i18n::Tr;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CardKey {
     title: String,
-    /// The count, in steps of half a percent of the goal: a card follows the count when it
-    /// has moved noticeably, not at every signature.
+    /// The count, in steps of half a percent of the goal (at least 5): a card follows the
+    /// count when it has moved noticeably, not at every signature.
     step: i64,
     goal: i32,
     image: Option<chrono::NaiveDateTime>,
+    open: bool,
 }
 
 /// How long browsers and unfurlers may keep a card.
@@ -44,9 +45,10 @@ pub async fn card(
     let goal = view.goals.current(total);
     let key = CardKey {
         title: text.title.clone(),
-        step: total / (i64::from(goal) / 200).max(1),
+        step: total / (i64::from(goal) / 200).max(5),
         goal,
         image,
+        open: view.petition.is_open_at(db::now()),
     };
     let cached = state
         .cards
@@ -56,7 +58,10 @@ pub async fn card(
     let png = match cached {
         Some(png) => png,
         None => {
-            let progress = super::petition::Progress::new(&tr, total, &view.goals);
+            let mut progress = super::petition::Progress::new(&tr, total, &view.goals);
+            if !view.petition.is_open_at(db::now()) {
+                progress = progress.closed(&tr, total);
+            }
             let site = state
                 .settings
                 .organization_name
@@ -64,12 +69,25 @@ pub async fn card(
                 .unwrap_or_else(|| tr.t("site.name"));
             let title = text.title.clone();
             let petition_id = view.petition.id;
-            let has_image = image.is_some();
-            let png = db::run(&state.pool, move |c| {
-                let image = match has_image {
-                    true => db::images::get(c, petition_id)?,
-                    false => None,
-                };
+            let image = match image {
+                Some(_) => db::run(&state.pool, move |c| db::images::get(c, petition_id)).await?,
+                None => None,
+            };
+            // Drawing takes tens of milliseconds of one core: a few at a time, off the
+            // database pool, and the card another request just drew is served as it is.
+            let _turn = state
+                .card_renders
+                .acquire()
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+            if let Some(hit) = state
+                .cards
+                .get(&(slug.clone(), tr.lang))
+                .filter(|hit| hit.0 == key)
+            {
+                return Ok(respond(hit.1.clone()));
+            }
+            let png = web::block(move || {
                 crate::card::png(&crate::card::Card {
                     title: &title,
                     progress: &progress.text,
@@ -79,19 +97,26 @@ pub async fn card(
                         .as_ref()
                         .map(|(mime, data, _)| (data.as_slice(), mime.as_str())),
                 })
-                .map_err(|e| db::DbError::Other(e.to_string()))
             })
-            .await?;
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+            .map_err(|e| AppError::Internal(e.into()))?;
             let png = web::Bytes::from(png);
             state.cards.insert((slug, tr.lang), (key, png.clone()));
             png
         }
     };
-    Ok(HttpResponse::Ok()
+    Ok(respond(png))
+}
+
+fn respond(png: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("image/png")
         .insert_header((
             header::CACHE_CONTROL,
             format!("public, max-age={MAX_AGE_SECS}"),
         ))
-        .body(png))
+        // Without `?lang=` the language comes from the cookie or the browser's.
+        .insert_header((header::VARY, "Accept-Language, Cookie"))
+        .body(png)
 }

@@ -25,6 +25,8 @@ struct ConfirmPage {
     /// Whether the name will be shown on the public page.
     public: String,
     comment: Option<String>,
+    /// Whether the comment will be quoted on the public page.
+    comment_public: bool,
 }
 
 /// Share targets: plain links, no third-party scripts.
@@ -113,6 +115,7 @@ pub async fn show(
             },
             name: personal.name,
             country: Country::name_of(&submission.country, tr.lang),
+            comment_public: submission.comment_public && personal.comment.is_some(),
             comment: personal.comment,
         };
         return Ok(html(StatusCode::OK, page.render()?));

@@ -26,6 +26,19 @@ pub fn sniff(data: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// Largest width or height accepted: a photo fits, and a small file that would decode to
+/// gigabytes of pixels (share cards decode the image) does not.
+pub const MAX_SIDE: usize = 4096;
+
+/// The type of an uploaded image, if it is a PNG, JPEG or WebP no wider or taller than
+/// [`MAX_SIDE`] (read from its header, without decoding it).
+pub fn accept(data: &[u8]) -> Option<&'static str> {
+    let kind = sniff(data)?;
+    let size = imagesize::blob_size(data).ok()?;
+    (size.width > 0 && size.height > 0 && size.width <= MAX_SIDE && size.height <= MAX_SIDE)
+        .then_some(kind)
+}
+
 #[get("/petitions/{slug}/image")]
 pub async fn show(
     state: web::Data<AppState>,
@@ -67,6 +80,12 @@ pub struct UploadQuery {
     csrf_token: Option<String>,
 }
 
+impl UploadQuery {
+    pub fn csrf_token(self) -> Option<String> {
+        self.csrf_token
+    }
+}
+
 /// Replaces the image, or removes it when the form says so. Multipart: `csrf_token`, `image`,
 /// and optionally `remove`. The dashboard's form also puts `csrf_token` in the query string,
 /// so it is checked before the body is read; a client that only sends the field in the body
@@ -80,13 +99,57 @@ pub async fn upload(
     query: web::Query<UploadQuery>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    // Who is sending, their CSRF token and a declared size are checked before a byte of the
-    // body is read: a stranger cannot make the server take in an upload of any size.
+    // Who is sending is checked before a byte of the body is read.
     let slug = slug.into_inner();
     let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
-    let early_csrf = query.into_inner().csrf_token;
+    let (image, remove) =
+        read_upload(&session, &req, query.into_inner().csrf_token, &mut payload).await?;
+    let bad = || AppError::BadRequest("image.error");
+    let now = db::now();
+    if remove {
+        db::run(&state.pool, move |c| {
+            db::write_tx(c, |c| {
+                db::images::remove(c, petition_id)?;
+                db::audit::record(c, Some(who), Some(petition_id), "remove-image", "", now)
+            })
+        })
+        .await?;
+    } else {
+        let content_type = accept(&image).ok_or_else(bad)?;
+        let size = image.len();
+        db::run(&state.pool, move |c| {
+            db::write_tx(c, |c| {
+                db::images::put(c, petition_id, content_type, &image, now)?;
+                db::audit::record(
+                    c,
+                    Some(who),
+                    Some(petition_id),
+                    "set-image",
+                    &format!("{content_type}, {size} bytes"),
+                    now,
+                )
+            })
+        })
+        .await?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/dashboard/petitions/{slug}")))
+        .finish())
+}
+
+/// Reads an image form (multipart: `csrf_token`, `image`, and `remove` to take the image
+/// away), after checking the CSRF token given in the query string (`early_csrf`) and the
+/// declared size: a stranger cannot make the server take in an upload of any size. A token
+/// sent only in the body is checked after the (capped) body. Returns the image's bytes and
+/// whether `remove` was asked for.
+pub async fn read_upload(
+    session: &Session,
+    req: &actix_web::HttpRequest,
+    early_csrf: Option<String>,
+    payload: &mut Multipart,
+) -> Result<(Vec<u8>, bool), AppError> {
     if let Some(token) = &early_csrf {
-        auth::check_csrf(&session, token)?;
+        auth::check_csrf(session, token)?;
     }
     let declared = req
         .headers()
@@ -129,38 +192,9 @@ pub async fn upload(
         }
     }
     if early_csrf.is_none() {
-        auth::check_csrf(&session, &csrf)?;
+        auth::check_csrf(session, &csrf)?;
     }
-    let now = db::now();
-    if remove {
-        db::run(&state.pool, move |c| {
-            db::write_tx(c, |c| {
-                db::images::remove(c, petition_id)?;
-                db::audit::record(c, Some(who), Some(petition_id), "remove-image", "", now)
-            })
-        })
-        .await?;
-    } else {
-        let content_type = sniff(&image).ok_or_else(bad)?;
-        let size = image.len();
-        db::run(&state.pool, move |c| {
-            db::write_tx(c, |c| {
-                db::images::put(c, petition_id, content_type, &image, now)?;
-                db::audit::record(
-                    c,
-                    Some(who),
-                    Some(petition_id),
-                    "set-image",
-                    &format!("{content_type}, {size} bytes"),
-                    now,
-                )
-            })
-        })
-        .await?;
-    }
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/dashboard/petitions/{slug}")))
-        .finish())
+    Ok((image, remove))
 }
 
 #[cfg(test)]
@@ -175,5 +209,21 @@ mod tests {
         assert_eq!(sniff(b"<svg onload=alert(1)>"), None);
         assert_eq!(sniff(b"GIF89a"), None);
         assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn an_image_too_large_in_pixels_is_refused_however_small_its_file() {
+        // A PNG header claiming 100000 x 100000 pixels.
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+        png.extend(100_000u32.to_be_bytes());
+        png.extend(100_000u32.to_be_bytes());
+        png.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(super::sniff(&png), Some("image/png"));
+        assert_eq!(super::accept(&png), None);
+        let mut small = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+        small.extend(800u32.to_be_bytes());
+        small.extend(600u32.to_be_bytes());
+        small.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(super::accept(&small), Some("image/png"));
     }
 }

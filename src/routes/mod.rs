@@ -67,6 +67,13 @@ pub struct AppState {
     pub email_caps: crate::ratelimit::EmailCaps,
     /// Makes links for emails.
     pub links: crate::email::Links,
+    /// Whether the site has a logo to show in the header (`db::site`); refreshed hourly and
+    /// whenever an admin changes it on this instance.
+    pub logo: std::sync::atomic::AtomicBool,
+    /// Share cards drawn at once at most (each takes tens of milliseconds of a core).
+    pub card_renders: tokio::sync::Semaphore,
+    /// QR codes made, by address and format; emptied when it holds too many.
+    pub qr_codes: dashmap::DashMap<(String, &'static str), actix_web::web::Bytes>,
     /// Share cards rendered, per petition and language, with what they were drawn from.
     pub cards: dashmap::DashMap<(String, Lang), (card::CardKey, actix_web::web::Bytes)>,
     /// Per-petition daily series for the JSON API, recomputed at most once a minute.
@@ -279,6 +286,8 @@ pub struct Layout {
     pub contact: Option<(String, Option<String>)>,
     /// Whether `organization_name` is set: the product is then named only in the footer.
     pub branded: bool,
+    /// Whether the site has a logo (`/logo`).
+    pub logo: bool,
 }
 
 /// One entry of the language switcher.
@@ -315,6 +324,9 @@ impl Layout {
             title: title.into(),
             path: path.to_string(),
             branded: org.is_some(),
+            logo: req
+                .app_data::<actix_web::web::Data<AppState>>()
+                .is_some_and(|s| s.logo.load(std::sync::atomic::Ordering::Relaxed)),
             site: org.unwrap_or_else(|| tr.t("site.name")),
             contact,
         }

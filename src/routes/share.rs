@@ -58,11 +58,49 @@ async fn petition(state: &AppState, slug: String) -> Result<PetitionView, AppErr
         .ok_or(AppError::NotFound)
 }
 
-fn cached(content_type: &str, body: Vec<u8>) -> HttpResponse {
+fn cached(content_type: &str, body: web::Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(body)
+}
+
+/// What a QR code of the petition leads to, for the language and tag asked for.
+async fn qr_target(state: &AppState, slug: String, query: &ShareQuery) -> Result<String, AppError> {
+    let view = petition(state, slug).await?;
+    Ok(share_url(
+        state,
+        &view.petition.slug,
+        query.lang(),
+        query.source().as_ref(),
+    ))
+}
+
+/// Most QR codes kept: addresses differ only by petition, language and tag.
+const QR_CACHE: usize = 2_000;
+
+/// The QR code of `url` in `format`, made once (off the async threads) and then kept.
+async fn qr_cached(
+    state: &AppState,
+    url: String,
+    format: &'static str,
+    make: fn(&str) -> Result<Vec<u8>, crate::qr::QrError>,
+) -> Result<web::Bytes, AppError> {
+    let key = (url, format);
+    if let Some(hit) = state.qr_codes.get(&key) {
+        return Ok(hit.clone());
+    }
+    let url = key.0.clone();
+    let made = web::block(move || make(&url))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let made = web::Bytes::from(made);
+    if state.qr_codes.len() >= QR_CACHE {
+        state.qr_codes.clear();
+    }
+    state.qr_codes.insert(key, made.clone());
+    Ok(made)
 }
 
 #[get("/petitions/{slug}/qr.svg")]
@@ -71,15 +109,12 @@ pub async fn qr_svg(
     slug: web::Path<String>,
     query: web::Query<ShareQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let view = petition(&state, slug.into_inner()).await?;
-    let url = share_url(
-        &state,
-        &view.petition.slug,
-        query.lang(),
-        query.source().as_ref(),
-    );
-    let svg = crate::qr::svg(&url, 600).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(cached("image/svg+xml", svg.into_bytes()))
+    let url = qr_target(&state, slug.into_inner(), &query).await?;
+    let svg = qr_cached(&state, url, "svg", |url| {
+        crate::qr::svg(url, 600).map(String::into_bytes)
+    })
+    .await?;
+    Ok(cached("image/svg+xml", svg))
 }
 
 #[get("/petitions/{slug}/qr.png")]
@@ -88,18 +123,19 @@ pub async fn qr_png(
     slug: web::Path<String>,
     query: web::Query<ShareQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let view = petition(&state, slug.into_inner()).await?;
-    let url = share_url(
-        &state,
-        &view.petition.slug,
-        query.lang(),
-        query.source().as_ref(),
-    );
-    let png = web::block(move || crate::qr::png(&url, 600))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let url = qr_target(&state, slug.into_inner(), &query).await?;
+    let png = qr_cached(&state, url, "png", |url| crate::qr::png(url, 600)).await?;
     Ok(cached("image/png", png))
+}
+
+/// The petition's progress as the widget and the poster show it: no goal once it is closed.
+fn progress(tr: &Tr, view: &PetitionView) -> super::petition::Progress {
+    let total = view.petition.total_count();
+    let progress = super::petition::Progress::new(tr, total, &view.goals);
+    match view.petition.is_open_at(db::now()) {
+        true => progress,
+        false => progress.closed(tr, total),
+    }
 }
 
 #[derive(Template)]
@@ -155,7 +191,7 @@ pub async fn poster(
             .organization_name
             .clone()
             .unwrap_or_else(|| tr.t("site.name")),
-        progress: super::petition::Progress::new(&tr, view.petition.total_count(), &view.goals),
+        progress: progress(&tr, &view),
     };
     Ok(html(StatusCode::OK, page.render()?))
 }
@@ -188,7 +224,7 @@ pub async fn embed(
     let page = EmbedPage {
         l: Layout::new(tr, text.title.clone(), &req),
         text,
-        progress: super::petition::Progress::new(&tr, view.petition.total_count(), &view.goals),
+        progress: progress(&tr, &view),
         open: view.petition.is_open_at(db::now()),
         href: format!(
             "{}#sign",
@@ -211,5 +247,7 @@ pub async fn embed(
             ),
         ))
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        // Without `?lang=` the language comes from the cookie or the browser's.
+        .insert_header((header::VARY, "Accept-Language, Cookie"))
         .body(page.render()?))
 }

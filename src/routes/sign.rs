@@ -64,7 +64,6 @@ pub struct SignForm {
     /// The tag of the link the signer followed (`?src=` on the petition page), carried by a
     /// hidden field: no cookie. A malformed one is dropped.
     #[serde(default)]
-    #[validate(length(max = 200))]
     src: String,
     /// "Show my comment on the petition page".
     comment_public: Option<String>,
@@ -85,6 +84,10 @@ pub async fn sign(
 
     let slug = slug.into_inner();
     let (view, recent) = petition::load(&state, slug.clone()).await?;
+    let now = db::now();
+    if !view.petition.is_open_at(now) {
+        return Err(AppError::PetitionClosed);
+    }
     if let Some(wait) = limited {
         // The form comes back as it was typed, saying why and for how long: nothing is lost.
         let (_, mut kept) = validate(&form, &tr);
@@ -104,10 +107,6 @@ pub async fn sign(
             actix_web::http::header::HeaderValue::from(wait.as_secs().max(1)),
         );
         return Ok(page);
-    }
-    let now = db::now();
-    if !view.petition.is_open_at(now) {
-        return Err(AppError::PetitionClosed);
     }
     let check_email = HttpResponse::SeeOther()
         .insert_header((

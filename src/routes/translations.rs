@@ -29,6 +29,9 @@ pub struct TranslationForm {
     /// Present when the preview button was pressed.
     #[serde(default)]
     preview: Option<String>,
+    /// The original's `text_version` when the form was opened.
+    #[serde(default)]
+    source_version: Option<i32>,
 }
 
 #[derive(Template)]
@@ -112,6 +115,9 @@ impl Editor<'_> {
             outdated: version.is_some_and(|t| t.outdated),
             f: TranslationForm {
                 csrf_token: String::new(),
+                // Kept from the form that was sent; a new form is made from the original as
+                // it is now.
+                source_version: f.source_version.or(Some(view.petition.text_version)),
                 ..f
             },
             errors,
@@ -187,9 +193,10 @@ pub async fn save(
         }
     };
     let id = view.petition.id;
+    let made_from = f.source_version;
     let translation = db::petitions::Translation { lang, text };
     usecases::run(&state.pool, move |c| {
-        usecases::petitions::translate(c, Some(who.id), id, &translation, db::now())
+        usecases::petitions::translate(c, Some(who.id), id, &translation, made_from, db::now())
     })
     .await?;
     Ok(back_to_languages(&view))

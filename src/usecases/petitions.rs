@@ -65,13 +65,15 @@ pub fn edit(
     })
 }
 
-/// Adds or replaces the petition's version in another language than its original, made from
-/// the original as it is now, and audits it (`organizer_id` `None`: the command line).
+/// Adds or replaces the petition's version in another language than its original, and audits
+/// it (`organizer_id` `None`: the command line). `made_from` is the original's `text_version`
+/// the translation was made from (`None`: the original as it is now).
 pub fn translate(
     conn: &mut DbConnection,
     organizer_id: Option<i32>,
     petition_id: i32,
     translation: &petitions::Translation,
+    made_from: Option<i32>,
     now: NaiveDateTime,
 ) -> Result<(), UseCaseError> {
     db::write_tx(conn, |conn| {
@@ -79,7 +81,10 @@ pub fn translate(
         if p.language == translation.lang.code() {
             return Err(UseCaseError::Refused("translate.error_original"));
         }
-        petitions::set_translation(conn, petition_id, p.text_version, translation, now)?;
+        // Made from the original the translator had in front of them (`made_from`, the form's):
+        // if the original changed since, the version saved is still marked for update.
+        let version = made_from.map_or(p.text_version, |v| v.min(p.text_version));
+        petitions::set_translation(conn, petition_id, version, translation, now)?;
         db::audit::record(
             conn,
             organizer_id,

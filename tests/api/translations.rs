@@ -407,3 +407,46 @@ async fn a_petition_created_in_armenian_records_its_language() {
     );
     assert!(en.contains("<html lang=\"en\">"));
 }
+
+#[tokio::test]
+async fn a_version_saved_from_a_form_opened_before_the_original_changed_stays_marked_for_update() {
+    let app = spawn_app().await;
+    petition_in_four_languages(&app).await;
+    // A translator opens the Russian version…
+    let form = app
+        .text("/dashboard/petitions/p-langs/translations/ru")
+        .await;
+    assert!(
+        form.contains("name=\"source_version\" value=\"1\""),
+        "{form}"
+    );
+    // …meanwhile the original changes…
+    let edit = app.text("/dashboard/petitions/p-langs/edit").await;
+    app.post_form(
+        "/dashboard/petitions/p-langs/edit",
+        &[
+            ("csrf_token", &csrf(&edit)),
+            ("title", "A new title"),
+            ("body", "A new text."),
+            ("goals", "100"),
+        ],
+    )
+    .await;
+    // …and the translator saves what they made from the old one: still to be updated.
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-langs/translations/ru",
+            &[
+                ("csrf_token", &csrf(&form)),
+                ("title", RU_TITLE),
+                ("body", "Старый текст."),
+                ("source_version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(
+        app.json("p-langs").await["translations"]["ru"]["outdated"],
+        true
+    );
+}
