@@ -107,3 +107,52 @@ async fn organizers_upload_a_real_image_and_everyone_sees_it() {
         404
     );
 }
+
+async fn upload_logo(app: &TestApp, token: &str, bytes: Vec<u8>) -> u16 {
+    let form = Form::new().text("csrf_token", token.to_string()).part(
+        "image",
+        Part::bytes(bytes)
+            .file_name("logo.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    app.client
+        .post(format!("{}/dashboard/logo?csrf_token={token}", app.address))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn an_admin_gives_the_site_its_organisations_logo_and_nobody_else_can() {
+    let app = spawn_app().await;
+    add_organizer(&app, "admin@example.org", "correct horse battery", true);
+    add_organizer(&app, "ana@example.org", "another long password", false);
+    // An organizer who is not an admin finds no such page.
+    login(&app, "ana@example.org", "another long password").await;
+    let token = csrf(&app.text("/dashboard").await);
+    assert_eq!(upload_logo(&app, &token, PNG.to_vec()).await, 404);
+    assert_eq!(app.get("/logo").await.status().as_u16(), 404);
+
+    let admin =
+        crate::helpers::spawn_app_on(app.db.clone(), crate::helpers::Mail::Memory, &[]).await;
+    login(&admin, "admin@example.org", "correct horse battery").await;
+    let page = admin.text("/dashboard/organizers").await;
+    let token = csrf(&page);
+    // A small file claiming a huge picture is refused.
+    let mut bomb = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+    bomb.extend(60_000u32.to_be_bytes());
+    bomb.extend(60_000u32.to_be_bytes());
+    bomb.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(upload_logo(&admin, &token, bomb).await, 400);
+    assert_eq!(upload_logo(&admin, &token, PNG.to_vec()).await, 303);
+    let res = admin.get("/logo").await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+    let home = admin.text("/").await;
+    assert!(home.contains("<img class=\"logo\" src=\"/logo\""), "{home}");
+}
