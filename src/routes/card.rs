@@ -62,11 +62,7 @@ pub async fn card(
             if !view.petition.is_open_at(db::now()) {
                 progress = progress.closed(&tr, total);
             }
-            let site = state
-                .settings
-                .organization_name
-                .clone()
-                .unwrap_or_else(|| tr.t("site.name"));
+            let site = state.site_name(&tr);
             let title = text.title.clone();
             let petition_id = view.petition.id;
             let image = match image {

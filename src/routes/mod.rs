@@ -114,6 +114,15 @@ impl AppState {
         req.peer_addr().map(|a| a.ip())
     }
 
+    /// Who runs the site, as pages, cards and posters name it: `organization_name`, or the
+    /// product's name.
+    pub fn site_name(&self, tr: &Tr) -> String {
+        self.settings
+            .organization_name
+            .clone()
+            .unwrap_or_else(|| tr.t("site.name"))
+    }
+
     /// Whether the site is served over https (Secure cookies, HSTS).
     pub fn https(&self) -> bool {
         self.base_url.scheme() == "https"

@@ -73,11 +73,7 @@ impl ShareMeta {
                 "/petitions/{slug}/card.png?lang={}",
                 tr.lang.code()
             )),
-            site_name: state
-                .settings
-                .organization_name
-                .clone()
-                .unwrap_or_else(|| tr.t("site.name")),
+            site_name: state.site_name(tr),
             locale: og_locale(text.lang),
             other_locales: view
                 .texts

@@ -186,11 +186,7 @@ pub async fn poster(
         text,
         qr,
         short_url,
-        site: state
-            .settings
-            .organization_name
-            .clone()
-            .unwrap_or_else(|| tr.t("site.name")),
+        site: state.site_name(&tr),
         progress: progress(&tr, &view),
     };
     Ok(html(StatusCode::OK, page.render()?))
@@ -230,11 +226,7 @@ pub async fn embed(
             "{}#sign",
             share_url(&state, &view.petition.slug, Some(tr.lang), source.as_ref())
         ),
-        site: state
-            .settings
-            .organization_name
-            .clone()
-            .unwrap_or_else(|| tr.t("site.name")),
+        site: state.site_name(&tr),
     };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

@@ -227,6 +227,7 @@ async fn withdrawing_drops_what_is_still_queued_for_the_signer_and_leaves_no_tra
     // this signer given up on (it keeps its content for a week, unless withdrawn).
     let keys = app.keys.clone();
     let later = db::now() + chrono::TimeDelta::hours(1);
+    // Each queued and put off in one transaction: the worker never sees them due.
     let (mine, other, given_up) = db::run(&app.pool, move |c| {
         let mut ids = vec![];
         for (to, signature, failed) in [
@@ -240,19 +241,22 @@ async fn withdrawing_drops_what_is_still_queued_for_the_signer_and_leaves_no_tra
                 body_text: "t".into(),
                 body_html: String::new(),
             };
-            db::outbox::enqueue(
-                c,
-                &db::outbox::SealedEmail::new(&keys, &email),
-                signature,
-                db::now(),
-            )?;
-            let job: i32 = j::table.order(j::id.desc()).select(j::id).first(c)?;
-            diesel::update(j::table.find(job))
-                .set((
-                    j::next_attempt_at.eq(later),
-                    j::failed_at.eq(failed.then(db::now)),
-                ))
-                .execute(c)?;
+            let job = db::write_tx(c, |c| {
+                db::outbox::enqueue(
+                    c,
+                    &db::outbox::SealedEmail::new(&keys, &email),
+                    signature,
+                    db::now(),
+                )?;
+                let job: i32 = j::table.order(j::id.desc()).select(j::id).first(c)?;
+                diesel::update(j::table.find(job))
+                    .set((
+                        j::next_attempt_at.eq(later),
+                        j::failed_at.eq(failed.then(db::now)),
+                    ))
+                    .execute(c)?;
+                Ok::<_, db::DbError>(job)
+            })?;
             ids.push(job);
         }
         Ok((ids[0], ids[1], ids[2]))
