@@ -312,6 +312,11 @@ impl Layout {
         // The switcher reloads the page with GET: a form's POST target maps to its page.
         let path = req.path();
         let path = path.strip_suffix("/sign").unwrap_or(path);
+        // A link's source tag survives a change of language: the switcher comes back to it.
+        let path = match web_query_source(req.query_string()) {
+            Some(src) => format!("{path}?src={}", src.as_str()),
+            None => path.to_string(),
+        };
         let settings = req
             .app_data::<actix_web::web::Data<AppState>>()
             .map(|s| &s.settings);
@@ -331,7 +336,7 @@ impl Layout {
         Layout {
             tr,
             title: title.into(),
-            path: path.to_string(),
+            path,
             branded: org.is_some(),
             logo: req
                 .app_data::<actix_web::web::Data<AppState>>()
@@ -357,6 +362,13 @@ impl Layout {
             })
             .collect()
     }
+}
+
+/// The `src` tag of a query string, if it is one.
+fn web_query_source(query: &str) -> Option<crate::domain::Source> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "src")
+        .and_then(|(_, v)| crate::domain::Source::parse(&v))
 }
 
 /// An HTML response from a rendered template.

@@ -122,6 +122,24 @@ async fn signatures_are_tallied_by_the_tag_of_the_link_their_signers_followed() 
         "{page}"
     );
     assert!(!app.text("/petitions/p-src").await.contains("name=\"src\""));
+    // Changing the language keeps the tag.
+    assert!(
+        page.contains("/lang/fr?next=%2Fpetitions%2Fp-src%3Fsrc%3Dtelegram-hy"),
+        "{page}"
+    );
+    // (Another browser: this one keeps its language.)
+    let res = crate::helpers::spawn_client()
+        .get(format!(
+            "{}/lang/fr?next=%2Fpetitions%2Fp-src%3Fsrc%3Dtelegram-hy",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["location"],
+        "/petitions/p-src?src=telegram-hy"
+    );
     assert!(
         !app.text("/petitions/p-src?src=%22%3E%3Cb%3E")
             .await
