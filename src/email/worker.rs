@@ -101,6 +101,7 @@ impl Worker {
             let ids = outbox::due(c, now, BATCH)?;
             let claimed = outbox::claim(c, &ids, now, lease_until)?;
             let mut updates = HashMap::new();
+            let mut titles = HashMap::new();
             let mut ready = Vec::with_capacity(claimed.len());
             for job in claimed {
                 let email = match (&job.content, job.update_id, job.signature_id) {
@@ -126,7 +127,7 @@ impl Worker {
                     }
                     // Unsubscribed, invalidated or gone since the update was posted: `None`.
                     (None, Some(update), Some(signature)) => {
-                        render_update(c, &links, &mut updates, update, signature)?
+                        render_update(c, &links, &mut updates, &mut titles, update, signature)?
                     }
                     (None, _, _) => None,
                 };
@@ -227,7 +228,7 @@ struct Ready {
 
 /// An update as its emails show it: title, Markdown, page HTML (unused: emails render their
 /// own, without images), the petition's title and slug.
-type UpdateText = (String, String, String, String, String);
+type UpdateText = (String, String, String, String, String, i32);
 
 /// Renders an update email for one signature from the stored update (read once per batch into
 /// `updates`), or `None` if the update is gone or the signature no longer counts or no longer
@@ -236,6 +237,7 @@ fn render_update(
     conn: &mut DbConnection,
     links: &Links,
     updates: &mut HashMap<i32, Option<UpdateText>>,
+    titles: &mut HashMap<(i32, Lang), Option<String>>,
     update_id: i32,
     signature_id: i32,
 ) -> Result<Option<NewEmail>, DbError> {
@@ -250,12 +252,15 @@ fn render_update(
                 petition_updates::body_html,
                 petitions::title,
                 petitions::slug,
+                petitions::id,
             ))
             .first(conn)
             .optional()?;
         slot.insert(update);
     }
-    let Some(Some((title, body_text, _, petition_title, slug))) = updates.get(&update_id) else {
+    let Some(Some((title, body_text, _, original_title, slug, petition_id))) =
+        updates.get(&update_id)
+    else {
         return Ok(None);
     };
     let signer: Option<(Option<String>, String)> = signatures::table
@@ -277,11 +282,24 @@ fn render_update(
             return Ok(None);
         }
     };
-    let petition_url = links.url(&format!("/petitions/{slug}"));
+    // The petition as the signer read it: its title in their language, where it has one.
+    let lang = Lang::from_code(&locale).unwrap_or(Lang::En);
+    if let std::collections::hash_map::Entry::Vacant(slot) = titles.entry((*petition_id, lang)) {
+        slot.insert(
+            db::petitions::titles_in(conn, &[*petition_id], lang)?
+                .remove(petition_id)
+                .map(|(title, _)| title),
+        );
+    }
+    let petition_title = titles
+        .get(&(*petition_id, lang))
+        .and_then(Option::as_ref)
+        .unwrap_or(original_title);
+    let petition_url = links.url(&format!("/petitions/{slug}?lang={}", lang.code()));
     let unsubscribe_url = links.unsubscribe_url(signature_id);
     let body_html = crate::markdown::render_for_email(body_text);
     let email = UpdateEmail {
-        tr: Tr::new(Lang::from_code(&locale).unwrap_or(Lang::En)),
+        tr: Tr::new(lang),
         petition_title,
         petition_url: &petition_url,
         title,

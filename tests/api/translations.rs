@@ -450,3 +450,43 @@ async fn a_version_saved_from_a_form_opened_before_the_original_changed_stays_ma
         true
     );
 }
+
+#[tokio::test]
+async fn an_update_reaches_a_signer_under_the_title_they_signed_in_their_language() {
+    let app = spawn_app().await;
+    petition_in_four_languages(&app).await;
+    let client = crate::helpers::spawn_client();
+    client
+        .post(format!("{}/petitions/p-langs/sign?lang=hy", app.address))
+        .form(&[
+            ("name", "Անի"),
+            ("email", "ani@example.am"),
+            ("country", "AM"),
+            ("consent", "yes"),
+            ("updates", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let link = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+    app.post_form(&link, &[]).await;
+    app.wait_until_sent().await;
+    let before = app.all_emails().len();
+    let token = csrf(&app.text("/dashboard/petitions/p-langs").await);
+    let posted = app
+        .post_form(
+            "/dashboard/petitions/p-langs/updates",
+            &[
+                ("csrf_token", &token),
+                ("title", "Delivered"),
+                ("body", "Handed over."),
+                ("email", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status().as_u16(), 303);
+    let update = app.wait_for_all_emails(before + 1).await[before].clone();
+    let (text, _) = bodies(&update);
+    assert!(text.contains(HY_TITLE), "{text}");
+    assert!(text.contains("/petitions/p-langs?lang=hy"), "{text}");
+}
