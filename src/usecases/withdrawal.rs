@@ -245,6 +245,13 @@ pub fn request_data(
             .find(petition_id)
             .select((petitions::title, petitions::slug))
             .first(conn)?;
+        // The petition as the signer read it, where it has their language.
+        let title = match crate::i18n::Lang::from_code(&locale) {
+            Some(lang) => db::petitions::titles_in(conn, &[petition_id], lang)?
+                .remove(&petition_id)
+                .map_or(title, |(translated, _)| translated),
+            None => title,
+        };
         if super::signing::take_email_allowance(conn, id, cap, now)?.is_some() {
             return Ok(false);
         }
