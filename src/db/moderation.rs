@@ -25,6 +25,8 @@ pub struct SignerRow {
     pub invalidation_reason: Option<String>,
     pub ip_hash: Option<String>,
     pub withdrawn_at: Option<NaiveDateTime>,
+    /// The signer's comment, where they chose to show it on the page (organizers may hide it).
+    pub public_comment: Option<String>,
 }
 
 type StoredRow = (
@@ -37,6 +39,7 @@ type StoredRow = (
     Option<String>,
     Option<String>,
     Option<NaiveDateTime>,
+    bool,
 );
 
 /// Which signatures a batch action or a search applies to. Empty fields match everything.
@@ -148,6 +151,7 @@ pub fn list(
         signatures::invalidation_reason,
         signatures::ip_hash,
         signatures::withdrawn_at,
+        signatures::comment_public,
     );
     let offset = page.max(0) * PAGE_SIZE;
     let (rows, total): (Vec<StoredRow>, i64) = if criteria.text.is_some() {
@@ -175,11 +179,25 @@ pub fn list(
         (rows, total)
     };
     let mut out = Vec::with_capacity(rows.len());
-    for (id, sealed, country, created_at, status, invalidated_at, reason, ip_hash, withdrawn_at) in
-        rows
+    for (
+        id,
+        sealed,
+        country,
+        created_at,
+        status,
+        invalidated_at,
+        reason,
+        ip_hash,
+        withdrawn_at,
+        comment_public,
+    ) in rows
     {
         let personal = keys.open_signature(sealed.as_deref())?;
         out.push(SignerRow {
+            public_comment: personal
+                .as_ref()
+                .and_then(|p| p.comment.clone())
+                .filter(|_| comment_public),
             id,
             name: personal.as_ref().map(|p| p.name.clone()),
             email: personal.map(|p| p.email),
@@ -193,6 +211,24 @@ pub fn list(
         });
     }
     Ok((out, total))
+}
+
+/// Takes a signature's comment off the public page (the signature itself stands); `false` if
+/// it had none showing.
+pub fn hide_comment(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    signature_id: i32,
+) -> QueryResult<bool> {
+    Ok(diesel::update(
+        signatures::table
+            .filter(signatures::id.eq(signature_id))
+            .filter(signatures::petition_id.eq(petition_id))
+            .filter(signatures::comment_public.eq(true)),
+    )
+    .set(signatures::comment_public.eq(false))
+    .execute(conn)?
+        == 1)
 }
 
 /// The keyed network hash of one signature of a petition, to find others from the same network.

@@ -111,6 +111,8 @@ struct Row {
     date: String,
     state: String,
     invalidated: bool,
+    /// The comment the signer chose to show on the page.
+    public_comment: Option<String>,
 }
 
 #[derive(Template)]
@@ -161,6 +163,7 @@ pub async fn signers(
                 (None, SignatureStatus::Pending) => tr.t("moderation.pending"),
             },
             invalidated: r.invalidated_at.is_some(),
+            public_comment: r.public_comment.clone(),
             country: Country::name_of(&r.country, tr.lang),
             date: tr.date(r.created_at),
             id: r.id,
@@ -209,6 +212,39 @@ pub async fn act(
     let form = form.into_inner();
     auth::check_csrf(&session, &form.csrf_token)?;
     let (who, p) = managed(&state, &session, slug.into_inner()).await?;
+    if form.action == "hide_comment" {
+        // A comment off the page; the signature and the count stand.
+        let id = form
+            .id
+            .ok_or(AppError::BadRequest("error.bad_request.message"))?;
+        let pid = p.id;
+        db::run(&state.pool, move |c| {
+            db::write_tx(c, |c| {
+                if db::moderation::hide_comment(c, pid, id)? {
+                    db::audit::record(
+                        c,
+                        Some(who.id),
+                        Some(pid),
+                        "hide-comment",
+                        &format!("signature {id}"),
+                        db::now(),
+                    )?;
+                }
+                Ok::<_, db::DbError>(())
+            })
+        })
+        .await?;
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!(
+                    "/dashboard/petitions/{}/signers?{}",
+                    p.slug,
+                    form.criteria.query_string()
+                ),
+            ))
+            .finish());
+    }
     let invalidate = match form.action.as_str() {
         "invalidate" => true,
         "restore" => false,

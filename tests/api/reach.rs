@@ -394,4 +394,28 @@ async fn signers_who_choose_to_show_their_comment_are_quoted_and_withdrawing_rem
     let page = app.text("/petitions/p-why").await;
     assert!(!page.contains("My cousin is held in Baku."));
     assert!(page.contains("Free them"));
+
+    // An organizer hides an unwanted comment; the signature still counts.
+    add_organizer(&app, "ana@example.org", "correct horse battery", true);
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let signers = app.text("/dashboard/petitions/p-why/signers").await;
+    assert!(signers.contains("Hide the comment"), "{signers}");
+    let id = app.signature_id("anon@example.am").await.to_string();
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-why/signers",
+            &[
+                ("csrf_token", &crate::organizers::csrf(&signers)),
+                ("id", &id),
+                ("action", "hide_comment"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let page = app.text("/petitions/p-why").await;
+    assert!(
+        !page.contains("Free them") && !page.contains("Why people sign"),
+        "{page}"
+    );
+    assert_eq!(app.count("p-why").await, 2, "the signature still counts");
 }
