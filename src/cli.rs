@@ -454,9 +454,7 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
 
 /// One of the languages petitions are written in, from `--lang`.
 fn parse_lang(code: &str) -> anyhow::Result<crate::i18n::Lang> {
-    crate::i18n::Lang::ALL
-        .into_iter()
-        .find(|l| l.code() == code.trim())
+    crate::i18n::Lang::from_exact(code.trim())
         .ok_or_else(|| anyhow::anyhow!("--lang must be one of hy, en, fr, ru (not {code:?})"))
 }
 

@@ -51,11 +51,17 @@ impl Lang {
         }
     }
 
+    /// The language whose code is exactly `code` (`hy`, `en`, `fr`, `ru`): for links and
+    /// options, where `en-GB` or `EN` is not one of ours.
+    pub fn from_exact(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+
     /// The `lang` parameter of a query string, if it names a supported language.
     pub fn from_query(query: &str) -> Option<Lang> {
         url::form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == "lang")
-            .and_then(|(_, v)| Lang::ALL.into_iter().find(|l| l.code() == v))
+            .and_then(|(_, v)| Lang::from_exact(&v))
     }
 
     /// Picks the best supported language from an `Accept-Language` header, honouring q-values.

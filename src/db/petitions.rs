@@ -350,6 +350,18 @@ pub struct TextVersion {
     pub outdated: bool,
 }
 
+impl TextVersion {
+    /// What the petition asks, in a line: its summary, or else the start of its text (at most
+    /// `max` characters), for link previews and posters.
+    pub fn ask(&self, max: usize) -> String {
+        if self.summary.is_empty() {
+            crate::markdown::plain_excerpt(&self.body_markdown, max)
+        } else {
+            self.summary.clone()
+        }
+    }
+}
+
 /// A version of a petition's text in another language, as given (with no addressees, the
 /// original's stand).
 #[derive(Clone, Debug)]

@@ -55,11 +55,7 @@ pub fn version_url(state: &AppState, slug: &str, text: &TextVersion) -> String {
 impl ShareMeta {
     pub fn new(state: &AppState, tr: &Tr, view: &PetitionView, text: &TextVersion) -> ShareMeta {
         let slug = &view.petition.slug;
-        let description = if text.summary.is_empty() {
-            crate::markdown::plain_excerpt(&text.body_markdown, 200)
-        } else {
-            text.summary.clone()
-        };
+        let description = text.ask(200);
         let mut alternates: Vec<(&'static str, String)> = view
             .texts
             .iter()

@@ -27,9 +27,7 @@ impl ShareQuery {
     }
 
     fn lang(&self) -> Option<Lang> {
-        self.lang
-            .as_deref()
-            .and_then(|l| Lang::ALL.into_iter().find(|x| x.code() == l))
+        self.lang.as_deref().and_then(Lang::from_exact)
     }
 }
 
@@ -178,11 +176,7 @@ pub async fn poster(
         .to_string();
     let page = PosterPage {
         l: Layout::new(tr, text.title.clone(), &req),
-        ask: if text.summary.is_empty() {
-            crate::markdown::plain_excerpt(&text.body_markdown, 280)
-        } else {
-            text.summary.clone()
-        },
+        ask: text.ask(280),
         text,
         qr,
         short_url,

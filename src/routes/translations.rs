@@ -72,9 +72,7 @@ fn back_to_languages(view: &PetitionView) -> HttpResponse {
 
 /// The language in a dashboard URL: one of ours, and not the petition's original.
 fn language(view: &PetitionView, code: &str) -> Result<Lang, AppError> {
-    Lang::ALL
-        .into_iter()
-        .find(|l| l.code() == code)
+    Lang::from_exact(code)
         .filter(|l| *l != view.original().lang)
         .ok_or(AppError::NotFound)
 }
