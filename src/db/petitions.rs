@@ -461,15 +461,22 @@ pub fn titles_in(
     Ok(rows.into_iter().map(|(id, t, s)| (id, (t, s))).collect())
 }
 
-/// A petition's title in `lang` if it has that version, else its original title.
+/// A petition's title in `lang` if it has that version, else its original title, with the
+/// language it is written in.
 pub fn title_in(
     conn: &mut DbConnection,
     petition: &Petition,
     lang: Lang,
-) -> Result<String, DbError> {
-    Ok(titles_in(conn, &[petition.id], lang)?
-        .remove(&petition.id)
-        .map_or_else(|| petition.title.clone(), |(title, _)| title))
+) -> Result<(Lang, String), DbError> {
+    Ok(
+        match titles_in(conn, &[petition.id], lang)?.remove(&petition.id) {
+            Some((title, _)) => (lang, title),
+            None => (
+                Lang::from_code(&petition.language).unwrap_or(Lang::En),
+                petition.title.clone(),
+            ),
+        },
+    )
 }
 
 /// Adds or replaces a petition's version in another language, made from the original text as
@@ -590,6 +597,8 @@ pub struct PetitionEdit {
     pub goals: GoalLadder,
     pub targets: Vec<String>,
     pub closes_at: Option<NaiveDateTime>,
+    /// The language the text is written in.
+    pub language: Lang,
 }
 
 /// Replaces a petition's text, goal ladder, targets and closing time in one transaction. When
@@ -621,6 +630,7 @@ pub fn update(conn: &mut DbConnection, id: i32, edit: &PetitionEdit) -> Result<(
                 petitions::body_markdown.eq(&edit.body_markdown),
                 petitions::body_html.eq(&body_html),
                 petitions::closes_at.eq(edit.closes_at),
+                petitions::language.eq(edit.language.code()),
                 petitions::text_version.eq(petitions::text_version + i32::from(changed)),
             ))
             .execute(conn)?;

@@ -8,7 +8,7 @@ use super::{AppState, Layout, html, pages};
 use crate::db;
 use crate::domain::{ConfirmationToken, Country};
 use crate::error::AppError;
-use crate::i18n::Tr;
+use crate::i18n::{Lang, Tr};
 use crate::usecases::{self, signing::LinkState};
 
 /// What the button will confirm, shown before anything is: the link may carry someone else's
@@ -18,6 +18,7 @@ use crate::usecases::{self, signing::LinkState};
 struct ConfirmPage {
     l: Layout,
     petition_title: String,
+    title_lang: &'static str,
     action: String,
     /// The name as it will appear in the list the organizers deliver.
     name: String,
@@ -70,6 +71,7 @@ impl Share {
 struct ThanksPage {
     l: Layout,
     petition_title: String,
+    title_lang: &'static str,
     number: String,
     share: Share,
     /// The signer's receipt page.
@@ -107,7 +109,8 @@ pub async fn show(
         let display = crate::domain::NameDisplay::from_stored(&submission.display);
         let page = ConfirmPage {
             l: Layout::new(tr, tr.t("confirm.title"), &req),
-            petition_title: title,
+            petition_title: title.text,
+            title_lang: title.lang.code(),
             action: format!("/confirm/{}?lang={}", token.as_str(), tr.code()),
             public: match display.shown(&personal.name) {
                 Some(shown) => tr.tf("confirm.public_as", &[("name", &shown)]),
@@ -163,7 +166,6 @@ fn receipt_email(
     r: &usecases::signing::ReceiptFor<'_>,
 ) -> db::outbox::NewEmail {
     use crate::email::messages::{Kind, PetitionEmail};
-    use crate::i18n::Lang;
     // Every link opens in the language the signer signed in.
     let tr = Tr::new(Lang::from_code(r.locale).unwrap_or(Lang::En));
     let lang = tr.code();
@@ -195,15 +197,33 @@ fn receipt_email(
     })
 }
 
-/// The petition's title in the visitor's language where it has that version.
-async fn petition_title(state: &AppState, slug: String, tr: Tr) -> Result<String, AppError> {
-    Ok(db::run(&state.pool, move |c| {
-        match db::petitions::find_by_slug(c, &slug)? {
-            Some(p) => db::petitions::title_in(c, &p, tr.lang),
-            None => Ok(String::new()),
-        }
+/// The petition's title as the visitor reads it: in their language where it has that
+/// version, else the original's.
+struct Title {
+    text: String,
+    lang: Lang,
+    /// The petition's address for that version, as sharing gives it.
+    url: String,
+}
+
+async fn petition_title(state: &AppState, slug: String, tr: Tr) -> Result<Title, AppError> {
+    let url = state.url(&format!("/petitions/{slug}"));
+    let (lang, text, original) = db::run(&state.pool, move |c| {
+        Ok(match db::petitions::find_by_slug(c, &slug)? {
+            Some(p) => {
+                let (lang, title) = db::petitions::title_in(c, &p, tr.lang)?;
+                (lang, title, p.language == lang.code())
+            }
+            None => (tr.lang, String::new(), true),
+        })
     })
-    .await?)
+    .await?;
+    let url = if original {
+        url
+    } else {
+        format!("{url}?lang={}", lang.code())
+    };
+    Ok(Title { text, lang, url })
 }
 
 /// The page for a link in a final state: thanks, closed, expired, or unknown.
@@ -220,16 +240,21 @@ async fn respond(
             receipt,
         } => {
             let title = petition_title(state, petition_slug.clone(), tr).await?;
-            let url = state.url(&format!("/petitions/{petition_slug}"));
             let page = ThanksPage {
                 l: Layout::new(tr, tr.t("thanks.title"), req),
                 number: tr.tf(
                     "thanks.number",
                     &[("number", &tr.number(i64::from(number)))],
                 ),
-                share: Share::new(&tr, &url, &title),
-                petition_title: title,
-                receipt: receipt.map(|code| format!("/petitions/{petition_slug}/receipt/{code}")),
+                share: Share::new(&tr, &title.url, &title.text),
+                petition_title: title.text,
+                title_lang: title.lang.code(),
+                receipt: receipt.map(|code| {
+                    format!(
+                        "/petitions/{petition_slug}/receipt/{code}?lang={}",
+                        tr.code()
+                    )
+                }),
             };
             html(StatusCode::OK, page.render()?)
         }

@@ -37,7 +37,7 @@ pub struct PetitionForm {
     /// `YYYY-MM-DD`, optional.
     #[serde(default)]
     closes_on: String,
-    /// The language the text is written in (new petitions; `hy`, `en`, `fr`, `ru`).
+    /// The language the text is written in (`hy`, `en`, `fr`, `ru`).
     #[serde(default)]
     language: String,
     /// Present when the preview button was pressed.
@@ -71,16 +71,17 @@ impl EditorPage {
 struct Valid {
     slug: Option<Slug>,
     edit: petitions::PetitionEdit,
-    language: Lang,
 }
 
 /// Checks the form. `stored_closes_at` is the petition's closing time as saved: sent back
-/// unchanged (even if it has passed), it stays exactly as it is.
+/// unchanged (even if it has passed), it stays exactly as it is. `language` is the text's
+/// language when the form names none (a script that predates the field keeps it).
 fn validate(
     f: &PetitionForm,
     tr: &Tr,
     new: bool,
     stored_closes_at: Option<chrono::NaiveDateTime>,
+    language: Lang,
 ) -> Result<Valid, Vec<(&'static str, String)>> {
     let mut errors = vec![];
     let slug = if new {
@@ -132,7 +133,6 @@ fn validate(
     match (text, goals, closes_at) {
         (Ok(text), Ok(goals), Ok(closes_at)) if errors.is_empty() => Ok(Valid {
             slug,
-            language: Lang::from_code(&f.language).unwrap_or(tr.lang),
             edit: petitions::PetitionEdit {
                 title: text.title,
                 summary: text.summary,
@@ -140,6 +140,7 @@ fn validate(
                 goals,
                 targets: text.targets,
                 closes_at,
+                language: Lang::from_code(&f.language).unwrap_or(language),
             },
         }),
         _ => Err(errors),
@@ -246,7 +247,7 @@ pub async fn create(
         new: true,
         action: "/dashboard/petitions".into(),
     };
-    let valid = match validate(&f, &tr, true, None) {
+    let valid = match validate(&f, &tr, true, None, tr.lang) {
         Ok(v) if f.preview.is_none() => v,
         Ok(_) => return editor.render(f, vec![], StatusCode::OK),
         Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
@@ -265,7 +266,7 @@ pub async fn create(
         targets: valid.edit.targets,
         created_at: db::now(),
         closes_at: valid.edit.closes_at,
-        language: valid.language,
+        language: valid.edit.language,
     };
     let who_id = who.id;
     let created = usecases::run(&state.pool, move |c| {
@@ -311,6 +312,7 @@ pub async fn edit_form(
             .closes_at
             .map(|c| c.date().to_string())
             .unwrap_or_default(),
+        language: p.language.clone(),
         ..Default::default()
     };
     let editor = Editor {
@@ -343,7 +345,13 @@ pub async fn edit(
         new: false,
         action: format!("/dashboard/petitions/{}/edit", view.petition.slug),
     };
-    let valid = match validate(&f, &tr, false, view.petition.closes_at) {
+    let valid = match validate(
+        &f,
+        &tr,
+        false,
+        view.petition.closes_at,
+        view.original().lang,
+    ) {
         Ok(v) if f.preview.is_none() => v,
         Ok(_) => return editor.render(f, vec![], StatusCode::OK),
         Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
@@ -354,7 +362,12 @@ pub async fn edit(
     })
     .await;
     if let Err(AppError::Conflict(key)) = edited {
-        return editor.render(f, vec![("closes_on", tr.t(key))], StatusCode::CONFLICT);
+        let field = if key == "editor.error_language_taken" {
+            "language"
+        } else {
+            "closes_on"
+        };
+        return editor.render(f, vec![(field, tr.t(key))], StatusCode::CONFLICT);
     }
     edited?;
     Ok(HttpResponse::SeeOther()

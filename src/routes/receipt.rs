@@ -14,14 +14,16 @@ use super::api::{api_error, json};
 use super::{AppState, Layout, html};
 use crate::db::{self, log as dblog, schema::signatures};
 use crate::error::AppError;
-use crate::i18n::Tr;
+use crate::i18n::{Lang, Tr};
 use crate::log::entry::{EventKind, receipt_hash};
 use crate::log::merkle;
 use crate::log::note::Verifier;
 
 /// Where a signature stands in its petition's log.
 struct Standing {
-    petition_title: String,
+    /// The petition's title in the reader's language if it has a version in it, else the
+    /// original's, with the language it is in.
+    petition_title: (Lang, String),
     /// The entry that first counted it, with its data, and the proof of it in `checkpoint`.
     entry: Option<(i64, String, Vec<merkle::Hash>)>,
     /// The latest event about it.
@@ -33,6 +35,7 @@ async fn standing(
     state: &AppState,
     slug: String,
     code: String,
+    lang: Lang,
 ) -> Result<Option<Standing>, AppError> {
     if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
@@ -69,8 +72,9 @@ async fn standing(
             }
             _ => None,
         };
+        let petition_title = db::petitions::title_in(c, &p, lang)?;
         Ok(Some(Standing {
-            petition_title: p.title,
+            petition_title,
             entry,
             last,
             checkpoint,
@@ -121,6 +125,7 @@ fn proof_json(s: &Standing) -> Option<serde_json::Value> {
 struct ReceiptPage {
     l: Layout,
     petition_title: String,
+    petition_lang: &'static str,
     petition_url: String,
     /// The facts, one sentence each.
     facts: Vec<String>,
@@ -137,7 +142,7 @@ pub async fn page(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let (slug, code) = path.into_inner();
-    let s = standing(&state, slug.clone(), code)
+    let s = standing(&state, slug.clone(), code, tr.lang)
         .await?
         .ok_or(AppError::NotFound)?;
     let ok = verified(&state, &s);
@@ -171,8 +176,9 @@ pub async fn page(
         .unwrap_or_default();
     let page = ReceiptPage {
         l: Layout::new(tr, tr.t("receipt.title"), &req),
-        petition_url: format!("/petitions/{slug}"),
-        petition_title: s.petition_title,
+        petition_url: format!("/petitions/{slug}?lang={}", tr.lang.code()),
+        petition_lang: s.petition_title.0.code(),
+        petition_title: s.petition_title.1,
         facts,
         counted,
         // Inside a <script type="application/json">: no "</" may close it early.
@@ -184,7 +190,7 @@ pub async fn page(
 #[get("/api/v1/petitions/{slug}/receipt/{code}")]
 pub async fn api(state: web::Data<AppState>, path: web::Path<(String, String)>) -> HttpResponse {
     let (slug, code) = path.into_inner();
-    let s = match standing(&state, slug, code).await {
+    let s = match standing(&state, slug, code, Lang::En).await {
         Ok(Some(s)) => s,
         Ok(None) => return api_error(StatusCode::NOT_FOUND, "no receipt with this code"),
         Err(e) => {

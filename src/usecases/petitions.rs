@@ -52,6 +52,15 @@ pub fn edit(
         if closed_by_date && edit.closes_at != p.closes_at {
             return Err(UseCaseError::Refused("editor.error_closed_by_date"));
         }
+        // The original cannot take the language of one of its versions: there would be two
+        // texts in it.
+        if p.language != edit.language.code()
+            && petitions::texts(conn, &p, &[])?
+                .iter()
+                .any(|t| !t.original && t.lang == edit.language)
+        {
+            return Err(UseCaseError::Refused("editor.error_language_taken"));
+        }
         petitions::update(conn, petition_id, edit)?;
         db::audit::record(
             conn,

@@ -369,7 +369,7 @@ pub fn confirm(
         if counts {
             // In the language the signer read the petition in, where it has that version.
             let title = match crate::i18n::Lang::from_code(&s.locale) {
-                Some(lang) => db::petitions::title_in(conn, &petition, lang)?,
+                Some(lang) => db::petitions::title_in(conn, &petition, lang)?.1,
                 None => petition.title.clone(),
             };
             let email = receipt_email(&ReceiptFor {

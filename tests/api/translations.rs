@@ -224,6 +224,22 @@ async fn a_signer_who_read_the_armenian_version_gets_every_email_in_armenian() {
     assert!(confirm.contains("<html lang=\"hy\">"), "{confirm}");
     let thanks = app.post_form(link, &[]).await.text().await.unwrap();
     assert!(thanks.contains(HY_TITLE), "{thanks}");
+    // The receipt names the petition as the signer read it.
+    let at = thanks
+        .find("/petitions/p-langs/receipt/")
+        .expect("a receipt link on the thanks page");
+    let receipt_path = thanks[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&");
+    let receipt_page = app.text(&receipt_path).await;
+    assert!(
+        receipt_page.contains(&format!(
+            "<a href=\"/petitions/p-langs?lang=hy\" lang=\"hy\">{HY_TITLE}</a>"
+        )),
+        "{receipt_path}: {receipt_page}"
+    );
     let receipt = app.wait_for_emails(2).await[1].clone();
     assert!(
         subject(&receipt).contains(HY_TITLE),
@@ -489,4 +505,78 @@ async fn an_update_reaches_a_signer_under_the_title_they_signed_in_their_languag
     let (text, _) = bodies(&update);
     assert!(text.contains(HY_TITLE), "{text}");
     assert!(text.contains("/petitions/p-langs?lang=hy"), "{text}");
+}
+
+#[tokio::test]
+async fn an_organizer_corrects_the_original_language_but_not_into_one_a_version_holds() {
+    let app = spawn_app().await;
+    petition_in_four_languages(&app).await;
+    let form = app.text("/dashboard/petitions/p-langs/edit").await;
+    assert!(
+        form.contains("<option value=\"en\" lang=\"en\" selected>"),
+        "the recorded language is preselected: {form}"
+    );
+    let edit = |language: Option<&'static str>, title: &'static str| {
+        let mut fields = vec![
+            ("csrf_token", csrf(&form)),
+            ("title", title.to_string()),
+            ("goals", "100".to_string()),
+            ("body", "Free them all.".to_string()),
+        ];
+        if let Some(l) = language {
+            fields.push(("language", l.to_string()));
+        }
+        fields
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form("/dashboard/petitions/p-langs/edit", &fields)
+                .await
+        }
+    };
+
+    // Russian already has its own version: two Russian texts would compete.
+    let res = post(edit(Some("ru"), "Changed title")).await;
+    assert_eq!(res.status().as_u16(), 409);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("already has a version in that language"),
+        "{body}"
+    );
+    let json = app.json("p-langs").await;
+    assert_eq!(json["language"], "en");
+    assert_eq!(json["title"], "Petition p-langs", "nothing was saved");
+
+    // A script that predates the field keeps the language.
+    let res = post(edit(None, "Petition p-langs")).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(app.json("p-langs").await["language"], "en");
+
+    // Removing the Russian version frees the language for the original.
+    let manage = app
+        .text("/dashboard/petitions/p-langs/translations/ru")
+        .await;
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-langs/translations/ru/remove",
+            &[("csrf_token", &csrf(&manage))],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let res = post(edit(Some("ru"), RU_TITLE)).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let json = app.json("p-langs").await;
+    assert_eq!(json["language"], "ru");
+    let en = page(&app, "/petitions/p-langs?lang=de", Some("ru")).await;
+    assert!(
+        en.contains(&format!("<h1 lang=\"ru\">{RU_TITLE}</h1>")),
+        "a Russian reader gets the original, marked Russian: {en}"
+    );
+    let fr = page(&app, "/petitions/p-langs?lang=fr", None).await;
+    assert!(
+        fr.contains(&format!("<h1 lang=\"fr\">{FR_TITLE}</h1>")),
+        "the other versions stay: {fr}"
+    );
 }
