@@ -118,6 +118,7 @@ struct SignatureRow {
     erased_at: Option<NaiveDateTime>,
     source: Option<String>,
     comment_public: bool,
+    comment_hidden: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

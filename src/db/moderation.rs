@@ -25,8 +25,9 @@ pub struct SignerRow {
     pub invalidation_reason: Option<String>,
     pub ip_hash: Option<String>,
     pub withdrawn_at: Option<NaiveDateTime>,
-    /// The signer's comment, where they chose to show it on the page (organizers may hide it).
-    pub public_comment: Option<String>,
+    /// The signer's comment, where they chose to show it on the page, and whether organizers
+    /// hid it.
+    pub public_comment: Option<(String, bool)>,
 }
 
 type StoredRow = (
@@ -39,6 +40,7 @@ type StoredRow = (
     Option<String>,
     Option<String>,
     Option<NaiveDateTime>,
+    bool,
     bool,
 );
 
@@ -101,7 +103,11 @@ fn text_matches(text: &Option<String>, personal: Option<&Personal>) -> bool {
     match (text, personal) {
         (None, _) => true,
         (Some(t), Some(p)) => {
-            p.name.to_lowercase().contains(t) || p.email.to_lowercase().contains(t)
+            p.name.to_lowercase().contains(t)
+                || p.email.to_lowercase().contains(t)
+                || p.comment
+                    .as_ref()
+                    .is_some_and(|c| c.to_lowercase().contains(t))
         }
         (Some(_), None) => false,
     }
@@ -152,6 +158,7 @@ pub fn list(
         signatures::ip_hash,
         signatures::withdrawn_at,
         signatures::comment_public,
+        signatures::comment_hidden,
     );
     let offset = page.max(0) * PAGE_SIZE;
     let (rows, total): (Vec<StoredRow>, i64) = if criteria.text.is_some() {
@@ -190,6 +197,7 @@ pub fn list(
         ip_hash,
         withdrawn_at,
         comment_public,
+        comment_hidden,
     ) in rows
     {
         let personal = keys.open_signature(sealed.as_deref())?;
@@ -197,7 +205,8 @@ pub fn list(
             public_comment: personal
                 .as_ref()
                 .and_then(|p| p.comment.clone())
-                .filter(|_| comment_public),
+                .filter(|_| comment_public)
+                .map(|c| (c, comment_hidden)),
             id,
             name: personal.as_ref().map(|p| p.name.clone()),
             email: personal.map(|p| p.email),
@@ -213,20 +222,22 @@ pub fn list(
     Ok((out, total))
 }
 
-/// Takes a signature's comment off the public page (the signature itself stands); `false` if
-/// it had none showing.
-pub fn hide_comment(
+/// Hides a signature's public comment from the petition page, or shows it again (the signature
+/// itself stands either way); `false` if it changed nothing: no public comment, or already so.
+pub fn set_comment_hidden(
     conn: &mut DbConnection,
     petition_id: i32,
     signature_id: i32,
+    hidden: bool,
 ) -> QueryResult<bool> {
     Ok(diesel::update(
         signatures::table
             .filter(signatures::id.eq(signature_id))
             .filter(signatures::petition_id.eq(petition_id))
-            .filter(signatures::comment_public.eq(true)),
+            .filter(signatures::comment_public.eq(true))
+            .filter(signatures::comment_hidden.ne(hidden)),
     )
-    .set(signatures::comment_public.eq(false))
+    .set(signatures::comment_hidden.eq(hidden))
     .execute(conn)?
         == 1)
 }

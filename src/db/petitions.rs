@@ -282,6 +282,7 @@ pub fn public_comments(
         .filter(signatures::petition_id.eq(petition_id))
         .filter(super::signatures::counted())
         .filter(signatures::comment_public.eq(true))
+        .filter(signatures::comment_hidden.eq(false))
         .filter(signatures::personal.is_not_null())
         .order(signatures::confirmed_at.desc())
         .limit(limit)
@@ -461,22 +462,24 @@ pub fn titles_in(
     Ok(rows.into_iter().map(|(id, t, s)| (id, (t, s))).collect())
 }
 
-/// A petition's title in `lang` if it has that version, else its original title, with the
-/// language it is written in.
+/// A petition's title as a reader of `lang` gets it: the version in their language if it has
+/// one, else the original's (also when `lang` is unknown, as an unreadable stored locale is);
+/// with the language it is written in.
 pub fn title_in(
     conn: &mut DbConnection,
-    petition: &Petition,
-    lang: Lang,
+    petition_id: i32,
+    lang: Option<Lang>,
 ) -> Result<(Lang, String), DbError> {
-    Ok(
-        match titles_in(conn, &[petition.id], lang)?.remove(&petition.id) {
-            Some((title, _)) => (lang, title),
-            None => (
-                Lang::from_code(&petition.language).unwrap_or(Lang::En),
-                petition.title.clone(),
-            ),
-        },
-    )
+    if let Some(lang) = lang
+        && let Some((title, _)) = titles_in(conn, &[petition_id], lang)?.remove(&petition_id)
+    {
+        return Ok((lang, title));
+    }
+    let (title, language): (String, String) = petitions::table
+        .find(petition_id)
+        .select((petitions::title, petitions::language))
+        .first(conn)?;
+    Ok((Lang::from_code(&language).unwrap_or(Lang::En), title))
 }
 
 /// Adds or replaces a petition's version in another language, made from the original text as

@@ -97,6 +97,7 @@ diesel::table! {
         erased_at -> Nullable<Timestamp>,
         source -> Nullable<Text>,
         comment_public -> Bool,
+        comment_hidden -> Bool,
     }
 }
 

@@ -19,6 +19,13 @@ impl Source {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The tag a link carries in its query string (`?src=`): its first `src`, if it is a tag.
+    pub fn from_query(query: &str) -> Option<Source> {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "src")
+            .and_then(|(_, v)| Source::parse(&v))
+    }
 }
 
 #[cfg(test)]

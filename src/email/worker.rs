@@ -237,7 +237,7 @@ fn render_update(
     conn: &mut DbConnection,
     links: &Links,
     updates: &mut HashMap<i32, Option<UpdateText>>,
-    titles: &mut HashMap<(i32, Lang), Option<String>>,
+    titles: &mut HashMap<(i32, Option<Lang>), String>,
     update_id: i32,
     signature_id: i32,
 ) -> Result<Option<NewEmail>, DbError> {
@@ -283,18 +283,12 @@ fn render_update(
         }
     };
     // The petition as the signer read it: its title in their language, where it has one.
-    let lang = Lang::from_code(&locale).unwrap_or(Lang::En);
-    if let std::collections::hash_map::Entry::Vacant(slot) = titles.entry((*petition_id, lang)) {
-        slot.insert(
-            db::petitions::titles_in(conn, &[*petition_id], lang)?
-                .remove(petition_id)
-                .map(|(title, _)| title),
-        );
+    let read = Lang::from_code(&locale);
+    let lang = read.unwrap_or(Lang::En);
+    if let std::collections::hash_map::Entry::Vacant(slot) = titles.entry((*petition_id, read)) {
+        slot.insert(db::petitions::title_in(conn, *petition_id, read)?.1);
     }
-    let petition_title = titles
-        .get(&(*petition_id, lang))
-        .and_then(Option::as_ref)
-        .unwrap_or(original_title);
+    let petition_title = titles.get(&(*petition_id, read)).unwrap_or(original_title);
     let petition_url = links.url(&format!("/petitions/{slug}?lang={}", lang.code()));
     let unsubscribe_url = links.unsubscribe_url(signature_id);
     let body_html = crate::markdown::render_for_email(body_text);

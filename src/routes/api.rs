@@ -127,7 +127,12 @@ impl PetitionJson {
                         summary: t.summary.clone(),
                         targets: t.targets.clone(),
                         outdated: t.outdated,
-                        url: super::petition::version_url(state, &v.petition.slug, t),
+                        url: super::petition::version_url(
+                            state,
+                            &v.petition.slug,
+                            t.lang,
+                            t.original,
+                        ),
                     },
                 )
             })

@@ -207,23 +207,22 @@ struct Title {
 }
 
 async fn petition_title(state: &AppState, slug: String, tr: Tr) -> Result<Title, AppError> {
-    let url = state.url(&format!("/petitions/{slug}"));
-    let (lang, text, original) = db::run(&state.pool, move |c| {
-        Ok(match db::petitions::find_by_slug(c, &slug)? {
-            Some(p) => {
-                let (lang, title) = db::petitions::title_in(c, &p, tr.lang)?;
-                (lang, title, p.language == lang.code())
-            }
-            None => (tr.lang, String::new(), true),
+    let found = slug.clone();
+    let (original, (lang, text)) = db::run(&state.pool, move |c| {
+        Ok(match db::petitions::find_by_slug(c, &found)? {
+            Some(p) => (
+                p.language.clone(),
+                db::petitions::title_in(c, p.id, Some(tr.lang))?,
+            ),
+            None => (String::new(), (tr.lang, String::new())),
         })
     })
     .await?;
-    let url = if original {
-        url
-    } else {
-        format!("{url}?lang={}", lang.code())
-    };
-    Ok(Title { text, lang, url })
+    Ok(Title {
+        url: super::petition::version_url(state, &slug, lang, original == lang.code()),
+        text,
+        lang,
+    })
 }
 
 /// The page for a link in a final state: thanks, closed, expired, or unknown.

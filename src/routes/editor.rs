@@ -130,8 +130,15 @@ fn validate(
     if closes_at.is_err() {
         errors.push(("closes_on", tr.t("editor.error_closes")));
     }
-    match (text, goals, closes_at) {
-        (Ok(text), Ok(goals), Ok(closes_at)) if errors.is_empty() => Ok(Valid {
+    let language = match f.language.trim() {
+        "" => Some(language),
+        code => Lang::from_exact(code),
+    };
+    if language.is_none() {
+        errors.push(("language", tr.t("editor.error_language")));
+    }
+    match (text, goals, closes_at, language) {
+        (Ok(text), Ok(goals), Ok(closes_at), Some(language)) if errors.is_empty() => Ok(Valid {
             slug,
             edit: petitions::PetitionEdit {
                 title: text.title,
@@ -140,7 +147,7 @@ fn validate(
                 goals,
                 targets: text.targets,
                 closes_at,
-                language: Lang::from_code(&f.language).unwrap_or(language),
+                language,
             },
         }),
         _ => Err(errors),
@@ -171,6 +178,8 @@ struct Editor<'a> {
     session: &'a Session,
     new: bool,
     action: String,
+    /// The language selected when the form names none: the stored one when editing.
+    language: Lang,
 }
 
 impl Editor<'_> {
@@ -186,7 +195,7 @@ impl Editor<'_> {
         } else {
             self.tr.t("editor.edit_title")
         };
-        let chosen = Lang::from_code(&f.language).unwrap_or(self.tr.lang);
+        let chosen = Lang::from_exact(f.language.trim()).unwrap_or(self.language);
         let page = EditorPage {
             languages: Lang::ALL
                 .iter()
@@ -225,6 +234,7 @@ pub async fn new_form(
         session: &session,
         new: true,
         action: "/dashboard/petitions".into(),
+        language: tr.lang,
     };
     editor.render(f, vec![], StatusCode::OK)
 }
@@ -246,8 +256,9 @@ pub async fn create(
         session: &session,
         new: true,
         action: "/dashboard/petitions".into(),
+        language: tr.lang,
     };
-    let valid = match validate(&f, &tr, true, None, tr.lang) {
+    let valid = match validate(&f, &tr, true, None, editor.language) {
         Ok(v) if f.preview.is_none() => v,
         Ok(_) => return editor.render(f, vec![], StatusCode::OK),
         Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
@@ -321,6 +332,7 @@ pub async fn edit_form(
         session: &session,
         new: false,
         action: format!("/dashboard/petitions/{}/edit", p.slug),
+        language: view.original().lang,
     };
     editor.render(f, vec![], StatusCode::OK)
 }
@@ -344,14 +356,9 @@ pub async fn edit(
         session: &session,
         new: false,
         action: format!("/dashboard/petitions/{}/edit", view.petition.slug),
+        language: view.original().lang,
     };
-    let valid = match validate(
-        &f,
-        &tr,
-        false,
-        view.petition.closes_at,
-        view.original().lang,
-    ) {
+    let valid = match validate(&f, &tr, false, view.petition.closes_at, editor.language) {
         Ok(v) if f.preview.is_none() => v,
         Ok(_) => return editor.render(f, vec![], StatusCode::OK),
         Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
@@ -361,12 +368,9 @@ pub async fn edit(
         usecases::petitions::edit(c, who.id, id, &valid.edit, db::now())
     })
     .await;
-    if let Err(AppError::Conflict(key)) = edited {
-        let field = if key == "editor.error_language_taken" {
-            "language"
-        } else {
-            "closes_on"
-        };
+    if let Err(AppError::Conflict(key)) = edited
+        && let Some((_, field)) = REFUSALS.iter().find(|(k, _)| *k == key)
+    {
         return editor.render(f, vec![(field, tr.t(key))], StatusCode::CONFLICT);
     }
     edited?;
@@ -377,6 +381,12 @@ pub async fn edit(
         ))
         .finish())
 }
+
+/// The refusals of `usecases::petitions::edit`, and the field each is shown beside.
+const REFUSALS: [(&str, &str); 2] = [
+    ("editor.error_closed_by_date", "closes_on"),
+    ("editor.error_language_taken", "language"),
+];
 
 #[derive(Debug, Default, Deserialize)]
 pub struct StatusForm {

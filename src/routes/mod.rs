@@ -313,16 +313,13 @@ impl Layout {
         let path = req.path();
         let path = path.strip_suffix("/sign").unwrap_or(path);
         // A link's source tag survives a change of language: the switcher comes back to it.
-        let path = match web_query_source(req.query_string()) {
+        let path = match crate::domain::Source::from_query(req.query_string()) {
             Some(src) => format!("{path}?src={}", src.as_str()),
             None => path.to_string(),
         };
-        let settings = req
-            .app_data::<actix_web::web::Data<AppState>>()
-            .map(|s| &s.settings);
-        let org = settings.and_then(|s| s.organization_name.clone());
-        let contact = settings
-            .and_then(|s| s.organization_contact.clone())
+        let state = req.app_data::<actix_web::web::Data<AppState>>();
+        let contact = state
+            .and_then(|s| s.settings.organization_contact.clone())
             .map(|c| {
                 let href = if c.starts_with("https://") || c.starts_with("http://") {
                     Some(c.clone())
@@ -337,11 +334,9 @@ impl Layout {
             tr,
             title: title.into(),
             path,
-            branded: org.is_some(),
-            logo: req
-                .app_data::<actix_web::web::Data<AppState>>()
-                .is_some_and(|s| s.logo.load(std::sync::atomic::Ordering::Relaxed)),
-            site: org.unwrap_or_else(|| tr.t("site.name")),
+            branded: state.is_some_and(|s| s.settings.organization_name.is_some()),
+            logo: state.is_some_and(|s| s.logo.load(std::sync::atomic::Ordering::Relaxed)),
+            site: state.map_or_else(|| tr.t("site.name"), |s| s.site_name(&tr)),
             contact,
         }
     }
@@ -362,13 +357,6 @@ impl Layout {
             })
             .collect()
     }
-}
-
-/// The `src` tag of a query string, if it is one.
-fn web_query_source(query: &str) -> Option<crate::domain::Source> {
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "src")
-        .and_then(|(_, v)| crate::domain::Source::parse(&v))
 }
 
 /// An HTML response from a rendered template.

@@ -112,7 +112,8 @@ struct Row {
     state: String,
     invalidated: bool,
     /// The comment the signer chose to show on the page.
-    public_comment: Option<String>,
+    /// The comment the signer chose to show, and whether it is hidden.
+    public_comment: Option<(String, bool)>,
 }
 
 #[derive(Template)]
@@ -212,26 +213,19 @@ pub async fn act(
     let form = form.into_inner();
     auth::check_csrf(&session, &form.csrf_token)?;
     let (who, p) = managed(&state, &session, slug.into_inner()).await?;
-    if form.action == "hide_comment" {
-        // A comment off the page; the signature and the count stand.
+    let hide = match form.action.as_str() {
+        "hide_comment" => Some(true),
+        "show_comment" => Some(false),
+        _ => None,
+    };
+    if let Some(hidden) = hide {
+        // A comment off the page, or back on it; the signature and the count stand.
         let id = form
             .id
             .ok_or(AppError::BadRequest("error.bad_request.message"))?;
         let pid = p.id;
-        db::run(&state.pool, move |c| {
-            db::write_tx(c, |c| {
-                if db::moderation::hide_comment(c, pid, id)? {
-                    db::audit::record(
-                        c,
-                        Some(who.id),
-                        Some(pid),
-                        "hide-comment",
-                        &format!("signature {id}"),
-                        db::now(),
-                    )?;
-                }
-                Ok::<_, db::DbError>(())
-            })
+        usecases::run(&state.pool, move |c| {
+            usecases::moderation::set_comment_hidden(c, who.id, pid, id, hidden, db::now())
         })
         .await?;
         return Ok(HttpResponse::SeeOther()

@@ -43,12 +43,12 @@ pub fn og_locale(lang: Lang) -> &'static str {
 }
 
 /// A petition version's public address: the original's plain, a translation's with `?lang=`.
-pub fn version_url(state: &AppState, slug: &str, text: &TextVersion) -> String {
+pub fn version_url(state: &AppState, slug: &str, lang: Lang, original: bool) -> String {
     let url = state.url(&format!("/petitions/{slug}"));
-    if text.original {
+    if original {
         url
     } else {
-        format!("{url}?lang={}", text.lang.code())
+        format!("{url}?lang={}", lang.code())
     }
 }
 
@@ -59,12 +59,15 @@ impl ShareMeta {
         let mut alternates: Vec<(&'static str, String)> = view
             .texts
             .iter()
-            .map(|t| (t.lang.code(), version_url(state, slug, t)))
+            .map(|t| (t.lang.code(), version_url(state, slug, t.lang, t.original)))
             .collect();
-        alternates.push(("x-default", version_url(state, slug, view.original())));
+        alternates.push((
+            "x-default",
+            version_url(state, slug, view.original().lang, true),
+        ));
         ShareMeta {
             description,
-            canonical: version_url(state, slug, text),
+            canonical: version_url(state, slug, text.lang, text.original),
             image: state.url(&format!(
                 "/petitions/{slug}/card.png?lang={}",
                 tr.lang.code()
@@ -245,9 +248,7 @@ pub async fn show(
             .collect(),
     };
     // The link's tag rides along in the form; nothing is stored until a signature is.
-    let source = web::Query::<crate::routes::share::ShareQuery>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.source());
+    let source = crate::domain::Source::from_query(req.query_string());
     let form = FormState {
         source,
         ..FormState::default()

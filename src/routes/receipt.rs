@@ -22,8 +22,8 @@ use crate::log::note::Verifier;
 /// Where a signature stands in its petition's log.
 struct Standing {
     /// The petition's title in the reader's language if it has a version in it, else the
-    /// original's, with the language it is in.
-    petition_title: (Lang, String),
+    /// original's, with the language it is in (for a page; `None` for the JSON).
+    petition_title: Option<(Lang, String)>,
     /// The entry that first counted it, with its data, and the proof of it in `checkpoint`.
     entry: Option<(i64, String, Vec<merkle::Hash>)>,
     /// The latest event about it.
@@ -35,7 +35,7 @@ async fn standing(
     state: &AppState,
     slug: String,
     code: String,
-    lang: Lang,
+    lang: Option<Lang>,
 ) -> Result<Option<Standing>, AppError> {
     if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
@@ -72,7 +72,9 @@ async fn standing(
             }
             _ => None,
         };
-        let petition_title = db::petitions::title_in(c, &p, lang)?;
+        let petition_title = lang
+            .map(|l| db::petitions::title_in(c, p.id, Some(l)))
+            .transpose()?;
         Ok(Some(Standing {
             petition_title,
             entry,
@@ -142,7 +144,7 @@ pub async fn page(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let (slug, code) = path.into_inner();
-    let s = standing(&state, slug.clone(), code, tr.lang)
+    let s = standing(&state, slug.clone(), code, Some(tr.lang))
         .await?
         .ok_or(AppError::NotFound)?;
     let ok = verified(&state, &s);
@@ -168,6 +170,7 @@ pub async fn page(
         _ if s.last.is_none() || s.entry.is_none() => facts.push(tr.t("receipt.pending")),
         _ => facts.push(tr.t("receipt.unverified")),
     }
+    let (title_lang, petition_title) = s.petition_title.clone().unwrap_or((tr.lang, String::new()));
     let data = proof_json(&s)
         .map(|mut p| {
             p["vkey"] = state.log.vkey().into();
@@ -177,8 +180,8 @@ pub async fn page(
     let page = ReceiptPage {
         l: Layout::new(tr, tr.t("receipt.title"), &req),
         petition_url: format!("/petitions/{slug}?lang={}", tr.lang.code()),
-        petition_lang: s.petition_title.0.code(),
-        petition_title: s.petition_title.1,
+        petition_lang: title_lang.code(),
+        petition_title,
         facts,
         counted,
         // Inside a <script type="application/json">: no "</" may close it early.
@@ -190,7 +193,7 @@ pub async fn page(
 #[get("/api/v1/petitions/{slug}/receipt/{code}")]
 pub async fn api(state: web::Data<AppState>, path: web::Path<(String, String)>) -> HttpResponse {
     let (slug, code) = path.into_inner();
-    let s = match standing(&state, slug, code, Lang::En).await {
+    let s = match standing(&state, slug, code, None).await {
         Ok(Some(s)) => s,
         Ok(None) => return api_error(StatusCode::NOT_FOUND, "no receipt with this code"),
         Err(e) => {

@@ -111,3 +111,35 @@ pub fn moderate(
         Ok(changed.len())
     })
 }
+
+/// Hides a signature's public comment from the petition page, or shows it again, and audits
+/// it; the signature and the count stand. Also on a closed petition: what its page quotes is
+/// still the organizers' to keep decent. `false` if it changed nothing.
+pub fn set_comment_hidden(
+    conn: &mut DbConnection,
+    organizer_id: i32,
+    petition_id: i32,
+    signature_id: i32,
+    hidden: bool,
+    now: NaiveDateTime,
+) -> Result<bool, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        super::lock_petition(conn, petition_id)?;
+        let changed = moderation::set_comment_hidden(conn, petition_id, signature_id, hidden)?;
+        if changed {
+            db::audit::record(
+                conn,
+                Some(organizer_id),
+                Some(petition_id),
+                if hidden {
+                    "hide-comment"
+                } else {
+                    "show-comment"
+                },
+                &format!("signature {signature_id}"),
+                now,
+            )?;
+        }
+        Ok(changed)
+    })
+}

@@ -62,12 +62,18 @@ pub fn edit(
             return Err(UseCaseError::Refused("editor.error_language_taken"));
         }
         petitions::update(conn, petition_id, edit)?;
+        // A new original language changes what every visitor and email gets: said in the log.
+        let detail = if p.language == edit.language.code() {
+            String::new()
+        } else {
+            format!("language {} -> {}", p.language, edit.language.code())
+        };
         db::audit::record(
             conn,
             Some(organizer_id),
             Some(petition_id),
             "edit-petition",
-            "",
+            &detail,
             now,
         )?;
         Ok(())

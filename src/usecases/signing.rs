@@ -368,10 +368,11 @@ pub fn confirm(
         let code = committed.code;
         if counts {
             // In the language the signer read the petition in, where it has that version.
-            let title = match crate::i18n::Lang::from_code(&s.locale) {
-                Some(lang) => db::petitions::title_in(conn, &petition, lang)?.1,
-                None => petition.title.clone(),
-            };
+            let (_, title) = db::petitions::title_in(
+                conn,
+                petition.id,
+                crate::i18n::Lang::from_code(&s.locale),
+            )?;
             let email = receipt_email(&ReceiptFor {
                 recipient: &p.email,
                 withdraw_token: withdraw.as_str(),

@@ -241,20 +241,16 @@ pub fn request_data(
         else {
             return Ok(false);
         };
-        let (title, slug): (String, String) = petitions::table
-            .find(petition_id)
-            .select((petitions::title, petitions::slug))
-            .first(conn)?;
-        // The petition as the signer read it, where it has their language.
-        let title = match crate::i18n::Lang::from_code(&locale) {
-            Some(lang) => db::petitions::titles_in(conn, &[petition_id], lang)?
-                .remove(&petition_id)
-                .map_or(title, |(translated, _)| translated),
-            None => title,
-        };
         if super::signing::take_email_allowance(conn, id, cap, now)?.is_some() {
             return Ok(false);
         }
+        let slug: String = petitions::table
+            .find(petition_id)
+            .select(petitions::slug)
+            .first(conn)?;
+        // The petition as the signer read it, where it has their language.
+        let (_, title) =
+            db::petitions::title_in(conn, petition_id, crate::i18n::Lang::from_code(&locale))?;
         let personal: Personal = keys
             .open(Purpose::Signature, &sealed)
             .map_err(|e| db::sealing::unreadable(conn, keys, &format!("signature {id}"), e))?;

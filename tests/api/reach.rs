@@ -140,6 +140,23 @@ async fn signatures_are_tallied_by_the_tag_of_the_link_their_signers_followed() 
         res.headers()["location"],
         "/petitions/p-src?src=telegram-hy"
     );
+    // So does a form that comes back with errors: its switcher still carries the tag.
+    let form = page
+        .split("<form method=\"post\" action=\"")
+        .nth(1)
+        .and_then(|f| f.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(form.contains("src=telegram-hy"), "{form}");
+    let again = app
+        .post_form(&form, &[("src", "telegram-hy"), ("email", "x@example.org")])
+        .await;
+    assert_eq!(again.status().as_u16(), 422);
+    let again = again.text().await.unwrap();
+    assert!(
+        again.contains("/lang/fr?next=%2Fpetitions%2Fp-src%3Fsrc%3Dtelegram-hy"),
+        "{again}"
+    );
     assert!(
         !app.text("/petitions/p-src?src=%22%3E%3Cb%3E")
             .await
@@ -418,4 +435,69 @@ async fn signers_who_choose_to_show_their_comment_are_quoted_and_withdrawing_rem
         "{page}"
     );
     assert_eq!(app.count("p-why").await, 2, "the signature still counts");
+
+    // Found again by its words, and shown again: the signer's choice was kept.
+    let found = app
+        .text("/dashboard/petitions/p-why/signers?q=free+them")
+        .await;
+    assert!(found.contains("Hidden from the petition page"), "{found}");
+    assert!(found.contains("Show the comment again"), "{found}");
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-why/signers",
+            &[
+                ("csrf_token", &crate::organizers::csrf(&found)),
+                ("id", &id),
+                ("action", "show_comment"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(app.text("/petitions/p-why").await.contains("Free them"));
+    let audit = app.text("/dashboard/audit").await;
+    for action in ["hide-comment", "show-comment"] {
+        assert!(audit.contains(action), "{action} audited: {audit}");
+    }
+    // Without a signature the action is refused, and nothing changes.
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-why/signers",
+            &[
+                ("csrf_token", &crate::organizers::csrf(&found)),
+                ("action", "hide_comment"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 400);
+
+    // The organizer of another petition cannot reach this one's comments through their own.
+    add_organizer(&app, "bob@example.org", "another long password", false);
+    app.create_owned_petition("p-bob", &[10], "bob@example.org")
+        .await;
+    let bob = crate::helpers::spawn_app_on(app.db.clone(), crate::helpers::Mail::Memory, &[]).await;
+    login(&bob, "bob@example.org", "another long password").await;
+    let theirs = bob.text("/dashboard").await;
+    let res = bob
+        .post_form(
+            "/dashboard/petitions/p-bob/signers",
+            &[
+                ("csrf_token", &crate::organizers::csrf(&theirs)),
+                ("id", &id),
+                ("action", "hide_comment"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let res = bob
+        .post_form(
+            "/dashboard/petitions/p-why/signers",
+            &[
+                ("csrf_token", &crate::organizers::csrf(&theirs)),
+                ("id", &id),
+                ("action", "hide_comment"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 404);
+    assert!(app.text("/petitions/p-why").await.contains("Free them"));
 }

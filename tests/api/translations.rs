@@ -246,6 +246,19 @@ async fn a_signer_who_read_the_armenian_version_gets_every_email_in_armenian() {
         "{}",
         subject(&receipt)
     );
+
+    // The data a signer asks for comes under the title they read, in their language.
+    let (text, _) = bodies(&receipt);
+    let at = text.find("/withdraw/").expect("a withdraw link");
+    let link = text[at..].split_whitespace().next().unwrap();
+    let (path, query) = link.split_once('?').unwrap();
+    assert_eq!(query, "lang=hy");
+    let res = app.post_form(&format!("{path}/data?lang=hy"), &[]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let data = app.wait_for_emails(3).await[2].clone();
+    assert!(subject(&data).contains(HY_TITLE), "{}", subject(&data));
+    let (text, _) = bodies(&data);
+    assert!(text.contains("Անահիտ Մկրտչյան"), "{text}");
 }
 
 #[tokio::test]
@@ -549,6 +562,13 @@ async fn an_organizer_corrects_the_original_language_but_not_into_one_a_version_
     assert_eq!(json["language"], "en");
     assert_eq!(json["title"], "Petition p-langs", "nothing was saved");
 
+    // A language that is not one of the four is refused on its field.
+    let res = post(edit(Some("de"), "Changed title")).await;
+    assert_eq!(res.status().as_u16(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Choose one of the languages"), "{body}");
+    assert_eq!(app.json("p-langs").await["title"], "Petition p-langs");
+
     // A script that predates the field keeps the language.
     let res = post(edit(None, "Petition p-langs")).await;
     assert_eq!(res.status().as_u16(), 303);
@@ -579,4 +599,22 @@ async fn an_organizer_corrects_the_original_language_but_not_into_one_a_version_
         fr.contains(&format!("<h1 lang=\"fr\">{FR_TITLE}</h1>")),
         "the other versions stay: {fr}"
     );
+    // Search engines and link previews learn that the plain address is now Russian.
+    assert!(
+        fr.contains(&format!(
+            "<link rel=\"alternate\" hreflang=\"ru\" href=\"{}/petitions/p-langs\">",
+            app.address
+        )),
+        "{fr}"
+    );
+    assert!(
+        fr.contains("<meta property=\"og:locale:alternate\" content=\"ru_RU\">"),
+        "{fr}"
+    );
+    add_organizer(&app, "root@example.org", "correct horse battery", true);
+    let admin =
+        crate::helpers::spawn_app_on(app.db.clone(), crate::helpers::Mail::Memory, &[]).await;
+    login(&admin, "root@example.org", "correct horse battery").await;
+    let audit = admin.text("/dashboard/audit").await;
+    assert!(audit.contains("language en -&#62; ru"), "{audit}");
 }

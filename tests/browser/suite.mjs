@@ -55,8 +55,9 @@ function decoded(raw) {
     .join("\n");
 }
 
-/// The newest confirmation link mailed to `to` (the app writes emails as .eml files).
-async function confirmationLink(to) {
+/// The newest link matching `pattern` mailed to `to` (the app writes emails as .eml files),
+/// waited for until it is there.
+async function mailedLink(to, pattern) {
   for (let i = 0; i < 100; i++) {
     const files = readdirSync(OUTBOX)
       .map((f) => join(OUTBOX, f))
@@ -64,14 +65,17 @@ async function confirmationLink(to) {
     for (const f of files) {
       const raw = readFileSync(f, "utf8");
       if (raw.includes(`To: ${to}`)) {
-        const m = decoded(raw).match(/https?:\/\/[^\s"<>]*\/confirm\/[A-Za-z0-9_-]+(\?lang=[a-z]+)?/);
+        const m = decoded(raw).match(pattern);
         if (m) return m[0];
       }
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`no confirmation email to ${to}`);
+  throw new Error(`no email to ${to} with ${pattern}`);
 }
+
+/// The newest confirmation link mailed to `to`.
+const confirmationLink = (to) => mailedLink(to, /https?:\/\/[^\s"<>]*\/confirm\/[A-Za-z0-9_-]+(\?lang=[a-z]+)?/);
 
 async function axe(page, name) {
   await page.addScriptTag({ content: axeSource });
@@ -168,6 +172,10 @@ try {
   await laptop.fill("#f-name", "Ani Axe");
   await laptop.fill("#f-email", email);
   await laptop.selectOption("#f-country", "FR");
+  // A public comment with a word longer than a phone is wide: quoted on the page, it must wrap.
+  await laptop.click("details.more summary");
+  await laptop.fill("#f-comment", "Freedom " + "Artsakh".repeat(12) + " now");
+  await laptop.check("#f-comment-public");
   await laptop.check("#f-consent");
   await Promise.all([laptop.waitForURL(/\/signed/), laptop.click("#sign button[type=submit]")]);
   await check("axe: check your email", () => axe(laptop, "signed"));
@@ -177,6 +185,18 @@ try {
   await Promise.all([laptop.waitForURL(/\/confirm\//), laptop.click("main form button[type=submit]")]);
   await laptop.waitForSelector(".thanks");
   await check("axe: thanks", () => axe(laptop, "thanks"));
+  // The receipt the thanks page links, and the withdraw page the receipt email links.
+  const receipt = await laptop.getAttribute(".receipt a", "href");
+  await laptop.goto(`${BASE}${receipt}`);
+  await check("axe: receipt", () => axe(laptop, "receipt"));
+  const withdraw = await mailedLink(email, /https?:\/\/[^\s"<>]*\/withdraw\/[A-Za-z0-9_-]+(\?lang=[a-z]+)?/);
+  await laptop.goto(withdraw);
+  await check("axe: withdraw", () => axe(laptop, "withdraw"));
+  await check("the public comment is quoted on the page", async () => {
+    await laptop.goto(`${BASE}/petitions/${SLUG}?lang=en`);
+    const quoted = await laptop.locator(".comments blockquote").first().innerText();
+    assert(quoted.includes("ArtsakhArtsakh"), quoted);
+  });
   // A form sent back with errors: its summary takes the focus.
   await laptop.goto(`${BASE}/petitions/${SLUG}?lang=fr`);
   await Promise.all([laptop.waitForURL(/\/sign\?/), laptop.click("#sign button[type=submit]")]);
