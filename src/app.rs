@@ -149,6 +149,7 @@ impl Application {
                 .as_str()
                 .to_string(),
         };
+        let refresh = Duration::from_millis(settings.public_refresh_ms);
         let state = web::Data::new(AppState {
             log,
             witnesses: settings
@@ -174,7 +175,7 @@ impl Application {
             email_caps,
             keys,
             links,
-            daily_cache: Default::default(),
+            live: crate::live::Live::new(refresh),
             cards: Default::default(),
             card_renders: tokio::sync::Semaphore::new(2),
             qr_codes: Default::default(),
@@ -222,6 +223,7 @@ impl Application {
                     .wrap(headers)
                     .wrap(from_fn(frames))
                     .wrap(from_fn(private_pages))
+                    .wrap(from_fn(changes_shown))
                     .wrap(from_fn(crate::telemetry::log_requests))
                     .app_data(state.clone())
                     .app_data(
@@ -351,6 +353,11 @@ impl Application {
         &self.pool
     }
 
+    /// What every handler reaches (tests mark what they change behind the app's back).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
     /// The keys derived from the master key (tests open sealed rows with them).
     pub fn keys(&self) -> Arc<crate::keys::Keys> {
         self.state.keys.clone()
@@ -441,6 +448,31 @@ async fn private_pages(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static("no-store"),
         );
+    }
+    Ok(res)
+}
+
+/// What organizers change shows at once on this instance (other instances read it within
+/// `public_refresh_ms`): a successful POST under `/dashboard/petitions/{slug}` marks that
+/// petition's public state as changed, and one elsewhere in the dashboard (the site's logo)
+/// every petition's. One rule instead of a call each handler must remember.
+async fn changes_shown(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let request = res.request();
+    let changed = request.method() == actix_web::http::Method::POST
+        && request.path().starts_with("/dashboard/")
+        && (res.status().is_success() || res.status().is_redirection());
+    if changed && let Some(state) = request.app_data::<web::Data<AppState>>() {
+        let pattern = request.match_pattern().unwrap_or_default();
+        match request.match_info().get("slug") {
+            Some(slug) if pattern.starts_with("/dashboard/petitions/{slug}") => {
+                state.live.changed(slug)
+            }
+            _ => state.live.changed_all(),
+        }
     }
     Ok(res)
 }

@@ -76,6 +76,12 @@ pub struct Settings {
     /// Who may frame the petition widget (`/petitions/{slug}/embed`), as CSP `frame-ancestors`
     /// sources: `*` (anyone, the default) or origins such as `https://partner.example`.
     pub embed_frame_ancestors: String,
+    /// Longest time a public page, the JSON and the count lag behind the database: the public
+    /// state of a petition is read again at most this often, and proxies may keep a page as
+    /// long.
+    pub public_refresh_ms: u64,
+    /// The bearer token `GET /metrics` asks for from anywhere but this machine.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Every key a TOML file or the environment may set. Unknown keys are an error.
@@ -115,6 +121,8 @@ struct RawSettings {
     organization_contact: Option<String>,
     server_location: Option<String>,
     embed_frame_ancestors: Option<String>,
+    public_refresh_ms: Option<u64>,
+    metrics_token: Option<String>,
 }
 
 impl RawSettings {
@@ -155,7 +163,9 @@ impl RawSettings {
             organization_name,
             organization_contact,
             server_location,
-            embed_frame_ancestors
+            embed_frame_ancestors,
+            public_refresh_ms,
+            metrics_token
         );
     }
 }
@@ -322,6 +332,12 @@ impl Settings {
             organization_contact: one_line("organization_contact", raw.organization_contact)?,
             server_location: one_line("server_location", raw.server_location)?,
             embed_frame_ancestors: frame_ancestors(raw.embed_frame_ancestors)?,
+            public_refresh_ms: raw.public_refresh_ms.unwrap_or(1_000).clamp(50, 60_000),
+            metrics_token: raw
+                .metrics_token
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .map(SecretString::from),
             witness_keys: raw
                 .witness_keys
                 .unwrap_or_default()

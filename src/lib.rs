@@ -16,6 +16,7 @@ pub mod export;
 pub mod files;
 pub mod i18n;
 pub mod keys;
+pub mod live;
 pub mod log;
 pub mod markdown;
 pub mod package;

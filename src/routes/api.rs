@@ -19,11 +19,6 @@ pub struct DayCount {
     pub count: i64,
 }
 
-/// Days in the daily series.
-const SERIES_DAYS: i64 = 90;
-/// How long a computed series is served before it is recomputed.
-const SERIES_TTL: std::time::Duration = std::time::Duration::from_secs(60);
-
 #[derive(Serialize)]
 pub struct PetitionJson {
     pub slug: String,
@@ -113,7 +108,7 @@ fn iso(t: NaiveDateTime) -> String {
 }
 
 impl PetitionJson {
-    fn new(state: &AppState, v: PetitionView, with_countries: bool) -> PetitionJson {
+    fn new(state: &AppState, v: &PetitionView, with_countries: bool) -> PetitionJson {
         let language = v.original().lang.code();
         let translations = v
             .texts
@@ -137,7 +132,7 @@ impl PetitionJson {
                 )
             })
             .collect();
-        let p = v.petition;
+        let p = &v.petition;
         let total = p.total_count();
         let (shown, other) =
             super::public_countries(&v.by_country, state.settings.public_country_min);
@@ -151,7 +146,7 @@ impl PetitionJson {
             total_count: total,
             goal: i64::from(v.goals.current(total)),
             goals: v.goals.as_slice().iter().map(|&g| i64::from(g)).collect(),
-            targets: v.targets,
+            targets: v.targets.clone(),
             created_at: iso(p.created_at),
             closes_at: p.closes_at.map(iso),
             signatures_by_country: with_countries.then(|| {
@@ -167,22 +162,22 @@ impl PetitionJson {
             signatures_by_day: None,
             deliveries: v
                 .deliveries
-                .into_iter()
+                .iter()
                 .map(|d| DeliveryJson {
-                    recipient: d.recipient,
+                    recipient: d.recipient.clone(),
                     delivered_on: d.delivered_on.format("%Y-%m-%d").to_string(),
                     total: d.total,
                     size: d.size,
-                    checkpoint: d.checkpoint,
+                    checkpoint: d.checkpoint.clone(),
                 })
                 .collect(),
-            log: v.verified.map(|c| LogJson {
+            log: v.verified.as_ref().map(|c| LogJson {
                 size: c.size,
                 total: c.total,
                 checkpoint_url: state.url(&format!("/petitions/{}/log/checkpoint", p.slug)),
                 vkey: state.log.vkey().to_string(),
-                witnessed: v.witnessed.and_then(|w| {
-                    let lines = super::log::trusted(state, w.lines);
+                witnessed: v.witnessed.as_ref().and_then(|w| {
+                    let lines = super::log::trusted(state, w.lines.clone());
                     (!lines.is_empty()).then(|| WitnessedJson {
                         size: w.size,
                         total: w.total,
@@ -191,44 +186,10 @@ impl PetitionJson {
                     })
                 }),
             }),
-            slug: p.slug,
-            title: p.title,
+            slug: p.slug.clone(),
+            title: p.title.clone(),
         }
     }
-}
-
-/// The daily series of a petition, from the cache when it is fresh enough.
-async fn daily(
-    state: &AppState,
-    slug: &str,
-    petition_id: i32,
-) -> Result<Vec<DayCount>, crate::db::DbError> {
-    let cached = state
-        .daily_cache
-        .get(slug)
-        .filter(|entry| entry.0.elapsed() < SERIES_TTL)
-        .map(|entry| entry.1.clone());
-    let days = match cached {
-        Some(days) => days,
-        None => {
-            let since = db::now() - chrono::TimeDelta::days(SERIES_DAYS);
-            let days = db::run(&state.pool, move |c| {
-                db::stats::per_day(c, petition_id, since)
-            })
-            .await?;
-            state
-                .daily_cache
-                .insert(slug.to_string(), (std::time::Instant::now(), days.clone()));
-            days
-        }
-    };
-    Ok(days
-        .into_iter()
-        .map(|d| DayCount {
-            date: d.day,
-            count: d.count,
-        })
-        .collect())
 }
 
 pub(crate) fn json(body: impl Serialize) -> HttpResponse {
@@ -261,7 +222,7 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
     match views {
         Ok(views) => json(
             views
-                .into_iter()
+                .iter()
                 .map(|v| PetitionJson::new(&state, v, false))
                 .collect::<Vec<_>>(),
         ),
@@ -275,28 +236,105 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// `?fields=count`: only what a page watching the count needs.
+#[derive(serde::Deserialize)]
+pub struct DetailQuery {
+    #[serde(default)]
+    fields: Option<String>,
+}
+
+/// The count as a watching page polls it: a subset of the petition JSON, same names.
+#[derive(Serialize)]
+struct CountJson<'a> {
+    slug: &'a str,
+    status: &'static str,
+    signature_count: i64,
+    paper_signature_count: i64,
+    total_count: i64,
+    goal: i64,
+}
+
 #[get("/api/v1/petitions/{slug}")]
-pub async fn detail(state: web::Data<AppState>, slug: web::Path<String>) -> HttpResponse {
-    let slug = slug.into_inner();
-    match db::run(&state.pool, move |c| db::petitions::view(c, &slug)).await {
-        Ok(Some(v)) => {
-            let (id, slug) = (v.petition.id, v.petition.slug.clone());
-            let mut body = PetitionJson::new(&state, v, true);
-            match daily(&state, &slug, id).await {
-                Ok(days) => body.signatures_by_day = Some(days),
-                Err(e) => tracing::warn!(error = %e, "daily series unavailable"),
-            }
-            json(body)
+pub async fn detail(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<DetailQuery>,
+    req: actix_web::HttpRequest,
+) -> HttpResponse {
+    let count_only = match query.fields.as_deref() {
+        None | Some("") => false,
+        Some("count") => true,
+        Some(_) => {
+            return api_error(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "fields: only `count` is known",
+            );
         }
-        Ok(None) => api_error(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "no petition with this slug",
-        ),
+    };
+    let snapshot = match state.petition(&slug).await {
+        Ok(s) => s,
+        Err(crate::error::AppError::NotFound) => {
+            return api_error(
+                actix_web::http::StatusCode::NOT_FOUND,
+                "no petition with this slug",
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "api detail failed");
-            api_error(
+            return api_error(
                 actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
                 "database unavailable",
+            );
+        }
+    };
+    let what = if count_only {
+        "count.json"
+    } else {
+        "petition.json"
+    };
+    let rendered = snapshot.rendered(what, None, || {
+        let v = &snapshot.view;
+        let body = if count_only {
+            let total = v.petition.total_count();
+            serde_json::to_vec(&CountJson {
+                slug: &v.petition.slug,
+                status: v.petition.public_status(db::now()),
+                signature_count: v.petition.signature_count,
+                paper_signature_count: v.petition.paper_count,
+                total_count: total,
+                goal: i64::from(v.goals.current(total)),
+            })
+        } else {
+            let mut body = PetitionJson::new(&state, v, true);
+            body.signatures_by_day = Some(
+                snapshot
+                    .days
+                    .1
+                    .iter()
+                    .map(|d| DayCount {
+                        date: d.day.clone(),
+                        count: d.count,
+                    })
+                    .collect(),
+            );
+            serde_json::to_vec(&body)
+        };
+        body.map(|b| crate::live::Rendered::new("application/json", b, snapshot.read_at_wall))
+    });
+    match rendered {
+        Ok(r) => {
+            let mut res = r.respond(&req, &state.public_cache_control());
+            res.headers_mut().insert(
+                actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                actix_web::http::header::HeaderValue::from_static("*"),
+            );
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "petition JSON failed");
+            api_error(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "the petition could not be written as JSON",
             )
         }
     }

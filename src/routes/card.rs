@@ -30,16 +30,14 @@ pub async fn card(
     tr: Tr,
 ) -> Result<HttpResponse, AppError> {
     let slug = slug.into_inner();
-    let lookup = slug.clone();
-    let (view, image) = db::run(&state.pool, move |c| {
-        let Some(view) = db::petitions::view(c, &lookup)? else {
-            return Ok(None);
-        };
-        let image = db::images::updated_at(c, view.petition.id)?;
-        Ok(Some((view, image)))
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let snapshot = state.petition(&slug).await?;
+    let view = &snapshot.view;
+    let id = view.petition.id;
+    let image = if view.has_image {
+        db::run(&state.pool, move |c| db::images::updated_at(c, id)).await?
+    } else {
+        None
+    };
     let text = view.text_for(tr.lang);
     let total = view.petition.total_count();
     let goal = view.goals.current(total);

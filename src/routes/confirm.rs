@@ -153,8 +153,8 @@ pub async fn confirm(
         ..
     } = &st
     {
-        // This instance's daily series now misses a signature; others refresh within a minute.
-        state.daily_cache.remove(petition_slug);
+        // Its page, count and series show it at once here; other instances within the interval.
+        state.live.changed(petition_slug);
         tracing::info!(petition.slug = %petition_slug, signer.number = number, "signature confirmed");
     }
     respond(&state, &req, tr, st).await

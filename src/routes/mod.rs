@@ -76,8 +76,9 @@ pub struct AppState {
     pub qr_codes: dashmap::DashMap<(String, &'static str), actix_web::web::Bytes>,
     /// Share cards rendered, per petition and language, with what they were drawn from.
     pub cards: dashmap::DashMap<(String, Lang), (card::CardKey, actix_web::web::Bytes)>,
-    /// Per-petition daily series for the JSON API, recomputed at most once a minute.
-    pub daily_cache: dashmap::DashMap<String, (std::time::Instant, Vec<crate::db::stats::Day>)>,
+    /// Each petition's public state, read from the database at most once per
+    /// `public_refresh_ms`, with what was rendered from it.
+    pub live: crate::live::Live,
 }
 
 impl AppState {
@@ -112,6 +113,26 @@ impl AppState {
             }
         }
         req.peer_addr().map(|a| a.ip())
+    }
+
+    /// The public state of the petition `slug` (`NotFound` if there is none), at most
+    /// `public_refresh_ms` old.
+    pub async fn petition(&self, slug: &str) -> Result<Arc<crate::live::Snapshot>, AppError> {
+        self.live
+            .get(&self.pool, &self.keys, slug)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// `Cache-Control` of public pages and JSON: proxies and browsers may keep them for the
+    /// refresh interval (the state is no fresher), serve them while they fetch the next one,
+    /// and keep serving them for a day if the site is down.
+    pub fn public_cache_control(&self) -> String {
+        let secs = self.live.interval().as_secs().max(1);
+        format!(
+            "public, max-age={secs}, stale-while-revalidate={}, stale-if-error=86400",
+            secs * 10
+        )
     }
 
     /// Who runs the site, as pages, cards and posters name it: `organization_name`, or the

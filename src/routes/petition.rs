@@ -10,10 +10,10 @@ use crate::db::{
 use crate::domain::{Country, GoalLadder};
 use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
+use crate::live::Snapshot;
 
 /// How many targets show before "and N others".
 const TARGETS_SHOWN: usize = 3;
-const RECENT_SIGNERS: i64 = 8;
 const COUNTRIES_SHOWN: usize = 10;
 
 /// What a link to a petition shows when shared (Open Graph, Twitter cards), and where its
@@ -235,91 +235,48 @@ pub async fn show(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let slug = slug.into_inner();
-    let (view, recent, (updates, comments)) = load_with_updates(&state, slug).await?;
-    let extras = Extras {
-        updates: updates
-            .into_iter()
-            .map(|u| (tr.date(u.created_at), u.title, u.body_html))
-            .collect(),
-        comments: comments
-            .into_iter()
-            .map(|(name, c)| (name.unwrap_or_else(|| tr.t("comments.anonymous")), c))
-            .collect(),
-    };
+    let snapshot = state.petition(&slug).await?;
     // The link's tag rides along in the form; nothing is stored until a signature is.
     let source = crate::domain::Source::from_query(req.query_string());
-    let form = FormState {
-        source,
-        ..FormState::default()
-    };
-    render_page(&req, tr, &view, recent, extras, form, StatusCode::OK)
-}
-
-/// Reads a petition with its recent public signers; `NotFound` if there is none.
-pub async fn load(
-    state: &AppState,
-    slug: String,
-) -> Result<(PetitionView, Vec<(String, String)>), AppError> {
-    load_with_updates(state, slug).await.map(|(v, r, _)| (v, r))
-}
-
-/// What the page shows below the text: updates `(date, title, sanitised HTML)`, newest first,
-/// and signers' comments `(name, comment)`.
-#[derive(Default)]
-pub struct Extras {
-    updates: Vec<(String, String, String)>,
-    comments: Vec<(String, String)>,
-}
-
-/// How many signers' comments the page shows.
-const COMMENTS_SHOWN: i64 = 10;
-
-type Loaded = (
-    PetitionView,
-    Vec<(String, String)>,
-    (Vec<db::updates::Update>, Vec<(Option<String>, String)>),
-);
-
-/// [`load`] plus the petition's updates, newest first, and its public comments.
-pub async fn load_with_updates(state: &AppState, slug: String) -> Result<Loaded, AppError> {
-    let keys = state.keys.clone();
-    db::run(&state.pool, move |c| {
-        let Some(view) = db::petitions::view(c, &slug)? else {
-            return Ok(None);
+    if source.is_some() {
+        let form = FormState {
+            source,
+            ..FormState::default()
         };
-        let recent =
-            db::petitions::recent_public_signers(c, &keys, view.petition.id, RECENT_SIGNERS)?;
-        let updates = db::updates::list(c, view.petition.id)?;
-        let comments = db::petitions::public_comments(c, &keys, view.petition.id, COMMENTS_SHOWN)?;
-        Ok(Some((view, recent, (updates, comments))))
-    })
-    .await?
-    .ok_or(AppError::NotFound)
+        return render(&req, tr, &snapshot, form, StatusCode::OK);
+    }
+    // The same page for everyone reading this language: rendered once per state.
+    let page = snapshot.rendered("page", Some(tr.lang), || {
+        let body = render_body(&req, tr, &snapshot, FormState::default())?;
+        Ok::<_, AppError>(crate::live::Rendered::new(
+            "text/html; charset=utf-8",
+            body,
+            snapshot.read_at_wall,
+        ))
+    })?;
+    Ok(page.respond(&req, &state.public_cache_control()))
 }
 
-/// Renders the petition page; also used to show the sign form again with its errors.
+/// Renders the petition page from its public state; also used to show the sign form again
+/// with its errors.
 pub fn render(
     req: &HttpRequest,
     tr: Tr,
-    view: &PetitionView,
-    recent: Vec<(String, String)>,
+    snapshot: &Snapshot,
     form: FormState,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    render_page(req, tr, view, recent, Extras::default(), form, status)
+    Ok(html(status, render_body(req, tr, snapshot, form)?))
 }
 
-/// Renders the petition page with its updates and comments.
-fn render_page(
+/// The petition page with its updates and comments, in `tr`'s language.
+fn render_body(
     req: &HttpRequest,
     tr: Tr,
-    view: &PetitionView,
-    recent: Vec<(String, String)>,
-    extras: Extras,
+    snapshot: &Snapshot,
     form: FormState,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
+) -> Result<String, AppError> {
+    let view = &snapshot.view;
     let p = &view.petition;
     let now = db::now();
     let date = tr.date(p.created_at);
@@ -363,14 +320,15 @@ fn render_page(
         },
         // A recent signer's country is named only where the country table names it: a country
         // with fewer signers than `public_country_min` would single them out.
-        recent: recent
-            .into_iter()
+        recent: snapshot
+            .recent
+            .iter()
             .map(|(name, c)| {
-                let named = shown_countries.iter().any(|(code, _)| *code == c);
+                let named = shown_countries.iter().any(|(code, _)| code == c);
                 (
-                    name,
+                    name.clone(),
                     if named {
-                        Country::name_of(&c, tr.lang)
+                        Country::name_of(c, tr.lang)
                     } else {
                         ""
                     },
@@ -400,8 +358,21 @@ fn render_page(
             .map(|c| tr.tf("petition.closes_on", &[("date", &tr.date(c))])),
         form,
         countries: Country::all(tr.lang),
-        updates: extras.updates,
-        comments: extras.comments,
+        updates: snapshot
+            .updates
+            .iter()
+            .map(|u| (tr.date(u.created_at), u.title.clone(), u.body_html.clone()))
+            .collect(),
+        comments: snapshot
+            .comments
+            .iter()
+            .map(|(name, c)| {
+                (
+                    name.clone().unwrap_or_else(|| tr.t("comments.anonymous")),
+                    c.clone(),
+                )
+            })
+            .collect(),
         verified: view.verified.as_ref().map(|c| {
             tr.tf(
                 "verify.in_log",
@@ -435,5 +406,5 @@ fn render_page(
             .map(|s| s.log.vkey().to_string())
             .unwrap_or_default(),
     };
-    Ok(html(status, page.render()?))
+    Ok(page.render()?)
 }

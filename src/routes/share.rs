@@ -50,10 +50,11 @@ pub fn share_url(state: &AppState, slug: &str, lang: Option<Lang>, src: Option<&
     }
 }
 
-async fn petition(state: &AppState, slug: String) -> Result<PetitionView, AppError> {
-    db::run(&state.pool, move |c| db::petitions::view(c, &slug))
-        .await?
-        .ok_or(AppError::NotFound)
+async fn petition(
+    state: &AppState,
+    slug: String,
+) -> Result<std::sync::Arc<crate::live::Snapshot>, AppError> {
+    state.petition(&slug).await
 }
 
 fn cached(content_type: &str, body: web::Bytes) -> HttpResponse {
@@ -65,7 +66,8 @@ fn cached(content_type: &str, body: web::Bytes) -> HttpResponse {
 
 /// What a QR code of the petition leads to, for the language and tag asked for.
 async fn qr_target(state: &AppState, slug: String, query: &ShareQuery) -> Result<String, AppError> {
-    let view = petition(state, slug).await?;
+    let snapshot = petition(state, slug).await?;
+    let view = &snapshot.view;
     Ok(share_url(
         state,
         &view.petition.slug,
@@ -158,7 +160,8 @@ pub async fn poster(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let view = petition(&state, slug.into_inner()).await?;
+    let snapshot = petition(&state, slug.into_inner()).await?;
+    let view = &snapshot.view;
     let text = view.text_for(tr.lang);
     let source = query.source();
     let mut qr = format!(
@@ -181,7 +184,7 @@ pub async fn poster(
         qr,
         short_url,
         site: state.site_name(&tr),
-        progress: progress(&tr, &view),
+        progress: progress(&tr, view),
     };
     Ok(html(StatusCode::OK, page.render()?))
 }
@@ -208,13 +211,14 @@ pub async fn embed(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let view = petition(&state, slug.into_inner()).await?;
+    let snapshot = petition(&state, slug.into_inner()).await?;
+    let view = &snapshot.view;
     let text = view.text_for(tr.lang);
     let source = query.source().or_else(|| Source::parse("embed"));
     let page = EmbedPage {
         l: Layout::new(tr, text.title.clone(), &req),
         text,
-        progress: progress(&tr, &view),
+        progress: progress(&tr, view),
         open: view.petition.is_open_at(db::now()),
         href: format!(
             "{}#sign",

@@ -83,7 +83,10 @@ pub async fn sign(
     let form = parse_form(&body)?;
 
     let slug = slug.into_inner();
-    let (view, recent) = petition::load(&state, slug.clone()).await?;
+    // The petition as this instance holds it (at most `public_refresh_ms` old): a petition
+    // closed meanwhile elsewhere takes a pending signature that its confirmation refuses.
+    let snapshot = state.petition(&slug).await?;
+    let view = &snapshot.view;
     let now = db::now();
     if !view.petition.is_open_at(now) {
         return Err(AppError::PetitionClosed);
@@ -100,8 +103,7 @@ pub async fn sign(
                 &tr.number(i64::try_from(minutes).unwrap_or(i64::MAX)),
             )],
         ));
-        let mut page =
-            petition::render(&req, tr, &view, recent, kept, StatusCode::TOO_MANY_REQUESTS)?;
+        let mut page = petition::render(&req, tr, &snapshot, kept, StatusCode::TOO_MANY_REQUESTS)?;
         page.headers_mut().insert(
             actix_web::http::header::RETRY_AFTER,
             actix_web::http::header::HeaderValue::from(wait.as_secs().max(1)),
@@ -124,8 +126,7 @@ pub async fn sign(
         return petition::render(
             &req,
             tr,
-            &view,
-            recent,
+            &snapshot,
             state_for_page,
             StatusCode::UNPROCESSABLE_ENTITY,
         );
@@ -425,7 +426,8 @@ pub async fn signed(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let slug = slug.into_inner();
-    let (view, _) = petition::load(&state, slug.clone()).await?;
+    let snapshot = state.petition(&slug).await?;
+    let view = &snapshot.view;
     let days = state
         .settings
         .confirmation_ttl_hours

@@ -64,7 +64,8 @@ pub async fn withdraw(
     let now = db::now();
     let st = usecases::run(&state.pool, move |c| withdrawal::withdraw(c, &hash, now)).await?;
     if matches!(st, WithdrawState::Withdrawn { .. }) {
-        state.daily_cache.clear();
+        // The signer's petition is not named to this handler: every page here reads again.
+        state.live.changed_all();
         tracing::info!("signature withdrawn by its signer");
     }
     respond(&req, tr, st, true)

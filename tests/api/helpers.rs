@@ -107,6 +107,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's keys: tests open sealed rows and find mailboxes by their keyed hash.
     pub keys: std::sync::Arc<undersigned::keys::Keys>,
+    /// The app's state: a test that changes the database as a handler would marks it too.
+    pub state: actix_web::web::Data<undersigned::routes::AppState>,
 }
 
 /// Where a test app's emails go.
@@ -172,6 +174,7 @@ pub async fn spawn_app_on(
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool().clone();
     let keys = app.keys();
+    let state = app.state();
 
     tokio::spawn(app.run_until_stopped());
     let client = spawn_client();
@@ -183,6 +186,7 @@ pub async fn spawn_app_on(
         memory,
         client,
         keys,
+        state,
     }
 }
 
@@ -229,6 +233,8 @@ impl TestApp {
         })
         .await
         .expect("status set");
+        // As the dashboard's status form does.
+        self.state.live.changed_all();
     }
 
     /// The body of `GET path`, as text.

@@ -1,0 +1,416 @@
+//! The public state of each petition, held in memory: its page data (text and versions, goals,
+//! targets, counts, countries, recent public signers, updates, comments), read from the
+//! database at most once per `public_refresh_ms` and whenever this instance changed it, and
+//! shared by the page, the JSON, the count, the widget and the share card. What is rendered
+//! from one state (a page per language, the JSON) is kept with it, compressed once, so a page
+//! view under load is a map lookup and a copy.
+//!
+//! Several instances each read the database on their own: none serves a state older than the
+//! interval plus the time one read takes.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+
+use crate::db::petitions::PetitionView;
+use crate::db::{self, DbError, Pool};
+use crate::i18n::Lang;
+use crate::keys::Keys;
+
+/// Public signers named on the page.
+pub const RECENT_SIGNERS: i64 = 8;
+/// Signers' comments the page quotes.
+pub const COMMENTS_SHOWN: i64 = 10;
+/// Days in the JSON's daily series, and how often that series is counted again.
+const SERIES_DAYS: i64 = 90;
+const SERIES_EVERY: Duration = Duration::from_secs(60);
+
+/// A petition's public state as read at one moment.
+pub struct Snapshot {
+    pub view: PetitionView,
+    /// Recent public signers: (name as they chose to show it, country code).
+    pub recent: Vec<(String, String)>,
+    /// Updates, newest first.
+    pub updates: Vec<db::updates::Update>,
+    /// Comments signers chose to show: (name if shown, comment).
+    pub comments: Vec<(Option<String>, String)>,
+    /// Confirmed signatures per UTC day, and when they were counted.
+    pub days: Arc<(Instant, Vec<db::stats::Day>)>,
+    read_at: Instant,
+    /// When it was read, for `Last-Modified`.
+    pub read_at_wall: DateTime<Utc>,
+    /// Set when this instance changed the petition: the next request reads it again.
+    outdated: std::sync::atomic::AtomicBool,
+    /// What was rendered from it, by what and language.
+    rendered: DashMap<(&'static str, Option<Lang>), Arc<Rendered>>,
+}
+
+impl Snapshot {
+    fn fresh(&self, interval: Duration) -> bool {
+        self.read_at.elapsed() < interval
+            && !self.outdated.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What `make` renders from this state for `what` in `lang`, made once.
+    pub fn rendered<E>(
+        &self,
+        what: &'static str,
+        lang: Option<Lang>,
+        make: impl FnOnce() -> Result<Rendered, E>,
+    ) -> Result<Arc<Rendered>, E> {
+        if let Some(r) = self.rendered.get(&(what, lang)) {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(make()?);
+        self.rendered.insert((what, lang), r.clone());
+        Ok(r)
+    }
+}
+
+struct Slot {
+    current: RwLock<Arc<Snapshot>>,
+    /// Held by the one request that reads the state again; the others serve the last one.
+    reading: tokio::sync::Mutex<()>,
+}
+
+/// Every petition's public state this instance has served.
+pub struct Live {
+    slots: DashMap<String, Arc<Slot>>,
+    interval: Duration,
+}
+
+impl Live {
+    pub fn new(interval: Duration) -> Live {
+        Live {
+            slots: DashMap::new(),
+            interval,
+        }
+    }
+
+    /// How long a state is served before it is read again.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The public state of the petition `slug`, read again if it is older than the interval;
+    /// `None` if there is no such petition. While one request reads it, the others get the
+    /// last state; if the database fails, the last state is served and the failure logged.
+    pub async fn get(
+        &self,
+        pool: &Pool,
+        keys: &Arc<Keys>,
+        slug: &str,
+    ) -> Result<Option<Arc<Snapshot>>, DbError> {
+        let slot = self.slots.get(slug).map(|s| s.value().clone());
+        let Some(slot) = slot else {
+            let Some(snapshot) = read(pool, keys, slug.to_string(), None).await? else {
+                return Ok(None);
+            };
+            let snapshot = Arc::new(snapshot);
+            self.slots.insert(
+                slug.to_string(),
+                Arc::new(Slot {
+                    current: RwLock::new(snapshot.clone()),
+                    reading: tokio::sync::Mutex::new(()),
+                }),
+            );
+            return Ok(Some(snapshot));
+        };
+        let last = current(&slot);
+        if last.fresh(self.interval) {
+            return Ok(Some(last));
+        }
+        let Ok(_reading) = slot.reading.try_lock() else {
+            return Ok(Some(last));
+        };
+        // Another request may have read it while this one waited for the lock.
+        let last = current(&slot);
+        if last.fresh(self.interval) {
+            return Ok(Some(last));
+        }
+        // A change made here may be in the series too: it is counted again then.
+        let changed = last.outdated.load(std::sync::atomic::Ordering::Relaxed);
+        let days = (!changed).then(|| last.days.clone());
+        match read(pool, keys, slug.to_string(), days).await {
+            Ok(Some(snapshot)) => {
+                let snapshot = Arc::new(snapshot);
+                if let Ok(mut current) = slot.current.write() {
+                    *current = snapshot.clone();
+                }
+                Ok(Some(snapshot))
+            }
+            Ok(None) => {
+                self.slots.remove(slug);
+                Ok(None)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "petition state unreadable: serving the last one");
+                Ok(Some(last))
+            }
+        }
+    }
+
+    /// Marks the petition `slug` as changed by this instance: its next request reads it again.
+    pub fn changed(&self, slug: &str) {
+        if let Some(slot) = self.slots.get(slug) {
+            current(&slot)
+                .outdated
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Marks every petition as changed (a change to the whole site: its logo, say).
+    pub fn changed_all(&self) {
+        for slot in self.slots.iter() {
+            current(&slot)
+                .outdated
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+fn current(slot: &Slot) -> Arc<Snapshot> {
+    match slot.current.read() {
+        Ok(s) => s.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+/// Reads a petition's public state in one snapshot of the database; the daily series is kept
+/// from `days` while it is younger than a minute.
+async fn read(
+    pool: &Pool,
+    keys: &Arc<Keys>,
+    slug: String,
+    days: Option<Arc<(Instant, Vec<db::stats::Day>)>>,
+) -> Result<Option<Snapshot>, DbError> {
+    let keys = keys.clone();
+    db::run(pool, move |c| {
+        db::read_snapshot(c, |c| {
+            let Some(view) = db::petitions::view(c, &slug)? else {
+                return Ok(None);
+            };
+            let id = view.petition.id;
+            let recent = db::petitions::recent_public_signers(c, &keys, id, RECENT_SIGNERS)?;
+            let updates = db::updates::list(c, id)?;
+            let comments = db::petitions::public_comments(c, &keys, id, COMMENTS_SHOWN)?;
+            let days = match days {
+                Some(d) if d.0.elapsed() < SERIES_EVERY => d,
+                _ => {
+                    let since = db::now() - chrono::TimeDelta::days(SERIES_DAYS);
+                    Arc::new((Instant::now(), db::stats::per_day(c, id, since)?))
+                }
+            };
+            Ok(Some(Snapshot {
+                view,
+                recent,
+                updates,
+                comments,
+                days,
+                read_at: Instant::now(),
+                read_at_wall: Utc::now(),
+                outdated: Default::default(),
+                rendered: DashMap::new(),
+            }))
+        })
+    })
+    .await
+}
+
+/// A response body made once and sent many times: as it is, gzip and brotli, with its ETag.
+pub struct Rendered {
+    pub content_type: &'static str,
+    pub body: Bytes,
+    gzip: Bytes,
+    br: Bytes,
+    pub etag: String,
+    pub last_modified: DateTime<Utc>,
+}
+
+impl Rendered {
+    /// Compresses `body` both ways (small bodies stay as they are) and tags it.
+    pub fn new(content_type: &'static str, body: impl Into<Bytes>, at: DateTime<Utc>) -> Rendered {
+        let body = body.into();
+        let (gzip, br) = if body.len() < MIN_COMPRESSED {
+            (Bytes::new(), Bytes::new())
+        } else {
+            (gzip(&body, 6), brotli(&body, 5))
+        };
+        Rendered {
+            content_type,
+            etag: etag(&body),
+            body,
+            gzip,
+            br,
+            last_modified: at,
+        }
+    }
+
+    /// The response to `req`: `304` if it has this version, else the body in the best encoding
+    /// it accepts, with `cache_control`.
+    pub fn respond(&self, req: &HttpRequest, cache_control: &str) -> HttpResponse {
+        let mut res = if not_modified(req, &self.etag, self.last_modified) {
+            HttpResponse::NotModified().finish()
+        } else {
+            let (encoding, body) = match accepted(req) {
+                Encoding::Br if !self.br.is_empty() => (Some("br"), self.br.clone()),
+                Encoding::Br | Encoding::Gzip if !self.gzip.is_empty() => {
+                    (Some("gzip"), self.gzip.clone())
+                }
+                _ => (None, self.body.clone()),
+            };
+            let mut res = HttpResponse::Ok();
+            res.content_type(self.content_type);
+            if let Some(encoding) = encoding {
+                res.insert_header((header::CONTENT_ENCODING, encoding));
+            }
+            res.body(body)
+        };
+        let headers = res.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&self.etag) {
+            headers.insert(header::ETAG, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&http_date(self.last_modified)) {
+            headers.insert(header::LAST_MODIFIED, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(cache_control) {
+            headers.insert(header::CACHE_CONTROL, v);
+        }
+        headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        res
+    }
+}
+
+/// Bodies smaller than this are sent as they are: compressing them saves nothing.
+const MIN_COMPRESSED: usize = 512;
+
+pub fn gzip(body: &[u8], level: u32) -> Bytes {
+    use std::io::Write;
+    let mut out = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::new(level),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = out.write_all(body);
+    out.finish().map(Bytes::from).unwrap_or_default()
+}
+
+pub fn brotli(body: &[u8], quality: u32) -> Bytes {
+    use std::io::Write;
+    let mut out = Vec::with_capacity(body.len() / 3);
+    {
+        let mut w = ::brotli::CompressorWriter::new(&mut out, 4096, quality, 22);
+        let _ = w.write_all(body);
+    }
+    Bytes::from(out)
+}
+
+/// A strong ETag: the start of the body's SHA-256.
+pub fn etag(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..12]))
+}
+
+pub fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// Whether the client already has this version: its `If-None-Match` names the ETag, or, with
+/// no `If-None-Match`, its `If-Modified-Since` is not older than the body.
+fn not_modified(req: &HttpRequest, etag: &str, modified: DateTime<Utc>) -> bool {
+    if let Some(tags) = req.headers().get(header::IF_NONE_MATCH) {
+        let tags = tags.to_str().unwrap_or_default();
+        return tags.trim() == "*"
+            || tags
+                .split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag);
+    }
+    req.headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+        .is_some_and(|since| modified.timestamp() <= since.timestamp())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Br,
+    Gzip,
+    Identity,
+}
+
+/// The best encoding the request accepts: brotli, then gzip (a `q=0` refuses one).
+fn accepted(req: &HttpRequest) -> Encoding {
+    let Some(value) = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Encoding::Identity;
+    };
+    let takes = |name: &str| {
+        value.split(',').any(|part| {
+            let mut it = part.split(';');
+            let coding = it.next().unwrap_or_default().trim();
+            let refused = it.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            coding.eq_ignore_ascii_case(name) && !refused
+        })
+    };
+    if takes("br") {
+        Encoding::Br
+    } else if takes("gzip") {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+    use std::io::Read;
+
+    #[test]
+    fn the_best_accepted_encoding_is_chosen_and_q0_refuses() {
+        let enc = |v: &str| {
+            accepted(
+                &TestRequest::default()
+                    .insert_header(("accept-encoding", v))
+                    .to_http_request(),
+            )
+        };
+        assert_eq!(enc("gzip, deflate, br"), Encoding::Br);
+        assert_eq!(enc("gzip"), Encoding::Gzip);
+        assert_eq!(enc("br;q=0, gzip;q=0.5"), Encoding::Gzip);
+        assert_eq!(enc("identity"), Encoding::Identity);
+        assert_eq!(
+            accepted(&TestRequest::default().to_http_request()),
+            Encoding::Identity
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn both_encodings_decode_to_the_body(body in proptest::collection::vec(any::<u8>(), 0..20_000)) {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&gzip(&body, 6)[..]).read_to_end(&mut out).unwrap();
+            prop_assert_eq!(&out, &body);
+            let mut out = Vec::new();
+            ::brotli::Decompressor::new(&brotli(&body, 5)[..], 4096).read_to_end(&mut out).unwrap();
+            prop_assert_eq!(&out, &body);
+        }
+    }
+}
