@@ -225,6 +225,9 @@ impl Application {
                     .wrap(from_fn(private_pages))
                     .wrap(from_fn(changes_shown))
                     .wrap(from_fn(crate::telemetry::log_requests))
+                    // What is not sent precompressed (cached pages, static files) is compressed
+                    // here, for clients that ask.
+                    .wrap(actix_web::middleware::Compress::default())
                     .app_data(state.clone())
                     .app_data(
                         web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
@@ -428,8 +431,9 @@ const PRIVATE_PREFIXES: [&str; 7] = [
     "/logout",
 ];
 
-/// Tells browsers and proxies never to keep a private page: one rule for every such route,
-/// error pages included, instead of a header each handler must remember. Decided from the
+/// Tells browsers and proxies never to keep a private page, and that they may keep a public
+/// one (`routes::PUBLIC_ROUTES`) for the refresh interval, varying by language: one rule for
+/// every such route, error pages included, instead of a header each handler must remember. Decided from the
 /// route that matched (paths arrive percent-encoded: `/%64ashboard` routes to `/dashboard`);
 /// a request no route matched gets it too.
 async fn private_pages(
@@ -437,16 +441,41 @@ async fn private_pages(
     next: actix_web::middleware::Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mut res = next.call(req).await?;
-    let private = match res.request().match_pattern() {
+    let route = res.request().match_pattern();
+    let private = match &route {
         Some(route) => {
-            PRIVATE_PREFIXES.iter().any(|p| route.starts_with(p)) || route.contains("/receipt/")
+            PRIVATE_PREFIXES.iter().any(|p| route.starts_with(p))
+                || route.contains("/receipt/")
+                // A sign form sent back holds what its signer typed.
+                || route == "/petitions/{slug}/sign"
         }
         None => true,
     };
+    let public = route
+        .as_deref()
+        .is_some_and(|r| crate::routes::PUBLIC_ROUTES.contains(&r))
+        && res.request().method() == actix_web::http::Method::GET
+        && (res.status().is_success() || res.status() == actix_web::http::StatusCode::NOT_MODIFIED);
     if private {
         res.headers_mut().insert(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static("no-store"),
+        );
+    } else if public {
+        let cache = res
+            .request()
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.public_cache_control());
+        let headers = res.headers_mut();
+        if let Some(cache) = cache
+            && !headers.contains_key(header::CACHE_CONTROL)
+            && let Ok(v) = header::HeaderValue::from_str(&cache)
+        {
+            headers.insert(header::CACHE_CONTROL, v);
+        }
+        headers.append(
+            header::VARY,
+            header::HeaderValue::from_static("Accept-Language"),
         );
     }
     Ok(res)

@@ -425,6 +425,7 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
             | "email_poll_ms"
             | "email_lease_ms"
             | "log_interval_ms"
+            | "public_refresh_ms"
             | "public_country_min"
             | "retention_days"
             | "db_pool_size"

@@ -41,6 +41,22 @@ use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
 use crate::ratelimit::SignLimiter;
 
+/// Routes whose answer is the same for everyone who asks in one language (`?lang=` or
+/// `Accept-Language`, never a cookie): proxies and browsers may keep them for the refresh
+/// interval (`AppState::public_cache_control`), and they vary only by language and encoding.
+pub const PUBLIC_ROUTES: [&str; 10] = [
+    "/",
+    "/privacy",
+    "/petitions/{slug}",
+    "/petitions/{slug}/embed",
+    "/petitions/{slug}/poster",
+    "/petitions/{slug}/card.png",
+    "/petitions/{slug}/qr.svg",
+    "/petitions/{slug}/qr.png",
+    "/api/v1/petitions",
+    "/api/v1/petitions/{slug}",
+];
+
 /// What every handler can reach.
 pub struct AppState {
     pub pool: Pool,

@@ -112,7 +112,7 @@ pub async fn set_lang(
     query: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {
     let lang = Lang::from_code(&code).ok_or(AppError::NotFound)?;
-    let next = local_path(query.next.as_deref().unwrap_or("/"));
+    let next = with_lang(local_path(query.next.as_deref().unwrap_or("/")), lang);
     let cookie = Cookie::build(LANG_COOKIE, lang.code())
         .path("/")
         .max_age(Duration::days(365))
@@ -121,9 +121,23 @@ pub async fn set_lang(
         .secure(state.base_url.scheme() == "https")
         .finish();
     Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", next.to_string()))
+        .insert_header(("Location", next))
         .cookie(cookie)
         .finish())
+}
+
+/// A local path with `?lang=` set to `lang` (in place of any it had): public pages take their
+/// language from the address, not from the cookie, so that proxies can keep them.
+fn with_lang(path: &str, lang: Lang) -> String {
+    let Ok(url) = url::Url::parse("http://local.invalid/").and_then(|b| b.join(path)) else {
+        return format!("/?lang={}", lang.code());
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url.query_pairs().filter(|(k, _)| k != "lang") {
+        query.append_pair(&k, &v);
+    }
+    query.append_pair("lang", lang.code());
+    format!("{}?{}", url.path(), query.finish())
 }
 
 /// `next` if it is a path on this site, else `/`: never an open redirect. Browsers strip tabs

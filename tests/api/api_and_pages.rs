@@ -115,14 +115,44 @@ async fn pages_speak_the_visitors_language_and_remember_a_choice() {
     assert!(fr.contains("Signer la pétition"));
     assert!(fr.contains("0 signatures sur 5\u{202f}500"));
 
-    let switch = app.get("/lang/hy?next=/petitions/p-i18n").await;
+    // The switcher leads to the page's address in that language, and remembers the choice
+    // for the pages that are not the same for everyone (sign-in, the dashboard).
+    let switch = app
+        .get("/lang/hy?next=/petitions/p-i18n%3Fsrc%3Dx%26lang%3Dfr")
+        .await;
     assert_eq!(switch.status().as_u16(), 303);
-    assert_eq!(switch.headers()["location"], "/petitions/p-i18n");
-    let hy = app.get("/petitions/p-i18n").await.text().await.unwrap();
+    assert_eq!(
+        switch.headers()["location"],
+        "/petitions/p-i18n?src=x&lang=hy"
+    );
+    let hy = app.text("/petitions/p-i18n?lang=hy").await;
     assert!(hy.contains("<html lang=\"hy\">"));
     assert!(hy.contains("Ստորագրել խնդրագիրը"));
     assert!(hy.contains("Հայաստան"), "country names are translated");
+    assert!(
+        hy.contains("href=\"/?lang=hy\""),
+        "its links keep the language"
+    );
+    assert!(app.text("/login").await.contains("<html lang=\"hy\">"));
+    // A public page is the same for everyone asking in a language: a proxy may keep it, so
+    // the cookie does not change it.
+    let public = app
+        .client
+        .get(format!("{}/petitions/p-i18n", app.address))
+        .header("Accept-Language", "fr")
+        .send()
+        .await
+        .unwrap();
+    let vary: Vec<&str> = public
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(vary.contains(&"Accept-Language"), "{vary:?}");
+    assert!(!vary.iter().any(|v| v.contains("Cookie")), "{vary:?}");
+    assert!(public.text().await.unwrap().contains("<html lang=\"fr\">"));
 
     let evil = app.get("/lang/en?next=//evil.example/").await;
-    assert_eq!(evil.headers()["location"], "/");
+    assert_eq!(evil.headers()["location"], "/?lang=en");
 }

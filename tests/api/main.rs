@@ -17,6 +17,7 @@ mod sessions;
 
 mod api_and_pages;
 mod bad_input;
+mod caching;
 mod cli;
 mod confirm;
 mod countries;

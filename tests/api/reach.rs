@@ -138,7 +138,7 @@ async fn signatures_are_tallied_by_the_tag_of_the_link_their_signers_followed() 
         .unwrap();
     assert_eq!(
         res.headers()["location"],
-        "/petitions/p-src?src=telegram-hy"
+        "/petitions/p-src?src=telegram-hy&lang=fr"
     );
     // So does a form that comes back with errors: its switcher still carries the tag.
     let form = page
@@ -271,7 +271,7 @@ async fn the_organisation_running_the_site_is_named_on_its_pages_and_as_the_send
     .await;
     app.create_petition("p-org", &[100]).await;
     let page = app.text("/petitions/p-org").await;
-    assert!(page.contains("<a class=\"brand\" href=\"/\">Armenian Prisoners Appeal</a>"));
+    assert!(page.contains("<a class=\"brand\" href=\"/?lang=en\">Armenian Prisoners Appeal</a>"));
     assert!(page.contains("<title>Petition p-org · Armenian Prisoners Appeal</title>"));
     assert!(page.contains("<a href=\"mailto:team@appeal.example\">team@appeal.example</a>"));
     assert!(

@@ -1,0 +1,180 @@
+//! Public pages served from memory: the same bytes for everyone reading a language, compressed
+//! once, revalidated with ETags, and never older than the refresh interval.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use crate::helpers::{Mail, TestApp, spawn_app, spawn_app_on, spawn_client};
+
+async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = spawn_client().get(format!("{}{path}", app.address));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+/// The `n`th page of `path` on `app` that satisfies `done`, polled until `deadline`.
+async fn until(app: &TestApp, path: &str, deadline: Duration, done: impl Fn(&str) -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < deadline {
+        if done(&app.text(path).await) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+async fn sign_and_confirm(app: &TestApp, slug: &str, email: &str) {
+    let before = app.all_emails().len();
+    app.sign(slug, &[("email", email)]).await;
+    let raw = app.wait_for_all_emails(before + 1).await[before].clone();
+    let res = app.post_form(&app.confirmation_path(&raw), &[]).await;
+    assert_eq!(res.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_confirmation_shows_at_once_where_it_was_made_and_on_another_instance_within_the_interval()
+ {
+    let a = spawn_app_with_refresh("300").await;
+    a.create_petition("p-live", &[100]).await;
+    let b = spawn_app_on(a.db.clone(), Mail::Memory, &[("public_refresh_ms", "300")]).await;
+    for app in [&a, &b] {
+        assert!(
+            app.text("/petitions/p-live")
+                .await
+                .contains("0 of 100 signatures")
+        );
+    }
+    sign_and_confirm(&a, "p-live", "one@example.org").await;
+    // Where it was confirmed: the very next view.
+    assert!(
+        a.text("/petitions/p-live")
+            .await
+            .contains("1 of 100 signatures")
+    );
+    assert_eq!(a.count("p-live").await, 1);
+    // Elsewhere: once its state is read again (every 300 ms here).
+    assert!(
+        until(&b, "/petitions/p-live", Duration::from_secs(10), |p| p
+            .contains("1 of 100 signatures"))
+        .await,
+        "the other instance never showed the new count"
+    );
+    let count = b.get("/api/v1/petitions/p-live?fields=count").await;
+    let json: serde_json::Value = count.json().await.unwrap();
+    assert_eq!(json["signature_count"], 1);
+    assert_eq!(json["total_count"], 1);
+    assert_eq!(json["goal"], 100);
+    assert_eq!(json["status"], "open");
+    assert!(json.get("title").is_none(), "only the count: {json}");
+}
+
+async fn spawn_app_with_refresh(ms: &str) -> TestApp {
+    crate::helpers::spawn_app_with(Mail::Memory, &[("public_refresh_ms", ms)]).await
+}
+
+#[tokio::test]
+async fn a_page_a_browser_has_is_answered_304_until_it_changes() {
+    let app = spawn_app().await;
+    app.create_petition("p-etag", &[100]).await;
+    for path in [
+        "/petitions/p-etag",
+        "/api/v1/petitions/p-etag",
+        "/api/v1/petitions/p-etag?fields=count",
+    ] {
+        let first = get(&app, path, &[]).await;
+        assert_eq!(first.status().as_u16(), 200, "{path}");
+        let etag = first.headers()["etag"].to_str().unwrap().to_string();
+        let modified = first.headers()["last-modified"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let cache = first.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            cache.starts_with("public, max-age=1, stale-while-revalidate="),
+            "{path}: {cache}"
+        );
+        let again = get(&app, path, &[("If-None-Match", &etag)]).await;
+        assert_eq!(again.status().as_u16(), 304, "{path}");
+        assert_eq!(again.headers()["etag"], etag.as_str());
+        assert!(again.bytes().await.unwrap().is_empty());
+        let since = get(&app, path, &[("If-Modified-Since", &modified)]).await;
+        assert_eq!(since.status().as_u16(), 304, "{path}");
+        let other = get(&app, path, &[("If-None-Match", "\"something-else\"")]).await;
+        assert_eq!(other.status().as_u16(), 200, "{path}");
+    }
+    let etag = get(&app, "/petitions/p-etag", &[]).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    sign_and_confirm(&app, "p-etag", "one@example.org").await;
+    let changed = get(&app, "/petitions/p-etag", &[("If-None-Match", &etag)]).await;
+    assert_eq!(changed.status().as_u16(), 200, "a new count is a new page");
+    assert_ne!(changed.headers()["etag"], etag.as_str());
+}
+
+#[tokio::test]
+async fn gzip_and_brotli_bodies_decode_to_the_same_page_and_json() {
+    let app = spawn_app().await;
+    app.create_petition("p-zip", &[100]).await;
+    for path in ["/petitions/p-zip?lang=hy", "/api/v1/petitions/p-zip", "/"] {
+        let plain = get(&app, path, &[]).await;
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        let plain = plain.bytes().await.unwrap();
+
+        let gz = get(&app, path, &[("Accept-Encoding", "gzip")]).await;
+        assert_eq!(gz.headers()["content-encoding"], "gzip", "{path}");
+        let packed = gz.bytes().await.unwrap();
+        assert!(
+            packed.len() < plain.len(),
+            "{path}: {} of {}",
+            packed.len(),
+            plain.len()
+        );
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&packed[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, plain, "{path}");
+
+        let br = get(&app, path, &[("Accept-Encoding", "gzip, deflate, br")]).await;
+        assert_eq!(br.headers()["content-encoding"], "br", "{path}");
+        let vary: Vec<String> = br
+            .headers()
+            .get_all("vary")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+            .collect();
+        assert!(
+            vary.iter().any(|v| v.contains("accept-encoding")),
+            "{path}: {vary:?}"
+        );
+        let packed = br.bytes().await.unwrap();
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&packed[..], 4096)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, plain, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_page_with_personal_data_is_never_kept_and_bad_fields_are_refused() {
+    let app = spawn_app().await;
+    app.create_petition("p-fields", &[100]).await;
+    let res = get(&app, "/api/v1/petitions/p-fields?fields=everything", &[]).await;
+    assert_eq!(res.status().as_u16(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("count"), "{body}");
+    let res = get(&app, "/api/v1/petitions/nope?fields=count", &[]).await;
+    assert_eq!(res.status().as_u16(), 404);
+    // The form sent back with its errors holds what was typed: it is nobody else's page.
+    let res = app.sign("p-fields", &[("email", "not-an-address")]).await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+}
