@@ -176,6 +176,8 @@ impl Application {
             keys,
             links,
             live: crate::live::Live::new(refresh),
+            signer: crate::usecases::group::SignWriter::start(pool.clone())
+                .context("cannot start the sign writer")?,
             cards: Default::default(),
             card_renders: tokio::sync::Semaphore::new(2),
             qr_codes: Default::default(),

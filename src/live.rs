@@ -47,7 +47,7 @@ pub struct Snapshot {
     /// Set when this instance changed the petition: the next request reads it again.
     outdated: std::sync::atomic::AtomicBool,
     /// What was rendered from it, by what and language.
-    rendered: DashMap<(&'static str, Option<Lang>), Arc<Rendered>>,
+    rendered: DashMap<(&'static str, Option<Lang>), Made>,
 }
 
 impl Snapshot {
@@ -56,21 +56,30 @@ impl Snapshot {
             && !self.outdated.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// What `make` renders from this state for `what` in `lang`, made once.
+    /// What `make` renders from this state for `what` in `lang`, made once: the requests that
+    /// ask meanwhile wait for it rather than render it again.
     pub fn rendered<E>(
         &self,
         what: &'static str,
         lang: Option<Lang>,
         make: impl FnOnce() -> Result<Rendered, E>,
     ) -> Result<Arc<Rendered>, E> {
-        if let Some(r) = self.rendered.get(&(what, lang)) {
+        let cell = self.rendered.entry((what, lang)).or_default().clone();
+        let mut made = match cell.lock() {
+            Ok(made) => made,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(r) = made.as_ref() {
             return Ok(r.clone());
         }
         let r = Arc::new(make()?);
-        self.rendered.insert((what, lang), r.clone());
+        *made = Some(r.clone());
         Ok(r)
     }
 }
+
+/// One rendering of a state, made by the first request that needs it.
+type Made = Arc<std::sync::Mutex<Option<Arc<Rendered>>>>;
 
 struct Slot {
     current: RwLock<Arc<Snapshot>>,

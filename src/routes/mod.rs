@@ -92,6 +92,8 @@ pub struct AppState {
     pub qr_codes: dashmap::DashMap<(String, &'static str), actix_web::web::Bytes>,
     /// Share cards rendered, per petition and language, with what they were drawn from.
     pub cards: dashmap::DashMap<(String, Lang), (card::CardKey, actix_web::web::Bytes)>,
+    /// Writes sign submissions, many to a transaction (group commit).
+    pub signer: crate::usecases::group::SignWriter,
     /// Each petition's public state, read from the database at most once per
     /// `public_refresh_ms`, with what was rendered from it.
     pub live: crate::live::Live,

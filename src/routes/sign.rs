@@ -19,10 +19,7 @@ use crate::email::messages::{Kind, PetitionEmail};
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::ratelimit::CapReached;
-use crate::usecases::{
-    self,
-    signing::{self, EmailCap, SignOutcome, SignRequest},
-};
+use crate::usecases::signing::{EmailCap, SignOutcome, SignRequest};
 
 /// How long the confirmation-email cap (`max_confirmation_emails`) counts: others' attempts
 /// with an address can delay its owner's email by at most this long.
@@ -231,7 +228,8 @@ pub async fn sign(
                 domain,
             }
         })?;
-    let outcome = usecases::run(&state.pool, move |c| signing::sign(c, &request)).await?;
+    // Stored with the others that arrive meanwhile, in one transaction; answered once committed.
+    let outcome = state.signer.sign(request).await?;
     tracing::info!(petition.slug = %slug, outcome = ?outcome, "sign request");
     // A capped attempt gets the same page as any other: a different answer would tell anyone
     // typing an address whether, and when, it was used. The page always states the cap.

@@ -19,6 +19,7 @@
 
 pub mod deliveries;
 pub mod exports;
+pub mod group;
 pub mod log;
 pub mod moderation;
 pub mod paper;

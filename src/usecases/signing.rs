@@ -52,7 +52,13 @@ pub enum SignOutcome {
 
 /// Stores a submission and queues its email, in one transaction.
 pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, UseCaseError> {
-    db::write_tx(conn, |conn| {
+    db::write_tx(conn, |conn| sign_in(conn, req))
+}
+
+/// [`sign`] inside a transaction the caller holds: the group commit runs many in one, each
+/// under a savepoint of its own (`usecases::group`).
+pub fn sign_in(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, UseCaseError> {
+    {
         let now = req.new.created_at;
         // Insert first: a duplicate is found by the unique constraint, not by a read that a
         // concurrent submission could overtake. The savepoint keeps PostgreSQL's transaction
@@ -102,7 +108,7 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
         };
         outbox::enqueue(conn, email, Some(signature_id), now)?;
         Ok(outcome)
-    })
+    }
 }
 
 /// Counts one more email against a signature's cap; `Some(until)` if the cap is reached. Each
