@@ -134,12 +134,17 @@ impl Tr {
     }
 
     /// A whole number with the language's digit grouping: `3,807` in English, `3 807` in French.
-    pub fn number(&self, n: i64) -> String {
-        let sep = match self.lang {
+    /// What groups a number's digits by three in this language.
+    pub fn number_separator(&self) -> &'static str {
+        match self.lang {
             Lang::En => ",",
             // Narrow no-break space, as French and Russian typography use.
             Lang::Fr | Lang::Ru | Lang::Hy => "\u{202f}",
-        };
+        }
+    }
+
+    pub fn number(&self, n: i64) -> String {
+        let sep = self.number_separator();
         let digits = n.unsigned_abs().to_string();
         let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 3 + 1);
         if n < 0 {

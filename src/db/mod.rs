@@ -109,8 +109,10 @@ pub enum DbError {
 
 // SQLite settings for every connection: busy_timeout first, so that the pool's connections,
 // opened in parallel, queue for the lock that switching to WAL takes instead of failing; WAL
-// lets readers run beside the single writer; foreign keys are off unless asked for.
+// lets readers run beside the single writer; foreign keys are off unless asked for; 16 MB of
+// page cache per connection keeps a campaign's hot pages out of the kernel's read path.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+     PRAGMA cache_size = -16000; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;";
 
 /// Opens connections for the pool, applying per-backend settings.

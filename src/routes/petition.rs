@@ -91,6 +91,36 @@ pub struct Progress {
     pub label: String,
     pub percent: u32,
     pub next_goal: Option<String>,
+    /// Where a watching page polls the count (`static/count.js`), with the count shown and
+    /// the text and label with `{count}` and `{goal}` left to fill, and the digit grouping;
+    /// `None` on a closed petition.
+    pub live: Option<LiveCount>,
+}
+
+/// What `static/count.js` needs to keep a page's count moving without reloading it.
+pub struct LiveCount {
+    pub url: String,
+    pub count: i64,
+    pub text: String,
+    pub label: String,
+    pub sep: &'static str,
+}
+
+impl Progress {
+    /// This progress, kept moving on the page: polled from the count JSON of `slug`.
+    pub fn live(self, tr: &Tr, slug: &str, count: i64) -> Progress {
+        let holes = [("count", "{count}"), ("goal", "{goal}")];
+        Progress {
+            live: Some(LiveCount {
+                url: format!("/api/v1/petitions/{slug}?fields=count"),
+                count,
+                text: tr.tf("petition.progress", &holes),
+                label: tr.tf("petition.progress_label", &holes),
+                sep: tr.number_separator(),
+            }),
+            ..self
+        }
+    }
 }
 
 impl Progress {
@@ -116,6 +146,7 @@ impl Progress {
                         &[("goal", &tr.number(i64::from(reached)))],
                     )
                 }),
+            live: None,
         }
     }
 
@@ -315,7 +346,9 @@ fn render_body(
         targets_more,
         more_label,
         progress: match p.is_open_at(now) {
-            true => Progress::new(&tr, p.total_count(), &view.goals),
+            true => {
+                Progress::new(&tr, p.total_count(), &view.goals).live(&tr, &p.slug, p.total_count())
+            }
             false => Progress::new(&tr, p.total_count(), &view.goals).closed(&tr, p.total_count()),
         },
         // A recent signer's country is named only where the country table names it: a country

@@ -178,3 +178,23 @@ async fn a_page_with_personal_data_is_never_kept_and_bad_fields_are_refused() {
     assert_eq!(res.status().as_u16(), 422);
     assert_eq!(res.headers()["cache-control"], "no-store");
 }
+
+#[tokio::test]
+async fn an_open_petition_page_polls_its_count_and_a_closed_one_does_not() {
+    let app = spawn_app().await;
+    let id = app.create_petition("p-watch", &[5500]).await;
+    let page = app.text("/petitions/p-watch?lang=fr").await;
+    assert!(
+        page.contains(
+            "data-live=\"/api/v1/petitions/p-watch?fields=count\" data-count=\"0\" \
+             data-text=\"{count} signatures sur {goal}\""
+        ),
+        "{page}"
+    );
+    assert!(page.contains("data-sep=\"\u{202f}\""));
+    assert!(page.contains("<script src=\"/static/count.js\" defer></script>"));
+    let script = app.get("/static/count.js").await;
+    assert_eq!(script.status().as_u16(), 200);
+    app.close(id).await;
+    assert!(!app.text("/petitions/p-watch").await.contains("data-live="));
+}

@@ -180,11 +180,26 @@ try {
   await Promise.all([laptop.waitForURL(/\/signed/), laptop.click("#sign button[type=submit]")]);
   await check("axe: check your email", () => axe(laptop, "signed"));
   const link = await confirmationLink(email);
+  // Someone watching the petition meanwhile: the count moves on their page, no reload.
+  const watcher = await open({ width: 1280, height: 800 });
+  await watcher.goto(`${BASE}/petitions/${SLUG}?lang=fr`);
+  const before = await watcher.locator(".progress-text strong").innerText();
   await laptop.goto(link);
   await check("axe: confirm", () => axe(laptop, "confirm"));
   await Promise.all([laptop.waitForURL(/\/confirm\//), laptop.click("main form button[type=submit]")]);
   await laptop.waitForSelector(".thanks");
   await check("axe: thanks", () => axe(laptop, "thanks"));
+  await check("a watching page's count moves without a reload", async () => {
+    await watcher.waitForFunction(
+      (was) => document.querySelector(".progress-text strong").textContent !== was,
+      before,
+      { timeout: 20000 },
+    );
+    const after = await watcher.locator(".progress-text strong").innerText();
+    assert(/\u202f/.test(after) && after.includes("signatures"), `French grouping and words: ${after}`);
+    assert(after !== before, `${before} -> ${after}`);
+    await watcher.close();
+  });
   // The receipt the thanks page links, and the withdraw page the receipt email links.
   const receipt = await laptop.getAttribute(".receipt a", "href");
   await laptop.goto(`${BASE}${receipt}`);
