@@ -176,6 +176,7 @@ impl Application {
             keys,
             links,
             live: crate::live::Live::new(refresh),
+            metrics: Default::default(),
             signer: crate::usecases::group::SignWriter::start(pool.clone())
                 .context("cannot start the sign writer")?,
             cards: Default::default(),
@@ -227,6 +228,7 @@ impl Application {
                     .wrap(from_fn(private_pages))
                     .wrap(from_fn(changes_shown))
                     .wrap(from_fn(crate::telemetry::log_requests))
+                    .wrap(from_fn(crate::metrics::record))
                     // What is not sent precompressed (cached pages, static files) is compressed
                     // here, for clients that ask.
                     .wrap(actix_web::middleware::Compress::default())
@@ -282,6 +284,7 @@ impl Application {
                     .service(routes::receipt::page)
                     .service(routes::receipt::api)
                     .service(routes::health::healthz)
+                    .service(crate::metrics::metrics)
                     .service(routes::pages::privacy)
                     .service(routes::pages::set_lang)
                     .service(routes::auth::login_form)

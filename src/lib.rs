@@ -19,6 +19,7 @@ pub mod keys;
 pub mod live;
 pub mod log;
 pub mod markdown;
+pub mod metrics;
 pub mod package;
 pub mod qr;
 pub mod ratelimit;

@@ -476,3 +476,11 @@ pub fn commitment_of(
         ))),
     }
 }
+
+/// When the oldest event still waiting for a checkpoint was queued: how far the signed log
+/// is behind the counts.
+pub fn oldest_pending(conn: &mut DbConnection) -> Result<Option<NaiveDateTime>, DbError> {
+    Ok(log_pending::table
+        .select(diesel::dsl::min(log_pending::created_at))
+        .first(conn)?)
+}

@@ -193,3 +193,16 @@ pub fn pending_count(conn: &mut DbConnection) -> Result<i64, DbError> {
         .count()
         .get_result(conn)?)
 }
+
+/// Emails waiting to go out (not sent, not given up on), and when the oldest was queued: how
+/// far the outbox is behind.
+pub fn backlog(conn: &mut DbConnection) -> Result<(i64, Option<NaiveDateTime>), DbError> {
+    let waiting = email_jobs::table
+        .filter(email_jobs::sent_at.is_null())
+        .filter(email_jobs::failed_at.is_null());
+    let count = waiting.count().get_result(conn)?;
+    let oldest = waiting
+        .select(diesel::dsl::min(email_jobs::created_at))
+        .first(conn)?;
+    Ok((count, oldest))
+}

@@ -92,6 +92,8 @@ pub struct AppState {
     pub qr_codes: dashmap::DashMap<(String, &'static str), actix_web::web::Bytes>,
     /// Share cards rendered, per petition and language, with what they were drawn from.
     pub cards: dashmap::DashMap<(String, Lang), (card::CardKey, actix_web::web::Bytes)>,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
     /// Writes sign submissions, many to a transaction (group commit).
     pub signer: crate::usecases::group::SignWriter,
     /// Each petition's public state, read from the database at most once per

@@ -234,6 +234,7 @@ pub async fn sign(
     // A capped attempt gets the same page as any other: a different answer would tell anyone
     // typing an address whether, and when, it was used. The page always states the cap.
     if !matches!(outcome, SignOutcome::Capped { .. }) {
+        state.metrics.signed.inc();
         reservation.keep();
         state.wake_mailer.notify_one();
     }

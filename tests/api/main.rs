@@ -24,6 +24,7 @@ mod countries;
 mod editor;
 mod group_commit;
 mod hardening;
+mod operations;
 mod outbox;
 mod privacy;
 mod reach;

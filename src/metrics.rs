@@ -1,0 +1,216 @@
+//! Operations: `GET /metrics` in the Prometheus (OpenMetrics) text format. Requests by route
+//! pattern and status (never by path: paths carry tokens), their latency, signatures signed and
+//! confirmed, how far the outbox and the signed log are behind, and the database pool's use.
+//! Served to loopback, or to anyone with the bearer token `metrics_token`.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use secrecy::ExposeSecret;
+
+use crate::db;
+use crate::error::AppError;
+use crate::routes::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// Every figure `/metrics` reports.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    pub signed: Counter,
+    confirmed: Gauge,
+    outbox_depth: Gauge,
+    outbox_age: Gauge,
+    log_pending: Gauge,
+    log_lag: Gauge,
+    pool_size: Gauge,
+    pool_idle: Gauge,
+}
+
+fn latency_buckets() -> Histogram {
+    // 0.25 ms to about 4 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut registry = Registry::with_prefix("undersigned");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_buckets,
+        );
+        let m = Metrics {
+            requests: requests.clone(),
+            latency: latency.clone(),
+            signed: Counter::default(),
+            confirmed: Gauge::default(),
+            outbox_depth: Gauge::default(),
+            outbox_age: Gauge::default(),
+            log_pending: Gauge::default(),
+            log_lag: Gauge::default(),
+            pool_size: Gauge::default(),
+            pool_idle: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route pattern and status",
+            requests,
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer, by route pattern",
+            latency,
+        );
+        registry.register(
+            "signatures_signed",
+            "Sign submissions stored by this instance",
+            m.signed.clone(),
+        );
+        registry.register(
+            "signatures_counted",
+            "Confirmed signatures that count, all petitions (the public counts, summed)",
+            m.confirmed.clone(),
+        );
+        registry.register(
+            "outbox_depth",
+            "Emails waiting to be sent (all instances)",
+            m.outbox_depth.clone(),
+        );
+        registry.register(
+            "outbox_oldest_age_seconds",
+            "Age of the oldest email waiting to be sent",
+            m.outbox_age.clone(),
+        );
+        registry.register(
+            "log_pending",
+            "Counted events waiting for a signed checkpoint",
+            m.log_pending.clone(),
+        );
+        registry.register(
+            "log_lag_seconds",
+            "Age of the oldest event waiting for a checkpoint",
+            m.log_lag.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Database connections this instance holds",
+            m.pool_size.clone(),
+        );
+        registry.register("db_pool_idle", "Of those, idle", m.pool_idle.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+/// Counts and times each request by its route pattern.
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().as_str().to_string();
+    let res = next.call(req).await?;
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_string());
+        state
+            .metrics
+            .latency
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(started.elapsed().as_secs_f64());
+        state
+            .metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status: res.status().as_u16(),
+            })
+            .inc();
+    }
+    Ok(res)
+}
+
+/// Whether `req` may read the metrics: it comes from this machine (the TCP peer, not a
+/// forwarded address), or carries the configured bearer token.
+fn allowed(state: &AppState, req: &HttpRequest) -> bool {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let (Some(given), Some(expected)) = (token, &state.settings.metrics_token) {
+        return constant_time_eq::constant_time_eq(
+            given.trim().as_bytes(),
+            expected.expose_secret().as_bytes(),
+        );
+    }
+    let forwarded = req.headers().contains_key(header::FORWARDED)
+        || req.headers().contains_key("x-forwarded-for");
+    !forwarded && req.peer_addr().is_some_and(|a| a.ip().is_loopback())
+}
+
+#[get("/metrics")]
+pub async fn metrics(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    if !allowed(&state, &req) {
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
+            .content_type("text/plain; charset=utf-8")
+            .body("metrics need the bearer token set as metrics_token\n"));
+    }
+    let (counted, (depth, oldest_email), (pending, oldest_event)) = db::run(&state.pool, |c| {
+        Ok((
+            db::petitions::signatures_counted(c)?,
+            db::outbox::backlog(c)?,
+            (db::log::pending_count(c)?, db::log::oldest_pending(c)?),
+        ))
+    })
+    .await?;
+    state.metrics.confirmed.set(counted);
+    let now = db::now();
+    let age = |t: Option<chrono::NaiveDateTime>| t.map_or(0, |t| (now - t).num_seconds().max(0));
+    let m = &state.metrics;
+    m.outbox_depth.set(depth);
+    m.outbox_age.set(age(oldest_email));
+    m.log_pending.set(pending);
+    m.log_lag.set(age(oldest_event));
+    let pool = state.pool.state();
+    m.pool_size.set(i64::from(pool.connections));
+    m.pool_idle.set(i64::from(pool.idle_connections));
+    let mut body = String::new();
+    prometheus_client::encoding::text::encode(&mut body, &m.registry)
+        .map_err(|_| AppError::BadRequest("error.bad_request.message"))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
