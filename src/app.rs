@@ -268,6 +268,7 @@ impl Application {
                     .service(routes::withdraw::show)
                     .service(routes::withdraw::withdraw)
                     .service(routes::withdraw::data)
+                    .service(routes::api::openapi_json)
                     .service(routes::api::list)
                     .service(routes::api::detail)
                     .service(routes::log::log_key)

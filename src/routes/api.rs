@@ -7,19 +7,19 @@ use serde::Serialize;
 use super::AppState;
 use crate::db::{self, petitions::PetitionView};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CountryCount {
     pub code: String,
     pub count: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DayCount {
     pub date: String,
     pub count: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PetitionJson {
     pub slug: String,
     pub title: String,
@@ -57,7 +57,7 @@ pub struct PetitionJson {
 }
 
 /// A petition's version in another language.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TranslationJson {
     pub title: String,
     pub summary: String,
@@ -68,7 +68,7 @@ pub struct TranslationJson {
     pub url: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DeliveryJson {
     pub recipient: String,
     /// The day (YYYY-MM-DD).
@@ -80,7 +80,7 @@ pub struct DeliveryJson {
     pub checkpoint: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LogJson {
     /// Entries in the latest checkpoint.
     pub size: i64,
@@ -94,7 +94,7 @@ pub struct LogJson {
     pub witnessed: Option<WitnessedJson>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct WitnessedJson {
     pub size: i64,
     pub total: i64,
@@ -199,12 +199,70 @@ pub(crate) fn json(body: impl Serialize) -> HttpResponse {
         .json(body)
 }
 
+/// A petition, or only its count (`?fields=count`): for the API's description.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum PetitionOrCount<'a> {
+    Petition(Box<PetitionJson>),
+    Count(CountJson<'a>),
+}
+
+/// The public JSON API, described from its handlers and types.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "undersigned public API",
+        description = "Petitions, their counts and their signed logs. Everything here is public and \
+            may be cached by proxies for the site's refresh interval."
+    ),
+    paths(
+        list,
+        detail,
+        super::log::summary,
+        super::log::entries,
+        super::log::inclusion,
+        super::log::consistency
+    )
+)]
+pub struct ApiDoc;
+
+/// The API's OpenAPI document, made once.
+#[get("/api/v1/openapi.json")]
+pub async fn openapi_json() -> HttpResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        use utoipa::OpenApi;
+        ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(doc.clone())
+}
+
+/// What every refusal of the JSON API says.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorJson {
+    /// What was wrong, for a person to read.
+    pub error: String,
+}
+
 pub(crate) fn api_error(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(("Access-Control-Allow-Origin", "*"))
-        .json(serde_json::json!({ "error": message }))
+        .json(ErrorJson {
+            error: message.to_string(),
+        })
 }
 
+/// Every petition, without its countries and daily series.
+#[utoipa::path(get, path = "/api/v1/petitions", tag = "petitions",
+    responses(
+        (status = 200, description = "The petitions", body = Vec<PetitionJson>),
+        (status = 503, description = "The database does not answer", body = ErrorJson),
+    ))]
 #[get("/api/v1/petitions")]
 pub async fn list(state: web::Data<AppState>) -> HttpResponse {
     let views = db::run(&state.pool, |c| {
@@ -244,8 +302,8 @@ pub struct DetailQuery {
 }
 
 /// The count as a watching page polls it: a subset of the petition JSON, same names.
-#[derive(Serialize)]
-struct CountJson<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CountJson<'a> {
     slug: &'a str,
     status: &'static str,
     signature_count: i64,
@@ -254,6 +312,20 @@ struct CountJson<'a> {
     goal: i64,
 }
 
+/// The whole petition or, with `?fields=count`, its count. At most `public_refresh_ms` old;
+/// proxies may keep it as long (`ETag`, `304`).
+#[utoipa::path(get, path = "/api/v1/petitions/{slug}", tag = "petitions",
+    params(
+        ("slug" = String, Path, description = "The petition's slug"),
+        ("fields" = Option<String>, Query, description = "`count`: only the count, for pages that watch it"),
+    ),
+    responses(
+        (status = 200, description = "The petition, or its count with `fields=count`", body = PetitionOrCount),
+        (status = 304, description = "Unchanged since the `ETag` given in `If-None-Match`"),
+        (status = 400, description = "An unknown `fields`", body = ErrorJson),
+        (status = 404, description = "No petition with this slug", body = ErrorJson),
+        (status = 503, description = "The database does not answer", body = ErrorJson),
+    ))]
 #[get("/api/v1/petitions/{slug}")]
 pub async fn detail(
     state: web::Data<AppState>,

@@ -217,23 +217,78 @@ async fn cosign_with(state: &AppState, slug: String, body: &[u8]) -> Result<Http
     ))
 }
 
+/// A petition's signed log as its latest checkpoint states it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct LogSummaryJson {
+    /// The origin the checkpoint names: `<host>/petitions/<slug>`.
+    origin: String,
+    /// Entries in the tree.
+    size: i64,
+    /// The tree's root hash, base64.
+    root: String,
+    /// The total count the entries sum to.
+    total: i64,
+    /// The checkpoint, a C2SP signed note.
+    checkpoint: String,
+    /// The verifier key that signs it.
+    vkey: String,
+}
+
+/// Entries of a log, each with its index and its leaf bytes.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EntriesJson {
+    entries: Vec<EntryJson>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EntryJson {
+    index: i64,
+    /// The leaf bytes (a UTF-8 JSON object), base64.
+    data: String,
+}
+
+/// An RFC 9162 proof: its hashes, base64, in order.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ProofJson {
+    hashes: Vec<String>,
+}
+
+/// The latest signed checkpoint of the petition's log.
+#[utoipa::path(get, path = "/api/v1/petitions/{slug}/log", tag = "log",
+    params(("slug" = String, Path, description = "The petition's slug")),
+    responses(
+        (status = 200, description = "The latest checkpoint", body = LogSummaryJson),
+        (status = 404, description = "No such petition, or no checkpoint yet", body = super::api::ErrorJson),
+    ))]
 #[get("/api/v1/petitions/{slug}/log")]
 pub async fn summary(state: web::Data<AppState>, slug: web::Path<String>) -> HttpResponse {
     let slug = slug.into_inner();
     match latest(&state, slug.clone()).await {
-        Ok((_, c)) => json(serde_json::json!({
+        Ok((_, c)) => json(LogSummaryJson {
             // The origin the checkpoint itself names (fixed when the log started).
-            "origin": c.note.lines().next().unwrap_or_default(),
-            "size": c.size,
-            "root": B64.encode(&c.root),
-            "total": c.total,
-            "checkpoint": c.note,
-            "vkey": state.log.vkey(),
-        })),
+            origin: c.note.lines().next().unwrap_or_default().to_string(),
+            size: c.size,
+            root: B64.encode(&c.root),
+            total: c.total,
+            vkey: state.log.vkey().to_string(),
+            checkpoint: c.note,
+        }),
         Err(r) => r.response(),
     }
 }
 
+/// Entries `start` (inclusive) to `end` (exclusive) of the log, at most 1,000 a call.
+#[utoipa::path(get, path = "/api/v1/petitions/{slug}/log/entries", tag = "log",
+    params(
+        ("slug" = String, Path, description = "The petition's slug"),
+        ("start" = u64, Query, description = "First entry"),
+        ("end" = u64, Query, description = "One past the last entry"),
+    ),
+    responses(
+        (status = 200, description = "The entries", body = EntriesJson),
+        (status = 400, description = "A range the log cannot give", body = super::api::ErrorJson),
+        (status = 404, description = "No such petition, or no checkpoint yet", body = super::api::ErrorJson),
+    ))]
 #[get("/api/v1/petitions/{slug}/log/entries")]
 pub async fn entries(
     state: web::Data<AppState>,
@@ -266,14 +321,29 @@ async fn entries_of(state: &AppState, slug: String, q: &Params) -> Result<HttpRe
         dblog::entries(conn, id, start as i64, end as i64)
     })
     .await?;
-    Ok(json(serde_json::json!({
-        "entries": rows
+    Ok(json(EntriesJson {
+        entries: rows
             .into_iter()
-            .map(|(index, data)| serde_json::json!({"index": index, "data": B64.encode(data)}))
-            .collect::<Vec<_>>(),
-    })))
+            .map(|(index, data)| EntryJson {
+                index,
+                data: B64.encode(data),
+            })
+            .collect(),
+    }))
 }
 
+/// The inclusion proof of entry `index` in the tree of `size` entries (RFC 9162).
+#[utoipa::path(get, path = "/api/v1/petitions/{slug}/log/inclusion", tag = "log",
+    params(
+        ("slug" = String, Path, description = "The petition's slug"),
+        ("index" = u64, Query, description = "The entry"),
+        ("size" = u64, Query, description = "The tree's size"),
+    ),
+    responses(
+        (status = 200, description = "The proof", body = ProofJson),
+        (status = 400, description = "An index or size the log cannot prove", body = super::api::ErrorJson),
+        (status = 404, description = "No such petition, or no checkpoint yet", body = super::api::ErrorJson),
+    ))]
 #[get("/api/v1/petitions/{slug}/log/inclusion")]
 pub async fn inclusion(
     state: web::Data<AppState>,
@@ -299,9 +369,23 @@ async fn inclusion_of(state: &AppState, slug: String, q: &Params) -> Result<Http
         dblog::inclusion_proof(conn, id, index, size)
     })
     .await?;
-    Ok(json(serde_json::json!({ "hashes": b64_hashes(&proof) })))
+    Ok(json(ProofJson {
+        hashes: b64_hashes(&proof),
+    }))
 }
 
+/// The consistency proof between the trees of `first` and `second` entries (RFC 9162).
+#[utoipa::path(get, path = "/api/v1/petitions/{slug}/log/consistency", tag = "log",
+    params(
+        ("slug" = String, Path, description = "The petition's slug"),
+        ("first" = u64, Query, description = "The older tree's size"),
+        ("second" = u64, Query, description = "The newer tree's size"),
+    ),
+    responses(
+        (status = 200, description = "The proof", body = ProofJson),
+        (status = 400, description = "Sizes the log cannot prove", body = super::api::ErrorJson),
+        (status = 404, description = "No such petition, or no checkpoint yet", body = super::api::ErrorJson),
+    ))]
 #[get("/api/v1/petitions/{slug}/log/consistency")]
 pub async fn consistency(
     state: web::Data<AppState>,
@@ -331,5 +415,7 @@ async fn consistency_of(
         dblog::consistency_proof(conn, id, first, second)
     })
     .await?;
-    Ok(json(serde_json::json!({ "hashes": b64_hashes(&proof) })))
+    Ok(json(ProofJson {
+        hashes: b64_hashes(&proof),
+    }))
 }

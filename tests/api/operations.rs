@@ -79,3 +79,183 @@ async fn without_a_token_metrics_are_for_this_machine_only() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 401);
 }
+
+/// Whether `value` fits `schema` (the parts of JSON Schema the API's description uses: `$ref`,
+/// `type` (one or several), `properties` with `required`, `items`, `oneOf`), and names no field
+/// the description leaves out. Returns what does not fit.
+fn fits(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+) -> Vec<String> {
+    use serde_json::Value;
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return fits(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
+        return if options.iter().any(|o| fits(doc, o, value, at).is_empty()) {
+            vec![]
+        } else {
+            vec![format!("{at}: fits none of oneOf")]
+        };
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let typed = types.is_empty()
+        || types.contains(&kind)
+        || (kind == "integer" && types.contains(&"number"));
+    if !typed {
+        return vec![format!("{at}: a {kind}, described as {types:?}")];
+    }
+    let mut wrong = vec![];
+    match value {
+        Value::Object(fields) => {
+            let properties = schema["properties"].as_object();
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let name = required.as_str().unwrap_or_default();
+                if !fields.contains_key(name) {
+                    wrong.push(format!("{at}.{name}: required, missing"));
+                }
+            }
+            for (name, field) in fields {
+                match properties.and_then(|p| p.get(name)) {
+                    Some(s) => wrong.extend(fits(doc, s, field, &format!("{at}.{name}"))),
+                    None if schema.get("additionalProperties").is_some() => wrong.extend(fits(
+                        doc,
+                        &schema["additionalProperties"],
+                        field,
+                        &format!("{at}.{name}"),
+                    )),
+                    None => wrong.push(format!("{at}.{name}: not described")),
+                }
+            }
+        }
+        Value::Array(items) if schema.get("items").is_some() => {
+            for (i, item) in items.iter().enumerate() {
+                wrong.extend(fits(doc, &schema["items"], item, &format!("{at}[{i}]")));
+            }
+        }
+        _ => {}
+    }
+    wrong
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_what_the_running_app_answers() {
+    let app = crate::helpers::spawn_app_with(Mail::Memory, &[("log_interval_ms", "50")]).await;
+    app.create_petition("p-doc", &[10, 100]).await;
+    crate::translations::petition_in_four_languages(&app).await;
+    let raw = app.get("/api/v1/openapi.json").await;
+    assert_eq!(raw.status().as_u16(), 200);
+    let doc: serde_json::Value = raw.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    // A petition with a signature, so that its log has a checkpoint.
+    app.sign("p-doc", &[]).await;
+    let link = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+    app.post_form(&link, &[]).await;
+    crate::log::wait_for_log_total(&app, "p-doc", 1).await;
+
+    let calls = [
+        ("/api/v1/petitions", "/api/v1/petitions".to_string(), 200),
+        (
+            "/api/v1/petitions/{slug}",
+            "/api/v1/petitions/p-doc".into(),
+            200,
+        ),
+        (
+            "/api/v1/petitions/{slug}",
+            "/api/v1/petitions/p-langs".into(),
+            200,
+        ),
+        (
+            "/api/v1/petitions/{slug}",
+            "/api/v1/petitions/p-doc?fields=count".into(),
+            200,
+        ),
+        (
+            "/api/v1/petitions/{slug}",
+            "/api/v1/petitions/p-doc?fields=names".into(),
+            400,
+        ),
+        (
+            "/api/v1/petitions/{slug}",
+            "/api/v1/petitions/nope".into(),
+            404,
+        ),
+        (
+            "/api/v1/petitions/{slug}/log",
+            "/api/v1/petitions/p-doc/log".into(),
+            200,
+        ),
+        (
+            "/api/v1/petitions/{slug}/log/entries",
+            "/api/v1/petitions/p-doc/log/entries?start=0&end=1".into(),
+            200,
+        ),
+        (
+            "/api/v1/petitions/{slug}/log/entries",
+            "/api/v1/petitions/p-doc/log/entries?start=5&end=1".into(),
+            400,
+        ),
+        (
+            "/api/v1/petitions/{slug}/log/inclusion",
+            "/api/v1/petitions/p-doc/log/inclusion?index=0&size=1".into(),
+            200,
+        ),
+        (
+            "/api/v1/petitions/{slug}/log/consistency",
+            "/api/v1/petitions/p-doc/log/consistency?first=1&second=1".into(),
+            200,
+        ),
+    ];
+    let mut covered = std::collections::BTreeSet::new();
+    for (path, url, status) in calls {
+        let res = app.get(&url).await;
+        assert_eq!(res.status().as_u16(), status, "{url}");
+        let described = &doc["paths"][path]["get"]["responses"][status.to_string()];
+        assert!(
+            described.is_object(),
+            "{url}: status {status} is not described"
+        );
+        let schema = &described["content"]["application/json"]["schema"];
+        let body: serde_json::Value = res.json().await.unwrap();
+        let wrong = fits(&doc, schema, &body, "$");
+        assert!(wrong.is_empty(), "{url}: {wrong:#?}\n{body}");
+        covered.insert(path);
+    }
+    // Every described route was called, and each exists.
+    let described: std::collections::BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(described, covered);
+}
+
+#[test]
+fn the_description_check_catches_missing_extra_and_mistyped_fields() {
+    let doc = serde_json::json!({"components": {"schemas": {"P": {
+        "type": "object", "required": ["a"],
+        "properties": {"a": {"type": "integer"}, "b": {"type": ["string", "null"]}}
+    }}}});
+    let schema = serde_json::json!({"$ref": "#/components/schemas/P"});
+    assert!(fits(&doc, &schema, &serde_json::json!({"a": 1, "b": null}), "$").is_empty());
+    assert_eq!(fits(&doc, &schema, &serde_json::json!({"b": "x"}), "$").len(), 1);
+    assert_eq!(fits(&doc, &schema, &serde_json::json!({"a": 1, "c": 2}), "$").len(), 1);
+    assert_eq!(fits(&doc, &schema, &serde_json::json!({"a": "1"}), "$").len(), 1);
+}
