@@ -412,7 +412,8 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
         let Some(key) = name.strip_prefix(ENV_PREFIX) else {
             continue;
         };
-        if key == "CONFIG" {
+        // Read by the logger itself, before any configuration.
+        if key == "CONFIG" || key == "LOG_FORMAT" {
             continue;
         }
         let key = key.to_ascii_lowercase();

@@ -8,15 +8,22 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber (`RUST_LOG` overrides the default `info`).
+/// Installs the global subscriber (`RUST_LOG` overrides the default `info`). With
+/// `UNDERSIGNED_LOG_FORMAT=json`, one JSON object per line, for log collectors. (An
+/// environment variable only: logging starts before the configuration file is read.)
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let json = std::env::var("UNDERSIGNED_LOG_FORMAT").is_ok_and(|f| f.trim() == "json");
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         // Standard output is for what commands print (URLs, CSV); logs go to standard error.
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        fmt.json().flatten_event(true).try_init()
+    } else {
+        fmt.try_init()
+    };
     // A panic is a bug: one error line in the log, with where it happened. Only a literal
     // message is logged; a formatted one may quote the data being processed.
     std::panic::set_hook(Box::new(|info| {

@@ -255,7 +255,65 @@ fn the_description_check_catches_missing_extra_and_mistyped_fields() {
     }}}});
     let schema = serde_json::json!({"$ref": "#/components/schemas/P"});
     assert!(fits(&doc, &schema, &serde_json::json!({"a": 1, "b": null}), "$").is_empty());
-    assert_eq!(fits(&doc, &schema, &serde_json::json!({"b": "x"}), "$").len(), 1);
-    assert_eq!(fits(&doc, &schema, &serde_json::json!({"a": 1, "c": 2}), "$").len(), 1);
-    assert_eq!(fits(&doc, &schema, &serde_json::json!({"a": "1"}), "$").len(), 1);
+    assert_eq!(
+        fits(&doc, &schema, &serde_json::json!({"b": "x"}), "$").len(),
+        1
+    );
+    assert_eq!(
+        fits(&doc, &schema, &serde_json::json!({"a": 1, "c": 2}), "$").len(),
+        1
+    );
+    assert_eq!(
+        fits(&doc, &schema, &serde_json::json!({"a": "1"}), "$").len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_a_line_naming_routes_not_paths() {
+    use std::io::{BufRead, BufReader};
+    let shared = crate::helpers::TestDatabase::create();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .arg("serve")
+        .env_clear()
+        .env("UNDERSIGNED_LOG_FORMAT", "json")
+        .env("UNDERSIGNED_DATA_DIR", dir.path())
+        .env("UNDERSIGNED_KEY_FILE", shared.key_file())
+        .env("UNDERSIGNED_BIND", "127.0.0.1:0")
+        .env("UNDERSIGNED_DATABASE_URL", &shared.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let res = reqwest::get(format!("{url}/confirm/secret-token-in-the-path"))
+        .await
+        .unwrap();
+    // An unknown link: its page says so.
+    assert_eq!(res.status().as_u16(), 404);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|l| l["message"] == "request")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(request["http.route"], "/confirm/{token}");
+    assert_eq!(request["http.status"], 404);
+    assert!(!log.contains("secret-token-in-the-path"), "{log}");
 }
