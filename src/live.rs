@@ -242,13 +242,39 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    /// Compresses `body` both ways (small bodies stay as they are) and tags it.
+    /// Compresses `body` both ways, quickly (it is made again with each state; small bodies
+    /// stay as they are), and tags it.
     pub fn new(content_type: &'static str, body: impl Into<Bytes>, at: DateTime<Utc>) -> Rendered {
-        let body = body.into();
-        let (gzip, br) = if body.len() < MIN_COMPRESSED {
-            (Bytes::new(), Bytes::new())
-        } else {
-            (gzip(&body, 6), brotli(&body, 5))
+        Rendered::made(content_type, body.into(), at, Some((6, 5)))
+    }
+
+    /// Compresses `body` as small as it gets: for what is made once per process.
+    pub fn new_best(
+        content_type: &'static str,
+        body: impl Into<Bytes>,
+        at: DateTime<Utc>,
+    ) -> Rendered {
+        Rendered::made(content_type, body.into(), at, Some((9, 11)))
+    }
+
+    /// `body` as it is (images: compressing them saves nothing).
+    pub fn plain(
+        content_type: &'static str,
+        body: impl Into<Bytes>,
+        at: DateTime<Utc>,
+    ) -> Rendered {
+        Rendered::made(content_type, body.into(), at, None)
+    }
+
+    fn made(
+        content_type: &'static str,
+        body: Bytes,
+        at: DateTime<Utc>,
+        levels: Option<(u32, u32)>,
+    ) -> Rendered {
+        let (gzip, br) = match levels {
+            Some((g, b)) if body.len() >= MIN_COMPRESSED => (gzip(&body, g), brotli(&body, b)),
+            _ => (Bytes::new(), Bytes::new()),
         };
         Rendered {
             content_type,

@@ -56,7 +56,7 @@ async fn pages_carry_a_strict_content_security_policy_and_no_third_party_assets(
         );
     }
     let css = app.get("/static/style.css").await;
-    assert_eq!(css.headers()["content-type"], "text/css");
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
 }
 
 #[tokio::test]

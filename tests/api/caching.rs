@@ -192,9 +192,68 @@ async fn an_open_petition_page_polls_its_count_and_a_closed_one_does_not() {
         "{page}"
     );
     assert!(page.contains("data-sep=\"\u{202f}\""));
-    assert!(page.contains("<script src=\"/static/count.js\" defer></script>"));
-    let script = app.get("/static/count.js").await;
+    let at = page
+        .find("/count.js\" defer></script>")
+        .expect("the count script");
+    let src = &page[page[..at].rfind('"').unwrap() + 1..at + "/count.js".len()];
+    let script = app.get(src).await;
     assert_eq!(script.status().as_u16(), 200);
+    assert_eq!(
+        script.headers()["cache-control"],
+        "public, max-age=31536000, immutable",
+        "{src}"
+    );
+    assert!(script.text().await.unwrap().contains("data-live"));
     app.close(id).await;
     assert!(!app.text("/petitions/p-watch").await.contains("data-live="));
+}
+
+#[tokio::test]
+async fn static_files_live_at_content_hashed_addresses_kept_for_a_year_and_precompressed() {
+    let app = spawn_app().await;
+    let home = app.text("/").await;
+    let at = home.find("/style.css\"").expect("the stylesheet");
+    let start = home[..at].rfind('"').unwrap() + 1;
+    let href = &home[start..at + "/style.css".len()];
+    let hash = href
+        .strip_prefix("/static/")
+        .and_then(|h| h.strip_suffix("/style.css"))
+        .unwrap_or_else(|| panic!("{href}"));
+    assert_eq!(hash.len(), 16, "{href}");
+    let plain = get(&app, href, &[]).await;
+    assert_eq!(
+        plain.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        plain.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    let css = plain.bytes().await.unwrap();
+    let br = get(&app, href, &[("Accept-Encoding", "br")]).await;
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let mut out = Vec::new();
+    brotli::Decompressor::new(&br.bytes().await.unwrap()[..], 4096)
+        .read_to_end(&mut out)
+        .unwrap();
+    assert_eq!(out, css);
+    // An address from an older release, or without a hash: served, kept an hour only.
+    for old in ["/static/style.css", "/static/0123456789abcdef/style.css"] {
+        let res = get(&app, old, &[]).await;
+        assert_eq!(res.status().as_u16(), 200, "{old}");
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=3600",
+            "{old}"
+        );
+    }
+    assert_eq!(
+        get(&app, "/static/0123456789abcdef/nope.css", &[])
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
 }

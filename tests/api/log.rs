@@ -446,7 +446,7 @@ async fn a_signer_gets_a_receipt_that_proves_their_signature_is_in_the_signed_lo
         "{page}"
     );
     assert!(page.contains("It counts."), "{page}");
-    assert!(page.contains("/static/receipt.js"));
+    assert!(page.contains("/receipt.js\" defer></script>"));
     assert!(!page.contains("narine"), "the receipt names no one");
 
     // The JSON proof checks out with nothing but the published key.
