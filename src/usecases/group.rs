@@ -39,6 +39,8 @@ impl SignWriter {
         std::thread::Builder::new()
             .name("sign-writer".into())
             .spawn(move || {
+                // One connection kept across batches: its page cache stays warm.
+                let mut held: Option<db::PooledConnection> = None;
                 while let Ok(first) = queue.recv() {
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
@@ -50,9 +52,11 @@ impl SignWriter {
                     // A bug in one batch answers its submissions with an error (their senders
                     // drop) and leaves the writer running for the next.
                     let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        write(&pool, batch)
+                        write(&pool, &mut held, batch)
                     }));
                     if written.is_err() {
+                        // Its connection may be mid-transaction: not used again.
+                        held = None;
                         tracing::error!("sign writer: a batch panicked");
                     }
                 }
@@ -72,17 +76,23 @@ impl SignWriter {
     }
 }
 
-/// Writes one batch and answers each of its submissions.
-fn write(pool: &Pool, batch: Vec<Job>) {
-    let mut conn = match pool.get() {
-        Ok(conn) => conn,
-        Err(e) => {
-            tracing::error!(error = %e, "sign writer: no database connection");
-            for job in batch {
-                let _ = job.done.send(Err(unavailable("no database connection")));
+/// Writes one batch on the held connection (taken from the pool when there is none) and
+/// answers each of its submissions.
+fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec<Job>) {
+    if held.is_none() {
+        match pool.get() {
+            Ok(conn) => *held = Some(conn),
+            Err(e) => {
+                tracing::error!(error = %e, "sign writer: no database connection");
+                for job in batch {
+                    let _ = job.done.send(Err(unavailable("no database connection")));
+                }
+                return;
             }
-            return;
         }
+    }
+    let Some(conn) = held.as_mut() else {
+        return;
     };
     let conn = &mut *conn;
     // Everything in one transaction, each submission under its own savepoint.
@@ -94,6 +104,7 @@ fn write(pool: &Pool, batch: Vec<Job>) {
                 .collect::<Vec<_>>(),
         )
     });
+    let failed = together.is_err();
     let outcomes = match together {
         Ok(outcomes) => outcomes,
         Err(e) => {
@@ -110,6 +121,10 @@ fn write(pool: &Pool, batch: Vec<Job>) {
             other => other,
         };
         let _ = job.done.send(outcome.map_err(AppError::from));
+    }
+    if failed {
+        // The connection may be what failed: the next batch takes a fresh one.
+        *held = None;
     }
 }
 
