@@ -27,7 +27,12 @@ struct DashboardPage {
     signed_in_as: String,
     is_admin: bool,
     rows: Vec<Row>,
+    /// "N emails are waiting to go out; the oldest for M minutes", when the outbox is behind.
+    outbox_behind: Option<String>,
 }
+
+/// The outbox is behind when an email has waited this long.
+const OUTBOX_BEHIND_SECS: i64 = 60;
 
 #[get("/dashboard")]
 pub async fn dashboard(
@@ -47,11 +52,12 @@ pub async fn dashboard(
         let petitions = organizers::petitions_of(c, &who)?;
         let ids: Vec<i32> = petitions.iter().map(|p| p.id).collect();
         let goals = db::petitions::goals_of(c, &ids)?;
-        Ok(Some((who, petitions, goals)))
+        let backlog = db::outbox::backlog(c)?;
+        Ok(Some((who, petitions, goals, backlog)))
     })
     .await?;
     // An account deleted while signed in is signed out.
-    let Some((who, petitions, goals)) = found else {
+    let Some((who, petitions, goals, (waiting, oldest))) = found else {
         auth::sign_out(&session).await?;
         return Err(AppError::LoginRequired);
     };
@@ -75,6 +81,18 @@ pub async fn dashboard(
         signed_in_as: tr.tf("dashboard.signed_in_as", &[("name", &who.name)]),
         is_admin: who.is_admin,
         rows,
+        outbox_behind: oldest
+            .map(|t| (now - t).num_seconds())
+            .filter(|age| *age >= OUTBOX_BEHIND_SECS)
+            .map(|age| {
+                tr.tf(
+                    "dashboard.outbox_behind",
+                    &[
+                        ("count", &tr.number(waiting)),
+                        ("minutes", &tr.number((age / 60).max(1))),
+                    ],
+                )
+            }),
     };
     Ok(html(StatusCode::OK, page.render()?))
 }

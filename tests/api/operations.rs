@@ -317,3 +317,53 @@ async fn json_logs_are_one_object_a_line_naming_routes_not_paths() {
     assert_eq!(request["http.status"], 404);
     assert!(!log.contains("secret-token-in-the-path"), "{log}");
 }
+
+#[tokio::test]
+async fn when_emails_fall_behind_the_dashboard_and_the_metrics_say_so() {
+    // A mail relay that is down: nothing goes out.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_app_with(Mail::Smtp(port), &[]).await;
+    crate::organizers::add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    app.create_petition("p-behind", &[100]).await;
+    crate::organizers::login(&app, "ana@example.org", "correct horse battery").await;
+    assert!(!app.text("/dashboard").await.contains("Emails are behind"));
+    for email in ["one@example.org", "two@example.org"] {
+        assert_eq!(
+            app.sign("p-behind", &[("email", email)])
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+    }
+    // Queued five minutes ago, as after a long outage.
+    undersigned::db::run(&app.pool, |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::email_jobs as j;
+        diesel::update(j::table)
+            .set(j::created_at.eq(undersigned::db::now() - chrono::TimeDelta::minutes(5)))
+            .execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let dashboard = app.text("/dashboard").await;
+    assert!(
+        dashboard.contains("Emails are behind: 2 waiting to go out, the oldest for 5 min."),
+        "{dashboard}"
+    );
+    let metrics = app.text("/metrics").await;
+    assert!(metrics.contains("undersigned_outbox_depth 2"), "{metrics}");
+    let age: i64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("undersigned_outbox_oldest_age_seconds "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((300..400).contains(&age), "{age}");
+}
