@@ -22,11 +22,11 @@ use crate::sealed::{Personal, Purpose};
 /// Attempts before a job is given up on (about a day with the default backoff).
 pub const MAX_ATTEMPTS: i32 = 30;
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-const BATCH: i64 = 100;
+const BATCH: i64 = 500;
 /// The pause between two busy rounds.
 const ROUND_PAUSE: Duration = Duration::from_millis(10);
 /// Messages in flight at once (SMTP connections come from lettre's pool).
-const CONCURRENCY: usize = 8;
+const CONCURRENCY: usize = 32;
 
 #[derive(Clone)]
 pub struct Worker {
