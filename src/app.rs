@@ -224,11 +224,8 @@ impl Application {
                     .wrap(sessions)
                     .wrap(ErrorHandlers::new().default_handler(render_error_page))
                     .wrap(headers)
-                    .wrap(from_fn(frames))
-                    .wrap(from_fn(private_pages))
-                    .wrap(from_fn(changes_shown))
+                    .wrap(from_fn(route_rules))
                     .wrap(from_fn(crate::telemetry::log_requests))
-                    .wrap(from_fn(crate::metrics::record))
                     // What is not sent precompressed (cached pages, static files) is compressed
                     // here, for clients that ask.
                     .wrap(actix_web::middleware::Compress::default())
@@ -437,18 +434,30 @@ const PRIVATE_PREFIXES: [&str; 7] = [
     "/logout",
 ];
 
-/// Tells browsers and proxies never to keep a private page, and that they may keep a public
-/// one (`routes::PUBLIC_ROUTES`) for the refresh interval, varying by language: one rule for
-/// every such route, error pages included, instead of a header each handler must remember. Decided from the
-/// route that matched (paths arrive percent-encoded: `/%64ashboard` routes to `/dashboard`);
-/// a request no route matched gets it too.
-async fn private_pages(
+/// The rules each response follows by the route it matched (one lookup of it: paths arrive
+/// percent-encoded, `/%64ashboard` routes to `/dashboard`, so the pattern decides, never the
+/// path; a request no route matched is private). One place instead of headers and calls each
+/// handler must remember, error pages included:
+/// - a private page (organizers', or one with a token or typed data in it) is never kept;
+/// - a public one (`routes::PUBLIC_ROUTES`) may be kept for the refresh interval, varying by
+///   language;
+/// - `X-Frame-Options: DENY` on every response but the widget's (`/petitions/{slug}/embed`,
+///   whose own CSP names who may frame it), for old browsers that read only this header;
+/// - what organizers change shows at once on this instance (others read it within
+///   `public_refresh_ms`): a successful POST under `/dashboard/petitions/{slug}` marks that
+///   petition's public state as changed, one elsewhere in the dashboard (the logo) every one.
+async fn route_rules(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mut res = next.call(req).await?;
     let route = res.request().match_pattern();
-    let private = match &route {
+    let route = route.as_deref();
+    let status = res.status();
+    let method = res.request().method().clone();
+    let state = res.request().app_data::<web::Data<AppState>>().cloned();
+
+    let private = match route {
         Some(route) => {
             PRIVATE_PREFIXES.iter().any(|p| route.starts_with(p))
                 || route.contains("/receipt/")
@@ -457,25 +466,32 @@ async fn private_pages(
         }
         None => true,
     };
-    let public = route
-        .as_deref()
-        .is_some_and(|r| crate::routes::PUBLIC_ROUTES.contains(&r))
-        && res.request().method() == actix_web::http::Method::GET
-        && (res.status().is_success() || res.status() == actix_web::http::StatusCode::NOT_MODIFIED);
+    let public = route.is_some_and(|r| crate::routes::PUBLIC_ROUTES.contains(&r))
+        && method == actix_web::http::Method::GET
+        && (status.is_success() || status == actix_web::http::StatusCode::NOT_MODIFIED);
+    let framable = status.is_success() && route == Some("/petitions/{slug}/embed");
+    let changed = method == actix_web::http::Method::POST
+        && route.is_some_and(|r| r.starts_with("/dashboard/"))
+        && (status.is_success() || status.is_redirection());
+
+    if changed && let Some(state) = &state {
+        match res.request().match_info().get("slug") {
+            Some(slug) if route.is_some_and(|r| r.starts_with("/dashboard/petitions/{slug}")) => {
+                state.live.changed(slug)
+            }
+            _ => state.live.changed_all(),
+        }
+    }
+    let headers = res.headers_mut();
     if private {
-        res.headers_mut().insert(
+        headers.insert(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static("no-store"),
         );
     } else if public {
-        let cache = res
-            .request()
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.public_cache_control());
-        let headers = res.headers_mut();
-        if let Some(cache) = cache
+        if let Some(state) = &state
             && !headers.contains_key(header::CACHE_CONTROL)
-            && let Ok(v) = header::HeaderValue::from_str(&cache)
+            && let Ok(v) = header::HeaderValue::from_str(state.public_cache_control())
         {
             headers.insert(header::CACHE_CONTROL, v);
         }
@@ -484,47 +500,8 @@ async fn private_pages(
             header::HeaderValue::from_static("Accept-Language"),
         );
     }
-    Ok(res)
-}
-
-/// What organizers change shows at once on this instance (other instances read it within
-/// `public_refresh_ms`): a successful POST under `/dashboard/petitions/{slug}` marks that
-/// petition's public state as changed, and one elsewhere in the dashboard (the site's logo)
-/// every petition's. One rule instead of a call each handler must remember.
-async fn changes_shown(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let res = next.call(req).await?;
-    let request = res.request();
-    let changed = request.method() == actix_web::http::Method::POST
-        && request.path().starts_with("/dashboard/")
-        && (res.status().is_success() || res.status().is_redirection());
-    if changed && let Some(state) = request.app_data::<web::Data<AppState>>() {
-        let pattern = request.match_pattern().unwrap_or_default();
-        match request.match_info().get("slug") {
-            Some(slug) if pattern.starts_with("/dashboard/petitions/{slug}") => {
-                state.live.changed(slug)
-            }
-            _ => state.live.changed_all(),
-        }
-    }
-    Ok(res)
-}
-
-/// `X-Frame-Options: DENY` on every response but the widget's (`/petitions/{slug}/embed`, the
-/// one page partner sites may frame, whose own CSP names who may): old browsers that read only
-/// this header must not be able to frame anything else. Decided from the route that matched,
-/// so its error pages are covered too.
-async fn frames(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
-    let framable = res.status().is_success()
-        && res.request().match_pattern().as_deref() == Some("/petitions/{slug}/embed");
     if !framable {
-        res.headers_mut().insert(
+        headers.insert(
             header::X_FRAME_OPTIONS,
             header::HeaderValue::from_static("DENY"),
         );

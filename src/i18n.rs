@@ -89,13 +89,14 @@ impl Lang {
     pub fn for_request(req: &HttpRequest) -> Lang {
         // A public page is the same for everyone asking in one language, so that proxies can
         // keep it: its language comes from the address or the browser, never from a cookie.
-        let public = req
-            .match_pattern()
-            .is_some_and(|p| crate::routes::PUBLIC_ROUTES.contains(&p.as_str()));
+        let public = || {
+            req.match_pattern()
+                .is_some_and(|p| crate::routes::PUBLIC_ROUTES.contains(&p.as_str()))
+        };
         Lang::from_query(req.query_string())
             .or_else(|| {
                 req.cookie(LANG_COOKIE)
-                    .filter(|_| !public)
+                    .filter(|_| !public())
                     .and_then(|c| Lang::from_code(c.value()))
             })
             .or_else(|| {

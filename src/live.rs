@@ -64,7 +64,12 @@ impl Snapshot {
         lang: Option<Lang>,
         make: impl FnOnce() -> Result<Rendered, E>,
     ) -> Result<Arc<Rendered>, E> {
-        let cell = self.rendered.entry((what, lang)).or_default().clone();
+        let key = (what, lang);
+        // Read first: `entry` locks the map's shard for writing, and every request asks.
+        let cell = match self.rendered.get(&key) {
+            Some(cell) => cell.clone(),
+            None => self.rendered.entry(key).or_default().clone(),
+        };
         let mut made = match cell.lock() {
             Ok(made) => made,
             Err(poisoned) => poisoned.into_inner(),
@@ -91,19 +96,30 @@ struct Slot {
 pub struct Live {
     slots: DashMap<String, Arc<Slot>>,
     interval: Duration,
+    cache_control: String,
 }
 
 impl Live {
     pub fn new(interval: Duration) -> Live {
+        let secs = interval.as_secs().max(1);
         Live {
             slots: DashMap::new(),
             interval,
+            cache_control: format!(
+                "public, max-age={secs}, stale-while-revalidate={}, stale-if-error=86400",
+                secs * 10
+            ),
         }
     }
 
     /// How long a state is served before it is read again.
     pub fn interval(&self) -> Duration {
         self.interval
+    }
+
+    /// `Cache-Control` for what is served from these states: kept for the interval.
+    pub fn cache_control(&self) -> &str {
+        &self.cache_control
     }
 
     /// The public state of the petition `slug`, read again if it is older than the interval;
@@ -239,6 +255,9 @@ pub struct Rendered {
     br: Bytes,
     pub etag: String,
     pub last_modified: DateTime<Utc>,
+    /// The two validators, ready to send.
+    etag_header: Option<HeaderValue>,
+    modified_header: Option<HeaderValue>,
 }
 
 impl Rendered {
@@ -276,9 +295,12 @@ impl Rendered {
             Some((g, b)) if body.len() >= MIN_COMPRESSED => (gzip(&body, g), brotli(&body, b)),
             _ => (Bytes::new(), Bytes::new()),
         };
+        let etag = etag(&body);
         Rendered {
             content_type,
-            etag: etag(&body),
+            etag_header: HeaderValue::from_str(&etag).ok(),
+            modified_header: HeaderValue::from_str(&http_date(at)).ok(),
+            etag,
             body,
             gzip,
             br,
@@ -307,11 +329,11 @@ impl Rendered {
             res.body(body)
         };
         let headers = res.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&self.etag) {
-            headers.insert(header::ETAG, v);
+        if let Some(v) = &self.etag_header {
+            headers.insert(header::ETAG, v.clone());
         }
-        if let Ok(v) = HeaderValue::from_str(&http_date(self.last_modified)) {
-            headers.insert(header::LAST_MODIFIED, v);
+        if let Some(v) = &self.modified_header {
+            headers.insert(header::LAST_MODIFIED, v.clone());
         }
         if let Ok(v) = HeaderValue::from_str(cache_control) {
             headers.insert(header::CACHE_CONTROL, v);

@@ -3,12 +3,7 @@
 //! confirmed, how far the outbox and the signed log are behind, and the database pool's use.
 //! Served to loopback, or to anyone with the bearer token `metrics_token`.
 
-use std::time::Instant;
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -52,6 +47,24 @@ pub struct Metrics {
 fn latency_buckets() -> Histogram {
     // 0.25 ms to about 4 s.
     Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+impl Metrics {
+    /// Counts and times one request by its route pattern (`-`: no route matched).
+    pub fn request(&self, method: &str, route: String, status: u16, took: std::time::Duration) {
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(took.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_string(),
+                route,
+                status,
+            })
+            .inc();
+    }
 }
 
 impl Default for Metrics {
@@ -122,39 +135,6 @@ impl Default for Metrics {
         registry.register("db_pool_idle", "Of those, idle", m.pool_idle.clone());
         Metrics { registry, ..m }
     }
-}
-
-/// Counts and times each request by its route pattern.
-pub async fn record(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = req.method().as_str().to_string();
-    let res = next.call(req).await?;
-    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_string());
-        state
-            .metrics
-            .latency
-            .get_or_create(&RouteLabels {
-                route: route.clone(),
-            })
-            .observe(started.elapsed().as_secs_f64());
-        state
-            .metrics
-            .requests
-            .get_or_create(&RequestLabels {
-                method,
-                route,
-                status: res.status().as_u16(),
-            })
-            .inc();
-    }
-    Ok(res)
 }
 
 /// Whether `req` may read the metrics: it comes from this machine (the TCP peer, not a

@@ -40,7 +40,8 @@ pub fn init() {
     }));
 }
 
-/// Logs one line per request: method, route pattern, status, duration.
+/// Logs one line per request (method, route pattern, status, duration) and counts it in the
+/// metrics.
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -52,13 +53,23 @@ pub async fn log_requests(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "-".to_string());
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
     tracing::info!(
         http.method = %method,
         http.route = %route,
-        http.status = res.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
+        http.status = status,
+        elapsed_ms = elapsed.as_millis() as u64,
         "request"
     );
+    if let Some(state) = res
+        .request()
+        .app_data::<actix_web::web::Data<crate::routes::AppState>>()
+    {
+        state
+            .metrics
+            .request(method.as_str(), route, status, elapsed);
+    }
     Ok(res)
 }
 

@@ -147,12 +147,8 @@ impl AppState {
     /// `Cache-Control` of public pages and JSON: proxies and browsers may keep them for the
     /// refresh interval (the state is no fresher), serve them while they fetch the next one,
     /// and keep serving them for a day if the site is down.
-    pub fn public_cache_control(&self) -> String {
-        let secs = self.live.interval().as_secs().max(1);
-        format!(
-            "public, max-age={secs}, stale-while-revalidate={}, stale-if-error=86400",
-            secs * 10
-        )
+    pub fn public_cache_control(&self) -> &str {
+        self.live.cache_control()
     }
 
     /// Who runs the site, as pages, cards and posters name it: `organization_name`, or the

@@ -285,7 +285,7 @@ pub async fn show(
             snapshot.read_at_wall,
         ))
     })?;
-    Ok(page.respond(&req, &state.public_cache_control()))
+    Ok(page.respond(&req, state.public_cache_control()))
 }
 
 /// Renders the petition page from its public state; also used to show the sign form again
