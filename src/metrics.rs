@@ -52,6 +52,11 @@ fn latency_buckets() -> Histogram {
 impl Metrics {
     /// Counts and times one request by its route pattern (`-`: no route matched).
     pub fn request(&self, method: &str, route: String, status: u16, took: std::time::Duration) {
+        // Any token is a method to HTTP: only the known ones get a label of their own.
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "OPTIONS" | "PATCH" => method,
+            _ => "OTHER",
+        };
         self.latency
             .get_or_create(&RouteLabels {
                 route: route.clone(),
@@ -151,8 +156,18 @@ fn allowed(state: &AppState, req: &HttpRequest) -> bool {
             expected.expose_secret().as_bytes(),
         );
     }
-    let forwarded = req.headers().contains_key(header::FORWARDED)
-        || req.headers().contains_key("x-forwarded-for");
+    // Behind a proxy every request comes from this machine: then only the token lets one in.
+    if state.settings.trust_proxy_headers {
+        return false;
+    }
+    let forwarded = [
+        header::FORWARDED.as_str(),
+        "x-forwarded-for",
+        "x-real-ip",
+        state.settings.client_ip_header.as_str(),
+    ]
+    .iter()
+    .any(|h| req.headers().contains_key(*h));
     !forwarded && req.peer_addr().is_some_and(|a| a.ip().is_loopback())
 }
 
@@ -188,7 +203,7 @@ pub async fn metrics(
     m.pool_idle.set(i64::from(pool.idle_connections));
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &m.registry)
-        .map_err(|_| AppError::BadRequest("error.bad_request.message"))?;
+        .map_err(|_| AppError::Unavailable(db::DbError::Other("metrics unwritable".into())))?;
     Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

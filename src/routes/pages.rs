@@ -137,7 +137,12 @@ fn with_lang(path: &str, lang: Lang) -> String {
         query.append_pair(&k, &v);
     }
     query.append_pair("lang", lang.code());
-    format!("{}?{}", url.path(), query.finish())
+    // Dot segments resolved (`/.//evil.example`) can leave `//host`: another site.
+    let path = match url.path() {
+        p if p.starts_with("//") => "/",
+        p => p,
+    };
+    format!("{path}?{}", query.finish())
 }
 
 /// `next` if it is a path on this site, else `/`: never an open redirect. Browsers strip tabs

@@ -576,6 +576,9 @@ async fn the_language_switcher_only_ever_redirects_within_the_site() {
         ("%5C%5Cevil.example", "/?lang=fr"),
         ("https://evil.example/", "/?lang=fr"),
         ("/%00", "/?lang=fr"),
+        ("/.//evil.example", "/?lang=fr"),
+        ("/a/..//evil.example", "/?lang=fr"),
+        ("/./%2F/evil.example", "/?lang=fr"),
         ("", "/?lang=fr"),
     ] {
         let res = app.get(&format!("/lang/fr?next={next}")).await;

@@ -68,16 +68,68 @@ async fn metrics_need_the_token_from_anywhere_but_this_machine() {
 }
 
 #[tokio::test]
-async fn without_a_token_metrics_are_for_this_machine_only() {
-    let app = crate::helpers::spawn_app().await;
-    let res = spawn_client()
+async fn behind_a_trusted_proxy_metrics_always_need_the_token_and_methods_stay_few() {
+    let app = spawn_app_with(
+        Mail::Memory,
+        &[
+            ("metrics_token", "proxy-token-0123456789"),
+            ("trust_proxy_headers", "true"),
+            ("client_ip_header", "X-Real-IP"),
+        ],
+    )
+    .await;
+    // Every request comes from the proxy on this machine, forwarded header or not.
+    for header in [None, Some(("X-Real-IP", "203.0.113.7"))] {
+        let mut req = spawn_client().get(format!("{}/metrics", app.address));
+        if let Some((k, v)) = header {
+            req = req.header(k, v);
+        }
+        assert_eq!(
+            req.send().await.unwrap().status().as_u16(),
+            401,
+            "{header:?}"
+        );
+    }
+    // Made-up methods share one label: a flood of them cannot grow the metrics.
+    for method in ["FOO1", "FOO2", "BAR"] {
+        spawn_client()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/", app.address),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let body = spawn_client()
         .get(format!("{}/metrics", app.address))
-        .header("X-Forwarded-For", "198.51.100.4")
-        .header("Authorization", "Bearer ")
+        .bearer_auth("proxy-token-0123456789")
         .send()
         .await
+        .unwrap()
+        .text()
+        .await
         .unwrap();
-    assert_eq!(res.status().as_u16(), 401);
+    assert!(body.contains("method=\"OTHER\""), "{body}");
+    assert!(!body.contains("FOO1") && !body.contains("BAR"), "{body}");
+}
+
+#[tokio::test]
+async fn without_a_token_metrics_are_for_this_machine_only() {
+    let app = crate::helpers::spawn_app().await;
+    for (k, v) in [
+        ("X-Forwarded-For", "198.51.100.4"),
+        ("X-Real-IP", "198.51.100.4"),
+    ] {
+        let res = spawn_client()
+            .get(format!("{}/metrics", app.address))
+            .header(k, v)
+            .header("Authorization", "Bearer ")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 401, "{k}");
+    }
 }
 
 /// Whether `value` fits `schema` (the parts of JSON Schema the API's description uses: `$ref`,

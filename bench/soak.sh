@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Memory over a long campaign peak: the mixed load (bench/mixed.lua: 90% reads, 10% signing)
+# over 1,000 connections for N minutes, the app's resident memory read every 30 s.
+#
+#   bench/soak.sh [minutes]        (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+minutes=${1:-10}
+port=${BENCH_PORT:-18080}
+command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+ulimit -n 65536 2>/dev/null || true
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else cargo build --release --quiet; bin=$target_dir/release/undersigned; fi
+dir=$(mktemp -d)
+app=
+cleanup() { [ -n "$app" ] && kill "$app" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+export RUST_LOG=warn UNDERSIGNED_DATABASE_URL=sqlite://$dir/undersigned.db UNDERSIGNED_DATA_DIR=$dir/data
+export UNDERSIGNED_BIND=127.0.0.1:$port
+export UNDERSIGNED_SIGN_RATE_PER_MINUTE=100000000 UNDERSIGNED_SIGN_RATE_PER_HOUR=100000000
+export UNDERSIGNED_CONFIRMATION_EMAILS_PER_HOUR=100000000 UNDERSIGNED_CONFIRMATION_EMAILS_PER_DOMAIN_PER_HOUR=100000000
+$bin demo >/dev/null
+$bin petition create --slug bench --title "Benchmark petition" --goal 100000000 >/dev/null
+$bin serve >"$dir/serve.log" 2>&1 &
+app=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+for slug in un-secretary-general-free-the-prisoners osce-moscow-mechanism; do
+  for _ in $(seq 600); do
+    curl -fs "http://127.0.0.1:$port/api/v1/petitions/$slug/log" | grep -q '"size":[1-9]' && break
+    sleep 0.2
+  done
+done
+rss() { awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$app/status"; }
+echo "minute  RSS (MiB)  req/s  p99"
+echo "0.0     $(rss)"
+rounds=$((minutes * 2))
+for i in $(seq "$rounds"); do
+  BENCH_PREFIX=soak$i wrk -t2 -c1000 -d30s --latency -s bench/mixed.lua "http://127.0.0.1:$port/" >"$dir/wrk.txt" 2>&1 || true
+  rps=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$dir/wrk.txt")
+  p99=$(awk '/^ +99%/ { print $2 }' "$dir/wrk.txt")
+  awk -v m="$i" -v r="$(rss)" -v q="$rps" -v p="$p99" 'BEGIN { printf "%-7.1f %-10s %-6s %s\n", m / 2, r, q, p }'
+done
