@@ -495,9 +495,17 @@ async fn route_rules(
         {
             headers.insert(header::CACHE_CONTROL, v);
         }
-        headers.append(
-            header::VARY,
-            header::HeaderValue::from_static("Accept-Language"),
+        if route.is_some_and(|r| crate::routes::LANGUAGE_ROUTES.contains(&r)) {
+            headers.append(
+                header::VARY,
+                header::HeaderValue::from_static("Accept-Language"),
+            );
+        }
+    } else if status.is_server_error() {
+        // An outage is not to be kept in place of the page.
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
         );
     }
     if !framable {

@@ -44,16 +44,16 @@ pub struct Snapshot {
     read_at: Instant,
     /// When it was read, for `Last-Modified`.
     pub read_at_wall: DateTime<Utc>,
-    /// Set when this instance changed the petition: the next request reads it again.
-    outdated: std::sync::atomic::AtomicBool,
+    /// How many changes this instance had made to the petition when the read began: a change
+    /// made since (during the read, or after) makes the next request read it again.
+    generation: u64,
     /// What was rendered from it, by what and language.
     rendered: DashMap<(&'static str, Option<Lang>), Made>,
 }
 
 impl Snapshot {
-    fn fresh(&self, interval: Duration) -> bool {
-        self.read_at.elapsed() < interval
-            && !self.outdated.load(std::sync::atomic::Ordering::Relaxed)
+    fn fresh(&self, interval: Duration, changes: u64) -> bool {
+        self.read_at.elapsed() < interval && self.generation == changes
     }
 
     /// What `make` renders from this state for `what` in `lang`, made once: the requests that
@@ -88,6 +88,8 @@ type Made = Arc<std::sync::Mutex<Option<Arc<Rendered>>>>;
 
 struct Slot {
     current: RwLock<Arc<Snapshot>>,
+    /// Changes this instance made to the petition (`Live::changed`).
+    changes: std::sync::atomic::AtomicU64,
     /// Held by the one request that reads the state again; the others serve the last one.
     reading: tokio::sync::Mutex<()>,
 }
@@ -133,7 +135,7 @@ impl Live {
     ) -> Result<Option<Arc<Snapshot>>, DbError> {
         let slot = self.slots.get(slug).map(|s| s.value().clone());
         let Some(slot) = slot else {
-            let Some(snapshot) = read(pool, keys, slug.to_string(), None).await? else {
+            let Some(snapshot) = read(pool, keys, slug.to_string(), None, 0).await? else {
                 return Ok(None);
             };
             let snapshot = Arc::new(snapshot);
@@ -141,13 +143,15 @@ impl Live {
                 slug.to_string(),
                 Arc::new(Slot {
                     current: RwLock::new(snapshot.clone()),
+                    changes: Default::default(),
                     reading: tokio::sync::Mutex::new(()),
                 }),
             );
             return Ok(Some(snapshot));
         };
+        let changes = || slot.changes.load(std::sync::atomic::Ordering::Acquire);
         let last = current(&slot);
-        if last.fresh(self.interval) {
+        if last.fresh(self.interval, changes()) {
             return Ok(Some(last));
         }
         let Ok(_reading) = slot.reading.try_lock() else {
@@ -155,13 +159,14 @@ impl Live {
         };
         // Another request may have read it while this one waited for the lock.
         let last = current(&slot);
-        if last.fresh(self.interval) {
+        let generation = changes();
+        if last.fresh(self.interval, generation) {
             return Ok(Some(last));
         }
-        // A change made here may be in the series too: it is counted again then.
-        let changed = last.outdated.load(std::sync::atomic::Ordering::Relaxed);
-        let days = (!changed).then(|| last.days.clone());
-        match read(pool, keys, slug.to_string(), days).await {
+        // The daily series is counted again after a change made here (a confirmation), else
+        // once a minute.
+        let days = (last.generation == generation).then(|| last.days.clone());
+        match read(pool, keys, slug.to_string(), days, generation).await {
             Ok(Some(snapshot)) => {
                 let snapshot = Arc::new(snapshot);
                 if let Ok(mut current) = slot.current.write() {
@@ -183,18 +188,16 @@ impl Live {
     /// Marks the petition `slug` as changed by this instance: its next request reads it again.
     pub fn changed(&self, slug: &str) {
         if let Some(slot) = self.slots.get(slug) {
-            current(&slot)
-                .outdated
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+            slot.changes
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
     }
 
     /// Marks every petition as changed (a change to the whole site: its logo, say).
     pub fn changed_all(&self) {
         for slot in self.slots.iter() {
-            current(&slot)
-                .outdated
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+            slot.changes
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
     }
 }
@@ -213,6 +216,7 @@ async fn read(
     keys: &Arc<Keys>,
     slug: String,
     days: Option<Arc<(Instant, Vec<db::stats::Day>)>>,
+    generation: u64,
 ) -> Result<Option<Snapshot>, DbError> {
     let keys = keys.clone();
     db::run(pool, move |c| {
@@ -239,7 +243,7 @@ async fn read(
                 days,
                 read_at: Instant::now(),
                 read_at_wall: Utc::now(),
-                outdated: Default::default(),
+                generation,
                 rendered: DashMap::new(),
             }))
         })
@@ -253,16 +257,17 @@ pub struct Rendered {
     pub body: Bytes,
     gzip: Bytes,
     br: Bytes,
+    /// The body's tag (the start of its SHA-256); each encoding is sent under its own ETag
+    /// (`"tag"`, `"tag-gz"`, `"tag-br"`), as strong validators must differ between them.
     pub etag: String,
     pub last_modified: DateTime<Utc>,
-    /// The two validators, ready to send.
-    etag_header: Option<HeaderValue>,
+    /// The validators, ready to send: ETags as it is, gzip and brotli, and `Last-Modified`.
+    etag_headers: [Option<HeaderValue>; 3],
     modified_header: Option<HeaderValue>,
 }
 
 impl Rendered {
-    /// Compresses `body` both ways, quickly (it is made again with each state; small bodies
-    /// stay as they are), and tags it.
+    /// Compresses `body` both ways, quickly (it is made again with each state), and tags it.
     pub fn new(content_type: &'static str, body: impl Into<Bytes>, at: DateTime<Utc>) -> Rendered {
         Rendered::made(content_type, body.into(), at, Some((6, 5)))
     }
@@ -291,14 +296,16 @@ impl Rendered {
         at: DateTime<Utc>,
         levels: Option<(u32, u32)>,
     ) -> Rendered {
+        // Small bodies too: made once here, rather than by the middleware on every request.
         let (gzip, br) = match levels {
-            Some((g, b)) if body.len() >= MIN_COMPRESSED => (gzip(&body, g), brotli(&body, b)),
-            _ => (Bytes::new(), Bytes::new()),
+            Some((g, b)) => (gzip(&body, g), brotli(&body, b)),
+            None => (Bytes::new(), Bytes::new()),
         };
         let etag = etag(&body);
+        let tagged = |suffix: &str| HeaderValue::from_str(&format!("\"{etag}{suffix}\"")).ok();
         Rendered {
             content_type,
-            etag_header: HeaderValue::from_str(&etag).ok(),
+            etag_headers: [tagged(""), tagged("-gz"), tagged("-br")],
             modified_header: HeaderValue::from_str(&http_date(at)).ok(),
             etag,
             body,
@@ -311,25 +318,23 @@ impl Rendered {
     /// The response to `req`: `304` if it has this version, else the body in the best encoding
     /// it accepts, with `cache_control`.
     pub fn respond(&self, req: &HttpRequest, cache_control: &str) -> HttpResponse {
+        let (encoding, body, tag) = match accepted(req) {
+            Encoding::Br if !self.br.is_empty() => (Some("br"), &self.br, 2),
+            Encoding::Br | Encoding::Gzip if !self.gzip.is_empty() => (Some("gzip"), &self.gzip, 1),
+            _ => (None, &self.body, 0),
+        };
         let mut res = if not_modified(req, &self.etag, self.last_modified) {
             HttpResponse::NotModified().finish()
         } else {
-            let (encoding, body) = match accepted(req) {
-                Encoding::Br if !self.br.is_empty() => (Some("br"), self.br.clone()),
-                Encoding::Br | Encoding::Gzip if !self.gzip.is_empty() => {
-                    (Some("gzip"), self.gzip.clone())
-                }
-                _ => (None, self.body.clone()),
-            };
             let mut res = HttpResponse::Ok();
             res.content_type(self.content_type);
             if let Some(encoding) = encoding {
                 res.insert_header((header::CONTENT_ENCODING, encoding));
             }
-            res.body(body)
+            res.body(body.clone())
         };
         let headers = res.headers_mut();
-        if let Some(v) = &self.etag_header {
+        if let Some(v) = &self.etag_headers[tag] {
             headers.insert(header::ETAG, v.clone());
         }
         if let Some(v) = &self.modified_header {
@@ -342,9 +347,6 @@ impl Rendered {
         res
     }
 }
-
-/// Bodies smaller than this are sent as they are: compressing them saves nothing.
-const MIN_COMPRESSED: usize = 512;
 
 pub fn gzip(body: &[u8], level: u32) -> Bytes {
     use std::io::Write;
@@ -367,26 +369,32 @@ pub fn brotli(body: &[u8], quality: u32) -> Bytes {
     Bytes::from(out)
 }
 
-/// A strong ETag: the start of the body's SHA-256.
+/// A body's tag: the start of its SHA-256, in hex.
 pub fn etag(body: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(body);
-    format!("\"{}\"", hex::encode(&digest[..12]))
+    hex::encode(&digest[..12])
 }
 
 pub fn http_date(t: DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-/// Whether the client already has this version: its `If-None-Match` names the ETag, or, with
-/// no `If-None-Match`, its `If-Modified-Since` is not older than the body.
+/// Whether the client already has this version: its `If-None-Match` names one of the body's
+/// ETags (in any encoding: it is the same content), or, with no `If-None-Match`, its
+/// `If-Modified-Since` is not older than the body.
 fn not_modified(req: &HttpRequest, etag: &str, modified: DateTime<Utc>) -> bool {
     if let Some(tags) = req.headers().get(header::IF_NONE_MATCH) {
         let tags = tags.to_str().unwrap_or_default();
         return tags.trim() == "*"
-            || tags
-                .split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag);
+            || tags.split(',').any(|t| {
+                let t = t.trim().trim_start_matches("W/").trim_matches('"');
+                let base = t
+                    .strip_suffix("-gz")
+                    .or_else(|| t.strip_suffix("-br"))
+                    .unwrap_or(t);
+                base == etag
+            });
     }
     req.headers()
         .get(header::IF_MODIFIED_SINCE)

@@ -30,7 +30,7 @@
   var timer;
   function poll() {
     if (document.visibilityState === "hidden") return;
-    fetch(box.getAttribute("data-live"), { headers: { Accept: "application/json" } })
+    fetch(box.getAttribute("data-live"), { cache: "no-cache", headers: { Accept: "application/json" } })
       .then(function (res) { return res.ok ? res.json() : null; })
       .then(function (c) {
         if (!c) return;

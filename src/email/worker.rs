@@ -22,7 +22,10 @@ use crate::sealed::{Personal, Purpose};
 /// Attempts before a job is given up on (about a day with the default backoff).
 pub const MAX_ATTEMPTS: i32 = 30;
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-const BATCH: i64 = 500;
+/// Claimed at once: sent in `BATCH / CONCURRENCY` waves, each within the SMTP timeout (20 s),
+/// so a round ends well inside its lease (`email_lease_ms`, 2 minutes) even with a stalled
+/// relay: no other worker takes over and sends them twice.
+const BATCH: i64 = 128;
 /// The pause between two busy rounds.
 const ROUND_PAUSE: Duration = Duration::from_millis(10);
 /// Messages in flight at once (SMTP connections come from lettre's pool).

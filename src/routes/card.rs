@@ -110,7 +110,7 @@ fn respond(png: web::Bytes) -> HttpResponse {
             header::CACHE_CONTROL,
             format!("public, max-age={MAX_AGE_SECS}"),
         ))
-        // Without `?lang=` the language comes from the cookie or the browser's.
-        .insert_header((header::VARY, "Accept-Language, Cookie"))
+        // Without `?lang=` the language comes from the browser's (`route_rules` says so in
+        // `Vary`).
         .body(png)
 }

@@ -57,6 +57,17 @@ pub const PUBLIC_ROUTES: [&str; 10] = [
     "/api/v1/petitions/{slug}",
 ];
 
+/// Of the public routes, those whose answer depends on the reader's language (`Vary:
+/// Accept-Language`); the JSON and the QR codes do not.
+pub const LANGUAGE_ROUTES: [&str; 6] = [
+    "/",
+    "/privacy",
+    "/petitions/{slug}",
+    "/petitions/{slug}/embed",
+    "/petitions/{slug}/poster",
+    "/petitions/{slug}/card.png",
+];
+
 /// What every handler can reach.
 pub struct AppState {
     pub pool: Pool,

@@ -236,8 +236,7 @@ pub async fn embed(
                 state.settings.embed_frame_ancestors
             ),
         ))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
-        // Without `?lang=` the language comes from the cookie or the browser's.
-        .insert_header((header::VARY, "Accept-Language, Cookie"))
+        // Kept as long as the state it shows (`route_rules` adds `Vary: Accept-Language`).
+        .insert_header((header::CACHE_CONTROL, state.public_cache_control()))
         .body(page.render()?))
 }

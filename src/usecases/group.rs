@@ -26,16 +26,20 @@ struct Job {
     done: oneshot::Sender<Result<SignOutcome, AppError>>,
 }
 
+/// Submissions waiting at most: beyond, a signer is asked to try again in a moment rather
+/// than wait in an ever longer line.
+const MAX_WAITING: usize = 8192;
+
 /// Hands submissions to the writer thread.
 pub struct SignWriter {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
 }
 
 impl SignWriter {
     /// Starts the writer on a thread of its own, holding one pooled connection per batch. It
     /// stops when the last `SignWriter` is dropped.
     pub fn start(pool: Pool) -> std::io::Result<SignWriter> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::sync_channel::<Job>(MAX_WAITING);
         std::thread::Builder::new()
             .name("sign-writer".into())
             .spawn(move || {
@@ -68,8 +72,13 @@ impl SignWriter {
     pub async fn sign(&self, request: SignRequest) -> Result<SignOutcome, AppError> {
         let (done, answer) = oneshot::channel();
         self.jobs
-            .send(Job { request, done })
-            .map_err(|_| unavailable("the sign writer stopped"))?;
+            .try_send(Job { request, done })
+            .map_err(|e| match e {
+                mpsc::TrySendError::Full(_) => AppError::Busy {
+                    retry_after_secs: 2,
+                },
+                mpsc::TrySendError::Disconnected(_) => unavailable("the sign writer stopped"),
+            })?;
         answer
             .await
             .map_err(|_| unavailable("the sign writer stopped"))?
@@ -94,7 +103,6 @@ fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec<Job>) 
     let Some(conn) = held.as_mut() else {
         return;
     };
-    let conn = &mut *conn;
     // Everything in one transaction, each submission under its own savepoint.
     let together = db::write_tx(conn, |c| {
         Ok::<_, UseCaseError>(
@@ -104,27 +112,25 @@ fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec<Job>) 
                 .collect::<Vec<_>>(),
         )
     });
-    let failed = together.is_err();
     let outcomes = match together {
         Ok(outcomes) => outcomes,
         Err(e) => {
-            // The batch did not commit (a deadlock with another instance, say): none of it
-            // stands, so each submission is tried again alone.
+            // The batch did not commit (a deadlock with another instance, a lost connection):
+            // none of it stands, so each submission is tried again alone, on a fresh
+            // connection in case the old one is what failed.
             tracing::warn!(error = %e, size = batch.len(), "sign batch failed: writing one by one");
+            *held = pool.get().ok();
             batch.iter().map(|_| Err(retry())).collect()
         }
     };
     for (job, outcome) in batch.into_iter().zip(outcomes) {
-        let outcome = match outcome {
+        let outcome = match (outcome, held.as_mut()) {
             // A database error inside its savepoint: rolled back alone; tried once more alone.
-            Err(UseCaseError::Db(_)) => signing::sign(conn, &job.request),
-            other => other,
+            (Err(UseCaseError::Db(_)), Some(conn)) => signing::sign(conn, &job.request),
+            (Err(UseCaseError::Db(e)), None) => Err(UseCaseError::Db(e)),
+            (other, _) => other,
         };
         let _ = job.done.send(outcome.map_err(AppError::from));
-    }
-    if failed {
-        // The connection may be what failed: the next batch takes a fresh one.
-        *held = None;
     }
 }
 

@@ -257,3 +257,55 @@ async fn static_files_live_at_content_hashed_addresses_kept_for_a_year_and_preco
         404
     );
 }
+
+#[tokio::test]
+async fn each_encoding_has_its_own_etag_and_nothing_public_varies_by_cookie() {
+    let app = spawn_app().await;
+    app.create_petition("p-tags", &[100]).await;
+    let path = "/petitions/p-tags";
+    let tag = |res: &reqwest::Response| res.headers()["etag"].to_str().unwrap().to_string();
+    let plain = get(&app, path, &[]).await;
+    let br = get(&app, path, &[("Accept-Encoding", "br")]).await;
+    let gz = get(&app, path, &[("Accept-Encoding", "gzip")]).await;
+    let (plain, br, gz) = (tag(&plain), tag(&br), tag(&gz));
+    assert!(br.ends_with("-br\"") && gz.ends_with("-gz\""), "{br} {gz}");
+    assert_eq!(br.trim_end_matches("-br\""), plain.trim_end_matches('"'));
+    // Revalidating with any of them: the same content, so 304, under the tag of what it gets.
+    let again = get(
+        &app,
+        path,
+        &[("Accept-Encoding", "br"), ("If-None-Match", &gz)],
+    )
+    .await;
+    assert_eq!(again.status().as_u16(), 304);
+    assert_eq!(tag(&again), br);
+    for path in [
+        "/petitions/p-tags/embed",
+        "/petitions/p-tags/card.png",
+        path,
+        "/api/v1/petitions/p-tags",
+    ] {
+        let res = get(&app, path, &[]).await;
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let vary: Vec<String> = res
+            .headers()
+            .get_all("vary")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+            .collect();
+        assert!(
+            !vary.iter().any(|v| v.contains("cookie")),
+            "{path}: {vary:?}"
+        );
+        let language = vary.iter().any(|v| v.contains("accept-language"));
+        assert_eq!(language, !path.starts_with("/api/"), "{path}: {vary:?}");
+    }
+    let embed = get(&app, "/petitions/p-tags/embed", &[]).await;
+    assert!(
+        embed.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public, max-age=1,"),
+        "the widget shows the count no staler than the page"
+    );
+}
