@@ -11,8 +11,14 @@ use undersigned::db;
 
 use crate::helpers::{Mail, TestDatabase, create_petition_in, spawn_app_on};
 
-/// Starts `undersigned serve` on `shared` as a process of its own; returns it and its URL.
-fn serve(shared: &TestDatabase, dir: &std::path::Path) -> (std::process::Child, String) {
+/// Starts `undersigned serve` on `shared` as a process of its own, with `env` added and its
+/// standard error to `stderr`; returns it and its URL.
+pub fn serve(
+    shared: &TestDatabase,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    stderr: Stdio,
+) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_undersigned"))
         .arg("serve")
         .env_clear()
@@ -21,15 +27,9 @@ fn serve(shared: &TestDatabase, dir: &std::path::Path) -> (std::process::Child, 
         .env("UNDERSIGNED_KEY_FILE", shared.key_file())
         .env("UNDERSIGNED_BIND", "127.0.0.1:0")
         .env("UNDERSIGNED_DATABASE_URL", &shared.url)
-        .env("UNDERSIGNED_SIGN_RATE_PER_MINUTE", "1000000")
-        .env("UNDERSIGNED_SIGN_RATE_PER_HOUR", "1000000")
-        .env("UNDERSIGNED_CONFIRMATION_EMAILS_PER_HOUR", "1000000")
-        .env(
-            "UNDERSIGNED_CONFIRMATION_EMAILS_PER_DOMAIN_PER_HOUR",
-            "1000000",
-        )
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut banner = String::new();
@@ -50,7 +50,16 @@ async fn no_acknowledged_signature_is_lost_when_the_process_is_killed_mid_batch(
     let shared = Arc::new(TestDatabase::create());
     let dir = tempfile::tempdir().unwrap();
     // The server migrates the new database before it says where it listens.
-    let (mut child, url) = serve(&shared, dir.path());
+    let limits = [
+        ("UNDERSIGNED_SIGN_RATE_PER_MINUTE", "1000000"),
+        ("UNDERSIGNED_SIGN_RATE_PER_HOUR", "1000000"),
+        ("UNDERSIGNED_CONFIRMATION_EMAILS_PER_HOUR", "1000000"),
+        (
+            "UNDERSIGNED_CONFIRMATION_EMAILS_PER_DOMAIN_PER_HOUR",
+            "1000000",
+        ),
+    ];
+    let (mut child, url) = serve(&shared, dir.path(), &limits, Stdio::null());
     let pool = db::connect(&shared.url, 2).unwrap();
     let petition = create_petition_in(&pool, "p-kill", &[100]).await;
     let client = reqwest::Client::builder()

@@ -323,31 +323,14 @@ fn the_description_check_catches_missing_extra_and_mistyped_fields() {
 
 #[tokio::test]
 async fn json_logs_are_one_object_a_line_naming_routes_not_paths() {
-    use std::io::{BufRead, BufReader};
     let shared = crate::helpers::TestDatabase::create();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
-        .arg("serve")
-        .env_clear()
-        .env("UNDERSIGNED_LOG_FORMAT", "json")
-        .env("UNDERSIGNED_DATA_DIR", dir.path())
-        .env("UNDERSIGNED_KEY_FILE", shared.key_file())
-        .env("UNDERSIGNED_BIND", "127.0.0.1:0")
-        .env("UNDERSIGNED_DATABASE_URL", &shared.url)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
+    let (mut child, url) = crate::group_commit::serve(
+        &shared,
+        dir.path(),
+        &[("UNDERSIGNED_LOG_FORMAT", "json")],
+        std::process::Stdio::piped(),
+    );
     let res = reqwest::get(format!("{url}/confirm/secret-token-in-the-path"))
         .await
         .unwrap();
