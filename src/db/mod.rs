@@ -112,7 +112,7 @@ pub enum DbError {
 // lets readers run beside the single writer; foreign keys are off unless asked for; 16 MB of
 // page cache per connection keeps a campaign's hot pages out of the kernel's read path.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-     PRAGMA cache_size = -16000; \
+     PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;";
 
 /// Opens connections for the pool, applying per-backend settings.
@@ -333,6 +333,32 @@ pub fn truncate_wal(conn: &mut DbConnection) -> Result<(), DbError> {
         c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
     }
     Ok(())
+}
+
+/// SQLite: this connection's commits leave copying the write-ahead log to [`checkpoint`], run
+/// on another thread, until the log passes about 64 MB (16,384 pages instead of 1,000).
+/// Then the commit that passed it copies the rest itself, which is little, so that the next
+/// one can start the log over: a log only the other thread copied would, under a steady stream
+/// of commits, never be found fully copied, and would grow without end. PostgreSQL: nothing.
+/// For the connection that writes signatures at a peak.
+pub fn checkpoint_elsewhere(conn: &mut DbConnection) {
+    if let DbConnection::Sqlite(c) = conn {
+        use diesel::connection::SimpleConnection;
+        if let Err(e) = c.batch_execute("PRAGMA wal_autocheckpoint = 16384;") {
+            tracing::warn!(error = %e, "the writer's connection checkpoints itself");
+        }
+    }
+}
+
+/// SQLite: copies what it can of the write-ahead log into the database file, waiting for no
+/// one (a reader on an older snapshot leaves the rest for next time). PostgreSQL: nothing.
+pub fn checkpoint(conn: &mut DbConnection) {
+    if let DbConnection::Sqlite(c) = conn {
+        use diesel::connection::SimpleConnection;
+        if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+            tracing::warn!(error = %e, "write-ahead log checkpoint failed");
+        }
+    }
 }
 
 /// [`truncate_wal`] from a request: waits at most a moment for readers (a long export holds

@@ -54,31 +54,39 @@ pub fn counted() -> Counted {
         .and(signatures::withdrawn_at.is_null())
 }
 
-/// Inserts a new pending signature with the submission's data; a unique violation means the
-/// mailbox already signed this petition.
+/// Inserts a new pending signature with the submission's data and returns its id; `None` if
+/// the mailbox already signed this petition (the unique key on petition and mailbox decides,
+/// so two submissions racing cannot both insert).
 pub fn insert_pending(
     conn: &mut DbConnection,
     new: &NewSignature,
-) -> Result<i32, diesel::result::Error> {
-    diesel::insert_into(signatures::table)
-        .values((
-            signatures::petition_id.eq(new.petition_id),
-            signatures::personal.eq(&new.sealed_signature),
-            signatures::email_key.eq(&new.email_index),
-            signatures::domain_key.eq(&new.domain_index),
-            signatures::country.eq(new.country.code()),
-            signatures::public.eq(new.display.is_public()),
-            signatures::display.eq(new.display.as_str()),
-            signatures::wants_updates.eq(new.wants_updates),
-            signatures::locale.eq(&new.locale),
-            signatures::status.eq(SignatureStatus::Pending.as_str()),
-            signatures::created_at.eq(new.created_at),
-            signatures::emails_sent.eq(1),
-            signatures::emails_window_start.eq(new.created_at),
-            signatures::ip_hash.eq(&new.ip_hash),
-        ))
-        .returning(signatures::id)
-        .get_result::<i32>(conn)
+) -> Result<Option<i32>, diesel::result::Error> {
+    // `ON CONFLICT DO NOTHING`, not a savepoint around a failing insert: at a peak the group
+    // commit stores hundreds of submissions per transaction, and a savepoint each is work.
+    crate::with_backend!(conn, |c| {
+        diesel::insert_into(signatures::table)
+            .values((
+                signatures::petition_id.eq(new.petition_id),
+                signatures::personal.eq(&new.sealed_signature),
+                signatures::email_key.eq(&new.email_index),
+                signatures::domain_key.eq(&new.domain_index),
+                signatures::country.eq(new.country.code()),
+                signatures::public.eq(new.display.is_public()),
+                signatures::display.eq(new.display.as_str()),
+                signatures::wants_updates.eq(new.wants_updates),
+                signatures::locale.eq(&new.locale),
+                signatures::status.eq(SignatureStatus::Pending.as_str()),
+                signatures::created_at.eq(new.created_at),
+                signatures::emails_sent.eq(1),
+                signatures::emails_window_start.eq(new.created_at),
+                signatures::ip_hash.eq(&new.ip_hash),
+            ))
+            .on_conflict((signatures::petition_id, signatures::email_key))
+            .do_nothing()
+            .returning(signatures::id)
+            .get_result::<i32>(c)
+            .optional()
+    })
 }
 
 /// Stores the link for one submission, with that submission's own data: confirming the link

@@ -163,6 +163,18 @@ impl Mailer {
         }
     }
 
+    /// Emails the outbox worker claims per round. A round must end within its lease (2
+    /// minutes) or another worker would send its emails again: through SMTP, where one stalled
+    /// relay makes each wave of 32 wait out the 20-second timeout, 128 is four waves; a folder
+    /// on a local disk writes a thousand in well under a second, and each round costs two
+    /// write transactions, which at a campaign peak wait in line with the signatures.
+    pub fn round_size(&self) -> i64 {
+        match self {
+            Mailer::Smtp { .. } => 128,
+            Mailer::File { .. } | Mailer::Memory(_) => 1024,
+        }
+    }
+
     /// Where emails go, for the start-up banner.
     pub fn describe(&self) -> String {
         match self {

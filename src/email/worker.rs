@@ -22,10 +22,6 @@ use crate::sealed::{Personal, Purpose};
 /// Attempts before a job is given up on (about a day with the default backoff).
 pub const MAX_ATTEMPTS: i32 = 30;
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-/// Claimed at once: sent in `BATCH / CONCURRENCY` waves, each within the SMTP timeout (20 s),
-/// so a round ends well inside its lease (`email_lease_ms`, 2 minutes) even with a stalled
-/// relay: no other worker takes over and sends them twice.
-const BATCH: i64 = 128;
 /// The pause between two busy rounds.
 const ROUND_PAUSE: Duration = Duration::from_millis(10);
 /// Messages in flight at once (SMTP connections come from lettre's pool).
@@ -92,6 +88,7 @@ impl Worker {
         let lease_until = now + lease;
         let links = self.links.clone();
         let retry_base = self.retry_base;
+        let round = self.mailer.round_size();
         // Claiming and rendering the batch take one pooled connection, once: the sends that
         // follow touch no database, so a mailing leaves the pool to the people signing.
         let jobs = db::run(&self.pool, move |c| {
@@ -101,7 +98,7 @@ impl Worker {
                 tracing::error!("the database's data key changed: restart with the new key");
                 return Ok(vec![]);
             }
-            let ids = outbox::due(c, now, BATCH)?;
+            let ids = outbox::due(c, now, round)?;
             let claimed = outbox::claim(c, &ids, now, lease_until)?;
             let mut updates = HashMap::new();
             let mut titles = HashMap::new();

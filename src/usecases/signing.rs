@@ -61,12 +61,10 @@ pub fn sign_in(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome
     {
         let now = req.new.created_at;
         // Insert first: a duplicate is found by the unique constraint, not by a read that a
-        // concurrent submission could overtake. The savepoint keeps PostgreSQL's transaction
-        // usable after the violation.
-        let inserted = conn.transaction(|c| sigs::insert_pending(c, &req.new));
-        let (signature_id, outcome) = match inserted {
-            Ok(id) => (id, SignOutcome::Created),
-            Err(e) if db::is_unique_violation(&e) => {
+        // concurrent submission could overtake.
+        let (signature_id, outcome) = match sigs::insert_pending(conn, &req.new)? {
+            Some(id) => (id, SignOutcome::Created),
+            None => {
                 let (id, status): (i32, String) = signatures::table
                     .filter(signatures::petition_id.eq(req.new.petition_id))
                     .filter(signatures::email_key.eq(&req.new.email_index))
@@ -79,7 +77,6 @@ pub fn sign_in(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome
                     SignatureStatus::from_stored(&status) == SignatureStatus::Confirmed;
                 (id, SignOutcome::Resent { already_confirmed })
             }
-            Err(e) => return Err(e.into()),
         };
         let already_signed;
         let email = if outcome
