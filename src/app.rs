@@ -150,6 +150,10 @@ impl Application {
                 .to_string(),
         };
         let refresh = Duration::from_millis(settings.public_refresh_ms);
+        let metrics = crate::metrics::Metrics::default();
+        let signer =
+            crate::usecases::group::SignWriter::start(pool.clone(), metrics.sign_batches.clone())
+                .context("cannot start the sign writer")?;
         let state = web::Data::new(AppState {
             log,
             witnesses: settings
@@ -175,10 +179,9 @@ impl Application {
             email_caps,
             keys,
             links,
-            live: crate::live::Live::new(refresh),
-            metrics: Default::default(),
-            signer: crate::usecases::group::SignWriter::start(pool.clone())
-                .context("cannot start the sign writer")?,
+            live: crate::live::Live::new(refresh, metrics.state_reads.clone()),
+            metrics,
+            signer,
             cards: Default::default(),
             card_renders: tokio::sync::Semaphore::new(2),
             qr_codes: Default::default(),

@@ -97,15 +97,22 @@ struct Slot {
 /// Every petition's public state this instance has served.
 pub struct Live {
     slots: DashMap<String, Arc<Slot>>,
+    /// Held while a petition not yet in memory is read, one per slug: a thousand requests
+    /// for it the moment after a restart make one read, not a thousand.
+    loading: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
     interval: Duration,
     cache_control: String,
+    reads: prometheus_client::metrics::counter::Counter,
 }
 
 impl Live {
-    pub fn new(interval: Duration) -> Live {
+    /// States read again after `interval`; each read from the database counts in `reads`.
+    pub fn new(interval: Duration, reads: prometheus_client::metrics::counter::Counter) -> Live {
         let secs = interval.as_secs().max(1);
         Live {
             slots: DashMap::new(),
+            loading: DashMap::new(),
+            reads,
             interval,
             cache_control: format!(
                 "public, max-age={secs}, stale-while-revalidate={}, stale-if-error=86400",
@@ -135,19 +142,7 @@ impl Live {
     ) -> Result<Option<Arc<Snapshot>>, DbError> {
         let slot = self.slots.get(slug).map(|s| s.value().clone());
         let Some(slot) = slot else {
-            let Some(snapshot) = read(pool, keys, slug.to_string(), None, 0).await? else {
-                return Ok(None);
-            };
-            let snapshot = Arc::new(snapshot);
-            self.slots.insert(
-                slug.to_string(),
-                Arc::new(Slot {
-                    current: RwLock::new(snapshot.clone()),
-                    changes: Default::default(),
-                    reading: tokio::sync::Mutex::new(()),
-                }),
-            );
-            return Ok(Some(snapshot));
+            return self.load(pool, keys, slug).await;
         };
         let changes = || slot.changes.load(std::sync::atomic::Ordering::Acquire);
         let last = current(&slot);
@@ -166,6 +161,7 @@ impl Live {
         // The daily series is counted again after a change made here (a confirmation), else
         // once a minute.
         let days = (last.generation == generation).then(|| last.days.clone());
+        self.reads.inc();
         match read(pool, keys, slug.to_string(), days, generation).await {
             Ok(Some(snapshot)) => {
                 let snapshot = Arc::new(snapshot);
@@ -183,6 +179,47 @@ impl Live {
                 Ok(Some(last))
             }
         }
+    }
+
+    /// The first read of a petition this instance has not served yet. Requests for it that
+    /// arrive meanwhile wait for that read and share it.
+    async fn load(
+        &self,
+        pool: &Pool,
+        keys: &Arc<Keys>,
+        slug: &str,
+    ) -> Result<Option<Arc<Snapshot>>, DbError> {
+        let gate = self.loading.entry(slug.to_string()).or_default().clone();
+        let read_here = {
+            let _turn = gate.lock().await;
+            match self.slots.get(slug).map(|s| current(s.value())) {
+                // Read by the request this one waited for.
+                Some(snapshot) => Ok(Some(snapshot)),
+                None => {
+                    self.reads.inc();
+                    read(pool, keys, slug.to_string(), None, 0)
+                        .await
+                        .map(|found| {
+                            found.map(|snapshot| {
+                                let snapshot = Arc::new(snapshot);
+                                self.slots.insert(
+                                    slug.to_string(),
+                                    Arc::new(Slot {
+                                        current: RwLock::new(snapshot.clone()),
+                                        changes: Default::default(),
+                                        reading: tokio::sync::Mutex::new(()),
+                                    }),
+                                );
+                                snapshot
+                            })
+                        })
+                }
+            }
+        };
+        // Taken away once used, so a slug that names no petition leaves nothing behind; those
+        // still waiting on it find the state read, or read themselves.
+        self.loading.remove_if(slug, |_, g| Arc::ptr_eq(g, &gate));
+        read_here
     }
 
     /// Marks the petition `slug` as changed by this instance: its next request reads it again.

@@ -35,6 +35,10 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub signed: Counter,
+    /// Reads of a petition's public state from the database (`live::Live`).
+    pub state_reads: Counter,
+    /// Submissions per group-commit transaction (`usecases::group`).
+    pub sign_batches: Histogram,
     confirmed: Gauge,
     outbox_depth: Gauge,
     outbox_age: Gauge,
@@ -83,6 +87,9 @@ impl Default for Metrics {
             requests: requests.clone(),
             latency: latency.clone(),
             signed: Counter::default(),
+            state_reads: Counter::default(),
+            // 1 to 512 submissions per transaction.
+            sign_batches: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             confirmed: Gauge::default(),
             outbox_depth: Gauge::default(),
             outbox_age: Gauge::default(),
@@ -106,6 +113,17 @@ impl Default for Metrics {
             "signatures_signed",
             "Sign submissions stored by this instance",
             m.signed.clone(),
+        );
+        registry.register(
+            "petition_state_reads",
+            "Times a petition's public state was read from the database (at most once per \
+             public_refresh_ms each, whatever the traffic)",
+            m.state_reads.clone(),
+        );
+        registry.register(
+            "sign_batch_size",
+            "Submissions stored per group-commit transaction",
+            m.sign_batches.clone(),
         );
         registry.register(
             "signatures_counted",

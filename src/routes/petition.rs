@@ -269,7 +269,9 @@ pub async fn show(
     let snapshot = state.petition(&slug).await?;
     // The link's tag rides along in the form; nothing is stored until a signature is.
     let source = crate::domain::Source::from_query(req.query_string());
-    if source.is_some() {
+    // The page names its own address (for the language switcher): one spelled another way
+    // (`%62ench` for `bench`) is answered, but not kept for everyone.
+    if source.is_some() || req.path() != format!("/petitions/{}", snapshot.view.petition.slug) {
         let form = FormState {
             source,
             ..FormState::default()

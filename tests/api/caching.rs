@@ -309,3 +309,72 @@ async fn each_encoding_has_its_own_etag_and_nothing_public_varies_by_cookie() {
         "the widget shows the count no staler than the page"
     );
 }
+
+async fn state_reads(app: &TestApp) -> u64 {
+    let metrics = app.text("/metrics").await;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("undersigned_petition_state_reads_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no state reads in\n{metrics}"))
+}
+
+#[tokio::test]
+async fn a_crowd_arriving_at_a_petition_not_yet_in_memory_makes_one_read_of_it() {
+    // Nothing goes stale during the test: every read counted is a first one.
+    let app = spawn_app_with_refresh("600000").await;
+    app.create_petition("p-cold", &[100]).await;
+    let before = state_reads(&app).await;
+    let crowd = (0..60).map(|i| {
+        let path = match i % 3 {
+            0 => "/petitions/p-cold",
+            1 => "/api/v1/petitions/p-cold",
+            _ => "/api/v1/petitions/p-cold?fields=count",
+        };
+        let url = format!("{}{path}", app.address);
+        async move {
+            spawn_client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(crowd).await;
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    assert_eq!(state_reads(&app).await - before, 1);
+    // A slug that names no petition: each gets its 404, and nothing is kept for it.
+    let missing = (0..20).map(|_| {
+        let url = format!("{}/petitions/p-none", app.address);
+        async move {
+            spawn_client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    assert!(
+        futures_util::future::join_all(missing)
+            .await
+            .iter()
+            .all(|&s| s == 404)
+    );
+    assert_eq!(app.get("/petitions/p-none").await.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn the_page_kept_for_everyone_names_its_own_address_however_the_first_visitor_spelled_it() {
+    let app = spawn_app().await;
+    app.create_petition("p-spelled", &[100]).await;
+    // The first visitor writes the slug with an escaped letter: answered, not kept.
+    let odd = app.text("/petitions/%70-spelled").await;
+    assert!(odd.contains("next=%2Fpetitions%2F%2570-spelled"), "{odd}");
+    let page = app.text("/petitions/p-spelled").await;
+    assert!(page.contains("next=%2Fpetitions%2Fp-spelled"), "{page}");
+    assert!(!page.contains("%2570"), "{page}");
+}
