@@ -154,7 +154,10 @@ impl Application {
         let signer =
             crate::usecases::group::SignWriter::start(pool.clone(), metrics.sign_batches.clone())
                 .context("cannot start the sign writer")?;
+        let checkpoints = db::Checkpoints::start(&settings.database_url, pool.clone())
+            .context("cannot start the write-ahead log's checkpoints")?;
         let state = web::Data::new(AppState {
+            _checkpoints: checkpoints,
             log,
             witnesses: settings
                 .witness_keys

@@ -83,6 +83,23 @@ impl Snapshot {
     }
 }
 
+/// A petition's first read, shared by the requests that wait for it (an error as its text).
+type FirstRead = tokio::sync::OnceCell<Result<Option<Arc<Snapshot>>, String>>;
+
+/// Removes its gate from `loading` when dropped, unless another took its place.
+struct Ungate<'a> {
+    loading: &'a DashMap<String, Arc<FirstRead>>,
+    slug: &'a str,
+    gate: &'a Arc<FirstRead>,
+}
+
+impl Drop for Ungate<'_> {
+    fn drop(&mut self) {
+        self.loading
+            .remove_if(self.slug, |_, g| Arc::ptr_eq(g, self.gate));
+    }
+}
+
 /// One rendering of a state, made by the first request that needs it.
 type Made = Arc<std::sync::Mutex<Option<Arc<Rendered>>>>;
 
@@ -97,9 +114,9 @@ struct Slot {
 /// Every petition's public state this instance has served.
 pub struct Live {
     slots: DashMap<String, Arc<Slot>>,
-    /// Held while a petition not yet in memory is read, one per slug: a thousand requests
-    /// for it the moment after a restart make one read, not a thousand.
-    loading: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// The outcome of reading a petition not yet in memory, one per slug while it is read: a
+    /// thousand requests for it the moment after a restart make one read, not a thousand.
+    loading: DashMap<String, Arc<FirstRead>>,
     interval: Duration,
     cache_control: String,
     reads: prometheus_client::metrics::counter::Counter,
@@ -182,7 +199,8 @@ impl Live {
     }
 
     /// The first read of a petition this instance has not served yet. Requests for it that
-    /// arrive meanwhile wait for that read and share it.
+    /// arrive meanwhile wait for that read and take its outcome, "no such petition" and
+    /// failures included.
     async fn load(
         &self,
         pool: &Pool,
@@ -190,36 +208,37 @@ impl Live {
         slug: &str,
     ) -> Result<Option<Arc<Snapshot>>, DbError> {
         let gate = self.loading.entry(slug.to_string()).or_default().clone();
-        let read_here = {
-            let _turn = gate.lock().await;
-            match self.slots.get(slug).map(|s| current(s.value())) {
-                // Read by the request this one waited for.
-                Some(snapshot) => Ok(Some(snapshot)),
-                None => {
-                    self.reads.inc();
-                    read(pool, keys, slug.to_string(), None, 0)
-                        .await
-                        .map(|found| {
-                            found.map(|snapshot| {
-                                let snapshot = Arc::new(snapshot);
-                                self.slots.insert(
-                                    slug.to_string(),
-                                    Arc::new(Slot {
-                                        current: RwLock::new(snapshot.clone()),
-                                        changes: Default::default(),
-                                        reading: tokio::sync::Mutex::new(()),
-                                    }),
-                                );
-                                snapshot
-                            })
-                        })
-                }
-            }
+        // Taken away once used, even by a request whose client left mid-read, so a slug that
+        // names no petition leaves nothing behind.
+        let _away = Ungate {
+            loading: &self.loading,
+            slug,
+            gate: &gate,
         };
-        // Taken away once used, so a slug that names no petition leaves nothing behind; those
-        // still waiting on it find the state read, or read themselves.
-        self.loading.remove_if(slug, |_, g| Arc::ptr_eq(g, &gate));
-        read_here
+        let outcome = gate
+            .get_or_init(|| async {
+                if let Some(slot) = self.slots.get(slug).map(|s| s.value().clone()) {
+                    return Ok(Some(current(&slot)));
+                }
+                self.reads.inc();
+                let found = read(pool, keys, slug.to_string(), None, 0)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(found.map(|snapshot| {
+                    let snapshot = Arc::new(snapshot);
+                    self.slots.insert(
+                        slug.to_string(),
+                        Arc::new(Slot {
+                            current: RwLock::new(snapshot.clone()),
+                            changes: Default::default(),
+                            reading: tokio::sync::Mutex::new(()),
+                        }),
+                    );
+                    snapshot
+                }))
+            })
+            .await;
+        outcome.clone().map_err(DbError::Other)
     }
 
     /// Marks the petition `slug` as changed by this instance: its next request reads it again.

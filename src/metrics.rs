@@ -116,8 +116,9 @@ impl Default for Metrics {
         );
         registry.register(
             "petition_state_reads",
-            "Times a petition's public state was read from the database (at most once per \
-             public_refresh_ms each, whatever the traffic)",
+            "Times a petition's public state was read from the database: once per \
+             public_refresh_ms at most while it is viewed, however many view it, and after each \
+             change made here",
             m.state_reads.clone(),
         );
         registry.register(

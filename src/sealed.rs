@@ -154,9 +154,10 @@ impl Keys {
                 },
             )
             .map_err(|_| Unreadable("changed, or sealed for another purpose"))?;
-        let json = match deflated {
-            true => inflate(&plain).ok_or(Unreadable("not its data"))?,
-            false => plain,
+        let json = if deflated {
+            inflate(&plain).ok_or(Unreadable("not its data"))?
+        } else {
+            plain
         };
         serde_json::from_slice(json.trim_ascii_end()).map_err(|_| Unreadable("not its data"))
     }
@@ -222,9 +223,10 @@ fn deflate(json: &[u8]) -> Vec<u8> {
         Vec::with_capacity(json.len() / 2),
         flate2::Compression::fast(),
     );
-    // Writing to a `Vec` cannot fail.
-    let _ = encoder.write_all(json);
-    encoder.finish().unwrap_or_default()
+    encoder
+        .write_all(json)
+        .and_then(|()| encoder.finish())
+        .expect("deflating into memory cannot fail")
 }
 
 /// The deflated stream at the start of `plain` (the padding after it is not read); `None` if
@@ -382,6 +384,13 @@ mod tests {
         let a = k.seal(Purpose::Email, &"a@b.am".to_string());
         let b = k.seal(Purpose::Email, &"ab@b.am".to_string());
         assert_eq!(a.len(), b.len());
+    }
+
+    #[test]
+    fn a_deflated_value_opening_to_more_than_its_cap_does_not_open() {
+        assert!(inflate(&deflate(&vec![b' '; 1 << 20])).is_some());
+        assert!(inflate(&deflate(&vec![b' '; (MAX_INFLATED + 1) as usize])).is_none());
+        assert!(inflate(b"not deflated at all").is_none());
     }
 
     proptest! {

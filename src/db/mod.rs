@@ -110,9 +110,17 @@ pub enum DbError {
 // SQLite settings for every connection: busy_timeout first, so that the pool's connections,
 // opened in parallel, queue for the lock that switching to WAL takes instead of failing; WAL
 // lets readers run beside the single writer; foreign keys are off unless asked for; 16 MB of
-// page cache per connection keeps a campaign's hot pages out of the kernel's read path.
+// page cache per connection keeps a campaign's hot pages out of the kernel's read path;
+// temporary tables and savepoint journals stay in memory (one transaction of the group commit
+// holds hundreds of savepoints, and a temporary file is a copy of pages outside the database,
+// which `secure_delete` does not reach). The write-ahead log is copied into the database by
+// `Checkpoints`, every 250 ms on a thread of its own, rather than by whichever commit finds it
+// past 1,000 pages (at a peak that copy and its fsync were a tenth of the sign writer's time,
+// and every signer in that batch waited for them); a commit still copies what is left once it
+// passes 16,384 pages (64 MB), so that the log starts over, and is then cut back to 64 MB.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
      PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; \
+     PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;";
 
 /// Opens connections for the pool, applying per-backend settings.
@@ -328,37 +336,84 @@ where
 /// still on an older snapshot makes it a partial checkpoint: the next sweep finishes it.
 /// PostgreSQL: nothing (its WAL is recycled by the server; see the README on archives).
 pub fn truncate_wal(conn: &mut DbConnection) -> Result<(), DbError> {
-    if let DbConnection::Sqlite(c) = conn {
-        use diesel::connection::SimpleConnection;
-        c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    if let DbConnection::Sqlite(c) = conn
+        && !truncate(c)?
+    {
+        tracing::info!("the write-ahead log is partly truncated: the next sweep finishes it");
     }
     Ok(())
 }
 
-/// SQLite: this connection's commits leave copying the write-ahead log to [`checkpoint`], run
-/// on another thread, until the log passes about 64 MB (16,384 pages instead of 1,000).
-/// Then the commit that passed it copies the rest itself, which is little, so that the next
-/// one can start the log over: a log only the other thread copied would, under a steady stream
-/// of commits, never be found fully copied, and would grow without end. PostgreSQL: nothing.
-/// For the connection that writes signatures at a peak.
-pub fn checkpoint_elsewhere(conn: &mut DbConnection) {
-    if let DbConnection::Sqlite(c) = conn {
-        use diesel::connection::SimpleConnection;
-        if let Err(e) = c.batch_execute("PRAGMA wal_autocheckpoint = 16384;") {
-            tracing::warn!(error = %e, "the writer's connection checkpoints itself");
+/// One checkpoint at a time in this process: a `TRUNCATE` that found the periodic copy running
+/// would give up at once (SQLite does not wait for the checkpoint lock), and erased rows would
+/// stay in the `-wal` file.
+static CHECKPOINTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn checkpointing() -> std::sync::MutexGuard<'static, ()> {
+    CHECKPOINTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What `PRAGMA wal_checkpoint` answers.
+#[derive(diesel::QueryableByName)]
+struct Checkpointed {
+    /// 1 if it could not run (another checkpoint, or a writer for `TRUNCATE`).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    /// Pages in the log, and how many of them are in the database file now.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    checkpointed: i32,
+}
+
+/// How often [`Checkpoints`] copies the write-ahead log into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// SQLite: copies the write-ahead log into the database file every 250 ms on a thread of its
+/// own (see `SQLITE_PRAGMAS`), until dropped. Nothing is started for PostgreSQL.
+pub struct Checkpoints {
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl Checkpoints {
+    pub fn start(database_url: &str, pool: Pool) -> std::io::Result<Option<Checkpoints>> {
+        if !matches!(Backend::from_url(database_url), Ok(Backend::Sqlite(_))) {
+            return Ok(None);
         }
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("wal-checkpoint".into())
+            .spawn(move || {
+                use std::sync::mpsc::RecvTimeoutError;
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                    // While a truncation runs, it does this one's work.
+                    let Ok(_turn) = CHECKPOINTING.try_lock() else {
+                        continue;
+                    };
+                    if let Ok(mut conn) = pool.get()
+                        && let DbConnection::Sqlite(c) = &mut *conn
+                    {
+                        let done = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+                            .get_result::<Checkpointed>(c);
+                        if let Err(e) = done {
+                            tracing::warn!(error = %e, "write-ahead log checkpoint failed");
+                        }
+                    }
+                }
+            })?;
+        Ok(Some(Checkpoints { _stop: stop }))
     }
 }
 
-/// SQLite: copies what it can of the write-ahead log into the database file, waiting for no
-/// one (a reader on an older snapshot leaves the rest for next time). PostgreSQL: nothing.
-pub fn checkpoint(conn: &mut DbConnection) {
-    if let DbConnection::Sqlite(c) = conn {
-        use diesel::connection::SimpleConnection;
-        if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
-            tracing::warn!(error = %e, "write-ahead log checkpoint failed");
-        }
-    }
+/// Runs `PRAGMA wal_checkpoint(TRUNCATE)` after any checkpoint of this process; `Ok(false)`
+/// if it could not finish now (a reader on an older snapshot, or a writer).
+fn truncate(c: &mut diesel::SqliteConnection) -> Result<bool, diesel::result::Error> {
+    let _turn = checkpointing();
+    let done =
+        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpointed>(c)?;
+    Ok(done.busy == 0 && done.log == done.checkpointed)
 }
 
 /// [`truncate_wal`] from a request: waits at most a moment for readers (a long export holds
@@ -367,13 +422,14 @@ pub fn checkpoint(conn: &mut DbConnection) {
 pub fn truncate_wal_briefly(conn: &mut DbConnection) {
     if let DbConnection::Sqlite(c) = conn {
         use diesel::connection::SimpleConnection;
-        let done = c.batch_execute(
-            "PRAGMA busy_timeout = 200; PRAGMA wal_checkpoint(TRUNCATE); \
-             PRAGMA busy_timeout = 10000;",
-        );
-        if let Err(e) = done {
-            let _ = c.batch_execute("PRAGMA busy_timeout = 10000;");
-            tracing::warn!(error = %e, "the write-ahead log was not truncated now");
+        let done = c
+            .batch_execute("PRAGMA busy_timeout = 200;")
+            .and_then(|()| truncate(c));
+        let _ = c.batch_execute("PRAGMA busy_timeout = 10000;");
+        match done {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("the write-ahead log was not truncated now"),
+            Err(e) => tracing::warn!(error = %e, "the write-ahead log was not truncated now"),
         }
     }
 }
@@ -383,7 +439,8 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
-/// Whether an error is a unique-constraint violation (used instead of backend-specific upserts).
+/// Whether an error is a unique-constraint violation: how a use case learns that what it
+/// inserts is already there, where `ON CONFLICT` cannot say it.
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
         e,

@@ -364,14 +364,17 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
     {
         use diesel::connection::SimpleConnection;
         match conn {
+            // VACUUM builds the new file in the temporary store: on disk, not in memory, for
+            // a database of any size.
             DbConnection::Sqlite(c) => c
-                .batch_execute("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+                .batch_execute("PRAGMA temp_store = FILE; VACUUM; PRAGMA temp_store = MEMORY;")
                 .map_err(DbError::from)?,
             DbConnection::Postgres(c) => c
                 .batch_execute("VACUUM FULL signatures, confirmation_tokens, email_jobs;")
                 .map_err(DbError::from)?,
         }
     }
+    super::truncate_wal(conn)?;
     Ok(sealed)
 }
 

@@ -61,8 +61,9 @@ pub fn insert_pending(
     conn: &mut DbConnection,
     new: &NewSignature,
 ) -> Result<Option<i32>, diesel::result::Error> {
-    // `ON CONFLICT DO NOTHING`, not a savepoint around a failing insert: at a peak the group
-    // commit stores hundreds of submissions per transaction, and a savepoint each is work.
+    // `ON CONFLICT DO NOTHING`, not a failing insert inside a savepoint of its own: at a peak
+    // the group commit stores hundreds of submissions per transaction, each already under a
+    // savepoint, and a second one each was work for nothing.
     crate::with_backend!(conn, |c| {
         diesel::insert_into(signatures::table)
             .values((

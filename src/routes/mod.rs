@@ -107,6 +107,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Writes sign submissions, many to a transaction (group commit).
     pub signer: crate::usecases::group::SignWriter,
+    /// SQLite: copies the write-ahead log into the database while the app runs.
+    pub _checkpoints: Option<crate::db::Checkpoints>,
     /// Each petition's public state, read from the database at most once per
     /// `public_refresh_ms`, with what was rendered from it.
     pub live: crate::live::Live,

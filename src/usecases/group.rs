@@ -30,27 +30,20 @@ struct Job {
 /// than wait in an ever longer line.
 const MAX_WAITING: usize = 8192;
 
-/// How often the write-ahead log is copied into the database file (SQLite), instead of by the
-/// writer in the middle of a commit: at a peak that copy and its `fsync` were a tenth of the
-/// writer's time, and every signer waiting on that batch waited for them too.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-
 /// Hands submissions to the writer thread.
 pub struct SignWriter {
     jobs: mpsc::SyncSender<Job>,
-    /// Dropped with the writer: the checkpointer stops.
-    _checkpoints: mpsc::Sender<()>,
 }
 
 impl SignWriter {
-    /// Starts the writer on a thread of its own, holding one pooled connection per batch. It
-    /// stops when the last `SignWriter` is dropped. Each batch's size goes to `sizes`.
+    /// Starts the writer on a thread of its own, keeping one pooled connection from batch to
+    /// batch. It stops when the last `SignWriter` is dropped. Each batch's size goes to
+    /// `sizes`.
     pub fn start(
         pool: Pool,
         sizes: prometheus_client::metrics::histogram::Histogram,
     ) -> std::io::Result<SignWriter> {
         let (jobs, queue) = mpsc::sync_channel::<Job>(MAX_WAITING);
-        let checkpoint_pool = pool.clone();
         std::thread::Builder::new()
             .name("sign-writer".into())
             .spawn(move || {
@@ -68,21 +61,7 @@ impl SignWriter {
                     write_caught(&pool, &mut held, batch);
                 }
             })?;
-        let (checkpoints, stop) = mpsc::channel::<()>();
-        std::thread::Builder::new()
-            .name("wal-checkpoint".into())
-            .spawn(move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY)
-                {
-                    if let Ok(mut conn) = checkpoint_pool.get() {
-                        db::checkpoint(&mut conn);
-                    }
-                }
-            })?;
-        Ok(SignWriter {
-            jobs,
-            _checkpoints: checkpoints,
-        })
+        Ok(SignWriter { jobs })
     }
 
     /// Stores a submission and queues its email, answering once they are committed.
@@ -102,8 +81,9 @@ impl SignWriter {
     }
 }
 
-/// [`write`], where a bug in one batch answers its submissions with an error (their senders
-/// drop: nothing of the batch was committed) and leaves the writer running for the next.
+/// [`write`], where a bug answers the submissions it has not answered yet with an error
+/// (their senders drop; a panic inside the batch's transaction rolls all of it back) and
+/// leaves the writer running for the next batch.
 fn write_caught(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec<Job>) {
     let written =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(pool, held, batch)));
@@ -114,25 +94,27 @@ fn write_caught(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec
     }
 }
 
+/// The held connection, or one from the pool.
+fn connection<'a>(
+    pool: &Pool,
+    held: &'a mut Option<db::PooledConnection>,
+) -> Option<&'a mut db::PooledConnection> {
+    if held.is_none() {
+        match pool.get() {
+            Ok(conn) => *held = Some(conn),
+            Err(e) => tracing::error!(error = %e, "sign writer: no database connection"),
+        }
+    }
+    held.as_mut()
+}
+
 /// Writes one batch on the held connection (taken from the pool when there is none) and
 /// answers each of its submissions.
 fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec<Job>) {
-    if held.is_none() {
-        match pool.get() {
-            Ok(mut conn) => {
-                db::checkpoint_elsewhere(&mut conn);
-                *held = Some(conn)
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "sign writer: no database connection");
-                for job in batch {
-                    let _ = job.done.send(Err(unavailable("no database connection")));
-                }
-                return;
-            }
+    let Some(conn) = connection(pool, held) else {
+        for job in batch {
+            let _ = job.done.send(Err(unavailable("no database connection")));
         }
-    }
-    let Some(conn) = held.as_mut() else {
         return;
     };
     // Everything in one transaction, each submission under its own savepoint.
@@ -151,21 +133,28 @@ fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec<Job>) 
             // none of it stands, so each submission is tried again alone, on a fresh
             // connection in case the old one is what failed.
             tracing::warn!(error = %e, size = batch.len(), "sign batch failed: writing one by one");
-            *held = pool.get().ok();
-            if let Some(conn) = held.as_mut() {
-                db::checkpoint_elsewhere(conn);
-            }
+            *held = None;
             batch.iter().map(|_| Err(retry())).collect()
         }
     };
+    // What the batch committed is answered first: nothing after can take it back.
+    let mut again = Vec::new();
     for (job, outcome) in batch.into_iter().zip(outcomes) {
-        let outcome = match (outcome, held.as_mut()) {
-            // A database error inside its savepoint: rolled back alone; tried once more alone.
-            (Err(UseCaseError::Db(_)), Some(conn)) => signing::sign(conn, &job.request),
-            (Err(UseCaseError::Db(e)), None) => Err(UseCaseError::Db(e)),
-            (other, _) => other,
+        match outcome {
+            // A database error inside its savepoint (or the whole batch): rolled back alone,
+            // tried once more alone.
+            Err(UseCaseError::Db(_)) => again.push(job),
+            other => {
+                let _ = job.done.send(other.map_err(AppError::from));
+            }
+        }
+    }
+    for job in again {
+        let outcome = match connection(pool, held) {
+            Some(conn) => signing::sign(conn, &job.request).map_err(AppError::from),
+            None => Err(unavailable("no database connection")),
         };
-        let _ = job.done.send(outcome.map_err(AppError::from));
+        let _ = job.done.send(outcome);
     }
 }
 
@@ -307,52 +296,20 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_whose_transaction_fails_is_written_again_one_by_one() {
+    fn a_batch_whose_transaction_fails_is_written_again_one_by_one_on_a_fresh_connection() {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
         let db = database();
-        // Another process holds the write lock; the writer's connection gives up on it at once,
-        // so the batch's transaction fails as it would after a deadlock or a lost connection.
-        let mut held = Some(db.pool.get().unwrap());
-        if let Some(db::DbConnection::Sqlite(c)) = held.as_deref_mut() {
-            use diesel::connection::SimpleConnection;
-            c.batch_execute("PRAGMA busy_timeout = 0;").unwrap();
-        }
-        let mut other = db.pool.get().unwrap();
-        if let db::DbConnection::Sqlite(c) = &mut *other {
-            use diesel::connection::SimpleConnection;
-            c.batch_execute("BEGIN IMMEDIATE;").unwrap();
-        }
-        let holder = std::thread::spawn(move || {
-            // Let go a moment later: the batch has failed by then, and the retries, on a fresh
-            // connection that waits for the lock, go through.
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            if let db::DbConnection::Sqlite(c) = &mut *other {
-                use diesel::connection::SimpleConnection;
-                c.batch_execute("COMMIT;").unwrap();
-            }
-        });
+        // The held connection is left inside a transaction: the batch's own cannot begin, as
+        // when a connection breaks or another instance deadlocks it.
+        let mut stuck = db.pool.get().unwrap();
+        crate::with_backend!(&mut *stuck, |c| AnsiTransactionManager::begin_transaction(
+            c
+        )
+        .unwrap());
+        let mut held = Some(stuck);
         let (a, a_rx) = job(&db, db.petition, "a@example.org", false);
         let (b, b_rx) = job(&db, db.petition, "b@example.org", false);
         write_caught(&db.pool, &mut held, vec![a, b]);
-        holder.join().unwrap();
-        // The failed batch's connection was put aside for a fresh one (which waits for locks).
-        let timeout: i32 = match held.as_deref_mut() {
-            Some(db::DbConnection::Sqlite(c)) => {
-                #[derive(QueryableByName)]
-                struct Timeout {
-                    #[diesel(sql_type = diesel::sql_types::Integer)]
-                    timeout: i32,
-                }
-                diesel::sql_query("PRAGMA busy_timeout")
-                    .get_result::<Timeout>(c)
-                    .unwrap()
-                    .timeout
-            }
-            _ => panic!("no connection held"),
-        };
-        assert_eq!(
-            timeout, 10_000,
-            "the batch did not fail: the test proved nothing"
-        );
         let a_answer = answer(a_rx);
         assert!(
             matches!(a_answer, Some(Ok(SignOutcome::Created))),
@@ -360,6 +317,14 @@ mod tests {
         );
         assert!(matches!(answer(b_rx), Some(Ok(SignOutcome::Created))));
         assert_eq!(stored(&db), (2, 2));
+        // Written on a fresh connection: the stuck one was put aside.
+        let conn = held.as_deref_mut().expect("a connection is held");
+        let depth = crate::with_backend!(conn, |c| {
+            AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .unwrap()
+        });
+        assert_eq!(depth, None);
     }
 
     #[test]

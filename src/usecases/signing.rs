@@ -58,54 +58,52 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
 /// [`sign`] inside a transaction the caller holds: the group commit runs many in one, each
 /// under a savepoint of its own (`usecases::group`).
 pub fn sign_in(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, UseCaseError> {
-    {
-        let now = req.new.created_at;
-        // Insert first: a duplicate is found by the unique constraint, not by a read that a
-        // concurrent submission could overtake.
-        let (signature_id, outcome) = match sigs::insert_pending(conn, &req.new)? {
-            Some(id) => (id, SignOutcome::Created),
-            None => {
-                let (id, status): (i32, String) = signatures::table
-                    .filter(signatures::petition_id.eq(req.new.petition_id))
-                    .filter(signatures::email_key.eq(&req.new.email_index))
-                    .select((signatures::id, signatures::status))
-                    .first(conn)?;
-                if let Some(until) = take_email_allowance(conn, id, req.cap, now)? {
-                    return Ok(SignOutcome::Capped { until });
-                }
-                let already_confirmed =
-                    SignatureStatus::from_stored(&status) == SignatureStatus::Confirmed;
-                (id, SignOutcome::Resent { already_confirmed })
+    let now = req.new.created_at;
+    // Insert first: a duplicate is found by the unique constraint, not by a read that a
+    // concurrent submission could overtake.
+    let (signature_id, outcome) = match sigs::insert_pending(conn, &req.new)? {
+        Some(id) => (id, SignOutcome::Created),
+        None => {
+            let (id, status): (i32, String) = signatures::table
+                .filter(signatures::petition_id.eq(req.new.petition_id))
+                .filter(signatures::email_key.eq(&req.new.email_index))
+                .select((signatures::id, signatures::status))
+                .first(conn)?;
+            if let Some(until) = take_email_allowance(conn, id, req.cap, now)? {
+                return Ok(SignOutcome::Capped { until });
             }
-        };
-        let already_signed;
-        let email = if outcome
-            == (SignOutcome::Resent {
-                already_confirmed: true,
-            }) {
-            let linked = diesel::update(
-                signatures::table
-                    .find(signature_id)
-                    .filter(signatures::withdrawn_at.is_null())
-                    .filter(signatures::erased_at.is_null()),
-            )
-            .set(signatures::withdraw_hash.eq(req.withdraw_hash.as_str()))
-            .execute(conn)?;
-            already_signed = (req.already_signed_email)(linked == 1);
-            &already_signed
-        } else {
-            sigs::insert_token(
-                conn,
-                signature_id,
-                &req.new,
-                &req.token_hash,
-                req.expires_at,
-            )?;
-            &req.confirm_email
-        };
-        outbox::enqueue(conn, email, Some(signature_id), now)?;
-        Ok(outcome)
-    }
+            let already_confirmed =
+                SignatureStatus::from_stored(&status) == SignatureStatus::Confirmed;
+            (id, SignOutcome::Resent { already_confirmed })
+        }
+    };
+    let already_signed;
+    let email = if outcome
+        == (SignOutcome::Resent {
+            already_confirmed: true,
+        }) {
+        let linked = diesel::update(
+            signatures::table
+                .find(signature_id)
+                .filter(signatures::withdrawn_at.is_null())
+                .filter(signatures::erased_at.is_null()),
+        )
+        .set(signatures::withdraw_hash.eq(req.withdraw_hash.as_str()))
+        .execute(conn)?;
+        already_signed = (req.already_signed_email)(linked == 1);
+        &already_signed
+    } else {
+        sigs::insert_token(
+            conn,
+            signature_id,
+            &req.new,
+            &req.token_hash,
+            req.expires_at,
+        )?;
+        &req.confirm_email
+    };
+    outbox::enqueue(conn, email, Some(signature_id), now)?;
+    Ok(outcome)
 }
 
 /// Counts one more email against a signature's cap; `Some(until)` if the cap is reached. Each

@@ -169,17 +169,9 @@ async fn a_burst_from_one_mailbox_in_one_batch_stores_one_signature_and_keeps_th
     .unwrap();
     assert_eq!(signatures, 81, "80 addresses and one repeated");
     // They were written together: fewer transactions than submissions.
-    let metrics = app.text("/metrics").await;
-    let figure = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
-    };
     let (batches, submissions) = (
-        figure("undersigned_sign_batch_size_count "),
-        figure("undersigned_sign_batch_size_sum "),
+        app.metric("undersigned_sign_batch_size_count").await,
+        app.metric("undersigned_sign_batch_size_sum").await,
     );
     assert_eq!(submissions, 120.0);
     assert!(

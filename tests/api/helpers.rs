@@ -242,6 +242,17 @@ impl TestApp {
         self.get(path).await.text().await.expect("a text body")
     }
 
+    /// The value of one line of `/metrics` (as this machine, which needs no token), named with
+    /// its labels: `undersigned_sign_batch_size_count`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let metrics = self.text("/metrics").await;
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{}", self.address, path))
