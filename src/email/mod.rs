@@ -137,6 +137,12 @@ impl Mailer {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .map_err(|e| anyhow::anyhow!("config key `smtp_url`: {e}"))?
                     .timeout(Some(Duration::from_secs(20)))
+                    // One connection for each message the worker has in flight (lettre keeps
+                    // 10 by default: the other 22 would wait their turn).
+                    .pool_config(
+                        lettre::transport::smtp::PoolConfig::new()
+                            .max_size(worker::CONCURRENCY as u32),
+                    )
                     .build();
                 // Only host and port: the URL may carry a password.
                 let server = url::Url::parse(url.expose_secret())

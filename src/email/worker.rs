@@ -25,7 +25,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// The pause between two busy rounds.
 const ROUND_PAUSE: Duration = Duration::from_millis(10);
 /// Messages in flight at once (SMTP connections come from lettre's pool).
-const CONCURRENCY: usize = 32;
+pub const CONCURRENCY: usize = 32;
 
 #[derive(Clone)]
 pub struct Worker {
