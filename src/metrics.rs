@@ -123,7 +123,7 @@ impl Default for Metrics {
         );
         registry.register(
             "sign_batch_size",
-            "Submissions stored per group-commit transaction",
+            "Submissions per group-commit transaction (each batch the writer took, written or not)",
             m.sign_batches.clone(),
         );
         registry.register(

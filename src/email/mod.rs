@@ -169,14 +169,18 @@ impl Mailer {
         }
     }
 
-    /// Emails the outbox worker claims per round. A round must end within its lease (2
-    /// minutes) or another worker would send its emails again: through SMTP, where one stalled
-    /// relay makes each wave of 32 wait out the 20-second timeout, 128 is four waves; a folder
-    /// on a local disk writes a thousand in well under a second, and each round costs two
-    /// write transactions, which at a campaign peak wait in line with the signatures.
-    pub fn round_size(&self) -> i64 {
+    /// Emails the outbox worker claims per round, for a round that may last `lease`. A round
+    /// must end within its lease or another worker would send its emails again: through SMTP,
+    /// where one stalled relay makes each wave of 32 wait out the 20-second timeout, a wave
+    /// per 30 seconds of lease (four, 128 emails, for the default two minutes); a folder on a
+    /// local disk writes a thousand in well under a second, and each round costs two write
+    /// transactions, which at a campaign peak wait in line with the signatures.
+    pub fn round_size(&self, lease: Duration) -> i64 {
         match self {
-            Mailer::Smtp { .. } => 128,
+            Mailer::Smtp { .. } => {
+                let waves = (lease.as_secs() / 30).clamp(1, 4);
+                i64::try_from(waves).unwrap_or(1) * worker::CONCURRENCY as i64
+            }
             Mailer::File { .. } | Mailer::Memory(_) => 1024,
         }
     }
@@ -291,5 +295,18 @@ mod tests {
                 .describe(),
             "SMTP server smtps://mail.example.org:465"
         );
+    }
+
+    #[tokio::test]
+    async fn an_smtp_round_ends_within_its_lease_and_a_folder_takes_more_at_once() {
+        let smtp = mailer("smtp://localhost:25").unwrap();
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        // Four waves of 32 for the default two minutes (each wave at most 20 s).
+        assert_eq!(smtp.round_size(minutes(2)), 128);
+        assert_eq!(smtp.round_size(Duration::from_secs(30)), 32);
+        assert_eq!(smtp.round_size(Duration::from_secs(5)), 32);
+        assert_eq!(smtp.round_size(minutes(60)), 128);
+        let folder = Mailer::Memory(MemoryOutbox::default());
+        assert_eq!(folder.round_size(minutes(2)), 1024);
     }
 }

@@ -88,7 +88,7 @@ impl Worker {
         let lease_until = now + lease;
         let links = self.links.clone();
         let retry_base = self.retry_base;
-        let round = self.mailer.round_size();
+        let round = self.mailer.round_size(self.lease);
         // Claiming and rendering the batch take one pooled connection, once: the sends that
         // follow touch no database, so a mailing leaves the pool to the people signing.
         let jobs = db::run(&self.pool, move |c| {

@@ -271,7 +271,9 @@ pub async fn show(
     let source = crate::domain::Source::from_query(req.query_string());
     // The page names its own address (for the language switcher): one spelled another way
     // (`%62ench` for `bench`) is answered, but not kept for everyone.
-    if source.is_some() || req.path() != format!("/petitions/{}", snapshot.view.petition.slug) {
+    let canonical =
+        req.path().strip_prefix("/petitions/") == Some(snapshot.view.petition.slug.as_str());
+    if source.is_some() || !canonical {
         let form = FormState {
             source,
             ..FormState::default()
