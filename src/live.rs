@@ -120,6 +120,18 @@ pub struct Live {
     interval: Duration,
     cache_control: String,
     reads: prometheus_client::metrics::counter::Counter,
+    /// Pages that are not one petition's (the home page's list), per language.
+    site: DashMap<(&'static str, Option<Lang>), Arc<SitePage>>,
+    /// Changes this instance made to any petition: the site's pages are made again after one.
+    site_changes: std::sync::atomic::AtomicU64,
+}
+
+/// One of the site's pages as last made: when, after which change, and the rendering.
+#[derive(Default)]
+struct SitePage {
+    made: RwLock<Option<(Instant, u64, Arc<Rendered>)>>,
+    /// Held by the one request that makes it again; the others serve the last one.
+    making: tokio::sync::Mutex<()>,
 }
 
 impl Live {
@@ -129,6 +141,8 @@ impl Live {
         Live {
             slots: DashMap::new(),
             loading: DashMap::new(),
+            site: DashMap::new(),
+            site_changes: Default::default(),
             reads,
             interval,
             cache_control: format!(
@@ -243,14 +257,75 @@ impl Live {
 
     /// Marks the petition `slug` as changed by this instance: its next request reads it again.
     pub fn changed(&self, slug: &str) {
+        self.site_changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if let Some(slot) = self.slots.get(slug) {
             slot.changes
                 .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
     }
 
+    /// A page of the site's own (`what` in `lang`), made by `make` at most once per interval
+    /// and again at once after a change made here, like a petition's state. While one request
+    /// makes it, the others serve the last one; if making it fails, the last one is served.
+    pub async fn site_page<F, Fut>(
+        &self,
+        what: &'static str,
+        lang: Option<Lang>,
+        make: F,
+    ) -> Result<Arc<Rendered>, crate::error::AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Rendered, crate::error::AppError>>,
+    {
+        // A few keys (pages × languages), all the site's own: the map stays small.
+        let page = self.site.entry((what, lang)).or_default().clone();
+        let last = || match page.made.read() {
+            Ok(made) => made.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let fresh = |made: &Option<(Instant, u64, Arc<Rendered>)>, generation: u64| match made {
+            Some((at, g, r)) if at.elapsed() < self.interval && *g == generation => Some(r.clone()),
+            _ => None,
+        };
+        let generation = self.site_changes.load(std::sync::atomic::Ordering::Acquire);
+        let before = last();
+        if let Some(r) = fresh(&before, generation) {
+            return Ok(r);
+        }
+        let _making = match (page.making.try_lock(), &before) {
+            (Ok(turn), _) => turn,
+            (Err(_), Some((_, _, r))) => return Ok(r.clone()),
+            (Err(_), None) => page.making.lock().await,
+        };
+        // Made by the request this one waited for.
+        if let Some(r) = fresh(&last(), generation) {
+            return Ok(r);
+        }
+        match make().await {
+            Ok(made) => {
+                let made = Arc::new(made);
+                let mut slot = match page.made.write() {
+                    Ok(slot) => slot,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                *slot = Some((Instant::now(), generation, made.clone()));
+                Ok(made)
+            }
+            Err(e) => match before {
+                Some((_, _, r)) => {
+                    tracing::warn!(error = %e, "{what} not made again: serving the last one");
+                    Ok(r)
+                }
+                None => Err(e),
+            },
+        }
+    }
+
     /// Marks every petition as changed (a change to the whole site: its logo, say).
     pub fn changed_all(&self) {
+        self.site_changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         for slot in self.slots.iter() {
             slot.changes
                 .fetch_add(1, std::sync::atomic::Ordering::AcqRel);

@@ -30,6 +30,29 @@ pub async fn home(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
+    // A link's source tag rides along in the language switcher: that page is not everyone's.
+    if crate::domain::Source::from_query(req.query_string()).is_some() {
+        return Ok(html(StatusCode::OK, render(&state, tr, &req).await?));
+    }
+    // The same page for everyone reading this language, made at most once per
+    // `public_refresh_ms` (and at once after a change made here): at a campaign's peak,
+    // visitors landing here cost no database work.
+    let page = state
+        .live
+        .site_page("home", Some(tr.lang), || async {
+            let body = render(&state, tr, &req).await?;
+            Ok(crate::live::Rendered::new(
+                "text/html; charset=utf-8",
+                body,
+                chrono::Utc::now(),
+            ))
+        })
+        .await?;
+    Ok(page.respond(&req, state.public_cache_control()))
+}
+
+/// The home page in `tr`'s language: every open petition, with its progress.
+async fn render(state: &AppState, tr: Tr, req: &HttpRequest) -> Result<String, AppError> {
     let now = db::now();
     let (petitions, goals, mut translated) = db::run(&state.pool, move |c| {
         let petitions = db::petitions::list_open(c, now)?;
@@ -59,8 +82,8 @@ pub async fn home(
         })
         .collect();
     let page = HomePage {
-        l: Layout::new(tr, tr.t("home.title"), &req),
+        l: Layout::new(tr, tr.t("home.title"), req),
         cards,
     };
-    Ok(html(StatusCode::OK, page.render()?))
+    Ok(page.render()?)
 }

@@ -394,3 +394,56 @@ async fn the_page_kept_for_everyone_names_its_own_address_however_the_first_visi
     assert!(page.contains("next=%2Fpetitions%2Fp-spelled"), "{page}");
     assert!(!page.contains("%2570"), "{page}");
 }
+
+#[tokio::test]
+async fn the_home_page_is_kept_for_everyone_and_changes_at_once_after_a_confirmation_here() {
+    let app = spawn_app_with_refresh("600000").await;
+    app.create_petition("p-home", &[100]).await;
+    let res = get(&app, "/", &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public")
+    );
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    // The same page again: a browser holding it is told so.
+    let again = get(
+        &app,
+        "/",
+        &[("Accept-Encoding", "gzip"), ("If-None-Match", &etag)],
+    )
+    .await;
+    assert_eq!(again.status().as_u16(), 304);
+    let page = app.text("/").await;
+    assert!(page.contains("0 of 100 signatures"), "{page}");
+    // A confirmation here shows at once, though the interval is ten minutes.
+    sign_and_confirm(&app, &[&app], "p-home", "one@example.org").await;
+    let page = app.text("/").await;
+    assert!(page.contains("1 of 100 signatures"), "{page}");
+    let changed = get(
+        &app,
+        "/",
+        &[("Accept-Encoding", "gzip"), ("If-None-Match", &etag)],
+    )
+    .await;
+    assert_eq!(changed.status().as_u16(), 200);
+    // A link's tag rides in the language switcher of its own page, never in everyone's.
+    let tagged = app.text("/?src=flyer").await;
+    assert!(tagged.contains("src%3Dflyer"), "{tagged}");
+    assert!(!app.text("/").await.contains("flyer"));
+}
+
+#[tokio::test]
+async fn a_petition_created_elsewhere_shows_on_the_home_page_within_the_interval() {
+    let app = spawn_app_with_refresh("300").await;
+    assert!(!app.text("/").await.contains("p-later"));
+    app.create_petition("p-later", &[100]).await;
+    assert!(
+        until(&app, "/", Duration::from_secs(10), |p| p
+            .contains("/petitions/p-later"))
+        .await,
+        "the home page never showed the new petition"
+    );
+}
