@@ -19,9 +19,8 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-export RUST_LOG=warn
-export UNDERSIGNED_SIGN_RATE_PER_MINUTE=100000000 UNDERSIGNED_SIGN_RATE_PER_HOUR=100000000
-export UNDERSIGNED_CONFIRMATION_EMAILS_PER_HOUR=100000000 UNDERSIGNED_CONFIRMATION_EMAILS_PER_DOMAIN_PER_HOUR=100000000
+. bench/lib.sh
+bench_unlimited
 python3 bench/smtp_sink.py "$smtp_port" "$dir/smtp-count" &
 pids+=($!)
 
@@ -35,7 +34,7 @@ for transport in ${TRANSPORTS:-files smtp}; do
   $bin petition create --slug bench --title "Benchmark petition" --goal 1000000 >/dev/null
   $bin serve >"$dir/$transport/serve.log" 2>&1 &
   app=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  bench_wait_up "$port"
   start=$(date +%s.%N)
   BENCH_PREFIX=$transport wrk -t2 -c32 -d"${secs}s" -s bench/sign.lua "http://127.0.0.1:$port/" >"$dir/wrk.txt"
   signed_at=$(date +%s.%N)

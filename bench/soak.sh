@@ -18,21 +18,15 @@ dir=$(mktemp -d)
 app=
 cleanup() { [ -n "$app" ] && kill "$app" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
-export RUST_LOG=warn UNDERSIGNED_DATABASE_URL=sqlite://$dir/undersigned.db UNDERSIGNED_DATA_DIR=$dir/data
+. bench/lib.sh
+bench_unlimited
+export UNDERSIGNED_DATABASE_URL=sqlite://$dir/undersigned.db UNDERSIGNED_DATA_DIR=$dir/data
 export UNDERSIGNED_BIND=127.0.0.1:$port
-export UNDERSIGNED_SIGN_RATE_PER_MINUTE=100000000 UNDERSIGNED_SIGN_RATE_PER_HOUR=100000000
-export UNDERSIGNED_CONFIRMATION_EMAILS_PER_HOUR=100000000 UNDERSIGNED_CONFIRMATION_EMAILS_PER_DOMAIN_PER_HOUR=100000000
 $bin demo >/dev/null
 $bin petition create --slug bench --title "Benchmark petition" --goal 100000000 >/dev/null
 $bin serve >"$dir/serve.log" 2>&1 &
 app=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-for slug in un-secretary-general-free-the-prisoners osce-moscow-mechanism; do
-  for _ in $(seq 600); do
-    curl -fs "http://127.0.0.1:$port/api/v1/petitions/$slug/log" | grep -q '"size":[1-9]' && break
-    sleep 0.2
-  done
-done
+bench_wait_demo "$port"
 ( while kill -0 "$app" 2>/dev/null; do
     find "$dir/data/outbox" -name '*.eml' -delete 2>/dev/null || true
     sleep 5

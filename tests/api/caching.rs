@@ -324,22 +324,9 @@ async fn each_encoding_has_its_own_etag_and_nothing_public_varies_by_cookie() {
     );
 }
 
-async fn state_reads(app: &TestApp) -> f64 {
-    app.metric("undersigned_petition_state_reads_total").await
-}
-
-#[tokio::test]
-async fn a_crowd_arriving_at_a_petition_not_yet_in_memory_makes_one_read_of_it() {
-    // Nothing goes stale during the test: every read counted is a first one.
-    let app = spawn_app_with_refresh("600000").await;
-    app.create_petition("p-cold", &[100]).await;
-    let before = state_reads(&app).await;
-    let crowd = (0..60).map(|i| {
-        let path = match i % 3 {
-            0 => "/petitions/p-cold",
-            1 => "/api/v1/petitions/p-cold",
-            _ => "/api/v1/petitions/p-cold?fields=count",
-        };
+/// The statuses of GETs of `paths`, all sent at once.
+async fn at_once(app: &TestApp, paths: impl Iterator<Item = &'static str>) -> Vec<u16> {
+    let requests = paths.map(|path| {
         let url = format!("{}{path}", app.address);
         async move {
             spawn_client()
@@ -351,29 +338,31 @@ async fn a_crowd_arriving_at_a_petition_not_yet_in_memory_makes_one_read_of_it()
                 .as_u16()
         }
     });
-    let statuses = futures_util::future::join_all(crowd).await;
+    futures_util::future::join_all(requests).await
+}
+
+async fn state_reads(app: &TestApp) -> f64 {
+    app.metric("undersigned_petition_state_reads_total").await
+}
+
+#[tokio::test]
+async fn a_crowd_arriving_at_a_petition_not_yet_in_memory_makes_one_read_of_it() {
+    // Nothing goes stale during the test: every read counted is a first one.
+    let app = spawn_app_with_refresh("600000").await;
+    app.create_petition("p-cold", &[100]).await;
+    let before = state_reads(&app).await;
+    let paths = [
+        "/petitions/p-cold",
+        "/api/v1/petitions/p-cold",
+        "/api/v1/petitions/p-cold?fields=count",
+    ];
+    let statuses = at_once(&app, (0..60).map(|i| paths[i % 3])).await;
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
     assert_eq!(state_reads(&app).await - before, 1.0);
     // A slug that names no petition: each gets its 404; asked again later, it is read again.
     let before = state_reads(&app).await;
-    let missing = (0..20).map(|_| {
-        let url = format!("{}/petitions/p-none", app.address);
-        async move {
-            spawn_client()
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    });
-    assert!(
-        futures_util::future::join_all(missing)
-            .await
-            .iter()
-            .all(|&s| s == 404)
-    );
+    let missing = at_once(&app, (0..20).map(|_| "/petitions/p-none")).await;
+    assert!(missing.iter().all(|&s| s == 404), "{missing:?}");
     let crowd_reads = state_reads(&app).await - before;
     assert!(
         (1.0..20.0).contains(&crowd_reads),
