@@ -54,26 +54,22 @@ impl Application {
     ) -> anyhow::Result<Application> {
         crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
         let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
-        let keys = {
+        let (keys, sealed) = {
             let settings = settings.clone();
             let pool = pool.clone();
-            Arc::new(
-                web::block(move || -> anyhow::Result<crate::keys::Keys> {
+            web::block(
+                move || -> anyhow::Result<(crate::keys::Keys, db::sealing::Sealed)> {
                     let mut conn = pool.get().context("cannot open the database")?;
-                    db::sealing::site_keys(&settings, &mut conn)
-                })
-                .await??,
+                    let keys = db::sealing::site_keys(&settings, &mut conn)?;
+                    tracing::info!(master_key = %keys.source, "keys derived");
+                    let sealed = db::prepare(&mut conn, &keys)?;
+                    let keys = db::sealing::with_index_key(&mut conn, keys)?;
+                    Ok((keys, sealed))
+                },
             )
+            .await??
         };
-        tracing::info!(master_key = %keys.source, "keys derived");
-        let prepare_keys = keys.clone();
-        let sealed = db::run(&pool, move |c| {
-            db::prepare(c, &prepare_keys).map_err(|e| match e {
-                db::sealing::KeyError::Db(e) => e,
-                other => db::DbError::Other(other.to_string()),
-            })
-        })
-        .await?;
+        let keys = Arc::new(keys);
         if sealed != db::sealing::Sealed::default() {
             tracing::info!(
                 signatures = sealed.signatures,

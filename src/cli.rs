@@ -354,6 +354,7 @@ fn open_with_keys(
     let mut conn = pool.get().context("cannot open the database")?;
     let keys = db::sealing::site_keys(settings, &mut conn)?;
     db::prepare(&mut conn, &keys)?;
+    let keys = db::sealing::with_index_key(&mut conn, keys)?;
     Ok((conn, keys))
 }
 

@@ -55,6 +55,9 @@ pub struct Settings {
     pub email_poll_ms: u64,
     /// How long a worker may hold a claimed email before another worker may take it over.
     pub email_lease_ms: u64,
+    /// The longest one email's whole SMTP exchange (connect, greeting, commands, data) may
+    /// take before it counts as a failed attempt.
+    pub smtp_timeout_s: u64,
     pub db_pool_size: u32,
     /// Password hashes computed at once (19 MiB each); `None`: twice the cores.
     pub password_hash_concurrency: Option<u32>,
@@ -111,6 +114,7 @@ struct RawSettings {
     email_retry_base_ms: Option<u64>,
     email_poll_ms: Option<u64>,
     email_lease_ms: Option<u64>,
+    smtp_timeout_s: Option<u64>,
     db_pool_size: Option<u32>,
     password_hash_concurrency: Option<u32>,
     log_interval_ms: Option<u64>,
@@ -154,6 +158,7 @@ impl RawSettings {
             email_retry_base_ms,
             email_poll_ms,
             email_lease_ms,
+            smtp_timeout_s,
             db_pool_size,
             password_hash_concurrency,
             log_interval_ms,
@@ -253,6 +258,25 @@ impl Settings {
             }
             _ => None,
         };
+        let smtp_timeout_s = match raw.smtp_timeout_s {
+            Some(0) => return Err(invalid("smtp_timeout_s", "must be greater than zero")),
+            Some(n) => n.min(3600),
+            None => 30,
+        };
+        let email_lease_ms = raw.email_lease_ms.unwrap_or(120_000).max(100);
+        // A claimed email must be sent (or have timed out) and recorded before another worker
+        // may take it over, or a slow relay would get it twice: the lease outlasts two whole
+        // exchanges, one for the wave ahead of it and its own.
+        if smtp_url.is_some() && email_lease_ms < 2 * 1000 * smtp_timeout_s + 1000 {
+            return Err(invalid(
+                "email_lease_ms",
+                format!(
+                    "must be more than twice smtp_timeout_s ({smtp_timeout_s} s) when smtp_url \
+                     is set: at least {}",
+                    2 * 1000 * smtp_timeout_s + 1000
+                ),
+            ));
+        }
         let mail_from = raw
             .mail_from
             .unwrap_or_else(|| "undersigned <noreply@localhost>".to_string())
@@ -318,8 +342,8 @@ impl Settings {
             },
             email_retry_base_ms: raw.email_retry_base_ms.unwrap_or(10_000).max(10),
             email_poll_ms: raw.email_poll_ms.unwrap_or(2_000).max(10),
-            // Longer than the SMTP timeout (20 s), so a slow send is not taken over while alive.
-            email_lease_ms: raw.email_lease_ms.unwrap_or(120_000).max(100),
+            email_lease_ms,
+            smtp_timeout_s,
             db_pool_size: positive("db_pool_size", raw.db_pool_size, 8)?,
             password_hash_concurrency: raw
                 .password_hash_concurrency
@@ -425,6 +449,7 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
             | "email_retry_base_ms"
             | "email_poll_ms"
             | "email_lease_ms"
+            | "smtp_timeout_s"
             | "log_interval_ms"
             | "public_refresh_ms"
             | "public_country_min"

@@ -155,6 +155,9 @@ impl ResponseError for AppError {
         {
             res.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
+        if let AppError::Unavailable(_) = self {
+            res.insert_header(("Retry-After", "5"));
+        }
         let mut res = res.body(self.status_code().canonical_reason().unwrap_or("error"));
         res.extensions_mut().insert(self.page());
         res

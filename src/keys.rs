@@ -209,6 +209,13 @@ impl Keys {
         &self.data_index
     }
 
+    /// The same keys, with `index` as the key of the keyed hashes that find signer data (the
+    /// database's own, [`crate::db::sealing::index_key`], which outlives rotations).
+    pub fn with_index_key(mut self, index: [u8; 32]) -> Keys {
+        self.data_index = index;
+        self
+    }
+
     /// The keys of the master key before the last rotation, when `previous_secret_key` is set.
     pub fn previous(&self) -> Option<&Keys> {
         self.previous.as_deref()

@@ -49,6 +49,9 @@ pub enum Purpose {
     /// The secret salt of a confirmed signature's log commitment (hex). In clear beside the
     /// public commitment it would let whoever holds the database test a guessed signer.
     Salt,
+    /// The site's index key (hex): the key of the keyed hashes that find a mailbox, kept in
+    /// the database under the data key so that it outlives rotations of the master key.
+    IndexKey,
 }
 
 impl Purpose {
@@ -63,6 +66,7 @@ impl Purpose {
             Purpose::Submission => b"undersigned submission v1",
             Purpose::Email => b"undersigned email job v1",
             Purpose::Salt => b"undersigned commitment salt v1",
+            Purpose::IndexKey => b"undersigned index key v1",
         }
     }
 }

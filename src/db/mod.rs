@@ -118,10 +118,13 @@ pub enum DbError {
 // past 1,000 pages (at a peak that copy and its fsync were a tenth of the sign writer's time,
 // and every signer in that batch waited for them); a commit still copies what is left once it
 // passes 16,384 pages (64 MB), so that the log starts over, and is then cut back to 64 MB.
+// `synchronous = FULL`: a commit returns only once the log is on disk, so an answer that
+// promises something (signed, confirmed, withdrawn, a checkpoint served) survives a power cut
+// or an OS crash, not only the process dying; group commit pays that fsync once per batch.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
      PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; \
      PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;";
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;";
 
 /// Opens connections for the pool, applying per-backend settings.
 #[derive(Debug)]
@@ -148,8 +151,12 @@ impl ManageConnection for Manager {
                 Ok(DbConnection::Sqlite(conn))
             }
             Backend::Postgres(url) => {
-                let conn =
-                    diesel::PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                let mut conn = diesel::PgConnection::establish(&with_deadlines(url))
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // A commit is acknowledged once it is on disk (the server's default, kept
+                // whatever the server's configuration says).
+                conn.batch_execute("SET synchronous_commit = on")
+                    .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Postgres(conn))
             }
         }
@@ -166,6 +173,32 @@ impl ManageConnection for Manager {
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
         std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
+}
+
+/// A PostgreSQL URL with deadlines on the network where it sets none: opening a connection
+/// gives up after 10 s, and an established one whose server stops answering (a host gone, a
+/// network cut, no reset ever sent) is given up on after 30 s instead of the kernel's
+/// quarter of an hour.
+fn with_deadlines(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    let given: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    {
+        let mut query = parsed.query_pairs_mut();
+        for (key, value) in [
+            ("connect_timeout", "10"),
+            ("keepalives_idle", "15"),
+            ("keepalives_interval", "5"),
+            ("keepalives_count", "3"),
+            ("tcp_user_timeout", "30000"),
+        ] {
+            if !given.iter().any(|g| g == key) {
+                query.append_pair(key, value);
+            }
+        }
+    }
+    parsed.to_string()
 }
 
 /// Creates the database (and its folder) if missing and returns a pool.

@@ -135,7 +135,7 @@ pub fn claim(
                     .or(email_jobs::lease_until.lt(now)),
             ),
     )
-    .set(email_jobs::lease_until.eq(lease_until))
+    .set(email_jobs::lease_until.eq(lease_end(lease_until)))
     // The columns in `EmailJob`'s field order (`as_returning` does not pass through the
     // two-backend connection).
     .returning((
@@ -148,41 +148,64 @@ pub fn claim(
     .load(conn)?)
 }
 
-/// Marks jobs sent and drops their content: a confirmation link inside is a credential, the
-/// recipient is personal data, and neither is needed once the message is out. One statement
-/// for a whole batch, so a mailing costs few write transactions.
-pub fn mark_sent(conn: &mut DbConnection, ids: &[i32], now: NaiveDateTime) -> Result<(), DbError> {
-    diesel::update(email_jobs::table.filter(email_jobs::id.eq_any(ids)))
-        .set((
-            email_jobs::sent_at.eq(now),
-            email_jobs::lease_until.eq(None::<NaiveDateTime>),
-            email_jobs::attempts.eq(email_jobs::attempts + 1),
-            email_jobs::content.eq(None::<String>),
-            email_jobs::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// A lease's end as stored: to the millisecond, so that a worker can name its own lease
+/// exactly (PostgreSQL keeps microseconds, the clock gives nanoseconds).
+pub fn lease_end(t: NaiveDateTime) -> NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
 }
 
-/// Records a failed attempt: retried at `retry_at`, or given up on when `retry_at` is `None`.
+/// Marks jobs sent and drops their content: a confirmation link inside is a credential, the
+/// recipient is personal data, and neither is needed once the message is out. Only jobs still
+/// under the caller's lease `lease` (as [`claim`] set it): one whose lease ran out may have
+/// been taken over by another worker, whose record counts. One statement for a whole batch, so
+/// a mailing costs few write transactions. Returns how many were marked.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    ids: &[i32],
+    lease: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        email_jobs::table
+            .filter(email_jobs::id.eq_any(ids))
+            .filter(email_jobs::lease_until.eq(lease)),
+    )
+    .set((
+        email_jobs::sent_at.eq(now),
+        email_jobs::lease_until.eq(None::<NaiveDateTime>),
+        email_jobs::attempts.eq(email_jobs::attempts + 1),
+        email_jobs::content.eq(None::<String>),
+        email_jobs::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?)
+}
+
+/// Records a failed attempt of a job under the caller's lease `lease`: retried at `retry_at`,
+/// or given up on when `retry_at` is `None`. Returns whether it was still the caller's.
 pub fn mark_failed(
     conn: &mut DbConnection,
     id: i32,
+    lease: NaiveDateTime,
     now: NaiveDateTime,
     retry_at: Option<NaiveDateTime>,
     error: &str,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     let error: String = error.chars().take(500).collect();
-    diesel::update(email_jobs::table.find(id))
-        .set((
-            email_jobs::attempts.eq(email_jobs::attempts + 1),
-            email_jobs::lease_until.eq(None::<NaiveDateTime>),
-            email_jobs::next_attempt_at.eq(retry_at.unwrap_or(now)),
-            email_jobs::failed_at.eq(if retry_at.is_none() { Some(now) } else { None }),
-            email_jobs::last_error.eq(Some(error)),
-        ))
-        .execute(conn)?;
-    Ok(())
+    let changed = diesel::update(
+        email_jobs::table
+            .find(id)
+            .filter(email_jobs::lease_until.eq(lease)),
+    )
+    .set((
+        email_jobs::attempts.eq(email_jobs::attempts + 1),
+        email_jobs::lease_until.eq(None::<NaiveDateTime>),
+        email_jobs::next_attempt_at.eq(retry_at.unwrap_or(now)),
+        email_jobs::failed_at.eq(if retry_at.is_none() { Some(now) } else { None }),
+        email_jobs::last_error.eq(Some(error)),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 /// Jobs not yet sent (pending or being retried), for health output and tests.

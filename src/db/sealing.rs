@@ -15,6 +15,8 @@ use crate::sealed::{Personal, Purpose};
 const DATA_KEY_ID: &str = "data_key_id";
 const SEALED: &str = "personal_data_sealed";
 const SALTS_SEALED: &str = "commitment_salts_sealed";
+/// The index key, sealed under the data key.
+const INDEX_KEY: &str = "index_key";
 
 /// Rows sealed (or re-sealed) at a time.
 const BATCH: i64 = 1000;
@@ -429,6 +431,42 @@ pub fn seal_clear_salts(conn: &mut DbConnection, keys: &Keys) -> Result<usize, K
     }
 }
 
+/// `keys` with this database's index key: the key of the keyed hashes that find a mailbox or a
+/// domain (`Keys::email_index`). It is made once per database and kept there sealed under the
+/// data key, so a rotation of the master key re-seals it but never changes it: every hash
+/// stored before a rotation, those of rows whose personal data retention erased included
+/// (nothing is left to re-hash them from), still finds its mailbox after it, and one mailbox
+/// still counts once. A database from before it was kept gets the key its hashes were made
+/// with, the one derived from the master key. Run after [`check_key`].
+pub fn with_index_key(conn: &mut DbConnection, keys: Keys) -> Result<Keys, KeyError> {
+    let index = super::write_tx(conn, |conn| {
+        serialise_instances(conn)?;
+        match get(conn, INDEX_KEY)? {
+            Some(sealed) => open_index_key(&keys, &sealed),
+            None => {
+                let index = *keys.data_index_key();
+                set(
+                    conn,
+                    INDEX_KEY,
+                    &keys.seal(Purpose::IndexKey, &hex::encode(index)),
+                )?;
+                Ok(index)
+            }
+        }
+    })?;
+    Ok(keys.with_index_key(index))
+}
+
+fn open_index_key(keys: &Keys, sealed: &str) -> Result<[u8; 32], KeyError> {
+    let text: String = keys
+        .open(Purpose::IndexKey, sealed)
+        .map_err(|e| DbError::Other(format!("the index key: {e}")))?;
+    hex::decode(text)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| KeyError::Db(DbError::Other("the index key is damaged".into())))
+}
+
 /// What [`rotate`] re-sealed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rotated {
@@ -437,8 +475,8 @@ pub struct Rotated {
     pub emails: usize,
 }
 
-/// Re-seals every sealed value under the current key and recomputes the mailbox hashes, in one
-/// transaction; `keys` must carry the previous key (`previous_secret_key`). Run with the server
+/// Re-seals every sealed value under the current key, the index key included (which does not
+/// change: the mailbox hashes stay as they are, [`with_index_key`]), in one transaction; `keys` must carry the previous key (`previous_secret_key`). Run with the server
 /// stopped: a server running meanwhile would hash new mailboxes under another key.
 pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError> {
     let previous = keys.previous().ok_or(KeyError::Db(DbError::Other(
@@ -464,6 +502,17 @@ pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError>
                 });
             }
         }
+        // The index key, kept as it is; a database from before it was kept gets the one its
+        // hashes were made with, derived from the previous master key.
+        let index = match get(conn, INDEX_KEY)? {
+            Some(sealed) => open_index_key(keys, &sealed)?,
+            None => *previous.data_index_key(),
+        };
+        set(
+            conn,
+            INDEX_KEY,
+            &keys.seal(Purpose::IndexKey, &hex::encode(index)),
+        )?;
         let mut rotated = Rotated::default();
         let mut after = 0;
         loop {
@@ -491,15 +540,8 @@ pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError>
                 let p: Personal = keys
                     .open(Purpose::Signature, &text)
                     .map_err(|e| DbError::Other(format!("signature {id}: {e}")))?;
-                let dedupe = crate::domain::SignerEmail::parse(&p.email)
-                    .map(|e| e.dedupe_key().to_string())
-                    .unwrap_or_else(|_| p.email.to_lowercase());
                 diesel::update(signatures::table.find(id))
-                    .set((
-                        signatures::personal.eq(keys.seal(Purpose::Signature, &p)),
-                        signatures::email_key.eq(keys.email_index(&dedupe)),
-                        signatures::domain_key.eq(keys.domain_index_of(&dedupe)),
-                    ))
+                    .set(signatures::personal.eq(keys.seal(Purpose::Signature, &p)))
                     .execute(conn)?;
                 rotated.signatures += 1;
             }

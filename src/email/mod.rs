@@ -1,6 +1,7 @@
 //! Email: the transports ([`Mailer`]), the messages ([`messages`]) and the outbox [`worker`].
 
 pub mod messages;
+pub mod smtp;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::config::Settings;
@@ -90,11 +91,9 @@ impl Links {
 /// Where emails go.
 #[derive(Clone)]
 pub enum Mailer {
-    /// A real SMTP server from `smtp_url` (plain, STARTTLS or TLS, as the URL says).
-    Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        server: String,
-    },
+    /// A real SMTP server from `smtp_url` (plain, STARTTLS or TLS, as the URL says), each
+    /// message's exchange bounded by `smtp_timeout_s`.
+    Smtp(Arc<smtp::Smtp>),
     /// `.eml` files in a folder: the default, so a fresh install needs no mail server.
     File {
         transport: AsyncFileTransport<Tokio1Executor>,
@@ -134,29 +133,14 @@ impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Mailer> {
         match &settings.smtp_url {
             Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
-                    .map_err(|e| anyhow::anyhow!("config key `smtp_url`: {e}"))?
-                    .timeout(Some(Duration::from_secs(20)))
-                    // One connection for each message the worker has in flight (lettre keeps
-                    // 10 by default: the other 22 would wait their turn).
-                    .pool_config(
-                        lettre::transport::smtp::PoolConfig::new()
-                            .max_size(worker::CONCURRENCY as u32),
-                    )
-                    .build();
-                // Only host and port: the URL may carry a password.
-                let server = url::Url::parse(url.expose_secret())
-                    .ok()
-                    .map(|u| {
-                        format!(
-                            "{}://{}:{}",
-                            u.scheme(),
-                            u.host_str().unwrap_or("?"),
-                            u.port_or_known_default().unwrap_or(25)
-                        )
-                    })
-                    .unwrap_or_default();
-                Ok(Mailer::Smtp { transport, server })
+                let smtp = smtp::Smtp::from_url(
+                    url.expose_secret(),
+                    Duration::from_secs(settings.smtp_timeout_s),
+                    // One connection kept for each message the worker has in flight.
+                    worker::CONCURRENCY,
+                )
+                .map_err(|e| anyhow::anyhow!("config key `smtp_url`: {e}"))?;
+                Ok(Mailer::Smtp(Arc::new(smtp)))
             }
             None => {
                 let dir = settings.data_dir.join("outbox");
@@ -169,16 +153,18 @@ impl Mailer {
         }
     }
 
-    /// Emails the outbox worker claims per round, for a round that may last `lease`. A round
-    /// must end within its lease or another worker would send its emails again: through SMTP,
-    /// where one stalled relay makes each wave of 32 wait out the 20-second timeout, a wave
-    /// per 30 seconds of lease (four, 128 emails, for the default two minutes); a folder on a
-    /// local disk writes a thousand in well under a second, and each round costs two write
-    /// transactions, which at a campaign peak wait in line with the signatures.
+    /// Emails the outbox worker claims at once, when every one of them must be sent (or have
+    /// failed) and recorded within `lease`, or another worker would send it again. Through
+    /// SMTP a wave of `CONCURRENCY` may each take the whole `smtp_timeout_s`: as many waves as
+    /// fit in the lease with one to spare (at least one; the settings make the lease longer
+    /// than two exchanges). A folder on a local disk writes a thousand in well under a second,
+    /// and each claim costs a write transaction, which at a campaign peak waits in line with
+    /// the signatures.
     pub fn round_size(&self, lease: Duration) -> i64 {
         match self {
-            Mailer::Smtp { .. } => {
-                let waves = (lease.as_secs() / 30).clamp(1, 4);
+            Mailer::Smtp(smtp) => {
+                let exchange = smtp.timeout().as_millis().max(1);
+                let waves = (lease.as_millis() / exchange).saturating_sub(1).clamp(1, 4);
                 i64::try_from(waves).unwrap_or(1) * worker::CONCURRENCY as i64
             }
             Mailer::File { .. } | Mailer::Memory(_) => 1024,
@@ -188,7 +174,7 @@ impl Mailer {
     /// Where emails go, for the start-up banner.
     pub fn describe(&self) -> String {
         match self {
-            Mailer::Smtp { server, .. } => format!("SMTP server {server}"),
+            Mailer::Smtp(smtp) => format!("SMTP server {}", smtp.shown),
             Mailer::File { dir, .. } => format!(".eml files in {}", dir.display()),
             Mailer::Memory(_) => "memory".to_string(),
         }
@@ -225,16 +211,7 @@ impl Mailer {
                 permanent: true,
             })?;
         match self {
-            Mailer::Smtp { transport, .. } => {
-                transport
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| SendError {
-                        permanent: e.is_permanent(),
-                        message: e.to_string(),
-                    })
-            }
+            Mailer::Smtp(smtp) => smtp.send(&message).await,
             Mailer::File { transport, .. } => {
                 transport
                     .send(message)
@@ -301,9 +278,9 @@ mod tests {
     async fn an_smtp_round_ends_within_its_lease_and_a_folder_takes_more_at_once() {
         let smtp = mailer("smtp://localhost:25").unwrap();
         let minutes = |m: u64| Duration::from_secs(60 * m);
-        // Four waves of 32 for the default two minutes (each wave at most 20 s).
-        assert_eq!(smtp.round_size(minutes(2)), 128);
-        assert_eq!(smtp.round_size(Duration::from_secs(30)), 32);
+        // Three waves of 32 for the default two minutes (each wave at most 30 s, one spare).
+        assert_eq!(smtp.round_size(minutes(2)), 96);
+        assert_eq!(smtp.round_size(Duration::from_secs(61)), 32);
         assert_eq!(smtp.round_size(Duration::from_secs(5)), 32);
         assert_eq!(smtp.round_size(minutes(60)), 128);
         let folder = Mailer::Memory(MemoryOutbox::default());

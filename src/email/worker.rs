@@ -2,14 +2,16 @@
 //! exponential backoff. A job is only marked sent after the transport accepted it, so a crash
 //! mid-send means the job is sent again after its lease, never lost.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::messages::UpdateEmail;
 use super::{Links, Mailer};
@@ -22,7 +24,7 @@ use crate::sealed::{Personal, Purpose};
 /// Attempts before a job is given up on (about a day with the default backoff).
 pub const MAX_ATTEMPTS: i32 = 30;
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-/// The pause between two busy rounds.
+/// The pause between two claims of a busy mailing.
 const ROUND_PAUSE: Duration = Duration::from_millis(10);
 /// Messages in flight at once (SMTP connections come from lettre's pool).
 pub const CONCURRENCY: usize = 32;
@@ -42,30 +44,123 @@ pub struct Worker {
     pub links: Links,
 }
 
+/// What became of one send.
+struct Outcome {
+    id: i32,
+    /// The lease it was sent under.
+    lease: NaiveDateTime,
+    /// `None`: the transport accepted it; else why not, and when to try again (`None`: never).
+    failed: Option<(String, Option<NaiveDateTime>)>,
+}
+
+/// Outcomes are recorded once nothing is being sent, or this many are waiting, or the oldest
+/// has waited `RECORD_WAIT`: a send that hangs does not hold back the record of the others.
+const RECORD_BATCH: usize = 1024;
+const RECORD_WAIT: Duration = Duration::from_millis(250);
+
 impl Worker {
-    /// Runs until the task is dropped.
+    /// Runs until the task is dropped. Sends are independent: up to [`CONCURRENCY`] are in
+    /// flight at once, each bounded by the transport's own deadline (`smtp_timeout_s`), and a
+    /// free place takes the next claimed email at once, so one relay connection that hangs
+    /// holds one place for one timeout, never the others or the next claim.
     pub async fn run(self) {
+        let this = Arc::new(self);
+        // Each send a task of its own: it goes on while this loop waits for the database.
+        let mut sending: JoinSet<Outcome> = JoinSet::new();
+        let mut queue: VecDeque<Ready> = VecDeque::new();
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        let mut oldest_outcome = Instant::now();
+        // Whether due emails may be waiting: after a wake, a poll, or a claim that came back full.
+        let mut look = true;
+        let mut next_poll = Instant::now() + this.poll;
+        let mut next_claim = Instant::now();
         loop {
-            match self.run_once().await {
-                Ok(n) if n > 0 => {
-                    // A breath between rounds of a long mailing: SQLite has one writer, and a
-                    // sign request waiting for it should not lose every race to the worker.
-                    tokio::time::sleep(ROUND_PAUSE).await;
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "email worker could not read the outbox"),
+            while sending.len() < CONCURRENCY
+                && let Some(ready) = queue.pop_front()
+            {
+                let worker = this.clone();
+                sending.spawn(async move { worker.send(ready).await });
             }
+            if !outcomes.is_empty()
+                && (sending.is_empty()
+                    || outcomes.len() >= RECORD_BATCH
+                    || oldest_outcome.elapsed() >= RECORD_WAIT)
+            {
+                if let Err(e) = this.record(&outcomes).await {
+                    // Kept and tried again: a job recorded late is still this worker's while
+                    // its lease lasts, and one never recorded would be sent again after it.
+                    tracing::error!(error = %e, "email worker could not record what it sent");
+                    oldest_outcome = Instant::now();
+                } else {
+                    outcomes.clear();
+                }
+            }
+            if look
+                && queue.is_empty()
+                && sending.len() < CONCURRENCY
+                && Instant::now() >= next_claim
+            {
+                match this.claim().await {
+                    Ok((claimed, full)) => {
+                        look = full;
+                        // A breath between claims of a long mailing: SQLite has one writer,
+                        // and a sign request waiting for it should not lose every race.
+                        next_claim = Instant::now() + ROUND_PAUSE;
+                        queue.extend(claimed);
+                        if !queue.is_empty() {
+                            continue;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "email worker could not read the outbox");
+                        look = false;
+                    }
+                }
+            }
+            let record_at = oldest_outcome + RECORD_WAIT;
             tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.poll) => {}
+                Some(done) = sending.join_next(), if !sending.is_empty() => {
+                    match done {
+                        Ok(outcome) => {
+                            if outcomes.is_empty() {
+                                oldest_outcome = Instant::now();
+                            }
+                            outcomes.push(outcome);
+                        }
+                        // A send that panicked: its job is taken up again after its lease.
+                        Err(e) => tracing::error!(error = %e, "an email send failed unexpectedly"),
+                    }
+                }
+                _ = tokio::time::sleep_until(record_at), if !outcomes.is_empty() => {}
+                _ = tokio::time::sleep_until(next_claim), if look && Instant::now() < next_claim => {}
+                _ = this.wake.notified() => look = true,
+                _ = tokio::time::sleep_until(next_poll) => {
+                    look = true;
+                    next_poll = Instant::now() + this.poll;
+                }
             }
         }
     }
 
-    /// Enqueues a batch of any update being fanned out, then sends every job due now, several
-    /// at a time; returns how many jobs it queued and handled.
+    /// Sends every email due now and records what became of each: one whole round, for tests
+    /// and tools that want the outbox drained step by step. Returns how many it queued (by
+    /// fanning out updates) and handled.
     pub async fn run_once(&self) -> Result<usize, DbError> {
+        let (claimed, _) = self.claim().await?;
+        let handled = claimed.len();
+        let outcomes: Vec<Outcome> = futures_util::stream::iter(claimed)
+            .map(|ready| self.send(ready))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        self.record(&outcomes).await?;
+        Ok(handled)
+    }
+
+    /// Enqueues a batch of any update being fanned out, then claims the emails due now (at
+    /// most a round, [`Mailer::round_size`]) and opens or renders each. Returns them, and
+    /// whether the round was full (more may be due).
+    async fn claim(&self) -> Result<(Vec<Ready>, bool), DbError> {
         let lease = TimeDelta::from_std(self.lease).unwrap_or(TimeDelta::minutes(2));
         let fanned = db::run(&self.pool, move |c| {
             Ok(crate::usecases::updates::fan_out(c, db::now(), lease))
@@ -85,20 +180,21 @@ impl Worker {
             }
         };
         let now = db::now();
-        let lease_until = now + lease;
+        let lease_until = outbox::lease_end(now + lease);
         let links = self.links.clone();
         let retry_base = self.retry_base;
         let round = self.mailer.round_size(self.lease);
-        // Claiming and rendering the batch take one pooled connection, once: the sends that
-        // follow touch no database, so a mailing leaves the pool to the people signing.
-        let jobs = db::run(&self.pool, move |c| {
+        // Claiming and rendering take one pooled connection, once: the sends that follow touch
+        // no database, so a mailing leaves the pool to the people signing.
+        let (jobs, full) = db::run(&self.pool, move |c| {
             // An instance left running with the key from before a rotation cannot open what
             // is queued now: it sends nothing, and counts no attempt, until restarted.
             if let Err(DbError::StaleKey) = db::sealing::ensure_current_key(c, &links.keys) {
                 tracing::error!("the database's data key changed: restart with the new key");
-                return Ok(vec![]);
+                return Ok((vec![], false));
             }
             let ids = outbox::due(c, now, round)?;
+            let full = ids.len() as i64 >= round;
             let claimed = outbox::claim(c, &ids, now, lease_until)?;
             let mut updates = HashMap::new();
             let mut titles = HashMap::new();
@@ -120,7 +216,14 @@ impl Worker {
                                     now + TimeDelta::from_std(backoff(retry_base, attempt))
                                         .unwrap_or_default()
                                 });
-                                outbox::mark_failed(c, job.id, now, retry_at, &e.to_string())?;
+                                outbox::mark_failed(
+                                    c,
+                                    job.id,
+                                    lease_until,
+                                    now,
+                                    retry_at,
+                                    &e.to_string(),
+                                )?;
                                 continue;
                             }
                         }
@@ -132,42 +235,62 @@ impl Worker {
                     (None, _, _) => None,
                 };
                 match email {
-                    Some(email) => ready.push(Ready { job, email }),
-                    None => outbox::mark_failed(c, job.id, now, None, "no longer a recipient")?,
+                    Some(email) => ready.push(Ready {
+                        job,
+                        email,
+                        lease: lease_until,
+                    }),
+                    None => {
+                        outbox::mark_failed(c, job.id, lease_until, now, None, "no longer a recipient")?;
+                    }
                 }
             }
-            Ok(ready)
+            Ok((ready, full))
         })
         .await?;
-        let handled = queued + jobs.len();
-        let results: Vec<Result<Option<i32>, DbError>> = futures_util::stream::iter(jobs)
-            .map(|job| self.handle(job))
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        let mut sent = Vec::with_capacity(results.len());
-        let mut first_error = None;
-        for r in results {
-            match r {
-                Ok(Some(id)) => sent.push(id),
-                Ok(None) => {}
-                Err(e) => first_error = first_error.or(Some(e)),
-            }
-        }
-        // Marked sent only after the transport accepted them; a crash before this line sends
-        // them again after the lease, never loses them.
-        if !sent.is_empty() {
-            db::run(&self.pool, move |c| outbox::mark_sent(c, &sent, db::now())).await?;
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(handled),
-        }
+        Ok((jobs, full || queued > 0))
     }
 
-    /// Sends one claimed, rendered job; the job's id if the transport accepted it.
-    async fn handle(&self, ready: Ready) -> Result<Option<i32>, DbError> {
-        let Ready { job, email } = ready;
+    /// Records what became of sends, in one transaction: sent ones marked sent (their content
+    /// dropped), failed ones set for another attempt or given up on; each only while still
+    /// under the lease it was sent under.
+    async fn record(&self, outcomes: &[Outcome]) -> Result<(), DbError> {
+        let mut sent: HashMap<NaiveDateTime, Vec<i32>> = HashMap::new();
+        let mut failed = Vec::new();
+        for o in outcomes {
+            match &o.failed {
+                None => sent.entry(o.lease).or_default().push(o.id),
+                Some((error, retry_at)) => failed.push((o.id, o.lease, error.clone(), *retry_at)),
+            }
+        }
+        let expected: usize = sent.values().map(Vec::len).sum();
+        let marked = db::run(&self.pool, move |c| {
+            db::write_tx(c, |c| {
+                let now = db::now();
+                let mut marked = 0;
+                for (lease, ids) in &sent {
+                    marked += outbox::mark_sent(c, ids, *lease, now)?;
+                }
+                for (id, lease, error, retry_at) in &failed {
+                    outbox::mark_failed(c, *id, *lease, now, *retry_at, error)?;
+                }
+                Ok::<_, DbError>(marked)
+            })
+        })
+        .await?;
+        if marked < expected {
+            tracing::warn!(
+                late = expected - marked,
+                "emails sent after their lease ran out: another instance may send them again \
+                 (raise email_lease_ms)"
+            );
+        }
+        Ok(())
+    }
+
+    /// Sends one claimed, rendered job within the transport's deadline.
+    async fn send(&self, ready: Ready) -> Outcome {
+        let Ready { job, email, lease } = ready;
         let id = job.id;
         // Update emails name their unsubscribe link in headers too, so mail programs offer a
         // one-click "unsubscribe" (RFC 8058: a POST to the link, which ours accepts).
@@ -175,36 +298,33 @@ impl Worker {
             .update_id
             .and(job.signature_id)
             .map(|s| self.links.unsubscribe_url(s));
-        match self
+        let failed = match self
             .mailer
             .send(&self.from, &email, unsubscribe.as_deref())
             .await
         {
             Ok(()) => {
                 tracing::debug!(job.id = id, "email sent");
-                Ok(Some(id))
+                None
             }
             Err(err) => {
                 let attempt = job.attempts + 1;
-                let now = db::now();
-                let retry_at = (!err.permanent && attempt < MAX_ATTEMPTS)
-                    .then(|| now + TimeDelta::from_std(self.backoff(attempt)).unwrap_or_default());
+                let retry_at = (!err.permanent && attempt < MAX_ATTEMPTS).then(|| {
+                    db::now() + TimeDelta::from_std(self.backoff(attempt)).unwrap_or_default()
+                });
+                // An SMTP refusal often quotes the address: not kept, nor logged.
+                let message = crate::telemetry::without_addresses(&err.message);
                 tracing::warn!(
                     job.id = id,
                     attempt,
                     permanent = err.permanent,
-                    error = %crate::telemetry::without_addresses(&err.message),
+                    error = %message,
                     "email not sent"
                 );
-                // An SMTP refusal often quotes the address: not kept.
-                let message = crate::telemetry::without_addresses(&err.message);
-                db::run(&self.pool, move |c| {
-                    outbox::mark_failed(c, id, now, retry_at, &message)
-                })
-                .await?;
-                Ok(None)
+                Some((message, retry_at))
             }
-        }
+        };
+        Outcome { id, lease, failed }
     }
 
     /// The wait before attempt `attempt + 1`: base, 2×base, 4×base… capped at an hour.
@@ -224,6 +344,8 @@ fn backoff(base: Duration, attempt: i32) -> Duration {
 struct Ready {
     job: EmailJob,
     email: NewEmail,
+    /// The end of the lease it was claimed under.
+    lease: NaiveDateTime,
 }
 
 /// An update as its emails show it: title, Markdown, page HTML (unused: emails render their

@@ -26,6 +26,9 @@ struct Job {
     done: oneshot::Sender<Result<SignOutcome, AppError>>,
 }
 
+/// The longest a signer waits for their submission's commit before being asked to retry.
+const ANSWER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Submissions waiting at most: beyond, a signer is asked to try again in a moment rather
 /// than wait in an ever longer line.
 const MAX_WAITING: usize = 8192;
@@ -75,9 +78,19 @@ impl SignWriter {
                 },
                 mpsc::TrySendError::Disconnected(_) => unavailable("the sign writer stopped"),
             })?;
-        answer
-            .await
-            .map_err(|_| unavailable("the sign writer stopped"))?
+        // A writer held up (the database's write lock taken by something long, a disk that
+        // stalls, a server restarting) must not hold the signer: past the deadline they are
+        // asked to try again, which is safe either way (a second submission of one mailbox
+        // is the same signature).
+        match tokio::time::timeout(ANSWER_DEADLINE, answer).await {
+            Ok(answered) => answered.map_err(|_| unavailable("the sign writer stopped"))?,
+            Err(_) => {
+                tracing::warn!("a signature waited over 10 s for the sign writer");
+                Err(AppError::Busy {
+                    retry_after_secs: 5,
+                })
+            }
+        }
     }
 }
 
@@ -151,7 +164,12 @@ fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec<Job>) 
     }
     for job in again {
         let outcome = match connection(pool, held) {
-            Some(conn) => signing::sign(conn, &job.request).map_err(AppError::from),
+            // Still failing alone (a disk that is full, a server restarting): not stored, and
+            // the signer is asked to try again, never shown an internal error.
+            Some(conn) => signing::sign(conn, &job.request).map_err(|e| match e {
+                UseCaseError::Db(e) => AppError::Unavailable(e),
+                other => AppError::from(other),
+            }),
             None => Err(unavailable("no database connection")),
         };
         let _ = job.done.send(outcome);

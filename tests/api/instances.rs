@@ -102,7 +102,8 @@ async fn an_email_leased_by_a_killed_instance_is_sent_by_another_one() {
             "UNDERSIGNED_SMTP_URL",
             format!("smtp://127.0.0.1:{hole_port}"),
         )
-        .env("UNDERSIGNED_EMAIL_LEASE_MS", "1500")
+        .env("UNDERSIGNED_EMAIL_LEASE_MS", "3000")
+        .env("UNDERSIGNED_SMTP_TIMEOUT_S", "1")
         .env("UNDERSIGNED_EMAIL_POLL_MS", "50")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -166,7 +167,7 @@ async fn an_email_leased_by_a_killed_instance_is_sent_by_another_one() {
     let sent = b.wait_for_emails(1).await;
     assert_eq!(sent.len(), 1);
     assert!(sent[0].contains("To: ani@example.org"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.wait_until_sent().await;
     assert_eq!(b.emails().len(), 1, "sent once");
     let unsent = db::run(&pool, undersigned::db::outbox::pending_count)
         .await
