@@ -44,6 +44,7 @@ pub struct Metrics {
     outbox_age: Gauge,
     log_pending: Gauge,
     log_lag: Gauge,
+    log_unstarted: Gauge,
     pool_size: Gauge,
     pool_idle: Gauge,
 }
@@ -95,6 +96,7 @@ impl Default for Metrics {
             outbox_age: Gauge::default(),
             log_pending: Gauge::default(),
             log_lag: Gauge::default(),
+            log_unstarted: Gauge::default(),
             pool_size: Gauge::default(),
             pool_idle: Gauge::default(),
             registry: Registry::default(),
@@ -145,6 +147,12 @@ impl Default for Metrics {
             "log_pending",
             "Counted events waiting for a signed checkpoint",
             m.log_pending.clone(),
+        );
+        registry.register(
+            "log_unstarted",
+            "Petitions whose signed log has not started a minute after they were created: the \
+             server log says why",
+            m.log_unstarted.clone(),
         );
         registry.register(
             "log_lag_seconds",
@@ -201,14 +209,16 @@ pub async fn metrics(
             .content_type("text/plain; charset=utf-8")
             .body("metrics need the bearer token set as metrics_token\n"));
     }
-    let (counted, (depth, oldest_email), (pending, oldest_event)) = db::run(&state.pool, |c| {
-        Ok((
-            db::petitions::signatures_counted(c)?,
-            db::outbox::backlog(c)?,
-            (db::log::pending_count(c)?, db::log::oldest_pending(c)?),
-        ))
-    })
-    .await?;
+    let (counted, (depth, oldest_email), (pending, oldest_event), stuck) =
+        db::run(&state.pool, |c| {
+            Ok((
+                db::petitions::signatures_counted(c)?,
+                db::outbox::backlog(c)?,
+                (db::log::pending_count(c)?, db::log::oldest_pending(c)?),
+                db::log::stuck(c, db::now())?.len(),
+            ))
+        })
+        .await?;
     state.metrics.confirmed.set(counted);
     let now = db::now();
     let age = |t: Option<chrono::NaiveDateTime>| t.map_or(0, |t| (now - t).num_seconds().max(0));
@@ -217,6 +227,8 @@ pub async fn metrics(
     m.outbox_age.set(age(oldest_email));
     m.log_pending.set(pending);
     m.log_lag.set(age(oldest_event));
+    m.log_unstarted
+        .set(i64::try_from(stuck).unwrap_or(i64::MAX));
     let pool = state.pool.state();
     m.pool_size.set(i64::from(pool.connections));
     m.pool_idle.set(i64::from(pool.idle_connections));

@@ -119,6 +119,19 @@ pub fn unstarted(conn: &mut DbConnection) -> Result<Vec<i32>, DbError> {
         .load(conn)?)
 }
 
+/// Petitions whose log has not started a minute after they were created (id and title): the
+/// sequencer starts a new petition's log within an interval, so one still waiting cannot start
+/// (a counted signature without a commitment, a salt that does not open), and every count it
+/// shows goes unsigned until someone acts.
+pub fn stuck(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<(i32, String)>, DbError> {
+    Ok(petitions::table
+        .filter(petitions::log_started.eq(false))
+        .filter(petitions::created_at.lt(now - chrono::TimeDelta::minutes(1)))
+        .order(petitions::id.asc())
+        .select((petitions::id, petitions::title))
+        .load(conn)?)
+}
+
 /// Takes (or renews) the sequencer's lease for `holder` until `until`; `false` while another
 /// holder's lease runs.
 pub fn take_lease(

@@ -441,25 +441,24 @@ impl Checkpoints {
 }
 
 /// Runs `PRAGMA wal_checkpoint(TRUNCATE)` after any checkpoint of this process; `Ok(false)`
-/// if it could not finish now (a reader on an older snapshot, or a writer).
+/// if it could not finish now (a reader on an older snapshot, or a writer). It waits at most a
+/// moment: while a `TRUNCATE` checkpoint waits for readers, no writer may go on (a delivery
+/// package reads one snapshot for seconds), and signing must not stall behind it; what it could
+/// not finish, the hourly sweep does.
 fn truncate(c: &mut diesel::SqliteConnection) -> Result<bool, diesel::result::Error> {
+    use diesel::connection::SimpleConnection;
     let _turn = checkpointing();
-    let done =
-        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpointed>(c)?;
+    c.batch_execute("PRAGMA busy_timeout = 200;")?;
+    let done = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpointed>(c);
+    c.batch_execute("PRAGMA busy_timeout = 10000;")?;
+    let done = done?;
     Ok(done.busy == 0 && done.log == done.checkpointed)
 }
 
-/// [`truncate_wal`] from a request: waits at most a moment for readers (a long export holds
-/// its snapshot for seconds, and writers wait while a checkpoint does) and never fails the
-/// request: what it could not finish, the hourly sweep does.
+/// [`truncate_wal`] from a request: never fails the request.
 pub fn truncate_wal_briefly(conn: &mut DbConnection) {
     if let DbConnection::Sqlite(c) = conn {
-        use diesel::connection::SimpleConnection;
-        let done = c
-            .batch_execute("PRAGMA busy_timeout = 200;")
-            .and_then(|()| truncate(c));
-        let _ = c.batch_execute("PRAGMA busy_timeout = 10000;");
-        match done {
+        match truncate(c) {
             Ok(true) => {}
             Ok(false) => tracing::warn!("the write-ahead log was not truncated now"),
             Err(e) => tracing::warn!(error = %e, "the write-ahead log was not truncated now"),
@@ -493,6 +492,22 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn a_postgres_url_gets_network_deadlines_unless_it_sets_its_own() {
+        let url = with_deadlines("postgres://u:p@db.example/undersigned?connect_timeout=3");
+        let parsed = url::Url::parse(&url).unwrap();
+        let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+        let value = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(value("connect_timeout"), Some("3"));
+        assert_eq!(value("tcp_user_timeout"), Some("30000"));
+        assert_eq!(value("keepalives_idle"), Some("15"));
+        assert_eq!(
+            pairs.iter().filter(|(k, _)| k == "connect_timeout").count(),
+            1
+        );
+        assert!(url.starts_with("postgres://u:p@db.example/undersigned?"));
     }
 
     #[test]

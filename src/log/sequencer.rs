@@ -64,7 +64,11 @@ impl Sequencer {
             match started {
                 Ok(0) => {}
                 Ok(queued) => tracing::info!(petition.id = id, events = queued, "log started"),
-                Err(e) => tracing::warn!(petition.id = id, error = %e, "starting a log failed"),
+                // Loud: until it starts, this petition's counts go unsigned (the dashboard and
+                // the `log_unstarted` metric say so too).
+                Err(e) => {
+                    tracing::error!(petition.id = id, error = %e, "a petition's signed log cannot start")
+                }
             }
         }
         let mut due = db::run(&self.pool, db::log::petitions_with_pending).await?;

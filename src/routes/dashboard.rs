@@ -29,6 +29,8 @@ struct DashboardPage {
     rows: Vec<Row>,
     /// "N emails are waiting to go out; the oldest for M minutes", when the outbox is behind.
     outbox_behind: Option<String>,
+    /// One line per petition of this organizer whose signed log cannot start.
+    log_stuck: Vec<String>,
 }
 
 /// The outbox is behind when an email has waited this long.
@@ -53,14 +55,20 @@ pub async fn dashboard(
         let ids: Vec<i32> = petitions.iter().map(|p| p.id).collect();
         let goals = db::petitions::goals_of(c, &ids)?;
         let backlog = db::outbox::backlog(c)?;
-        Ok(Some((who, petitions, goals, backlog)))
+        let stuck = db::log::stuck(c, now)?;
+        Ok(Some((who, petitions, goals, backlog, stuck)))
     })
     .await?;
     // An account deleted while signed in is signed out.
-    let Some((who, petitions, goals, (waiting, oldest))) = found else {
+    let Some((who, petitions, goals, (waiting, oldest), stuck)) = found else {
         auth::sign_out(&session).await?;
         return Err(AppError::LoginRequired);
     };
+    let log_stuck = stuck
+        .into_iter()
+        .filter(|(id, _)| petitions.iter().any(|p| p.id == *id))
+        .map(|(_, title)| tr.tf("dashboard.log_stuck", &[("title", &title)]))
+        .collect();
     let rows = petitions
         .into_iter()
         .zip(goals)
@@ -81,6 +89,7 @@ pub async fn dashboard(
         signed_in_as: tr.tf("dashboard.signed_in_as", &[("name", &who.name)]),
         is_admin: who.is_admin,
         rows,
+        log_stuck,
         outbox_behind: oldest
             .map(|t| (now - t).num_seconds())
             .filter(|age| *age >= OUTBOX_BEHIND_SECS)

@@ -88,31 +88,35 @@ impl std::fmt::Display for Erased {
     }
 }
 
-/// Why a run changed nothing.
-#[derive(Debug, thiserror::Error)]
-enum Stop {
-    #[error("dry run")]
-    DryRun(Erased),
-    #[error(transparent)]
-    Failed(#[from] UseCaseError),
+/// Rows one transaction of a retention run changes at most: a run over a petition of a million
+/// signatures is thousands of short transactions, between which signing and confirming go on.
+pub const CHUNK: i64 = 500;
+
+/// What each petition has due, as a run first reads it (decided again under its lock).
+#[derive(Default)]
+struct Due {
+    /// Closed by hand or by date before the cutoff: every signature.
+    all: bool,
+    /// A delivery recorded before the cutoff: the signatures confirmed before it.
+    delivered: Option<NaiveDateTime>,
+    /// Pending signatures with no link left that can still confirm them.
+    pending: Vec<i32>,
 }
 
-impl From<diesel::result::Error> for Stop {
-    fn from(e: diesel::result::Error) -> Stop {
-        Stop::Failed(e.into())
-    }
-}
-
-/// Erases what the retention rules say is due, in one transaction:
-/// - the personal data (sealed name, email, postcode, comment; mailbox and network hashes;
+/// Erases what the retention rules say is due:
+/// - the personal data (sealed name, email, postcode, comment; domain and network hashes;
 ///   withdraw link) of a petition's signatures `retention_days` after it closed, and of the
 ///   signatures a recorded delivery carried `retention_days` after that delivery; the count,
-///   the countries, the signer numbers and the log stay;
+///   the countries, the signer numbers, the log and the keyed mailbox hash (which alone stops
+///   one mailbox counting twice should the petition reopen) stay;
 /// - pending signatures once every link they had expired, and expired links;
 /// - the content of email jobs sent or given up on more than [`EMAIL_JOB_DAYS`] ago.
 ///
-/// With `dry_run`, reports the same figures and rolls everything back. Then, on SQLite, the
-/// write-ahead log is checkpointed (`secure_delete` has zeroed the erased values in place).
+/// Petition by petition, [`CHUNK`] rows a transaction, each under the petition's lock with
+/// what is due decided again there: a run never holds the write lock for long, and one that
+/// stops half-way (a crash, a full disk) leaves every row either erased or untouched, for the
+/// next run. With `dry_run`, counts what it would erase and changes nothing. Then, on SQLite,
+/// the write-ahead log is truncated (`secure_delete` has zeroed the erased values in place).
 pub fn run(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -120,81 +124,41 @@ pub fn run(
     dry_run: bool,
 ) -> Result<Erased, UseCaseError> {
     let cutoff = now - TimeDelta::days(i64::from(retention_days));
-    let result = db::write_tx(conn, |conn| {
-        let mut erased = Erased::default();
-        // What each petition has due, visited in id order under its lock: one lock order
-        // across petitions, so two instances' runs cannot deadlock, and nothing a use case
-        // does under a petition's lock (confirming a pending signature) races the erasure.
-        #[derive(Default)]
-        struct Due {
-            /// Closed by hand or by date before the cutoff: every signature.
-            all: bool,
-            /// A delivery recorded before the cutoff: the signatures confirmed before it.
-            delivered: Option<NaiveDateTime>,
-            /// Pending signatures with no link left that can still confirm them.
-            pending: Vec<i32>,
-        }
-        let mut due: std::collections::BTreeMap<i32, Due> = Default::default();
-        let closed: Vec<i32> = petitions::table
-            .filter(
-                petitions::closed_at.le(cutoff).or(petitions::closed_at
-                    .is_null()
-                    .and(petitions::closes_at.le(cutoff))),
-            )
-            .select(petitions::id)
-            .load(conn)?;
-        for petition in closed {
-            due.entry(petition).or_default().all = true;
-        }
-        let delivered: Vec<(i32, NaiveDateTime)> = deliveries::table
-            .filter(deliveries::created_at.le(cutoff))
-            .group_by(deliveries::petition_id)
-            .select((
-                deliveries::petition_id,
-                diesel::dsl::max(deliveries::created_at).assume_not_null(),
-            ))
-            .load(conn)?;
-        for (petition, delivered_at) in delivered {
-            due.entry(petition).or_default().delivered = Some(delivered_at);
-        }
-        let stale: Vec<(i32, i32)> = signatures::table
-            .filter(signatures::status.eq(SignatureStatus::Pending.as_str()))
-            .filter(diesel::dsl::not(diesel::dsl::exists(
-                confirmation_tokens::table
-                    .filter(confirmation_tokens::signature_id.eq(signatures::id))
-                    .filter(confirmation_tokens::expires_at.gt(now)),
-            )))
-            .order(signatures::id.asc())
-            .select((signatures::petition_id, signatures::id))
-            .load(conn)?;
-        for (petition, id) in stale {
-            due.entry(petition).or_default().pending.push(id);
-        }
-        let live_link = |now| {
-            confirmation_tokens::table
-                .filter(confirmation_tokens::signature_id.eq(signatures::id))
-                .filter(confirmation_tokens::expires_at.gt(now))
-        };
-        for (petition, due) in due {
-            // 1. the petition; 2. its signatures, in id order; 4. their links. What was read
-            // above is decided again under the lock: the petition may have reopened.
-            let locked = super::lock_petition(conn, petition)?;
-            let closed = !locked.is_open_at(now)
-                && locked
-                    .closed_at
-                    .or(locked.closes_at)
-                    .is_some_and(|at| at <= cutoff);
-            let until = match (closed, due.delivered) {
-                (true, _) => Some(None),
-                (false, Some(delivered)) => Some(Some(delivered)),
-                (false, None) => None,
-            };
-            if let Some(until) = until {
-                erased.signatures += erase_personal(conn, petition, until, now)?;
+    let due = due(conn, now, cutoff)?;
+    if dry_run {
+        return would_erase(conn, now, cutoff, &due);
+    }
+    let mut erased = Erased::default();
+    for (&petition, due) in &due {
+        loop {
+            let done = db::write_tx(conn, |conn| {
+                // 1. the petition; 2. its signatures, in id order; 4. their links.
+                let locked = super::lock_petition(conn, petition)?;
+                let Some(until) = erasable(&locked, now, cutoff, due.delivered) else {
+                    return Ok::<_, UseCaseError>(0);
+                };
+                let ids: Vec<i32> = to_erase(petition, until)
+                    .order(signatures::id.asc())
+                    .limit(CHUNK)
+                    .select(signatures::id)
+                    .load(conn)?;
+                Ok(db::signatures::erase_personal(
+                    conn,
+                    &ids,
+                    Erasure::Retention,
+                    now,
+                )?)
+            })?;
+            erased.signatures += done;
+            if done < CHUNK as usize {
+                break;
             }
-            // Pending signatures still without a live link, checked again once their rows are
-            // locked: signing again may have just given one a new link.
-            for chunk in due.pending.chunks(500) {
+        }
+        // Pending signatures still without a live link, checked again once their rows are
+        // locked: signing again may have just given one a new link.
+        for chunk in due.pending.chunks(CHUNK as usize) {
+            erased.pending += db::write_tx(conn, |conn| {
+                super::lock_petition(conn, petition)?;
                 if let DbConnection::Postgres(c) = conn {
                     signatures::table
                         .filter(signatures::id.eq_any(chunk))
@@ -202,56 +166,156 @@ pub fn run(
                         .for_update()
                         .load::<i32>(c)?;
                 }
-                erased.pending += diesel::delete(
-                    signatures::table
-                        .filter(signatures::id.eq_any(chunk))
-                        .filter(signatures::status.eq(SignatureStatus::Pending.as_str()))
-                        .filter(diesel::dsl::not(diesel::dsl::exists(live_link(now)))),
+                Ok::<_, UseCaseError>(
+                    diesel::delete(
+                        signatures::table
+                            .filter(signatures::id.eq_any(chunk))
+                            .filter(signatures::status.eq(SignatureStatus::Pending.as_str()))
+                            .filter(diesel::dsl::not(diesel::dsl::exists(live_link(now)))),
+                    )
+                    .execute(conn)?,
                 )
-                .execute(conn)?;
-            }
+            })?;
         }
-        erased.links += diesel::delete(
-            confirmation_tokens::table.filter(confirmation_tokens::expires_at.le(now)),
+    }
+    loop {
+        let done = db::write_tx(conn, |conn| {
+            let ids: Vec<i32> = confirmation_tokens::table
+                .filter(confirmation_tokens::expires_at.le(now))
+                .select(confirmation_tokens::id)
+                .limit(CHUNK)
+                .load(conn)?;
+            diesel::delete(confirmation_tokens::table.filter(confirmation_tokens::id.eq_any(ids)))
+                .execute(conn)
+        })?;
+        erased.links += done;
+        if done < CHUNK as usize {
+            break;
+        }
+    }
+    let old = now - TimeDelta::days(EMAIL_JOB_DAYS);
+    loop {
+        let done = db::write_tx(conn, |conn| {
+            let ids: Vec<i32> = old_email_jobs(old)
+                .select(email_jobs::id)
+                .limit(CHUNK)
+                .load(conn)?;
+            diesel::update(email_jobs::table.filter(email_jobs::id.eq_any(ids)))
+                .set(email_jobs::content.eq(None::<String>))
+                .execute(conn)
+        })?;
+        erased.email_jobs += done;
+        if done < CHUNK as usize {
+            break;
+        }
+    }
+    if erased != Erased::default() {
+        db::truncate_wal(conn)?;
+    }
+    Ok(erased)
+}
+
+/// What each petition may have due, read outside any write transaction.
+fn due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    cutoff: NaiveDateTime,
+) -> Result<std::collections::BTreeMap<i32, Due>, UseCaseError> {
+    // Visited in id order: one lock order across petitions, so two instances' runs cannot
+    // deadlock.
+    let mut due: std::collections::BTreeMap<i32, Due> = Default::default();
+    let closed: Vec<i32> = petitions::table
+        .filter(
+            petitions::closed_at.le(cutoff).or(petitions::closed_at
+                .is_null()
+                .and(petitions::closes_at.le(cutoff))),
         )
-        .execute(conn)?;
+        .select(petitions::id)
+        .load(conn)?;
+    for petition in closed {
+        due.entry(petition).or_default().all = true;
+    }
+    let delivered: Vec<(i32, NaiveDateTime)> = deliveries::table
+        .filter(deliveries::created_at.le(cutoff))
+        .group_by(deliveries::petition_id)
+        .select((
+            deliveries::petition_id,
+            diesel::dsl::max(deliveries::created_at).assume_not_null(),
+        ))
+        .load(conn)?;
+    for (petition, delivered_at) in delivered {
+        due.entry(petition).or_default().delivered = Some(delivered_at);
+    }
+    let stale: Vec<(i32, i32)> = signatures::table
+        .filter(signatures::status.eq(SignatureStatus::Pending.as_str()))
+        .filter(diesel::dsl::not(diesel::dsl::exists(live_link(now))))
+        .order(signatures::id.asc())
+        .select((signatures::petition_id, signatures::id))
+        .load(conn)?;
+    for (petition, id) in stale {
+        due.entry(petition).or_default().pending.push(id);
+    }
+    Ok(due)
+}
+
+/// What a run would erase now, counted in one read snapshot, changing nothing.
+fn would_erase(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    cutoff: NaiveDateTime,
+    due: &std::collections::BTreeMap<i32, Due>,
+) -> Result<Erased, UseCaseError> {
+    db::read_snapshot(conn, |conn| {
+        let mut erased = Erased::default();
+        for (&petition, due) in due {
+            let petition_row: db::petitions::Petition = petitions::table
+                .find(petition)
+                .select(petitions::all_columns)
+                .first(conn)?;
+            if let Some(until) = erasable(&petition_row, now, cutoff, due.delivered) {
+                let n: i64 = to_erase(petition, until).count().get_result(conn)?;
+                erased.signatures += n as usize;
+            }
+            erased.pending += due.pending.len();
+        }
+        let links: i64 = confirmation_tokens::table
+            .filter(confirmation_tokens::expires_at.le(now))
+            .count()
+            .get_result(conn)?;
+        erased.links = links as usize;
         let old = now - TimeDelta::days(EMAIL_JOB_DAYS);
-        erased.email_jobs += diesel::update(
-            email_jobs::table
-                .filter(email_jobs::content.is_not_null())
-                .filter(
-                    email_jobs::sent_at
-                        .le(old)
-                        .or(email_jobs::failed_at.le(old)),
-                ),
-        )
-        .set(email_jobs::content.eq(None::<String>))
-        .execute(conn)?;
-        if dry_run {
-            return Err(Stop::DryRun(erased));
-        }
+        let jobs: i64 = old_email_jobs(old).count().get_result(conn)?;
+        erased.email_jobs = jobs as usize;
         Ok(erased)
-    });
-    match result {
-        Ok(erased) => {
-            if erased != Erased::default() {
-                db::truncate_wal(conn)?;
-            }
-            Ok(erased)
-        }
-        Err(Stop::DryRun(erased)) => Ok(erased),
-        Err(Stop::Failed(e)) => Err(e),
+    })
+}
+
+/// Whether a petition's signatures are due for erasure: `Some(None)` all of them (closed before
+/// the cutoff), `Some(Some(t))` those confirmed by `t` (delivered then, before the cutoff).
+fn erasable(
+    petition: &db::petitions::Petition,
+    now: NaiveDateTime,
+    cutoff: NaiveDateTime,
+    delivered: Option<NaiveDateTime>,
+) -> Option<Option<NaiveDateTime>> {
+    let closed = !petition.is_open_at(now)
+        && petition
+            .closed_at
+            .or(petition.closes_at)
+            .is_some_and(|at| at <= cutoff);
+    match (closed, delivered) {
+        (true, _) => Some(None),
+        (false, Some(delivered)) => Some(Some(delivered)),
+        (false, None) => None,
     }
 }
 
-/// Erases the personal data of a petition's signatures (those confirmed by `until`, when
-/// given) that still have some; call it under the petition's lock. Returns how many.
-fn erase_personal(
-    conn: &mut DbConnection,
+/// A petition's confirmed signatures (those confirmed by `until`, when given) whose personal
+/// data is still there.
+fn to_erase(
     petition_id: i32,
     until: Option<NaiveDateTime>,
-    now: NaiveDateTime,
-) -> Result<usize, UseCaseError> {
+) -> signatures::BoxedQuery<'static, db::MultiBackend> {
     let mut ids = signatures::table
         .filter(signatures::petition_id.eq(petition_id))
         .filter(signatures::status.eq(SignatureStatus::Confirmed.as_str()))
@@ -260,14 +324,25 @@ fn erase_personal(
     if let Some(until) = until {
         ids = ids.filter(signatures::confirmed_at.le(until));
     }
-    let ids: Vec<i32> = ids
-        .order(signatures::id.asc())
-        .select(signatures::id)
-        .load(conn)?;
-    Ok(db::signatures::erase_personal(
-        conn,
-        &ids,
-        Erasure::Retention,
-        now,
-    )?)
+    ids
+}
+
+/// A link of the signature at hand that can still confirm it.
+#[diesel::dsl::auto_type]
+fn live_link(now: NaiveDateTime) -> _ {
+    confirmation_tokens::table
+        .filter(confirmation_tokens::signature_id.eq(signatures::id))
+        .filter(confirmation_tokens::expires_at.gt(now))
+}
+
+/// Email jobs sent or given up on before `old` that still hold their content.
+#[diesel::dsl::auto_type]
+fn old_email_jobs(old: NaiveDateTime) -> _ {
+    email_jobs::table
+        .filter(email_jobs::content.is_not_null())
+        .filter(
+            email_jobs::sent_at
+                .le(old)
+                .or(email_jobs::failed_at.le(old)),
+        )
 }

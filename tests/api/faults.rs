@@ -255,3 +255,84 @@ async fn a_burst_of_32_through_a_relay_whose_backlog_overflows_all_arrives_once(
     assert_eq!(relay.confirmation_links().len(), 32, "sent exactly once");
     confirm_all(&app, "p-burst", &links).await;
 }
+
+#[tokio::test]
+async fn every_connection_commits_to_disk_before_an_answer_is_given() {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let app = crate::helpers::spawn_app().await;
+    let pool = app.pool.clone();
+    // Every pooled connection at once, not only the first: any of them may write.
+    let values = tokio::task::spawn_blocking(move || {
+        let mut held = Vec::new();
+        for _ in 0..pool.max_size() {
+            held.push(pool.get().expect("a connection"));
+        }
+        held.iter_mut()
+            .map(|c| {
+                let query = match &**c {
+                    undersigned::db::DbConnection::Sqlite(_) => {
+                        "SELECT CAST(synchronous AS TEXT) AS value FROM pragma_synchronous"
+                    }
+                    undersigned::db::DbConnection::Postgres(_) => {
+                        "SELECT setting AS value FROM pg_settings WHERE name = 'synchronous_commit'"
+                    }
+                };
+                diesel::sql_query(query)
+                    .get_result::<Setting>(&mut **c)
+                    .expect("the setting")
+                    .value
+            })
+            .collect::<Vec<String>>()
+    })
+    .await
+    .unwrap();
+    assert_eq!(values.len(), 8);
+    // SQLite: 2 is FULL (the log is synced at every commit); NORMAL (1) loses the last
+    // commits to a power cut. PostgreSQL: `on`.
+    for value in values {
+        assert!(value == "2" || value == "on", "{value}");
+    }
+}
+
+#[tokio::test]
+async fn a_log_that_cannot_start_is_shown_on_the_dashboard_and_in_the_metrics() {
+    use diesel::prelude::*;
+    use undersigned::db::schema::{petitions as p, signatures as s};
+    let app = spawn_app_with(Mail::Memory, &[("log_interval_ms", "50")]).await;
+    crate::organizers::add_organizer(&app, "org@example.org", "a long enough password", false);
+    let id = app
+        .create_owned_petition("p-stuck", &[100], "org@example.org")
+        .await;
+    app.sign("p-stuck", &[]).await;
+    let raw = app.wait_for_emails(1).await;
+    app.post_form(&app.confirmation_path(&raw[0]), &[]).await;
+    assert_eq!(app.metric("undersigned_log_unstarted").await, 0.0);
+    // A counted signature without its commitment (a damaged row, an interrupted upgrade): the
+    // log of a petition made two minutes ago cannot start.
+    undersigned::db::run(&app.pool, move |c| {
+        diesel::update(s::table.filter(s::petition_id.eq(id)))
+            .set(s::commitment.eq(None::<String>))
+            .execute(c)?;
+        diesel::update(p::table.find(id))
+            .set((
+                p::log_started.eq(false),
+                p::created_at.eq(undersigned::db::now() - chrono::TimeDelta::minutes(2)),
+            ))
+            .execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(app.metric("undersigned_log_unstarted").await, 1.0);
+    crate::organizers::login(&app, "org@example.org", "a long enough password").await;
+    let page = app.text("/dashboard").await;
+    assert!(
+        page.contains("role=\"alert\">The signed log of “Petition p-stuck” cannot start"),
+        "{page}"
+    );
+}

@@ -565,3 +565,77 @@ async fn a_commitment_salt_is_stored_sealed_and_one_an_older_version_left_in_cle
     let page = restarted.text(&link).await;
     assert!(page.contains(&receipt_code(&salt)), "{page}");
 }
+
+/// Runs `undersigned CMD…` on `app`'s database with the master key `key` and `env` added.
+fn command_on(app: &TestApp, args: &[&str], key: &str, env: &[(&str, &str)]) {
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .args(args)
+        .env_clear()
+        .env("UNDERSIGNED_DATA_DIR", data.path())
+        .env("UNDERSIGNED_DATABASE_URL", &app.db.url)
+        .env("UNDERSIGNED_SECRET_KEY", key)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn after_retention_and_a_key_rotation_one_mailbox_still_counts_once() {
+    const OLD: &str = "the master key before the rotation, 32+";
+    const NEW: &str = "the master key after the rotation, also 32+";
+    let before = spawn_app_with(Mail::Memory, &[("secret_key", OLD)]).await;
+    let pid = before.create_petition("p-once", &[100]).await;
+    before.sign("p-once", &[("email", EMAIL)]).await;
+    let raw = before.wait_for_emails(1).await;
+    before
+        .post_form(&before.confirmation_path(&raw[0]), &[])
+        .await;
+    before.close(pid).await;
+    // The signer's personal data is erased; only what stops a second count stays.
+    command_on(
+        &before,
+        &["retention", "run"],
+        OLD,
+        &[("UNDERSIGNED_RETENTION_DAYS", "0")],
+    );
+    before
+        .set_status(pid, undersigned::domain::PetitionStatus::Open)
+        .await;
+    command_on(
+        &before,
+        &["rotate-key"],
+        NEW,
+        &[("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD)],
+    );
+
+    // The same mailbox signs again on the rotated site, and confirms whatever it is sent.
+    let after = spawn_app_on(before.db.clone(), Mail::Memory, &[("secret_key", NEW)]).await;
+    let res = after.sign("p-once", &[("email", EMAIL)]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    after.wait_until_sent().await;
+    for raw in after.emails() {
+        if raw.contains("/confirm/") {
+            after.post_form(&after.confirmation_path(&raw), &[]).await;
+        }
+    }
+    assert_eq!(after.count("p-once").await, 1, "one mailbox, one count");
+    assert_eq!(after.rows(pid).await, (1, 1));
+    // Moderation by exact address still finds the erased row.
+    let index = after.email_index(EMAIL);
+    let found: i64 = db::run(&after.pool, move |c| {
+        use undersigned::db::schema::signatures as s;
+        Ok(s::table
+            .filter(s::email_key.eq(index))
+            .count()
+            .get_result(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(found, 1);
+}
