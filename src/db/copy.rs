@@ -119,6 +119,7 @@ struct SignatureRow {
     source: Option<String>,
     comment_public: bool,
     comment_hidden: bool,
+    withdraw_hash_resent: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

@@ -98,6 +98,7 @@ diesel::table! {
         source -> Nullable<Text>,
         comment_public -> Bool,
         comment_hidden -> Bool,
+        withdraw_hash_resent -> Nullable<Text>,
     }
 }
 

@@ -477,7 +477,7 @@ pub struct Rotated {
 
 /// Re-seals every sealed value under the current key, the index key included (which does not
 /// change: the mailbox hashes stay as they are, [`with_index_key`]), in one transaction; `keys` must carry the previous key (`previous_secret_key`). Run with the server
-/// stopped: a server running meanwhile would hash new mailboxes under another key.
+/// stopped: a server running meanwhile would seal new data under the previous key.
 pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError> {
     let previous = keys.previous().ok_or(KeyError::Db(DbError::Other(
         "set previous_secret_key to the key the data is sealed under now".into(),

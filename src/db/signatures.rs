@@ -468,7 +468,11 @@ pub fn erase_personal(
                 ))
                 .execute(conn)?,
             Erasure::Retention => diesel::update(rows)
-                .set((set, signatures::withdraw_hash.eq(None::<String>)))
+                .set((
+                    set,
+                    signatures::withdraw_hash.eq(None::<String>),
+                    signatures::withdraw_hash_resent.eq(None::<String>),
+                ))
                 .execute(conn)?,
         };
         diesel::delete(

@@ -156,15 +156,18 @@ impl Mailer {
     /// Emails the outbox worker claims at once, when every one of them must be sent (or have
     /// failed) and recorded within `lease`, or another worker would send it again. Through
     /// SMTP a wave of `CONCURRENCY` may each take the whole `smtp_timeout_s`: as many waves as
-    /// fit in the lease with one to spare (at least one; the settings make the lease longer
+    /// fit in the lease with two to spare (at least one; the settings make the lease longer
     /// than two exchanges). A folder on a local disk writes a thousand in well under a second,
     /// and each claim costs a write transaction, which at a campaign peak waits in line with
     /// the signatures.
     pub fn round_size(&self, lease: Duration) -> i64 {
         match self {
             Mailer::Smtp(smtp) => {
+                // The last wave of a claim starts once the sends still running from the claim
+                // before have ended (one exchange) and its own waves ahead have: one exchange
+                // of the lease is left as margin for recording it.
                 let exchange = smtp.timeout().as_millis().max(1);
-                let waves = (lease.as_millis() / exchange).saturating_sub(1).clamp(1, 4);
+                let waves = (lease.as_millis() / exchange).saturating_sub(2).clamp(1, 4);
                 i64::try_from(waves).unwrap_or(1) * worker::CONCURRENCY as i64
             }
             Mailer::File { .. } | Mailer::Memory(_) => 1024,
@@ -278,8 +281,8 @@ mod tests {
     async fn an_smtp_round_ends_within_its_lease_and_a_folder_takes_more_at_once() {
         let smtp = mailer("smtp://localhost:25").unwrap();
         let minutes = |m: u64| Duration::from_secs(60 * m);
-        // Three waves of 32 for the default two minutes (each wave at most 30 s, one spare).
-        assert_eq!(smtp.round_size(minutes(2)), 96);
+        // Two waves of 32 for the default two minutes (each wave at most 30 s, two spare).
+        assert_eq!(smtp.round_size(minutes(2)), 64);
         assert_eq!(smtp.round_size(Duration::from_secs(61)), 32);
         assert_eq!(smtp.round_size(Duration::from_secs(5)), 32);
         assert_eq!(smtp.round_size(minutes(60)), 128);

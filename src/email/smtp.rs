@@ -148,8 +148,11 @@ impl Smtp {
 
     /// A parked connection that still answers, or a new one.
     async fn connection(&self) -> Result<AsyncSmtpConnection, SendError> {
+        // A parked connection whose relay went away without a word (a NAT forgot it) must not
+        // eat the whole exchange's time: it gets a few seconds to answer NOOP.
+        let test = (self.timeout / 4).min(Duration::from_secs(5));
         while let Some(mut conn) = self.unpark() {
-            if conn.test_connected().await {
+            if let Ok(true) = tokio::time::timeout(test, conn.test_connected()).await {
                 return Ok(conn);
             }
         }
@@ -171,6 +174,8 @@ impl Smtp {
 
     fn park(&self, conn: AsyncSmtpConnection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        // The oldest at the bottom are closed once too old, not left open until reached.
+        idle.retain(|(_, parked)| parked.elapsed() < IDLE);
         if idle.len() < self.keep {
             idle.push((conn, Instant::now()));
         }

@@ -2,12 +2,11 @@
 //! exponential backoff. A job is only marked sent after the transport accepted it, so a crash
 //! mid-send means the job is sent again after its lease, never lost.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
-use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -69,6 +68,9 @@ impl Worker {
         let mut sending: JoinSet<Outcome> = JoinSet::new();
         let mut queue: VecDeque<Ready> = VecDeque::new();
         let mut outcomes: Vec<Outcome> = Vec::new();
+        // Every job claimed here and not recorded yet: queued, being sent, or sent.
+        let mut mine: HashSet<i32> = HashSet::new();
+        let mut recording_fails = false;
         let mut oldest_outcome = Instant::now();
         // Whether due emails may be waiting: after a wake, a poll, or a claim that came back full.
         let mut look = true;
@@ -89,19 +91,26 @@ impl Worker {
                 if let Err(e) = this.record(&outcomes).await {
                     // Kept and tried again: a job recorded late is still this worker's while
                     // its lease lasts, and one never recorded would be sent again after it.
+                    // Nothing more is claimed meanwhile.
                     tracing::error!(error = %e, "email worker could not record what it sent");
                     oldest_outcome = Instant::now();
+                    recording_fails = true;
                 } else {
-                    outcomes.clear();
+                    for o in outcomes.drain(..) {
+                        mine.remove(&o.id);
+                    }
+                    recording_fails = false;
                 }
             }
             if look
+                && !recording_fails
                 && queue.is_empty()
                 && sending.len() < CONCURRENCY
                 && Instant::now() >= next_claim
             {
-                match this.claim().await {
+                match this.claim(mine.iter().copied().collect()).await {
                     Ok((claimed, full)) => {
+                        mine.extend(claimed.iter().map(|r| r.job.id));
                         look = full;
                         // A breath between claims of a long mailing: SQLite has one writer,
                         // and a sign request waiting for it should not lose every race.
@@ -127,7 +136,8 @@ impl Worker {
                             }
                             outcomes.push(outcome);
                         }
-                        // A send that panicked: its job is taken up again after its lease.
+                        // A send that panicked (a bug): its job stays leased, and this worker
+                        // never takes it up again; another instance, or a restart, does.
                         Err(e) => tracing::error!(error = %e, "an email send failed unexpectedly"),
                     }
                 }
@@ -142,25 +152,12 @@ impl Worker {
         }
     }
 
-    /// Sends every email due now and records what became of each: one whole round, for tests
-    /// and tools that want the outbox drained step by step. Returns how many it queued (by
-    /// fanning out updates) and handled.
-    pub async fn run_once(&self) -> Result<usize, DbError> {
-        let (claimed, _) = self.claim().await?;
-        let handled = claimed.len();
-        let outcomes: Vec<Outcome> = futures_util::stream::iter(claimed)
-            .map(|ready| self.send(ready))
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        self.record(&outcomes).await?;
-        Ok(handled)
-    }
-
     /// Enqueues a batch of any update being fanned out, then claims the emails due now (at
     /// most a round, [`Mailer::round_size`]) and opens or renders each. Returns them, and
     /// whether the round was full (more may be due).
-    async fn claim(&self) -> Result<(Vec<Ready>, bool), DbError> {
+    /// Jobs in `mine` (claimed by this worker and not recorded yet) are never claimed again,
+    /// even once their lease has run out: a job is sent at most once by one worker.
+    async fn claim(&self, mine: Vec<i32>) -> Result<(Vec<Ready>, bool), DbError> {
         let lease = TimeDelta::from_std(self.lease).unwrap_or(TimeDelta::minutes(2));
         let fanned = db::run(&self.pool, move |c| {
             Ok(crate::usecases::updates::fan_out(c, db::now(), lease))
@@ -193,8 +190,9 @@ impl Worker {
                 tracing::error!("the database's data key changed: restart with the new key");
                 return Ok((vec![], false));
             }
-            let ids = outbox::due(c, now, round)?;
+            let mut ids = outbox::due(c, now, round)?;
             let full = ids.len() as i64 >= round;
+            ids.retain(|id| !mine.contains(id));
             let claimed = outbox::claim(c, &ids, now, lease_until)?;
             let mut updates = HashMap::new();
             let mut titles = HashMap::new();

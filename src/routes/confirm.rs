@@ -155,6 +155,8 @@ pub async fn confirm(
     {
         // Its page, count and series show it at once here; other instances within the interval.
         state.live.changed(petition_slug);
+        // The receipt just queued goes out now, not at the next poll.
+        state.wake_mailer.notify_one();
         tracing::info!(petition.slug = %petition_slug, signer.number = number, "signature confirmed");
     }
     respond(&state, &req, tr, st).await

@@ -54,9 +54,9 @@ pub fn sweep(
         Ok::<_, UseCaseError>(swept)
     })
     .and_then(|swept| {
-        if swept != Swept::default() {
-            db::truncate_wal(conn)?;
-        }
+        // Every sweep, not only one that erased something: a truncation cut short earlier
+        // (it waits only a moment for readers) is finished here.
+        db::truncate_wal(conn)?;
         Ok(swept)
     })
 }
@@ -95,8 +95,6 @@ pub const CHUNK: i64 = 500;
 /// What each petition has due, as a run first reads it (decided again under its lock).
 #[derive(Default)]
 struct Due {
-    /// Closed by hand or by date before the cutoff: every signature.
-    all: bool,
     /// A delivery recorded before the cutoff: the signatures confirmed before it.
     delivered: Option<NaiveDateTime>,
     /// Pending signatures with no link left that can still confirm them.
@@ -233,7 +231,9 @@ fn due(
         .select(petitions::id)
         .load(conn)?;
     for petition in closed {
-        due.entry(petition).or_default().all = true;
+        // Closed by hand or by date before the cutoff: every signature (decided again under
+        // the lock, [`erasable`]).
+        due.entry(petition).or_default();
     }
     let delivered: Vec<(i32, NaiveDateTime)> = deliveries::table
         .filter(deliveries::created_at.le(cutoff))
@@ -267,6 +267,9 @@ fn would_erase(
 ) -> Result<Erased, UseCaseError> {
     db::read_snapshot(conn, |conn| {
         let mut erased = Erased::default();
+        // Expired links go with the signatures erased or deleted first: only the rest count
+        // as links removed on their own, as a real run reports them.
+        let mut links_with_signatures = 0;
         for (&petition, due) in due {
             let petition_row: db::petitions::Petition = petitions::table
                 .find(petition)
@@ -275,14 +278,34 @@ fn would_erase(
             if let Some(until) = erasable(&petition_row, now, cutoff, due.delivered) {
                 let n: i64 = to_erase(petition, until).count().get_result(conn)?;
                 erased.signatures += n as usize;
+                let mut expired = confirmation_tokens::table
+                    .inner_join(signatures::table)
+                    .filter(confirmation_tokens::expires_at.le(now))
+                    .filter(signatures::petition_id.eq(petition))
+                    .filter(signatures::status.eq(SignatureStatus::Confirmed.as_str()))
+                    .filter(signatures::erased_at.is_null())
+                    .into_boxed();
+                if let Some(until) = until {
+                    expired = expired.filter(signatures::confirmed_at.le(until));
+                }
+                let n: i64 = expired.count().get_result(conn)?;
+                links_with_signatures += n;
             }
             erased.pending += due.pending.len();
+            for chunk in due.pending.chunks(CHUNK as usize) {
+                let n: i64 = confirmation_tokens::table
+                    .filter(confirmation_tokens::expires_at.le(now))
+                    .filter(confirmation_tokens::signature_id.eq_any(chunk))
+                    .count()
+                    .get_result(conn)?;
+                links_with_signatures += n;
+            }
         }
         let links: i64 = confirmation_tokens::table
             .filter(confirmation_tokens::expires_at.le(now))
             .count()
             .get_result(conn)?;
-        erased.links = links as usize;
+        erased.links = (links - links_with_signatures).max(0) as usize;
         let old = now - TimeDelta::days(EMAIL_JOB_DAYS);
         let jobs: i64 = old_email_jobs(old).count().get_result(conn)?;
         erased.email_jobs = jobs as usize;

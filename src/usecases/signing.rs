@@ -82,14 +82,21 @@ pub fn sign_in(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome
         == (SignOutcome::Resent {
             already_confirmed: true,
         }) {
-        let linked = diesel::update(
-            signatures::table
-                .find(signature_id)
-                .filter(signatures::withdrawn_at.is_null())
-                .filter(signatures::erased_at.is_null()),
-        )
-        .set(signatures::withdraw_hash.eq(req.withdraw_hash.as_str()))
-        .execute(conn)?;
+        // The fresh link goes beside the receipt's, never over it: whoever typed the address
+        // may not be its owner, and the receipt's link must keep working.
+        let standing = signatures::table
+            .find(signature_id)
+            .filter(signatures::withdrawn_at.is_null())
+            .filter(signatures::erased_at.is_null());
+        let mut linked = diesel::update(standing.filter(signatures::withdraw_hash.is_not_null()))
+            .set(signatures::withdraw_hash_resent.eq(req.withdraw_hash.as_str()))
+            .execute(conn)?;
+        if linked == 0 {
+            // Confirmed before withdraw links existed: this is its first.
+            linked = diesel::update(standing.filter(signatures::withdraw_hash.is_null()))
+                .set(signatures::withdraw_hash.eq(req.withdraw_hash.as_str()))
+                .execute(conn)?;
+        }
         already_signed = (req.already_signed_email)(linked == 1);
         &already_signed
     } else {

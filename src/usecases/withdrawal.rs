@@ -28,7 +28,7 @@ pub enum WithdrawState {
 pub fn state(conn: &mut DbConnection, hash: &TokenHash) -> Result<WithdrawState, DbError> {
     let row: Option<(Option<NaiveDateTime>, String)> = signatures::table
         .inner_join(petitions::table)
-        .filter(signatures::withdraw_hash.eq(hash.as_str()))
+        .filter(by_link(hash))
         .select((signatures::withdrawn_at, petitions::title))
         .first(conn)
         .optional()?;
@@ -63,7 +63,7 @@ fn withdraw_in_tx(
 ) -> Result<WithdrawState, UseCaseError> {
     db::write_tx(conn, |conn| {
         let found: Option<(i32, i32)> = signatures::table
-            .filter(signatures::withdraw_hash.eq(hash.as_str()))
+            .filter(by_link(hash))
             .select((signatures::id, signatures::petition_id))
             .first(conn)
             .optional()?;
@@ -83,7 +83,7 @@ fn withdraw_in_tx(
         let changed: Option<Before> = diesel::update(
             signatures::table
                 .find(id)
-                .filter(signatures::withdraw_hash.eq(hash.as_str()))
+                .filter(by_link(hash))
                 .filter(signatures::withdrawn_at.is_null())
                 .filter(signatures::erased_at.is_null()),
         )
@@ -203,7 +203,7 @@ pub fn request_data(
         // commits first leaves nothing to send, and none can slip in between.
         let row: Option<Row> = diesel::update(
             signatures::table
-                .filter(signatures::withdraw_hash.eq(hash.as_str()))
+                .filter(by_link(hash))
                 .filter(signatures::withdrawn_at.is_null())
                 .filter(signatures::personal.is_not_null()),
         )
@@ -271,4 +271,14 @@ pub fn request_data(
         db::outbox::enqueue(conn, &SealedEmail::new(keys, &email), Some(id), now)?;
         Ok(true)
     })
+}
+
+/// The signature a withdraw link belongs to: the link in its receipt, or the one a later
+/// submission of the same address mailed (which never replaces the receipt's).
+#[diesel::dsl::auto_type]
+fn by_link<'a>(hash: &'a TokenHash) -> _ {
+    let hash: &'a str = hash.as_str();
+    signatures::withdraw_hash
+        .eq(hash)
+        .or(signatures::withdraw_hash_resent.eq(hash))
 }

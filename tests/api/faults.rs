@@ -336,3 +336,16 @@ async fn a_log_that_cannot_start_is_shown_on_the_dashboard_and_in_the_metrics() 
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn a_receipt_goes_out_at_once_after_confirming_not_at_the_next_poll() {
+    // The worker looks on its own only once a minute: only a wake sends sooner.
+    let app = spawn_app_with(Mail::Memory, &[("email_poll_ms", "60000")]).await;
+    app.create_petition("p-wake", &[100]).await;
+    app.sign("p-wake", &[]).await;
+    let raw = app.wait_for_emails(1).await;
+    app.post_form(&app.confirmation_path(&raw[0]), &[]).await;
+    // `wait_for_all_emails` gives up after five seconds.
+    let all = app.wait_for_all_emails(2).await;
+    assert!(all.iter().any(|m| m.contains("/receipt/")), "a receipt");
+}

@@ -182,8 +182,8 @@ async fn signing_again_brings_a_fresh_withdraw_link_to_a_signer_who_lost_theirs(
         .expect("a withdraw link in the already-signed email");
     let fresh = text[at..].split_whitespace().next().unwrap().to_string();
     assert_ne!(fresh, first);
-    // The newest link is the one that works.
-    assert_eq!(app.get(&first).await.status().as_u16(), 404);
+    // The newest link works, and the receipt's keeps working beside it.
+    assert_eq!(app.get(&first).await.status().as_u16(), 200);
     let res = app.post_form(&fresh, &[]).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(app.count("p-again").await, 0);
@@ -294,4 +294,35 @@ async fn withdrawing_drops_what_is_still_queued_for_the_signer_and_leaves_no_tra
             "the erased value lingers in the SQLite files"
         );
     }
+}
+
+#[tokio::test]
+async fn a_strangers_resubmission_never_cancels_the_withdraw_link_in_a_receipt() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    app.create_petition("p-keep-link", &[100]).await;
+    let receipt_link = confirmed(&app, "p-keep-link", "owner@example.am", "Owner").await;
+    let receipt_path = &receipt_link[receipt_link.find("/withdraw/").unwrap()..];
+    // Someone else types the owner's address into the form: the owner is mailed a fresh link.
+    let before = app.all_emails().len();
+    let res = app
+        .sign("p-keep-link", &[("email", "owner@example.am")])
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    let again = app.wait_for_all_emails(before + 1).await[before].clone();
+    let (text, _) = bodies(&again);
+    let at = text.find("/withdraw/").expect("a fresh link");
+    let fresh = text[at..].split_whitespace().next().unwrap();
+    let fresh_path = fresh.strip_suffix("?lang=en").unwrap_or(fresh).to_string();
+    assert_ne!(fresh_path, receipt_path);
+    // Both links work: the one in the receipt withdraws; the fresh one then finds it withdrawn.
+    let page = app.get(receipt_path).await;
+    assert_eq!(page.status().as_u16(), 200);
+    let res = app.post_form(receipt_path, &[]).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    app.state.live.changed_all();
+    assert_eq!(app.count("p-keep-link").await, 0);
+    let page = app.get(&fresh_path).await;
+    assert_eq!(page.status().as_u16(), 200, "the fresh link is known too");
+    let page = page.text().await.unwrap();
+    assert!(!page.contains("<form"), "nothing left to withdraw: {page}");
 }
