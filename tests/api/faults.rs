@@ -349,3 +349,48 @@ async fn a_receipt_goes_out_at_once_after_confirming_not_at_the_next_poll() {
     let all = app.wait_for_all_emails(2).await;
     assert!(all.iter().any(|m| m.contains("/receipt/")), "a receipt");
 }
+
+#[tokio::test]
+async fn a_signer_held_up_by_the_write_lock_is_asked_to_retry_and_then_signs() {
+    use diesel::connection::SimpleConnection;
+    let app = crate::helpers::spawn_app().await;
+    let id = app.create_petition("p-locked", &[100]).await;
+    // A first signature: what a sign request needs besides the writer (today's network-hash
+    // seed) is ready, so the wait below is the writer's.
+    let res = app
+        .sign("p-locked", &[("email", "first@example.org")])
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    // Something long holds the write lock (a maintenance job, another process) for 13 s.
+    let pool = app.pool.clone();
+    let (locked_tx, locked) = tokio::sync::oneshot::channel();
+    let holder = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().expect("a connection");
+        let lock = match &*conn {
+            undersigned::db::DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+            undersigned::db::DbConnection::Postgres(_) => {
+                "BEGIN; LOCK TABLE signatures IN EXCLUSIVE MODE"
+            }
+        };
+        conn.batch_execute(lock).expect("the lock");
+        let _ = locked_tx.send(());
+        std::thread::sleep(Duration::from_secs(13));
+        conn.batch_execute("ROLLBACK").expect("released");
+    });
+    locked.await.expect("locked");
+    let started = std::time::Instant::now();
+    let res = app.sign("p-locked", &[]).await;
+    assert_eq!(res.status().as_u16(), 503, "asked to try again");
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "answered by the writer's deadline, not the lock's end: {:?}",
+        started.elapsed()
+    );
+    holder.await.expect("the holder");
+    // Trying again signs; one mailbox is one signature whichever try was stored.
+    let res = app.sign("p-locked", &[]).await;
+    assert_eq!(res.status().as_u16(), 303);
+    app.wait_until_sent().await;
+    assert_eq!(app.rows(id).await.0, 2);
+}
