@@ -4,123 +4,19 @@
 //! email arrives exactly once, and the count keeps moving.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpSocket;
+use crate::helpers::{
+    Fault, Mail, SmtpSink as Relay, TestApp, confirmation_link, free_port, spawn_app_with,
+};
 
-use crate::helpers::{Mail, TestApp, confirmation_link, free_port, spawn_app_with};
-
-/// What a fault relay does with the connections it gets.
-#[derive(Clone, Copy)]
-enum Fault {
-    /// Accepts and never says a word.
-    Hang,
-    /// Speaks SMTP, but the first `n` messages' connections are closed half-way through DATA.
-    DropInData(usize),
-    /// Accepts nothing for the first `delay` (its listen backlog of one overflows), then works.
-    SlowAccept(Duration),
+/// A relay's confirmation emails.
+trait Confirmations {
+    fn confirmation_links(&self) -> Vec<String>;
+    async fn wait_for_confirmations(&self, n: usize, deadline: Duration) -> Vec<String>;
 }
 
-/// An SMTP relay on loopback that misbehaves as told, then keeps every message it completes.
-struct Relay {
-    port: u16,
-    messages: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Relay {
-    async fn start(port: u16, fault: Option<Fault>) -> Relay {
-        let socket = TcpSocket::new_v4().expect("socket");
-        // The port of a relay just stopped is taken over at once.
-        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
-        socket
-            .bind(([127, 0, 0, 1], port).into())
-            .expect("bind the relay");
-        let backlog = match fault {
-            Some(Fault::SlowAccept(_)) => 1,
-            _ => 128,
-        };
-        let listener = socket.listen(backlog).expect("listen");
-        let port = listener.local_addr().expect("addr").port();
-        let messages: Arc<Mutex<Vec<String>>> = Arc::default();
-        let store = messages.clone();
-        let drops = Arc::new(AtomicUsize::new(match fault {
-            Some(Fault::DropInData(n)) => n,
-            _ => 0,
-        }));
-        let task = tokio::spawn(async move {
-            if let Some(Fault::SlowAccept(delay)) = fault {
-                tokio::time::sleep(delay).await;
-            }
-            let mut held = Vec::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                if let Some(Fault::Hang) = fault {
-                    // Kept open, never answered.
-                    held.push(stream);
-                    continue;
-                }
-                let (store, drops) = (store.clone(), drops.clone());
-                tokio::spawn(async move {
-                    let (read, mut write) = stream.into_split();
-                    let mut lines = BufReader::new(read).lines();
-                    let _ = write.write_all(b"220 relay ESMTP\r\n").await;
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        let upper = line.to_ascii_uppercase();
-                        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO")
-                        {
-                            b"250-relay\r\n250 8BITMIME\r\n"
-                        } else if upper.starts_with("DATA") {
-                            let _ = write.write_all(b"354 go ahead\r\n").await;
-                            let drop_this = drops
-                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                                    n.checked_sub(1)
-                                })
-                                .is_ok();
-                            let mut data = String::new();
-                            let mut read = 0;
-                            while let Ok(Some(l)) = lines.next_line().await {
-                                read += 1;
-                                if drop_this && read == 5 {
-                                    // The connection goes down mid-message.
-                                    return;
-                                }
-                                if l == "." {
-                                    break;
-                                }
-                                data.push_str(l.strip_prefix('.').unwrap_or(&l));
-                                data.push_str("\r\n");
-                            }
-                            store.lock().expect("relay lock").push(data);
-                            b"250 queued\r\n"
-                        } else if upper.starts_with("QUIT") {
-                            let _ = write.write_all(b"221 bye\r\n").await;
-                            break;
-                        } else {
-                            b"250 OK\r\n"
-                        };
-                        if write.write_all(reply).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        Relay {
-            port,
-            messages,
-            task,
-        }
-    }
-
-    /// Stops listening and closes every connection it held.
-    async fn stop(self) {
-        self.task.abort();
-        let _ = self.task.await;
-    }
-
+impl Confirmations for Relay {
     fn confirmation_links(&self) -> Vec<String> {
         self.messages
             .lock()
@@ -188,14 +84,14 @@ async fn confirm_all(app: &TestApp, slug: &str, links: &[String]) {
 #[tokio::test]
 async fn emails_go_out_once_a_relay_that_hung_after_accepting_is_replaced() {
     let port = free_port();
-    let hung = Relay::start(port, Some(Fault::Hang)).await;
+    let hung = Relay::start_faulty(port, Some(Fault::Hang)).await;
     let app = app_on_relay(port, 1).await;
     app.create_petition("p-hang", &[100]).await;
     sign_many(&app, "p-hang", 20).await;
     // Every send meets the silent relay and gives up after its second.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     hung.stop().await;
-    let relay = Relay::start(port, None).await;
+    let relay = Relay::start_faulty(port, None).await;
     let links = relay
         .wait_for_confirmations(20, Duration::from_secs(40))
         .await;
@@ -206,7 +102,7 @@ async fn emails_go_out_once_a_relay_that_hung_after_accepting_is_replaced() {
 
 #[tokio::test]
 async fn a_message_cut_off_mid_data_is_sent_again_and_arrives_once() {
-    let relay = Relay::start(0, Some(Fault::DropInData(3))).await;
+    let relay = Relay::start_faulty(0, Some(Fault::DropInData(3))).await;
     let app = app_on_relay(relay.port, 1).await;
     app.create_petition("p-drop", &[100]).await;
     sign_many(&app, "p-drop", 8).await;
@@ -220,7 +116,7 @@ async fn a_message_cut_off_mid_data_is_sent_again_and_arrives_once() {
 
 #[tokio::test]
 async fn a_burst_of_32_through_a_relay_whose_backlog_overflows_all_arrives_once() {
-    let relay = Relay::start(0, Some(Fault::SlowAccept(Duration::from_secs(3)))).await;
+    let relay = Relay::start_faulty(0, Some(Fault::SlowAccept(Duration::from_secs(3)))).await;
     // Longer than the kernel's first SYN retransmission (1 s), as any real timeout is.
     let app = app_on_relay(relay.port, 3).await;
     app.create_petition("p-burst", &[100]).await;

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 use undersigned::app::Application;
 use undersigned::config::Settings;
 use undersigned::db::{self, Pool, petitions::NewPetition};
@@ -477,10 +476,23 @@ pub fn confirmation_link(raw: &str) -> String {
         .to_string()
 }
 
-/// A minimal SMTP server on loopback that keeps every message it receives.
+/// What a fault relay does with the connections it gets ([`SmtpSink::start_faulty`]).
+#[derive(Clone, Copy)]
+pub enum Fault {
+    /// Accepts and never says a word.
+    Hang,
+    /// Speaks SMTP, but the first `n` messages' connections are closed half-way through DATA.
+    DropInData(usize),
+    /// Accepts nothing for the first `delay` (its listen backlog of one overflows), then works.
+    SlowAccept(Duration),
+}
+
+/// A minimal SMTP server on loopback that keeps every message it receives, or misbehaves as
+/// told first.
 pub struct SmtpSink {
     pub port: u16,
     pub messages: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl SmtpSink {
@@ -489,15 +501,42 @@ impl SmtpSink {
     }
 
     pub async fn start_on(port: u16) -> SmtpSink {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .expect("bind sink");
+        Self::start_faulty(port, None).await
+    }
+
+    /// A relay on `port` (0: any) with `fault`.
+    pub async fn start_faulty(port: u16, fault: Option<Fault>) -> SmtpSink {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        // The port of a relay just stopped is taken over at once.
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket
+            .bind(([127, 0, 0, 1], port).into())
+            .expect("bind the sink");
+        let backlog = match fault {
+            Some(Fault::SlowAccept(_)) => 1,
+            _ => 128,
+        };
+        let listener = socket.listen(backlog).expect("listen");
         let port = listener.local_addr().expect("addr").port();
         let messages = Arc::new(Mutex::new(Vec::new()));
         let store = messages.clone();
-        tokio::spawn(async move {
+        let drops = Arc::new(AtomicUsize::new(match fault {
+            Some(Fault::DropInData(n)) => n,
+            _ => 0,
+        }));
+        let task = tokio::spawn(async move {
+            if let Some(Fault::SlowAccept(delay)) = fault {
+                tokio::time::sleep(delay).await;
+            }
+            let mut held = Vec::new();
             while let Ok((stream, _)) = listener.accept().await {
-                let store = store.clone();
+                if let Some(Fault::Hang) = fault {
+                    // Kept open, never answered.
+                    held.push(stream);
+                    continue;
+                }
+                let (store, drops) = (store.clone(), drops.clone());
                 tokio::spawn(async move {
                     let (read, mut write) = stream.into_split();
                     let mut lines = BufReader::new(read).lines();
@@ -509,8 +548,19 @@ impl SmtpSink {
                             b"250-sink\r\n250 8BITMIME\r\n"
                         } else if upper.starts_with("DATA") {
                             let _ = write.write_all(b"354 go ahead\r\n").await;
+                            let drop_this = drops
+                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                                    n.checked_sub(1)
+                                })
+                                .is_ok();
                             let mut data = String::new();
+                            let mut read = 0;
                             while let Ok(Some(l)) = lines.next_line().await {
+                                read += 1;
+                                if drop_this && read == 5 {
+                                    // The connection goes down mid-message.
+                                    return;
+                                }
                                 if l == "." {
                                     break;
                                 }
@@ -536,7 +586,17 @@ impl SmtpSink {
                 });
             }
         });
-        SmtpSink { port, messages }
+        SmtpSink {
+            port,
+            messages,
+            task,
+        }
+    }
+
+    /// Stops listening and closes every connection it held.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
     }
 
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<String> {
