@@ -437,20 +437,11 @@ async fn a_rotation_reseals_a_queued_email_and_its_link_and_a_stale_instance_sto
     assert_eq!(attempts, 1);
 
     // The operator rotates the key while the email waits.
-    let data = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
-        .arg("rotate-key")
-        .env_clear()
-        .env("UNDERSIGNED_DATA_DIR", data.path())
-        .env("UNDERSIGNED_DATABASE_URL", &before.db.url)
-        .env("UNDERSIGNED_SECRET_KEY", NEW)
-        .env("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    command_on(
+        &before,
+        &["rotate-key"],
+        NEW,
+        &[("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD)],
     );
 
     // An instance left running with the old key seals and hashes nothing more: its mailbox
