@@ -31,7 +31,8 @@ impl Lifetime {
 /// replacing the browser's previous session (`replaces`, if any). Refused (`false`) when the
 /// password changed in the meantime: a sign-in that raced a password reset must not outlive
 /// it. Takes the organizer row first, the lock order a reset follows too. Expired sessions of
-/// every organizer are swept on the way: sign-in is throttled, so this bounds the table.
+/// every organizer are swept on the way: sign-in is throttled, so this bounds the table. The
+/// audit row `sign-in` is written in the same commit.
 pub fn create(
     conn: &mut DbConnection,
     new: &NewSession<'_>,
@@ -57,6 +58,9 @@ pub fn create(
                 .execute(conn)?;
         }
         purge_expired(conn, now, lifetime)?;
+        // In the same commit as the session: an organizer is never signed in without its
+        // record, nor told of an error while in fact signed in.
+        super::audit::record(conn, Some(new.organizer_id), None, "sign-in", "", now)?;
         diesel::insert_into(organizer_sessions::table)
             .values((
                 organizer_sessions::id_hash.eq(new.id_hash),

@@ -119,44 +119,48 @@ pub async fn invite(
     let is_admin = form.admin.as_deref().is_some_and(|v| !v.is_empty());
     let now = db::now();
     let keys = state.keys.clone();
+    // One commit: an account is never left without its invitation (which would block inviting
+    // again), nor an invitation without its audit row.
     let created = db::run(&state.pool, move |c| {
-        let new = organizers::NewOrganizer {
-            email: email.as_str(),
-            name: name.as_str(),
-            password_hash: &placeholder,
-            is_admin,
-            created_at: now,
-        };
-        let id = match organizers::create(c, &new) {
-            Ok(id) => id,
-            Err(organizers::CreateError::EmailTaken(_)) => return Ok(false),
-            Err(organizers::CreateError::Db(e)) => return Err(e),
-        };
-        let message = ResetEmail {
-            tr,
-            name: name.as_str(),
-            link: &link,
-            invite: true,
-        }
-        .render(&organizers::normalise_email(email.as_str()))
-        .map_err(|e| db::DbError::Other(format!("invitation email: {e}")))?;
-        organizers::create_reset(
-            c,
-            id,
-            &hash,
-            now,
-            now + TimeDelta::hours(INVITE_HOURS),
-            &db::outbox::SealedEmail::new(&keys, &message),
-        )?;
-        db::audit::record(
-            c,
-            Some(me.id),
-            None,
-            "invite-organizer",
-            email.as_str(),
-            now,
-        )?;
-        Ok(true)
+        db::write_tx(c, |c| {
+            let new = organizers::NewOrganizer {
+                email: email.as_str(),
+                name: name.as_str(),
+                password_hash: &placeholder,
+                is_admin,
+                created_at: now,
+            };
+            let id = match organizers::create(c, &new) {
+                Ok(id) => id,
+                Err(organizers::CreateError::EmailTaken(_)) => return Ok(false),
+                Err(organizers::CreateError::Db(e)) => return Err(e),
+            };
+            let message = ResetEmail {
+                tr,
+                name: name.as_str(),
+                link: &link,
+                invite: true,
+            }
+            .render(&organizers::normalise_email(email.as_str()))
+            .map_err(|e| db::DbError::Other(format!("invitation email: {e}")))?;
+            organizers::create_reset(
+                c,
+                id,
+                &hash,
+                now,
+                now + TimeDelta::hours(INVITE_HOURS),
+                &db::outbox::SealedEmail::new(&keys, &message),
+            )?;
+            db::audit::record(
+                c,
+                Some(me.id),
+                None,
+                "invite-organizer",
+                email.as_str(),
+                now,
+            )?;
+            Ok(true)
+        })
     })
     .await?;
     if !created {

@@ -109,10 +109,6 @@ pub async fn login(
     };
     match signed_in {
         Some((id, hash)) => {
-            db::run(&state.pool, move |c| {
-                db::audit::record(c, Some(id), None, "sign-in", "", db::now())
-            })
-            .await?;
             tracing::info!(organizer.id = id, "organizer signed in");
             let mut res = see_other("/dashboard");
             if device.is_none() {

@@ -326,6 +326,55 @@ impl TestApp {
         .expect("count rows")
     }
 
+    /// Fault injection: the database refuses every insert into `table` (a trigger), until
+    /// [`TestApp::allow_inserts`]. A step of a use case that fails where the disk or a
+    /// constraint would make it fail.
+    pub async fn refuse_inserts(&self, table: &'static str) {
+        let postgres = self.db.url.starts_with("postgres");
+        db::run(&self.pool, move |c| {
+            use diesel::RunQueryDsl;
+            let statements = if postgres {
+                vec![
+                    "CREATE OR REPLACE FUNCTION refuse_insert() RETURNS trigger AS $$ \
+                     BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"
+                        .to_string(),
+                    format!(
+                        "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} \
+                         FOR EACH ROW EXECUTE FUNCTION refuse_insert()"
+                    ),
+                ]
+            } else {
+                vec![format!(
+                    "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} \
+                     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                )]
+            };
+            for sql in statements {
+                diesel::sql_query(sql).execute(c)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("create the refusing trigger");
+    }
+
+    /// Ends [`TestApp::refuse_inserts`].
+    pub async fn allow_inserts(&self, table: &'static str) {
+        let postgres = self.db.url.starts_with("postgres");
+        db::run(&self.pool, move |c| {
+            use diesel::RunQueryDsl;
+            let sql = if postgres {
+                format!("DROP TRIGGER refuse_{table} ON {table}")
+            } else {
+                format!("DROP TRIGGER refuse_{table}")
+            };
+            diesel::sql_query(sql).execute(c)?;
+            Ok(())
+        })
+        .await
+        .expect("drop the refusing trigger");
+    }
+
     /// The id of the signature with this email address.
     pub async fn signature_id(&self, email: &str) -> i32 {
         let index = self.email_index(email);

@@ -506,3 +506,66 @@ async fn an_admin_invites_an_organizer_who_chooses_a_password_and_gets_a_petitio
         200
     );
 }
+
+/// An invitation is one commit: when its email cannot be queued, no account is left behind
+/// that would make inviting the same person again answer "already has an account".
+#[tokio::test]
+async fn an_invitation_that_fails_halfway_leaves_nothing_and_can_be_sent_again() {
+    let app = spawn_app().await;
+    add_organizer(&app, "admin@example.org", "a long admin passphrase", true);
+    login(&app, "admin@example.org", "a long admin passphrase").await;
+    let token = csrf(&app.get("/dashboard/organizers").await.text().await.unwrap());
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("name", "Lusine"),
+        ("email", "colleague@example.org"),
+    ];
+    let invite = || app.post_form("/dashboard/organizers", &fields);
+    app.refuse_inserts("password_resets").await;
+    let failed = invite().await;
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+    app.allow_inserts("password_resets").await;
+
+    let page = app.get("/dashboard/organizers").await.text().await.unwrap();
+    assert!(
+        !page.contains("colleague@example.org"),
+        "no half-made account"
+    );
+    let again = invite().await;
+    assert_eq!(
+        again.status().as_u16(),
+        303,
+        "the invitation can be sent again"
+    );
+    let email = app.wait_for_emails(1).await.pop().unwrap();
+    assert!(email.contains("To: colleague@example.org"));
+}
+
+/// A sign-in and its audit row are one commit: when the audit row cannot be written the
+/// organizer is told of an error and is not signed in either.
+#[tokio::test]
+async fn a_sign_in_whose_audit_row_fails_leaves_no_session() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    app.refuse_inserts("audit_log").await;
+    let failed = login(&app, "ana@example.org", "correct horse battery").await;
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+    assert_eq!(
+        app.get("/dashboard").await.status().as_u16(),
+        303,
+        "not signed in: the dashboard sends to the sign-in page"
+    );
+    let sessions = undersigned::db::run(&app.pool, |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::organizer_sessions as s;
+        Ok(s::table.count().get_result::<i64>(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(sessions, 0, "no session outlives the failed sign-in");
+    app.allow_inserts("audit_log").await;
+
+    let res = login(&app, "ana@example.org", "correct horse battery").await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(app.get("/dashboard").await.status().as_u16(), 200);
+}
