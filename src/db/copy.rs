@@ -120,6 +120,7 @@ struct SignatureRow {
     comment_public: bool,
     comment_hidden: bool,
     withdraw_hash_resent: Option<String>,
+    receipt_due: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

@@ -234,6 +234,83 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
     Ok(ran)
 }
 
+/// SQLite: signature ids are never reused. Without `AUTOINCREMENT` SQLite gives a new row the
+/// id of the newest one if retention deleted it, and an email job or a fan-out cursor that
+/// named the deleted signature would then name a stranger. SQLite cannot add it to a table, so
+/// the table is rebuilt once, as SQLite documents: a new table from the same definition, the
+/// rows copied, the old one dropped and the new one renamed, its indexes made again; with
+/// foreign keys off (the drop would otherwise delete the rows that reference it), checked
+/// after. Run after the plaintext columns are gone, so it copies only what is left.
+fn ids_never_reused(conn: &mut DbConnection) -> Result<(), DbError> {
+    #[derive(diesel::QueryableByName)]
+    struct Sql {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        sql: String,
+    }
+    let DbConnection::Sqlite(c) = conn else {
+        return Ok(());
+    };
+    let table: Vec<Sql> = diesel::sql_query(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'signatures'",
+    )
+    .load(c)?;
+    let Some(create) = table.first() else {
+        return Ok(());
+    };
+    if create.sql.contains("AUTOINCREMENT") {
+        return Ok(());
+    }
+    let rebuilt = create
+        .sql
+        .replacen(
+            "id INTEGER PRIMARY KEY NOT NULL",
+            "id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL",
+            1,
+        )
+        .replacen(
+            "CREATE TABLE signatures",
+            "CREATE TABLE signatures_rebuilt",
+            1,
+        );
+    if !rebuilt.contains("AUTOINCREMENT") || !rebuilt.contains("signatures_rebuilt") {
+        return Err(DbError::Other(format!(
+            "the signatures table is not as expected: {}",
+            create.sql
+        )));
+    }
+    let indexes: Vec<Sql> = diesel::sql_query(
+        "SELECT sql FROM sqlite_master \
+         WHERE type = 'index' AND tbl_name = 'signatures' AND sql IS NOT NULL",
+    )
+    .load(c)?;
+    c.batch_execute("PRAGMA foreign_keys = OFF")?;
+    let result = c.immediate_transaction::<_, DbError, _>(|c| {
+        c.batch_execute(&rebuilt)?;
+        c.batch_execute(
+            "INSERT INTO signatures_rebuilt SELECT * FROM signatures; \
+             DROP TABLE signatures; \
+             ALTER TABLE signatures_rebuilt RENAME TO signatures;",
+        )?;
+        for index in &indexes {
+            c.batch_execute(&index.sql)?;
+        }
+        let broken: Vec<Sql> = diesel::sql_query(
+            "SELECT \"table\" AS sql FROM pragma_foreign_key_check WHERE parent = 'signatures'",
+        )
+        .load(c)?;
+        match broken.first() {
+            Some(first) => Err(DbError::Other(format!(
+                "{} rows of {} lost their signature in the rebuild",
+                broken.len(),
+                first.sql
+            ))),
+            None => Ok(()),
+        }
+    });
+    c.batch_execute("PRAGMA foreign_keys = ON")?;
+    result
+}
+
 /// Runs pending migrations up to and including the one whose version is `last` (e.g.
 /// `2026-11-23-000012`): a database as an older version left it, for upgrade tests.
 pub fn migrate_until(conn: &mut DbConnection, last: &str) -> Result<usize, DbError> {
@@ -272,6 +349,7 @@ pub fn prepare(
 ) -> Result<sealing::Sealed, sealing::KeyError> {
     migrate(conn)?;
     let sealed = sealing::seal_plaintext(conn, Some(keys))?;
+    ids_never_reused(conn)?;
     sealing::check_key(conn, keys)?;
     sealing::seal_clear_salts(conn, keys)?;
     Ok(sealed)

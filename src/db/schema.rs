@@ -99,6 +99,7 @@ diesel::table! {
         comment_public -> Bool,
         comment_hidden -> Bool,
         withdraw_hash_resent -> Nullable<Text>,
+        receipt_due -> Bool,
     }
 }
 

@@ -162,8 +162,9 @@ pub async fn confirm(
     respond(&state, &req, tr, st).await
 }
 
-/// The email a signer gets once their signature is confirmed: a link to their receipt.
-fn receipt_email(
+/// The email a signer gets once their signature is confirmed (or restored, if it was
+/// confirmed while invalidated): a link to their receipt.
+pub(crate) fn receipt_email(
     links: &crate::email::Links,
     r: &usecases::signing::ReceiptFor<'_>,
 ) -> db::outbox::NewEmail {

@@ -274,10 +274,15 @@ pub async fn act(
     };
     let pid = p.id;
     let keys = state.keys.clone();
+    let links = state.links.clone();
+    let render = move |r: &usecases::signing::ReceiptFor<'_>| -> db::outbox::NewEmail {
+        super::confirm::receipt_email(&links, r)
+    };
     let changed = usecases::run(&state.pool, move |c| {
         usecases::moderation::moderate(
             c,
             &keys,
+            &render,
             who.id,
             pid,
             &selection,
@@ -288,6 +293,8 @@ pub async fn act(
     })
     .await?;
     tracing::info!(petition.slug = %p.slug, action = name, changed, "moderation");
+    // A restore may have queued receipts it owed.
+    state.wake_mailer.notify_one();
     Ok(HttpResponse::SeeOther()
         .insert_header((
             "Location",

@@ -5,11 +5,15 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::signing::{ReceiptFor, ReceiptRenderer};
 use super::{UseCaseError, lock_open_petition};
 use crate::db::moderation::{self, Criteria};
-use crate::db::schema::petitions;
+use crate::db::outbox::SealedEmail;
+use crate::db::schema::{petitions, signatures};
 use crate::db::{self, DbConnection};
-use crate::domain::SignatureStatus;
+use crate::domain::{ConfirmationToken, SignatureStatus};
+use crate::log::entry::{receipt_code, receipt_tag};
+use crate::sealed::{Personal, Purpose};
 
 /// Which signatures: one (by id) or a batch (by criteria), within one petition.
 #[derive(Clone, Debug, Default)]
@@ -34,13 +38,16 @@ impl Action {
     }
 }
 
-/// Invalidates or restores the petition's selected signatures, pending ones included, and audits it. The count and the per-country counts move
-/// by exactly the counted rows that changed, so a double-submitted batch changes nothing the
-/// second time. Refused on a closed petition (its count is frozen). Returns how many changed.
+/// Invalidates or restores the petition's selected signatures, pending ones included, and
+/// audits it. The count and the per-country counts move by exactly the counted rows that
+/// changed, so a double-submitted batch changes nothing the second time. A restored signature
+/// that was confirmed while invalidated gets the receipt it was owed (a withdraw link with it).
+/// Refused on a closed petition (its count is frozen). Returns how many changed.
 #[allow(clippy::too_many_arguments)]
 pub fn moderate(
     conn: &mut DbConnection,
     keys: &crate::keys::Keys,
+    receipt_email: &ReceiptRenderer,
     organizer_id: i32,
     petition_id: i32,
     selection: &Selection,
@@ -72,6 +79,10 @@ pub fn moderate(
         } else {
             crate::log::entry::EventKind::Restored
         };
+        let owed = match reason {
+            Some(_) => BTreeMap::new(),
+            None => send_owed_receipts(conn, keys, &petition, &changed, now, receipt_email)?,
+        };
         for (id, status, country, commitment) in &changed {
             if SignatureStatus::from_stored(status) == SignatureStatus::Confirmed {
                 *per_country.entry(country.clone()).or_default() += step;
@@ -87,7 +98,8 @@ pub fn moderate(
                         delta: i64::from(step),
                         commitment: Some(commitment),
                         batch: None,
-                        receipt: None,
+                        // A first receipt, which the receipt page finds this entry by.
+                        receipt: owed.get(id).map(|code| receipt_tag(code)),
                         at: now,
                     });
                 }
@@ -110,6 +122,73 @@ pub fn moderate(
         )?;
         Ok(changed.len())
     })
+}
+
+/// Queues the receipt of each restored signature that was confirmed while invalidated, with a
+/// fresh withdraw link (it never had one in a receipt); returns their receipt codes by id.
+fn send_owed_receipts(
+    conn: &mut DbConnection,
+    keys: &crate::keys::Keys,
+    petition: &db::petitions::Petition,
+    changed: &[moderation::Changed],
+    now: NaiveDateTime,
+    receipt_email: &ReceiptRenderer,
+) -> Result<BTreeMap<i32, String>, UseCaseError> {
+    let restored: Vec<i32> = changed
+        .iter()
+        .filter(|(_, status, _, _)| {
+            SignatureStatus::from_stored(status) == SignatureStatus::Confirmed
+        })
+        .map(|(id, ..)| *id)
+        .collect();
+    let mut codes = BTreeMap::new();
+    for chunk in restored.chunks(500) {
+        type Owed = (i32, Option<String>, String, Option<String>);
+        let owed: Vec<Owed> = signatures::table
+            .filter(signatures::id.eq_any(chunk))
+            .filter(signatures::receipt_due.eq(true))
+            .select((
+                signatures::id,
+                signatures::personal,
+                signatures::locale,
+                signatures::salt,
+            ))
+            .load(conn)?;
+        for (id, personal, locale, salt) in owed {
+            let opened = personal
+                .as_deref()
+                .map(|p| keys.open::<Personal>(Purpose::Signature, p))
+                .transpose()
+                .and_then(|p| Ok((p, keys.open_salt(salt.as_deref())?)));
+            let (Some(p), Some(salt)) =
+                opened.map_err(|e| db::sealing::unreadable(conn, keys, "restored signature", e))?
+            else {
+                // Erased by retention: nobody left to send it to.
+                continue;
+            };
+            let code = receipt_code(&salt);
+            let withdraw = ConfirmationToken::generate();
+            diesel::update(signatures::table.find(id))
+                .set((
+                    signatures::receipt_due.eq(false),
+                    signatures::withdraw_hash.eq(withdraw.hash().as_str().to_string()),
+                ))
+                .execute(conn)?;
+            let (_, title) =
+                db::petitions::title_in(conn, petition.id, crate::i18n::Lang::from_code(&locale))?;
+            let email = receipt_email(&ReceiptFor {
+                recipient: &p.email,
+                withdraw_token: withdraw.as_str(),
+                locale: &locale,
+                petition_slug: &petition.slug,
+                petition_title: &title,
+                code: &code,
+            });
+            db::outbox::enqueue(conn, &SealedEmail::new(keys, &email), Some(id), now)?;
+            codes.insert(id, code);
+        }
+    }
+    Ok(codes)
 }
 
 /// Hides a signature's public comment from the petition page, or shows it again, and audits

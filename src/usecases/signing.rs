@@ -344,6 +344,8 @@ pub fn confirm(
                 signatures::salt.eq(&committed.sealed_salt),
                 signatures::commitment.eq(&committed.commitment),
                 signatures::receipt_hash.eq(&committed.receipt_hash),
+                // Not counted, so no receipt now: a restore sends it.
+                signatures::receipt_due.eq(!counts),
             ),
         ))
         .execute(conn)?;
@@ -372,7 +374,7 @@ pub fn confirm(
         }
         // The receipt email, in the same transaction: sent by the outbox once committed. A
         // signature the organizers invalidated while it was pending is confirmed but not
-        // counted: it gets no receipt.
+        // counted: it gets its receipt if it is restored (`receipt_due`).
         let code = committed.code;
         if counts {
             // In the language the signer read the petition in, where it has that version.

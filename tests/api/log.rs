@@ -708,3 +708,85 @@ async fn with_a_log_key_file_the_log_key_outlives_a_master_key_rotation() {
         "without the file, the key follows the master key"
     );
 }
+
+/// A signature invalidated while pending and confirmed afterwards is not counted and gets no
+/// receipt; restored, it counts, and its signer gets the receipt (and withdraw link) it was
+/// owed, which the log proves.
+#[tokio::test]
+async fn a_signature_restored_after_confirming_while_invalidated_gets_its_receipt() {
+    let app = spawn_app_with(Mail::Memory, &[("log_interval_ms", "50")]).await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", true);
+    app.create_owned_petition("p-owed", &[100], "ana@example.org")
+        .await;
+    app.sign("p-owed", &[("email", "narine@example.org")]).await;
+    let link = app.confirmation_path(&app.wait_for_emails(1).await[0]);
+
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let signers = app
+        .get("/dashboard/petitions/p-owed/signers")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let token = csrf(&signers);
+    let id = app.signature_id("narine@example.org").await.to_string();
+    let moderate = |action: &'static str| {
+        let fields = vec![
+            ("csrf_token", token.clone()),
+            ("action", action.to_string()),
+            ("id", id.clone()),
+            ("reason", "checking".to_string()),
+        ];
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form("/dashboard/petitions/p-owed/signers", &fields)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(moderate("invalidate").await, 303);
+    assert_eq!(app.post_form(&link, &[]).await.status().as_u16(), 200);
+    app.wait_until_sent().await;
+    assert_eq!(app.count("p-owed").await, 0);
+    assert!(
+        !app.all_emails().iter().any(|m| m.contains("/receipt/")),
+        "not counted: no receipt yet"
+    );
+
+    assert_eq!(moderate("restore").await, 303);
+    let emails = app.wait_for_all_emails(2).await;
+    let receipt = emails
+        .iter()
+        .find(|m| m.contains("/receipt/"))
+        .expect("the receipt it was owed");
+    assert!(receipt.contains("To: narine@example.org"));
+    let (text, _) = crate::helpers::bodies(receipt);
+    let path_of = |marker: &str| {
+        let word = text
+            .split_whitespace()
+            .find(|w| w.contains(marker))
+            .unwrap_or_else(|| panic!("a {marker} link in {text}"));
+        url::Url::parse(word).unwrap().path().to_string()
+    };
+    let receipt_path = path_of("/receipt/");
+    let withdraw_path = path_of("/withdraw/");
+    wait_for_log_total(&app, "p-owed", 1).await;
+    let page = app.get(&receipt_path).await.text().await.unwrap();
+    assert!(page.contains("It counts."), "{page}");
+    assert!(page.contains("entry 1 of this petition"), "{page}");
+    let withdraw = app.get(&withdraw_path).await;
+    assert_eq!(withdraw.status().as_u16(), 200, "the withdraw link works");
+
+    // Restoring again changes nothing and owes nothing.
+    assert_eq!(moderate("invalidate").await, 303);
+    assert_eq!(moderate("restore").await, 303);
+    app.wait_until_sent().await;
+    let receipts = app
+        .all_emails()
+        .iter()
+        .filter(|m| m.contains("/receipt/"))
+        .count();
+    assert_eq!(receipts, 1, "one receipt");
+}

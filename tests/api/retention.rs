@@ -280,3 +280,33 @@ async fn a_signer_erased_on_schedule_cannot_sign_again_to_count_twice_when_the_p
     assert_eq!(app.rows(id).await, (1, 1), "no second signature");
     assert_eq!(app.count("p-twice").await, 1);
 }
+
+/// Retention deleting the newest signature (pending, its link expired) never hands its id to
+/// the next signer: an email job or a fan-out cursor that named it would name a stranger.
+#[tokio::test]
+async fn the_id_of_a_deleted_newest_signature_is_never_given_to_the_next_signer() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    app.create_petition("p-ids", &[100]).await;
+    app.sign("p-ids", &[("email", "first@example.am")]).await;
+    app.sign("p-ids", &[("email", "newest@example.am")]).await;
+    app.wait_for_emails(2).await;
+    let newest = app.signature_id("newest@example.am").await;
+    let now = db::now();
+    db::run(&app.pool, move |c| {
+        diesel::update(
+            confirmation_tokens::table.filter(confirmation_tokens::signature_id.eq(newest)),
+        )
+        .set(confirmation_tokens::expires_at.eq(now - chrono::TimeDelta::hours(1)))
+        .execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let out = retention(&app, &[], "180");
+    assert!(out.contains("1 unconfirmed"), "{out}");
+
+    app.sign("p-ids", &[("email", "next@example.am")]).await;
+    app.wait_for_emails(3).await;
+    let next = app.signature_id("next@example.am").await;
+    assert!(next > newest, "id {next} reused (the deleted one was {newest})");
+}
