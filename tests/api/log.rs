@@ -731,7 +731,7 @@ async fn a_signature_restored_after_confirming_while_invalidated_gets_its_receip
     let token = csrf(&signers);
     let id = app.signature_id("narine@example.org").await.to_string();
     let moderate = |action: &'static str| {
-        let fields = vec![
+        let fields = [
             ("csrf_token", token.clone()),
             ("action", action.to_string()),
             ("id", id.clone()),

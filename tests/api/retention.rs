@@ -308,5 +308,8 @@ async fn the_id_of_a_deleted_newest_signature_is_never_given_to_the_next_signer(
     app.sign("p-ids", &[("email", "next@example.am")]).await;
     app.wait_for_emails(3).await;
     let next = app.signature_id("next@example.am").await;
-    assert!(next > newest, "id {next} reused (the deleted one was {newest})");
+    assert!(
+        next > newest,
+        "id {next} reused (the deleted one was {newest})"
+    );
 }
