@@ -57,8 +57,9 @@ impl Snapshot {
     }
 
     /// What `make` renders from this state for `what` in `lang`, made once: the requests that
-    /// ask meanwhile wait for it rather than render it again.
-    pub fn rendered<E>(
+    /// ask meanwhile wait for it (without holding a thread) rather than render it again. If
+    /// `make` fails, the next request tries again.
+    pub async fn rendered<E>(
         &self,
         what: &'static str,
         lang: Option<Lang>,
@@ -70,16 +71,9 @@ impl Snapshot {
             Some(cell) => cell.clone(),
             None => self.rendered.entry(key).or_default().clone(),
         };
-        let mut made = match cell.lock() {
-            Ok(made) => made,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(r) = made.as_ref() {
-            return Ok(r.clone());
-        }
-        let r = Arc::new(make()?);
-        *made = Some(r.clone());
-        Ok(r)
+        cell.get_or_try_init(|| async { make().map(Arc::new) })
+            .await
+            .cloned()
     }
 }
 
@@ -101,7 +95,7 @@ impl Drop for Ungate<'_> {
 }
 
 /// One rendering of a state, made by the first request that needs it.
-type Made = Arc<std::sync::Mutex<Option<Arc<Rendered>>>>;
+type Made = Arc<tokio::sync::OnceCell<Arc<Rendered>>>;
 
 struct Slot {
     current: RwLock<Arc<Snapshot>>,
@@ -234,20 +228,28 @@ impl Live {
                 if let Some(slot) = self.slots.get(slug).map(|s| s.value().clone()) {
                     return Ok(Some(current(&slot)));
                 }
+                // A change made here while this read runs has no slot to mark yet: any change
+                // to any petition meanwhile makes the next request read this one again.
+                let changes_before = self.site_changes.load(std::sync::atomic::Ordering::Acquire);
                 self.reads.inc();
                 let found = read(pool, keys, slug.to_string(), None, 0)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(found.map(|snapshot| {
                     let snapshot = Arc::new(snapshot);
-                    self.slots.insert(
-                        slug.to_string(),
-                        Arc::new(Slot {
-                            current: RwLock::new(snapshot.clone()),
-                            changes: Default::default(),
-                            reading: tokio::sync::Mutex::new(()),
-                        }),
-                    );
+                    let slot = Arc::new(Slot {
+                        current: RwLock::new(snapshot.clone()),
+                        changes: Default::default(),
+                        reading: tokio::sync::Mutex::new(()),
+                    });
+                    self.slots.insert(slug.to_string(), slot.clone());
+                    // Compared once the slot is in place: a change from now on marks it.
+                    if self.site_changes.load(std::sync::atomic::Ordering::Acquire)
+                        != changes_before
+                    {
+                        slot.changes
+                            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                    }
                     snapshot
                 }))
             })

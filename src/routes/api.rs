@@ -364,35 +364,37 @@ pub async fn detail(
     } else {
         "petition.json"
     };
-    let rendered = snapshot.rendered(what, None, || {
-        let v = &snapshot.view;
-        let body = if count_only {
-            let total = v.petition.total_count();
-            serde_json::to_vec(&CountJson {
-                slug: &v.petition.slug,
-                status: v.petition.public_status(db::now()),
-                signature_count: v.petition.signature_count,
-                paper_signature_count: v.petition.paper_count,
-                total_count: total,
-                goal: i64::from(v.goals.current(total)),
-            })
-        } else {
-            let mut body = PetitionJson::new(&state, v, true);
-            body.signatures_by_day = Some(
-                snapshot
-                    .days
-                    .1
-                    .iter()
-                    .map(|d| DayCount {
-                        date: d.day.clone(),
-                        count: d.count,
-                    })
-                    .collect(),
-            );
-            serde_json::to_vec(&body)
-        };
-        body.map(|b| crate::live::Rendered::new("application/json", b, snapshot.read_at_wall))
-    });
+    let rendered = snapshot
+        .rendered(what, None, || {
+            let v = &snapshot.view;
+            let body = if count_only {
+                let total = v.petition.total_count();
+                serde_json::to_vec(&CountJson {
+                    slug: &v.petition.slug,
+                    status: v.petition.public_status(db::now()),
+                    signature_count: v.petition.signature_count,
+                    paper_signature_count: v.petition.paper_count,
+                    total_count: total,
+                    goal: i64::from(v.goals.current(total)),
+                })
+            } else {
+                let mut body = PetitionJson::new(&state, v, true);
+                body.signatures_by_day = Some(
+                    snapshot
+                        .days
+                        .1
+                        .iter()
+                        .map(|d| DayCount {
+                            date: d.day.clone(),
+                            count: d.count,
+                        })
+                        .collect(),
+                );
+                serde_json::to_vec(&body)
+            };
+            body.map(|b| crate::live::Rendered::new("application/json", b, snapshot.read_at_wall))
+        })
+        .await;
     match rendered {
         Ok(r) => {
             let mut res = r.respond(&req, state.public_cache_control());

@@ -281,14 +281,16 @@ pub async fn show(
         return render(&req, tr, &snapshot, form, StatusCode::OK);
     }
     // The same page for everyone reading this language: rendered once per state.
-    let page = snapshot.rendered("page", Some(tr.lang), || {
-        let body = render_body(&req, tr, &snapshot, FormState::default())?;
-        Ok::<_, AppError>(crate::live::Rendered::new(
-            "text/html; charset=utf-8",
-            body,
-            snapshot.read_at_wall,
-        ))
-    })?;
+    let page = snapshot
+        .rendered("page", Some(tr.lang), || {
+            let body = render_body(&req, tr, &snapshot, FormState::default())?;
+            Ok::<_, AppError>(crate::live::Rendered::new(
+                "text/html; charset=utf-8",
+                body,
+                snapshot.read_at_wall,
+            ))
+        })
+        .await?;
     Ok(page.respond(&req, state.public_cache_control()))
 }
 

@@ -436,3 +436,42 @@ async fn a_petition_created_elsewhere_shows_on_the_home_page_within_the_interval
         "the home page never showed the new petition"
     );
 }
+
+/// A change made here while a petition's first read is under way (a confirmation committed
+/// as the read takes its snapshot) is not lost until the interval ends: the next request
+/// reads the petition again.
+#[tokio::test]
+async fn a_change_during_a_petitions_first_read_is_read_at_the_next_request() {
+    let app = spawn_app_with_refresh("600000").await;
+    app.create_petition("p-first", &[100]).await;
+    let reads = || app.state.metrics.state_reads.get();
+    let before = reads();
+    // Every connection held, so the first read waits for one once it has begun.
+    let pool = app.pool.clone();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (held_tx, held) = tokio::sync::oneshot::channel();
+    let holder = tokio::task::spawn_blocking(move || {
+        let conns: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
+        held_tx.send(()).unwrap();
+        let _ = released.recv_timeout(Duration::from_secs(30));
+        drop(conns);
+    });
+    held.await.unwrap();
+    let url = format!("{}/petitions/p-first", app.address);
+    let first = tokio::spawn(async move { spawn_client().get(url).send().await.unwrap() });
+    let start = Instant::now();
+    while reads() == before {
+        assert!(start.elapsed() < Duration::from_secs(10), "the first read began");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    app.state.live.changed("p-first");
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    assert_eq!(first.await.unwrap().status().as_u16(), 200);
+    let after_first = reads();
+
+    assert_eq!(get(&app, "/petitions/p-first", &[]).await.status(), 200);
+    assert_eq!(reads(), after_first + 1, "read again for the change");
+    assert_eq!(get(&app, "/petitions/p-first", &[]).await.status(), 200);
+    assert_eq!(reads(), after_first + 1, "then served from memory");
+}
