@@ -377,7 +377,10 @@ impl Application {
 
     /// Serves until the server stops, with the email worker and limiter pruning beside it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let worker = tokio::spawn(self.worker.run());
+        let (stop_worker, stop) = tokio::sync::watch::channel(false);
+        // Sends under way get their own deadline to finish once the server stops.
+        let finish = self.worker.mailer.deadline() + Duration::from_secs(5);
+        let mut worker = tokio::spawn(self.worker.run(stop));
         let sequencer = tokio::spawn(self.sequencer.run());
         let state = self.state.clone();
         let pruner = tokio::spawn(async move {
@@ -417,7 +420,11 @@ impl Application {
             }
         });
         let result = self.server.await;
-        worker.abort();
+        let _ = stop_worker.send(true);
+        if tokio::time::timeout(finish, &mut worker).await.is_err() {
+            tracing::warn!("email worker still sending at shutdown: stopped");
+            worker.abort();
+        }
         sequencer.abort();
         pruner.abort();
         result

@@ -174,6 +174,14 @@ impl Mailer {
         }
     }
 
+    /// The longest one send may take: one SMTP exchange (`smtp_timeout_s`); a second for a file.
+    pub fn deadline(&self) -> Duration {
+        match self {
+            Mailer::Smtp(smtp) => smtp.timeout(),
+            Mailer::File { .. } | Mailer::Memory(_) => Duration::from_secs(1),
+        }
+    }
+
     /// Where emails go, for the start-up banner.
     pub fn describe(&self) -> String {
         match self {

@@ -58,11 +58,13 @@ const RECORD_BATCH: usize = 1024;
 const RECORD_WAIT: Duration = Duration::from_millis(250);
 
 impl Worker {
-    /// Runs until the task is dropped. Sends are independent: up to [`CONCURRENCY`] are in
-    /// flight at once, each bounded by the transport's own deadline (`smtp_timeout_s`), and a
-    /// free place takes the next claimed email at once, so one relay connection that hangs
-    /// holds one place for one timeout, never the others or the next claim.
-    pub async fn run(self) {
+    /// Runs until `stop` turns true (or the task is dropped). Sends are independent: up to
+    /// [`CONCURRENCY`] are in flight at once, each bounded by the transport's own deadline
+    /// (`smtp_timeout_s`), and a free place takes the next claimed email at once, so one relay
+    /// connection that hangs holds one place for one timeout, never the others or the next
+    /// claim. Once stopping, it claims nothing more, lets the sends under way finish and
+    /// records them, then returns: an email the relay took is not sent again after a restart.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let this = Arc::new(self);
         // Each send a task of its own: it goes on while this loop waits for the database.
         let mut sending: JoinSet<Outcome> = JoinSet::new();
@@ -76,7 +78,24 @@ impl Worker {
         let mut look = true;
         let mut next_poll = Instant::now() + this.poll;
         let mut next_claim = Instant::now();
+        let mut stopping = false;
         loop {
+            if stopping {
+                // Claimed but not begun: left to their lease, as if never claimed.
+                for ready in queue.drain(..) {
+                    mine.remove(&ready.job.id);
+                }
+                if sending.is_empty() && (outcomes.is_empty() || recording_fails) {
+                    if recording_fails {
+                        tracing::error!(
+                            emails = outcomes.len(),
+                            "email worker stopped before recording what it sent: \
+                             they may be sent again"
+                        );
+                    }
+                    return;
+                }
+            }
             while sending.len() < CONCURRENCY
                 && let Some(ready) = queue.pop_front()
             {
@@ -103,6 +122,7 @@ impl Worker {
                 }
             }
             if look
+                && !stopping
                 && !recording_fails
                 && queue.is_empty()
                 && sending.len() < CONCURRENCY
@@ -144,6 +164,9 @@ impl Worker {
                 _ = tokio::time::sleep_until(record_at), if !outcomes.is_empty() => {}
                 _ = tokio::time::sleep_until(next_claim), if look && Instant::now() < next_claim => {}
                 _ = this.wake.notified() => look = true,
+                changed = stop.changed(), if !stopping => {
+                    stopping = changed.is_err() || *stop.borrow();
+                }
                 _ = tokio::time::sleep_until(next_poll) => {
                     look = true;
                     next_poll = Instant::now() + this.poll;

@@ -461,7 +461,10 @@ async fn a_change_during_a_petitions_first_read_is_read_at_the_next_request() {
     let first = tokio::spawn(async move { spawn_client().get(url).send().await.unwrap() });
     let start = Instant::now();
     while reads() == before {
-        assert!(start.elapsed() < Duration::from_secs(10), "the first read began");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the first read began"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     app.state.live.changed("p-first");

@@ -290,3 +290,67 @@ async fn a_signer_held_up_by_the_write_lock_is_asked_to_retry_and_then_signs() {
     app.wait_until_sent().await;
     assert_eq!(app.rows(id).await.0, 2);
 }
+
+/// A server asked to stop (SIGTERM, as systemd or Docker do) while the relay is taking an
+/// email lets that send finish and records it: the email is not sent again after a restart.
+#[tokio::test]
+async fn a_server_stopped_mid_send_finishes_the_send_and_never_sends_it_again() {
+    use diesel::prelude::*;
+    use undersigned::db::schema::email_jobs;
+    let relay = Relay::start_faulty(0, Some(Fault::SlowReply(Duration::from_secs(2)))).await;
+    let shared = std::sync::Arc::new(crate::helpers::TestDatabase::create());
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = format!("smtp://127.0.0.1:{}", relay.port);
+    let (mut child, url) = crate::group_commit::serve(
+        &shared,
+        dir.path(),
+        &[
+            ("UNDERSIGNED_SMTP_URL", smtp.as_str()),
+            ("UNDERSIGNED_SMTP_TIMEOUT_S", "10"),
+            ("UNDERSIGNED_EMAIL_LEASE_MS", "30000"),
+        ],
+        std::process::Stdio::null(),
+    );
+    let pool = undersigned::db::connect(&shared.url, 2).unwrap();
+    crate::helpers::create_petition_in(&pool, "p-stop", &[100]).await;
+    let signed = crate::helpers::spawn_client()
+        .post(format!("{url}/petitions/p-stop/sign"))
+        .form(&[
+            ("name", "Ani"),
+            ("email", "ani@example.org"),
+            ("country", "AM"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed.status().is_success() || signed.status().is_redirection());
+    // The relay has the message and has not said so yet: stop the server now.
+    relay
+        .wait_for_confirmations(1, Duration::from_secs(20))
+        .await;
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < end,
+            "the server stops within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let unsent = undersigned::db::run(&pool, |c| {
+        Ok(email_jobs::table
+            .filter(email_jobs::sent_at.is_null())
+            .count()
+            .get_result::<i64>(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(unsent, 0, "the email the relay took is recorded as sent");
+    assert_eq!(relay.confirmation_links().len(), 1);
+}

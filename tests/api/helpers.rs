@@ -534,6 +534,8 @@ pub enum Fault {
     DropInData(usize),
     /// Accepts nothing for the first `delay` (its listen backlog of one overflows), then works.
     SlowAccept(Duration),
+    /// Keeps each message as soon as it has it, but answers that it took it only `delay` later.
+    SlowReply(Duration),
 }
 
 /// A minimal SMTP server on loopback that keeps every message it receives, or misbehaves as
@@ -621,6 +623,9 @@ impl SmtpSink {
                                 data.push_str("\r\n");
                             }
                             store.lock().expect("sink lock").push(data);
+                            if let Some(Fault::SlowReply(delay)) = fault {
+                                tokio::time::sleep(delay).await;
+                            }
                             b"250 queued\r\n"
                         } else if upper.starts_with("QUIT") {
                             let _ = write.write_all(b"221 bye\r\n").await;
