@@ -354,3 +354,225 @@ async fn a_server_stopped_mid_send_finishes_the_send_and_never_sends_it_again() 
     assert_eq!(unsent, 0, "the email the relay took is recorded as sent");
     assert_eq!(relay.confirmation_links().len(), 1);
 }
+
+/// A small tmpfs, unmounted when dropped.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mounting a tmpfs needs root");
+        Tmpfs(dir)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+/// The database's disk fills up under signing: each signer is either acknowledged or told to
+/// retry (503 with Retry-After, in words), never a 500; reading goes on; once space returns
+/// signing works again by itself, and every acknowledged signature gets exactly one
+/// confirmation email and counts once confirmed.
+#[tokio::test]
+#[ignore = "mounts a tmpfs, which needs root: .ci/run runs it"]
+async fn a_full_disk_refuses_signers_clearly_loses_nothing_and_recovers_by_itself() {
+    let disk = Tmpfs::mount("6m");
+    let db = std::sync::Arc::new(crate::helpers::TestDatabase::sqlite_in(disk.0.path()));
+    let app = crate::helpers::spawn_app_on(db, Mail::Memory, &[]).await;
+    let petition = app.create_petition("p-full", &[100]).await;
+
+    // The disk fills up: what is left goes to a file that takes every free byte.
+    let filler = disk.0.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+        // A little room left, so that some signers get in before it runs out.
+        let len = f.metadata().unwrap().len();
+        f.set_len(len.saturating_sub(256 * 1024)).unwrap();
+    }
+
+    let mut acknowledged = Vec::new();
+    let mut refused = 0;
+    for i in 0..3000 {
+        let email = format!("signer{i}@example.org");
+        let res = app.sign("p-full", &[("email", &email)]).await;
+        let status = res.status().as_u16();
+        match status {
+            200..=399 => acknowledged.push(email),
+            503 => {
+                assert!(res.headers().contains_key("retry-after"));
+                let page = res.text().await.unwrap();
+                assert!(
+                    page.contains("try again"),
+                    "a message a person understands: {page}"
+                );
+                refused += 1;
+                if refused == 3 {
+                    break;
+                }
+            }
+            other => panic!("signing on a full disk answered {other}"),
+        }
+    }
+    assert_eq!(refused, 3, "the full disk refused signers");
+    assert_eq!(app.get("/petitions/p-full").await.status().as_u16(), 200);
+
+    // Space returns: signing works again without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let res = app.sign("p-full", &[("email", "after@example.org")]).await;
+        if res.status().is_redirection() || res.status().is_success() {
+            acknowledged.push("after@example.org".to_string());
+            break;
+        }
+        assert_eq!(res.status().as_u16(), 503);
+        assert!(std::time::Instant::now() < end, "signing recovers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    app.wait_for_emails(acknowledged.len()).await;
+    app.wait_until_sent().await;
+    let emails = app.emails();
+    for email in &acknowledged {
+        let to = format!("To: {email}");
+        let mine: Vec<&String> = emails.iter().filter(|m| m.contains(&to)).collect();
+        assert_eq!(mine.len(), 1, "{email}: exactly one confirmation email");
+        let res = app.post_form(&app.confirmation_path(mine[0]), &[]).await;
+        assert_eq!(res.status().as_u16(), 200, "{email} confirms");
+    }
+    let (rows, counted) = app.rows(petition).await;
+    assert_eq!(counted, acknowledged.len() as i64);
+    assert!(rows >= counted);
+    assert_eq!(app.count("p-full").await, acknowledged.len() as i64);
+}
+
+/// The PostgreSQL server restarts (as after an upgrade or a crash) while signers keep coming:
+/// each gets an acknowledgement or a clear 503, never a 500; signing works again by itself
+/// once the server is back; every acknowledged signature gets one confirmation email and
+/// counts once confirmed. Needs `TEST_DATABASE_URL` and `TEST_PG_RESTART` (a shell command
+/// that restarts that server), which .ci/run sets.
+#[tokio::test]
+#[ignore = "restarts the PostgreSQL server: .ci/run runs it with TEST_PG_RESTART"]
+async fn postgresql_restarted_under_signing_load_loses_nothing_and_recovers() {
+    use std::sync::{Arc, Mutex};
+    let restart = std::env::var("TEST_PG_RESTART").expect("TEST_PG_RESTART names the command");
+    assert!(
+        std::env::var("TEST_DATABASE_URL").is_ok(),
+        "TEST_DATABASE_URL names the server"
+    );
+    let app = Arc::new(spawn_app_with(Mail::Memory, &[]).await);
+    let petition = app.create_petition("p-restart", &[100]).await;
+
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let restarted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let after_restart = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let signers: Vec<_> = (0..16)
+        .map(|worker| {
+            let (app, acknowledged) = (app.clone(), acknowledged.clone());
+            let (restarted, after_restart) = (restarted.clone(), after_restart.clone());
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for i in 0.. {
+                    let email = format!("w{worker}-{i}@example.org");
+                    let status = app
+                        .sign("p-restart", &[("email", &email)])
+                        .await
+                        .status()
+                        .as_u16();
+                    statuses.push(status);
+                    if (200..400).contains(&status) {
+                        acknowledged.lock().unwrap().push(email);
+                        if restarted.load(std::sync::atomic::Ordering::SeqCst) {
+                            after_restart.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                    // A steady load, not a flood: what is signed is confirmed below.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    if after_restart.load(std::sync::atomic::Ordering::SeqCst) >= 64 {
+                        break;
+                    }
+                }
+                statuses
+            })
+        })
+        .collect();
+    // Some signatures in before the restart.
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().unwrap().len() < 32 {
+        assert!(std::time::Instant::now() < end, "signing under load");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("sh")
+            .args(["-c", &restart])
+            .output(),
+    )
+    .await
+    .expect("the restart command ends within 2 minutes")
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    restarted.store(true, std::sync::atomic::Ordering::SeqCst);
+
+    let mut statuses = Vec::new();
+    for signer in signers {
+        statuses.extend(
+            tokio::time::timeout(Duration::from_secs(120), signer)
+                .await
+                .expect("signing works again within 2 minutes of the restart")
+                .unwrap(),
+        );
+    }
+    assert!(
+        statuses.iter().all(|s| (200..400).contains(s) || *s == 503),
+        "only acknowledgements and 503s: {:?}",
+        statuses
+            .iter()
+            .filter(|s| !(200..400).contains(*s) && **s != 503)
+            .collect::<Vec<_>>()
+    );
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    app.wait_for_emails(acknowledged.len()).await;
+    app.wait_until_sent().await;
+    let emails = app.emails();
+    let mut links = Vec::new();
+    for email in &acknowledged {
+        let to = format!("To: {email}");
+        let mine: Vec<&String> = emails.iter().filter(|m| m.contains(&to)).collect();
+        assert_eq!(mine.len(), 1, "{email}: exactly one confirmation email");
+        links.push(app.confirmation_path(mine[0]));
+    }
+    use futures_util::StreamExt;
+    let confirmed: Vec<u16> = futures_util::stream::iter(links)
+        .map(|link| {
+            let app = app.clone();
+            async move { app.post_form(&link, &[]).await.status().as_u16() }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(confirmed.iter().all(|&s| s == 200), "{confirmed:?}");
+    let (_, counted) = app.rows(petition).await;
+    assert_eq!(counted, acknowledged.len() as i64);
+    assert_eq!(app.count("p-restart").await, acknowledged.len() as i64);
+}

@@ -52,6 +52,17 @@ impl TestDatabase {
         }
     }
 
+    /// A SQLite file in `dir` (a directory the test owns, such as a small tmpfs).
+    pub fn sqlite_in(dir: &std::path::Path) -> TestDatabase {
+        TestDatabase {
+            url: format!("sqlite://{}/test.db", dir.display()),
+            admin_url: None,
+            name: String::new(),
+            _dir: None,
+            key_dir: new_key_dir(),
+        }
+    }
+
     pub fn create() -> TestDatabase {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
             return TestDatabase::sqlite();
@@ -194,6 +205,9 @@ pub fn spawn_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
+        // Closed well before the server's keep-alive (5 s) ends it: a request sent on a
+        // connection the server is closing fails with nothing to do with the test.
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .expect("client")
 }
