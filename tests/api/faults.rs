@@ -576,3 +576,293 @@ async fn postgresql_restarted_under_signing_load_loses_nothing_and_recovers() {
     assert_eq!(counted, acknowledged.len() as i64);
     assert_eq!(app.count("p-restart").await, acknowledged.len() as i64);
 }
+
+/// The demo's large petition: 42,424 confirmed signatures.
+const BIG: &str = "un-secretary-general-free-the-prisoners";
+const BIG_COUNT: i64 = 42_424;
+
+/// The command line on `db`, with a data dir of its own and `env`.
+fn undersigned_on(
+    db: &crate::helpers::TestDatabase,
+    data: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("UNDERSIGNED_DATA_DIR", data)
+        .env("UNDERSIGNED_DATABASE_URL", &db.url)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+fn succeeds(mut cmd: std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        cmd.get_args().collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Kills `child` with SIGKILL once `ready` holds (polled, at most 60 s), and says whether it
+/// was still running then: a kill after it finished would prove nothing.
+async fn kill_9_when(child: &mut std::process::Child, ready: impl AsyncFn() -> bool) {
+    let end = std::time::Instant::now() + Duration::from_secs(60);
+    while !ready().await {
+        assert!(std::time::Instant::now() < end, "the moment to kill came");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "it finished before the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it finished before the kill"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// The JSON of a petition's log on the server at `url`.
+async fn log_state(url: &str, slug: &str) -> serde_json::Value {
+    let res = crate::helpers::spawn_client()
+        .get(format!("{url}/api/v1/petitions/{slug}/log"))
+        .send()
+        .await;
+    match res {
+        Ok(res) if res.status().is_success() => res.json().await.unwrap(),
+        _ => serde_json::Value::Null,
+    }
+}
+
+fn root_of(log: &serde_json::Value) -> undersigned::log::merkle::Hash {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(log["root"].as_str().unwrap())
+        .unwrap();
+    bytes.try_into().unwrap()
+}
+
+/// `kill -9` of the server while it signs the checkpoints of a 42,424-signature petition:
+/// after a restart the log is completed, the tree it signs extends every checkpoint served
+/// before the kill (no second tree at the same size, which a witness would call
+/// equivocation), and a recount of the whole log gives the petition's count.
+#[tokio::test]
+async fn a_server_killed_while_it_logs_never_signs_another_tree_and_finishes_after_a_restart() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let db = std::sync::Arc::new(crate::helpers::TestDatabase::create());
+    let key_file = db.key_file();
+    let key = [("UNDERSIGNED_KEY_FILE", key_file.to_str().unwrap())];
+    let data = tempfile::tempdir().unwrap();
+    succeeds(undersigned_on(&db, data.path(), &["demo"], &key));
+
+    // The same address both times: it names the log (its origin and key name).
+    let bind = format!("127.0.0.1:{}", free_port());
+    let fast = [
+        ("UNDERSIGNED_LOG_INTERVAL_MS", "20"),
+        ("UNDERSIGNED_BIND", bind.as_str()),
+    ];
+    let (mut first, url) =
+        crate::group_commit::serve(&db, data.path(), &fast, std::process::Stdio::null());
+    let served = std::sync::Mutex::new(serde_json::Value::Null);
+    kill_9_when(&mut first, async || {
+        let log = log_state(&url, BIG).await;
+        let size = log["size"].as_i64().unwrap_or(0);
+        let midway = size > 0 && size < BIG_COUNT;
+        if midway {
+            *served.lock().unwrap() = log;
+        }
+        midway
+    })
+    .await;
+    let served = served.into_inner().unwrap();
+    let served_size = served["size"].as_u64().unwrap();
+
+    let (mut second, url) =
+        crate::group_commit::serve(&db, data.path(), &fast, std::process::Stdio::null());
+    let end = std::time::Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let log = log_state(&url, BIG).await;
+        if log["size"].as_i64() == Some(BIG_COUNT) {
+            break log;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "the log is completed after the restart: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let proof: serde_json::Value = crate::helpers::spawn_client()
+        .get(format!(
+            "{url}/api/v1/petitions/{BIG}/log/consistency?first={served_size}&second={BIG_COUNT}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let proof: Vec<undersigned::log::merkle::Hash> = proof["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| b64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    assert!(
+        undersigned::log::merkle::verify_consistency(
+            served_size,
+            BIG_COUNT as u64,
+            &root_of(&served),
+            &root_of(&done),
+            &proof
+        ),
+        "the tree after the restart extends the checkpoint served before the kill"
+    );
+
+    let mut recount = undersigned::log::recount::Recount::default();
+    for start in (0..BIG_COUNT).step_by(1000) {
+        let page: serde_json::Value = crate::helpers::spawn_client()
+            .get(format!(
+                "{url}/api/v1/petitions/{BIG}/log/entries?start={start}&end={}",
+                (start + 1000).min(BIG_COUNT)
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for e in page["entries"].as_array().unwrap() {
+            recount
+                .add(&b64.decode(e["data"].as_str().unwrap()).unwrap())
+                .unwrap();
+        }
+    }
+    assert_eq!(recount.total(), BIG_COUNT);
+    assert_eq!(recount.root(), root_of(&done));
+    assert_eq!(done["total"].as_i64(), Some(BIG_COUNT));
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
+/// `kill -9` of `rotate-key` and of `retention run` half-way through a 42,424-signature
+/// petition: what was killed leaves the data as it was (the rotation) or erased in whole
+/// chunks with the count untouched (retention), and running the command again finishes it.
+#[tokio::test]
+async fn rotate_key_and_retention_killed_midway_leave_the_data_whole_and_finish_when_run_again() {
+    const OLD: &str = "the master key before the rotation, 32+";
+    const NEW: &str = "the master key after the rotation, also 32+";
+    let db = std::sync::Arc::new(crate::helpers::TestDatabase::create());
+    let data = tempfile::tempdir().unwrap();
+    let old = [("UNDERSIGNED_SECRET_KEY", OLD)];
+    let both = [
+        ("UNDERSIGNED_SECRET_KEY", NEW),
+        ("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD),
+    ];
+    let new = [("UNDERSIGNED_SECRET_KEY", NEW)];
+    succeeds(undersigned_on(&db, data.path(), &["demo"], &old));
+    let export = |env: &[(&str, &str)]| {
+        succeeds(undersigned_on(
+            &db,
+            data.path(),
+            &["export", "--petition", BIG],
+            env,
+        ))
+    };
+    let before = export(&old);
+    assert_eq!(
+        before.lines().count() as i64,
+        BIG_COUNT + 1,
+        "a header and every signer"
+    );
+
+    // The rotation is one transaction: killed, it changed nothing.
+    let mut rotating = undersigned_on(&db, data.path(), &["rotate-key"], &both)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    kill_9_when(&mut rotating, async || {
+        started.elapsed() > Duration::from_secs(1)
+    })
+    .await;
+    assert_eq!(
+        export(&old),
+        before,
+        "readable with the old key alone, as before"
+    );
+    succeeds(undersigned_on(&db, data.path(), &["rotate-key"], &both));
+    assert_eq!(export(&new), before, "readable with the new key alone");
+
+    // Retention, petition by petition in chunks: killed, it leaves whole chunks erased.
+    succeeds(undersigned_on(
+        &db,
+        data.path(),
+        &["petition", "close", BIG],
+        &new,
+    ));
+    let pool = undersigned::db::connect(&db.url, 2).unwrap();
+    let erased = || {
+        let pool = pool.clone();
+        async move {
+            undersigned::db::run(&pool, |c| {
+                use diesel::prelude::*;
+                use undersigned::db::schema::signatures as s;
+                Ok(s::table
+                    .filter(s::erased_at.is_not_null())
+                    .count()
+                    .get_result::<i64>(c)?)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let retention = [
+        ("UNDERSIGNED_SECRET_KEY", NEW),
+        ("UNDERSIGNED_RETENTION_DAYS", "0"),
+    ];
+    let mut erasing = undersigned_on(&db, data.path(), &["retention", "run"], &retention)
+        .spawn()
+        .unwrap();
+    kill_9_when(&mut erasing, async || erased().await > 0).await;
+    let midway = erased().await;
+    assert!(
+        midway > 0 && midway < BIG_COUNT,
+        "{midway} erased when killed"
+    );
+    let list = |env| succeeds(undersigned_on(&db, data.path(), &["petition", "list"], env));
+    assert!(
+        list(&new).contains(&BIG_COUNT.to_string()),
+        "the count stands"
+    );
+    succeeds(undersigned_on(
+        &db,
+        data.path(),
+        &["retention", "run"],
+        &retention,
+    ));
+    assert_eq!(
+        erased().await,
+        BIG_COUNT,
+        "every signer of the closed petition erased"
+    );
+    assert!(
+        list(&new).contains(&BIG_COUNT.to_string()),
+        "the count stands"
+    );
+    let after = export(&new);
+    assert_eq!(
+        after.lines().count() as i64,
+        BIG_COUNT + 1,
+        "every row still listed"
+    );
+    assert!(!after.contains("@"), "no address left");
+}
