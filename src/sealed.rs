@@ -194,11 +194,13 @@ impl Keys {
     /// The keyed hash that finds a mailbox's signature without storing its address:
     /// `dedupe_key` is the canonical address (`SignerEmail::dedupe_key`).
     pub fn email_index(&self, dedupe_key: &str) -> String {
-        mac_hex(
-            self.data_index_key(),
-            &[b"email:", dedupe_key.as_bytes()],
-            32,
-        )
+        Self::email_index_under(self.data_index_key(), dedupe_key)
+    }
+
+    /// [`Keys::email_index`] under another index key: which key a database's hashes were made
+    /// with, for one from before the index key was kept.
+    pub fn email_index_under(index: &[u8; 32], dedupe_key: &str) -> String {
+        mac_hex(index, &[b"email:", dedupe_key.as_bytes()], 32)
     }
 
     /// The keyed hash of an email domain (lower-case), for moderation by domain.

@@ -56,13 +56,22 @@ fn options() -> &'static usvg::Options<'static> {
 }
 
 fn escape(text: &str) -> String {
-    // XML 1.0 has no place for control characters: a title stored before they were refused
-    // must not stop its card from being drawn.
-    let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    // Only what XML 1.0 calls a character (no controls, no surrogates, no U+FFFE or U+FFFF),
+    // and nothing invisible: a title stored before such characters were refused must not
+    // stop its card from being drawn.
+    let text: String = text
+        .chars()
+        .filter(|&c| is_xml_char(c) && !c.is_control() && !crate::domain::is_invisible_format(c))
+        .collect();
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// XML 1.0's `Char` production.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// The width of each word of `words` and of a space, set in `size` px bold: measured by laying

@@ -444,7 +444,10 @@ pub fn with_index_key(conn: &mut DbConnection, keys: Keys) -> Result<Keys, KeyEr
         match get(conn, INDEX_KEY)? {
             Some(sealed) => open_index_key(&keys, &sealed),
             None => {
-                let index = *keys.data_index_key();
+                let mut derived = vec![*keys.data_index_key()];
+                derived.extend(keys.previous().map(|p| *p.data_index_key()));
+                let index =
+                    index_key_of_rows(conn, &keys, &derived)?.unwrap_or(*keys.data_index_key());
                 set(
                     conn,
                     INDEX_KEY,
@@ -455,6 +458,44 @@ pub fn with_index_key(conn: &mut DbConnection, keys: Keys) -> Result<Keys, KeyEr
         }
     })?;
     Ok(keys.with_index_key(index))
+}
+
+/// Of `candidates`, the index key the stored mailbox hashes were made with, as the first
+/// signature whose data still opens shows (its address hashed under the key is its
+/// `email_key`); `None` when no signature can tell (none, or all erased). Refused when none of
+/// them made it: a wrong key kept for good would make every mailbox count again.
+fn index_key_of_rows(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    candidates: &[[u8; 32]],
+) -> Result<Option<[u8; 32]>, KeyError> {
+    let rows: Vec<(String, Option<String>)> = signatures::table
+        .filter(signatures::personal.is_not_null())
+        .filter(signatures::email_key.not_like("withdrawn:%"))
+        .select((signatures::email_key, signatures::personal))
+        .limit(20)
+        .load(conn)?;
+    for (stored, personal) in rows {
+        let Some(Ok(p)) = personal.map(|p| keys.open::<Personal>(Purpose::Signature, &p)) else {
+            continue;
+        };
+        let Ok(email) = crate::domain::SignerEmail::parse(&p.email) else {
+            continue;
+        };
+        let dedupe = email.dedupe_key();
+        return match candidates
+            .iter()
+            .find(|c| Keys::email_index_under(c, dedupe) == stored)
+        {
+            Some(index) => Ok(Some(*index)),
+            None => Err(KeyError::Db(DbError::Other(
+                "the stored mailbox hashes were made with neither the current nor the previous \
+                 key: set previous_secret_key to the key this database was used with"
+                    .into(),
+            ))),
+        };
+    }
+    Ok(None)
 }
 
 fn open_index_key(keys: &Keys, sealed: &str) -> Result<[u8; 32], KeyError> {
@@ -503,10 +544,20 @@ pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError>
             }
         }
         // The index key, kept as it is; a database from before it was kept gets the one its
-        // hashes were made with, derived from the previous master key.
+        // hashes were made with: derived from the previous master key or (rotated before by a
+        // version that re-hashed) from the current one, as its rows show.
         let index = match get(conn, INDEX_KEY)? {
             Some(sealed) => open_index_key(keys, &sealed)?,
-            None => *previous.data_index_key(),
+            None => {
+                let derived = [*previous.data_index_key(), *keys.data_index_key()];
+                match index_key_of_rows(conn, keys, &derived)? {
+                    Some(index) => index,
+                    None if get(conn, DATA_KEY_ID)? == Some(keys.data_key_id()) => {
+                        *keys.data_index_key()
+                    }
+                    None => *previous.data_index_key(),
+                }
+            }
         };
         set(
             conn,

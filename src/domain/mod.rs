@@ -20,7 +20,9 @@ pub use petition_text::{PetitionText, one_line};
 pub use slug::Slug;
 pub use source::Source;
 pub use state::{PetitionStatus, SignatureStatus};
-pub use text::{Comment, Postcode, Recipient, SignerName, TextError, has_hidden_characters};
+pub use text::{
+    Comment, Postcode, Recipient, SignerName, TextError, has_hidden_characters, is_invisible_format,
+};
 pub use token::{ConfirmationToken, TokenHash};
 
 /// Cells that a spreadsheet would evaluate as a formula start with one of these.

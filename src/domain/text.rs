@@ -18,21 +18,43 @@ pub(crate) fn has_controls(s: &str, allow_newlines: bool) -> bool {
     })
 }
 
-/// Bidirectional overrides, isolates and marks, and invisible characters: they can make a name
-/// display as something else in the signer list and the delivery document. (The zero-width
-/// joiners U+200C and U+200D stay: some scripts need them.)
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{200B}'
-            | '\u{200E}'
-            | '\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}'
-    )
+/// Characters that are invisible or can make text display as something else in the signer
+/// list and the delivery document: every format character (Unicode category Cf: bidirectional
+/// overrides, isolates and marks, zero-width spaces, the soft hyphen, tag characters,
+/// interlinear annotation marks…) but the zero-width joiners U+200C and U+200D, which some
+/// scripts need; the Hangul fillers, which show as blanks; and the noncharacters, which are not
+/// text at all (and not XML: a share card could not be drawn from them).
+pub fn is_invisible_format(c: char) -> bool {
+    let noncharacter = matches!(c, '\u{FDD0}'..='\u{FDEF}') || (u32::from(c) & 0xFFFE) == 0xFFFE;
+    noncharacter
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'
+                | '\u{200E}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
+        )
 }
 
 /// 1 to `max` characters on one line, no control or invisible characters, inner whitespace

@@ -630,3 +630,43 @@ async fn after_retention_and_a_key_rotation_one_mailbox_still_counts_once() {
     .unwrap();
     assert_eq!(found, 1);
 }
+
+/// A database whose index key was never stored (made by an older version), rotated again after
+/// that version had re-hashed it under the current key: the rotation keeps the key the stored
+/// hashes were made with, as its rows show, so one mailbox still counts once.
+#[tokio::test]
+async fn a_rotation_of_a_database_without_a_stored_index_key_keeps_the_key_its_hashes_use() {
+    const OLD: &str = "the master key before the rotation, 32+";
+    const NEW: &str = "the master key after the rotation, also 32+";
+    let before = spawn_app_with(Mail::Memory, &[("secret_key", NEW)]).await;
+    before.create_petition("p-again", &[100]).await;
+    before.sign("p-again", &[("email", EMAIL)]).await;
+    let raw = before.wait_for_emails(1).await;
+    before
+        .post_form(&before.confirmation_path(&raw[0]), &[])
+        .await;
+    // As an older version left it: hashes under the key derived from NEW, none stored.
+    db::run(&before.pool, |c| {
+        use undersigned::db::schema::site_state as s;
+        diesel::delete(s::table.filter(s::name.eq("index_key"))).execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    command_on(
+        &before,
+        &["rotate-key"],
+        NEW,
+        &[("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD)],
+    );
+
+    let after = spawn_app_on(before.db.clone(), Mail::Memory, &[("secret_key", NEW)]).await;
+    after.sign("p-again", &[("email", EMAIL)]).await;
+    after.wait_until_sent().await;
+    for raw in after.emails() {
+        if raw.contains("/confirm/") {
+            after.post_form(&after.confirmation_path(&raw), &[]).await;
+        }
+    }
+    assert_eq!(after.count("p-again").await, 1, "one mailbox, one count");
+}
