@@ -265,15 +265,16 @@ impl Settings {
         };
         let email_lease_ms = raw.email_lease_ms.unwrap_or(120_000).max(100);
         // A claimed email must be sent (or have timed out) and recorded before another worker
-        // may take it over, or a slow relay would get it twice: the lease outlasts two whole
-        // exchanges, one for the wave ahead of it and its own.
-        if smtp_url.is_some() && email_lease_ms < 2 * 1000 * smtp_timeout_s + 1000 {
+        // may take it over, or a slow relay would get it twice: the lease outlasts three whole
+        // exchanges, one for the sends ahead of it, its own, and one to spare for recording
+        // it (`Mailer::round_size` claims by the same rule).
+        if smtp_url.is_some() && email_lease_ms < 3 * 1000 * smtp_timeout_s + 1000 {
             return Err(invalid(
                 "email_lease_ms",
                 format!(
-                    "must be more than twice smtp_timeout_s ({smtp_timeout_s} s) when smtp_url \
-                     is set: at least {}",
-                    2 * 1000 * smtp_timeout_s + 1000
+                    "must be more than three times smtp_timeout_s ({smtp_timeout_s} s) when \
+                     smtp_url is set: at least {}",
+                    3 * 1000 * smtp_timeout_s + 1000
                 ),
             ));
         }

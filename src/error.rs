@@ -52,38 +52,9 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> AppError {
         match e {
             // No connection could be had: a 503 tells proxies and people to retry shortly.
-            DbError::Pool(_) | DbError::StaleKey => AppError::Unavailable(e),
-            DbError::Query(ref q) if transient(q) => AppError::Unavailable(e),
+            _ if e.is_transient() => AppError::Unavailable(e),
             other => AppError::Internal(other.into()),
         }
-    }
-}
-
-/// A database error that says nothing is wrong with the request, only that the database cannot
-/// take it now: its write lock held past the busy timeout, a full disk, a server restarting.
-/// The person is asked to try again (`503` with `Retry-After`), never shown an internal error.
-fn transient(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match e {
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
-        Error::DatabaseError(_, info) => {
-            let m = info.message();
-            // SQLite's SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL and SQLITE_IOERR; PostgreSQL's
-            // shutdown and connection-loss messages.
-            [
-                "database is locked",
-                "database table is locked",
-                "database or disk is full",
-                "disk I/O error",
-                "terminating connection",
-                "server closed the connection",
-                "the database system is",
-                "no connection to the server",
-            ]
-            .iter()
-            .any(|t| m.contains(t))
-        }
-        _ => false,
     }
 }
 

@@ -107,6 +107,44 @@ pub enum DbError {
     Panicked,
 }
 
+impl DbError {
+    /// Says nothing is wrong with the request, only that the database cannot take it now: no
+    /// connection to be had, its write lock held past the busy timeout or a lock wait past
+    /// `lock_timeout`, a deadlock or serialization failure (trying again succeeds), a full
+    /// disk, a server restarting, a rotation that needs a restart. The person is asked to try
+    /// again (`503` with `Retry-After`), never shown an internal error.
+    pub fn is_transient(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Pool(_) | DbError::StaleKey | DbError::Connection(_) => true,
+            DbError::Query(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure,
+                _,
+            )) => true,
+            DbError::Query(Error::DatabaseError(_, info)) => {
+                let m = info.message();
+                // SQLite's SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL and SQLITE_IOERR; PostgreSQL's
+                // lock timeouts, deadlocks, shutdown and connection-loss messages.
+                [
+                    "database is locked",
+                    "database table is locked",
+                    "database or disk is full",
+                    "disk I/O error",
+                    "lock timeout",
+                    "deadlock detected",
+                    "terminating connection",
+                    "server closed the connection",
+                    "the database system is",
+                    "no connection to the server",
+                ]
+                .iter()
+                .any(|t| m.contains(t))
+            }
+            _ => false,
+        }
+    }
+}
+
 // SQLite settings for every connection: busy_timeout first, so that the pool's connections,
 // opened in parallel, queue for the lock that switching to WAL takes instead of failing; WAL
 // lets readers run beside the single writer; foreign keys are off unless asked for; 16 MB of
@@ -154,8 +192,10 @@ impl ManageConnection for Manager {
                 let mut conn = diesel::PgConnection::establish(&with_deadlines(url))
                     .map_err(r2d2::Error::ConnectionError)?;
                 // A commit is acknowledged once it is on disk (the server's default, kept
-                // whatever the server's configuration says).
-                conn.batch_execute("SET synchronous_commit = on")
+                // whatever the server's configuration says). A lock held by another session
+                // (a psql left in a transaction, a long `LOCK`) is waited for 10 s at most, as
+                // SQLite's busy timeout: then the request is asked to try again (503).
+                conn.batch_execute("SET synchronous_commit = on; SET lock_timeout = '10s'")
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Postgres(conn))
             }
@@ -278,11 +318,13 @@ fn ids_never_reused(conn: &mut DbConnection) -> Result<(), DbError> {
             create.sql
         )));
     }
+    // Its indexes and triggers go with the old table: made again on the new one.
     let indexes: Vec<Sql> = diesel::sql_query(
         "SELECT sql FROM sqlite_master \
-         WHERE type = 'index' AND tbl_name = 'signatures' AND sql IS NOT NULL",
+         WHERE type IN ('index', 'trigger') AND tbl_name = 'signatures' AND sql IS NOT NULL",
     )
     .load(c)?;
+    let started = std::time::Instant::now();
     c.batch_execute("PRAGMA foreign_keys = OFF")?;
     let result = c.immediate_transaction::<_, DbError, _>(|c| {
         c.batch_execute(&rebuilt)?;
@@ -308,6 +350,12 @@ fn ids_never_reused(conn: &mut DbConnection) -> Result<(), DbError> {
         }
     });
     c.batch_execute("PRAGMA foreign_keys = ON")?;
+    if result.is_ok() {
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "signatures table rebuilt once so that no signature id is ever given twice"
+        );
+    }
     result
 }
 
@@ -349,8 +397,8 @@ pub fn prepare(
 ) -> Result<sealing::Sealed, sealing::KeyError> {
     migrate(conn)?;
     let sealed = sealing::seal_plaintext(conn, Some(keys))?;
-    ids_never_reused(conn)?;
     sealing::check_key(conn, keys)?;
+    ids_never_reused(conn)?;
     sealing::seal_clear_salts(conn, keys)?;
     Ok(sealed)
 }

@@ -174,11 +174,11 @@ impl Mailer {
         }
     }
 
-    /// The longest one send may take: one SMTP exchange (`smtp_timeout_s`); a second for a file.
+    /// The longest one send may take: one SMTP exchange (`smtp_timeout_s`); 10 s to write a file.
     pub fn deadline(&self) -> Duration {
         match self {
             Mailer::Smtp(smtp) => smtp.timeout(),
-            Mailer::File { .. } | Mailer::Memory(_) => Duration::from_secs(1),
+            Mailer::File { .. } | Mailer::Memory(_) => Duration::from_secs(10),
         }
     }
 
@@ -224,14 +224,17 @@ impl Mailer {
         match self {
             Mailer::Smtp(smtp) => smtp.send(&message).await,
             Mailer::File { transport, .. } => {
-                transport
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| SendError {
+                // A disk that stalls holds one place of the worker for this long at most.
+                match tokio::time::timeout(self.deadline(), transport.send(message)).await {
+                    Ok(sent) => sent.map(|_| ()).map_err(|e| SendError {
                         message: e.to_string(),
                         permanent: false,
-                    })
+                    }),
+                    Err(_) => Err(SendError {
+                        message: "writing the email file timed out".into(),
+                        permanent: false,
+                    }),
+                }
             }
             Mailer::Memory(outbox) => {
                 let raw = String::from_utf8_lossy(&message.formatted()).into_owned();

@@ -79,7 +79,15 @@ impl Worker {
         let mut next_poll = Instant::now() + this.poll;
         let mut next_claim = Instant::now();
         let mut stopping = false;
+        // A job is begun only while this much of its lease is left: one exchange and a second
+        // (half the lease at most, for a transport that takes no time); later, it waits for
+        // its lease to run out and is claimed again, rather than risk being sent twice.
+        let margin = TimeDelta::from_std(this.mailer.deadline() + Duration::from_secs(1))
+            .unwrap_or(TimeDelta::seconds(31))
+            .min(TimeDelta::from_std(this.lease / 2).unwrap_or(TimeDelta::seconds(1)));
         loop {
+            // Also seen here: the signal may come while a claim waits for the database.
+            stopping = stopping || *stop.borrow();
             if stopping {
                 // Claimed but not begun: left to their lease, as if never claimed.
                 for ready in queue.drain(..) {
@@ -99,6 +107,10 @@ impl Worker {
             while sending.len() < CONCURRENCY
                 && let Some(ready) = queue.pop_front()
             {
+                if ready.lease - db::now() < margin {
+                    mine.remove(&ready.job.id);
+                    continue;
+                }
                 let worker = this.clone();
                 sending.spawn(async move { worker.send(ready).await });
             }

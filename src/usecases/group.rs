@@ -123,31 +123,58 @@ fn connection<'a>(
 
 /// Writes one batch on the held connection (taken from the pool when there is none) and
 /// answers each of its submissions.
-fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec<Job>) {
-    let Some(conn) = connection(pool, held) else {
-        for job in batch {
-            let _ = job.done.send(Err(unavailable("no database connection")));
+fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, mut batch: Vec<Job>) {
+    let mut tries = 0;
+    let outcomes = loop {
+        // A signer who stopped waiting (past the answer's deadline) was asked to try again:
+        // their submission is not written behind their back, which would mail a second link.
+        batch.retain(|job| !job.done.is_closed());
+        if batch.is_empty() {
+            return;
         }
-        return;
-    };
-    // Everything in one transaction, each submission under its own savepoint.
-    let together = db::write_tx(conn, |c| {
-        Ok::<_, UseCaseError>(
-            batch
-                .iter()
-                .map(|job| c.transaction(|c| signing::sign_in(c, &job.request)))
-                .collect::<Vec<_>>(),
-        )
-    });
-    let outcomes = match together {
-        Ok(outcomes) => outcomes,
-        Err(e) => {
-            // The batch did not commit (a deadlock with another instance, a lost connection):
-            // none of it stands, so each submission is tried again alone, on a fresh
-            // connection in case the old one is what failed.
-            tracing::warn!(error = %e, size = batch.len(), "sign batch failed: writing one by one");
-            *held = None;
-            batch.iter().map(|_| Err(retry())).collect()
+        let Some(conn) = connection(pool, held) else {
+            for job in batch {
+                let _ = job.done.send(Err(unavailable("no database connection")));
+            }
+            return;
+        };
+        // Everything in one transaction, each submission under its own savepoint.
+        let together = db::write_tx(conn, |c| {
+            Ok::<_, UseCaseError>(
+                batch
+                    .iter()
+                    .map(|job| c.transaction(|c| signing::sign_in(c, &job.request)))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        tries += 1;
+        match together {
+            Ok(outcomes) => break outcomes,
+            // The database could not take the batch now (a lost connection, a deadlock, its
+            // lock held past the busy timeout, a full disk): tried once more as a whole on a
+            // fresh connection, then every signer still waiting is asked to try again, rather
+            // than each waiting that long once more alone.
+            Err(UseCaseError::Db(e)) if e.is_transient() => {
+                *held = None;
+                if tries < 2 {
+                    tracing::warn!(error = %e, size = batch.len(), "sign batch failed: trying it again");
+                    continue;
+                }
+                tracing::warn!(error = %e, size = batch.len(), "sign batch refused: the database cannot write now");
+                for job in batch {
+                    let _ = job
+                        .done
+                        .send(Err(unavailable("the database cannot write now")));
+                }
+                return;
+            }
+            // Anything else (a bug in one submission that broke the transaction): none of it
+            // stands, so each submission is tried again alone, one failing on its own.
+            Err(e) => {
+                tracing::warn!(error = %e, size = batch.len(), "sign batch failed: writing one by one");
+                *held = None;
+                break batch.iter().map(|_| Err(retry())).collect::<Vec<_>>();
+            }
         }
     };
     // What the batch committed is answered first: nothing after can take it back.
@@ -164,12 +191,9 @@ fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, batch: Vec<Job>) 
     }
     for job in again {
         let outcome = match connection(pool, held) {
-            // Still failing alone (a disk that is full, a server restarting): not stored, and
-            // the signer is asked to try again, never shown an internal error.
-            Some(conn) => signing::sign(conn, &job.request).map_err(|e| match e {
-                UseCaseError::Db(e) => AppError::Unavailable(e),
-                other => AppError::from(other),
-            }),
+            // Still failing alone: a transient error asks the signer to try again (503), a bug
+            // is a 500; nothing half-stored either way.
+            Some(conn) => signing::sign(conn, &job.request).map_err(AppError::from),
             None => Err(unavailable("no database connection")),
         };
         let _ = job.done.send(outcome);

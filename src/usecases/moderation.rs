@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::signing::{ReceiptFor, ReceiptRenderer};
+use super::signing::ReceiptRenderer;
 use super::{UseCaseError, lock_open_petition};
 use crate::db::moderation::{self, Criteria};
-use crate::db::outbox::SealedEmail;
 use crate::db::schema::{petitions, signatures};
 use crate::db::{self, DbConnection};
 use crate::domain::{ConfirmationToken, SignatureStatus};
@@ -174,17 +173,21 @@ fn send_owed_receipts(
                     signatures::withdraw_hash.eq(withdraw.hash().as_str().to_string()),
                 ))
                 .execute(conn)?;
-            let (_, title) =
-                db::petitions::title_in(conn, petition.id, crate::i18n::Lang::from_code(&locale))?;
-            let email = receipt_email(&ReceiptFor {
-                recipient: &p.email,
-                withdraw_token: withdraw.as_str(),
-                locale: &locale,
-                petition_slug: &petition.slug,
-                petition_title: &title,
-                code: &code,
-            });
-            db::outbox::enqueue(conn, &SealedEmail::new(keys, &email), Some(id), now)?;
+            super::signing::queue_receipt(
+                conn,
+                keys,
+                super::signing::Receipt {
+                    petition_id: petition.id,
+                    petition_slug: &petition.slug,
+                    signature_id: id,
+                    recipient: &p.email,
+                    locale: &locale,
+                    code: &code,
+                    withdraw: &withdraw,
+                },
+                now,
+                receipt_email,
+            )?;
             codes.insert(id, code);
         }
     }

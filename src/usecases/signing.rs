@@ -253,6 +253,44 @@ pub struct ReceiptFor<'a> {
 /// Renders the email a signer gets once confirmed (their receipt).
 pub type ReceiptRenderer = dyn Fn(&ReceiptFor<'_>) -> NewEmail + Send + Sync;
 
+/// Whose receipt to queue: the signature, where it goes, its code and its withdraw link.
+pub(crate) struct Receipt<'a> {
+    pub petition_id: i32,
+    pub petition_slug: &'a str,
+    pub signature_id: i32,
+    pub recipient: &'a str,
+    pub locale: &'a str,
+    pub code: &'a str,
+    pub withdraw: &'a ConfirmationToken,
+}
+
+/// Queues a signer's receipt email in the caller's transaction (sent once it commits), in the
+/// language they read the petition in where it has that version.
+pub(crate) fn queue_receipt(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    r: Receipt<'_>,
+    now: NaiveDateTime,
+    receipt_email: &ReceiptRenderer,
+) -> Result<(), DbError> {
+    let (_, title) =
+        db::petitions::title_in(conn, r.petition_id, crate::i18n::Lang::from_code(r.locale))?;
+    let email = receipt_email(&ReceiptFor {
+        recipient: r.recipient,
+        withdraw_token: r.withdraw.as_str(),
+        locale: r.locale,
+        petition_slug: r.petition_slug,
+        petition_title: &title,
+        code: r.code,
+    });
+    db::outbox::enqueue(
+        conn,
+        &SealedEmail::new(keys, &email),
+        Some(r.signature_id),
+        now,
+    )
+}
+
 pub fn confirm(
     conn: &mut DbConnection,
     keys: &Keys,
@@ -377,25 +415,20 @@ pub fn confirm(
         // counted: it gets its receipt if it is restored (`receipt_due`).
         let code = committed.code;
         if counts {
-            // In the language the signer read the petition in, where it has that version.
-            let (_, title) = db::petitions::title_in(
+            queue_receipt(
                 conn,
-                petition.id,
-                crate::i18n::Lang::from_code(&s.locale),
-            )?;
-            let email = receipt_email(&ReceiptFor {
-                recipient: &p.email,
-                withdraw_token: withdraw.as_str(),
-                locale: &s.locale,
-                petition_slug: &t.petition_slug,
-                petition_title: &title,
-                code: &code,
-            });
-            db::outbox::enqueue(
-                conn,
-                &SealedEmail::new(keys, &email),
-                Some(t.signature_id),
+                keys,
+                Receipt {
+                    petition_id: petition.id,
+                    petition_slug: &t.petition_slug,
+                    signature_id: t.signature_id,
+                    recipient: &p.email,
+                    locale: &s.locale,
+                    code: &code,
+                    withdraw: &withdraw,
+                },
                 now,
+                receipt_email,
             )?;
         }
         Ok(LinkState::Confirmed {

@@ -47,7 +47,7 @@ impl Confirmations for Relay {
 
 /// An app sending through `port`, each exchange bounded by `timeout_s` seconds.
 async fn app_on_relay(port: u16, timeout_s: u64) -> TestApp {
-    let lease = (2 * timeout_s * 1000 + 1000).to_string();
+    let lease = (3 * timeout_s * 1000 + 1000).to_string();
     spawn_app_with(
         Mail::Smtp(port),
         &[
@@ -225,7 +225,9 @@ async fn a_log_that_cannot_start_is_shown_on_the_dashboard_and_in_the_metrics() 
     .await
     .unwrap();
     assert_eq!(app.metric("undersigned_log_unstarted").await, 1.0);
-    crate::organizers::login(&app, "org@example.org", "a long enough password").await;
+    let signed_in =
+        crate::organizers::login(&app, "org@example.org", "a long enough password").await;
+    assert_eq!(signed_in.status().as_u16(), 303, "signed in");
     let page = app.text("/dashboard").await;
     assert!(
         page.contains("role=\"alert\">The signed log of “Petition p-stuck” cannot start"),
@@ -307,7 +309,7 @@ async fn a_server_stopped_mid_send_finishes_the_send_and_never_sends_it_again() 
         &[
             ("UNDERSIGNED_SMTP_URL", smtp.as_str()),
             ("UNDERSIGNED_SMTP_TIMEOUT_S", "10"),
-            ("UNDERSIGNED_EMAIL_LEASE_MS", "30000"),
+            ("UNDERSIGNED_EMAIL_LEASE_MS", "40000"),
         ],
         std::process::Stdio::null(),
     );

@@ -102,7 +102,7 @@ async fn an_email_leased_by_a_killed_instance_is_sent_by_another_one() {
             "UNDERSIGNED_SMTP_URL",
             format!("smtp://127.0.0.1:{hole_port}"),
         )
-        .env("UNDERSIGNED_EMAIL_LEASE_MS", "3000")
+        .env("UNDERSIGNED_EMAIL_LEASE_MS", "4000")
         .env("UNDERSIGNED_SMTP_TIMEOUT_S", "1")
         .env("UNDERSIGNED_EMAIL_POLL_MS", "50")
         .stdout(Stdio::piped())
