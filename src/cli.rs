@@ -70,10 +70,15 @@ pub enum Command {
     Verify {
         /// The package's ZIP file
         file: PathBuf,
-        /// The verifier key the site publishes (or a file holding it); without it, the key
-        /// the package carries is used and printed, to compare
+        /// The verifier key the site publishes (or a file holding it), got apart from the
+        /// package; without it the package is not verified (exit code 2), unless
+        /// --trust-package-key
         #[arg(long)]
         vkey: Option<String>,
+        /// Accept the key the package carries (it is printed): only once you compared it with
+        /// the one the site publishes
+        #[arg(long)]
+        trust_package_key: bool,
     },
     /// Witness a petition's log: check that it only grew since last time, and cosign it
     Witness {
@@ -217,8 +222,13 @@ pub enum PetitionCommand {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Checking a package needs no configuration, database or key: an official runs it.
-    if let Some(Command::Verify { file, vkey }) = &cli.command {
-        return verify(file, vkey.as_deref());
+    if let Some(Command::Verify {
+        file,
+        vkey,
+        trust_package_key,
+    }) = &cli.command
+    {
+        return verify(file, vkey.as_deref(), *trust_package_key);
     }
     if let Some(Command::Witness {
         petition_url,
@@ -289,7 +299,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             output,
             emails,
         } => delivery_package(&settings, &petition, &output, emails),
-        Command::Verify { file, vkey } => verify(&file, vkey.as_deref()),
+        Command::Verify {
+            file,
+            vkey,
+            trust_package_key,
+        } => verify(&file, vkey.as_deref(), trust_package_key),
         Command::Witness { .. } => unreachable!("handled before the configuration is read"),
         Command::Demo => {
             let (mut conn, keys) = open_with_keys(&settings)?;
@@ -779,7 +793,26 @@ fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-fn verify(file: &std::path::Path, vkey: Option<&str>) -> anyhow::Result<()> {
+/// A package that checks out under the key it carries, which nobody compared with the site's:
+/// anyone can make one. `undersigned verify` exits with code 2 for it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "NOT VERIFIED: signed by a key that was not checked: {key}. The files agree with each other \
+     and recount to {total} signatures, but anyone can make such a package under a key of \
+     their own. Run again with --vkey and the key the site publishes at \
+     /.well-known/undersigned/log-key (or --trust-package-key, once you compared the key above \
+     with it)"
+)]
+pub struct UnknownKey {
+    pub key: String,
+    pub total: i64,
+}
+
+fn verify(
+    file: &std::path::Path,
+    vkey: Option<&str>,
+    trust_package_key: bool,
+) -> anyhow::Result<()> {
     let vkey = match vkey {
         Some(v) if std::path::Path::new(v).is_file() => {
             Some(std::fs::read_to_string(v).with_context(|| format!("cannot read --vkey {v}"))?)
@@ -792,6 +825,13 @@ fn verify(file: &std::path::Path, vkey: Option<&str>) -> anyhow::Result<()> {
         .map_err(|f| anyhow::anyhow!("NOT VERIFIED: {f}"))?;
     let m = &verified.manifest;
     let shown = crate::package::verify::shown;
+    if vkey.is_none() && !trust_package_key {
+        return Err(UnknownKey {
+            key: shown(&m.vkey),
+            total: m.total,
+        }
+        .into());
+    }
     println!(
         "verified: {} signatures ({} online, {} on paper) for {}",
         m.total,
@@ -806,9 +846,9 @@ fn verify(file: &std::path::Path, vkey: Option<&str>) -> anyhow::Result<()> {
     );
     if vkey.is_none() {
         println!(
-            "WHO MADE IT IS NOT ESTABLISHED: anyone can make a package that checks out under \
-             its own key. Compare the key above with the one the site publishes at \
-             /.well-known/undersigned/log-key, or run again with --vkey"
+            "the key the package carries was trusted (--trust-package-key): it proves who made \
+             the package only if it is the one the site publishes at \
+             /.well-known/undersigned/log-key"
         );
     }
     Ok(())

@@ -12,6 +12,12 @@ async fn main() {
     if let Err(e) = undersigned::cli::run(cli).await {
         // One line, the whole cause chain, no backtrace: operators script this.
         eprintln!("undersigned: {e:#}");
-        std::process::exit(1);
+        // `verify`: a package that only agrees with itself is not a broken one.
+        let code = if e.downcast_ref::<undersigned::cli::UnknownKey>().is_some() {
+            2
+        } else {
+            1
+        };
+        std::process::exit(code);
     }
 }

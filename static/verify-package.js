@@ -5,6 +5,7 @@
 (() => {
   const M = JSON.parse(document.getElementById("messages").textContent);
   const input = document.getElementById("package");
+  const siteKey = document.getElementById("site-key");
   const out = document.getElementById("result");
   const say = (key, args = {}) =>
     M[key].replace(/%\{(\w+)\}/g, (_, k) => (k in args ? String(args[k]) : ""));
@@ -163,6 +164,11 @@
         || manifest.signatures !== seen.size || manifest.paper !== paper) {
       fail("total", { entries: seen.size + paper, signed: cp.total });
     }
+    // Everything agrees with the package's own key; only the site's key, given apart from
+    // the package, says who made it.
+    const given = siteKey.value.trim();
+    if (!given) fail("unknown_key", { vkey, key_url: siteKey.dataset.keyUrl });
+    if (given !== vkey) fail("other_key", { vkey });
     return say("ok", { total: cp.total, signatures: seen.size, paper, vkey });
   }
 
@@ -191,6 +197,11 @@
   }
 
   input.addEventListener("change", () => show([...input.files]));
-  // For automated checks of this page: the same path with a File made elsewhere.
-  window.undersignedVerify = show;
+  siteKey.addEventListener("change", () => { if (input.files.length) show([...input.files]); });
+  // For automated checks of this page: the same path with a File made elsewhere and the
+  // site's key as typed.
+  window.undersignedVerify = (chosen, key) => {
+    siteKey.value = key || "";
+    return show(chosen);
+  };
 })();

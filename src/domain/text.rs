@@ -197,6 +197,40 @@ mod tests {
     }
 
     #[test]
+    fn every_invisible_format_character_and_noncharacter_is_refused_but_the_joiners() {
+        for hidden in [
+            '\u{00AD}',
+            '\u{180E}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{FDD0}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{1FFFF}',
+            '\u{10FFFF}',
+            '\u{2066}',
+            '\u{206F}',
+        ] {
+            assert_eq!(
+                SignerName::parse(&format!("An{hidden}i")),
+                Err(TextError::ControlCharacters),
+                "U+{:04X}",
+                u32::from(hidden)
+            );
+        }
+        // Scripts that need them keep the zero-width joiners.
+        assert!(SignerName::parse("\u{0915}\u{094D}\u{200D}\u{0937}").is_ok());
+        assert!(SignerName::parse("\u{0645}\u{200C}\u{0649}").is_ok());
+    }
+
+    #[test]
     fn line_breaks_in_names_are_refused() {
         assert_eq!(
             SignerName::parse("Ana\r\nBcc: x@y"),

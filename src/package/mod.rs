@@ -321,8 +321,11 @@ fn write<W: Write + Seek>(
         languages: languages.iter().map(|l| l.code().to_string()).collect(),
     };
     let signatures = listed;
+    let vkey_text = site.signer.vkey().to_string();
+    let key_id = vkey_text.split('+').nth(1).unwrap_or_default();
     let facts = Facts {
         petition: &manifest_petition,
+        key_id,
         signatures,
         paper,
         total: checkpoint.total,
@@ -399,6 +402,8 @@ fn petition_text(p: &db::petitions::TextVersion) -> String {
 /// What the README and the verification page say about the package.
 struct Facts<'a> {
     petition: &'a ManifestPetition,
+    /// The verifier key's ID (8 hex digits), for the official to compare with the site's.
+    key_id: &'a str,
     signatures: i64,
     paper: i64,
     total: i64,
@@ -449,13 +454,10 @@ fn readme(versions: &[(Lang, &str)], f: &Facts<'_>) -> String {
             .map(|(name, key)| format!("  {name}: {}", tr.t(key)))
             .collect::<Vec<_>>()
             .join("\n"),
-            tr.t("package.readme.how"),
+            tr.tf("package.readme.how", &[("key_url", &f.petition.key_url)]),
             tr.tf(
                 "package.readme.key",
-                &[
-                    ("key_url", &f.petition.key_url),
-                    ("log_url", &f.petition.log_url),
-                ],
+                &[("key_id", f.key_id), ("log_url", &f.petition.log_url)],
             ),
             tr.t("package.readme.privacy"),
         ];
@@ -483,6 +485,11 @@ fn verify_page(languages: &[Lang], f: &Facts<'_>) -> String {
             "package.verify.key_note",
             &[("key_url", &f.petition.key_url)],
         ),
+        key_label: tr.tf(
+            "package.verify.key_label",
+            &[("key_url", &f.petition.key_url)],
+        ),
+        key_url: f.petition.key_url.clone(),
         messages: serde_json::to_string(&messages)
             .unwrap_or_default()
             .replace('<', "\\u003c"),
@@ -503,6 +510,8 @@ struct VerifyPage {
     intro: String,
     choose: String,
     key_note: String,
+    key_label: String,
+    key_url: String,
     messages: String,
     script: String,
 }

@@ -13,7 +13,7 @@ use crate::log::note::Verifier;
 use crate::log::recount::Recount;
 
 /// The keys of `package.verify.*` messages that `verify.html`'s script shows.
-pub const BROWSER_MESSAGES: [&str; 16] = [
+pub const BROWSER_MESSAGES: [&str; 18] = [
     "checking",
     "unsupported",
     "not_zip",
@@ -29,6 +29,8 @@ pub const BROWSER_MESSAGES: [&str; 16] = [
     "total",
     "row",
     "rows",
+    "unknown_key",
+    "other_key",
     "ok",
 ];
 

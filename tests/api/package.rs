@@ -232,11 +232,30 @@ async fn a_delivery_package_round_trips_and_undersigned_verify_accepts_it() {
         out.contains("verified: 43 signatures (3 online, 40 on paper)"),
         "{out}"
     );
-    let (ok, out, _) = verify(&path, None);
+    // Without the site's key the package is not verified, however well it agrees with
+    // itself: anyone can make one under a key of their own (exit code 2, naming the key).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .arg("verify")
+        .arg(&path)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        ok && out.contains("WHO MADE IT IS NOT ESTABLISHED"),
-        "{out}"
+        err.contains("NOT VERIFIED: signed by a key that was not checked")
+            && err.contains(vkey.trim()),
+        "{err}"
     );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
+        .arg("verify")
+        .arg(&path)
+        .arg("--trust-package-key")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("was trusted (--trust-package-key)"));
 
     let files = unzip(&std::fs::read(&path).unwrap());
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
@@ -506,11 +525,38 @@ async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
     let csv = text(&changed, "signatures.csv").replace("Anahit Melikyan", "Anahit Melik");
     replace(&mut changed, "signatures.csv", csv.into_bytes());
 
-    for (zip, expected) in [
-        (package, "VERIFIED: 43 signatures (3 online, 40 on paper)."),
+    // A forger's package: the same files, signed by a key of its own.
+    let mut forged = files.clone();
+    let other = undersigned::log::note::LogKey::new(&[9; 32], host_of(&forged));
+    replace(
+        &mut forged,
+        "vkey.txt",
+        format!("{}\n", other.vkey()).into_bytes(),
+    );
+    resign(&mut forged, &other);
+    let site_key = app.text("/.well-known/undersigned/log-key").await;
+    let site_key = site_key.trim();
+
+    for (zip, key, expected) in [
+        (
+            package.clone(),
+            site_key,
+            "VERIFIED: 43 signatures (3 online, 40 on paper).",
+        ),
+        (
+            package,
+            "",
+            "NOT VERIFIED: signed by a key you have not given.",
+        ),
         (
             rezip(&changed),
+            site_key,
             "NOT VERIFIED: signatures.csv is not the file the site signed",
+        ),
+        (
+            rezip(&forged),
+            site_key,
+            "NOT VERIFIED: this package is signed by another key than the site",
         ),
     ] {
         use base64::Engine;
@@ -518,7 +564,7 @@ async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
             "</body>",
             &format!(
                 "<script>const b = Uint8Array.from(atob(\"{}\"), (c) => c.charCodeAt(0));\
-                 window.undersignedVerify([new File([b], \"package.zip\")]);</script></body>",
+                 window.undersignedVerify([new File([b], \"package.zip\")], \"{key}\");</script></body>",
                 base64::engine::general_purpose::STANDARD.encode(&zip)
             ),
         );

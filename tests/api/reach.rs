@@ -501,3 +501,52 @@ async fn signers_who_choose_to_show_their_comment_are_quoted_and_withdrawing_rem
     assert_eq!(res.status().as_u16(), 404);
     assert!(app.text("/petitions/p-why").await.contains("Free them"));
 }
+
+/// A title with a noncharacter (U+FFFF), tag characters or Hangul fillers is refused at save
+/// with the editor's message; one stored before that check (by an older version) still gets its
+/// share card, drawn without them, never a 500.
+#[tokio::test]
+async fn a_title_with_invisible_or_non_characters_is_refused_and_never_breaks_the_card() {
+    let app = spawn_app().await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    let id = app
+        .create_owned_petition("p-chars", &[100], "ana@example.org")
+        .await;
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let form = app.text("/dashboard/petitions/p-chars/edit").await;
+    let token = crate::organizers::csrf(&form);
+    for title in [
+        "Free \u{FFFF} them",
+        "Free \u{E0041}\u{E0042} them",
+        "\u{3164}\u{3164}",
+        "Free\u{00AD}dom",
+    ] {
+        let res = app
+            .post_form(
+                "/dashboard/petitions/p-chars/edit",
+                &[("csrf_token", &token), ("title", title), ("goals", "100")],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 422, "{title:?}");
+        assert!(res.text().await.unwrap().contains("title"));
+    }
+    assert_eq!(app.json("p-chars").await["title"], "Petition p-chars");
+
+    // As an older version may have stored it.
+    undersigned::db::run(&app.pool, move |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::petitions as p;
+        diesel::update(p::table.find(id))
+            .set(p::title.eq("Free \u{FFFF}\u{E0041} them"))
+            .execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    app.state.live.changed("p-chars");
+    let (status, kind, png) = bytes(&app, "/petitions/p-chars/card.png").await;
+    assert_eq!(status, 200);
+    assert_eq!(kind, "image/png");
+    let (w, _, _) = decode(&png);
+    assert_eq!(w, 1200);
+}
