@@ -216,7 +216,14 @@ impl Application {
                 }
                 let sessions =
                     SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
-                        .cookie_name("undersigned_session".to_string())
+                        // Over HTTPS the `__Host-` prefix: the browser keeps it only if it is
+                        // Secure, for this host alone (no Domain) and the whole site (Path=/),
+                        // so no subdomain or plain-HTTP page can plant or shadow it.
+                        .cookie_name(if hsts {
+                            "__Host-undersigned_session".to_string()
+                        } else {
+                            "undersigned_session".to_string()
+                        })
                         .cookie_secure(hsts)
                         .cookie_http_only(true)
                         .cookie_same_site(actix_web::cookie::SameSite::Strict)

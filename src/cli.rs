@@ -323,6 +323,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "undersigned is listening on {}", app.base_url());
     let _ = writeln!(out, "emails go to {}", app.mailer_description());
+    if app.mailer_description().starts_with(".eml files") {
+        // Everything a signer is sent (links, and a data request's name, address, postcode
+        // and comment) stays there in clear, outside the sealed database.
+        let _ = writeln!(
+            out,
+            "for trying undersigned out only: the .eml files keep every email in clear, for \
+             good; set smtp_url before running a campaign"
+        );
+        tracing::warn!("emails are kept in clear as .eml files: set smtp_url for a campaign");
+    }
     if let Some(link) = setup_link {
         let _ = writeln!(
             out,
@@ -521,11 +531,15 @@ fn add_organizer(
         rpassword::prompt_password("Password for the new organizer: ")
             .context("cannot read a password from the terminal; use --password-stdin")?
     };
-    let password = crate::auth::password::Password::parse(&typed).map_err(|_| {
-        anyhow::anyhow!(
+    let password = crate::auth::password::Password::parse(&typed).map_err(|key| match key {
+        "password.common" => anyhow::anyhow!(
+            "this password is among those crackers try first (a common or leaked password, a \
+             word, a name, a keyboard pattern or a date): choose a passphrase of several words"
+        ),
+        _ => anyhow::anyhow!(
             "the password must be {} to 1024 characters",
             crate::auth::password::Password::MIN_CHARS
-        )
+        ),
     })?;
     let hash = crate::auth::password::hash(&password)
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;

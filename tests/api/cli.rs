@@ -219,3 +219,39 @@ async fn a_formula_like_name_signed_on_the_site_is_neutralised_in_the_export() {
     assert_eq!(exported, expected);
     assert!(rows.iter().all(|r| &r[7] == "'+1 from Paris"));
 }
+
+/// Started without `smtp_url`, the server says at once that its `.eml` files keep every email
+/// in clear and are for trying it out only.
+#[test]
+fn the_file_transport_says_it_keeps_emails_in_clear() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create();
+    let mut child = undersigned(dir.path(), &db)
+        .arg("serve")
+        .env("UNDERSIGNED_BIND", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Its banner comes first; a server that never prints is stopped by the deadline below.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines: Vec<String> = std::io::BufReader::new(stdout)
+            .lines()
+            .take(3)
+            .map_while(Result::ok)
+            .collect();
+        let _ = tx.send(lines);
+    });
+    let banner = rx.recv_timeout(std::time::Duration::from_secs(30));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let banner = banner.expect("the banner within 30 s").join("\n");
+    assert!(banner.contains("emails go to .eml files"), "{banner}");
+    assert!(
+        banner.contains("keep every email in clear, for good; set smtp_url"),
+        "{banner}"
+    );
+}

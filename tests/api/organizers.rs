@@ -303,7 +303,27 @@ async fn the_first_run_setup_link_creates_the_admin_once() {
             .text()
             .await
             .unwrap()
-            .contains("at least 10 characters")
+            .contains("at least 12 characters")
+    );
+    // Long enough, but among the first a cracker tries.
+    let common = client
+        .post(&link)
+        .form(&[
+            ("name", "Ani"),
+            ("email", "ani@example.org"),
+            ("password", "password1234"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(common.status().as_u16(), 422);
+    assert!(
+        common
+            .text()
+            .await
+            .unwrap()
+            .contains("among those crackers try first")
     );
     let created = client
         .post(&link)

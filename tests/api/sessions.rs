@@ -800,3 +800,32 @@ async fn the_master_key_can_live_outside_the_data_dir() {
         .expect("refused");
     assert!(format!("{err:#}").contains("too short"), "{err:#}");
 }
+
+/// Over HTTPS the session cookie carries the `__Host-` prefix with what it requires (Secure,
+/// Path=/, no Domain), and its flags.
+#[tokio::test]
+async fn over_https_the_session_cookie_is_a_host_cookie() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[("base_url", "https://petitions.example")],
+    )
+    .await;
+    crate::organizers::add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    let res = crate::organizers::login(&app, "ana@example.org", "correct horse battery").await;
+    assert_eq!(res.status().as_u16(), 303);
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.contains("undersigned_session="))
+        .expect("a session cookie");
+    assert!(
+        cookie.starts_with("__Host-undersigned_session="),
+        "{cookie}"
+    );
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain="), "{cookie}");
+}
