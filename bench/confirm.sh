@@ -44,7 +44,7 @@ for _ in $(seq 600); do
 done
 # The first link of each email is the plain-text part's, whole (a token is 43 characters).
 find "$dir/outbox" -name '*.eml' -exec grep -m1 -oh '/confirm/[A-Za-z0-9_-]\{43\}' {} + \
-  | sort -u >"$dir/tokens.txt"
+  | sed 's#^/confirm/##' | sort -u >"$dir/tokens.txt"
 links=$(wc -l <"$dir/tokens.txt")
 # Restart with email delivery failing fast and retried only much later, so that the confirm
 # phase measures confirming (and the log), not the worker writing email files on the same two

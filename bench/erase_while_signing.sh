@@ -40,7 +40,7 @@ summary() {
   awk '
     /Requests\/sec/ { rps = $2 }
     /^ +99%/ { p99 = $2 }
-    /^ +Latency/ { max = $4 }
+    /^ +Latency +[0-9]/ { max = $4 }
     /Non-2xx/ { bad = $5 }
     /Socket errors/ { bad = bad " " $0 }
     END { printf "%s req/s, p99 %s, slowest %s, non-2xx/3xx %s\n", rps, p99, max, bad + 0 }' "$1"

@@ -301,6 +301,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    log_start_tags (signature_id) {
+        signature_id -> Integer,
+        petition_id -> Integer,
+        receipt -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     log_pending (id) {
         id -> Integer,
         petition_id -> Integer,
@@ -394,7 +402,10 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(log_start_tags -> signatures (signature_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    log_start_tags,
     petition_translations,
     site_state,
     log_cosignatures,

@@ -58,7 +58,7 @@ impl Sequencer {
         for id in db::run(&self.pool, db::log::unstarted).await? {
             let (signer, keys) = (self.signer.clone(), self.keys.clone());
             let started = usecases::run(&self.pool, move |c| {
-                usecases::log::start(c, id, &signer, &keys, db::now())
+                usecases::log::start(c, id, &signer, &keys)
             })
             .await;
             match started {

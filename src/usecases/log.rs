@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{UseCaseError, lock_petition};
-use crate::db::schema::{paper_signatures, petitions, signatures};
+use crate::db::schema::{log_pending, log_start_tags, paper_signatures, petitions, signatures};
 use crate::db::{self, DbConnection, log as dblog};
 use crate::keys::Keys;
 use crate::log::LogSigner;
@@ -18,12 +18,17 @@ pub const MAX_BATCH: i64 = 5_000;
 /// Starts a petition's log: under the petition lock, its state so far (each counted signature,
 /// each paper batch) is queued as events, and from then on every change is. Nothing happens
 /// if it was started already. Returns how many events were queued.
+///
+/// The slow part, a salt opened per counted signature for its receipt tag, is done first, in
+/// short transactions of [`TAG_CHUNK`] rows that hold no petition lock (`log_start_tags`).
+/// Under the lock, what was counted since is tagged, and the whole history is queued by one
+/// `INSERT ... SELECT`: with a million signatures, signing elsewhere waits for that statement
+/// only, not for a million rows built and sent one by one.
 pub fn start(
     conn: &mut DbConnection,
     petition_id: i32,
     signer: &LogSigner,
     keys: &Keys,
-    now: NaiveDateTime,
 ) -> Result<usize, UseCaseError> {
     let started: bool = petitions::table
         .find(petition_id)
@@ -32,55 +37,114 @@ pub fn start(
     if started {
         return Ok(0);
     }
-    // The slow part, a commitment read and a salt opened per signature, is done before the
-    // lock, from one read of every counted signature: a petition of 42,424 signatures would
-    // otherwise hold the write lock (and signing everywhere with it) for seconds. Under the
-    // lock only what changed since is read again.
-    let mut prepared = std::collections::HashMap::new();
-    let counted: Vec<(i32, Option<String>, Option<String>)> = signatures::table
-        .filter(db::signatures::counted())
-        .filter(signatures::petition_id.eq(petition_id))
-        .select((signatures::id, signatures::commitment, signatures::salt))
-        .load(conn)?;
-    for (id, commitment, salt) in counted {
-        let commitment = commitment.ok_or_else(|| {
-            db::DbError::Other(format!("signature {id} is confirmed but has no commitment"))
+    tag_counted(conn, petition_id, keys)?;
+    let queued = queue_history(conn, petition_id, signer, keys)?;
+    // The tags have done their work: cleared in short transactions too.
+    loop {
+        let cleared = db::write_tx(conn, |conn| {
+            let ids: Vec<i32> = log_start_tags::table
+                .filter(log_start_tags::petition_id.eq(petition_id))
+                .select(log_start_tags::signature_id)
+                .limit(TAG_CHUNK)
+                .load(conn)?;
+            diesel::delete(log_start_tags::table.filter(log_start_tags::signature_id.eq_any(ids)))
+                .execute(conn)
         })?;
-        let salt = keys.open_salt(salt.as_deref()).map_err(db::DbError::from)?;
-        prepared.insert(id, (commitment, salt));
+        if cleared < TAG_CHUNK as usize {
+            break;
+        }
     }
+    Ok(queued)
+}
+
+/// A log start's first step: the receipt tag of every signature counted now, in short
+/// transactions that take no lock of the petition. Tags left by a start cut short are made
+/// again (the signatures may have changed since).
+pub fn tag_counted(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    keys: &Keys,
+) -> Result<(), UseCaseError> {
+    db::write_tx(conn, |conn| {
+        diesel::delete(log_start_tags::table.filter(log_start_tags::petition_id.eq(petition_id)))
+            .execute(conn)
+    })?;
+    let mut after = 0;
+    loop {
+        let counted: Vec<(i32, Option<String>, Option<String>)> = signatures::table
+            .filter(db::signatures::counted())
+            .filter(signatures::petition_id.eq(petition_id))
+            .filter(signatures::id.gt(after))
+            .order(signatures::id.asc())
+            .limit(TAG_CHUNK)
+            .select((signatures::id, signatures::commitment, signatures::salt))
+            .load(conn)?;
+        let Some(last) = counted.last() else { break };
+        after = last.0;
+        let tags = tags_of(keys, petition_id, counted)?;
+        db::write_tx(conn, |conn| {
+            crate::with_backend!(conn, |c| diesel::insert_into(log_start_tags::table)
+                .values(&tags)
+                .execute(c))
+        })?;
+    }
+    Ok(())
+}
+
+/// A log start's second step, under the petition lock: what was counted since the tags were
+/// made is tagged, and every counted signature (in the order of its number) and paper batch is
+/// queued, in one `INSERT ... SELECT` and a few rows. Nothing if the log started meanwhile.
+pub fn queue_history(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    signer: &LogSigner,
+    keys: &Keys,
+) -> Result<usize, UseCaseError> {
     db::write_tx(conn, |conn| {
         let petition = lock_petition(conn, petition_id)?;
         if petition.log_started {
             return Ok(0);
         }
-        let counted: Vec<(i32, Option<NaiveDateTime>)> = signatures::table
+        // Counted since the tags were made (confirmed, restored): tagged now, under the lock.
+        let untagged: Vec<(i32, Option<String>, Option<String>)> = signatures::table
+            .filter(db::signatures::counted())
+            .filter(signatures::petition_id.eq(petition_id))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                log_start_tags::table.filter(log_start_tags::signature_id.eq(signatures::id)),
+            )))
+            .select((signatures::id, signatures::commitment, signatures::salt))
+            .load(conn)?;
+        let tags = tags_of(keys, petition_id, untagged)?;
+        crate::with_backend!(conn, |c| diesel::insert_into(log_start_tags::table)
+            .values(&tags)
+            .execute(c))?;
+        // Every counted signature, in the order of its number, as a `confirmed` event.
+        let history = signatures::table
+            .inner_join(log_start_tags::table)
             .filter(db::signatures::counted())
             .filter(signatures::petition_id.eq(petition_id))
             .order(signatures::number.asc())
-            .select((signatures::id, signatures::confirmed_at))
-            .load(conn)?;
-        let mut events = Vec::with_capacity(counted.len());
-        for (id, confirmed_at) in counted {
-            let (commitment, salt) = match prepared.remove(&id) {
-                Some(ready) => ready,
-                // Counted since the read above.
-                None => {
-                    let (commitment, salt) = dblog::commitment_of(conn, id)?;
-                    let salt = keys.open_salt(salt.as_deref()).map_err(db::DbError::from)?;
-                    (commitment, salt)
-                }
-            };
-            events.push(dblog::NewEvent {
-                petition_id,
-                kind: EventKind::Confirmed,
-                delta: 1,
-                commitment: Some(commitment),
-                batch: None,
-                receipt: salt.map(|salt| receipt_tag(&receipt_code(&salt))),
-                at: confirmed_at.unwrap_or(now),
-            });
-        }
+            .select((
+                signatures::petition_id,
+                EventKind::Confirmed
+                    .as_str()
+                    .into_sql::<diesel::sql_types::Text>(),
+                1i64.into_sql::<diesel::sql_types::BigInt>(),
+                signatures::commitment,
+                log_start_tags::receipt,
+                signatures::confirmed_at.assume_not_null(),
+            ));
+        let mut queued = crate::with_backend!(conn, |c| diesel::insert_into(log_pending::table)
+            .values(history)
+            .into_columns((
+                log_pending::petition_id,
+                log_pending::kind,
+                log_pending::delta,
+                log_pending::commitment,
+                log_pending::receipt,
+                log_pending::created_at,
+            ))
+            .execute(c))?;
         let paper: Vec<(i32, i32, NaiveDateTime)> = paper_signatures::table
             .filter(paper_signatures::petition_id.eq(petition_id))
             .order(paper_signatures::id.asc())
@@ -90,8 +154,9 @@ pub fn start(
                 paper_signatures::created_at,
             ))
             .load(conn)?;
-        for (batch, count, at) in paper {
-            events.push(dblog::NewEvent {
+        let events: Vec<dblog::NewEvent> = paper
+            .into_iter()
+            .map(|(batch, count, at)| dblog::NewEvent {
                 petition_id,
                 kind: EventKind::Paper,
                 delta: i64::from(count),
@@ -99,17 +164,56 @@ pub fn start(
                 batch: Some(batch),
                 receipt: None,
                 at,
-            });
-        }
+            })
+            .collect();
         dblog::record(conn, &events)?;
+        queued += events.len();
         diesel::update(petitions::table.find(petition_id))
             .set((
                 petitions::log_started.eq(true),
                 petitions::log_origin.eq(signer.origin(&petition.slug)),
             ))
             .execute(conn)?;
-        Ok(events.len())
+        Ok::<_, UseCaseError>(queued)
     })
+}
+
+/// Signatures tagged per transaction while a log starts.
+const TAG_CHUNK: i64 = 2_000;
+
+/// The `log_start_tags` rows of counted signatures: each one's receipt tag, from its salt. A
+/// counted signature without a commitment cannot be logged: an error (the log cannot start,
+/// and the dashboard and the metrics say so).
+fn tags_of(
+    keys: &Keys,
+    petition_id: i32,
+    counted: Vec<(i32, Option<String>, Option<String>)>,
+) -> Result<Vec<StartTag>, UseCaseError> {
+    counted
+        .into_iter()
+        .map(|(id, commitment, salt)| {
+            if commitment.is_none() {
+                return Err(db::DbError::Other(format!(
+                    "signature {id} is confirmed but has no commitment"
+                ))
+                .into());
+            }
+            let salt = keys.open_salt(salt.as_deref()).map_err(db::DbError::from)?;
+            Ok(StartTag {
+                signature_id: id,
+                petition_id,
+                receipt: salt.map(|salt| receipt_tag(&receipt_code(&salt))),
+            })
+        })
+        .collect()
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = log_start_tags)]
+struct StartTag {
+    signature_id: i32,
+    petition_id: i32,
+    receipt: Option<String>,
 }
 
 /// Appends up to [`MAX_BATCH`] queued events of a petition to its log and signs a checkpoint
@@ -228,7 +332,7 @@ pub fn flush(
     if let Some(note) = latest {
         signed_by(signer, &note)?;
     }
-    start(conn, petition_id, signer, keys, db::now())?;
+    start(conn, petition_id, signer, keys)?;
     let mut collisions = 0;
     loop {
         match sequence(conn, petition_id, signer, db::now()) {

@@ -13,12 +13,35 @@ use crate::helpers::{Mail, TestDatabase, create_petition_in, spawn_app_on};
 
 /// Starts `undersigned serve` on `shared` as a process of its own, with `env` added and its
 /// standard error to `stderr`; returns it and its URL.
+/// A server process, killed when dropped: a test that fails half-way leaves none running.
+pub struct Running(pub std::process::Child);
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn serve(
     shared: &TestDatabase,
     dir: &std::path::Path,
     env: &[(&str, &str)],
     stderr: Stdio,
-) -> (std::process::Child, String) {
+) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_undersigned"))
         .arg("serve")
         .env_clear()
@@ -42,7 +65,7 @@ pub fn serve(
         .unwrap_or_else(|| panic!("no URL in {banner:?}"))
         .trim_end_matches('/')
         .to_string();
-    (child, url)
+    (Running(child), url)
 }
 
 #[tokio::test]

@@ -790,3 +790,71 @@ async fn a_signature_restored_after_confirming_while_invalidated_gets_its_receip
         .count();
     assert_eq!(receipts, 1, "one receipt");
 }
+
+/// A log's start tags the signatures counted so far in short transactions, then queues the
+/// history under the petition's lock: a signature confirmed in between is logged, one
+/// invalidated in between is not, and the log recounts to the count.
+#[tokio::test]
+async fn a_log_start_in_two_steps_logs_what_changed_between_them() {
+    use undersigned::usecases::log as uselog;
+    // The server's own sequencer stays out of the way: this test takes its steps.
+    let app = spawn_app_with(Mail::Memory, &[("log_interval_ms", "3600000")]).await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", true);
+    let pid = app
+        .create_owned_petition("p-steps", &[100], "ana@example.org")
+        .await;
+    for email in ["a@example.org", "b@example.org", "c@example.org"] {
+        app.sign("p-steps", &[("email", email)]).await;
+    }
+    for raw in app.wait_for_emails(3).await {
+        app.post_form(&app.confirmation_path(&raw), &[]).await;
+    }
+    let keys = app.keys.clone();
+    undersigned::db::run(&app.pool, move |c| {
+        uselog::tag_counted(c, pid, &keys)
+            .map_err(|e| undersigned::db::DbError::Other(e.to_string()))
+    })
+    .await
+    .unwrap();
+
+    // Between the steps: one more signature counts, one stops counting.
+    app.sign("p-steps", &[("email", "d@example.org")]).await;
+    let raw = app.wait_for_emails(4).await;
+    app.post_form(&app.confirmation_path(&raw[3]), &[]).await;
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let signers = app.text("/dashboard/petitions/p-steps/signers").await;
+    let b = app.signature_id("b@example.org").await.to_string();
+    let res = app
+        .post_form(
+            "/dashboard/petitions/p-steps/signers",
+            &[
+                ("csrf_token", &csrf(&signers)),
+                ("action", "invalidate"),
+                ("id", &b),
+                ("reason", "duplicate"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(app.count("p-steps").await, 3);
+
+    let (signer, keys) = (app.state.log.clone(), app.keys.clone());
+    let queued = undersigned::db::run(&app.pool, move |c| {
+        let queued = uselog::queue_history(c, pid, &signer, &keys)
+            .map_err(|e| undersigned::db::DbError::Other(e.to_string()))?;
+        uselog::sequence(c, pid, &signer, undersigned::db::now())
+            .map_err(|e| undersigned::db::DbError::Other(e.to_string()))?;
+        Ok(queued)
+    })
+    .await
+    .unwrap();
+    assert_eq!(queued, 3, "a, c and d");
+    let published = fetch(&app, "p-steps").await;
+    let (total, entries) = recount(&published.entries);
+    assert_eq!(total, 3);
+    assert_eq!(entries.len(), 3);
+    assert!(
+        entries.iter().all(|e| e["kind"] == "confirmed"),
+        "{entries:?}"
+    );
+}
