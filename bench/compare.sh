@@ -27,15 +27,9 @@ cargo build --release --quiet --example hello
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else cargo build --release --quiet; bin=$target_dir/release/undersigned; fi
 hello=$target_dir/release/examples/hello
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
 . bench/lib.sh
+bench_scratch
+
 bench_unlimited
 export UNDERSIGNED_DATABASE_URL=sqlite://$dir/undersigned.db
 export UNDERSIGNED_DATA_DIR=$dir/data

@@ -16,15 +16,9 @@ cargo build --release --quiet
 cargo build --release --quiet --example signer_data
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 bin=$target_dir/release/undersigned
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
 . bench/lib.sh
+bench_scratch
+
 bench_unlimited
 export UNDERSIGNED_DATA_DIR=$dir UNDERSIGNED_BIND=127.0.0.1:$port
 $bin petition create --slug bench --title "Benchmark petition" --goal 1000000 >/dev/null

@@ -24,3 +24,11 @@ bench_wait_demo() {
     done
   done
 }
+
+# A scratch directory in $dir, and $pids: processes started into it are stopped and the
+# directory removed when the script exits, however it exits.
+bench_scratch() {
+  dir=$(mktemp -d)
+  pids=()
+  trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
+}

@@ -12,14 +12,8 @@ smtp_port=$((port + 25))
 command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else cargo build --release --quiet; bin=$target_dir/release/undersigned; fi
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
 . bench/lib.sh
+bench_scratch
 bench_unlimited
 python3 bench/smtp_sink.py "$smtp_port" "$dir/smtp-count" &
 pids+=($!)

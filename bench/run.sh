@@ -19,13 +19,8 @@ command -v python3 >/dev/null || { echo "bench needs python3 (to read the emails
 
 # BENCH_BIN runs another build (an older commit's, to compare) instead of this tree's.
 if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else cargo build --release --quiet; bin=$PWD/target/release/undersigned; fi
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_scratch
 export RUST_LOG=warn
 export UNDERSIGNED_DATABASE_URL=${BENCH_DATABASE_URL:-sqlite://$dir/undersigned.db}
 # The bench is one client address: lift the per-address limits out of the way.

@@ -68,11 +68,22 @@ async fn sign_many(app: &TestApp, slug: &str, n: usize) {
     }
 }
 
-/// Every link confirms, once each, and the public count is theirs.
-async fn confirm_all(app: &TestApp, slug: &str, links: &[String]) {
+/// The `n` confirmation emails of `slug`'s signers reach `relay` within `deadline`, each
+/// exactly once; every link confirms, and the public count is theirs.
+async fn each_arrives_once_and_counts(
+    app: &TestApp,
+    relay: &Relay,
+    slug: &str,
+    n: usize,
+    deadline: Duration,
+) {
+    relay.wait_for_confirmations(n, deadline).await;
+    app.wait_until_sent().await;
+    let links = relay.confirmation_links();
+    assert_eq!(links.len(), n, "sent exactly once");
     let distinct: HashSet<&String> = links.iter().collect();
     assert_eq!(distinct.len(), links.len(), "an email arrived twice");
-    for link in links {
+    for link in &links {
         let path = app.confirmation_path(&format!("Subject: x\r\n\r\n{link}\r\n"));
         let res = app.post_form(&path, &[]).await;
         assert!(res.status().is_success(), "{path}: {}", res.status());
@@ -92,12 +103,7 @@ async fn emails_go_out_once_a_relay_that_hung_after_accepting_is_replaced() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     hung.stop().await;
     let relay = Relay::start_faulty(port, None).await;
-    let links = relay
-        .wait_for_confirmations(20, Duration::from_secs(40))
-        .await;
-    app.wait_until_sent().await;
-    assert_eq!(relay.confirmation_links().len(), 20, "sent exactly once");
-    confirm_all(&app, "p-hang", &links).await;
+    each_arrives_once_and_counts(&app, &relay, "p-hang", 20, Duration::from_secs(40)).await;
 }
 
 #[tokio::test]
@@ -106,12 +112,7 @@ async fn a_message_cut_off_mid_data_is_sent_again_and_arrives_once() {
     let app = app_on_relay(relay.port, 1).await;
     app.create_petition("p-drop", &[100]).await;
     sign_many(&app, "p-drop", 8).await;
-    let links = relay
-        .wait_for_confirmations(8, Duration::from_secs(30))
-        .await;
-    app.wait_until_sent().await;
-    assert_eq!(relay.confirmation_links().len(), 8, "sent exactly once");
-    confirm_all(&app, "p-drop", &links).await;
+    each_arrives_once_and_counts(&app, &relay, "p-drop", 8, Duration::from_secs(30)).await;
 }
 
 #[tokio::test]
@@ -144,12 +145,7 @@ async fn a_burst_of_32_through_a_relay_whose_backlog_overflows_all_arrives_once(
     for s in signs {
         assert_eq!(s.await.expect("signer"), 303);
     }
-    let links = relay
-        .wait_for_confirmations(32, Duration::from_secs(60))
-        .await;
-    app.wait_until_sent().await;
-    assert_eq!(relay.confirmation_links().len(), 32, "sent exactly once");
-    confirm_all(&app, "p-burst", &links).await;
+    each_arrives_once_and_counts(&app, &relay, "p-burst", 32, Duration::from_secs(60)).await;
 }
 
 #[tokio::test]
@@ -315,17 +311,7 @@ async fn a_server_stopped_mid_send_finishes_the_send_and_never_sends_it_again() 
     );
     let pool = undersigned::db::connect(&shared.url, 2).unwrap();
     crate::helpers::create_petition_in(&pool, "p-stop", &[100]).await;
-    let signed = crate::helpers::spawn_client()
-        .post(format!("{url}/petitions/p-stop/sign"))
-        .form(&[
-            ("name", "Ani"),
-            ("email", "ani@example.org"),
-            ("country", "AM"),
-            ("consent", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let signed = crate::helpers::sign_on(&url, "p-stop", "ani@example.org").await;
     assert!(signed.status().is_success() || signed.status().is_redirection());
     // The relay has the message and has not said so yet: stop the server now.
     relay

@@ -513,6 +513,21 @@ pub async fn create_petition_in(pool: &Pool, slug: &str, goals: &[i64]) -> i32 {
     .expect("petition created")
 }
 
+/// Signs `slug` as `email` on a server running in its own process at `url`; the answer.
+pub async fn sign_on(url: &str, slug: &str, email: &str) -> reqwest::Response {
+    spawn_client()
+        .post(format!("{url}/petitions/{slug}/sign"))
+        .form(&[
+            ("name", "Ani"),
+            ("email", email),
+            ("country", "AM"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .expect("the server answers")
+}
+
 /// The text and HTML parts of a raw message, decoded.
 pub fn bodies(raw: &str) -> (String, String) {
     let msg = mail_parser::MessageParser::default()

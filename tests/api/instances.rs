@@ -122,20 +122,7 @@ async fn an_email_leased_by_a_killed_instance_is_sent_by_another_one() {
 
     let pool = db::connect(&shared.url, 2).unwrap();
     create_petition_in(&pool, "p-killed", &[100]).await;
-    let signed = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{a_url}/petitions/p-killed/sign"))
-        .form(&[
-            ("name", "Ani"),
-            ("email", "ani@example.org"),
-            ("country", "AM"),
-            ("consent", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let signed = crate::helpers::sign_on(&a_url, "p-killed", "ani@example.org").await;
     assert_eq!(signed.status().as_u16(), 303);
 
     let leased = || {

@@ -609,12 +609,7 @@ async fn after_retention_and_a_key_rotation_one_mailbox_still_counts_once() {
     let after = spawn_app_on(before.db.clone(), Mail::Memory, &[("secret_key", NEW)]).await;
     let res = after.sign("p-once", &[("email", EMAIL)]).await;
     assert_eq!(res.status().as_u16(), 303);
-    after.wait_until_sent().await;
-    for raw in after.emails() {
-        if raw.contains("/confirm/") {
-            after.post_form(&after.confirmation_path(&raw), &[]).await;
-        }
-    }
+    confirm_every_link(&after).await;
     assert_eq!(after.count("p-once").await, 1, "one mailbox, one count");
     assert_eq!(after.rows(pid).await, (1, 1));
     // Moderation by exact address still finds the erased row.
@@ -629,6 +624,16 @@ async fn after_retention_and_a_key_rotation_one_mailbox_still_counts_once() {
     .await
     .unwrap();
     assert_eq!(found, 1);
+}
+
+/// Confirms every confirmation email `app` sent.
+async fn confirm_every_link(app: &TestApp) {
+    app.wait_until_sent().await;
+    for raw in app.emails() {
+        if raw.contains("/confirm/") {
+            app.post_form(&app.confirmation_path(&raw), &[]).await;
+        }
+    }
 }
 
 /// A database whose index key was never stored (made by an older version), rotated again after
@@ -662,11 +667,6 @@ async fn a_rotation_of_a_database_without_a_stored_index_key_keeps_the_key_its_h
 
     let after = spawn_app_on(before.db.clone(), Mail::Memory, &[("secret_key", NEW)]).await;
     after.sign("p-again", &[("email", EMAIL)]).await;
-    after.wait_until_sent().await;
-    for raw in after.emails() {
-        if raw.contains("/confirm/") {
-            after.post_form(&after.confirmation_path(&raw), &[]).await;
-        }
-    }
+    confirm_every_link(&after).await;
     assert_eq!(after.count("p-again").await, 1, "one mailbox, one count");
 }
