@@ -64,6 +64,10 @@ impl Application {
                     tracing::info!(master_key = %keys.source, "keys derived");
                     let sealed = db::prepare(&mut conn, &keys)?;
                     let keys = db::sealing::with_index_key(&mut conn, keys)?;
+                    let bound = db::sealing::bind_to_petitions(&mut conn, &keys)?;
+                    if bound != db::sealing::Bound::default() {
+                        tracing::info!(?bound, "stored hashes bound to their petitions, once");
+                    }
                     Ok((keys, sealed))
                 },
             )

@@ -379,6 +379,10 @@ fn open_with_keys(
     let keys = db::sealing::site_keys(settings, &mut conn)?;
     db::prepare(&mut conn, &keys)?;
     let keys = db::sealing::with_index_key(&mut conn, keys)?;
+    let bound = db::sealing::bind_to_petitions(&mut conn, &keys)?;
+    if bound != db::sealing::Bound::default() {
+        tracing::info!(?bound, "stored hashes bound to their petitions, once");
+    }
     Ok((conn, keys))
 }
 

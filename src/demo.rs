@@ -326,8 +326,8 @@ fn insert_signatures(
                 signatures::personal.eq(Some(
                     keys.seal(crate::sealed::Purpose::Signature, &personal),
                 )),
-                signatures::email_key.eq(keys.email_index(&email)),
-                signatures::domain_key.eq(Some(keys.domain_index_of(&email))),
+                signatures::email_key.eq(keys.email_index(petition_id, &email)),
+                signatures::domain_key.eq(Some(keys.domain_index_of(petition_id, &email))),
                 signatures::country.eq(code),
                 signatures::public.eq(display.is_public()),
                 signatures::display.eq(display.as_str()),

@@ -304,15 +304,21 @@ impl NetworkHasher {
         }
     }
 
-    /// The keyed hash of the client's network (an IPv6 address counts as its /64).
+    /// The keyed hash of the client's network (an IPv6 address counts as its /64) on one
+    /// petition: bound to it, so a copy of the database cannot join the rows of one network
+    /// across petitions.
     pub async fn hash(
         &self,
         pool: &crate::db::Pool,
         ip: std::net::IpAddr,
+        petition_id: i32,
     ) -> Result<String, crate::db::DbError> {
         let key = self.day_key(pool).await?;
         let network = crate::ratelimit::client_key(ip).to_string();
-        Ok(mac_hex(&key, &[network.as_bytes()], 32))
+        let unbound = mac_hex(&key, &[network.as_bytes()], 32);
+        Ok(self
+            .keys
+            .petition_bound(crate::sealed::HashKind::Network, petition_id, &unbound))
     }
 
     async fn day_key(&self, pool: &crate::db::Pool) -> Result<[u8; 32], crate::db::DbError> {

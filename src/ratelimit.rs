@@ -144,6 +144,8 @@ pub enum CapReached {
 /// Domains tracked in one hour at most: beyond that, new domains are counted only in the total
 /// (a flood of made-up domains cannot grow the map without bound).
 const MAX_TRACKED_DOMAINS: usize = 100_000;
+/// The bucket of the domains past [`MAX_TRACKED_DOMAINS`] (no domain is empty).
+const OVERFLOW: &str = "";
 
 /// One email counted against the caps; given back when dropped without [`Reservation::keep`]
 /// (the sign request failed, or sent nothing).
@@ -213,6 +215,13 @@ impl EmailCaps {
                 ..Default::default()
             };
         }
+        // Past the domains tracked this hour, every other domain shares one bucket with the
+        // same cap: the cap never stops applying, however many domains are tried.
+        let domain = if w.domains.contains_key(&domain) || w.domains.len() < MAX_TRACKED_DOMAINS {
+            domain
+        } else {
+            OVERFLOW.to_string()
+        };
         let used = w.domains.get(&domain).copied().unwrap_or(0);
         let over = |cap: u32, used: u32| cap != 0 && used >= cap;
         let wait = Duration::from_secs(((hour + 1) * 3600 - now_secs).max(1).unsigned_abs());
@@ -223,9 +232,7 @@ impl EmailCaps {
             return Err(CapReached::Domain(wait));
         }
         w.total += 1;
-        if self.per_domain != 0
-            && (w.domains.len() < MAX_TRACKED_DOMAINS || w.domains.contains_key(&domain))
-        {
+        if self.per_domain != 0 {
             *w.domains.entry(domain.clone()).or_default() += 1;
         }
         Ok(Reservation {
@@ -282,6 +289,25 @@ mod tests {
             wait > Duration::from_secs(60),
             "waits for the hourly budget: {wait:?}"
         );
+    }
+
+    #[test]
+    fn past_the_domains_tracked_the_others_share_one_capped_bucket() {
+        let caps = EmailCaps::new(2, 0);
+        let t = 1_800_000_000;
+        for i in 0..MAX_TRACKED_DOMAINS {
+            caps.reserve_at(&format!("a@d{i}.example"), t)
+                .unwrap()
+                .keep();
+        }
+        caps.reserve_at("a@new1.example", t).unwrap().keep();
+        caps.reserve_at("a@new2.example", t).unwrap().keep();
+        assert!(
+            caps.reserve_at("a@new3.example", t).is_err(),
+            "the cap still applies"
+        );
+        // A domain tracked before keeps its own count.
+        caps.reserve_at("b@d7.example", t).unwrap().keep();
     }
 
     #[test]

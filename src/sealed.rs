@@ -71,6 +71,24 @@ impl Purpose {
     }
 }
 
+/// What a keyed hash stands for, bound into it ([`Keys::petition_bound`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashKind {
+    Email,
+    Domain,
+    Network,
+}
+
+impl HashKind {
+    fn label(self) -> &'static str {
+        match self {
+            HashKind::Email => "email",
+            HashKind::Domain => "domain",
+            HashKind::Network => "network",
+        }
+    }
+}
+
 /// A signer's personal data: everything that names or reaches them. Stored only sealed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Personal {
@@ -191,27 +209,77 @@ impl Keys {
             .is_some_and(|b| b[..4] == self.data_key_id_bytes())
     }
 
-    /// The keyed hash that finds a mailbox's signature without storing its address:
-    /// `dedupe_key` is the canonical address (`SignerEmail::dedupe_key`).
-    pub fn email_index(&self, dedupe_key: &str) -> String {
+    /// The keyed hash that finds a mailbox's signature on one petition without storing its
+    /// address: `dedupe_key` is the canonical address (`SignerEmail::dedupe_key`). Bound to
+    /// the petition, so a copy of the database cannot join one mailbox's rows across
+    /// petitions ([`Keys::petition_bound`]).
+    pub fn email_index(&self, petition_id: i32, dedupe_key: &str) -> String {
+        self.petition_bound(
+            HashKind::Email,
+            petition_id,
+            &self.email_index_unbound(dedupe_key),
+        )
+    }
+
+    /// The keyed hash of a canonical address alone, the same on every petition: what rows held
+    /// before hashes were bound to their petition, and what they are bound from.
+    pub fn email_index_unbound(&self, dedupe_key: &str) -> String {
         Self::email_index_under(self.data_index_key(), dedupe_key)
     }
 
-    /// [`Keys::email_index`] under another index key: which key a database's hashes were made
-    /// with, for one from before the index key was kept.
+    /// [`Keys::email_index_unbound`] under another index key: which key a database's hashes
+    /// were made with, for one from before the index key was kept.
     pub fn email_index_under(index: &[u8; 32], dedupe_key: &str) -> String {
         mac_hex(index, &[b"email:", dedupe_key.as_bytes()], 32)
     }
 
-    /// The keyed hash of an email domain (lower-case), for moderation by domain.
-    pub fn domain_index(&self, domain: &str) -> String {
+    /// The keyed hash of an email domain (lower-case) on one petition, for moderation by
+    /// domain.
+    pub fn domain_index(&self, petition_id: i32, domain: &str) -> String {
+        self.petition_bound(
+            HashKind::Domain,
+            petition_id,
+            &self.domain_index_unbound(domain),
+        )
+    }
+
+    /// The keyed hash of a domain alone (see [`Keys::email_index_unbound`]).
+    pub fn domain_index_unbound(&self, domain: &str) -> String {
         mac_hex(self.data_index_key(), &[b"domain:", domain.as_bytes()], 32)
     }
 
-    /// The keyed hash of the domain of a canonical address.
-    pub fn domain_index_of(&self, dedupe_key: &str) -> String {
+    /// The keyed hash of the domain of a canonical address on one petition.
+    pub fn domain_index_of(&self, petition_id: i32, dedupe_key: &str) -> String {
         let domain = dedupe_key.rsplit_once('@').map_or("", |(_, d)| d);
-        self.domain_index(domain)
+        self.domain_index(petition_id, domain)
+    }
+
+    /// A keyed hash bound to one petition: HMAC(index key, kind ‖ petition ‖ `unbound`). The
+    /// same mailbox, domain or network gives unrelated values on two petitions, and a value
+    /// stored unbound by an older version is bound at upgrade without its plaintext.
+    pub fn petition_bound(&self, kind: HashKind, petition_id: i32, unbound: &str) -> String {
+        Self::petition_bound_under(self.data_index_key(), kind, petition_id, unbound)
+    }
+
+    /// [`Keys::petition_bound`] under another index key.
+    pub fn petition_bound_under(
+        index: &[u8; 32],
+        kind: HashKind,
+        petition_id: i32,
+        unbound: &str,
+    ) -> String {
+        mac_hex(
+            index,
+            &[
+                b"petition:",
+                kind.label().as_bytes(),
+                b":",
+                petition_id.to_string().as_bytes(),
+                b":",
+                unbound.as_bytes(),
+            ],
+            32,
+        )
     }
 }
 
@@ -353,9 +421,12 @@ mod tests {
         let longer = k.seal(Purpose::Signature, &person("Anahit", "anahit@b.am"));
         assert_eq!(short.len(), longer.len());
         let other = keys("another key, 32 characters long..");
-        assert_ne!(k.email_index("a@b.am"), other.email_index("a@b.am"));
-        assert_eq!(k.email_index("a@b.am"), k.email_index("a@b.am"));
-        assert_eq!(k.email_index("a@b.am").len(), 64);
+        assert_ne!(k.email_index(1, "a@b.am"), other.email_index(1, "a@b.am"));
+        assert_eq!(k.email_index(1, "a@b.am"), k.email_index(1, "a@b.am"));
+        assert_eq!(k.email_index(1, "a@b.am").len(), 64);
+        // Bound to the petition: one mailbox on two petitions gives unrelated hashes.
+        assert_ne!(k.email_index(1, "a@b.am"), k.email_index(2, "a@b.am"));
+        assert_ne!(k.domain_index(1, "b.am"), k.domain_index(2, "b.am"));
     }
 
     #[test]

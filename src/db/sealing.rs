@@ -9,7 +9,7 @@ use super::schema::{confirmation_tokens, email_jobs, signatures, site_state};
 use super::{DbConnection, DbError};
 use crate::keys::Keys;
 use crate::log::entry::Committed;
-use crate::sealed::{Personal, Purpose};
+use crate::sealed::{HashKind, Personal, Purpose};
 
 /// `site_state` names.
 const DATA_KEY_ID: &str = "data_key_id";
@@ -17,6 +17,8 @@ const SEALED: &str = "personal_data_sealed";
 const SALTS_SEALED: &str = "commitment_salts_sealed";
 /// The index key, sealed under the data key.
 const INDEX_KEY: &str = "index_key";
+/// Set once every stored hash is bound to its petition ([`bind_to_petitions`]).
+const BOUND: &str = "hashes_bound_to_petitions";
 
 /// Rows sealed (or re-sealed) at a time.
 const BATCH: i64 = 1000;
@@ -274,8 +276,12 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
                 diesel::update(signatures::table.find(r.id))
                     .set((
                         signatures::personal.eq(keys.seal(Purpose::Signature, &personal)),
-                        signatures::email_key.eq(keys.email_index(&r.email_key)),
-                        signatures::domain_key.eq(keys.domain_index_of(&r.email_key)),
+                        // Unbound, as every row was then: bound to its petition with the others
+                        // by `bind_to_petitions`.
+                        signatures::email_key.eq(keys.email_index_unbound(&r.email_key)),
+                        signatures::domain_key.eq(keys.domain_index_unbound(
+                            r.email_key.rsplit_once('@').map_or("", |(_, d)| d),
+                        )),
                     ))
                     .execute(conn)?;
                 sealed.signatures += 1;
@@ -469,13 +475,18 @@ fn index_key_of_rows(
     keys: &Keys,
     candidates: &[[u8; 32]],
 ) -> Result<Option<[u8; 32]>, KeyError> {
-    let rows: Vec<(String, Option<String>)> = signatures::table
+    let rows: Vec<(i32, String, Option<String>)> = signatures::table
         .filter(signatures::personal.is_not_null())
         .filter(signatures::email_key.not_like("withdrawn:%"))
-        .select((signatures::email_key, signatures::personal))
+        .select((
+            signatures::petition_id,
+            signatures::email_key,
+            signatures::personal,
+        ))
         .limit(20)
         .load(conn)?;
-    for (stored, personal) in rows {
+    let mut tested = false;
+    for (petition_id, stored, personal) in rows {
         let Some(Ok(p)) = personal.map(|p| keys.open::<Personal>(Purpose::Signature, &p)) else {
             continue;
         };
@@ -483,19 +494,160 @@ fn index_key_of_rows(
             continue;
         };
         let dedupe = email.dedupe_key();
-        return match candidates
-            .iter()
-            .find(|c| Keys::email_index_under(c, dedupe) == stored)
-        {
-            Some(index) => Ok(Some(*index)),
-            None => Err(KeyError::Db(DbError::Other(
-                "the stored mailbox hashes were made with neither the current nor the previous \
-                 key: set previous_secret_key to the key this database was used with"
-                    .into(),
-            ))),
+        // Bound to its petition, or (before the hashes were) not.
+        let made_with = |c: &[u8; 32]| {
+            let unbound = Keys::email_index_under(c, dedupe);
+            unbound == stored
+                || Keys::petition_bound_under(c, HashKind::Email, petition_id, &unbound) == stored
         };
+        // A row spelled under older rules (an international domain, a provider's alias) may
+        // match no key: the next one decides.
+        tested = true;
+        if let Some(index) = candidates.iter().find(|c| made_with(c)) {
+            return Ok(Some(*index));
+        }
+    }
+    if tested {
+        return Err(KeyError::Db(DbError::Other(
+            "the stored mailbox hashes were made with neither the current nor the previous \
+             key: set previous_secret_key to the key this database was used with"
+                .into(),
+        )));
     }
     Ok(None)
+}
+
+/// What [`bind_to_petitions`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Bound {
+    /// Rows whose hashes were bound to their petition.
+    pub signatures: usize,
+    /// Of those, mailboxes spelled again under today's rules.
+    pub respelled: usize,
+    /// Rows that are the same mailbox as another of their petition under today's rules:
+    /// reported to its organizers, not merged.
+    pub duplicates: usize,
+}
+
+/// Once per database: binds every stored mailbox, domain and network hash to its petition,
+/// HMAC(index key, kind ‖ petition ‖ old value), without the addresses. Older versions stored
+/// the same value on every petition, so a copy of the database joined one mailbox's rows across
+/// petitions (erased rows too) and, with a public signer list, named signers where they chose
+/// to stay hidden. Where a row's address still opens, its mailbox is also spelled again under
+/// today's rules (IDNA, providers' alias domains); a row that then is the same mailbox as
+/// another of its petition keeps its own hash and is reported in the petition's audit log
+/// (`duplicate-mailboxes`), never merged. One transaction. `keys` must carry the database's
+/// index key ([`with_index_key`]).
+pub fn bind_to_petitions(conn: &mut DbConnection, keys: &Keys) -> Result<Bound, KeyError> {
+    Ok(super::write_tx(conn, |conn| {
+        serialise_instances(conn)?;
+        let mut bound = Bound::default();
+        if get(conn, BOUND)?.is_some() {
+            return Ok(bound);
+        }
+        // (id, petition, email key and domain key under today's spelling)
+        let mut respelled: Vec<(i32, i32, String, String)> = Vec::new();
+        let mut after = 0;
+        loop {
+            type Row = (
+                i32,
+                i32,
+                String,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            );
+            let rows: Vec<Row> = signatures::table
+                .filter(signatures::id.gt(after))
+                .order(signatures::id.asc())
+                .limit(BATCH)
+                .select((
+                    signatures::id,
+                    signatures::petition_id,
+                    signatures::email_key,
+                    signatures::domain_key,
+                    signatures::ip_hash,
+                    signatures::personal,
+                ))
+                .load(conn)?;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            for (id, petition, email_key, domain_key, ip_hash, personal) in rows {
+                let bind = |kind, value: &str| keys.petition_bound(kind, petition, value);
+                // A withdrawal's placeholder names no mailbox.
+                let withdrawn = email_key.starts_with("withdrawn:");
+                diesel::update(signatures::table.find(id))
+                    .set((
+                        signatures::email_key.eq(if withdrawn {
+                            email_key.clone()
+                        } else {
+                            bind(HashKind::Email, &email_key)
+                        }),
+                        signatures::domain_key.eq(domain_key.map(|d| bind(HashKind::Domain, &d))),
+                        signatures::ip_hash.eq(ip_hash.map(|h| bind(HashKind::Network, &h))),
+                    ))
+                    .execute(conn)?;
+                bound.signatures += 1;
+                if withdrawn {
+                    continue;
+                }
+                let Some(Ok(p)) = personal.map(|p| keys.open::<Personal>(Purpose::Signature, &p))
+                else {
+                    continue;
+                };
+                let Ok(email) = crate::domain::SignerEmail::parse(&p.email) else {
+                    continue;
+                };
+                let dedupe = email.dedupe_key();
+                if keys.email_index_unbound(dedupe) != email_key {
+                    respelled.push((
+                        id,
+                        petition,
+                        keys.email_index(petition, dedupe),
+                        keys.domain_index_of(petition, dedupe),
+                    ));
+                }
+            }
+        }
+        let mut duplicates: std::collections::BTreeMap<i32, Vec<i32>> = Default::default();
+        for (id, petition, email_key, domain_key) in respelled {
+            let taken: i64 = signatures::table
+                .filter(signatures::petition_id.eq(petition))
+                .filter(signatures::email_key.eq(&email_key))
+                .count()
+                .get_result(conn)?;
+            if taken > 0 {
+                duplicates.entry(petition).or_default().push(id);
+                continue;
+            }
+            diesel::update(signatures::table.find(id))
+                .set((
+                    signatures::email_key.eq(&email_key),
+                    signatures::domain_key.eq(Some(&domain_key)),
+                ))
+                .execute(conn)?;
+            bound.respelled += 1;
+        }
+        for (petition, ids) in &duplicates {
+            let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
+            super::audit::record(
+                conn,
+                None,
+                Some(*petition),
+                "duplicate-mailboxes",
+                &format!(
+                    "signatures {}: each the same mailbox as another signature of this petition \
+                     under another spelling (an international domain, or a provider's other \
+                     domain name); both count until one is invalidated",
+                    ids.join(", ")
+                ),
+                super::now(),
+            )?;
+            bound.duplicates += ids.len();
+        }
+        set(conn, BOUND, "1")?;
+        Ok::<_, DbError>(bound)
+    })?)
 }
 
 fn open_index_key(keys: &Keys, sealed: &str) -> Result<[u8; 32], KeyError> {

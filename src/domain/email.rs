@@ -8,22 +8,33 @@ pub struct SignerEmail {
     key: String,
 }
 
-/// Providers that ignore dots in the local part and deliver `name+tag` to `name`.
-const GMAIL: [&str; 2] = ["gmail.com", "googlemail.com"];
-/// Providers that deliver `name+tag` to `name` but treat dots as significant.
-const PLUS_TAGGING: [&str; 12] = [
+/// Other names of one provider's mailboxes, each folded to one domain: the same mailbox,
+/// whichever name is typed (README, "One mailbox, one signature"). Only true aliases: domains
+/// whose mailboxes are separate (`inbox.ru` and `mail.ru`, `hotmail.com` and `outlook.com`)
+/// are not folded.
+const ALIASES: [(&str, &str); 11] = [
+    ("googlemail.com", "gmail.com"),
+    ("protonmail.com", "proton.me"),
+    ("protonmail.ch", "proton.me"),
+    ("pm.me", "proton.me"),
+    ("me.com", "icloud.com"),
+    ("mac.com", "icloud.com"),
+    ("ya.ru", "yandex.ru"),
+    ("yandex.com", "yandex.ru"),
+    ("yandex.by", "yandex.ru"),
+    ("yandex.kz", "yandex.ru"),
+    ("yandex.ua", "yandex.ru"),
+];
+/// Providers that deliver `name+tag` to `name` (after [`ALIASES`]).
+const PLUS_TAGGING: [&str; 8] = [
+    "gmail.com",
     "outlook.com",
     "hotmail.com",
     "live.com",
     "icloud.com",
-    "me.com",
     "fastmail.com",
     "proton.me",
-    "protonmail.com",
-    "pm.me",
     "yandex.ru",
-    "ya.ru",
-    "yahoo.com",
 ];
 
 impl SignerEmail {
@@ -38,30 +49,41 @@ impl SignerEmail {
         if !address.validate_email() {
             return Err("email.invalid");
         }
-        let (local, domain) = address.rsplit_once('@').ok_or("email.invalid")?;
+        let (typed_local, typed_domain) = address.rsplit_once('@').ok_or("email.invalid")?;
         // Mail goes to a domain on the internet: not to an address literal (`a@[127.0.0.1]`)
         // or a single-label name (`a@localhost`), which would point a relay at internal hosts.
-        if domain.starts_with('[') || !domain.contains('.') || domain.ends_with('.') {
+        if typed_domain.starts_with('[') || typed_domain.ends_with('.') {
             return Err("email.invalid");
         }
-        let domain = domain.to_lowercase();
-        let mut local = local.to_lowercase();
-        let domain = if GMAIL.contains(&domain.as_str()) {
-            local = strip_tag(&local).replace('.', "");
-            "gmail.com".to_string()
-        } else {
-            if PLUS_TAGGING.contains(&domain.as_str()) {
-                local = strip_tag(&local).to_string();
-            }
-            domain
-        };
+        // One spelling of each domain: IDNA (UTS 46) to ASCII, so `bücher.example` and
+        // `xn--bcher-kva.example` are one, and relays without SMTPUTF8 can take it.
+        let ascii = idna::domain_to_ascii(typed_domain).map_err(|_| "email.invalid")?;
+        if !ascii.contains('.') || ascii.len() > 253 {
+            return Err("email.invalid");
+        }
+        let domain = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == ascii)
+            .map_or(ascii.as_str(), |(_, canonical)| canonical)
+            .to_string();
+        let mut local = typed_local.to_lowercase();
+        if PLUS_TAGGING.contains(&domain.as_str()) {
+            local = strip_tag(&local).to_string();
+        }
+        match domain.as_str() {
+            // Gmail ignores dots in the name; Yandex takes a dot and a hyphen as the same.
+            "gmail.com" => local = local.replace('.', ""),
+            "yandex.ru" => local = local.replace('.', "-"),
+            _ => {}
+        }
         Ok(SignerEmail {
-            address: address.to_string(),
+            address: format!("{typed_local}@{ascii}"),
             key: format!("{local}@{domain}"),
         })
     }
 
-    /// The address as the signer typed it (trimmed): where emails go.
+    /// The address as the signer typed it (trimmed), its domain in ASCII (IDNA) lower case:
+    /// where emails go.
     pub fn as_str(&self) -> &str {
         &self.address
     }
@@ -106,7 +128,7 @@ mod tests {
         assert_eq!(key("Ana@Example.org"), key("  ana@example.org "));
         assert_eq!(
             SignerEmail::parse(" Ana@Example.org ").unwrap().as_str(),
-            "Ana@Example.org"
+            "Ana@example.org"
         );
     }
 
@@ -116,6 +138,33 @@ mod tests {
         assert_eq!(k, "anapetrosyan@gmail.com");
         assert_eq!(key("AnaPetrosyan+petition@gmail.com"), k);
         assert_eq!(key("a.n.a.petrosyan@googlemail.com"), k);
+    }
+
+    #[test]
+    fn an_international_domain_is_one_mailbox_in_unicode_and_in_punycode() {
+        assert_eq!(key("ani@пример.рф"), key("ani@xn--e1afmkfd.xn--p1ai"));
+        assert_eq!(key("ANI@ПРИМЕР.РФ"), key("ani@xn--e1afmkfd.xn--p1ai"));
+        assert_eq!(key("a@bücher.example"), key("a@xn--bcher-kva.example"));
+        assert_eq!(
+            SignerEmail::parse("ani@пример.рф").unwrap().as_str(),
+            "ani@xn--e1afmkfd.xn--p1ai",
+            "mail goes to the ASCII form"
+        );
+    }
+
+    #[test]
+    fn a_providers_alias_domains_are_one_mailbox() {
+        assert_eq!(key("x@googlemail.com"), key("x@gmail.com"));
+        assert_eq!(key("ani@protonmail.com"), key("ani@proton.me"));
+        assert_eq!(key("ani+p@pm.me"), key("ani@proton.me"));
+        assert_eq!(key("ani@me.com"), key("ani@icloud.com"));
+        assert_eq!(key("ani@mac.com"), key("ani@icloud.com"));
+        assert_eq!(key("ani.p@ya.ru"), key("ani-p@yandex.ru"));
+        assert_eq!(key("ani.p@yandex.com"), key("ani-p@yandex.ru"));
+        // Separate mailboxes stay apart.
+        assert_ne!(key("ani@inbox.ru"), key("ani@mail.ru"));
+        assert_ne!(key("ani@hotmail.com"), key("ani@outlook.com"));
+        assert_ne!(key("ani.p@proton.me"), key("anip@proton.me"));
     }
 
     #[test]

@@ -75,14 +75,16 @@ impl CriteriaForm {
         let email = q.as_deref().and_then(|q| SignerEmail::parse(q).ok());
         let keys = &state.keys;
         Ok(Criteria {
-            email_index: email.as_ref().map(|e| keys.email_index(e.dedupe_key())),
+            email_index: email
+                .as_ref()
+                .map(|e| keys.email_index(petition_id, e.dedupe_key())),
             text: q.filter(|_| email.is_none()).map(|q| q.to_lowercase()),
             // The domain as the stored hashes saw it: normalised like an address's.
             domain_index: text(&self.domain, 253).map(|d| {
                 let d = d.trim_start_matches('@').to_lowercase();
                 match SignerEmail::parse(&format!("x@{d}")) {
-                    Ok(e) => keys.domain_index_of(e.dedupe_key()),
-                    Err(_) => keys.domain_index(&d),
+                    Ok(e) => keys.domain_index_of(petition_id, e.dedupe_key()),
+                    Err(_) => keys.domain_index(petition_id, &d),
                 }
             }),
             from: super::parse_day(&self.from)?,

@@ -130,7 +130,12 @@ pub async fn sign(
     };
 
     let network_hash = match ip {
-        Some(ip) => Some(state.networks.hash(&state.pool, ip).await?),
+        Some(ip) => Some(
+            state
+                .networks
+                .hash(&state.pool, ip, view.petition.id)
+                .await?,
+        ),
         None => None,
     };
     let token = ConfirmationToken::generate();
@@ -148,8 +153,8 @@ pub async fn sign(
         petition_id: view.petition.id,
         sealed_signature: keys.seal(crate::sealed::Purpose::Signature, &personal),
         sealed_submission: keys.seal(crate::sealed::Purpose::Submission, &personal),
-        email_index: keys.email_index(email.dedupe_key()),
-        domain_index: keys.domain_index_of(email.dedupe_key()),
+        email_index: keys.email_index(view.petition.id, email.dedupe_key()),
+        domain_index: keys.domain_index_of(view.petition.id, email.dedupe_key()),
         source: state_for_page.source.clone(),
         // Only a comment can be shown; and only if there is one.
         comment_public: checked(&form.comment_public) && valid.comment.is_some(),
@@ -217,7 +222,8 @@ pub async fn sign(
     // so the signer loses nothing by trying again later. They say nothing about one address.
     let reservation = state
         .email_caps
-        .reserve(email.as_str())
+        // By the canonical domain: one provider's every spelling is one bucket.
+        .reserve(email.dedupe_key())
         .map_err(|reached| {
             let (wait, domain) = match reached {
                 CapReached::Domain(wait) => (wait, true),

@@ -136,7 +136,10 @@ async fn no_acknowledged_signature_is_lost_when_the_process_is_killed_mid_batch(
 
     // Every signer who was told "check your email" has a stored signature and a queued email.
     let app = spawn_app_on(shared.clone(), Mail::Memory, &[]).await;
-    let indexes: Vec<String> = acknowledged.iter().map(|e| app.email_index(e)).collect();
+    let indexes: Vec<String> = acknowledged
+        .iter()
+        .map(|e| app.email_index(petition, e))
+        .collect();
     let (stored, queued) = db::run(&pool, move |c| {
         use undersigned::db::schema::{email_jobs as j, signatures as s};
         let ids: Vec<i32> = s::table

@@ -389,25 +389,31 @@ impl TestApp {
         .expect("drop the refusing trigger");
     }
 
-    /// The id of the signature with this email address.
+    /// The id of the (first) signature with this email address, on whichever petition.
     pub async fn signature_id(&self, email: &str) -> i32 {
-        let index = self.email_index(email);
+        let email = undersigned::domain::SignerEmail::parse(email).expect("a valid address");
+        let keys = self.keys.clone();
         db::run(&self.pool, move |c| {
             use diesel::prelude::*;
             use undersigned::db::schema::signatures as s;
-            Ok(s::table
-                .filter(s::email_key.eq(index))
-                .select(s::id)
-                .first::<i32>(c)?)
+            let rows: Vec<(i32, i32, String)> = s::table
+                .order(s::id)
+                .select((s::id, s::petition_id, s::email_key))
+                .load(c)?;
+            Ok(rows
+                .into_iter()
+                .find(|(_, pid, key)| *key == keys.email_index(*pid, email.dedupe_key()))
+                .map(|(id, ..)| id))
         })
         .await
+        .expect("the signatures")
         .expect("a signature with this address")
     }
 
-    /// The keyed hash a signature of this address is found by.
-    pub fn email_index(&self, email: &str) -> String {
+    /// The keyed hash a signature of this address is found by on the petition `petition_id`.
+    pub fn email_index(&self, petition_id: i32, email: &str) -> String {
         let email = undersigned::domain::SignerEmail::parse(email).expect("a valid address");
-        self.keys.email_index(email.dedupe_key())
+        self.keys.email_index(petition_id, email.dedupe_key())
     }
 
     /// Raw messages the memory mailer has sent, receipts included.

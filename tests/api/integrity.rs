@@ -465,7 +465,8 @@ async fn confirmed_subscribers(app: &TestApp, petition_id: i32, n: i32) {
                             comment: None,
                         },
                     ))),
-                    s::email_key.eq(keys.email_index(&format!("reader{i}@example.org"))),
+                    s::email_key
+                        .eq(keys.email_index(petition_id, &format!("reader{i}@example.org"))),
                     s::country.eq("AM"),
                     s::public.eq(false),
                     s::locale.eq("hy"),
@@ -943,16 +944,7 @@ async fn an_update_email_is_rendered_when_sent_and_skips_who_unsubscribed_meanwh
     .unwrap();
     assert_eq!(queued, 2);
     // …then the first reader unsubscribes, before anything is sent.
-    let reader = app.email_index("reader0@example.org");
-    let first: i32 = db::run(&app.pool, move |c| {
-        use schema::signatures as s;
-        Ok(s::table
-            .filter(s::email_key.eq(reader))
-            .select(s::id)
-            .first(c)?)
-    })
-    .await
-    .unwrap();
+    let first = app.signature_id("reader0@example.org").await;
     db::run(&app.pool, move |c| db::updates::unsubscribe(c, first))
         .await
         .unwrap();

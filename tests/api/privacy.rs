@@ -613,7 +613,7 @@ async fn after_retention_and_a_key_rotation_one_mailbox_still_counts_once() {
     assert_eq!(after.count("p-once").await, 1, "one mailbox, one count");
     assert_eq!(after.rows(pid).await, (1, 1));
     // Moderation by exact address still finds the erased row.
-    let index = after.email_index(EMAIL);
+    let index = after.email_index(pid, EMAIL);
     let found: i64 = db::run(&after.pool, move |c| {
         use undersigned::db::schema::signatures as s;
         Ok(s::table
@@ -669,4 +669,158 @@ async fn a_rotation_of_a_database_without_a_stored_index_key_keeps_the_key_its_h
     after.sign("p-again", &[("email", EMAIL)]).await;
     confirm_every_link(&after).await;
     assert_eq!(after.count("p-again").await, 1, "one mailbox, one count");
+}
+
+/// The hashes of one signature's row on one petition: mailbox, domain, network.
+async fn hashes_of(app: &TestApp, petition: i32) -> Vec<(String, Option<String>, Option<String>)> {
+    db::run(&app.pool, move |c| {
+        use undersigned::db::schema::signatures as s;
+        Ok(s::table
+            .filter(s::petition_id.eq(petition))
+            .order(s::id)
+            .select((s::email_key, s::domain_key, s::ip_hash))
+            .load(c)?)
+    })
+    .await
+    .unwrap()
+}
+
+/// One mailbox signs two petitions from one network: a copy of the database (the SQLite file,
+/// or the PostgreSQL tables a dump holds) shows no hash value on both, so nothing joins the two
+/// rows without the key.
+#[tokio::test]
+async fn two_petitions_rows_of_one_signer_share_no_hash_value() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    let first = app.create_petition("p-safe", &[100]).await;
+    let second = app.create_petition("p-risky", &[100]).await;
+    for slug in ["p-safe", "p-risky"] {
+        app.sign(slug, &[("email", EMAIL)]).await;
+    }
+    for raw in app.wait_for_emails(2).await {
+        app.post_form(&app.confirmation_path(&raw), &[]).await;
+    }
+    let (a, b) = (hashes_of(&app, first).await, hashes_of(&app, second).await);
+    assert_eq!((a.len(), b.len()), (1, 1));
+    let values = |rows: &[(String, Option<String>, Option<String>)]| -> Vec<String> {
+        rows.iter()
+            .flat_map(|(e, d, n)| [Some(e.clone()), d.clone(), n.clone()])
+            .flatten()
+            .collect()
+    };
+    let (a, b) = (values(&a), values(&b));
+    assert_eq!(a.len(), 3, "mailbox, domain and network hashes: {a:?}");
+    for value in &a {
+        assert!(!b.contains(value), "{value} on both petitions");
+    }
+    // Each petition still finds its own signer by address.
+    assert_eq!(
+        app.signature_id(EMAIL).await,
+        db::run(&app.pool, move |c| {
+            use undersigned::db::schema::signatures as s;
+            Ok(s::table
+                .filter(s::petition_id.eq(first))
+                .select(s::id)
+                .first::<i32>(c)?)
+        })
+        .await
+        .unwrap()
+    );
+}
+
+/// A database whose hashes an older version stored the same on every petition is bound at
+/// start, without the addresses: afterwards the two petitions' rows share nothing, the same
+/// mailbox signing again still counts once, and a row that under today's spelling rules is
+/// the same mailbox as another is reported to the organizers, not merged.
+#[tokio::test]
+async fn hashes_stored_the_same_on_every_petition_are_bound_at_start_and_respelled_twins_reported()
+{
+    use undersigned::db::schema::{audit_log as a, signatures as s, site_state as st};
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    let first = app.create_petition("p-one", &[100]).await;
+    let second = app.create_petition("p-two", &[100]).await;
+    app.sign("p-one", &[("email", EMAIL)]).await;
+    app.sign("p-two", &[("email", EMAIL)]).await;
+    app.sign("p-one", &[("email", "ani@xn--e1afmkfd.xn--p1ai")])
+        .await;
+    app.sign("p-one", &[("email", "twin@example.org")]).await;
+    app.wait_for_emails(4).await;
+    // As an older version left it: unbound hashes, and the last signer's address as it was
+    // typed then, which older rules did not see as the IDN one's.
+    let keys = app.keys.clone();
+    let twin = app.signature_id("twin@example.org").await;
+    db::run(&app.pool, move |c| {
+        let rows: Vec<(i32, Option<String>)> = s::table.select((s::id, s::personal)).load(c)?;
+        for (id, personal) in rows {
+            let mut p: undersigned::sealed::Personal = keys
+                .open(undersigned::sealed::Purpose::Signature, &personal.unwrap())
+                .unwrap();
+            if id == twin {
+                p.email = "ani@пример.рф".into();
+            }
+            let old_dedupe = if id == twin {
+                "ani@пример.рф".to_string()
+            } else {
+                undersigned::domain::SignerEmail::parse(&p.email)
+                    .unwrap()
+                    .dedupe_key()
+                    .to_string()
+            };
+            diesel::update(s::table.find(id))
+                .set((
+                    s::personal.eq(keys.seal(undersigned::sealed::Purpose::Signature, &p)),
+                    s::email_key.eq(keys.email_index_unbound(&old_dedupe)),
+                    s::domain_key.eq(Some(keys.domain_index_unbound("example.am"))),
+                ))
+                .execute(c)?;
+        }
+        diesel::delete(st::table.filter(st::name.eq("hashes_bound_to_petitions"))).execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+
+    let after = spawn_app_on(app.db.clone(), Mail::Memory, &[]).await;
+    let (one, two) = (
+        hashes_of(&after, first).await,
+        hashes_of(&after, second).await,
+    );
+    assert_ne!(
+        one[0].0, two[0].0,
+        "the mailbox hash differs between petitions"
+    );
+    assert_ne!(one[0].1, two[0].1, "so does the domain hash");
+    // The same mailbox signs p-one again: found, still one signature.
+    after.sign("p-one", &[("email", EMAIL)]).await;
+    assert_eq!(after.rows(first).await.0, 3);
+    let reported: Vec<String> = db::run(&after.pool, move |c| {
+        Ok(a::table
+            .filter(a::action.eq("duplicate-mailboxes"))
+            .filter(a::petition_id.eq(first))
+            .select(a::detail)
+            .load(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert!(reported[0].contains(&twin.to_string()), "{reported:?}");
+}
+
+/// One mailbox, one spelling: an international domain in Unicode and in punycode, and a
+/// provider's alias domain, count once.
+#[tokio::test]
+async fn an_international_domain_and_a_providers_alias_count_once() {
+    let app = spawn_app_with(Mail::Memory, &[]).await;
+    app.create_petition("p-spell", &[100]).await;
+    for email in [
+        "a@bücher.example",
+        "a@xn--bcher-kva.example",
+        "x@googlemail.com",
+        "x@gmail.com",
+    ] {
+        app.sign("p-spell", &[("email", email)]).await;
+    }
+    confirm_every_link(&app).await;
+    assert_eq!(app.count("p-spell").await, 2, "two mailboxes");
+    // Mail goes to the ASCII form, which every relay takes.
+    assert!(app.emails().iter().all(|m| !m.contains("To: a@bücher")));
 }

@@ -622,7 +622,7 @@ async fn network_hashes_are_erased_after_thirty_days() {
             .unwrap();
     }
     let long_ago = undersigned::db::now() - chrono::TimeDelta::days(31);
-    let old = app.email_index("old@example.org");
+    let old = app.email_index(petition, "old@example.org");
     sql(&app, move |c| {
         diesel::update(sig::table.filter(sig::email_key.eq(old)))
             .set(sig::created_at.eq(long_ago))
@@ -642,8 +642,8 @@ async fn network_hashes_are_erased_after_thirty_days() {
     let _second = crate::helpers::spawn_app_on(app.db.clone(), Mail::Memory, &[]).await;
     let mut hashes = vec![];
     let (old, new) = (
-        app.email_index("old@example.org"),
-        app.email_index("new@example.org"),
+        app.email_index(petition, "old@example.org"),
+        app.email_index(petition, "new@example.org"),
     );
     for _ in 0..200 {
         let rows = undersigned::db::run(&app.pool, move |c| {
