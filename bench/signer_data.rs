@@ -127,10 +127,7 @@ fn main() -> anyhow::Result<()> {
     time(
         "search by exact address",
         moderation::Criteria {
-            email_index: Some(keys.email_index(
-                petition,
-                &format!("signer{}@example.org", n / 2),
-            )),
+            email_index: Some(keys.email_index(petition, &format!("signer{}@example.org", n / 2))),
             ..Default::default()
         },
         &mut conn,
