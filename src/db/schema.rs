@@ -301,6 +301,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    email_allowances (signature_id, network) {
+        signature_id -> Integer,
+        network -> Text,
+        window_start -> Timestamp,
+        sent -> Integer,
+    }
+}
+
+diesel::table! {
     log_start_tags (signature_id) {
         signature_id -> Integer,
         petition_id -> Integer,
@@ -405,6 +414,7 @@ diesel::table! {
 diesel::joinable!(log_start_tags -> signatures (signature_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    email_allowances,
     log_start_tags,
     petition_translations,
     site_state,

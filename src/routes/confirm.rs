@@ -20,14 +20,67 @@ struct ConfirmPage {
     petition_title: String,
     title_lang: &'static str,
     action: String,
-    /// The name as it will appear in the list the organizers deliver.
+    /// The submission, as a form its mailbox's owner may correct before confirming: the link
+    /// is the proof of the mailbox, so whoever holds it decides what is signed (a stranger who
+    /// typed the address cannot keep its owner from signing as themselves).
     name: String,
-    country: &'static str,
-    /// Whether the name will be shown on the public page.
-    public: String,
-    comment: Option<String>,
-    /// Whether the comment will be quoted on the public page.
+    country: String,
+    countries: Vec<(&'static str, &'static str)>,
+    display: String,
+    comment: String,
     comment_public: bool,
+    updates: bool,
+    error: Option<String>,
+}
+
+/// The confirm form's corrections (all optional: a confirmation without them confirms the
+/// submission as it was sent).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ConfirmForm {
+    /// Set by the form: the fields below are what to sign.
+    #[serde(default)]
+    edited: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    display: String,
+    #[serde(default)]
+    comment: String,
+    comment_public: Option<String>,
+    updates: Option<String>,
+}
+
+impl ConfirmForm {
+    /// The corrections, checked as the sign form checks them; the message key of the first
+    /// field that is wrong.
+    fn corrections(&self) -> Result<Option<usecases::signing::Corrections>, &'static str> {
+        if self.edited.is_empty() {
+            return Ok(None);
+        }
+        let name = crate::domain::SignerName::parse(&self.name).map_err(|e| match e {
+            crate::domain::TextError::Missing => "error.name.missing",
+            crate::domain::TextError::TooLong => "error.name.too_long",
+            crate::domain::TextError::ControlCharacters => "error.name.control",
+        })?;
+        let country = Country::parse(&self.country).map_err(|_| "error.country.invalid")?;
+        let display =
+            crate::domain::NameDisplay::parse(&self.display).ok_or("error.display.invalid")?;
+        let comment = crate::domain::Comment::parse(&self.comment).map_err(|e| match e {
+            crate::domain::TextError::ControlCharacters => "error.comment.control",
+            _ => "error.comment.too_long",
+        })?;
+        let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        Ok(Some(usecases::signing::Corrections {
+            name: name.as_str().to_string(),
+            country: country.code().to_string(),
+            display: display.as_str().to_string(),
+            comment_public: on(&self.comment_public) && comment.is_some(),
+            comment: comment.map(|c| c.as_str().to_string()),
+            wants_updates: on(&self.updates),
+        }))
+    }
 }
 
 /// Share targets: plain links, no third-party scripts.
@@ -106,20 +159,19 @@ pub async fn show(
     } = st
     {
         let title = petition_title(&state, petition_slug, tr).await?;
-        let display = crate::domain::NameDisplay::from_stored(&submission.display);
         let page = ConfirmPage {
             l: Layout::new(tr, tr.t("confirm.title"), &req),
             petition_title: title.text,
             title_lang: title.lang.code(),
             action: format!("/confirm/{}?lang={}", token.as_str(), tr.code()),
-            public: match display.shown(&personal.name) {
-                Some(shown) => tr.tf("confirm.public_as", &[("name", &shown)]),
-                None => tr.t("confirm.public_no"),
-            },
             name: personal.name,
-            country: Country::name_of(&submission.country, tr.lang),
+            country: submission.country,
+            countries: Country::all(tr.lang),
+            display: submission.display,
             comment_public: submission.comment_public && personal.comment.is_some(),
-            comment: personal.comment,
+            comment: personal.comment.unwrap_or_default(),
+            updates: submission.wants_updates,
+            error: None,
         };
         return Ok(html(StatusCode::OK, page.render()?));
     }
@@ -132,9 +184,43 @@ pub async fn confirm(
     token: web::Path<String>,
     tr: Tr,
     req: HttpRequest,
+    form: Option<web::Form<ConfirmForm>>,
 ) -> Result<HttpResponse, AppError> {
     let Some(token) = parse(&token) else {
         return respond(&state, &req, tr, LinkState::Unknown).await;
+    };
+    let form = form.map(web::Form::into_inner).unwrap_or_default();
+    let corrections = match form.corrections() {
+        Ok(c) => c,
+        Err(key) => {
+            // Shown again as it was sent, with what to fix: nothing is confirmed.
+            let title = match db::run(&state.pool, {
+                let (hash, keys) = (token.hash(), state.keys.clone());
+                move |c| usecases::signing::link_state(c, &keys, &hash, db::now())
+            })
+            .await?
+            {
+                LinkState::Pending { petition_slug, .. } => {
+                    petition_title(&state, petition_slug, tr).await?
+                }
+                other => return respond(&state, &req, tr, other).await,
+            };
+            let page = ConfirmPage {
+                l: Layout::new(tr, tr.t("confirm.title"), &req),
+                petition_title: title.text,
+                title_lang: title.lang.code(),
+                action: format!("/confirm/{}?lang={}", token.as_str(), tr.code()),
+                countries: Country::all(tr.lang),
+                comment_public: form.comment_public.is_some(),
+                updates: form.updates.is_some(),
+                name: form.name,
+                country: form.country,
+                display: form.display,
+                comment: form.comment,
+                error: Some(tr.t(key)),
+            };
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?));
+        }
     };
     let hash = token.hash();
     let now = db::now();
@@ -144,7 +230,7 @@ pub async fn confirm(
         receipt_email(&links, r)
     };
     let st = usecases::run(&state.pool, move |c| {
-        usecases::signing::confirm(c, &keys, &hash, now, &render)
+        usecases::signing::confirm(c, &keys, &hash, now, corrections.as_ref(), &render)
     })
     .await?;
     if let LinkState::Confirmed {

@@ -49,6 +49,11 @@ pub fn sweep(
         )
         .set(confirmation_tokens::ip_hash.eq(None::<String>))
         .execute(conn)?;
+        // The email allowances of networks past their day: their windows ended long ago.
+        swept.network_hashes += diesel::delete(crate::db::schema::email_allowances::table.filter(
+            crate::db::schema::email_allowances::window_start.lt(now - TimeDelta::days(1)),
+        ))
+        .execute(conn)?;
         swept.sessions = db::sessions::purge_expired(conn, now, sessions)?;
         swept.day_seeds = db::network_seeds::forget_before(conn, &now.date().to_string())?;
         Ok::<_, UseCaseError>(swept)

@@ -62,14 +62,25 @@ pub fn sign_in(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome
     // Insert first: a duplicate is found by the unique constraint, not by a read that a
     // concurrent submission could overtake.
     let (signature_id, outcome) = match sigs::insert_pending(conn, &req.new)? {
-        Some(id) => (id, SignOutcome::Created),
+        Some(id) => {
+            // The first email counts against its network's allowance too.
+            take_network_allowance(
+                conn,
+                id,
+                req.new.ip_hash.as_deref().unwrap_or("-"),
+                req.cap,
+                now,
+            )?;
+            (id, SignOutcome::Created)
+        }
         None => {
             let (id, status): (i32, String) = signatures::table
                 .filter(signatures::petition_id.eq(req.new.petition_id))
                 .filter(signatures::email_key.eq(&req.new.email_index))
                 .select((signatures::id, signatures::status))
                 .first(conn)?;
-            if let Some(until) = take_email_allowance(conn, id, req.cap, now)? {
+            let network = req.new.ip_hash.as_deref();
+            if let Some(until) = take_email_allowance(conn, id, network, req.cap, now)? {
                 return Ok(SignOutcome::Capped { until });
             }
             let already_confirmed =
@@ -113,14 +124,31 @@ pub fn sign_in(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome
     Ok(outcome)
 }
 
-/// Counts one more email against a signature's cap; `Some(until)` if the cap is reached. Each
-/// step is one conditional `UPDATE`, so concurrent submissions cannot both pass a full cap.
+/// The signature's own counter allows this many times the per-network cap: the backstop
+/// against many networks sending to one address.
+const BACKSTOP: u32 = 3;
+
+/// Counts one more email against a signature's cap; `Some(until)` if the cap is reached. The
+/// cap counts per network that asked (`network`, the submission's keyed network hash): a
+/// stranger who keeps submitting someone's address uses up only their own network's
+/// allowance, so the owner asking from theirs still gets an email. The signature's own
+/// counter allows [`BACKSTOP`] times as many from all networks together. Each step is one
+/// conditional `UPDATE` (or an insert that a concurrent one makes fail), so concurrent
+/// submissions cannot both pass a full cap.
 pub(crate) fn take_email_allowance(
     conn: &mut DbConnection,
     id: i32,
+    network: Option<&str>,
     cap: EmailCap,
     now: NaiveDateTime,
 ) -> Result<Option<NaiveDateTime>, UseCaseError> {
+    if let Some(until) = take_network_allowance(conn, id, network.unwrap_or("-"), cap, now)? {
+        return Ok(Some(until));
+    }
+    let backstop = EmailCap {
+        max: cap.max.saturating_mul(BACKSTOP),
+        ..cap
+    };
     let window_over = now - cap.window;
     // A window that has run out starts again with this email.
     let restarted = diesel::update(
@@ -138,7 +166,7 @@ pub(crate) fn take_email_allowance(
     if restarted == 1 {
         return Ok(None);
     }
-    let max = i32::try_from(cap.max).unwrap_or(i32::MAX);
+    let max = i32::try_from(backstop.max).unwrap_or(i32::MAX);
     let counted = diesel::update(
         signatures::table
             .find(id)
@@ -155,6 +183,52 @@ pub(crate) fn take_email_allowance(
         .select(signatures::emails_window_start)
         .first(conn)?;
     Ok(Some(start.unwrap_or(now) + cap.window))
+}
+
+/// One network's allowance of emails to one signature's address ([`take_email_allowance`]).
+fn take_network_allowance(
+    conn: &mut DbConnection,
+    id: i32,
+    network: &str,
+    cap: EmailCap,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, UseCaseError> {
+    use crate::db::schema::email_allowances as a;
+    let window_over = now - cap.window;
+    let mine = a::table
+        .filter(a::signature_id.eq(id))
+        .filter(a::network.eq(network));
+    let restarted = diesel::update(mine.filter(a::window_start.le(window_over)))
+        .set((a::sent.eq(1), a::window_start.eq(now)))
+        .execute(conn)?;
+    if restarted == 1 {
+        return Ok(None);
+    }
+    let max = i32::try_from(cap.max).unwrap_or(i32::MAX);
+    let counted = diesel::update(
+        mine.filter(a::sent.lt(max))
+            .filter(a::window_start.gt(window_over)),
+    )
+    .set(a::sent.eq(a::sent + 1))
+    .execute(conn)?;
+    if counted == 1 {
+        return Ok(None);
+    }
+    let start: Option<NaiveDateTime> = mine.select(a::window_start).first(conn).optional()?;
+    match start {
+        Some(start) => Ok(Some(start + cap.window)),
+        None => {
+            diesel::insert_into(a::table)
+                .values((
+                    a::signature_id.eq(id),
+                    a::network.eq(network),
+                    a::window_start.eq(now),
+                    a::sent.eq(1),
+                ))
+                .execute(conn)?;
+            Ok(None)
+        }
+    }
 }
 
 /// What a confirmation link leads to.
@@ -291,11 +365,24 @@ pub(crate) fn queue_receipt(
     )
 }
 
+/// What the mailbox's owner corrected on the confirm page before confirming: it replaces the
+/// submission's name, country, display choice, comment and news choice.
+#[derive(Clone, Debug)]
+pub struct Corrections {
+    pub name: String,
+    pub country: String,
+    pub display: String,
+    pub comment: Option<String>,
+    pub comment_public: bool,
+    pub wants_updates: bool,
+}
+
 pub fn confirm(
     conn: &mut DbConnection,
     keys: &Keys,
     hash: &TokenHash,
     now: NaiveDateTime,
+    corrections: Option<&Corrections>,
     receipt_email: &ReceiptRenderer,
 ) -> Result<LinkState, UseCaseError> {
     db::write_tx(conn, |conn| {
@@ -326,14 +413,23 @@ pub fn confirm(
         if !open || t.expires_at <= now || t.status == SignatureStatus::Confirmed {
             return Ok(classify(conn, keys, t, now, open)?);
         }
-        let s = &t.submission;
-        let Some(personal) = s.personal.as_deref() else {
+        let mut submission = t.submission.clone();
+        let Some(personal) = submission.personal.as_deref() else {
             // Erased (retention) while the link waited: nothing left to confirm.
             return Ok(LinkState::Unknown);
         };
-        let p: Personal = keys
+        let mut p: Personal = keys
             .open(Purpose::Submission, personal)
             .map_err(|e| db::sealing::unreadable(conn, keys, "confirmation link", e))?;
+        if let Some(c) = corrections {
+            p.name.clone_from(&c.name);
+            p.comment.clone_from(&c.comment);
+            submission.country.clone_from(&c.country);
+            submission.display.clone_from(&c.display);
+            submission.comment_public = c.comment_public;
+            submission.wants_updates = c.wants_updates;
+        }
+        let s = &submission;
         let display = NameDisplay::from_stored(&s.display);
         let counts = invalidated_at.is_none();
         let number: i32 = diesel::update(petitions::table.find(t.petition_id))

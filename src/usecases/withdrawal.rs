@@ -241,7 +241,7 @@ pub fn request_data(
         else {
             return Ok(false);
         };
-        if super::signing::take_email_allowance(conn, id, cap, now)?.is_some() {
+        if super::signing::take_email_allowance(conn, id, None, cap, now)?.is_some() {
             return Ok(false);
         }
         let slug: String = petitions::table

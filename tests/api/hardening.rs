@@ -642,3 +642,93 @@ async fn every_form_refuses_an_oversized_body_without_losing_anything() {
     assert_eq!(before, after, "the petition is unchanged");
     assert_eq!(app.rows(petition).await.0, 1);
 }
+
+/// A stranger who keeps submitting someone's address cannot keep them from signing as
+/// themselves: the hourly cap counts per network, so the owner's own submission from their
+/// network gets its email; and any email that reaches the owner lets them correct what the
+/// stranger typed before confirming.
+#[tokio::test]
+async fn a_stranger_cannot_silence_a_signer_or_sign_in_their_name() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[("trust_proxy_headers", "true")],
+    )
+    .await;
+    app.create_petition("p-silence", &[100]).await;
+    let victim = "narine.h@example.net";
+    let forged = |ip: &'static str| {
+        let app = &app;
+        async move {
+            let mut req = app
+                .client
+                .post(format!("{}/petitions/p-silence/sign", app.address))
+                .header("X-Forwarded-For", ip);
+            req = req.form(&[
+                ("name", "Narine Hakobyan"),
+                ("email", victim),
+                ("country", "AZ"),
+                ("display", "full"),
+                ("comment", "I withdraw all earlier statements"),
+                ("comment_public", "yes"),
+                ("consent", "yes"),
+            ]);
+            req.send().await.unwrap().status().as_u16()
+        }
+    };
+    // Four from the stranger's network: three emails, then that network is capped.
+    for _ in 0..4 {
+        assert_eq!(forged("203.0.113.9").await, 303);
+    }
+    app.wait_until_sent().await;
+    assert_eq!(
+        app.emails().len(),
+        3,
+        "the stranger's network is capped at three"
+    );
+    // The owner, from their own network, gets an email of their own.
+    let own = [("X-Forwarded-For", "198.51.100.7".to_string())];
+    assert_eq!(
+        sign_with_headers(&app, "p-silence", victim, &own).await,
+        303
+    );
+    let emails = app.wait_for_emails(4).await;
+    assert!(emails[3].contains(&format!("To: {victim}")));
+
+    // A correction that is not valid is refused with the form, and nothing is confirmed.
+    let own_link = app.confirmation_path(&emails[3]);
+    let res = app
+        .post_form(
+            &own_link,
+            &[("edited", "1"), ("name", ""), ("country", "FR")],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 422);
+    assert!(res.text().await.unwrap().contains("name=\"edited\""));
+    assert_eq!(app.count("p-silence").await, 0);
+
+    // Any of the emails lets the owner correct what was typed before confirming.
+    let link = app.confirmation_path(&emails[0]);
+    let page = app.text(&link).await;
+    assert!(
+        page.contains("value=\"Narine Hakobyan\""),
+        "the submission, to correct"
+    );
+    let res = app
+        .post_form(
+            &link,
+            &[
+                ("edited", "1"),
+                ("name", "N. H."),
+                ("country", "FR"),
+                ("display", "full"),
+                ("comment", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(app.count("p-silence").await, 1);
+    app.state.live.changed("p-silence");
+    let public = app.text("/petitions/p-silence").await;
+    assert!(public.contains("N. H."), "signed as the owner chose");
+    assert!(!public.contains("Narine Hakobyan") && !public.contains("I withdraw"));
+}
