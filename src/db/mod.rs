@@ -495,11 +495,18 @@ where
 /// still on an older snapshot makes it a partial checkpoint: the next sweep finishes it.
 /// PostgreSQL: nothing (its WAL is recycled by the server; see the README on archives).
 pub fn truncate_wal(conn: &mut DbConnection) -> Result<(), DbError> {
-    if let DbConnection::Sqlite(c) = conn
-        && !truncate(c)?
-    {
-        tracing::info!("the write-ahead log is partly truncated: the next sweep finishes it");
+    let DbConnection::Sqlite(c) = conn else {
+        return Ok(());
+    };
+    // Each try waits a moment for readers, holding writers back only that long; between tries
+    // they go on. A reader that outlasts every try leaves it to the next sweep.
+    for _ in 0..10 {
+        if truncate(c)? {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
+    tracing::info!("the write-ahead log is partly truncated: the next sweep finishes it");
     Ok(())
 }
 

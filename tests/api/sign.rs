@@ -155,8 +155,12 @@ async fn resending_is_capped_per_hour_the_page_always_says_so_and_tells_nothing_
     // An hour later the window starts again.
     undersigned::db::run(&app.pool, move |c| {
         use diesel::prelude::*;
+        use undersigned::db::schema::email_allowances as a;
         use undersigned::db::schema::signatures::dsl;
         let an_hour_ago = undersigned::db::now() - chrono::TimeDelta::minutes(61);
+        diesel::update(a::table)
+            .set(a::window_start.eq(an_hour_ago))
+            .execute(c)?;
         Ok(
             diesel::update(dsl::signatures.filter(dsl::petition_id.eq(id)))
                 .set(dsl::emails_window_start.eq(an_hour_ago))
