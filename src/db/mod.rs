@@ -599,6 +599,16 @@ pub fn truncate_wal_briefly(conn: &mut DbConnection) {
     }
 }
 
+/// `t` to the minute: what a signature's row keeps of when it was signed and confirmed, no
+/// finer than the public log needs, so exact times cannot tie rows to other records (a mail
+/// server's or a network's logs).
+pub fn to_minute(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    t.with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(t)
+}
+
 /// The current time as stored: naive UTC, second precision is not assumed.
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()

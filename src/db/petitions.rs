@@ -248,7 +248,8 @@ pub fn recent_public_signers(
         .filter(super::signatures::counted())
         .filter(signatures::public.eq(true))
         .filter(signatures::personal.is_not_null())
-        .order(signatures::confirmed_at.desc())
+        // Stored to the minute: the signer number orders one minute's signatures.
+        .order((signatures::confirmed_at.desc(), signatures::number.desc()))
         .limit(limit)
         .select((
             signatures::personal,
@@ -284,7 +285,8 @@ pub fn public_comments(
         .filter(signatures::comment_public.eq(true))
         .filter(signatures::comment_hidden.eq(false))
         .filter(signatures::personal.is_not_null())
-        .order(signatures::confirmed_at.desc())
+        // Stored to the minute: the signer number orders one minute's signatures.
+        .order((signatures::confirmed_at.desc(), signatures::number.desc()))
         .limit(limit)
         .select((signatures::personal, signatures::display))
         .load(conn)?;

@@ -77,7 +77,7 @@ pub fn insert_pending(
                 signatures::wants_updates.eq(new.wants_updates),
                 signatures::locale.eq(&new.locale),
                 signatures::status.eq(SignatureStatus::Pending.as_str()),
-                signatures::created_at.eq(new.created_at),
+                signatures::created_at.eq(super::to_minute(new.created_at)),
                 signatures::emails_sent.eq(1),
                 signatures::emails_window_start.eq(new.created_at),
                 signatures::ip_hash.eq(&new.ip_hash),
