@@ -609,6 +609,25 @@ pub fn bind_to_petitions(conn: &mut DbConnection, keys: &Keys) -> Result<Bound, 
                 }
             }
         }
+        // The network hashes of links not used yet, bound to their signature's petition.
+        let tokens: Vec<(i32, i32, String)> = confirmation_tokens::table
+            .inner_join(signatures::table)
+            .filter(confirmation_tokens::ip_hash.is_not_null())
+            .select((
+                confirmation_tokens::id,
+                signatures::petition_id,
+                confirmation_tokens::ip_hash.assume_not_null(),
+            ))
+            .load(conn)?;
+        for (id, petition, hash) in tokens {
+            diesel::update(confirmation_tokens::table.find(id))
+                .set(confirmation_tokens::ip_hash.eq(keys.petition_bound(
+                    HashKind::Network,
+                    petition,
+                    &hash,
+                )))
+                .execute(conn)?;
+        }
         let mut duplicates: std::collections::BTreeMap<i32, Vec<i32>> = Default::default();
         for (id, petition, email_key, domain_key) in respelled {
             let taken: i64 = signatures::table

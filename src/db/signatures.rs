@@ -442,6 +442,12 @@ pub fn erase_personal(
 ) -> Result<usize, diesel::result::Error> {
     let mut erased = 0;
     for chunk in ids.chunks(500) {
+        // The email allowances hold the network hashes of who asked: they go too.
+        diesel::delete(
+            super::schema::email_allowances::table
+                .filter(super::schema::email_allowances::signature_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
         let rows = signatures::table
             .filter(signatures::id.eq_any(chunk))
             .filter(signatures::erased_at.is_null());

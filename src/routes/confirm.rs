@@ -27,6 +27,7 @@ struct ConfirmPage {
     country: String,
     countries: Vec<(&'static str, &'static str)>,
     display: String,
+    postcode: String,
     comment: String,
     comment_public: bool,
     updates: bool,
@@ -47,9 +48,13 @@ pub struct ConfirmForm {
     #[serde(default)]
     display: String,
     #[serde(default)]
+    postcode: String,
+    #[serde(default)]
     comment: String,
     comment_public: Option<String>,
     updates: Option<String>,
+    /// The owner agrees, here, to what the form that sent it asked a stranger to agree to.
+    consent: Option<String>,
 }
 
 impl ConfirmForm {
@@ -71,8 +76,14 @@ impl ConfirmForm {
             crate::domain::TextError::ControlCharacters => "error.comment.control",
             _ => "error.comment.too_long",
         })?;
+        let postcode =
+            crate::domain::Postcode::parse(&self.postcode).map_err(|_| "error.postcode.invalid")?;
         let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        if !on(&self.consent) {
+            return Err("error.consent.missing");
+        }
         Ok(Some(usecases::signing::Corrections {
+            postcode: postcode.map(|p| p.as_str().to_string()),
             name: name.as_str().to_string(),
             country: country.code().to_string(),
             display: display.as_str().to_string(),
@@ -168,6 +179,7 @@ pub async fn show(
             country: submission.country,
             countries: Country::all(tr.lang),
             display: submission.display,
+            postcode: personal.postcode.unwrap_or_default(),
             comment_public: submission.comment_public && personal.comment.is_some(),
             comment: personal.comment.unwrap_or_default(),
             updates: submission.wants_updates,
@@ -184,12 +196,19 @@ pub async fn confirm(
     token: web::Path<String>,
     tr: Tr,
     req: HttpRequest,
-    form: Option<web::Form<ConfirmForm>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let Some(token) = parse(&token) else {
         return respond(&state, &req, tr, LinkState::Unknown).await;
     };
-    let form = form.map(web::Form::into_inner).unwrap_or_default();
+    // No body: the submission as it was sent. A body that cannot be read is refused, never
+    // taken for "no corrections" (which would confirm what a stranger typed).
+    let form: ConfirmForm = if body.is_empty() {
+        ConfirmForm::default()
+    } else {
+        serde_urlencoded::from_bytes(&body)
+            .map_err(|_| AppError::BadRequest("error.bad_request.message"))?
+    };
     let corrections = match form.corrections() {
         Ok(c) => c,
         Err(key) => {
@@ -216,6 +235,7 @@ pub async fn confirm(
                 name: form.name,
                 country: form.country,
                 display: form.display,
+                postcode: form.postcode,
                 comment: form.comment,
                 error: Some(tr.t(key)),
             };

@@ -218,15 +218,18 @@ fn take_network_allowance(
     match start {
         Some(start) => Ok(Some(start + cap.window)),
         None => {
-            diesel::insert_into(a::table)
+            // A concurrent first email of the same network may insert first: then this one
+            // is refused as if the allowance were taken (trying again is safe).
+            let inserted = crate::with_backend!(conn, |c| diesel::insert_into(a::table)
                 .values((
                     a::signature_id.eq(id),
                     a::network.eq(network),
                     a::window_start.eq(now),
                     a::sent.eq(1),
                 ))
-                .execute(conn)?;
-            Ok(None)
+                .on_conflict_do_nothing()
+                .execute(c))?;
+            Ok((inserted == 0).then_some(now + cap.window))
         }
     }
 }
@@ -370,6 +373,7 @@ pub(crate) fn queue_receipt(
 #[derive(Clone, Debug)]
 pub struct Corrections {
     pub name: String,
+    pub postcode: Option<String>,
     pub country: String,
     pub display: String,
     pub comment: Option<String>,
@@ -423,6 +427,7 @@ pub fn confirm(
             .map_err(|e| db::sealing::unreadable(conn, keys, "confirmation link", e))?;
         if let Some(c) = corrections {
             p.name.clone_from(&c.name);
+            p.postcode.clone_from(&c.postcode);
             p.comment.clone_from(&c.comment);
             submission.country.clone_from(&c.country);
             submission.display.clone_from(&c.display);

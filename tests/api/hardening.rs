@@ -704,6 +704,27 @@ async fn a_stranger_cannot_silence_a_signer_or_sign_in_their_name() {
         .await;
     assert_eq!(res.status().as_u16(), 422);
     assert!(res.text().await.unwrap().contains("name=\"edited\""));
+    // Nor without the owner's own consent, nor from a body that cannot be read.
+    let res = app
+        .post_form(
+            &own_link,
+            &[
+                ("edited", "1"),
+                ("name", "N. H."),
+                ("country", "FR"),
+                ("display", "none"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 422);
+    let res = app
+        .post_raw(&own_link, b"edited=1&name=A&name=B&consent=yes".to_vec())
+        .await;
+    assert_eq!(
+        res.status().as_u16(),
+        400,
+        "a duplicated field is refused, not ignored"
+    );
     assert_eq!(app.count("p-silence").await, 0);
 
     // Any of the emails lets the owner correct what was typed before confirming.
@@ -722,6 +743,7 @@ async fn a_stranger_cannot_silence_a_signer_or_sign_in_their_name() {
                 ("country", "FR"),
                 ("display", "full"),
                 ("comment", ""),
+                ("consent", "yes"),
             ],
         )
         .await;
