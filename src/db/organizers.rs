@@ -44,7 +44,16 @@ impl From<diesel::result::Error> for CreateError {
 
 /// Organizer emails are compared lower-cased and trimmed.
 pub fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    let email = email.trim().to_lowercase();
+    // One spelling of an international domain (as signers' addresses have): an account made
+    // with `ani@пример.рф` signs in as `ani@xn--e1afmkfd.xn--p1ai` and the other way round.
+    match email.rsplit_once('@') {
+        Some((local, domain)) => match idna::domain_to_ascii(domain) {
+            Ok(ascii) => format!("{local}@{ascii}"),
+            Err(_) => email,
+        },
+        None => email,
+    }
 }
 
 pub fn create(conn: &mut DbConnection, new: &NewOrganizer) -> Result<i32, CreateError> {
@@ -288,4 +297,16 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Organizer>, DbError> {
         .order((organizers::is_admin.desc(), organizers::name.asc()))
         .select(Organizer::as_select())
         .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_organizers_international_domain_has_one_spelling() {
+        assert_eq!(
+            super::normalise_email(" Ani@ПРИМЕР.рф "),
+            super::normalise_email("ani@xn--e1afmkfd.xn--p1ai")
+        );
+        assert_eq!(super::normalise_email("Ana@Example.org"), "ana@example.org");
+    }
 }

@@ -609,6 +609,24 @@ pub fn bind_to_petitions(conn: &mut DbConnection, keys: &Keys) -> Result<Bound, 
                 }
             }
         }
+        // Organizers' addresses in the one spelling sign-in now uses (an international domain
+        // in ASCII); one that would take another account's address keeps its own.
+        let organizers: Vec<(i32, String)> = super::schema::organizers::table
+            .select((
+                super::schema::organizers::id,
+                super::schema::organizers::email,
+            ))
+            .load(conn)?;
+        for (id, email) in organizers {
+            let respelled = super::organizers::normalise_email(&email);
+            if respelled != email {
+                let _ = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                    diesel::update(super::schema::organizers::table.find(id))
+                        .set(super::schema::organizers::email.eq(&respelled))
+                        .execute(conn)
+                });
+            }
+        }
         // The network hashes of links not used yet, bound to their signature's petition.
         let tokens: Vec<(i32, i32, String)> = confirmation_tokens::table
             .inner_join(signatures::table)
