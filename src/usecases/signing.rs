@@ -142,9 +142,31 @@ pub(crate) fn take_email_allowance(
     cap: EmailCap,
     now: NaiveDateTime,
 ) -> Result<Option<NaiveDateTime>, UseCaseError> {
-    if let Some(until) = take_network_allowance(conn, id, network.unwrap_or("-"), cap, now)? {
+    // The backstop first: a network it refuses keeps its own allowance. One the network then
+    // refuses gives its place in the backstop back.
+    if let Some(until) = take_backstop(conn, id, cap, now)? {
         return Ok(Some(until));
     }
+    let refused = take_network_allowance(conn, id, network.unwrap_or("-"), cap, now)?;
+    if refused.is_some() {
+        diesel::update(
+            signatures::table
+                .find(id)
+                .filter(signatures::emails_sent.gt(0)),
+        )
+        .set(signatures::emails_sent.eq(signatures::emails_sent - 1))
+        .execute(conn)?;
+    }
+    Ok(refused)
+}
+
+/// The signature's own counter: [`BACKSTOP`] times the cap, from all networks together.
+fn take_backstop(
+    conn: &mut DbConnection,
+    id: i32,
+    cap: EmailCap,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, UseCaseError> {
     let backstop = EmailCap {
         max: cap.max.saturating_mul(BACKSTOP),
         ..cap

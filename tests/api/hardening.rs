@@ -754,3 +754,29 @@ async fn a_stranger_cannot_silence_a_signer_or_sign_in_their_name() {
     assert!(public.contains("N. H."), "signed as the owner chose");
     assert!(!public.contains("Narine Hakobyan") && !public.contains("I withdraw"));
 }
+
+/// The per-network allowance has a backstop: three times the cap from all networks together.
+#[tokio::test]
+async fn an_address_gets_at_most_three_times_its_cap_from_all_networks_together() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[("trust_proxy_headers", "true")],
+    )
+    .await;
+    app.create_petition("p-backstop", &[100]).await;
+    for network in ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"] {
+        for _ in 0..3 {
+            let from = [("X-Forwarded-For", network.to_string())];
+            assert_eq!(
+                sign_with_headers(&app, "p-backstop", "many@example.org", &from).await,
+                303
+            );
+        }
+    }
+    app.wait_until_sent().await;
+    assert_eq!(
+        app.emails().len(),
+        9,
+        "three networks' worth, then the backstop"
+    );
+}
