@@ -175,7 +175,13 @@
         || manifest.signatures !== seen.size || manifest.paper !== paper) {
       fail("total", { entries: seen.size + paper, signed: cp.total });
     }
-    return say("ok", { total: cp.total, signatures: seen.size, paper, vkey });
+    // Which petition and when, so that a genuine package of another petition of the site, or
+    // an older one, is not taken for the one expected.
+    const p = manifest.petition || {};
+    return say("ok", {
+      total: cp.total, signatures: seen.size, paper, vkey,
+      title: p.title || p.slug || "", url: p.url || "", time: manifest.created_at || "",
+    });
   }
 
   // Checks the chosen files (one ZIP, or the package's files) and shows the verdict.

@@ -569,6 +569,13 @@ async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
         let dom = crate::log::render_in(&browser, &format!("file://{}", html.display())).await;
         let at = dom.find("id=\"result\"").expect("the result element");
         assert!(dom[at..].contains(expected), "{}", &dom[at..]);
+        if expected.starts_with("VERIFIED") {
+            assert!(
+                dom[at..].contains("/petitions/p-html"),
+                "names the petition: {}",
+                &dom[at..]
+            );
+        }
     }
 }
 
