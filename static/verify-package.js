@@ -29,6 +29,7 @@
       if (p + 46 > u8.length || dv.getUint32(p, true) !== 0x02014b50) fail("not_zip");
       const method = dv.getUint16(p + 10, true);
       const size = dv.getUint32(p + 20, true);
+      const declared = dv.getUint32(p + 24, true);
       const nameLength = dv.getUint16(p + 28, true);
       const skip = dv.getUint16(p + 30, true) + dv.getUint16(p + 32, true);
       const local = dv.getUint32(p + 42, true);
@@ -45,14 +46,39 @@
       files.set(name, async () => {
         if (data) return data;
         if (method === 0) data = raw.slice();
-        else {
-          const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-          data = new Uint8Array(await new Response(stream).arrayBuffer());
-        }
+        else data = await inflate(raw, Math.min(declared, limitOf(name)), name);
         return data;
       });
     }
     return files;
+  }
+
+  // The most a file may inflate to: the small ones are small; the rest as large as a package of
+  // millions of signatures needs.
+  const limitOf = (name) =>
+    ({ "vkey.txt": 1 << 16, "manifest.sig": 1 << 16, "checkpoint.txt": 1 << 20, "manifest.json": 1 << 24 })[name]
+    || 1 << 30;
+
+  // Inflates `raw`, refusing past `limit` bytes (a ZIP's declared size binds it too): a forged
+  // package cannot make the page inflate without bound.
+  async function inflate(raw, limit, name) {
+    let n = 0;
+    const counted = new TransformStream({
+      transform(chunk, out) {
+        n += chunk.length;
+        if (n > limit) out.error(new Error("too large"));
+        else out.enqueue(chunk);
+      },
+    });
+    const stream = new Blob([raw]).stream()
+      .pipeThrough(new DecompressionStream("deflate-raw"))
+      .pipeThrough(counted);
+    try {
+      return new Uint8Array(await new Response(stream).arrayBuffer());
+    } catch (e) {
+      if (n > limit) fail("too_large", { file: name });
+      throw e;
+    }
   }
 
   // RFC 4180 rows.

@@ -13,7 +13,7 @@ use crate::log::note::Verifier;
 use crate::log::recount::Recount;
 
 /// The keys of `package.verify.*` messages that `verify.html`'s script shows.
-pub const BROWSER_MESSAGES: [&str; 18] = [
+pub const BROWSER_MESSAGES: [&str; 19] = [
     "checking",
     "unsupported",
     "not_zip",
@@ -31,6 +31,7 @@ pub const BROWSER_MESSAGES: [&str; 18] = [
     "rows",
     "unknown_key",
     "other_key",
+    "too_large",
     "ok",
 ];
 

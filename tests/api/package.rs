@@ -534,6 +534,9 @@ async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
         format!("{}\n", other.vkey()).into_bytes(),
     );
     resign(&mut forged, &other);
+    // A key file that inflates past what any key needs: refused before it is read whole.
+    let mut bomb = files.clone();
+    replace(&mut bomb, "vkey.txt", vec![b' '; 4 << 20]);
     let site_key = app.text("/.well-known/undersigned/log-key").await;
     let site_key = site_key.trim();
 
@@ -554,6 +557,11 @@ async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
             site_key,
             "NOT VERIFIED: this package is signed by another key than the site",
         ),
+        (
+            rezip(&bomb),
+            site_key,
+            "NOT VERIFIED: vkey.txt inflates to more than",
+        ),
     ] {
         use base64::Engine;
         let page = text(&files, "verify.html").replace(
@@ -568,7 +576,11 @@ async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
         std::fs::write(&html, page).unwrap();
         let dom = crate::log::render_in(&browser, &format!("file://{}", html.display())).await;
         let at = dom.find("id=\"result\"").expect("the result element");
-        assert!(dom[at..].contains(expected), "{}", &dom[at..]);
+        assert!(
+            dom[at..].contains(expected),
+            "{expected}: {}",
+            &dom[at..at + 200]
+        );
         if expected.starts_with("VERIFIED") {
             assert!(
                 dom[at..].contains("/petitions/p-html"),
