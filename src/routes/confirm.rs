@@ -79,9 +79,6 @@ impl ConfirmForm {
         let postcode =
             crate::domain::Postcode::parse(&self.postcode).map_err(|_| "error.postcode.invalid")?;
         let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
-        if !on(&self.consent) {
-            return Err("error.consent.missing");
-        }
         Ok(Some(usecases::signing::Corrections {
             postcode: postcode.map(|p| p.as_str().to_string()),
             name: name.as_str().to_string(),
@@ -209,7 +206,28 @@ pub async fn confirm(
         serde_urlencoded::from_bytes(&body)
             .map_err(|_| AppError::BadRequest("error.bad_request.message"))?
     };
-    let corrections = match form.corrections() {
+    // Changed details need the owner's own consent; the submission as it was sent does not
+    // (its sender gave it), whoever presses the button.
+    let consent = form.consent.as_deref().is_some_and(|v| !v.is_empty());
+    let corrected = match form.corrections() {
+        Ok(Some(c)) if !consent => {
+            let (hash, keys) = (token.hash(), state.keys.clone());
+            let pending = db::run(&state.pool, move |conn| {
+                usecases::signing::link_state(conn, &keys, &hash, db::now())
+            })
+            .await?;
+            match pending {
+                LinkState::Pending {
+                    submission,
+                    personal,
+                    ..
+                } if c.unchanged(&submission, &personal) => Ok(None),
+                _ => Err("error.consent.missing"),
+            }
+        }
+        other => other,
+    };
+    let corrections = match corrected {
         Ok(c) => c,
         Err(key) => {
             // Shown again as it was sent, with what to fix: nothing is confirmed.

@@ -403,6 +403,19 @@ pub struct Corrections {
     pub wants_updates: bool,
 }
 
+impl Corrections {
+    /// Whether these are the details the submission was sent with.
+    pub fn unchanged(&self, s: &Submission, p: &Personal) -> bool {
+        self.name == p.name
+            && self.postcode == p.postcode
+            && self.comment == p.comment
+            && self.country == s.country
+            && self.display == s.display
+            && self.comment_public == (s.comment_public && p.comment.is_some())
+            && self.wants_updates == s.wants_updates
+    }
+}
+
 pub fn confirm(
     conn: &mut DbConnection,
     keys: &Keys,
