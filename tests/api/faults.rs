@@ -619,6 +619,18 @@ async fn kill_9_when(child: &mut std::process::Child, ready: impl AsyncFn() -> b
     child.wait().unwrap();
 }
 
+/// The JSON at `url`.
+async fn json_at(url: String) -> serde_json::Value {
+    crate::helpers::spawn_client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The JSON of a petition's log on the server at `url`.
 async fn log_state(url: &str, slug: &str) -> serde_json::Value {
     let res = crate::helpers::spawn_client()
@@ -689,16 +701,10 @@ async fn a_server_killed_while_it_logs_never_signs_another_tree_and_finishes_aft
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let proof: serde_json::Value = crate::helpers::spawn_client()
-        .get(format!(
-            "{url}/api/v1/petitions/{BIG}/log/consistency?first={served_size}&second={BIG_COUNT}"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let proof = json_at(format!(
+        "{url}/api/v1/petitions/{BIG}/log/consistency?first={served_size}&second={BIG_COUNT}"
+    ))
+    .await;
     let proof: Vec<undersigned::log::merkle::Hash> = proof["hashes"]
         .as_array()
         .unwrap()
@@ -718,17 +724,11 @@ async fn a_server_killed_while_it_logs_never_signs_another_tree_and_finishes_aft
 
     let mut recount = undersigned::log::recount::Recount::default();
     for start in (0..BIG_COUNT).step_by(1000) {
-        let page: serde_json::Value = crate::helpers::spawn_client()
-            .get(format!(
-                "{url}/api/v1/petitions/{BIG}/log/entries?start={start}&end={}",
-                (start + 1000).min(BIG_COUNT)
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = json_at(format!(
+            "{url}/api/v1/petitions/{BIG}/log/entries?start={start}&end={}",
+            (start + 1000).min(BIG_COUNT)
+        ))
+        .await;
         for e in page["entries"].as_array().unwrap() {
             recount
                 .add(&b64.decode(e["data"].as_str().unwrap()).unwrap())

@@ -100,17 +100,12 @@ async fn sign_with_headers(
     for (name, value) in headers {
         req = req.header(*name, value);
     }
-    req.form(&[
-        ("name", "Ani"),
-        ("email", email),
-        ("country", "AM"),
-        ("consent", "yes"),
-    ])
-    .send()
-    .await
-    .unwrap()
-    .status()
-    .as_u16()
+    req.form(&crate::helpers::sign_fields(email))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 #[tokio::test]

@@ -536,12 +536,7 @@ async fn network_hashes_use_a_daily_seed_that_is_not_kept_past_its_day() {
             .client
             .post(format!("{}/petitions/p-net/sign", app.address))
             .header("X-Forwarded-For", ip)
-            .form(&[
-                ("name", "Ani"),
-                ("email", email),
-                ("country", "AM"),
-                ("consent", "yes"),
-            ])
+            .form(&crate::helpers::sign_fields(email))
             .send()
             .await
             .unwrap();
