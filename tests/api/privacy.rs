@@ -803,6 +803,18 @@ async fn hashes_stored_the_same_on_every_petition_are_bound_at_start_and_respell
     .unwrap();
     assert_eq!(reported.len(), 1, "{reported:?}");
     assert!(reported[0].contains(&twin.to_string()), "{reported:?}");
+
+    // Binding happens once: a later start (or a second instance) binds nothing again, and
+    // the mailbox still counts once.
+    let (one, two) = (
+        hashes_of(&after, first).await,
+        hashes_of(&after, second).await,
+    );
+    let again = spawn_app_on(app.db.clone(), Mail::Memory, &[]).await;
+    assert_eq!(hashes_of(&again, first).await, one);
+    assert_eq!(hashes_of(&again, second).await, two);
+    again.sign("p-one", &[("email", EMAIL)]).await;
+    assert_eq!(again.rows(first).await.0, 3);
 }
 
 /// One mailbox, one spelling: an international domain in Unicode and in punycode, and a
