@@ -60,15 +60,7 @@ impl Application {
             web::block(
                 move || -> anyhow::Result<(crate::keys::Keys, db::sealing::Sealed)> {
                     let mut conn = pool.get().context("cannot open the database")?;
-                    let keys = db::sealing::site_keys(&settings, &mut conn)?;
-                    tracing::info!(master_key = %keys.source, "keys derived");
-                    let sealed = db::prepare(&mut conn, &keys)?;
-                    let keys = db::sealing::with_index_key(&mut conn, keys)?;
-                    let bound = db::sealing::bind_to_petitions(&mut conn, &keys)?;
-                    if bound != db::sealing::Bound::default() {
-                        tracing::info!(?bound, "stored hashes bound to their petitions, once");
-                    }
-                    Ok((keys, sealed))
+                    db::sealing::ready(&settings, &mut conn)
                 },
             )
             .await??

@@ -376,13 +376,7 @@ fn open_with_keys(
     crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().context("cannot open the database")?;
-    let keys = db::sealing::site_keys(settings, &mut conn)?;
-    db::prepare(&mut conn, &keys)?;
-    let keys = db::sealing::with_index_key(&mut conn, keys)?;
-    let bound = db::sealing::bind_to_petitions(&mut conn, &keys)?;
-    if bound != db::sealing::Bound::default() {
-        tracing::info!(?bound, "stored hashes bound to their petitions, once");
-    }
+    let (keys, _) = db::sealing::ready(settings, &mut conn)?;
     Ok((conn, keys))
 }
 
@@ -422,8 +416,8 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
                 summary: text.summary,
                 body_markdown: text.body_markdown,
                 started_by: started_by.unwrap_or_default(),
-                // Organizer addresses are stored lower-cased; so must the owner be, to match.
-                owner_email: owner.map(|o| o.trim().to_lowercase()),
+                // Organizer addresses are stored in one spelling; so must the owner be, to match.
+                owner_email: owner.map(|o| db::organizers::normalise_email(&o)),
                 goals,
                 targets: text.targets,
                 created_at: db::now(),

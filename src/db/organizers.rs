@@ -56,6 +56,49 @@ pub fn normalise_email(email: &str) -> String {
     }
 }
 
+/// Once, at an upgrade: every organizer's address, and every petition's owner, in the one
+/// spelling sign-in uses ([`normalise_email`]), so an account made with a Unicode domain still
+/// signs in and still owns its petitions. An account whose address so spelled is another
+/// account's keeps its own and is returned (the caller says so): merging two accounts is for
+/// an administrator. Runs inside the caller's transaction.
+pub fn respell_all(conn: &mut DbConnection) -> Result<Vec<i32>, DbError> {
+    let accounts: Vec<(i32, String)> = organizers::table
+        .select((organizers::id, organizers::email))
+        .load(conn)?;
+    let mut kept = Vec::new();
+    for (id, email) in accounts {
+        let respelled = normalise_email(&email);
+        if respelled == email {
+            continue;
+        }
+        let taken: i64 = organizers::table
+            .filter(organizers::email.eq(&respelled))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            kept.push(id);
+            continue;
+        }
+        diesel::update(organizers::table.find(id))
+            .set(organizers::email.eq(&respelled))
+            .execute(conn)?;
+    }
+    let owners: Vec<String> = petitions::table
+        .filter(petitions::owner_email.is_not_null())
+        .select(petitions::owner_email.assume_not_null())
+        .distinct()
+        .load(conn)?;
+    for owner in owners {
+        let respelled = normalise_email(&owner);
+        if respelled != owner {
+            diesel::update(petitions::table.filter(petitions::owner_email.eq(&owner)))
+                .set(petitions::owner_email.eq(&respelled))
+                .execute(conn)?;
+        }
+    }
+    Ok(kept)
+}
+
 pub fn create(conn: &mut DbConnection, new: &NewOrganizer) -> Result<i32, CreateError> {
     let email = normalise_email(new.email);
     let result = diesel::insert_into(organizers::table)

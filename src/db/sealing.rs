@@ -19,6 +19,8 @@ const SALTS_SEALED: &str = "commitment_salts_sealed";
 const INDEX_KEY: &str = "index_key";
 /// Set once every stored hash is bound to its petition ([`bind_to_petitions`]).
 const BOUND: &str = "hashes_bound_to_petitions";
+/// Set once organizers' addresses (and petitions' owners) are in today's one spelling.
+const RESPELLED: &str = "organizer_emails_respelled";
 
 /// Rows sealed (or re-sealed) at a time.
 const BATCH: i64 = 1000;
@@ -71,6 +73,32 @@ fn set(conn: &mut DbConnection, name: &str, value: &str) -> QueryResult<()> {
         .values((site_state::name.eq(name), site_state::value.eq(value)))
         .execute(conn)?;
     Ok(())
+}
+
+/// The site's keys for this database, and the database made ready for them: migrated, what
+/// an older version left in clear sealed, the key checked, the index key the database keeps,
+/// and its hashes bound to their petitions. What was done once is logged. The one start of the
+/// server and of every command that reads or writes signers' data.
+pub fn ready(
+    settings: &crate::config::Settings,
+    conn: &mut DbConnection,
+) -> anyhow::Result<(Keys, Sealed)> {
+    let keys = site_keys(settings, conn)?;
+    tracing::info!(master_key = %keys.source, "keys derived");
+    let sealed = super::prepare(conn, &keys)?;
+    let keys = with_index_key(conn, keys)?;
+    let bound = bind_to_petitions(conn, &keys)?;
+    if !bound.organizers_not_respelled.is_empty() {
+        tracing::warn!(
+            organizers = ?bound.organizers_not_respelled,
+            "organizer accounts whose address in its one spelling is another account's kept \
+             their own: the other account is the one that signs in with it"
+        );
+    }
+    if bound != Bound::default() {
+        tracing::info!(?bound, "stored hashes bound to their petitions, once");
+    }
+    Ok((keys, sealed))
 }
 
 /// The site's keys (`Keys::load`), except that a new master key is made only for a database
@@ -527,6 +555,9 @@ pub struct Bound {
     /// Rows that are the same mailbox as another of their petition under today's rules:
     /// reported to its organizers, not merged.
     pub duplicates: usize,
+    /// Organizer accounts whose address, spelled again, is another account's: each keeps its
+    /// own (see [`super::organizers::respell_all`]).
+    pub organizers_not_respelled: Vec<i32>,
 }
 
 /// Once per database: binds every stored mailbox, domain and network hash to its petition,
@@ -542,6 +573,10 @@ pub fn bind_to_petitions(conn: &mut DbConnection, keys: &Keys) -> Result<Bound, 
     Ok(super::write_tx(conn, |conn| {
         serialise_instances(conn)?;
         let mut bound = Bound::default();
+        if get(conn, RESPELLED)?.is_none() {
+            bound.organizers_not_respelled = super::organizers::respell_all(conn)?;
+            set(conn, RESPELLED, "1")?;
+        }
         if get(conn, BOUND)?.is_some() {
             return Ok(bound);
         }
@@ -607,24 +642,6 @@ pub fn bind_to_petitions(conn: &mut DbConnection, keys: &Keys) -> Result<Bound, 
                         keys.domain_index_of(petition, dedupe),
                     ));
                 }
-            }
-        }
-        // Organizers' addresses in the one spelling sign-in now uses (an international domain
-        // in ASCII); one that would take another account's address keeps its own.
-        let organizers: Vec<(i32, String)> = super::schema::organizers::table
-            .select((
-                super::schema::organizers::id,
-                super::schema::organizers::email,
-            ))
-            .load(conn)?;
-        for (id, email) in organizers {
-            let respelled = super::organizers::normalise_email(&email);
-            if respelled != email {
-                let _ = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-                    diesel::update(super::schema::organizers::table.find(id))
-                        .set(super::schema::organizers::email.eq(&respelled))
-                        .execute(conn)
-                });
             }
         }
         // The network hashes of links not used yet, bound to their signature's petition.

@@ -589,3 +589,39 @@ async fn a_sign_in_whose_audit_row_fails_leaves_no_session() {
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(app.get("/dashboard").await.status().as_u16(), 200);
 }
+
+/// An account and its petitions that an older version stored with a Unicode domain are
+/// spelled once in ASCII at the upgrade: the organizer signs in with either spelling and
+/// still sees their own petition.
+#[tokio::test]
+async fn an_organizer_of_a_unicode_domain_still_signs_in_and_owns_their_petition_after_the_upgrade()
+{
+    use diesel::prelude::*;
+    use undersigned::db::schema::{organizers as o, petitions as p, site_state as st};
+    let app = spawn_app().await;
+    let password = "a long enough password";
+    add_organizer(&app, "ani@пример.рф", password, false);
+    let id = app
+        .create_owned_petition("p-idn", &[100], "ani@xn--e1afmkfd.xn--p1ai")
+        .await;
+    undersigned::db::run(&app.pool, move |c| {
+        diesel::update(o::table)
+            .set(o::email.eq("ani@пример.рф"))
+            .execute(c)?;
+        diesel::update(p::table.find(id))
+            .set(p::owner_email.eq("ani@пример.рф"))
+            .execute(c)?;
+        diesel::delete(st::table.filter(st::name.eq("organizer_emails_respelled"))).execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    for spelling in ["ani@пример.рф", "ANI@xn--e1afmkfd.xn--p1ai"] {
+        let after =
+            crate::helpers::spawn_app_on(app.db.clone(), crate::helpers::Mail::Memory, &[]).await;
+        let signed_in = login(&after, spelling, password).await;
+        assert_eq!(signed_in.status().as_u16(), 303, "{spelling} signs in");
+        let page = after.text("/dashboard").await;
+        assert!(page.contains("Petition p-idn"), "{spelling}: {page}");
+    }
+}
