@@ -79,7 +79,7 @@ pub fn insert_pending(
                 signatures::status.eq(SignatureStatus::Pending.as_str()),
                 signatures::created_at.eq(super::to_minute(new.created_at)),
                 signatures::emails_sent.eq(1),
-                signatures::emails_window_start.eq(new.created_at),
+                signatures::emails_window_start.eq(super::to_minute(new.created_at)),
                 signatures::ip_hash.eq(&new.ip_hash),
             ))
             .on_conflict((signatures::petition_id, signatures::email_key))
@@ -461,7 +461,8 @@ pub fn erase_personal(
             signatures::wants_updates.eq(false),
             signatures::source.eq(None::<String>),
             signatures::comment_public.eq(false),
-            signatures::erased_at.eq(Some(now)),
+            signatures::erased_at.eq(Some(super::to_minute(now))),
+            signatures::emails_window_start.eq(None::<NaiveDateTime>),
         );
         erased += match why {
             // Unique per petition, and no longer derived from the address.

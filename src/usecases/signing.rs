@@ -182,7 +182,7 @@ fn take_backstop(
     )
     .set((
         signatures::emails_sent.eq(1),
-        signatures::emails_window_start.eq(now),
+        signatures::emails_window_start.eq(db::to_minute(now)),
     ))
     .execute(conn)?;
     if restarted == 1 {

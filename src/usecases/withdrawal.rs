@@ -87,7 +87,7 @@ fn withdraw_in_tx(
                 .filter(signatures::withdrawn_at.is_null())
                 .filter(signatures::erased_at.is_null()),
         )
-        .set(signatures::withdrawn_at.eq(Some(now)))
+        .set(signatures::withdrawn_at.eq(Some(db::to_minute(now))))
         .returning((
             signatures::status,
             signatures::invalidated_at,

@@ -124,6 +124,46 @@ async fn a_signer_withdraws_and_the_count_drops_at_once_with_their_data_erased()
     );
     assert_eq!(export.len(), 1);
     assert_eq!(export[0].email, "stays@example.am");
+    // Every time a row keeps is to the minute, as the public log has it (exact times could tie
+    // a row to a mail server's or a network's logs), and an erased row keeps no email window.
+    let times = db::run(&app.pool, |c| {
+        use undersigned::db::schema::signatures as s;
+        type Times = (
+            chrono::NaiveDateTime,
+            Option<chrono::NaiveDateTime>,
+            Option<chrono::NaiveDateTime>,
+            Option<chrono::NaiveDateTime>,
+            Option<chrono::NaiveDateTime>,
+        );
+        Ok(s::table
+            .select((
+                s::created_at,
+                s::confirmed_at,
+                s::withdrawn_at,
+                s::erased_at,
+                s::emails_window_start,
+            ))
+            .load::<Times>(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(times.len(), 2);
+    for (signed, confirmed, withdrawn, erased, window) in &times {
+        for t in [
+            Some(signed),
+            confirmed.as_ref(),
+            withdrawn.as_ref(),
+            erased.as_ref(),
+            window.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            use chrono::Timelike;
+            assert_eq!((t.second(), t.nanosecond()), (0, 0), "{times:?}");
+        }
+        assert_eq!(erased.is_some(), window.is_none(), "{times:?}");
+    }
 
     // Twice is harmless: the same page, nothing changes.
     let again = app.post_form(&link, &[]).await;

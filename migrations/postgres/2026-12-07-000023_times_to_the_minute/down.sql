@@ -1,0 +1,2 @@
+-- Times cut to the minute cannot be made exact again.
+SELECT 1;
