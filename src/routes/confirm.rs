@@ -193,8 +193,9 @@ pub async fn confirm(
     token: web::Path<String>,
     tr: Tr,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
+    let body = super::sign::read_body(payload).await?;
     let Some(token) = parse(&token) else {
         return respond(&state, &req, tr, LinkState::Unknown).await;
     };

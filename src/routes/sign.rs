@@ -394,7 +394,8 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
 
-async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, AppError> {
+/// A form's body, refused past [`MAX_BODY`] with a page that says so.
+pub(super) async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, AppError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| AppError::BadRequest("error.bad_request.message"))?;

@@ -612,14 +612,21 @@ async fn every_form_refuses_an_oversized_body_without_losing_anything() {
         "/dashboard/petitions/p-big/organizers",
         "/dashboard/organizers",
         "/dashboard/organizers/1/sessions/end",
+        confirm.as_str(),
     ] {
         let res = app.post_raw(path, big.clone()).await;
         assert_eq!(res.status().as_u16(), 413, "{path}");
         let page = res.text().await.unwrap();
         assert!(page.contains("<html"), "{path}: a page for people");
     }
+    // The confirm form is bounded like the sign form it corrects: 40 KiB is refused, and the
+    // submission waits unconfirmed.
+    let mut forty = b"name=".to_vec();
+    forty.extend(std::iter::repeat_n(b'a', 40 << 10));
+    assert_eq!(app.post_raw(&confirm, forty).await.status().as_u16(), 413);
+    assert_eq!(app.count("p-big").await, 0);
     // Routes that take no form ignore a body, whatever its size, and never fail on it.
-    for path in [confirm.as_str(), "/unsubscribe/1/00"] {
+    for path in ["/unsubscribe/1/00"] {
         let status = app.post_raw(path, big.clone()).await.status().as_u16();
         assert!(status < 500, "{path}: {status}");
     }
