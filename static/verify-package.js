@@ -42,11 +42,15 @@
       if (files.has(name)) fail("not_zip");
       // Inflated only when the check reads it: nothing of a package is inflated before its
       // key is the site's and its manifest is signed by it.
+      // `signed`: the size the signed manifest gives the file, once it is checked.
       let data = null;
-      files.set(name, async () => {
+      files.set(name, async (signed) => {
         if (data) return data;
-        if (method === 0) data = raw.slice();
-        else data = await inflate(raw, Math.min(declared, limitOf(name)), name);
+        const limit = Math.min(declared, limitOf(name), signed ?? Infinity);
+        if (method === 0) {
+          if (raw.length > limit) fail("too_large", { file: name });
+          data = raw.slice();
+        } else data = await inflate(raw, limit, name);
         return data;
       });
     }
@@ -147,7 +151,13 @@
   }
 
   async function check(files) {
-    const need = async (name) => (files.get(name) || fail("missing", { file: name }))();
+    // Past the manifest, a file is read no further than the size the manifest signs for it,
+    // so a forged file cannot make the page inflate gigabytes before its hash is refused.
+    let sizes = {};
+    const need = async (name) => {
+      const signed = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
+      return (files.get(name) || fail("missing", { file: name }))(Number.isSafeInteger(signed) ? signed : undefined);
+    };
     // The site's key, given apart from the package, first: a package under any other key is
     // refused before anything else of it is read.
     const vkey = text(await need("vkey.txt")).trim();
@@ -159,6 +169,7 @@
     const manifest = JSON.parse(text(manifestBytes));
     if (manifest.format !== "undersigned-delivery/1") fail("not_zip");
     if ((manifest.vkey || "").trim() !== vkey) fail("vkey_differs");
+    if (manifest.sizes && typeof manifest.sizes === "object") sizes = manifest.sizes;
     const listed = (name) => Object.prototype.hasOwnProperty.call(manifest.files, name);
     for (const name of files.keys()) {
       if (name !== "manifest.json" && name !== "manifest.sig" && !listed(name)) fail("unlisted", { file: name });

@@ -72,6 +72,10 @@ pub struct Manifest {
     pub vkey: String,
     /// File name → hex SHA-256 of its bytes, for every file but the manifest and its signature.
     pub files: BTreeMap<String, String>,
+    /// File name → its size in bytes, for the same files: a checker reads no more of a file
+    /// than this (a forged file can claim any size). Absent in packages of older versions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sizes: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -128,12 +132,14 @@ pub struct Site<'a> {
 struct Hashed<'z, W: Write + Seek> {
     zip: &'z mut zip::ZipWriter<W>,
     hash: Sha256,
+    len: u64,
 }
 
 impl<W: Write + Seek> Write for Hashed<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.zip.write(buf)?;
         self.hash.update(&buf[..n]);
+        self.len += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -145,6 +151,7 @@ struct Writer<W: Write + Seek> {
     zip: zip::ZipWriter<W>,
     options: SimpleFileOptions,
     hashes: BTreeMap<String, String>,
+    sizes: BTreeMap<String, u64>,
 }
 
 impl<W: Write + Seek> Writer<W> {
@@ -153,20 +160,23 @@ impl<W: Write + Seek> Writer<W> {
         Ok(Hashed {
             zip: &mut self.zip,
             hash: Sha256::new(),
+            len: 0,
         })
     }
 
-    fn done(&mut self, name: &str, hash: Sha256) {
+    /// Records a file written through [`Writer::file`]: its hash and size, for the manifest.
+    fn done(&mut self, name: &str, (hash, len): (Sha256, u64)) {
         self.hashes
             .insert(name.to_string(), hex::encode(hash.finalize()));
+        self.sizes.insert(name.to_string(), len);
     }
 
     /// A whole file at once.
     fn put(&mut self, name: &str, bytes: &[u8]) -> Result<(), PackageError> {
         let mut f = self.file(name)?;
         f.write_all(bytes)?;
-        let hash = f.hash;
-        self.done(name, hash);
+        let written = (f.hash, f.len);
+        self.done(name, written);
         Ok(())
     }
 }
@@ -215,6 +225,7 @@ fn write<W: Write + Seek>(
         zip: zip::ZipWriter::new(out),
         options,
         hashes: BTreeMap::new(),
+        sizes: BTreeMap::new(),
     };
 
     // The log, replayed as it is written: the root must be the checkpoint's.
@@ -232,8 +243,8 @@ fn write<W: Write + Seek>(
         }
         start = end;
     }
-    let hash = f.hash;
-    w.done(files::ENTRIES, hash);
+    let written = (f.hash, f.len);
+    w.done(files::ENTRIES, written);
     if recount.size() != checkpoint.size as u64
         || recount.root().as_slice() != checkpoint.root.as_slice()
         || recount.total() != checkpoint.total
@@ -262,8 +273,8 @@ fn write<W: Write + Seek>(
         f.write_all(&export::package_rows(&batch, with_emails)?)?;
         Ok(())
     })?;
-    let hash = f.hash;
-    w.done(files::SIGNATURES, hash);
+    let written = (f.hash, f.len);
+    w.done(files::SIGNATURES, written);
     if listed != recount.counted_signatures() {
         return Err(PackageError::Inconsistent(format!(
             "the log counts {} signatures, {listed} were found",
@@ -349,6 +360,7 @@ fn write<W: Write + Seek>(
         checkpoint: checkpoint.note.clone(),
         vkey: site.signer.vkey().to_string(),
         files: std::mem::take(&mut w.hashes),
+        sizes: std::mem::take(&mut w.sizes),
     };
     let mut manifest_bytes = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| PackageError::Inconsistent(e.to_string()))?;

@@ -537,6 +537,10 @@ async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
     // A key file that inflates past what any key needs: refused before it is read whole.
     let mut bomb = files.clone();
     replace(&mut bomb, "vkey.txt", vec![b' '; 4 << 20]);
+    // A list swapped for a larger one under the genuine, signed manifest: read no further
+    // than the size the manifest signs, so it cannot make the page inflate gigabytes.
+    let mut swollen = files.clone();
+    replace(&mut swollen, "signatures.csv", vec![b'a'; 4 << 20]);
     let site_key = app.text("/.well-known/undersigned/log-key").await;
     let site_key = site_key.trim();
 
@@ -561,6 +565,11 @@ async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
             rezip(&bomb),
             site_key,
             "NOT VERIFIED: vkey.txt inflates to more than",
+        ),
+        (
+            rezip(&swollen),
+            site_key,
+            "NOT VERIFIED: signatures.csv inflates to more than",
         ),
     ] {
         use base64::Engine;
