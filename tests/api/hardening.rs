@@ -782,3 +782,30 @@ async fn an_address_gets_at_most_three_times_its_cap_from_all_networks_together(
         "three networks' worth, then the backstop"
     );
 }
+
+/// A stranger's submissions that their network's allowance refuses give the backstop's place
+/// back: however many they send, the owner's own network still gets its emails.
+#[tokio::test]
+async fn a_strangers_refused_submissions_never_use_up_the_owners_emails() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Mail::Memory,
+        &[("trust_proxy_headers", "true")],
+    )
+    .await;
+    app.create_petition("p-giveback", &[100]).await;
+    let stranger = [("X-Forwarded-For", "203.0.113.9".to_string())];
+    for _ in 0..12 {
+        sign_with_headers(&app, "p-giveback", "owner@example.org", &stranger).await;
+    }
+    app.wait_until_sent().await;
+    assert_eq!(app.emails().len(), 3, "the stranger's network's three");
+    let owner = [("X-Forwarded-For", "198.51.100.7".to_string())];
+    for _ in 0..3 {
+        assert_eq!(
+            sign_with_headers(&app, "p-giveback", "owner@example.org", &owner).await,
+            303
+        );
+    }
+    app.wait_until_sent().await;
+    assert_eq!(app.emails().len(), 6, "and the owner's own three");
+}
