@@ -246,7 +246,7 @@ impl Settings {
         let database_url = raw
             .database_url
             .unwrap_or_else(|| format!("sqlite://{}/undersigned.db", data_dir.display()));
-        crate::db::Backend::from_url(&database_url).map_err(|e| invalid("database_url", e))?;
+        Backend::from_url(&database_url).map_err(|e| invalid("database_url", e))?;
         let smtp_url = match raw.smtp_url {
             Some(s) if !s.trim().is_empty() => {
                 let url = Url::parse(&s)
@@ -479,6 +479,34 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
         .map_err(|e: toml::de::Error| ConfigError::Env(e.message().replace('`', "")))
 }
 
+/// Which database a URL names; chosen from the scheme, never by trial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    /// The full `postgres://` URL, passed to libpq as it is.
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(
+                    "sqlite:// needs a file path, e.g. sqlite://./data/undersigned.db".into(),
+                );
+            }
+            return Ok(Backend::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Backend::Postgres(url.to_string()));
+        }
+        Err("expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,5 +578,19 @@ mod tests {
             let err = Settings::load_from(None, &env(&[(k, v)])).unwrap_err();
             assert!(err.to_string().contains(key), "{k}: {err}");
         }
+    }
+
+    #[test]
+    fn the_backend_is_chosen_from_the_url_scheme() {
+        assert_eq!(
+            Backend::from_url("sqlite://./data/u.db"),
+            Ok(Backend::Sqlite(PathBuf::from("./data/u.db")))
+        );
+        assert!(matches!(
+            Backend::from_url("postgres://u:p@localhost/db"),
+            Ok(Backend::Postgres(_))
+        ));
+        assert!(Backend::from_url("mysql://x").is_err());
+        assert!(Backend::from_url("./plain/path.db").is_err());
     }
 }

@@ -433,7 +433,7 @@ mod tests {
     fn an_email_is_sealed_deflated_and_one_sealed_before_still_opens() {
         let k = keys("0123456789abcdef0123456789abcdef");
         let paragraph = "Please confirm your signature on the petition by following this link. ";
-        let email = crate::db::outbox::NewEmail {
+        let email = crate::domain::NewEmail {
             recipient: "anahit@example.am".into(),
             subject: "Confirm your signature".into(),
             body_text: paragraph.repeat(20),
@@ -449,11 +449,11 @@ mod tests {
             plain.len()
         );
         assert_eq!(
-            k.open::<crate::db::outbox::NewEmail>(Purpose::Email, &sealed),
+            k.open::<crate::domain::NewEmail>(Purpose::Email, &sealed),
             Ok(email.clone())
         );
         assert_eq!(
-            k.open::<crate::db::outbox::NewEmail>(Purpose::Email, &plain),
+            k.open::<crate::domain::NewEmail>(Purpose::Email, &plain),
             Ok(email)
         );
         assert!(k.sealed_under_current(&sealed));

@@ -21,13 +21,14 @@ pub mod snapshots;
 pub mod stats;
 pub mod updates;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::Backend;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -53,34 +54,6 @@ pub enum DbConnection {
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
-
-/// Which database a URL names; chosen from the scheme, never by trial.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite(PathBuf),
-    /// The full `postgres://` URL, passed to libpq as it is.
-    Postgres(String),
-}
-
-impl Backend {
-    pub fn from_url(url: &str) -> Result<Backend, String> {
-        if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            if path.is_empty() {
-                return Err(
-                    "sqlite:// needs a file path, e.g. sqlite://./data/undersigned.db".into(),
-                );
-            }
-            return Ok(Backend::Sqlite(PathBuf::from(path)));
-        }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Backend::Postgres(url.to_string()));
-        }
-        Err("expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE".into())
-    }
-}
 
 /// Errors from the database layer. Never turned into "not found" by callers.
 #[derive(Debug, thiserror::Error)]
@@ -658,19 +631,5 @@ mod tests {
         let sqlite = migration_names("sqlite");
         assert!(!sqlite.is_empty());
         assert_eq!(sqlite, migration_names("postgres"));
-    }
-
-    #[test]
-    fn the_backend_is_chosen_from_the_url_scheme() {
-        assert_eq!(
-            Backend::from_url("sqlite://./data/u.db"),
-            Ok(Backend::Sqlite(PathBuf::from("./data/u.db")))
-        );
-        assert!(matches!(
-            Backend::from_url("postgres://u:p@localhost/db"),
-            Ok(Backend::Postgres(_))
-        ));
-        assert!(Backend::from_url("mysql://x").is_err());
-        assert!(Backend::from_url("./plain/path.db").is_err());
     }
 }

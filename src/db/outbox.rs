@@ -6,15 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::email_jobs;
 use super::{DbConnection, DbError};
-
-/// A rendered message waiting to be queued.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct NewEmail {
-    pub recipient: String,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
-}
+use crate::domain::NewEmail;
 
 /// A message sealed for the outbox: recipient, subject and bodies are stored only like this.
 #[derive(Clone, Debug, PartialEq, Eq)]

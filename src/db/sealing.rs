@@ -4,9 +4,9 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text};
 
-use super::outbox::NewEmail;
 use super::schema::{confirmation_tokens, email_jobs, signatures, site_state};
 use super::{DbConnection, DbError};
+use crate::domain::NewEmail;
 use crate::keys::Keys;
 use crate::log::entry::Committed;
 use crate::sealed::{HashKind, Personal, Purpose};

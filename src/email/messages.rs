@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use crate::db::outbox::NewEmail;
+use crate::domain::NewEmail;
 use crate::i18n::Tr;
 
 /// Which message to render.

@@ -13,7 +13,7 @@ use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::config::Settings;
-use crate::db::outbox::NewEmail;
+use crate::domain::NewEmail;
 
 /// `List-Unsubscribe: <https://…>` (RFC 2369).
 #[derive(Clone)]

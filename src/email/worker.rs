@@ -14,9 +14,10 @@ use tokio::time::Instant;
 
 use super::messages::UpdateEmail;
 use super::{Links, Mailer};
-use crate::db::outbox::{EmailJob, NewEmail};
+use crate::db::outbox::EmailJob;
 use crate::db::schema::{petition_updates, petitions, signatures};
 use crate::db::{self, DbConnection, DbError, Pool, outbox};
+use crate::domain::NewEmail;
 use crate::i18n::{Lang, Tr};
 use crate::sealed::{Personal, Purpose};
 

@@ -265,7 +265,7 @@ pub async fn confirm(
     let now = db::now();
     let links = state.links.clone();
     let keys = state.keys.clone();
-    let render = move |r: &usecases::signing::ReceiptFor<'_>| -> db::outbox::NewEmail {
+    let render = move |r: &usecases::signing::ReceiptFor<'_>| -> crate::domain::NewEmail {
         receipt_email(&links, r)
     };
     let st = usecases::run(&state.pool, move |c| {
@@ -292,7 +292,7 @@ pub async fn confirm(
 pub(crate) fn receipt_email(
     links: &crate::email::Links,
     r: &usecases::signing::ReceiptFor<'_>,
-) -> db::outbox::NewEmail {
+) -> crate::domain::NewEmail {
     use crate::email::messages::{Kind, PetitionEmail};
     // Every link opens in the language the signer signed in.
     let tr = Tr::new(Lang::from_code(r.locale).unwrap_or(Lang::En));
@@ -316,7 +316,7 @@ pub(crate) fn receipt_email(
     .unwrap_or_else(|e| {
         // Templates are compiled in: a failure is a bug, and the receipt must still go out.
         tracing::error!(error = %e, "receipt email template failed");
-        db::outbox::NewEmail {
+        crate::domain::NewEmail {
             recipient: r.recipient.to_string(),
             subject: r.petition_title.to_string(),
             body_text: link.clone(),

@@ -13,6 +13,7 @@ pub mod editor;
 pub mod health;
 pub mod home;
 pub mod images;
+pub mod lang;
 pub mod log;
 pub mod manage;
 pub mod moderation;

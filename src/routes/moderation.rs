@@ -277,7 +277,7 @@ pub async fn act(
     let pid = p.id;
     let keys = state.keys.clone();
     let links = state.links.clone();
-    let render = move |r: &usecases::signing::ReceiptFor<'_>| -> db::outbox::NewEmail {
+    let render = move |r: &usecases::signing::ReceiptFor<'_>| -> crate::domain::NewEmail {
         super::confirm::receipt_email(&links, r)
     };
     let changed = usecases::run(&state.pool, move |c| {

@@ -35,7 +35,7 @@ pub fn message(
 
 /// The HTML body of an error page (used by the error-page middleware).
 pub fn error_body(req: &HttpRequest, page: &ErrorPage) -> Result<String, askama::Error> {
-    let tr = Tr::new(Lang::for_request(req));
+    let tr = Tr::new(super::lang::of_request(req));
     MessagePage {
         l: Layout::new(tr, tr.t(page.title_key), req),
         paragraphs: vec![tr.t(page.message_key)],

@@ -9,8 +9,9 @@ use validator::Validate;
 
 use super::AppState;
 use super::petition::{self, FormState};
-use crate::db::outbox::{NewEmail, SealedEmail};
+use crate::db::outbox::SealedEmail;
 use crate::db::{self, signatures::NewSignature};
+use crate::domain::NewEmail;
 use crate::domain::Source;
 use crate::domain::{
     Comment, ConfirmationToken, Country, NameDisplay, Postcode, SignerEmail, SignerName, TextError,

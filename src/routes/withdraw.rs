@@ -125,7 +125,7 @@ fn data_email(
     retention_days: u32,
     withdraw_url: &str,
     d: &HeldData,
-) -> db::outbox::NewEmail {
+) -> crate::domain::NewEmail {
     let tr = Tr::new(Lang::from_code(&d.locale).unwrap_or(Lang::En));
     let p = &d.personal;
     let display = NameDisplay::from_stored(&d.display);
@@ -191,7 +191,7 @@ fn data_email(
     .render(&p.email)
     .unwrap_or_else(|e| {
         tracing::error!(error = %e, "data email template failed");
-        db::outbox::NewEmail {
+        crate::domain::NewEmail {
             recipient: p.email.clone(),
             subject: d.petition_title.clone(),
             body_text: petition_url,

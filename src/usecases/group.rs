@@ -214,9 +214,10 @@ fn unavailable(why: &str) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::outbox::{NewEmail, SealedEmail};
+    use crate::db::outbox::SealedEmail;
     use crate::db::schema::{email_jobs, signatures};
     use crate::db::signatures::NewSignature;
+    use crate::domain::NewEmail;
     use crate::domain::{Country, GoalLadder, NameDisplay, Slug};
     use crate::keys::Keys;
     use crate::usecases::signing::EmailCap;

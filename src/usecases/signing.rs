@@ -6,10 +6,11 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use super::{UseCaseError, lock_petition};
-use crate::db::outbox::{self, NewEmail, SealedEmail};
+use crate::db::outbox::{self, SealedEmail};
 use crate::db::schema::{petitions, signatures};
 use crate::db::signatures::{self as sigs, NewSignature, Submission};
 use crate::db::{self, DbConnection, DbError};
+use crate::domain::NewEmail;
 use crate::domain::{ConfirmationToken, NameDisplay, SignatureStatus, TokenHash};
 use crate::keys::Keys;
 use crate::sealed::{Personal, Purpose};

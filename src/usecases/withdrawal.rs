@@ -5,9 +5,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{UseCaseError, lock_petition};
-use crate::db::outbox::{NewEmail, SealedEmail};
+use crate::db::outbox::SealedEmail;
 use crate::db::schema::{petitions, signatures};
 use crate::db::{self, DbConnection, DbError};
+use crate::domain::NewEmail;
 use crate::domain::{SignatureStatus, TokenHash};
 use crate::keys::Keys;
 use crate::log::entry::EventKind;

@@ -43,7 +43,7 @@ async fn a_job_leased_by_a_worker_that_died_is_sent_after_its_lease_runs_out() {
             c,
             &outbox::SealedEmail::new(
                 &keys,
-                &outbox::NewEmail {
+                &undersigned::domain::NewEmail {
                     recipient: "orphan@example.org".into(),
                     subject: "orphaned".into(),
                     body_text: "text".into(),

@@ -130,7 +130,7 @@ async fn expired_pending_signatures_and_old_email_contents_are_erased() {
         for days in [8, 1] {
             let content = keys.seal(
                 undersigned::sealed::Purpose::Email,
-                &db::outbox::NewEmail {
+                &undersigned::domain::NewEmail {
                     recipient: format!("bounced{days}@example.am"),
                     subject: "s".into(),
                     body_text: "t".into(),

@@ -275,7 +275,7 @@ async fn withdrawing_drops_what_is_still_queued_for_the_signer_and_leaves_no_tra
             ("other@example.am", None, false),
             ("ani@example.am", Some(id), true),
         ] {
-            let email = db::outbox::NewEmail {
+            let email = undersigned::domain::NewEmail {
                 recipient: to.into(),
                 subject: "s".into(),
                 body_text: "t".into(),
