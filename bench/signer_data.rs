@@ -18,7 +18,7 @@ fn main() -> anyhow::Result<()> {
     let n: i32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let slug = args.next().unwrap_or_else(|| "million".to_string());
     let settings = undersigned::config::Settings::load(None)?;
-    let keys = undersigned::keys::Keys::load(&settings)?;
+    let keys = undersigned::secrets::load(&settings)?;
     let pool = db::connect(&settings.database_url, 2)?;
     let mut conn = pool.get()?;
     db::prepare(&mut conn, &keys)?;

@@ -117,7 +117,7 @@ impl Application {
             settings.confirmation_emails_per_hour,
         );
         let log_seed =
-            crate::keys::log_seed(&settings, &keys).context("config key `log_key_file`")?;
+            crate::secrets::log_seed(&settings, &keys).context("config key `log_key_file`")?;
         let log = Arc::new(crate::log::LogSigner::new(&log_seed, &base_url));
         let mut witness_names = std::collections::HashSet::new();
         for k in &settings.witness_keys {
@@ -170,7 +170,7 @@ impl Application {
             settings,
             base_url: base_url.clone(),
             wake_mailer: wake,
-            networks: crate::keys::NetworkHasher::new(keys.clone()),
+            networks: crate::services::network::NetworkHasher::new(keys.clone()),
             email_caps,
             keys,
             links,
@@ -189,7 +189,7 @@ impl Application {
         // Organizer sessions: a private (encrypted and signed) cookie holding only random values,
         // HttpOnly, SameSite=Strict, Secure whenever the site is served over https. The server
         // decides whether a session is alive (see `auth`); the cookie's own age is a ceiling.
-        let session_key = state.keys.session_cookie();
+        let session_key = actix_web::cookie::Key::from(state.keys.session_cookie());
         let session_ttl =
             actix_web::cookie::time::Duration::hours(state.settings.session_max_hours.into());
         let server =

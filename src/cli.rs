@@ -586,7 +586,7 @@ fn migrate_data(settings: &Settings, from: &str, to: &str) -> anyhow::Result<()>
 }
 
 fn rotate_key(settings: &Settings, write_log_key: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let keys = crate::keys::Keys::load(settings).context("config key `key_file`")?;
+    let keys = crate::secrets::load(settings).context("config key `key_file`")?;
     let Some(previous) = keys.previous() else {
         bail!(
             "set previous_secret_key to the master key the data is sealed under now, and \
@@ -613,7 +613,7 @@ fn rotate_key(settings: &Settings, write_log_key: Option<&std::path::Path>) -> a
         if path.exists() {
             bail!("{} exists already", path.display());
         }
-        crate::keys::write_private(path, &hex::encode(previous.log_signing_seed()))?;
+        crate::secrets::write_private(path, &hex::encode(previous.log_signing_seed()))?;
         println!(
             "wrote the logs' signing key to {}; set log_key_file = {:?} before starting",
             path.display(),
@@ -678,7 +678,7 @@ fn delivery_package(
     emails: bool,
 ) -> anyhow::Result<()> {
     let (mut conn, keys) = open_with_keys(settings)?;
-    let seed = crate::keys::log_seed(settings, &keys).context("config key `log_key_file`")?;
+    let seed = crate::secrets::log_seed(settings, &keys).context("config key `log_key_file`")?;
     let base = base_url(settings);
     let url = url::Url::parse(&base).context("config key `base_url`")?;
     let signer = crate::log::LogSigner::new(&seed, &url);

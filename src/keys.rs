@@ -3,20 +3,13 @@
 //!
 //! Nothing derived here is ever stored. A copy of the database alone opens no session, forges
 //! no unsubscribe link and reverses no network hash; a copy of the key alone finds no data.
-//! Network hashes go one step further (see [`NetworkHasher`]): their key also needs a random
+//! Network hashes go one step further (see `services::network::NetworkHasher`): their key also needs a random
 //! seed that is kept in the database for one day only, so once the day is over not even the
 //! master key and an old backup together can recompute them.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::Context;
 use hkdf::Hkdf;
 use hmac::{KeyInit, Mac};
-use rand::RngCore;
-use secrecy::ExposeSecret;
 use sha2::Sha256;
-
-use crate::config::Settings;
 
 /// Fixed HKDF salt: the application and the version of this derivation scheme.
 const SALT: &[u8] = b"undersigned key derivation v1";
@@ -95,60 +88,9 @@ impl Keys {
         self
     }
 
-    /// Loads the master key the settings point at, generating it on first start.
-    ///
-    /// In order: `secret_key` (config or `UNDERSIGNED_SECRET_KEY`); else the file `key_file`
-    /// (default `{data_dir}/secret_key`, the file earlier versions created), created with
-    /// 32 random bytes (hex) and mode 0600 when it does not exist yet.
-    pub fn load(settings: &Settings) -> anyhow::Result<Keys> {
-        let keys = Keys::load_current(settings)?;
-        Ok(match &settings.previous_secret_key {
-            Some(previous) => keys.with_previous(previous.expose_secret().as_bytes()),
-            None => keys,
-        })
-    }
-
-    fn load_current(settings: &Settings) -> anyhow::Result<Keys> {
-        if let Some(key) = &settings.secret_key {
-            return Ok(Keys::derive(
-                key.expose_secret().as_bytes(),
-                "the secret_key setting".to_string(),
-            ));
-        }
-        let path = key_file(settings);
-        let source = path.display().to_string();
-        if path.starts_with(&settings.data_dir) {
-            tracing::warn!(
-                key_file = %source,
-                "the master key is inside data_dir: keep it out of database backups, or set \
-                 key_file (or secret_key) to a place apart from the data"
-            );
-        }
-        if path.exists() {
-            let key = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read the key file {source}"))?;
-            let key = key.trim();
-            anyhow::ensure!(
-                key.len() >= 32,
-                "the key file {source} is too short (at least 32 characters)"
-            );
-            return Ok(Keys::derive(key.as_bytes(), source));
-        }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::files::private_dir(dir)
-                .with_context(|| format!("cannot create the folder of {source}"))?;
-        }
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let key = hex::encode(bytes);
-        write_private(&path, &key)?;
-        tracing::info!(key_file = %source, "generated a new master key");
-        Ok(Keys::derive(key.as_bytes(), source))
-    }
-
     /// The 64-byte key that encrypts and signs the session cookie.
-    pub fn session_cookie(&self) -> actix_web::cookie::Key {
-        actix_web::cookie::Key::from(&self.session)
+    pub fn session_cookie(&self) -> &[u8; 64] {
+        &self.session
     }
 
     /// The CSRF token of a signed-in session: bound to its id, so it dies with the session.
@@ -227,40 +169,6 @@ impl Keys {
     }
 }
 
-/// The seed of the key that signs the petitions' logs: from `log_key_file` (32 random bytes,
-/// hex, created 0600 on first start) when set, so that it outlives rotations of the master
-/// key; else derived from the master key.
-pub fn log_seed(settings: &Settings, keys: &Keys) -> anyhow::Result<[u8; 32]> {
-    let Some(path) = &settings.log_key_file else {
-        return Ok(*keys.log_signing_seed());
-    };
-    let shown = path.display().to_string();
-    if !path.exists() {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::files::private_dir(dir)
-                .with_context(|| format!("cannot create the folder of {shown}"))?;
-        }
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        write_private(path, &hex::encode(bytes))?;
-        tracing::info!(log_key_file = %shown, "generated a new log-signing key");
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the log key file {shown}"))?;
-    hex::decode(text.trim())
-        .ok()
-        .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .with_context(|| format!("the log key file {shown} must hold 64 hex digits"))
-}
-
-/// Where the master key file is: `key_file`, else `{data_dir}/secret_key`.
-pub fn key_file(settings: &Settings) -> PathBuf {
-    settings
-        .key_file
-        .clone()
-        .unwrap_or_else(|| settings.data_dir.join("secret_key"))
-}
-
 /// HMAC-SHA256 over the concatenated `parts`, the first `len` bytes in hex.
 pub fn mac_hex(key: &[u8], parts: &[&[u8]], len: usize) -> String {
     let mut mac =
@@ -269,83 +177,6 @@ pub fn mac_hex(key: &[u8], parts: &[&[u8]], len: usize) -> String {
         mac.update(part);
     }
     hex::encode(&mac.finalize().into_bytes()[..len.min(32)])
-}
-
-pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create the key file {}", path.display()))?;
-    file.write_all(contents.as_bytes())?;
-    Ok(())
-}
-
-/// Hashes client networks for moderation ("signatures from the same network") under a key
-/// that changes every UTC day: HMAC(network key, that day's random seed). The seed is shared
-/// by every instance through the database and deleted when the day is over, so hashes stored
-/// earlier cannot be recomputed, and so cannot be brute-forced from the address space.
-pub struct NetworkHasher {
-    keys: std::sync::Arc<Keys>,
-    today: std::sync::Mutex<Option<(String, [u8; 32])>>,
-}
-
-impl NetworkHasher {
-    pub fn new(keys: std::sync::Arc<Keys>) -> NetworkHasher {
-        NetworkHasher {
-            keys,
-            today: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// The keyed hash of the client's network (an IPv6 address counts as its /64) on one
-    /// petition: bound to it, so a copy of the database cannot join the rows of one network
-    /// across petitions.
-    pub async fn hash(
-        &self,
-        pool: &crate::db::Pool,
-        ip: std::net::IpAddr,
-        petition_id: i32,
-    ) -> Result<String, crate::db::DbError> {
-        let key = self.day_key(pool).await?;
-        let network = crate::ratelimit::client_key(ip).to_string();
-        let unbound = mac_hex(&key, &[network.as_bytes()], 32);
-        Ok(self
-            .keys
-            .petition_bound(crate::sealed::HashKind::Network, petition_id, &unbound))
-    }
-
-    async fn day_key(&self, pool: &crate::db::Pool) -> Result<[u8; 32], crate::db::DbError> {
-        let day = chrono::Utc::now().date_naive().to_string();
-        if let Some((d, key)) = &*self.lock()
-            && *d == day
-        {
-            return Ok(*key);
-        }
-        let mut fresh = [0u8; 32];
-        rand::rng().fill_bytes(&mut fresh);
-        let fresh = hex::encode(fresh);
-        let d = day.clone();
-        let seed = crate::db::run(pool, move |c| {
-            crate::db::network_seeds::seed_for(c, &d, &fresh)
-        })
-        .await?;
-        let key = self.keys.network_day_key(seed.as_bytes());
-        *self.lock() = Some((day, key));
-        Ok(key)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(String, [u8; 32])>> {
-        self.today
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
 }
 
 #[cfg(test)]

@@ -25,5 +25,7 @@ pub mod qr;
 pub mod ratelimit;
 pub mod routes;
 pub mod sealed;
+pub mod secrets;
+pub mod services;
 pub mod telemetry;
 pub mod usecases;

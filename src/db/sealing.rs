@@ -101,7 +101,7 @@ pub fn ready(
     Ok((keys, sealed))
 }
 
-/// The site's keys (`Keys::load`), except that a new master key is made only for a database
+/// The site's keys (`secrets::load`), except that a new master key is made only for a database
 /// without signer data: a server or command started where the key is missing (another host, a
 /// fresh container, a lost key file) must stop and say so, not seal new data under a key
 /// nobody keeps and leave the old data unreadable.
@@ -110,7 +110,7 @@ pub fn site_keys(
     conn: &mut DbConnection,
 ) -> anyhow::Result<Keys> {
     use anyhow::Context;
-    let key_file = crate::keys::key_file(settings);
+    let key_file = crate::secrets::key_file(settings);
     if settings.secret_key.is_none() && !key_file.exists() {
         super::migrate(conn)?;
         if has_signer_data(conn)? {
@@ -122,7 +122,7 @@ pub fn site_keys(
             );
         }
     }
-    Keys::load(settings).context("config key `key_file`")
+    crate::secrets::load(settings).context("config key `key_file`")
 }
 
 /// Whether the database already holds signer data (sealed or still in clear), so that only the

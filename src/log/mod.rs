@@ -16,7 +16,7 @@ pub struct LogSigner {
 }
 
 impl LogSigner {
-    /// The signer with the log key's 32-byte `seed` (see `keys::log_seed`).
+    /// The signer with the log key's 32-byte `seed` (see `secrets::log_seed`).
     pub fn new(seed: &[u8; 32], base_url: &url::Url) -> LogSigner {
         let host = match (base_url.host_str(), base_url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),

@@ -86,7 +86,7 @@ pub struct AppState {
     /// One key per purpose, derived from the master key.
     pub keys: Arc<crate::keys::Keys>,
     /// Keyed hashes of client networks, under a key that changes every day.
-    pub networks: crate::keys::NetworkHasher,
+    pub networks: crate::services::network::NetworkHasher,
     /// Signs the petitions' log checkpoints.
     pub log: Arc<crate::log::LogSigner>,
     /// Witnesses whose cosignatures of checkpoints are accepted (`witness_keys`).

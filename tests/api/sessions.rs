@@ -288,7 +288,7 @@ async fn the_cookie_holds_only_a_random_id_so_the_key_alone_forges_nothing() {
     add_organizer(&app, "admin@example.org", PASSWORD, true);
     let cookie = signed_in(&app, "admin@example.org").await;
     let keys = undersigned::keys::Keys::derive(MASTER.as_bytes(), String::new());
-    let key = keys.session_cookie();
+    let key = actix_web::cookie::Key::from(keys.session_cookie());
 
     let (name, value) = cookie.split_once('=').unwrap();
     let mut jar = CookieJar::new();

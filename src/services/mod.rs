@@ -1,0 +1,4 @@
+//! Long-lived parts of a running server that hold no HTTP: they use the use cases and the
+//! store, and the web layer and the commands use them.
+
+pub mod network;
