@@ -21,10 +21,10 @@ fn main() -> anyhow::Result<()> {
     let keys = undersigned::secrets::load(&settings)?;
     let pool = db::connect(&settings.database_url, 2)?;
     let mut conn = pool.get()?;
-    db::prepare(&mut conn, &keys)?;
+    undersigned::usecases::keys::prepare(&mut conn, &keys)?;
     // As the server opens a database: its own index key, its hashes bound to their petitions.
-    let keys = db::sealing::with_index_key(&mut conn, keys)?;
-    db::sealing::bind_to_petitions(&mut conn, &keys)?;
+    let keys = undersigned::usecases::keys::with_index_key(&mut conn, keys)?;
+    undersigned::usecases::keys::bind_to_petitions(&mut conn, &keys)?;
     let petition = match db::petitions::find_by_slug(&mut conn, &slug)? {
         Some(p) => p.id,
         None => db::petitions::create(

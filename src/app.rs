@@ -58,15 +58,15 @@ impl Application {
             let settings = settings.clone();
             let pool = pool.clone();
             web::block(
-                move || -> anyhow::Result<(crate::keys::Keys, db::sealing::Sealed)> {
+                move || -> anyhow::Result<(crate::keys::Keys, crate::usecases::keys::Sealed)> {
                     let mut conn = pool.get().context("cannot open the database")?;
-                    db::sealing::ready(&settings, &mut conn)
+                    crate::usecases::keys::ready(&settings, &mut conn)
                 },
             )
             .await??
         };
         let keys = Arc::new(keys);
-        if sealed != db::sealing::Sealed::default() {
+        if sealed != crate::usecases::keys::Sealed::default() {
             tracing::info!(
                 signatures = sealed.signatures,
                 links = sealed.links,

@@ -368,7 +368,7 @@ async fn first_run_setup_link(app: &Application) -> anyhow::Result<Option<String
     Ok(created.then(|| format!("{base}/setup/{}", token.as_str())))
 }
 
-/// A connection to a database made ready for these keys (`db::prepare`), for one-shot
+/// A connection to a database made ready for these keys (`usecases::keys::prepare`), for one-shot
 /// commands.
 fn open_with_keys(
     settings: &Settings,
@@ -376,7 +376,7 @@ fn open_with_keys(
     crate::files::private_dir(&settings.data_dir).context("config key `data_dir`")?;
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().context("cannot open the database")?;
-    let (keys, _) = db::sealing::ready(settings, &mut conn)?;
+    let (keys, _) = crate::usecases::keys::ready(settings, &mut conn)?;
     Ok((conn, keys))
 }
 
@@ -388,7 +388,7 @@ fn open(settings: &Settings) -> anyhow::Result<db::PooledConnection> {
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().context("cannot open the database")?;
     db::migrate(&mut conn)?;
-    db::sealing::seal_plaintext(&mut conn, None)?;
+    crate::usecases::keys::seal_plaintext(&mut conn, None)?;
     Ok(conn)
 }
 
@@ -574,9 +574,9 @@ fn migrate_data(settings: &Settings, from: &str, to: &str) -> anyhow::Result<()>
     }
     let mut source = connect(from, "from")?;
     let mut target = connect(to, "to")?;
-    let keys = db::sealing::site_keys(settings, &mut source)?;
-    db::prepare(&mut source, &keys).context("--from")?;
-    db::prepare(&mut target, &keys).context("--to")?;
+    let keys = crate::usecases::keys::site_keys(settings, &mut source)?;
+    crate::usecases::keys::prepare(&mut source, &keys).context("--from")?;
+    crate::usecases::keys::prepare(&mut target, &keys).context("--to")?;
     let counts = db::copy::copy_all(&mut source, &mut target)?;
     for (table, n) in counts {
         println!("{table}\t{n}");
@@ -597,8 +597,8 @@ fn rotate_key(settings: &Settings, write_log_key: Option<&std::path::Path>) -> a
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().context("cannot open the database")?;
     db::migrate(&mut conn)?;
-    db::sealing::seal_plaintext(&mut conn, Some(previous))?;
-    db::sealing::seal_clear_salts(&mut conn, previous)?;
+    crate::usecases::keys::seal_plaintext(&mut conn, Some(previous))?;
+    crate::usecases::keys::seal_clear_salts(&mut conn, previous)?;
     let logs_started = db::petitions::list(&mut conn)?
         .iter()
         .any(|p| p.log_started);
@@ -620,7 +620,7 @@ fn rotate_key(settings: &Settings, write_log_key: Option<&std::path::Path>) -> a
             path.display().to_string()
         );
     }
-    let rotated = db::sealing::rotate(&mut conn, &keys)?;
+    let rotated = crate::usecases::keys::rotate(&mut conn, &keys)?;
     println!(
         "re-sealed {} signatures, {} confirmation links and {} queued emails under the new key",
         rotated.signatures, rotated.links, rotated.emails

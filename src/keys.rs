@@ -152,7 +152,7 @@ impl Keys {
     }
 
     /// The same keys, with `index` as the key of the keyed hashes that find signer data (the
-    /// database's own, [`crate::db::sealing::with_index_key`], which outlives rotations).
+    /// database's own, `usecases::keys::with_index_key`, which outlives rotations).
     pub fn with_index_key(mut self, index: [u8; 32]) -> Keys {
         self.data_index = index;
         self

@@ -191,7 +191,7 @@ impl Keys {
 
     /// Opens a confirmed signature's sealed commitment salt; `None` once erased. A salt an
     /// older version stored in clear (64 hex digits; sealed at the next start, see
-    /// `db::sealing::seal_clear_salts`) is taken as it is.
+    /// `usecases::keys::seal_clear_salts`) is taken as it is.
     pub fn open_salt(&self, sealed: Option<&str>) -> Result<Option<String>, Unreadable> {
         sealed
             .map(|s| match is_clear_salt(s) {

@@ -471,7 +471,7 @@ pub fn consistency_proof(
 
 /// A signature's commitment, and its salt unless erased. Every confirmed signature has a
 /// commitment: made when it is confirmed, or, for those confirmed by versions before the log,
-/// when the database's personal data was sealed (`db::sealing::seal_plaintext`, the last time
+/// when the database's personal data was sealed (`usecases::keys::seal_plaintext`, the last time
 /// it was readable without the key). The salt goes with the personal data (withdrawal,
 /// retention): without it nobody can test a guessed name against the commitment.
 pub fn commitment_of(

@@ -13,7 +13,6 @@ pub mod outbox;
 pub mod paper;
 pub mod petitions;
 pub mod schema;
-pub mod sealing;
 pub mod sessions;
 pub mod signatures;
 pub mod site;
@@ -254,7 +253,7 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
 /// rows copied, the old one dropped and the new one renamed, its indexes made again; with
 /// foreign keys off (the drop would otherwise delete the rows that reference it), checked
 /// after. Run after the plaintext columns are gone, so it copies only what is left.
-fn ids_never_reused(conn: &mut DbConnection) -> Result<(), DbError> {
+pub fn ids_never_reused(conn: &mut DbConnection) -> Result<(), DbError> {
     #[derive(diesel::QueryableByName)]
     struct Sql {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -359,21 +358,6 @@ pub fn migrate_until(conn: &mut DbConnection, last: &str) -> Result<usize, DbErr
         DbConnection::Sqlite(c) => run(c, SQLITE_MIGRATIONS, last),
         DbConnection::Postgres(c) => run(c, POSTGRES_MIGRATIONS, last),
     }
-}
-
-/// Makes a database ready for this version with these keys: pending migrations, the one-time
-/// sealing of personal data stored in clear by older versions, and the check that `keys` open
-/// what is sealed (a server with the wrong key must not start, let alone write).
-pub fn prepare(
-    conn: &mut DbConnection,
-    keys: &crate::keys::Keys,
-) -> Result<sealing::Sealed, sealing::KeyError> {
-    migrate(conn)?;
-    let sealed = sealing::seal_plaintext(conn, Some(keys))?;
-    sealing::check_key(conn, keys)?;
-    ids_never_reused(conn)?;
-    sealing::seal_clear_salts(conn, keys)?;
-    Ok(sealed)
 }
 
 /// Runs synchronous diesel code on the blocking thread pool with a pooled connection. A panic

@@ -39,7 +39,7 @@ pub struct EmailJob {
 
 /// Queues a message about signature `signature` (if it is about one: withdrawing it drops the
 /// message); call it inside the transaction that makes the message true. Refused if the
-/// database's data key is no longer the one that sealed it ([`super::sealing::ensure_key_id`]).
+/// database's data key is no longer the one that sealed it ([`super::site::ensure_key_id`]).
 pub fn enqueue(
     conn: &mut DbConnection,
     email: &SealedEmail,
@@ -55,7 +55,7 @@ pub fn enqueue(
         ))
         .execute(conn)?;
     // After the insert: a rotation has locked this table, or waits for this transaction.
-    super::sealing::ensure_key_id(conn, &email.key_id)
+    super::site::ensure_key_id(conn, &email.key_id)
 }
 
 /// Drops the messages still queued about signature `signature`, and the content of those

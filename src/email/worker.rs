@@ -222,7 +222,7 @@ impl Worker {
         let (jobs, full) = db::run(&self.pool, move |c| {
             // An instance left running with the key from before a rotation cannot open what
             // is queued now: it sends nothing, and counts no attempt, until restarted.
-            if let Err(DbError::StaleKey) = db::sealing::ensure_current_key(c, &links.keys) {
+            if let Err(DbError::StaleKey) = db::site::ensure_current_key(c, &links.keys) {
                 tracing::error!("the database's data key changed: restart with the new key");
                 return Ok((vec![], false));
             }
@@ -241,7 +241,7 @@ impl Worker {
                             Err(e) => {
                                 // Sealed under a key this instance lacks (a rotation since the
                                 // check above): left, uncounted, for an instance that has it.
-                                db::sealing::ensure_current_key(c, &links.keys)?;
+                                db::site::ensure_current_key(c, &links.keys)?;
                                 // Changed or damaged: retried like a failed send, then given
                                 // up on.
                                 tracing::error!(job.id = job.id, error = %e, "email job unreadable");
@@ -433,7 +433,7 @@ fn render_update(
         Ok(p) => p.email,
         Err(e) => {
             // A rotation since this round began: the job waits for an instance with the key.
-            db::sealing::ensure_current_key(conn, &links.keys)?;
+            db::site::ensure_current_key(conn, &links.keys)?;
             tracing::error!(signature.id = signature_id, error = %e, "signature unreadable");
             return Ok(None);
         }

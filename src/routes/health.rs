@@ -12,7 +12,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let keys = state.keys.clone();
     let ok = db::run(&state.pool, move |c| {
         c.batch_execute("SELECT 1")?;
-        db::sealing::ensure_current_key(c, &keys)
+        db::site::ensure_current_key(c, &keys)
     })
     .await;
     match ok {

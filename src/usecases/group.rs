@@ -236,7 +236,7 @@ mod tests {
         let pool = db::connect(&url, 4).unwrap();
         let keys = Keys::derive(b"0123456789abcdef0123456789abcdef", String::new());
         let mut conn = pool.get().unwrap();
-        db::prepare(&mut conn, &keys).unwrap();
+        crate::usecases::keys::prepare(&mut conn, &keys).unwrap();
         let petition = db::petitions::create(
             &mut conn,
             &db::petitions::NewPetition {

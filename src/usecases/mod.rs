@@ -20,6 +20,7 @@
 pub mod deliveries;
 pub mod exports;
 pub mod group;
+pub mod keys;
 pub mod log;
 pub mod moderation;
 pub mod paper;

@@ -160,7 +160,7 @@ fn send_owed_receipts(
                 .transpose()
                 .and_then(|p| Ok((p, keys.open_salt(salt.as_deref())?)));
             let (Some(p), Some(salt)) =
-                opened.map_err(|e| db::sealing::unreadable(conn, keys, "restored signature", e))?
+                opened.map_err(|e| db::site::unreadable(conn, keys, "restored signature", e))?
             else {
                 // Erased by retention: nobody left to send it to.
                 continue;

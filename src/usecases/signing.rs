@@ -314,7 +314,7 @@ fn classify(
             number,
             receipt: keys
                 .open_salt(t.salt.as_deref())
-                .map_err(|e| crate::db::sealing::unreadable(conn, keys, "a signature's salt", e))?
+                .map_err(|e| crate::db::site::unreadable(conn, keys, "a signature's salt", e))?
                 .as_deref()
                 .map(crate::log::entry::receipt_code),
         },
@@ -325,7 +325,7 @@ fn classify(
             personal: Box::new(match t.submission.personal.as_deref() {
                 Some(sealed) => keys
                     .open(Purpose::Submission, sealed)
-                    .map_err(|e| db::sealing::unreadable(conn, keys, "confirmation link", e))?,
+                    .map_err(|e| db::site::unreadable(conn, keys, "confirmation link", e))?,
                 None => Personal::default(),
             }),
             submission: t.submission,
@@ -460,7 +460,7 @@ pub fn confirm(
         };
         let mut p: Personal = keys
             .open(Purpose::Submission, personal)
-            .map_err(|e| db::sealing::unreadable(conn, keys, "confirmation link", e))?;
+            .map_err(|e| db::site::unreadable(conn, keys, "confirmation link", e))?;
         if let Some(c) = corrections {
             p.name.clone_from(&c.name);
             p.postcode.clone_from(&c.postcode);
@@ -529,7 +529,7 @@ pub fn confirm(
             return Err(diesel::result::Error::RollbackTransaction.into());
         }
         // Sealed and committed under this instance's key: refused if a rotation changed it.
-        db::sealing::ensure_current_key(conn, keys)?;
+        db::site::ensure_current_key(conn, keys)?;
         if counts {
             sigs::add_to_country(conn, t.petition_id, &s.country, 1)?;
             if petition.log_started {

@@ -254,7 +254,7 @@ pub fn request_data(
             db::petitions::title_in(conn, petition_id, crate::i18n::Lang::from_code(&locale))?;
         let personal: Personal = keys
             .open(Purpose::Signature, &sealed)
-            .map_err(|e| db::sealing::unreadable(conn, keys, &format!("signature {id}"), e))?;
+            .map_err(|e| db::site::unreadable(conn, keys, &format!("signature {id}"), e))?;
         let email = render(&HeldData {
             personal,
             petition_title: title,

@@ -718,7 +718,7 @@ async fn unsubscribe_links_mailed_before_keys_were_separated_still_work() {
     undersigned::db::run(&app.pool, |c| {
         let next = undersigned::keys::Keys::derive(NEW.as_bytes(), String::new())
             .with_previous(MASTER.as_bytes());
-        undersigned::db::sealing::rotate(c, &next)
+        undersigned::usecases::keys::rotate(c, &next)
             .map_err(|e| undersigned::db::DbError::Other(e.to_string()))
     })
     .await

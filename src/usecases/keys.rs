@@ -4,15 +4,17 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text};
 
-use super::schema::{confirmation_tokens, email_jobs, signatures, site_state};
-use super::{DbConnection, DbError};
+use crate::db::schema::{confirmation_tokens, email_jobs, signatures};
+use crate::db::site::{
+    DATA_KEY_ID, ensure_current_key, get, has_signer_data, serialise_instances, set,
+};
+use crate::db::{self, DbConnection, DbError};
 use crate::domain::NewEmail;
 use crate::keys::Keys;
 use crate::log::entry::Committed;
 use crate::sealed::{HashKind, Personal, Purpose};
 
 /// `site_state` names.
-const DATA_KEY_ID: &str = "data_key_id";
 const SEALED: &str = "personal_data_sealed";
 const SALTS_SEALED: &str = "commitment_salts_sealed";
 /// The index key, sealed under the data key.
@@ -59,22 +61,6 @@ impl From<diesel::result::Error> for KeyError {
     }
 }
 
-fn get(conn: &mut DbConnection, name: &str) -> QueryResult<Option<String>> {
-    site_state::table
-        .find(name)
-        .select(site_state::value)
-        .first(conn)
-        .optional()
-}
-
-fn set(conn: &mut DbConnection, name: &str, value: &str) -> QueryResult<()> {
-    diesel::delete(site_state::table.find(name)).execute(conn)?;
-    diesel::insert_into(site_state::table)
-        .values((site_state::name.eq(name), site_state::value.eq(value)))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// The site's keys for this database, and the database made ready for them: migrated, what
 /// an older version left in clear sealed, the key checked, the index key the database keeps,
 /// and its hashes bound to their petitions. What was done once is logged. The one start of the
@@ -85,7 +71,7 @@ pub fn ready(
 ) -> anyhow::Result<(Keys, Sealed)> {
     let keys = site_keys(settings, conn)?;
     tracing::info!(master_key = %keys.source, "keys derived");
-    let sealed = super::prepare(conn, &keys)?;
+    let sealed = prepare(conn, &keys)?;
     let keys = with_index_key(conn, keys)?;
     let bound = bind_to_petitions(conn, &keys)?;
     if !bound.organizers_not_respelled.is_empty() {
@@ -101,6 +87,18 @@ pub fn ready(
     Ok((keys, sealed))
 }
 
+/// Makes a database ready for this version with these keys: pending migrations, the one-time
+/// sealing of personal data stored in clear by older versions, and the check that `keys` open
+/// what is sealed (a server with the wrong key must not start, let alone write).
+pub fn prepare(conn: &mut DbConnection, keys: &Keys) -> Result<Sealed, KeyError> {
+    db::migrate(conn)?;
+    let sealed = seal_plaintext(conn, Some(keys))?;
+    check_key(conn, keys)?;
+    db::ids_never_reused(conn)?;
+    seal_clear_salts(conn, keys)?;
+    Ok(sealed)
+}
+
 /// The site's keys (`secrets::load`), except that a new master key is made only for a database
 /// without signer data: a server or command started where the key is missing (another host, a
 /// fresh container, a lost key file) must stop and say so, not seal new data under a key
@@ -112,7 +110,7 @@ pub fn site_keys(
     use anyhow::Context;
     let key_file = crate::secrets::key_file(settings);
     if settings.secret_key.is_none() && !key_file.exists() {
-        super::migrate(conn)?;
+        db::migrate(conn)?;
         if has_signer_data(conn)? {
             anyhow::bail!(
                 "no master key at {} (config key `key_file`, or set `secret_key`): this \
@@ -125,61 +123,10 @@ pub fn site_keys(
     crate::secrets::load(settings).context("config key `key_file`")
 }
 
-/// Whether the database already holds signer data (sealed or still in clear), so that only the
-/// key it was made with may open it: a command must not make up a new key for it.
-pub fn has_signer_data(conn: &mut DbConnection) -> QueryResult<bool> {
-    if get(conn, DATA_KEY_ID)?.is_some() {
-        return Ok(true);
-    }
-    let rows: i64 = signatures::table.count().get_result(conn)?;
-    Ok(rows > 0)
-}
-
-/// Refuses ([`DbError::StaleKey`]) unless the database's signer data is sealed under the
-/// data key `key_id`: an instance left running with the key from before a rotation must not
-/// seal a value or hash a mailbox that the rotated database cannot open or find. Call it in a
-/// use case's transaction after its first write to the sealed tables: on PostgreSQL a rotation
-/// locks those tables first ([`rotate`]), so either it waits for this transaction and re-seals
-/// what it wrote, or this check reads the id it committed.
-pub fn ensure_key_id(conn: &mut DbConnection, key_id: &str) -> Result<(), DbError> {
-    match get(conn, DATA_KEY_ID)? {
-        Some(id) if id != key_id => Err(DbError::StaleKey),
-        _ => Ok(()),
-    }
-}
-
-/// What a sealed value that did not open means here: [`DbError::StaleKey`] if the database's
-/// data key changed under this instance, else the value itself is damaged (`what` names it).
-pub fn unreadable(
-    conn: &mut DbConnection,
-    keys: &Keys,
-    what: &str,
-    e: crate::sealed::Unreadable,
-) -> DbError {
-    match ensure_current_key(conn, keys) {
-        Ok(()) => DbError::Other(format!("{what}: {e}")),
-        Err(stale_or_failed) => stale_or_failed,
-    }
-}
-
-/// [`ensure_key_id`] for `keys`' data key.
-pub fn ensure_current_key(conn: &mut DbConnection, keys: &Keys) -> Result<(), DbError> {
-    ensure_key_id(conn, &keys.data_key_id())
-}
-
-/// On PostgreSQL, makes instances starting at once take their turn for the site's own
-/// bookkeeping (SQLite's write lock already does): held until the transaction ends.
-fn serialise_instances(conn: &mut DbConnection) -> QueryResult<()> {
-    if let DbConnection::Postgres(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7250113)").execute(c)?;
-    }
-    Ok(())
-}
-
 /// Checks that `keys` open this database's sealed rows, and records the key's id on a new
 /// database. Run at every start: a server with the wrong key never writes a row.
 pub fn check_key(conn: &mut DbConnection, keys: &Keys) -> Result<(), KeyError> {
-    super::write_tx(conn, |conn| {
+    db::write_tx(conn, |conn| {
         serialise_instances(conn)?;
         check_key_in(conn, keys)
     })
@@ -254,7 +201,7 @@ pub struct Sealed {
 /// through it too, with nothing to seal. `keys` may be `None` only where there is nothing to
 /// seal (a database just created).
 pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Sealed, KeyError> {
-    let sealed = super::write_tx(conn, |conn| {
+    let sealed = db::write_tx(conn, |conn| {
         let mut sealed = Sealed::default();
         serialise_instances(conn)?;
         if get(conn, SEALED)?.is_some() {
@@ -410,7 +357,7 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
                 .map_err(DbError::from)?,
         }
     }
-    super::truncate_wal(conn)?;
+    db::truncate_wal(conn)?;
     Ok(sealed)
 }
 
@@ -418,7 +365,7 @@ pub fn seal_plaintext(conn: &mut DbConnection, keys: Option<&Keys>) -> Result<Se
 /// in clear beside the public commitments (with them, whoever held the database could test a
 /// guessed name and address against the log). Run after [`check_key`]; returns how many.
 pub fn seal_clear_salts(conn: &mut DbConnection, keys: &Keys) -> Result<usize, KeyError> {
-    let sealed = super::write_tx(conn, |conn| {
+    let sealed = db::write_tx(conn, |conn| {
         serialise_instances(conn)?;
         if get(conn, SALTS_SEALED)?.is_some() {
             return Ok(None);
@@ -454,7 +401,7 @@ pub fn seal_clear_salts(conn: &mut DbConnection, keys: &Keys) -> Result<usize, K
             use diesel::connection::SimpleConnection;
             match conn {
                 // `secure_delete` zeroed the old values in the file; nor may the WAL keep them.
-                DbConnection::Sqlite(_) => super::truncate_wal(conn)?,
+                DbConnection::Sqlite(_) => db::truncate_wal(conn)?,
                 DbConnection::Postgres(c) => c
                     .batch_execute("VACUUM FULL signatures;")
                     .map_err(DbError::from)?,
@@ -473,7 +420,7 @@ pub fn seal_clear_salts(conn: &mut DbConnection, keys: &Keys) -> Result<usize, K
 /// still counts once. A database from before it was kept gets the key its hashes were made
 /// with, the one derived from the master key. Run after [`check_key`].
 pub fn with_index_key(conn: &mut DbConnection, keys: Keys) -> Result<Keys, KeyError> {
-    let index = super::write_tx(conn, |conn| {
+    let index = db::write_tx(conn, |conn| {
         serialise_instances(conn)?;
         match get(conn, INDEX_KEY)? {
             Some(sealed) => open_index_key(&keys, &sealed),
@@ -556,7 +503,7 @@ pub struct Bound {
     /// reported to its organizers, not merged.
     pub duplicates: usize,
     /// Organizer accounts whose address, spelled again, is another account's: each keeps its
-    /// own (see [`super::organizers::respell_all`]).
+    /// own (see [`db::organizers::respell_all`]).
     pub organizers_not_respelled: Vec<i32>,
 }
 
@@ -570,11 +517,11 @@ pub struct Bound {
 /// (`duplicate-mailboxes`), never merged. One transaction. `keys` must carry the database's
 /// index key ([`with_index_key`]).
 pub fn bind_to_petitions(conn: &mut DbConnection, keys: &Keys) -> Result<Bound, KeyError> {
-    Ok(super::write_tx(conn, |conn| {
+    Ok(db::write_tx(conn, |conn| {
         serialise_instances(conn)?;
         let mut bound = Bound::default();
         if get(conn, RESPELLED)?.is_none() {
-            bound.organizers_not_respelled = super::organizers::respell_all(conn)?;
+            bound.organizers_not_respelled = db::organizers::respell_all(conn)?;
             set(conn, RESPELLED, "1")?;
         }
         if get(conn, BOUND)?.is_some() {
@@ -684,7 +631,7 @@ pub fn bind_to_petitions(conn: &mut DbConnection, keys: &Keys) -> Result<Bound, 
         }
         for (petition, ids) in &duplicates {
             let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
-            super::audit::record(
+            db::audit::record(
                 conn,
                 None,
                 Some(*petition),
@@ -695,7 +642,7 @@ pub fn bind_to_petitions(conn: &mut DbConnection, keys: &Keys) -> Result<Bound, 
                      domain name); both count until one is invalidated",
                     ids.join(", ")
                 ),
-                super::now(),
+                db::now(),
             )?;
             bound.duplicates += ids.len();
         }
@@ -729,7 +676,7 @@ pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError>
     let previous = keys.previous().ok_or(KeyError::Db(DbError::Other(
         "set previous_secret_key to the key the data is sealed under now".into(),
     )))?;
-    let rotated = super::write_tx(conn, |conn| {
+    let rotated = db::write_tx(conn, |conn| {
         // Whatever a running instance writes to these tables either commits before the scans
         // below (and is re-sealed) or waits and then fails its key check.
         if let DbConnection::Postgres(c) = conn {
@@ -837,6 +784,6 @@ pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError>
         set(conn, DATA_KEY_ID, &keys.data_key_id())?;
         Ok::<_, KeyError>(rotated)
     })?;
-    super::truncate_wal(conn)?;
+    db::truncate_wal(conn)?;
     Ok(rotated)
 }
