@@ -8,6 +8,18 @@ use diesel::prelude::*;
 use super::schema::{deliveries, delivery_packages};
 use super::{DbConnection, DbError};
 
+/// What a package holds, for the caller to record and report.
+#[derive(Clone, Debug)]
+pub struct PackageSummary {
+    pub size: i64,
+    pub total: i64,
+    pub signatures: i64,
+    pub paper: i64,
+    pub with_emails: bool,
+    /// Hex SHA-256 of `manifest.json`: names this package.
+    pub manifest_sha256: String,
+}
+
 /// A package made, as the dashboard lists it (all its columns, in table order).
 #[derive(Clone, Debug, Queryable)]
 pub struct Package {
@@ -27,7 +39,7 @@ pub struct NewPackage<'a> {
     pub petition_id: i32,
     pub organizer_id: Option<i32>,
     pub created_at: NaiveDateTime,
-    pub made: &'a crate::package::Made,
+    pub made: &'a PackageSummary,
 }
 
 pub fn add_package(conn: &mut DbConnection, p: &NewPackage<'_>) -> Result<i32, DbError> {

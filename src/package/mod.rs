@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
+use crate::db::deliveries::PackageSummary;
 use crate::db::petitions::Petition;
 use crate::db::signatures::ExportFilter;
 use crate::db::{self, DbConnection, DbError, log as dblog};
@@ -87,18 +88,6 @@ pub struct ManifestPetition {
     pub log_url: String,
     pub key_url: String,
     pub languages: Vec<String>,
-}
-
-/// What a package holds, for the caller to record and report.
-#[derive(Clone, Debug)]
-pub struct Made {
-    pub size: i64,
-    pub total: i64,
-    pub signatures: i64,
-    pub paper: i64,
-    pub with_emails: bool,
-    /// Hex SHA-256 of `manifest.json`: names this package.
-    pub manifest_sha256: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +180,7 @@ pub fn build<W: Write + Seek>(
     with_emails: bool,
     organizer_id: Option<i32>,
     out: W,
-) -> Result<Made, PackageError> {
+) -> Result<PackageSummary, PackageError> {
     let now = db::now();
     usecases::log::flush(conn, petition.id, site.signer, site.keys)?;
     // Everything below reads one snapshot: the checkpoint, its entries, the signatures and
@@ -210,7 +199,7 @@ fn write<W: Write + Seek>(
     with_emails: bool,
     now: NaiveDateTime,
     out: W,
-) -> Result<Made, PackageError> {
+) -> Result<PackageSummary, PackageError> {
     let checkpoint = dblog::latest(conn, petition.id)?
         .ok_or_else(|| PackageError::Inconsistent("no checkpoint after flushing".into()))?;
     let base = site.base_url.trim_end_matches('/');
@@ -370,7 +359,7 @@ fn write<W: Write + Seek>(
     w.put(files::MANIFEST_SIG, signature.as_bytes())?;
     let manifest_sha256 = hex::encode(Sha256::digest(&manifest_bytes));
     w.zip.finish()?.flush()?;
-    Ok(Made {
+    Ok(PackageSummary {
         size: checkpoint.size,
         total: checkpoint.total,
         signatures,

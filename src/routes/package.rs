@@ -11,7 +11,8 @@ use super::AppState;
 use crate::auth::{self, Session};
 use crate::db;
 use crate::error::AppError;
-use crate::package::{self, Made, PackageError};
+use crate::db::deliveries::PackageSummary;
+use crate::package::{self, PackageError};
 use crate::usecases::{self, deliveries::DeliveryForm};
 
 impl From<PackageError> for AppError {
@@ -53,7 +54,7 @@ pub async fn make(
     let keys = state.keys.clone();
     let pool = state.pool.clone();
     let now = db::now();
-    let (file, made) = web::block(move || -> Result<(std::fs::File, Made), AppError> {
+    let (file, made) = web::block(move || -> Result<(std::fs::File, PackageSummary), AppError> {
         crate::files::private_dir(&dir)?;
         let path = dir.join(format!(
             "package-{}.zip",

@@ -7,14 +7,14 @@ use chrono::NaiveDateTime;
 use super::{UseCaseError, lock_petition};
 use crate::db::deliveries::{NewDelivery, NewPackage};
 use crate::db::{self, DbConnection};
-use crate::package::Made;
+use crate::db::deliveries::PackageSummary;
 
 /// Records a package just made, and audits it.
 pub fn package_made(
     conn: &mut DbConnection,
     organizer_id: Option<i32>,
     petition_id: i32,
-    made: &Made,
+    made: &PackageSummary,
     now: NaiveDateTime,
 ) -> Result<i32, UseCaseError> {
     db::write_tx(conn, |conn| {
