@@ -4,11 +4,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Server, ServiceResponse};
+use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio::sync::Notify;
 use url::Url;
@@ -20,7 +19,7 @@ use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::email::Mailer;
 use crate::email::worker::Worker;
-use crate::error::{AppError, ErrorPage};
+use crate::error::AppError;
 use crate::ratelimit::SignLimiter;
 use crate::routes::{self, AppState};
 
@@ -192,153 +191,154 @@ impl Application {
         let session_key = actix_web::cookie::Key::from(state.keys.session_cookie());
         let session_ttl =
             actix_web::cookie::time::Duration::hours(state.settings.session_max_hours.into());
-        let server =
-            HttpServer::new(move || {
-                let mut headers = DefaultHeaders::new()
-                    .add((header::CONTENT_SECURITY_POLICY, CSP))
-                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                    // Confirmation URLs carry tokens: never leak them to a shared-to site.
-                    .add((header::REFERRER_POLICY, "no-referrer"))
-                    .add(("Cross-Origin-Opener-Policy", "same-origin"))
-                    .add((
-                        "Permissions-Policy",
-                        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-                    ));
-                if hsts {
-                    headers = headers.add((
-                        header::STRICT_TRANSPORT_SECURITY,
-                        "max-age=31536000; includeSubDomains",
-                    ));
-                }
-                let sessions =
-                    SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
-                        // Over HTTPS the `__Host-` prefix: the browser keeps it only if it is
-                        // Secure, for this host alone (no Domain) and the whole site (Path=/),
-                        // so no subdomain or plain-HTTP page can plant or shadow it.
-                        .cookie_name(if hsts {
-                            "__Host-undersigned_session".to_string()
-                        } else {
-                            "undersigned_session".to_string()
-                        })
-                        .cookie_secure(hsts)
-                        .cookie_http_only(true)
-                        .cookie_same_site(actix_web::cookie::SameSite::Strict)
-                        .session_lifecycle(PersistentSession::default().session_ttl(session_ttl))
-                        .build();
-                App::new()
-                    .wrap(sessions)
-                    .wrap(ErrorHandlers::new().default_handler(render_error_page))
-                    .wrap(headers)
-                    .wrap(from_fn(route_rules))
-                    .wrap(from_fn(crate::telemetry::log_requests))
-                    // What is not sent precompressed (cached pages, static files) is compressed
-                    // here, for clients that ask.
-                    .wrap(actix_web::middleware::Compress::default())
-                    .app_data(state.clone())
-                    .app_data(
-                        web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
-                    )
-                    .app_data(
-                        web::FormConfig::default()
-                            // A 50,000-character text in Armenian or Russian, URL-encoded.
-                            .limit(640 * 1024)
-                            .error_handler(|e, _| {
-                                match e {
-                                    actix_web::error::UrlencodedError::Overflow { .. } => {
-                                        AppError::TooLarge
-                                    }
-                                    _ => AppError::BadRequest("error.bad_request.message"),
+        let server = HttpServer::new(move || {
+            let mut headers = DefaultHeaders::new()
+                .add((header::CONTENT_SECURITY_POLICY, CSP))
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                // Confirmation URLs carry tokens: never leak them to a shared-to site.
+                .add((header::REFERRER_POLICY, "no-referrer"))
+                .add(("Cross-Origin-Opener-Policy", "same-origin"))
+                .add((
+                    "Permissions-Policy",
+                    "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+                ));
+            if hsts {
+                headers = headers.add((
+                    header::STRICT_TRANSPORT_SECURITY,
+                    "max-age=31536000; includeSubDomains",
+                ));
+            }
+            let sessions =
+                SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                    // Over HTTPS the `__Host-` prefix: the browser keeps it only if it is
+                    // Secure, for this host alone (no Domain) and the whole site (Path=/),
+                    // so no subdomain or plain-HTTP page can plant or shadow it.
+                    .cookie_name(if hsts {
+                        "__Host-undersigned_session".to_string()
+                    } else {
+                        "undersigned_session".to_string()
+                    })
+                    .cookie_secure(hsts)
+                    .cookie_http_only(true)
+                    .cookie_same_site(actix_web::cookie::SameSite::Strict)
+                    .session_lifecycle(PersistentSession::default().session_ttl(session_ttl))
+                    .build();
+            App::new()
+                .wrap(sessions)
+                .wrap(ErrorHandlers::new().default_handler(routes::middleware::render_error_page))
+                .wrap(headers)
+                .wrap(from_fn(routes::middleware::route_rules))
+                .wrap(from_fn(routes::middleware::log_requests))
+                // What is not sent precompressed (cached pages, static files) is compressed
+                // here, for clients that ask.
+                .wrap(actix_web::middleware::Compress::default())
+                .app_data(state.clone())
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
+                .app_data(
+                    web::FormConfig::default()
+                        // A 50,000-character text in Armenian or Russian, URL-encoded.
+                        .limit(640 * 1024)
+                        .error_handler(|e, _| {
+                            match e {
+                                actix_web::error::UrlencodedError::Overflow { .. } => {
+                                    AppError::TooLarge
                                 }
-                                .into()
-                            }),
-                    )
-                    .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                                _ => AppError::BadRequest("error.bad_request.message"),
+                            }
+                            .into()
+                        }),
+                )
+                .app_data(
+                    web::QueryConfig::default().error_handler(|_, _| {
                         AppError::BadRequest("error.bad_request.message").into()
-                    }))
-                    .service(routes::home::home)
-                    .service(routes::petition::show)
-                    .service(routes::card::card)
-                    .service(routes::share::qr_svg)
-                    .service(routes::share::qr_png)
-                    .service(routes::share::poster)
-                    .service(routes::share::embed)
-                    .service(routes::sign::sign)
-                    .service(routes::sign::sign_page)
-                    .service(routes::sign::signed)
-                    .service(routes::confirm::show)
-                    .service(routes::confirm::confirm)
-                    .service(routes::withdraw::show)
-                    .service(routes::withdraw::withdraw)
-                    .service(routes::withdraw::data)
-                    .service(routes::api::openapi_json)
-                    .service(routes::api::list)
-                    .service(routes::api::detail)
-                    .service(routes::log::log_key)
-                    .service(routes::log::checkpoint)
-                    .service(
-                        web::resource("/api/v1/petitions/{slug}/log/cosignatures")
-                            .app_data(web::PayloadConfig::new(routes::log::MAX_COSIGNED))
-                            .route(web::post().to(routes::log::cosign)),
-                    )
-                    .service(routes::log::summary)
-                    .service(routes::log::entries)
-                    .service(routes::log::inclusion)
-                    .service(routes::log::consistency)
-                    .service(routes::receipt::page)
-                    .service(routes::receipt::api)
-                    .service(routes::health::healthz)
-                    .service(crate::metrics::metrics)
-                    .service(routes::pages::privacy)
-                    .service(routes::pages::set_lang)
-                    .service(routes::auth::login_form)
-                    .service(routes::auth::login)
-                    .service(routes::auth::logout)
-                    .service(routes::reset::request_form)
-                    .service(routes::reset::request)
-                    .service(routes::reset::reset_form)
-                    .service(routes::reset::reset)
-                    .service(routes::auth::setup_form)
-                    .service(routes::auth::setup)
-                    .service(routes::dashboard::dashboard)
-                    .service(routes::editor::new_form)
-                    .service(routes::editor::create)
-                    .service(routes::editor::edit_form)
-                    .service(routes::editor::edit)
-                    .service(routes::editor::set_status)
-                    .service(routes::translations::edit_form)
-                    .service(routes::translations::save)
-                    .service(routes::translations::remove)
-                    .service(routes::manage::show)
-                    .service(routes::manage::export_csv)
-                    .service(routes::manage::export_manifest)
-                    .service(routes::manage::take_snapshot)
-                    .service(routes::package::make)
-                    .service(routes::package::record)
-                    .service(routes::manage::show_snapshot)
-                    .service(routes::paper::add)
-                    .service(routes::images::show)
-                    .service(routes::accounts::logo)
-                    .service(routes::accounts::set_logo)
-                    .service(routes::images::upload)
-                    .service(routes::accounts::list)
-                    .service(routes::accounts::invite)
-                    .service(routes::accounts::sessions_page)
-                    .service(routes::accounts::end_sessions)
-                    .service(routes::accounts::add_to_petition)
-                    .service(routes::updates::post_update)
-                    .service(routes::updates::unsubscribe_form)
-                    .service(routes::updates::unsubscribe)
-                    .service(routes::paper::remove)
-                    .service(routes::delivery::delivery)
-                    .service(routes::moderation::signers)
-                    .service(routes::moderation::act)
-                    .service(routes::moderation::audit)
-                    .service(routes::assets::asset)
-                    .default_service(web::to(routes::pages::not_found))
-            })
-            .listen(listener)?
-            .shutdown_timeout(10)
-            .run();
+                    }),
+                )
+                .service(routes::home::home)
+                .service(routes::petition::show)
+                .service(routes::card::card)
+                .service(routes::share::qr_svg)
+                .service(routes::share::qr_png)
+                .service(routes::share::poster)
+                .service(routes::share::embed)
+                .service(routes::sign::sign)
+                .service(routes::sign::sign_page)
+                .service(routes::sign::signed)
+                .service(routes::confirm::show)
+                .service(routes::confirm::confirm)
+                .service(routes::withdraw::show)
+                .service(routes::withdraw::withdraw)
+                .service(routes::withdraw::data)
+                .service(routes::api::openapi_json)
+                .service(routes::api::list)
+                .service(routes::api::detail)
+                .service(routes::log::log_key)
+                .service(routes::log::checkpoint)
+                .service(
+                    web::resource("/api/v1/petitions/{slug}/log/cosignatures")
+                        .app_data(web::PayloadConfig::new(routes::log::MAX_COSIGNED))
+                        .route(web::post().to(routes::log::cosign)),
+                )
+                .service(routes::log::summary)
+                .service(routes::log::entries)
+                .service(routes::log::inclusion)
+                .service(routes::log::consistency)
+                .service(routes::receipt::page)
+                .service(routes::receipt::api)
+                .service(routes::health::healthz)
+                .service(crate::metrics::metrics)
+                .service(routes::pages::privacy)
+                .service(routes::pages::set_lang)
+                .service(routes::auth::login_form)
+                .service(routes::auth::login)
+                .service(routes::auth::logout)
+                .service(routes::reset::request_form)
+                .service(routes::reset::request)
+                .service(routes::reset::reset_form)
+                .service(routes::reset::reset)
+                .service(routes::auth::setup_form)
+                .service(routes::auth::setup)
+                .service(routes::dashboard::dashboard)
+                .service(routes::editor::new_form)
+                .service(routes::editor::create)
+                .service(routes::editor::edit_form)
+                .service(routes::editor::edit)
+                .service(routes::editor::set_status)
+                .service(routes::translations::edit_form)
+                .service(routes::translations::save)
+                .service(routes::translations::remove)
+                .service(routes::manage::show)
+                .service(routes::manage::export_csv)
+                .service(routes::manage::export_manifest)
+                .service(routes::manage::take_snapshot)
+                .service(routes::package::make)
+                .service(routes::package::record)
+                .service(routes::manage::show_snapshot)
+                .service(routes::paper::add)
+                .service(routes::images::show)
+                .service(routes::accounts::logo)
+                .service(routes::accounts::set_logo)
+                .service(routes::images::upload)
+                .service(routes::accounts::list)
+                .service(routes::accounts::invite)
+                .service(routes::accounts::sessions_page)
+                .service(routes::accounts::end_sessions)
+                .service(routes::accounts::add_to_petition)
+                .service(routes::updates::post_update)
+                .service(routes::updates::unsubscribe_form)
+                .service(routes::updates::unsubscribe)
+                .service(routes::paper::remove)
+                .service(routes::delivery::delivery)
+                .service(routes::moderation::signers)
+                .service(routes::moderation::act)
+                .service(routes::moderation::audit)
+                .service(routes::assets::asset)
+                .default_service(web::to(routes::pages::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
 
         Ok(Application {
             port: addr.port(),
@@ -432,137 +432,4 @@ impl Application {
         pruner.abort();
         result
     }
-}
-
-/// Routes whose pages may show personal data or carry a credential in the URL: organizer
-/// pages, confirmation, withdrawal and receipt links, sign-in, setup, reset and unsubscribe.
-const PRIVATE_PREFIXES: [&str; 7] = [
-    "/dashboard",
-    "/confirm/",
-    "/withdraw/",
-    "/login",
-    "/setup/",
-    "/unsubscribe/",
-    "/logout",
-];
-
-/// The rules each response follows by the route it matched (one lookup of it: paths arrive
-/// percent-encoded, `/%64ashboard` routes to `/dashboard`, so the pattern decides, never the
-/// path; a request no route matched is private). One place instead of headers and calls each
-/// handler must remember, error pages included:
-/// - a private page (organizers', or one with a token or typed data in it) is never kept;
-/// - a public one (`routes::PUBLIC_ROUTES`) may be kept for the refresh interval, varying by
-///   language;
-/// - `X-Frame-Options: DENY` on every response but the widget's (`/petitions/{slug}/embed`,
-///   whose own CSP names who may frame it), for old browsers that read only this header;
-/// - what organizers change shows at once on this instance (others read it within
-///   `public_refresh_ms`): a successful POST under `/dashboard/petitions/{slug}` marks that
-///   petition's public state as changed, one elsewhere in the dashboard (the logo) every one.
-async fn route_rules(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
-    let route = res.request().match_pattern();
-    let route = route.as_deref();
-    let status = res.status();
-    let method = res.request().method().clone();
-    let state = res.request().app_data::<web::Data<AppState>>().cloned();
-
-    let private = match route {
-        Some(route) => {
-            PRIVATE_PREFIXES.iter().any(|p| route.starts_with(p))
-                || route.contains("/receipt/")
-                // A sign form sent back holds what its signer typed.
-                || route == "/petitions/{slug}/sign"
-        }
-        None => true,
-    };
-    let public = route.is_some_and(|r| crate::routes::PUBLIC_ROUTES.contains(&r))
-        && method == actix_web::http::Method::GET
-        && (status.is_success() || status == actix_web::http::StatusCode::NOT_MODIFIED);
-    let framable = status.is_success() && route == Some("/petitions/{slug}/embed");
-    let changed = method == actix_web::http::Method::POST
-        && route.is_some_and(|r| r.starts_with("/dashboard/"))
-        && (status.is_success() || status.is_redirection());
-
-    if changed && let Some(state) = &state {
-        match res.request().match_info().get("slug") {
-            Some(slug) if route.is_some_and(|r| r.starts_with("/dashboard/petitions/{slug}")) => {
-                state.live.changed(slug)
-            }
-            _ => state.live.changed_all(),
-        }
-    }
-    let headers = res.headers_mut();
-    if private {
-        headers.insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-store"),
-        );
-    } else if public {
-        if let Some(state) = &state
-            && !headers.contains_key(header::CACHE_CONTROL)
-            && let Ok(v) = header::HeaderValue::from_str(state.public_cache_control())
-        {
-            headers.insert(header::CACHE_CONTROL, v);
-        }
-        if route.is_some_and(|r| crate::routes::LANGUAGE_ROUTES.contains(&r)) {
-            headers.append(
-                header::VARY,
-                header::HeaderValue::from_static("Accept-Language"),
-            );
-        }
-    } else if status.is_server_error() {
-        // An outage is not to be kept in place of the page.
-        headers.insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-store"),
-        );
-    }
-    if !framable {
-        headers.insert(
-            header::X_FRAME_OPTIONS,
-            header::HeaderValue::from_static("DENY"),
-        );
-    }
-    Ok(res)
-}
-
-/// Renders a translated HTML page for any error response that is not one already.
-fn render_error_page<B: MessageBody>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_html_or_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
-    if is_html_or_json {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let status = res.status();
-    let page = res
-        .response()
-        .extensions()
-        .get::<ErrorPage>()
-        .cloned()
-        .unwrap_or_else(|| AppError::page_for_status(status));
-    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
-    let body = match crate::routes::pages::error_body(res.request(), &page) {
-        Ok(body) => body,
-        Err(e) => {
-            tracing::error!(error = %e, "error page failed to render");
-            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-        }
-    };
-    let (req, _) = res.into_parts();
-    let mut new = HttpResponse::build(status);
-    new.content_type("text/html; charset=utf-8");
-    if let Some(v) = retry_after {
-        new.insert_header((header::RETRY_AFTER, v));
-    }
-    let res: ServiceResponse<EitherBody<B>> =
-        ServiceResponse::new(req, new.body(body)).map_into_right_body();
-    Ok(ErrorHandlerResponse::Response(res))
 }

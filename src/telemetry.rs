@@ -1,11 +1,7 @@
 //! Logging. Request lines name the route pattern, never the path: paths carry confirmation
-//! tokens. Signer emails are masked wherever they must appear.
+//! tokens (`routes::middleware::log_requests`). Signer emails are masked wherever they must
+//! appear.
 
-use std::time::Instant;
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber (`RUST_LOG` overrides the default `info`). With
@@ -38,39 +34,6 @@ pub fn init() {
             .unwrap_or("-");
         tracing::error!(at = %at, message, "bug: a task panicked");
     }));
-}
-
-/// Logs one line per request (method, route pattern, status, duration) and counts it in the
-/// metrics.
-pub async fn log_requests(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "-".to_string());
-    let elapsed = started.elapsed();
-    let status = res.status().as_u16();
-    tracing::info!(
-        http.method = %method,
-        http.route = %route,
-        http.status = status,
-        elapsed_ms = elapsed.as_millis() as u64,
-        "request"
-    );
-    if let Some(state) = res
-        .request()
-        .app_data::<actix_web::web::Data<crate::routes::AppState>>()
-    {
-        state
-            .metrics
-            .request(method.as_str(), route, status, elapsed);
-    }
-    Ok(res)
 }
 
 /// `ana.petrosyan@example.org` → `a***@example.org`, for the rare log line that needs one.

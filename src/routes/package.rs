@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::AppState;
 use crate::auth::{self, Session};
 use crate::db;
-use crate::error::AppError;
 use crate::db::deliveries::PackageSummary;
+use crate::error::AppError;
 use crate::package::{self, PackageError};
 use crate::usecases::{self, deliveries::DeliveryForm};
 
@@ -54,36 +54,38 @@ pub async fn make(
     let keys = state.keys.clone();
     let pool = state.pool.clone();
     let now = db::now();
-    let (file, made) = web::block(move || -> Result<(std::fs::File, PackageSummary), AppError> {
-        crate::files::private_dir(&dir)?;
-        let path = dir.join(format!(
-            "package-{}.zip",
-            crate::domain::ConfirmationToken::generate().as_str()
-        ));
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(anyhow::Error::from)?;
-        std::fs::remove_file(&path).map_err(anyhow::Error::from)?;
-        let mut conn = pool.get().map_err(db::DbError::from)?;
-        let site = package::Site {
-            base_url: &base,
-            signer: &signer,
-            keys: &keys,
-        };
-        let made = package::build(
-            &mut conn,
-            &petition,
-            &site,
-            with_emails,
-            Some(who.id),
-            &mut file,
-        )?;
-        file.seek(SeekFrom::Start(0)).map_err(anyhow::Error::from)?;
-        Ok((file, made))
-    })
+    let (file, made) = web::block(
+        move || -> Result<(std::fs::File, PackageSummary), AppError> {
+            crate::files::private_dir(&dir)?;
+            let path = dir.join(format!(
+                "package-{}.zip",
+                crate::domain::ConfirmationToken::generate().as_str()
+            ));
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(anyhow::Error::from)?;
+            std::fs::remove_file(&path).map_err(anyhow::Error::from)?;
+            let mut conn = pool.get().map_err(db::DbError::from)?;
+            let site = package::Site {
+                base_url: &base,
+                signer: &signer,
+                keys: &keys,
+            };
+            let made = package::build(
+                &mut conn,
+                &petition,
+                &site,
+                with_emails,
+                Some(who.id),
+                &mut file,
+            )?;
+            file.seek(SeekFrom::Start(0)).map_err(anyhow::Error::from)?;
+            Ok((file, made))
+        },
+    )
     .await
     .map_err(|_| AppError::Internal(anyhow::anyhow!("making the package panicked")))??;
     tracing::info!(petition.slug = %slug, organizer.id = who.id, entries = made.size, "delivery package made");

@@ -5,9 +5,9 @@
 use chrono::NaiveDateTime;
 
 use super::{UseCaseError, lock_petition};
+use crate::db::deliveries::PackageSummary;
 use crate::db::deliveries::{NewDelivery, NewPackage};
 use crate::db::{self, DbConnection};
-use crate::db::deliveries::PackageSummary;
 
 /// Records a package just made, and audits it.
 pub fn package_made(
