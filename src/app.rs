@@ -29,7 +29,7 @@ pub struct Application {
     base_url: Url,
     server: Server,
     worker: Worker,
-    sequencer: crate::log::sequencer::Sequencer,
+    sequencer: crate::services::sequencer::Sequencer,
     pool: Pool,
     state: web::Data<AppState>,
     mailer_description: String,
@@ -131,7 +131,7 @@ impl Application {
                 anyhow::bail!("config key `witness_keys`: two witnesses are named {name}");
             }
         }
-        let sequencer = crate::log::sequencer::Sequencer {
+        let sequencer = crate::services::sequencer::Sequencer {
             pool: pool.clone(),
             signer: log.clone(),
             keys: keys.clone(),

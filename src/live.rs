@@ -270,15 +270,16 @@ impl Live {
     /// A page of the site's own (`what` in `lang`), made by `make` at most once per interval
     /// and again at once after a change made here, like a petition's state. While one request
     /// makes it, the others serve the last one; if making it fails, the last one is served.
-    pub async fn site_page<F, Fut>(
+    pub async fn site_page<F, Fut, E>(
         &self,
         what: &'static str,
         lang: Option<Lang>,
         make: F,
-    ) -> Result<Arc<Rendered>, crate::error::AppError>
+    ) -> Result<Arc<Rendered>, E>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Rendered, crate::error::AppError>>,
+        Fut: std::future::Future<Output = Result<Rendered, E>>,
+        E: std::fmt::Display,
     {
         // A few keys (pages × languages), all the site's own: the map stays small.
         let page = self.site.entry((what, lang)).or_default().clone();

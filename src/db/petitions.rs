@@ -30,7 +30,7 @@ pub struct Petition {
     pub last_number: i32,
     /// Signatures gathered on paper, counted in the total but not in `signature_count`.
     pub paper_count: i64,
-    /// Whether its signed log has been started (see `log::sequencer`): from then on every
+    /// Whether its signed log has been started (see `services::sequencer`): from then on every
     /// change to the total is queued as a log event in the transaction that makes it.
     pub log_started: bool,
     /// The log's origin line, fixed when it started.

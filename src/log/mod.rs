@@ -5,7 +5,6 @@ pub mod entry;
 pub mod merkle;
 pub mod note;
 pub mod recount;
-pub mod sequencer;
 pub mod witness;
 
 /// Signs checkpoints for this site: the log key (from the master key) under the site's host.

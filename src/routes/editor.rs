@@ -368,7 +368,7 @@ pub async fn edit(
         usecases::petitions::edit(c, who.id, id, &valid.edit, db::now())
     })
     .await;
-    if let Err(AppError::Conflict(key)) = edited
+    if let Err(usecases::UseCaseError::Refused(key)) = edited
         && let Some((_, field)) = REFUSALS.iter().find(|(k, _)| *k == key)
     {
         return editor.render(f, vec![(field, tr.t(key))], StatusCode::CONFLICT);

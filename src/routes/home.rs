@@ -41,7 +41,7 @@ pub async fn home(
         .live
         .site_page("home", Some(tr.lang), || async {
             let body = render(&state, tr, &req).await?;
-            Ok(crate::live::Rendered::new(
+            Ok::<_, AppError>(crate::live::Rendered::new(
                 "text/html; charset=utf-8",
                 body,
                 chrono::Utc::now(),

@@ -2,3 +2,4 @@
 //! store, and the web layer and the commands use them.
 
 pub mod network;
+pub mod sequencer;

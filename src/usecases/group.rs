@@ -15,7 +15,6 @@ use tokio::sync::oneshot;
 use super::UseCaseError;
 use super::signing::{self, SignOutcome, SignRequest};
 use crate::db::{self, Pool};
-use crate::error::AppError;
 
 /// Most submissions in one transaction: enough to drain a peak, few enough that a batch
 /// commits in milliseconds.
@@ -23,7 +22,7 @@ const MAX_BATCH: usize = 512;
 
 struct Job {
     request: SignRequest,
-    done: oneshot::Sender<Result<SignOutcome, AppError>>,
+    done: oneshot::Sender<Result<SignOutcome, UseCaseError>>,
 }
 
 /// The longest a signer waits for their submission's commit before being asked to retry.
@@ -68,12 +67,12 @@ impl SignWriter {
     }
 
     /// Stores a submission and queues its email, answering once they are committed.
-    pub async fn sign(&self, request: SignRequest) -> Result<SignOutcome, AppError> {
+    pub async fn sign(&self, request: SignRequest) -> Result<SignOutcome, UseCaseError> {
         let (done, answer) = oneshot::channel();
         self.jobs
             .try_send(Job { request, done })
             .map_err(|e| match e {
-                mpsc::TrySendError::Full(_) => AppError::Busy {
+                mpsc::TrySendError::Full(_) => UseCaseError::Busy {
                     retry_after_secs: 2,
                 },
                 mpsc::TrySendError::Disconnected(_) => unavailable("the sign writer stopped"),
@@ -86,7 +85,7 @@ impl SignWriter {
             Ok(answered) => answered.map_err(|_| unavailable("the sign writer stopped"))?,
             Err(_) => {
                 tracing::warn!("a signature waited over 10 s for the sign writer");
-                Err(AppError::Busy {
+                Err(UseCaseError::Busy {
                     retry_after_secs: 5,
                 })
             }
@@ -185,7 +184,7 @@ fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, mut batch: Vec<Jo
             // tried once more alone.
             Err(UseCaseError::Db(_)) => again.push(job),
             other => {
-                let _ = job.done.send(other.map_err(AppError::from));
+                let _ = job.done.send(other);
             }
         }
     }
@@ -193,7 +192,7 @@ fn write(pool: &Pool, held: &mut Option<db::PooledConnection>, mut batch: Vec<Jo
         let outcome = match connection(pool, held) {
             // Still failing alone: a transient error asks the signer to try again (503), a bug
             // is a 500; nothing half-stored either way.
-            Some(conn) => signing::sign(conn, &job.request).map_err(AppError::from),
+            Some(conn) => signing::sign(conn, &job.request),
             None => Err(unavailable("no database connection")),
         };
         let _ = job.done.send(outcome);
@@ -207,8 +206,8 @@ fn retry() -> UseCaseError {
 
 /// The submission was not stored (no connection, the writer stopping, a bug in its batch):
 /// the signer is asked to try again.
-fn unavailable(why: &str) -> AppError {
-    AppError::Unavailable(db::DbError::Other(why.into()))
+fn unavailable(why: &str) -> UseCaseError {
+    UseCaseError::Unavailable(why.into())
 }
 
 #[cfg(test)]
@@ -268,7 +267,7 @@ mod tests {
         petition: i32,
         mailbox: &str,
         panics: bool,
-    ) -> (Job, oneshot::Receiver<Result<SignOutcome, AppError>>) {
+    ) -> (Job, oneshot::Receiver<Result<SignOutcome, UseCaseError>>) {
         let email = |subject: &str| NewEmail {
             recipient: mailbox.to_string(),
             subject: subject.to_string(),
@@ -318,8 +317,8 @@ mod tests {
     }
 
     fn answer(
-        mut rx: oneshot::Receiver<Result<SignOutcome, AppError>>,
-    ) -> Option<Result<SignOutcome, AppError>> {
+        mut rx: oneshot::Receiver<Result<SignOutcome, UseCaseError>>,
+    ) -> Option<Result<SignOutcome, UseCaseError>> {
         rx.try_recv().ok()
     }
 

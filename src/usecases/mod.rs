@@ -36,7 +36,6 @@ use diesel::prelude::*;
 use crate::db::petitions::Petition;
 use crate::db::schema::petitions as petitions_table;
 use crate::db::{self, DbConnection, DbError, Pool};
-use crate::error::AppError;
 
 /// Why a use case did nothing. A refusal rolls its transaction back.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +45,12 @@ pub enum UseCaseError {
     Refused(&'static str),
     #[error("not found")]
     NotFound,
+    /// Too much at once: nothing was done; the person is asked to try again in a moment.
+    #[error("busy: try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
+    /// Nothing was stored, for a reason that passes (the writer stopping, no connection).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -56,23 +61,13 @@ impl From<diesel::result::Error> for UseCaseError {
     }
 }
 
-impl From<UseCaseError> for AppError {
-    fn from(e: UseCaseError) -> AppError {
-        match e {
-            UseCaseError::Refused(key) => AppError::Conflict(key),
-            UseCaseError::NotFound => AppError::NotFound,
-            UseCaseError::Db(e) => e.into(),
-        }
-    }
-}
-
 /// Runs a use case on the blocking pool (see [`db::run`]).
-pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, UseCaseError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, UseCaseError> + Send + 'static,
     T: Send + 'static,
 {
-    Ok(db::run(pool, move |c| Ok(f(c))).await??)
+    db::run(pool, move |c| Ok(f(c))).await?
 }
 
 /// Step 1 of the lock order: locks the petition row (a no-op `UPDATE`, which PostgreSQL

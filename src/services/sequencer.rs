@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::{self, Pool};
+use crate::log::LogSigner;
 use crate::usecases;
-
-use super::LogSigner;
 
 pub struct Sequencer {
     pub pool: Pool,
@@ -35,7 +34,7 @@ impl Sequencer {
     }
 
     /// Takes or renews the lease; `false` while another instance holds it.
-    async fn lease(&self) -> Result<bool, crate::error::AppError> {
+    async fn lease(&self) -> Result<bool, usecases::UseCaseError> {
         let holder = self.holder.clone();
         // The lease outlives a few missed ticks, so a busy holder keeps it.
         let lease = chrono::TimeDelta::from_std(self.interval * 10)
@@ -51,7 +50,7 @@ impl Sequencer {
     /// One round: take the lease, start the logs of new petitions, append what is queued.
     /// One petition's failure is logged and leaves the others' logs going. Returns how many
     /// entries were appended.
-    pub async fn step(&self) -> Result<usize, crate::error::AppError> {
+    pub async fn step(&self) -> Result<usize, usecases::UseCaseError> {
         if !self.lease().await? {
             return Ok(0);
         }
@@ -87,7 +86,7 @@ impl Sequencer {
 
     /// Appends everything queued for one petition, a batch per transaction, renewing the lease
     /// before each (and stopping if another instance has it).
-    async fn sequence_all(&self, id: i32) -> Result<usize, crate::error::AppError> {
+    async fn sequence_all(&self, id: i32) -> Result<usize, usecases::UseCaseError> {
         let mut appended = 0;
         loop {
             let signer = self.signer.clone();
