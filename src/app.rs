@@ -287,7 +287,7 @@ impl Application {
                 .service(routes::receipt::page)
                 .service(routes::receipt::api)
                 .service(routes::health::healthz)
-                .service(crate::metrics::metrics)
+                .service(routes::metrics::metrics)
                 .service(routes::pages::privacy)
                 .service(routes::pages::set_lang)
                 .service(routes::auth::login_form)

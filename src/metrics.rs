@@ -1,21 +1,16 @@
-//! Operations: `GET /metrics` in the Prometheus (OpenMetrics) text format. Requests by route
-//! pattern and status (never by path: paths carry tokens), their latency, signatures signed and
-//! confirmed, how far the outbox and the signed log are behind, and the database pool's use.
-//! Served to loopback, or to anyone with the bearer token `metrics_token`.
+//! Operations: the registry that `GET /metrics` serves (`routes::metrics`) in the Prometheus
+//! (OpenMetrics) text format. Requests by route pattern and status (never by path: paths carry
+//! tokens), their latency, signatures signed and confirmed, how far the outbox and the signed
+//! log are behind, and the database pool's use.
 
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use secrecy::ExposeSecret;
 
-use crate::db;
-use crate::error::AppError;
-use crate::routes::AppState;
+use crate::db::{self, DbError};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -55,6 +50,38 @@ fn latency_buckets() -> Histogram {
 }
 
 impl Metrics {
+    /// The metrics now, in the OpenMetrics text format: the gauges read from the database
+    /// first (what is counted, how far the outbox and the log are behind, the pool's use).
+    pub async fn render(&self, pool: &db::Pool) -> Result<String, DbError> {
+        let (counted, (depth, oldest_email), (pending, oldest_event), stuck) = db::run(pool, |c| {
+            Ok((
+                db::petitions::signatures_counted(c)?,
+                db::outbox::backlog(c)?,
+                (db::log::pending_count(c)?, db::log::oldest_pending(c)?),
+                db::log::stuck(c, db::now())?.len(),
+            ))
+        })
+        .await?;
+        self.confirmed.set(counted);
+        let now = db::now();
+        let age =
+            |t: Option<chrono::NaiveDateTime>| t.map_or(0, |t| (now - t).num_seconds().max(0));
+        let m = self;
+        m.outbox_depth.set(depth);
+        m.outbox_age.set(age(oldest_email));
+        m.log_pending.set(pending);
+        m.log_lag.set(age(oldest_event));
+        m.log_unstarted
+            .set(i64::try_from(stuck).unwrap_or(i64::MAX));
+        let pool = pool.state();
+        m.pool_size.set(i64::from(pool.connections));
+        m.pool_idle.set(i64::from(pool.idle_connections));
+        let mut body = String::new();
+        prometheus_client::encoding::text::encode(&mut body, &m.registry)
+            .map_err(|_| DbError::Other("metrics unwritable".into()))?;
+        Ok(body)
+    }
+
     /// Counts and times one request by its route pattern (`-`: no route matched).
     pub fn request(&self, method: &str, route: String, status: u16, took: std::time::Duration) {
         // Any token is a method to HTTP: only the known ones get a label of their own.
@@ -167,76 +194,4 @@ impl Default for Metrics {
         registry.register("db_pool_idle", "Of those, idle", m.pool_idle.clone());
         Metrics { registry, ..m }
     }
-}
-
-/// Whether `req` may read the metrics: it comes from this machine (the TCP peer, not a
-/// forwarded address), or carries the configured bearer token.
-fn allowed(state: &AppState, req: &HttpRequest) -> bool {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if let (Some(given), Some(expected)) = (token, &state.settings.metrics_token) {
-        return constant_time_eq::constant_time_eq(
-            given.trim().as_bytes(),
-            expected.expose_secret().as_bytes(),
-        );
-    }
-    // Behind a proxy every request comes from this machine: then only the token lets one in.
-    if state.settings.trust_proxy_headers {
-        return false;
-    }
-    let forwarded = [
-        header::FORWARDED.as_str(),
-        "x-forwarded-for",
-        "x-real-ip",
-        state.settings.client_ip_header.as_str(),
-    ]
-    .iter()
-    .any(|h| req.headers().contains_key(*h));
-    !forwarded && req.peer_addr().is_some_and(|a| a.ip().is_loopback())
-}
-
-#[get("/metrics")]
-pub async fn metrics(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    if !allowed(&state, &req) {
-        return Ok(HttpResponse::Unauthorized()
-            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
-            .content_type("text/plain; charset=utf-8")
-            .body("metrics need the bearer token set as metrics_token\n"));
-    }
-    let (counted, (depth, oldest_email), (pending, oldest_event), stuck) =
-        db::run(&state.pool, |c| {
-            Ok((
-                db::petitions::signatures_counted(c)?,
-                db::outbox::backlog(c)?,
-                (db::log::pending_count(c)?, db::log::oldest_pending(c)?),
-                db::log::stuck(c, db::now())?.len(),
-            ))
-        })
-        .await?;
-    state.metrics.confirmed.set(counted);
-    let now = db::now();
-    let age = |t: Option<chrono::NaiveDateTime>| t.map_or(0, |t| (now - t).num_seconds().max(0));
-    let m = &state.metrics;
-    m.outbox_depth.set(depth);
-    m.outbox_age.set(age(oldest_email));
-    m.log_pending.set(pending);
-    m.log_lag.set(age(oldest_event));
-    m.log_unstarted
-        .set(i64::try_from(stuck).unwrap_or(i64::MAX));
-    let pool = state.pool.state();
-    m.pool_size.set(i64::from(pool.connections));
-    m.pool_idle.set(i64::from(pool.idle_connections));
-    let mut body = String::new();
-    prometheus_client::encoding::text::encode(&mut body, &m.registry)
-        .map_err(|_| AppError::Unavailable(db::DbError::Other("metrics unwritable".into())))?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body))
 }

@@ -16,6 +16,7 @@ pub mod images;
 pub mod lang;
 pub mod log;
 pub mod manage;
+pub mod metrics;
 pub mod middleware;
 pub mod moderation;
 pub mod package;
