@@ -224,11 +224,24 @@ async fn a_log_that_cannot_start_is_shown_on_the_dashboard_and_in_the_metrics() 
     let signed_in =
         crate::organizers::login(&app, "org@example.org", "a long enough password").await;
     assert_eq!(signed_in.status().as_u16(), 303, "signed in");
-    let page = app.text("/dashboard").await;
-    assert!(
-        page.contains("role=\"alert\">The signed log of “Petition p-stuck” cannot start"),
-        "{page}"
-    );
+    // A dashboard that could not be read this moment (a busy database under the whole suite
+    // answers 503) is asked again, within a deadline.
+    let alert = "role=\"alert\">The signed log of “Petition p-stuck” cannot start";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let res = app.get("/dashboard").await;
+        let status = res.status().as_u16();
+        let page = res.text().await.unwrap();
+        if page.contains(alert) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{status}, stuck logs {}: {page}",
+            app.metric("undersigned_log_unstarted").await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]
