@@ -9,7 +9,7 @@ use super::schema::{deliveries, delivery_packages};
 use super::{DbConnection, DbError};
 
 /// What a package holds, for the caller to record and report.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Queryable)]
 pub struct PackageSummary {
     pub size: i64,
     pub total: i64,
@@ -20,19 +20,34 @@ pub struct PackageSummary {
     pub manifest_sha256: String,
 }
 
-/// A package made, as the dashboard lists it (all its columns, in table order).
+/// A package made, as the dashboard lists it.
 #[derive(Clone, Debug, Queryable)]
 pub struct Package {
     pub id: i32,
     pub petition_id: i32,
     pub organizer_id: Option<i32>,
     pub created_at: NaiveDateTime,
-    pub size: i64,
-    pub total: i64,
-    pub signatures: i64,
-    pub paper: i64,
-    pub with_emails: bool,
-    pub manifest_sha256: String,
+    pub made: PackageSummary,
+}
+
+/// The columns of a [`Package`], in its order.
+macro_rules! package_columns {
+    () => {
+        (
+            delivery_packages::id,
+            delivery_packages::petition_id,
+            delivery_packages::organizer_id,
+            delivery_packages::created_at,
+            (
+                delivery_packages::size,
+                delivery_packages::total,
+                delivery_packages::signatures,
+                delivery_packages::paper,
+                delivery_packages::with_emails,
+                delivery_packages::manifest_sha256,
+            ),
+        )
+    };
 }
 
 pub struct NewPackage<'a> {
@@ -65,6 +80,7 @@ pub fn packages(conn: &mut DbConnection, petition_id: i32) -> Result<Vec<Package
         .filter(delivery_packages::petition_id.eq(petition_id))
         .order(delivery_packages::id.desc())
         .limit(50)
+        .select(package_columns!())
         .load(conn)?)
 }
 
@@ -77,6 +93,7 @@ pub fn package(
     Ok(delivery_packages::table
         .filter(delivery_packages::petition_id.eq(petition_id))
         .filter(delivery_packages::id.eq(id))
+        .select(package_columns!())
         .first(conn)
         .optional()?)
 }

@@ -64,29 +64,24 @@ impl ConfirmForm {
         if self.edited.is_empty() {
             return Ok(None);
         }
-        let name = crate::domain::SignerName::parse(&self.name).map_err(|e| match e {
-            crate::domain::TextError::Missing => "error.name.missing",
-            crate::domain::TextError::TooLong => "error.name.too_long",
-            crate::domain::TextError::ControlCharacters => "error.name.control",
-        })?;
+        let text_error = super::sign::text_error_key;
+        let name =
+            crate::domain::SignerName::parse(&self.name).map_err(|e| text_error("name", e))?;
         let country = Country::parse(&self.country).map_err(|_| "error.country.invalid")?;
         let display =
             crate::domain::NameDisplay::parse(&self.display).ok_or("error.display.invalid")?;
-        let comment = crate::domain::Comment::parse(&self.comment).map_err(|e| match e {
-            crate::domain::TextError::ControlCharacters => "error.comment.control",
-            _ => "error.comment.too_long",
-        })?;
-        let postcode =
-            crate::domain::Postcode::parse(&self.postcode).map_err(|_| "error.postcode.invalid")?;
-        let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        let comment =
+            crate::domain::Comment::parse(&self.comment).map_err(|e| text_error("comment", e))?;
+        let postcode = crate::domain::Postcode::parse(&self.postcode)
+            .map_err(|e| text_error("postcode", e))?;
         Ok(Some(usecases::signing::Corrections {
             postcode: postcode.map(|p| p.as_str().to_string()),
             name: name.as_str().to_string(),
             country: country.code().to_string(),
             display: display.as_str().to_string(),
-            comment_public: on(&self.comment_public) && comment.is_some(),
+            comment_public: super::sign::checked(&self.comment_public) && comment.is_some(),
             comment: comment.map(|c| c.as_str().to_string()),
-            wants_updates: on(&self.updates),
+            wants_updates: super::sign::checked(&self.updates),
         }))
     }
 }

@@ -150,13 +150,13 @@ pub async fn show(
             (
                 k.id,
                 tr.datetime(k.created_at),
-                tr.number(k.total),
-                tr.t(if k.with_emails {
+                tr.number(k.made.total),
+                tr.t(if k.made.with_emails {
                     "package.yes"
                 } else {
                     "package.no"
                 }),
-                k.manifest_sha256,
+                k.made.manifest_sha256,
             )
         })
         .collect();

@@ -258,6 +258,19 @@ struct ValidSignature {
     display: NameDisplay,
 }
 
+/// The message of a signer's text field (`name`, `comment`, `postcode`) that did not parse:
+/// the sign form's and the confirm form's.
+pub(super) fn text_error_key(field: &str, e: TextError) -> &'static str {
+    match (field, e) {
+        ("name", TextError::Missing) => "error.name.missing",
+        ("name", TextError::TooLong) => "error.name.too_long",
+        ("name", TextError::ControlCharacters) => "error.name.control",
+        ("comment", TextError::ControlCharacters) => "error.comment.control",
+        ("comment", _) => "error.comment.too_long",
+        _ => "error.postcode.invalid",
+    }
+}
+
 fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
     let mut errors: Vec<(&'static str, &'static str)> = Vec::new();
     if let Err(e) = form.validate() {
@@ -273,17 +286,7 @@ fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
             errors.push(key);
         }
     }
-    let text_error = |field: &'static str, e: TextError| -> (&'static str, &'static str) {
-        let key = match (field, e) {
-            ("name", TextError::Missing) => "error.name.missing",
-            ("name", TextError::TooLong) => "error.name.too_long",
-            ("name", TextError::ControlCharacters) => "error.name.control",
-            ("comment", TextError::ControlCharacters) => "error.comment.control",
-            ("comment", _) => "error.comment.too_long",
-            _ => "error.postcode.invalid",
-        };
-        (field, key)
-    };
+    let text_error = |field: &'static str, e: TextError| (field, text_error_key(field, e));
     let has = |errors: &Vec<(&str, &str)>, f: &str| errors.iter().any(|(x, _)| *x == f);
     let name = SignerName::parse(&form.name)
         .map_err(|e| text_error("name", e))
@@ -386,7 +389,7 @@ impl<T> OkOrPush<T> for Result<T, (&'static str, &'static str)> {
 }
 
 /// A checkbox counts as ticked only when it sent a value (browsers send `on` or its `value`).
-fn checked(field: &Option<String>) -> bool {
+pub(super) fn checked(field: &Option<String>) -> bool {
     field.as_deref().is_some_and(|v| !v.trim().is_empty())
 }
 

@@ -72,7 +72,7 @@ pub fn record(
         if form.delivered_on.date() < package.created_at.date() {
             return Err(UseCaseError::Refused("deliveries.before_package"));
         }
-        let checkpoint = db::log::checkpoint_at(conn, petition_id, package.size)?
+        let checkpoint = db::log::checkpoint_at(conn, petition_id, package.made.size)?
             .ok_or(UseCaseError::NotFound)?
             .note;
         let id = db::deliveries::add_delivery(
@@ -83,8 +83,8 @@ pub fn record(
                 organizer_id,
                 recipient: &form.recipient,
                 delivered_on: form.delivered_on,
-                size: package.size,
-                total: package.total,
+                size: package.made.size,
+                total: package.made.total,
                 checkpoint: &checkpoint,
                 created_at: now,
             },
@@ -97,7 +97,7 @@ pub fn record(
             &format!(
                 "delivery {id}: package {} ({} signatures) to {:?} on {}",
                 package.id,
-                package.total,
+                package.made.total,
                 form.recipient,
                 form.delivered_on.format("%Y-%m-%d")
             ),

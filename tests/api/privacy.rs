@@ -413,8 +413,6 @@ async fn first_job_due(app: &TestApp) {
 
 #[tokio::test]
 async fn a_rotation_reseals_a_queued_email_and_its_link_and_a_stale_instance_stops_sealing() {
-    const OLD: &str = "the master key before the rotation, 32+";
-    const NEW: &str = "the master key after the rotation, also 32+";
     // Nothing listens here: the confirmation email stays queued.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_port = dead.local_addr().unwrap().port();
@@ -437,12 +435,7 @@ async fn a_rotation_reseals_a_queued_email_and_its_link_and_a_stale_instance_sto
     assert_eq!(attempts, 1);
 
     // The operator rotates the key while the email waits.
-    command_on(
-        &before,
-        &["rotate-key"],
-        NEW,
-        &[("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD)],
-    );
+    rotate_old_to_new(&before);
 
     // An instance left running with the old key seals and hashes nothing more: its mailbox
     // hash would not find the signer again, nor would the rotated site open what it sealed.
@@ -576,10 +569,22 @@ fn command_on(app: &TestApp, args: &[&str], key: &str, env: &[(&str, &str)]) {
     );
 }
 
+/// The master keys before and after the rotations the tests make.
+const OLD: &str = "the master key before the rotation, 32+";
+const NEW: &str = "the master key after the rotation, also 32+";
+
+/// The operator's `undersigned rotate-key` from the key `OLD` to `NEW` on `app`'s database.
+fn rotate_old_to_new(app: &TestApp) {
+    command_on(
+        app,
+        &["rotate-key"],
+        NEW,
+        &[("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD)],
+    );
+}
+
 #[tokio::test]
 async fn after_retention_and_a_key_rotation_one_mailbox_still_counts_once() {
-    const OLD: &str = "the master key before the rotation, 32+";
-    const NEW: &str = "the master key after the rotation, also 32+";
     let before = spawn_app_with(Mail::Memory, &[("secret_key", OLD)]).await;
     let pid = before.create_petition("p-once", &[100]).await;
     before.sign("p-once", &[("email", EMAIL)]).await;
@@ -598,12 +603,7 @@ async fn after_retention_and_a_key_rotation_one_mailbox_still_counts_once() {
     before
         .set_status(pid, undersigned::domain::PetitionStatus::Open)
         .await;
-    command_on(
-        &before,
-        &["rotate-key"],
-        NEW,
-        &[("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD)],
-    );
+    rotate_old_to_new(&before);
 
     // The same mailbox signs again on the rotated site, and confirms whatever it is sent.
     let after = spawn_app_on(before.db.clone(), Mail::Memory, &[("secret_key", NEW)]).await;
@@ -641,8 +641,6 @@ async fn confirm_every_link(app: &TestApp) {
 /// hashes were made with, as its rows show, so one mailbox still counts once.
 #[tokio::test]
 async fn a_rotation_of_a_database_without_a_stored_index_key_keeps_the_key_its_hashes_use() {
-    const OLD: &str = "the master key before the rotation, 32+";
-    const NEW: &str = "the master key after the rotation, also 32+";
     let before = spawn_app_with(Mail::Memory, &[("secret_key", NEW)]).await;
     before.create_petition("p-again", &[100]).await;
     before.sign("p-again", &[("email", EMAIL)]).await;
@@ -658,12 +656,7 @@ async fn a_rotation_of_a_database_without_a_stored_index_key_keeps_the_key_its_h
     })
     .await
     .unwrap();
-    command_on(
-        &before,
-        &["rotate-key"],
-        NEW,
-        &[("UNDERSIGNED_PREVIOUS_SECRET_KEY", OLD)],
-    );
+    rotate_old_to_new(&before);
 
     let after = spawn_app_on(before.db.clone(), Mail::Memory, &[("secret_key", NEW)]).await;
     after.sign("p-again", &[("email", EMAIL)]).await;
