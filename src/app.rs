@@ -159,10 +159,10 @@ impl Application {
             limiter: SignLimiter::new(settings.sign_rate_per_minute, settings.sign_rate_per_hour),
             login_limiter: crate::ratelimit::LoginLimiter::default(),
             reset_limiter: crate::ratelimit::LoginLimiter::default(),
-            hasher: crate::auth::password::Hasher::new(
+            hasher: crate::services::password::Hasher::new(
                 settings
                     .password_hash_concurrency
-                    .map_or_else(crate::auth::password::Hasher::default_permits, |n| {
+                    .map_or_else(crate::services::password::Hasher::default_permits, |n| {
                         n as usize
                     }),
             ),

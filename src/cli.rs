@@ -529,17 +529,17 @@ fn add_organizer(
         rpassword::prompt_password("Password for the new organizer: ")
             .context("cannot read a password from the terminal; use --password-stdin")?
     };
-    let password = crate::auth::password::Password::parse(&typed).map_err(|key| match key {
+    let password = crate::services::password::Password::parse(&typed).map_err(|key| match key {
         "password.common" => anyhow::anyhow!(
             "this password is among those crackers try first (a common or leaked password, a \
              word, a name, a keyboard pattern or a date): choose a passphrase of several words"
         ),
         _ => anyhow::anyhow!(
             "the password must be {} to 1024 characters",
-            crate::auth::password::Password::MIN_CHARS
+            crate::services::password::Password::MIN_CHARS
         ),
     })?;
-    let hash = crate::auth::password::hash(&password)
+    let hash = crate::services::password::hash(&password)
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
     let mut conn = open(settings)?;
     let id = db::organizers::create(

@@ -48,7 +48,8 @@ pub struct Settings {
     /// Take the client address from `client_ip_header` (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
     /// The one header the trusted proxy sets: its last address is the client's.
-    pub client_ip_header: actix_web::http::header::HeaderName,
+    /// Lower-cased, and a valid HTTP header name.
+    pub client_ip_header: String,
     /// First retry delay of a failed email; doubles with every attempt, capped at one hour.
     pub email_retry_base_ms: u64,
     /// How often the email worker looks for due jobs when nothing wakes it.
@@ -335,11 +336,9 @@ impl Settings {
             )?,
             trust_proxy_headers: raw.trust_proxy_headers.unwrap_or(false),
             client_ip_header: match raw.client_ip_header {
-                None => actix_web::http::header::X_FORWARDED_FOR,
-                Some(name) => name
-                    .trim()
-                    .parse()
-                    .map_err(|_| invalid("client_ip_header", "must be an HTTP header name"))?,
+                None => "x-forwarded-for".to_string(),
+                Some(name) => header_name(&name)
+                    .ok_or_else(|| invalid("client_ip_header", "must be an HTTP header name"))?,
             },
             email_retry_base_ms: raw.email_retry_base_ms.unwrap_or(10_000).max(10),
             email_poll_ms: raw.email_poll_ms.unwrap_or(2_000).max(10),
@@ -479,6 +478,13 @@ fn raw_from_env(env: &BTreeMap<String, String>) -> Result<RawSettings, ConfigErr
         .map_err(|e: toml::de::Error| ConfigError::Env(e.message().replace('`', "")))
 }
 
+/// `name` as an HTTP header name (RFC 9110 `token`), lower-cased; `None` if it is not one.
+fn header_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    (!name.is_empty() && name.bytes().all(tchar)).then(|| name.to_ascii_lowercase())
+}
+
 /// Which database a URL names; chosen from the scheme, never by trial.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -592,5 +598,14 @@ mod tests {
         ));
         assert!(Backend::from_url("mysql://x").is_err());
         assert!(Backend::from_url("./plain/path.db").is_err());
+    }
+
+    #[test]
+    fn a_client_ip_header_is_a_header_name_lower_cased() {
+        assert_eq!(super::header_name(" X-Real-IP "), Some("x-real-ip".into()));
+        assert_eq!(super::header_name("Forwarded"), Some("forwarded".into()));
+        for bad in ["", "X Real IP", "x:y", "Имя"] {
+            assert_eq!(super::header_name(bad), None, "{bad}");
+        }
     }
 }

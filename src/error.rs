@@ -176,3 +176,15 @@ impl From<crate::usecases::UseCaseError> for AppError {
         }
     }
 }
+
+impl From<crate::services::password::HashError> for AppError {
+    fn from(e: crate::services::password::HashError) -> AppError {
+        use crate::services::password::HashError;
+        match e {
+            HashError::Busy => AppError::Busy {
+                retry_after_secs: 5,
+            },
+            HashError::Failed(why) => AppError::Internal(anyhow::anyhow!(why)),
+        }
+    }
+}

@@ -8,8 +8,6 @@
 //! a password reset deletes every session of that organizer, and a session expires after
 //! `session_max_hours` or `session_idle_minutes` without use, whatever the browser keeps.
 
-pub mod password;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -8,7 +8,8 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
-use crate::auth::{self, password};
+use crate::auth;
+use crate::services::password;
 use crate::db::{self, organizers, sessions};
 use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
 use crate::email::messages::ResetEmail;

@@ -6,7 +6,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html, pages};
-use crate::auth::{self, Session, password};
+use crate::auth::{self, Session};
+use crate::services::password;
 use crate::db::{self, organizers};
 use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
 use crate::error::AppError;

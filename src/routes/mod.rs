@@ -82,7 +82,7 @@ pub struct AppState {
     /// Password reset requests: a limiter of their own, so they cannot lock anyone out.
     pub reset_limiter: crate::ratelimit::LoginLimiter,
     /// Password hashing, a bounded number at once.
-    pub hasher: crate::auth::password::Hasher,
+    pub hasher: crate::services::password::Hasher,
     /// Wakes the email worker when a job is queued.
     pub wake_mailer: Arc<Notify>,
     /// One key per purpose, derived from the master key.
@@ -139,7 +139,7 @@ impl AppState {
                 .last()
                 .and_then(|v| v.as_bytes().rsplit(|&b| b == b',').next())
                 .and_then(|b| std::str::from_utf8(b).ok());
-            let ip = if name == actix_web::http::header::FORWARDED {
+            let ip = if name == actix_web::http::header::FORWARDED.as_str() {
                 last.and_then(forwarded_for)
             } else {
                 last.and_then(parse_ip)

@@ -9,7 +9,8 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html, pages};
-use crate::auth::{self, password};
+use crate::auth;
+use crate::services::password;
 use crate::db::{self, organizers};
 use crate::domain::ConfirmationToken;
 use crate::email::messages::ResetEmail;

@@ -2,4 +2,5 @@
 //! store, and the web layer and the commands use them.
 
 pub mod network;
+pub mod password;
 pub mod sequencer;

@@ -84,6 +84,17 @@ pub struct Hasher {
     permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
+/// Why a password was not hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// No turn within [`Hasher::WAIT`]: the person is asked to try again in a moment.
+    #[error("every password hashing turn is taken")]
+    Busy,
+    /// A bug or a broken runtime.
+    #[error("hashing: {0}")]
+    Failed(String),
+}
+
 impl Hasher {
     /// How long a request waits for a turn before it is told the server is busy.
     pub const WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -103,28 +114,26 @@ impl Hasher {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, crate::error::AppError> {
+    ) -> Result<T, HashError> {
         let turn = tokio::time::timeout(Self::WAIT, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| crate::error::AppError::Busy {
-                retry_after_secs: 5,
-            })?
-            .map_err(|e| crate::error::AppError::Internal(e.into()))?;
+            .map_err(|_| HashError::Busy)?
+            .map_err(|e| HashError::Failed(e.to_string()))?;
         // The permit goes with the work: a request dropped mid-hash frees it only when the
         // hash is done, so the bound holds whatever happens to the request.
-        actix_web::web::block(move || {
+        tokio::task::spawn_blocking(move || {
             let _turn = turn;
             work()
         })
         .await
-        .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("hashing: {e}")))
+        .map_err(|e| HashError::Failed(e.to_string()))
     }
 
     /// [`hash`], bounded.
-    pub async fn hash(&self, password: Password) -> Result<String, crate::error::AppError> {
+    pub async fn hash(&self, password: Password) -> Result<String, HashError> {
         self.run(move || hash(&password))
             .await?
-            .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("hashing: {e}")))
+            .map_err(|e| HashError::Failed(e.to_string()))
     }
 
     /// [`verify`], bounded; an absent hash is checked against [`DUMMY_HASH`] so that an unknown
@@ -133,7 +142,7 @@ impl Hasher {
         &self,
         password: String,
         phc: Option<String>,
-    ) -> Result<bool, crate::error::AppError> {
+    ) -> Result<bool, HashError> {
         self.run(move || match phc {
             Some(phc) => verify(&password, &phc),
             None => {
