@@ -19,8 +19,8 @@ use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::email::Mailer;
 use crate::email::worker::Worker;
-use crate::error::AppError;
 use crate::ratelimit::SignLimiter;
+use crate::routes::error::AppError;
 use crate::routes::{self, AppState};
 
 /// A built, bound, not yet running application.
@@ -290,15 +290,15 @@ impl Application {
                 .service(routes::metrics::metrics)
                 .service(routes::pages::privacy)
                 .service(routes::pages::set_lang)
-                .service(routes::auth::login_form)
-                .service(routes::auth::login)
-                .service(routes::auth::logout)
+                .service(routes::sign_in::login_form)
+                .service(routes::sign_in::login)
+                .service(routes::sign_in::logout)
                 .service(routes::reset::request_form)
                 .service(routes::reset::request)
                 .service(routes::reset::reset_form)
                 .service(routes::reset::reset)
-                .service(routes::auth::setup_form)
-                .service(routes::auth::setup)
+                .service(routes::sign_in::setup_form)
+                .service(routes::sign_in::setup)
                 .service(routes::dashboard::dashboard)
                 .service(routes::editor::new_form)
                 .service(routes::editor::create)

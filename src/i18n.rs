@@ -1,7 +1,7 @@
 //! Languages and translated text. Every user-visible string goes through [`Tr`].
 //!
 //! Translations live in `locales/*.yml` and are compiled in by `rust-i18n`. Which language a
-//! request asks for is the web layer's (`routes::lang`).
+//! request asks for is the web layer's (`routes::extract::lang`).
 
 /// The languages the interface is translated into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

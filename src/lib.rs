@@ -3,7 +3,6 @@
 rust_i18n::i18n!("locales", fallback = "en");
 
 pub mod app;
-pub mod auth;
 pub mod card;
 pub mod cli;
 pub mod config;
@@ -11,7 +10,6 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod email;
-pub mod error;
 pub mod export;
 pub mod files;
 pub mod i18n;

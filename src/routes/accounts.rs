@@ -1,6 +1,6 @@
 //! Admins manage organizer accounts; organizers add colleagues to their petitions.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -8,13 +8,13 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
-use crate::auth;
-use crate::services::password;
 use crate::db::{self, organizers, sessions};
 use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
 use crate::email::messages::ResetEmail;
-use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
+use crate::routes::extract::auth;
+use crate::services::password;
 
 /// How long an invitation link works.
 const INVITE_HOURS: i64 = 72;
@@ -275,7 +275,7 @@ pub async fn end_sessions(
     state: web::Data<AppState>,
     session: Session,
     id: web::Path<i32>,
-    form: web::Form<super::auth::CsrfForm>,
+    form: web::Form<super::sign_in::CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     auth::check_csrf(&session, &form.csrf_token)?;
     let me = admin(&state, &session).await?;

@@ -345,7 +345,7 @@ pub async fn detail(
     };
     let snapshot = match state.petition(&slug).await {
         Ok(s) => s,
-        Err(crate::error::AppError::NotFound) => {
+        Err(crate::routes::error::AppError::NotFound) => {
             return api_error(
                 actix_web::http::StatusCode::NOT_FOUND,
                 "no petition with this slug",

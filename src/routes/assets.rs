@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use rust_embed::RustEmbed;
 
-use crate::error::AppError;
 use crate::live::Rendered;
+use crate::routes::error::AppError;
 
 #[derive(RustEmbed)]
 #[folder = "static/"]

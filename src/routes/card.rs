@@ -5,8 +5,8 @@ use actix_web::{HttpResponse, get, web};
 
 use super::AppState;
 use crate::db;
-use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
 
 /// What a card was drawn from: it is drawn again when any of this changes.
 #[derive(Clone, Debug, PartialEq, Eq)]

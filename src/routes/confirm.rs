@@ -7,8 +7,8 @@ use askama::Template;
 use super::{AppState, Layout, html, pages};
 use crate::db;
 use crate::domain::{ConfirmationToken, Country};
-use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
+use crate::routes::error::AppError;
 use crate::usecases::{self, signing::LinkState};
 
 /// What the button will confirm, shown before anything is: the link may carry someone else's

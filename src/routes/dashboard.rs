@@ -1,15 +1,15 @@
 //! The organizer dashboard: the petitions an organizer manages, with their progress.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
 use super::{AppState, Layout, html};
-use crate::auth;
 use crate::db::{self, organizers};
-use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
+use crate::routes::extract::auth;
 
 struct Row {
     slug: String,

@@ -2,7 +2,7 @@
 //! as PDF): a cover with the petition, its addressees, the count by country and the period, then
 //! the numbered list of signers. Streamed, so a list of any length keeps memory flat.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
@@ -11,8 +11,8 @@ use super::{AppState, Layout};
 use crate::db::signatures::ExportFilter;
 use crate::db::{self, organizers};
 use crate::domain::Country;
-use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
 
 #[derive(Template)]
 #[template(path = "delivery_cover.html")]

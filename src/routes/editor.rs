@@ -1,7 +1,7 @@
 //! Writing petitions from the dashboard: create, edit (with a Markdown preview that needs no
 //! JavaScript), close and reopen.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -9,11 +9,11 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
-use crate::auth;
 use crate::db::{self, organizers, petitions};
 use crate::domain::{GoalLadder, PetitionStatus, PetitionText, Slug};
-use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
+use crate::routes::error::AppError;
+use crate::routes::extract::auth;
 use crate::usecases;
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -5,8 +5,8 @@ use askama::Template;
 use super::petition::Progress;
 use super::{AppState, Layout, html};
 use crate::db;
-use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
 
 struct Card {
     slug: String,

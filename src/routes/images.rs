@@ -1,14 +1,14 @@
 //! A petition's image: uploaded by its organizers, served to everyone.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, get, post, web};
 use futures_util::StreamExt;
 
 use super::AppState;
-use crate::auth;
 use crate::db;
-use crate::error::AppError;
+use crate::routes::error::AppError;
+use crate::routes::extract::auth;
 
 /// The largest image accepted: a phone photo, resized, fits easily.
 pub const MAX_IMAGE: usize = 2 * 1024 * 1024;

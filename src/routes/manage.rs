@@ -2,7 +2,7 @@
 //! export. Every route checks that the signed-in organizer may manage the petition; one who may
 //! not gets the same 404 as for a petition that does not exist.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -11,14 +11,14 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
-use crate::auth;
 use crate::db::signatures::ExportFilter;
 use crate::db::snapshots::Snapshot;
 use crate::db::{self, petitions::PetitionView};
 use crate::domain::Country;
-use crate::error::AppError;
 use crate::export;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
+use crate::routes::extract::auth;
 
 /// Days the chart shows.
 const CHART_DAYS: i64 = 30;

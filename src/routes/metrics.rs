@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use secrecy::ExposeSecret;
 
 use super::AppState;
-use crate::error::AppError;
+use crate::routes::error::AppError;
 
 /// Whether `req` may read the metrics: it comes from this machine (the TCP peer, not a
 /// forwarded address), or carries the configured bearer token.

@@ -10,7 +10,7 @@ use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{HttpResponse, web};
 
 use super::AppState;
-use crate::error::{AppError, ErrorPage};
+use crate::routes::error::{AppError, ErrorPage};
 
 /// Logs one line per request (method, route pattern, status, duration) and counts it in the
 /// metrics.

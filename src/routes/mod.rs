@@ -4,16 +4,16 @@
 pub mod accounts;
 pub mod api;
 pub mod assets;
-pub mod auth;
 pub mod card;
 pub mod confirm;
 pub mod dashboard;
 pub mod delivery;
 pub mod editor;
+pub mod error;
+pub mod extract;
 pub mod health;
 pub mod home;
 pub mod images;
-pub mod lang;
 pub mod log;
 pub mod manage;
 pub mod metrics;
@@ -27,6 +27,7 @@ pub mod receipt;
 pub mod reset;
 pub mod share;
 pub mod sign;
+pub mod sign_in;
 pub mod translations;
 pub mod updates;
 pub mod withdraw;
@@ -40,9 +41,9 @@ use url::Url;
 
 use crate::config::Settings;
 use crate::db::Pool;
-use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
 use crate::ratelimit::SignLimiter;
+use crate::routes::error::AppError;
 
 /// Routes whose answer is the same for everyone who asks in one language (`?lang=` or
 /// `Accept-Language`, never a cookie): proxies and browsers may keep them for the refresh
@@ -291,7 +292,7 @@ pub fn delivery_line(tr: &crate::i18n::Tr, d: &crate::db::deliveries::Delivery) 
 
 pub async fn managed_petition(
     state: &AppState,
-    session: &crate::auth::Session,
+    session: &crate::routes::extract::auth::Session,
     slug: String,
 ) -> Result<
     (
@@ -301,7 +302,7 @@ pub async fn managed_petition(
     AppError,
 > {
     use crate::db::{self, organizers};
-    let id = crate::auth::organizer_id(session)
+    let id = crate::routes::extract::auth::organizer_id(session)
         .await?
         .ok_or(AppError::LoginRequired)?;
     db::run(&state.pool, move |c| {

@@ -1,19 +1,19 @@
 //! Moderation: the searchable signer list, invalidating and restoring signatures (one or a batch
 //! by email domain, time window or network), and the audit log for admins.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
-use crate::auth;
 use crate::db::moderation::{self, Criteria, PAGE_SIZE};
 use crate::db::{self, organizers};
 use crate::domain::{Country, SignatureStatus, SignerEmail};
-use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
+use crate::routes::extract::auth;
 use crate::usecases::{
     self,
     moderation::{Action, Selection},

@@ -8,11 +8,11 @@ use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 
 use super::AppState;
-use crate::auth::{self, Session};
 use crate::db;
 use crate::db::deliveries::PackageSummary;
-use crate::error::AppError;
 use crate::package::{self, PackageError};
+use crate::routes::error::AppError;
+use crate::routes::extract::auth::{self, Session};
 use crate::usecases::{self, deliveries::DeliveryForm};
 
 impl From<PackageError> for AppError {

@@ -4,8 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
 use super::{Layout, html};
-use crate::error::{AppError, ErrorPage};
 use crate::i18n::{LANG_COOKIE, Lang, Tr};
+use crate::routes::error::{AppError, ErrorPage};
 
 /// A page of a heading, paragraphs and links: errors, notices, the privacy notice.
 #[derive(Template)]
@@ -35,7 +35,7 @@ pub fn message(
 
 /// The HTML body of an error page (used by the error-page middleware).
 pub fn error_body(req: &HttpRequest, page: &ErrorPage) -> Result<String, askama::Error> {
-    let tr = Tr::new(super::lang::of_request(req));
+    let tr = Tr::new(super::extract::lang::of_request(req));
     MessagePage {
         l: Layout::new(tr, tr.t(page.title_key), req),
         paragraphs: vec![tr.t(page.message_key)],

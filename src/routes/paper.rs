@@ -1,14 +1,14 @@
 //! Adding and removing paper signatures gathered at events.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_web::{HttpResponse, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::AppState;
-use crate::auth;
 use crate::db;
-use crate::error::AppError;
+use crate::routes::error::AppError;
+use crate::routes::extract::auth;
 use crate::usecases;
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,7 +79,7 @@ pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, i32)>,
     session: Session,
-    form: web::Form<super::auth::CsrfForm>,
+    form: web::Form<super::sign_in::CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     auth::check_csrf(&session, &form.csrf_token)?;
     let (slug, batch) = path.into_inner();

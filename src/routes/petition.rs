@@ -8,9 +8,9 @@ use crate::db::{
     petitions::{PetitionView, TextVersion},
 };
 use crate::domain::{Country, GoalLadder};
-use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
 use crate::live::Snapshot;
+use crate::routes::error::AppError;
 
 /// How many targets show before "and N others".
 const TARGETS_SHOWN: usize = 3;

@@ -13,11 +13,11 @@ use diesel::prelude::*;
 use super::api::{api_error, json};
 use super::{AppState, Layout, html};
 use crate::db::{self, log as dblog, schema::signatures};
-use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
 use crate::log::entry::{EventKind, receipt_hash};
 use crate::log::merkle;
 use crate::log::note::Verifier;
+use crate::routes::error::AppError;
 
 /// Where a signature stands in its petition's log.
 struct Standing {

@@ -1,7 +1,7 @@
 //! Password reset by email. The request always gets the same answer, so the form cannot tell
 //! anyone which addresses have accounts; links are single-use, hashed, and last an hour.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -9,13 +9,13 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html, pages};
-use crate::auth;
-use crate::services::password;
 use crate::db::{self, organizers};
 use crate::domain::ConfirmationToken;
 use crate::email::messages::ResetEmail;
-use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
+use crate::routes::extract::auth;
+use crate::services::password;
 
 #[derive(Template)]
 #[template(path = "reset_request.html")]

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::{AppState, Layout, html};
 use crate::db::{self, petitions::PetitionView, petitions::TextVersion};
 use crate::domain::Source;
-use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
+use crate::routes::error::AppError;
 
 /// `?src=` and `?lang=`, both optional; a malformed tag is dropped, not an error.
 #[derive(Debug, Default, Deserialize)]

@@ -17,9 +17,9 @@ use crate::domain::{
     Comment, ConfirmationToken, Country, NameDisplay, Postcode, SignerEmail, SignerName, TextError,
 };
 use crate::email::messages::{Kind, PetitionEmail};
-use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::ratelimit::CapReached;
+use crate::routes::error::AppError;
 use crate::usecases::signing::{EmailCap, SignOutcome, SignRequest};
 
 /// How long the confirmation-email cap (`max_confirmation_emails`) counts: others' attempts

@@ -6,11 +6,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
-use crate::auth::{self, Session};
 use crate::db::{self, petitions::PetitionView, petitions::TextVersion};
 use crate::domain::PetitionText;
-use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
+use crate::routes::error::AppError;
+use crate::routes::extract::auth::{self, Session};
 use crate::usecases;
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -1,17 +1,17 @@
 //! Updates: organizers post news on a petition, optionally emailed to signers who opted in, each
 //! email with an unsubscribe link.
 
-use crate::auth::Session;
+use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html, pages};
-use crate::auth;
 use crate::db;
-use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
+use crate::routes::extract::auth;
 use crate::usecases;
 
 #[derive(Debug, Default, Deserialize)]

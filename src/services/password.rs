@@ -138,11 +138,7 @@ impl Hasher {
 
     /// [`verify`], bounded; an absent hash is checked against [`DUMMY_HASH`] so that an unknown
     /// account takes as long to refuse as a wrong password.
-    pub async fn verify(
-        &self,
-        password: String,
-        phc: Option<String>,
-    ) -> Result<bool, HashError> {
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, HashError> {
         self.run(move || match phc {
             Some(phc) => verify(&password, &phc),
             None => {

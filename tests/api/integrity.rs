@@ -606,9 +606,9 @@ async fn a_panic_in_a_use_case_is_a_500_and_its_connection_never_returns_to_the_
     })
     .await;
     assert!(matches!(result, Err(db::DbError::Panicked)));
-    let status = actix_web::ResponseError::status_code(&undersigned::error::AppError::from(
-        db::DbError::Panicked,
-    ));
+    let status = actix_web::ResponseError::status_code(
+        &undersigned::routes::error::AppError::from(db::DbError::Panicked),
+    );
     assert_eq!(status.as_u16(), 500);
     // Every connection of the pool in turn: none is inside the dead transaction, so writes
     // commit and the half-done one never does.

@@ -466,11 +466,22 @@ async fn a_known_browser_signs_in_while_strangers_everywhere_guess_the_password(
     let keys = undersigned::keys::Keys::derive(MASTER.as_bytes(), String::new());
     // Its device cookie is bound to the password: the same cookie under another password
     // (after a reset) is no longer known.
-    let value = undersigned::auth::device_cookie_value(&keys, "a password hash from before");
-    assert!(
-        undersigned::auth::known_device(&keys, "a password hash from before", &value).is_some()
+    let value = undersigned::routes::extract::auth::device_cookie_value(
+        &keys,
+        "a password hash from before",
     );
-    assert!(undersigned::auth::known_device(&keys, "the hash after a reset", &value).is_none());
+    assert!(
+        undersigned::routes::extract::auth::known_device(
+            &keys,
+            "a password hash from before",
+            &value
+        )
+        .is_some()
+    );
+    assert!(
+        undersigned::routes::extract::auth::known_device(&keys, "the hash after a reset", &value)
+            .is_none()
+    );
     // A genuine device cookie of another account does not count for this one.
     let bobs_hash = undersigned::db::run(&app.pool, |c| {
         use undersigned::db::schema::organizers as o;
@@ -481,7 +492,7 @@ async fn a_known_browser_signs_in_while_strangers_everywhere_guess_the_password(
     })
     .await
     .unwrap();
-    let bobs_device = undersigned::auth::device_cookie_value(&keys, &bobs_hash);
+    let bobs_device = undersigned::routes::extract::auth::device_cookie_value(&keys, &bobs_hash);
     let other = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

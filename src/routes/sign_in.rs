@@ -6,12 +6,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html, pages};
-use crate::auth::{self, Session};
-use crate::services::password;
 use crate::db::{self, organizers};
 use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
-use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::routes::error::AppError;
+use crate::routes::extract::auth::{self, Session};
+use crate::services::password;
 
 #[derive(Template)]
 #[template(path = "login.html")]

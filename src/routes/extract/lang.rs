@@ -13,7 +13,7 @@ pub fn of_request(req: &HttpRequest) -> Lang {
     // keep it: its language comes from the address or the browser, never from a cookie.
     let public = || {
         req.match_pattern()
-            .is_some_and(|p| super::PUBLIC_ROUTES.contains(&p.as_str()))
+            .is_some_and(|p| crate::routes::PUBLIC_ROUTES.contains(&p.as_str()))
     };
     Lang::from_query(req.query_string())
         .or_else(|| {

@@ -18,8 +18,8 @@ use rand::RngCore;
 use sha2::Digest;
 
 use crate::db::{self, sessions};
-use crate::error::AppError;
 use crate::keys::Keys;
+use crate::routes::error::AppError;
 
 const SESSION_ID_KEY: &str = "sid";
 const CSRF_KEY: &str = "csrf";
