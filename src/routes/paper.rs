@@ -1,6 +1,5 @@
 //! Adding and removing paper signatures gathered at events.
 
-use crate::routes::extract::auth::Session;
 use actix_web::{HttpResponse, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -8,7 +7,7 @@ use serde::Deserialize;
 use super::AppState;
 use crate::db;
 use crate::routes::error::AppError;
-use crate::routes::extract::auth;
+use crate::routes::extract::guards::{Button, CsrfForm, ManagedPetition};
 use crate::usecases;
 
 #[derive(Debug, Default, Deserialize)]
@@ -24,16 +23,7 @@ pub struct PaperForm {
     note: String,
 }
 
-/// The petition's id and the organizer's, if the organizer may manage it.
-async fn managed(
-    state: &AppState,
-    session: &Session,
-    slug: String,
-) -> Result<(i32, i32), AppError> {
-    super::managed_petition(state, session, slug)
-        .await
-        .map(|(who, view)| (view.petition.id, who.id))
-}
+crate::with_csrf!(PaperForm);
 
 fn back(slug: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -44,13 +34,10 @@ fn back(slug: &str) -> HttpResponse {
 #[post("/dashboard/petitions/{slug}/paper")]
 pub async fn add(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
-    form: web::Form<PaperForm>,
+    form: CsrfForm<PaperForm>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let slug = slug.into_inner();
-    let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
+    let (petition_id, who) = (petition.id(), petition.who());
     let count: i32 = form
         .count
         .trim()
@@ -71,22 +58,21 @@ pub async fn add(
         usecases::paper::add(c, who, petition_id, count, collected_on, &note, now)
     })
     .await?;
-    Ok(back(&slug))
+    Ok(back(petition.slug()))
 }
 
 #[post("/dashboard/petitions/{slug}/paper/{id}/delete")]
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, i32)>,
-    session: Session,
-    form: web::Form<super::sign_in::CsrfForm>,
+    _: CsrfForm<Button>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let (slug, batch) = path.into_inner();
-    let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
+    let batch = path.into_inner().1;
+    let (petition_id, who) = (petition.id(), petition.who());
     usecases::run(&state.pool, move |c| {
         usecases::paper::remove(c, who, petition_id, batch, db::now())
     })
     .await?;
-    Ok(back(&slug))
+    Ok(back(petition.slug()))
 }

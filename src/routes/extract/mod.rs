@@ -1,5 +1,6 @@
-//! What a handler takes from a request before it runs: the organizer's session and the
-//! reader's language.
+//! What a handler takes from a request before it runs: the organizer's session, who may do
+//! what (guards), and the reader's language.
 
 pub mod auth;
+pub mod guards;
 pub mod lang;

@@ -1,0 +1,184 @@
+//! Who may do what, as types: a handler that takes an [`Organizer`], an [`Admin`] or a
+//! [`ManagedPetition`] runs only for them, and one that takes a [`CsrfForm`] only for a form
+//! whose token matches the session's. The permission is in the handler's signature, checked
+//! before its body runs, and cannot be forgotten in it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use super::auth::{self, Session};
+use crate::db::{self, organizers, petitions::PetitionView};
+use crate::routes::AppState;
+use crate::routes::error::AppError;
+
+type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))
+}
+
+/// A signed-in organizer whose session the server still knows, and whose account still
+/// exists; anyone else is sent to sign in.
+pub struct Organizer {
+    pub who: organizers::Organizer,
+    pub session: Session,
+}
+
+impl Organizer {
+    async fn of(req: HttpRequest, session: Session) -> Result<Organizer, AppError> {
+        let state = state(&req)?;
+        let id = auth::organizer_id(&session)
+            .await?
+            .ok_or(AppError::LoginRequired)?;
+        match db::run(&state.pool, move |c| organizers::find(c, id)).await? {
+            Some(who) => Ok(Organizer { who, session }),
+            // An account deleted while signed in is signed out.
+            None => {
+                auth::sign_out(&session).await?;
+                Err(AppError::LoginRequired)
+            }
+        }
+    }
+}
+
+impl FromRequest for Organizer {
+    type Error = actix_web::Error;
+    type Future = Boxed<Organizer>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = Session::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move { Ok(Organizer::of(req, session.await?).await?) })
+    }
+}
+
+/// A signed-in admin. To anyone else the admin pages do not exist (404).
+pub struct Admin(pub Organizer);
+
+impl FromRequest for Admin {
+    type Error = actix_web::Error;
+    type Future = Boxed<Admin>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let organizer = Organizer::from_request(req, payload);
+        Box::pin(async move {
+            let organizer = organizer.await?;
+            if organizer.who.is_admin {
+                Ok(Admin(organizer))
+            } else {
+                Err(AppError::NotFound.into())
+            }
+        })
+    }
+}
+
+/// The petition the path's `{slug}` names, with the signed-in organizer who may manage it
+/// (its owner, a colleague added to it, or an admin). To anyone else it does not exist (404).
+pub struct ManagedPetition {
+    pub organizer: Organizer,
+    pub view: PetitionView,
+}
+
+impl ManagedPetition {
+    /// The petition's id.
+    pub fn id(&self) -> i32 {
+        self.view.petition.id
+    }
+
+    /// The organizer's id.
+    pub fn who(&self) -> i32 {
+        self.organizer.who.id
+    }
+
+    /// The petition's slug.
+    pub fn slug(&self) -> &str {
+        &self.view.petition.slug
+    }
+}
+
+impl FromRequest for ManagedPetition {
+    type Error = actix_web::Error;
+    type Future = Boxed<ManagedPetition>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let organizer = Organizer::from_request(req, payload);
+        let slug = req.match_info().get("slug").map(str::to_string);
+        let state = state(req);
+        Box::pin(async move {
+            let organizer = organizer.await?;
+            let (Some(slug), state) = (slug, state?) else {
+                return Err(AppError::NotFound.into());
+            };
+            let who = organizer.who.clone();
+            let view = db::run(&state.pool, move |c| {
+                Ok(match db::petitions::view(c, &slug)? {
+                    Some(view) if organizers::may_manage(c, &who, &view.petition)? => Some(view),
+                    _ => None,
+                })
+            })
+            .await
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound)?;
+            Ok(ManagedPetition { organizer, view })
+        })
+    }
+}
+
+/// A form that carries the session's CSRF token in its `csrf_token` field.
+pub trait WithCsrf {
+    fn csrf_token(&self) -> &str;
+}
+
+/// Says which forms carry a `csrf_token: String` field.
+#[macro_export]
+macro_rules! with_csrf {
+    ($($form:ty),+ $(,)?) => {
+        $(impl $crate::routes::extract::guards::WithCsrf for $form {
+            fn csrf_token(&self) -> &str {
+                &self.csrf_token
+            }
+        })+
+    };
+}
+
+/// A posted form whose CSRF token matches the session's (403 otherwise), checked before the
+/// handler runs and before anything is read from the database.
+pub struct CsrfForm<T>(pub T);
+
+impl<T> std::ops::Deref for CsrfForm<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + WithCsrf + 'static> FromRequest for CsrfForm<T> {
+    type Error = actix_web::Error;
+    type Future = Boxed<CsrfForm<T>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = Session::from_request(req, &mut Payload::None);
+        let form = web::Form::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let (session, form) = (session.await?, form.await?);
+            auth::check_csrf(&session, form.csrf_token())?;
+            Ok(CsrfForm(form.into_inner()))
+        })
+    }
+}
+
+/// A form with nothing but its CSRF token: for buttons (sign out, end a session, remove).
+#[derive(Default, serde::Deserialize)]
+pub struct Button {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+crate::with_csrf!(Button);
