@@ -1,6 +1,5 @@
 //! A petition's image: uploaded by its organizers, served to everyone.
 
-use crate::routes::extract::auth::Session;
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, get, post, web};
 use futures_util::StreamExt;
@@ -8,7 +7,9 @@ use futures_util::StreamExt;
 use super::AppState;
 use crate::db;
 use crate::routes::error::AppError;
-use crate::routes::extract::auth;
+use crate::routes::extract::auth::{self, Session};
+use crate::routes::extract::guards::ManagedPetition;
+use crate::usecases;
 
 /// The largest image accepted: a phone photo, resized, fits easily.
 pub const MAX_IMAGE: usize = 2 * 1024 * 1024;
@@ -64,17 +65,6 @@ const MAX_BODY: usize = MAX_IMAGE + 64 * 1024;
 /// `csrf_token`, `image`, `remove`, with room for what browsers add.
 const MAX_FIELDS: usize = 8;
 
-/// The petition's id and the organizer's, if the organizer may manage it.
-async fn managed(
-    state: &AppState,
-    session: &Session,
-    slug: String,
-) -> Result<(i32, i32), AppError> {
-    super::managed_petition(state, session, slug)
-        .await
-        .map(|(who, view)| (view.petition.id, who.id))
-}
-
 #[derive(serde::Deserialize)]
 pub struct UploadQuery {
     csrf_token: Option<String>,
@@ -93,47 +83,31 @@ impl UploadQuery {
 #[post("/dashboard/petitions/{slug}/image")]
 pub async fn upload(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
+    // Who is sending is checked before a byte of the body is read.
+    petition: ManagedPetition,
     req: actix_web::HttpRequest,
     query: web::Query<UploadQuery>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    // Who is sending is checked before a byte of the body is read.
-    let slug = slug.into_inner();
-    let (petition_id, who) = managed(&state, &session, slug.clone()).await?;
+    let (petition_id, who) = (petition.id(), petition.who());
+    let session = &petition.organizer.session;
     let (image, remove) =
-        read_upload(&session, &req, query.into_inner().csrf_token, &mut payload).await?;
-    let bad = || AppError::BadRequest("image.error");
-    let now = db::now();
-    if remove {
-        db::run(&state.pool, move |c| {
-            db::write_tx(c, |c| {
-                db::images::remove(c, petition_id)?;
-                db::audit::record(c, Some(who), Some(petition_id), "remove-image", "", now)
-            })
-        })
-        .await?;
+        read_upload(session, &req, query.into_inner().csrf_token, &mut payload).await?;
+    let image = if remove {
+        None
     } else {
-        let content_type = accept(&image).ok_or_else(bad)?;
-        let size = image.len();
-        db::run(&state.pool, move |c| {
-            db::write_tx(c, |c| {
-                db::images::put(c, petition_id, content_type, &image, now)?;
-                db::audit::record(
-                    c,
-                    Some(who),
-                    Some(petition_id),
-                    "set-image",
-                    &format!("{content_type}, {size} bytes"),
-                    now,
-                )
-            })
-        })
-        .await?;
-    }
+        let content_type = accept(&image).ok_or(AppError::BadRequest("image.error"))?;
+        Some((content_type, image))
+    };
+    usecases::run(&state.pool, move |c| {
+        usecases::petitions::set_image(c, who, petition_id, image, db::now())
+    })
+    .await?;
     Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/dashboard/petitions/{slug}")))
+        .insert_header((
+            "Location",
+            format!("/dashboard/petitions/{}", petition.slug()),
+        ))
         .finish())
 }
 

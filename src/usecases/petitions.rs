@@ -181,3 +181,41 @@ pub fn set_status(
         Ok(())
     })
 }
+
+/// Replaces a petition's image (`Some((content type, bytes))`, already checked to be one) or
+/// removes it (`None`), and audits it, in one transaction.
+pub fn set_image(
+    conn: &mut DbConnection,
+    organizer_id: i32,
+    petition_id: i32,
+    image: Option<(&'static str, Vec<u8>)>,
+    now: NaiveDateTime,
+) -> Result<(), UseCaseError> {
+    db::write_tx(conn, |c| {
+        match &image {
+            None => {
+                db::images::remove(c, petition_id)?;
+                db::audit::record(
+                    c,
+                    Some(organizer_id),
+                    Some(petition_id),
+                    "remove-image",
+                    "",
+                    now,
+                )?;
+            }
+            Some((content_type, bytes)) => {
+                db::images::put(c, petition_id, content_type, bytes, now)?;
+                db::audit::record(
+                    c,
+                    Some(organizer_id),
+                    Some(petition_id),
+                    "set-image",
+                    &format!("{content_type}, {} bytes", bytes.len()),
+                    now,
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
