@@ -1,6 +1,5 @@
 //! Admins manage organizer accounts; organizers add colleagues to their petitions.
 
-use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -14,20 +13,13 @@ use crate::email::messages::ResetEmail;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
+use crate::routes::extract::guards::{Admin, Button, CsrfForm, ManagedPetition};
 use crate::services::password;
+
+crate::with_csrf!(InviteForm, AddForm);
 
 /// How long an invitation link works.
 const INVITE_HOURS: i64 = 72;
-
-async fn admin(state: &AppState, session: &Session) -> Result<organizers::Organizer, AppError> {
-    let id = auth::organizer_id(session)
-        .await?
-        .ok_or(AppError::LoginRequired)?;
-    db::run(&state.pool, move |c| organizers::find(c, id))
-        .await?
-        .filter(|o| o.is_admin)
-        .ok_or(AppError::NotFound)
-}
 
 /// One account as the admin's list shows it.
 struct AccountRow {
@@ -50,11 +42,11 @@ struct OrganizersPage {
 #[get("/dashboard/organizers")]
 pub async fn list(
     state: web::Data<AppState>,
-    session: Session,
+    Admin(me): Admin,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    admin(&state, &session).await?;
+    let session = &me.session;
     let lifetime = state.session_lifetime();
     let (all, live) = db::run(&state.pool, move |c| {
         Ok((
@@ -99,13 +91,11 @@ pub struct InviteForm {
 #[post("/dashboard/organizers")]
 pub async fn invite(
     state: web::Data<AppState>,
-    session: Session,
     tr: Tr,
-    form: web::Form<InviteForm>,
+    CsrfForm(form): CsrfForm<InviteForm>,
+    Admin(me): Admin,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let me = admin(&state, &session).await?;
+    let me = me.who;
     let name =
         SignerName::parse(&form.name).map_err(|_| AppError::BadRequest("error.name.missing"))?;
     let email =
@@ -185,12 +175,10 @@ pub struct AddForm {
 #[post("/dashboard/petitions/{slug}/organizers")]
 pub async fn add_to_petition(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
-    form: web::Form<AddForm>,
+    form: CsrfForm<AddForm>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let (who, view) = (petition.organizer.who, petition.view);
     let p = view.petition;
     let email = form.email.clone();
     let result = db::run(&state.pool, move |c| {
@@ -231,12 +219,12 @@ struct SessionsPage {
 #[get("/dashboard/organizers/{id}/sessions")]
 pub async fn sessions_page(
     state: web::Data<AppState>,
-    session: Session,
+    Admin(me): Admin,
     id: web::Path<i32>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    admin(&state, &session).await?;
+    let session = &me.session;
     let id = id.into_inner();
     let lifetime = state.session_lifetime();
     let (who, live) = db::run(&state.pool, move |c| {
@@ -273,12 +261,11 @@ pub async fn sessions_page(
 #[post("/dashboard/organizers/{id}/sessions/end")]
 pub async fn end_sessions(
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<i32>,
-    form: web::Form<super::sign_in::CsrfForm>,
+    _: CsrfForm<Button>,
+    Admin(me): Admin,
 ) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let me = admin(&state, &session).await?;
+    let me = me.who;
     let id = id.into_inner();
     let ended = crate::usecases::run(&state.pool, move |c| {
         crate::usecases::sessions::end_all(c, me.id, id, db::now())
@@ -314,14 +301,14 @@ pub async fn logo(state: web::Data<AppState>) -> Result<HttpResponse, AppError> 
 #[post("/dashboard/logo")]
 pub async fn set_logo(
     state: web::Data<AppState>,
-    session: Session,
+    Admin(admin): Admin,
     req: HttpRequest,
     query: web::Query<super::images::UploadQuery>,
     mut payload: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let who = admin(&state, &session).await?;
+    let who = admin.who;
     let (image, remove) = super::images::read_upload(
-        &session,
+        &admin.session,
         &req,
         query.into_inner().csrf_token(),
         &mut payload,
