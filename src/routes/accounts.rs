@@ -58,7 +58,7 @@ pub async fn list(
     let live: std::collections::HashMap<i32, i64> = live.into_iter().collect();
     let page = OrganizersPage {
         l: Layout::new(tr, tr.t("accounts.title"), &req),
-        csrf: auth::csrf_token(&session)?,
+        csrf: auth::csrf_token(session)?,
         rows: all
             .into_iter()
             .map(|o| AccountRow {
@@ -243,7 +243,7 @@ pub async fn sessions_page(
             tr.tf("accounts.sessions_title", &[("name", &who.name)]),
             &req,
         ),
-        csrf: auth::csrf_token(&session)?,
+        csrf: auth::csrf_token(session)?,
         action: format!("/dashboard/organizers/{id}/sessions/end"),
         hint: tr.tf(
             "accounts.sessions_hint",
