@@ -2,7 +2,6 @@
 //! export. Every route checks that the signed-in organizer may manage the petition; one who may
 //! not gets the same 404 as for a petition that does not exist.
 
-use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -11,28 +10,18 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
+use crate::db;
 use crate::db::signatures::ExportFilter;
 use crate::db::snapshots::Snapshot;
-use crate::db::{self, petitions::PetitionView};
 use crate::domain::Country;
 use crate::export;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
+use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
 
 /// Days the chart shows.
 const CHART_DAYS: i64 = 30;
-
-/// The petition, if the signed-in organizer may manage it.
-async fn managed(
-    state: &AppState,
-    session: &Session,
-    slug: String,
-) -> Result<PetitionView, AppError> {
-    super::managed_petition(state, session, slug)
-        .await
-        .map(|(_, view)| view)
-}
 
 /// One bar of the chart, in SVG user units.
 struct Bar {
@@ -93,12 +82,12 @@ pub struct TagQuery {
 #[get("/dashboard/petitions/{slug}")]
 pub async fn show(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
+    petition: ManagedPetition,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let view = managed(&state, &session, slug.into_inner()).await?;
+    let ManagedPetition { organizer, view } = petition;
+    let session = organizer.session;
     let now = db::now();
     let today_start = now.date().and_hms_opt(0, 0, 0).unwrap_or(now);
     let chart_start = today_start - TimeDelta::days(CHART_DAYS - 1);
@@ -393,15 +382,14 @@ fn export_name(slug: &str, snapshot: Option<&Snapshot>) -> String {
 #[get("/dashboard/petitions/{slug}/export.csv")]
 pub async fn export_csv(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
+    petition: ManagedPetition,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let view = managed(&state, &session, slug.into_inner()).await?;
+    let ManagedPetition { organizer, view } = petition;
     let petition_id = view.petition.id;
     let (snapshot, filter) = query.resolve(&state, petition_id).await?;
     let file_name = export_name(&view.petition.slug, snapshot.as_ref());
-    let organizer = auth::organizer_id(&session).await?;
+    let organizer = Some(organizer.who.id);
     let detail = format!("{filter:?}, excel: {}", query.excel.is_some());
     db::run(&state.pool, move |c| {
         db::audit::record(
@@ -443,12 +431,11 @@ pub async fn export_csv(
 #[get("/dashboard/petitions/{slug}/export.manifest.json")]
 pub async fn export_manifest(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
+    petition: ManagedPetition,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, AppError> {
     use sha2::{Digest, Sha256};
-    let view = managed(&state, &session, slug.into_inner()).await?;
+    let view = petition.view;
     let (snapshot, filter) = query.resolve(&state, view.petition.id).await?;
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
@@ -508,17 +495,16 @@ pub struct SnapshotForm {
     query: ExportQuery,
 }
 
+crate::with_csrf!(SnapshotForm);
+
 /// Takes an export snapshot with the chosen filters and shows its downloads.
 #[post("/dashboard/petitions/{slug}/exports")]
 pub async fn take_snapshot(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
-    form: web::Form<SnapshotForm>,
+    CsrfForm(form): CsrfForm<SnapshotForm>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let (who, view) = (petition.organizer.who, petition.view);
     let filter = form.query.filter()?;
     let petition_id = view.petition.id;
     let snapshot = crate::usecases::run(&state.pool, move |c| {
@@ -551,12 +537,12 @@ struct SnapshotPage {
 pub async fn show_snapshot(
     state: web::Data<AppState>,
     path: web::Path<(String, i32)>,
-    session: Session,
+    petition: ManagedPetition,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let (slug, id) = path.into_inner();
-    let view = managed(&state, &session, slug).await?;
+    let id = path.into_inner().1;
+    let view = petition.view;
     let petition_id = view.petition.id;
     let s = db::run(&state.pool, move |c| {
         db::snapshots::find(c, petition_id, id)
