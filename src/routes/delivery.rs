@@ -2,7 +2,6 @@
 //! as PDF): a cover with the petition, its addressees, the count by country and the period, then
 //! the numbered list of signers. Streamed, so a list of any length keeps memory flat.
 
-use crate::routes::extract::auth::Session;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
@@ -13,6 +12,7 @@ use crate::db::{self, organizers};
 use crate::domain::Country;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
+use crate::routes::extract::guards::ManagedPetition;
 
 #[derive(Template)]
 #[template(path = "delivery_cover.html")]
@@ -68,13 +68,12 @@ pub struct DeliveryQuery {
 #[get("/dashboard/petitions/{slug}/delivery")]
 pub async fn delivery(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
+    petition: ManagedPetition,
     query: web::Query<DeliveryQuery>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let (who, view) = (petition.organizer.who, petition.view);
     let petition_id = view.petition.id;
     let snapshot_id = query.snapshot;
     let (snapshot, organizer_names) = db::run(&state.pool, move |c| {

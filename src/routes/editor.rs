@@ -9,11 +9,14 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
-use crate::db::{self, organizers, petitions};
+use crate::db::{self, petitions};
 use crate::domain::{GoalLadder, PetitionStatus, PetitionText, Slug};
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
+use crate::routes::extract::guards::{CsrfForm, ManagedPetition, Organizer};
+
+crate::with_csrf!(PetitionForm, StatusForm);
 use crate::usecases;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -154,23 +157,6 @@ fn validate(
     }
 }
 
-async fn signed_in(state: &AppState, session: &Session) -> Result<organizers::Organizer, AppError> {
-    let id = auth::organizer_id(session)
-        .await?
-        .ok_or(AppError::LoginRequired)?;
-    db::run(&state.pool, move |c| organizers::find(c, id))
-        .await?
-        .ok_or(AppError::LoginRequired)
-}
-
-async fn managed(
-    state: &AppState,
-    session: &Session,
-    slug: String,
-) -> Result<(organizers::Organizer, petitions::PetitionView), AppError> {
-    super::managed_petition(state, session, slug).await
-}
-
 /// The editor as a page: for a new petition or an existing one, with errors or a preview.
 struct Editor<'a> {
     req: &'a HttpRequest,
@@ -218,12 +204,11 @@ impl Editor<'_> {
 
 #[get("/dashboard/petitions/new")]
 pub async fn new_form(
-    state: web::Data<AppState>,
-    session: Session,
+    organizer: Organizer,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    signed_in(&state, &session).await?;
+    let session = organizer.session;
     let f = PetitionForm {
         goals: "1000".into(),
         ..Default::default()
@@ -242,14 +227,12 @@ pub async fn new_form(
 #[post("/dashboard/petitions")]
 pub async fn create(
     state: web::Data<AppState>,
-    session: Session,
     tr: Tr,
     req: HttpRequest,
-    form: web::Form<PetitionForm>,
+    CsrfForm(f): CsrfForm<PetitionForm>,
+    organizer: Organizer,
 ) -> Result<HttpResponse, AppError> {
-    let f = form.into_inner();
-    auth::check_csrf(&session, &f.csrf_token)?;
-    let who = signed_in(&state, &session).await?;
+    let Organizer { who, session } = organizer;
     let editor = Editor {
         req: &req,
         tr,
@@ -298,13 +281,12 @@ pub async fn create(
 
 #[get("/dashboard/petitions/{slug}/edit")]
 pub async fn edit_form(
-    state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
+    petition: ManagedPetition,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let (_, view) = managed(&state, &session, slug.into_inner()).await?;
+    let ManagedPetition { organizer, view } = petition;
+    let session = organizer.session;
     let p = &view.petition;
     let f = PetitionForm {
         slug: p.slug.clone(),
@@ -340,15 +322,13 @@ pub async fn edit_form(
 #[post("/dashboard/petitions/{slug}/edit")]
 pub async fn edit(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
     tr: Tr,
     req: HttpRequest,
-    form: web::Form<PetitionForm>,
+    CsrfForm(mut f): CsrfForm<PetitionForm>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    let mut f = form.into_inner();
-    auth::check_csrf(&session, &f.csrf_token)?;
-    let (who, view) = managed(&state, &session, slug.into_inner()).await?;
+    let ManagedPetition { organizer, view } = petition;
+    let (who, session) = (organizer.who, organizer.session);
     f.slug = view.petition.slug.clone();
     let editor = Editor {
         req: &req,
@@ -399,18 +379,15 @@ pub struct StatusForm {
 #[post("/dashboard/petitions/{slug}/status")]
 pub async fn set_status(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
-    form: web::Form<StatusForm>,
+    form: CsrfForm<StatusForm>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
     let status = match form.status.as_str() {
         "open" => PetitionStatus::Open,
         "closed" => PetitionStatus::Closed,
         _ => return Err(AppError::BadRequest("error.bad_request.message")),
     };
-    let (who, view) = managed(&state, &session, slug.into_inner()).await?;
-    let p = view.petition;
+    let (who, p) = (petition.organizer.who, petition.view.petition);
     let id = p.id;
     usecases::run(&state.pool, move |c| {
         usecases::petitions::set_status(c, Some(who.id), id, status, db::now())

@@ -12,7 +12,9 @@ use crate::db;
 use crate::db::deliveries::PackageSummary;
 use crate::package::{self, PackageError};
 use crate::routes::error::AppError;
-use crate::routes::extract::auth::{self, Session};
+use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+
+crate::with_csrf!(PackageRequest, DeliveryRequest);
 use crate::usecases::{self, deliveries::DeliveryForm};
 
 impl From<PackageError> for AppError {
@@ -39,12 +41,10 @@ pub struct PackageRequest {
 #[post("/dashboard/petitions/{slug}/package")]
 pub async fn make(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
-    form: web::Form<PackageRequest>,
+    form: CsrfForm<PackageRequest>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let (who, view) = (petition.organizer.who, petition.view);
     let with_emails = form.emails.is_some();
     let petition = view.petition;
     let slug = petition.slug.clone();
@@ -156,12 +156,10 @@ impl DeliveryRequest {
 #[post("/dashboard/petitions/{slug}/deliveries")]
 pub async fn record(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
-    form: web::Form<DeliveryRequest>,
+    form: CsrfForm<DeliveryRequest>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let (who, view) = (petition.organizer.who, petition.view);
     let now = db::now();
     let delivery = form.check(now)?;
     let petition_id = view.petition.id;

@@ -1,7 +1,6 @@
 //! Updates: organizers post news on a petition, optionally emailed to signers who opted in, each
 //! email with an unsubscribe link.
 
-use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -11,7 +10,9 @@ use super::{AppState, Layout, html, pages};
 use crate::db;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
-use crate::routes::extract::auth;
+use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+
+crate::with_csrf!(UpdateForm);
 use crate::usecases;
 
 #[derive(Debug, Default, Deserialize)]
@@ -33,13 +34,10 @@ pub struct UpdateForm {
 #[post("/dashboard/petitions/{slug}/updates")]
 pub async fn post_update(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
-    form: web::Form<UpdateForm>,
+    CsrfForm(form): CsrfForm<UpdateForm>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let (who, view) = super::managed_petition(&state, &session, slug.into_inner()).await?;
+    let (who, view) = (petition.organizer.who, petition.view);
     let p = view.petition;
     let title: String = form.title.split_whitespace().collect::<Vec<_>>().join(" ");
     if title.is_empty() || title.chars().count() > 200 || form.body.chars().count() > 20_000 {
