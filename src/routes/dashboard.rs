@@ -1,6 +1,5 @@
 //! The organizer dashboard: the petitions an organizer manages, with their progress.
 
-use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
@@ -10,6 +9,7 @@ use crate::db::{self, organizers};
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
+use crate::routes::extract::guards::Organizer;
 
 struct Row {
     slug: String,
@@ -39,31 +39,21 @@ const OUTBOX_BEHIND_SECS: i64 = 60;
 #[get("/dashboard")]
 pub async fn dashboard(
     state: web::Data<AppState>,
-    session: Session,
+    organizer: Organizer,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let id = auth::organizer_id(&session)
-        .await?
-        .ok_or(AppError::LoginRequired)?;
+    let Organizer { who, session } = organizer;
     let now = db::now();
-    let found = db::run(&state.pool, move |c| {
-        let Some(who) = organizers::find(c, id)? else {
-            return Ok(None);
-        };
+    let (who, petitions, goals, (waiting, oldest), stuck) = db::run(&state.pool, move |c| {
         let petitions = organizers::petitions_of(c, &who)?;
         let ids: Vec<i32> = petitions.iter().map(|p| p.id).collect();
         let goals = db::petitions::goals_of(c, &ids)?;
         let backlog = db::outbox::backlog(c)?;
         let stuck = db::log::stuck(c, now)?;
-        Ok(Some((who, petitions, goals, backlog, stuck)))
+        Ok((who, petitions, goals, backlog, stuck))
     })
     .await?;
-    // An account deleted while signed in is signed out.
-    let Some((who, petitions, goals, (waiting, oldest), stuck)) = found else {
-        auth::sign_out(&session).await?;
-        return Err(AppError::LoginRequired);
-    };
     let log_stuck = stuck
         .into_iter()
         .filter(|(id, _)| petitions.iter().any(|p| p.id == *id))

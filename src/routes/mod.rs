@@ -215,9 +215,6 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
         })
 }
 
-/// The signed-in organizer and a petition they may manage. One rule for every dashboard route:
-/// nobody signed in is sent to /login; an organizer who may not manage the petition gets the
-/// same 404 as for a petition that does not exist, so slugs cannot be probed.
 /// A petition's country counts as the public sees them: countries with at least `min`
 /// signatures one by one, the rest summed (a country with one signer would name them to
 /// anyone who knows who is from there). Organizers see the exact figures.
@@ -288,33 +285,6 @@ pub fn delivery_line(tr: &crate::i18n::Tr, d: &crate::db::deliveries::Delivery) 
             ("recipient", &d.recipient),
         ],
     )
-}
-
-pub async fn managed_petition(
-    state: &AppState,
-    session: &crate::routes::extract::auth::Session,
-    slug: String,
-) -> Result<
-    (
-        crate::db::organizers::Organizer,
-        crate::db::petitions::PetitionView,
-    ),
-    AppError,
-> {
-    use crate::db::{self, organizers};
-    let id = crate::routes::extract::auth::organizer_id(session)
-        .await?
-        .ok_or(AppError::LoginRequired)?;
-    db::run(&state.pool, move |c| {
-        let Some(who) = organizers::find(c, id)? else {
-            return Ok(Err(AppError::LoginRequired));
-        };
-        match db::petitions::view(c, &slug)? {
-            Some(view) if organizers::may_manage(c, &who, &view.petition)? => Ok(Ok((who, view))),
-            _ => Ok(Err(AppError::NotFound)),
-        }
-    })
-    .await?
 }
 
 /// A one-time link's token if it is well formed and `still_usable` (per link kind: setup,

@@ -1,34 +1,25 @@
 //! Moderation: the searchable signer list, invalidating and restoring signatures (one or a batch
 //! by email domain, time window or network), and the audit log for admins.
 
-use crate::routes::extract::auth::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::{AppState, Layout, html};
+use crate::db;
 use crate::db::moderation::{self, Criteria, PAGE_SIZE};
-use crate::db::{self, organizers};
 use crate::domain::{Country, SignatureStatus, SignerEmail};
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
+use crate::routes::extract::guards::{Admin, CsrfForm, ManagedPetition};
+
+crate::with_csrf!(ActionForm);
 use crate::usecases::{
     self,
     moderation::{Action, Selection},
 };
-
-/// The organizer and the petition, if the organizer may manage it (404 otherwise).
-async fn managed(
-    state: &AppState,
-    session: &Session,
-    slug: String,
-) -> Result<(organizers::Organizer, db::petitions::Petition), AppError> {
-    super::managed_petition(state, session, slug)
-        .await
-        .map(|(who, view)| (who, view.petition))
-}
 
 /// Search and batch criteria as they travel in query strings and forms.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -135,13 +126,12 @@ struct SignersPage {
 #[get("/dashboard/petitions/{slug}/signers")]
 pub async fn signers(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
+    petition: ManagedPetition,
     query: web::Query<CriteriaForm>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let (_, p) = managed(&state, &session, slug.into_inner()).await?;
+    let (session, p) = (petition.organizer.session, petition.view.petition);
     let f = query.into_inner();
     let criteria = f.criteria(&state, p.id).await?;
     let page = f.page.unwrap_or(0).clamp(0, 1_000_000);
@@ -208,13 +198,10 @@ pub struct ActionForm {
 #[post("/dashboard/petitions/{slug}/signers")]
 pub async fn act(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
-    session: Session,
-    form: web::Form<ActionForm>,
+    CsrfForm(form): CsrfForm<ActionForm>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let (who, p) = managed(&state, &session, slug.into_inner()).await?;
+    let (who, p) = (petition.organizer.who, petition.view.petition);
     let hide = match form.action.as_str() {
         "hide_comment" => Some(true),
         "show_comment" => Some(false),
@@ -345,19 +332,11 @@ struct AuditPage {
 #[get("/dashboard/audit")]
 pub async fn audit(
     state: web::Data<AppState>,
-    session: Session,
+    _: Admin,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let id = auth::organizer_id(&session)
-        .await?
-        .ok_or(AppError::LoginRequired)?;
-    let entries = db::run(&state.pool, move |c| {
-        let admin = organizers::find(c, id)?.is_some_and(|o| o.is_admin);
-        admin.then(|| db::audit::entries(c, 500)).transpose()
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let entries = db::run(&state.pool, |c| db::audit::entries(c, 500)).await?;
     let page = AuditPage {
         l: Layout::new(tr, tr.t("audit.title"), &req),
         entries: entries

@@ -2,6 +2,9 @@
 //! anyone which addresses have accounts; links are single-use, hashed, and last an hour.
 
 use crate::routes::extract::auth::Session;
+use crate::routes::extract::guards::CsrfForm;
+
+crate::with_csrf!(RequestForm, ResetForm);
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -48,12 +51,10 @@ pub struct RequestForm {
 #[post("/login/reset")]
 pub async fn request(
     state: web::Data<AppState>,
-    session: Session,
     tr: Tr,
     req: HttpRequest,
-    form: web::Form<RequestForm>,
+    CsrfForm(form): CsrfForm<RequestForm>,
 ) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
     let account = organizers::normalise_email(&form.email);
     if let Err(wait) = state
         .reset_limiter
@@ -154,10 +155,8 @@ pub async fn reset(
     session: Session,
     tr: Tr,
     req: HttpRequest,
-    form: web::Form<ResetForm>,
+    CsrfForm(form): CsrfForm<ResetForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    auth::check_csrf(&session, &form.csrf_token)?;
     let Some(token) = usable(&state, &token).await? else {
         return gone(&req, tr);
     };

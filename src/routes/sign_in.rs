@@ -11,6 +11,9 @@ use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth::{self, Session};
+use crate::routes::extract::guards::{Button, CsrfForm};
+
+crate::with_csrf!(LoginForm, SetupForm);
 use crate::services::password;
 
 #[derive(Template)]
@@ -73,10 +76,8 @@ pub async fn login(
     session: Session,
     tr: Tr,
     req: HttpRequest,
-    form: web::Form<LoginForm>,
+    CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    auth::check_csrf(&session, &form.csrf_token)?;
     let account = organizers::normalise_email(&form.email);
     let lookup = account.clone();
     let found = db::run(&state.pool, move |c| organizers::credentials(c, &lookup)).await?;
@@ -139,15 +140,8 @@ pub async fn login(
     }
 }
 
-#[derive(Default, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf_token: String,
-}
-
 #[post("/logout")]
-pub async fn logout(session: Session, form: web::Form<CsrfForm>) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
+pub async fn logout(_: CsrfForm<Button>, session: Session) -> Result<HttpResponse, AppError> {
     auth::sign_out(&session).await?;
     Ok(see_other("/login"))
 }
@@ -228,10 +222,8 @@ pub async fn setup(
     session: Session,
     tr: Tr,
     req: HttpRequest,
-    form: web::Form<SetupForm>,
+    CsrfForm(form): CsrfForm<SetupForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    auth::check_csrf(&session, &form.csrf_token)?;
     let Some(token) = usable(&state, &token).await? else {
         return setup_gone(&req, tr);
     };

@@ -11,6 +11,9 @@ use crate::domain::PetitionText;
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
 use crate::routes::extract::auth::{self, Session};
+use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+
+crate::with_csrf!(TranslationForm, RemoveForm);
 use crate::usecases;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -127,14 +130,13 @@ impl Editor<'_> {
 
 #[get("/dashboard/petitions/{slug}/translations/{lang}")]
 pub async fn edit_form(
-    state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    session: Session,
+    petition: ManagedPetition,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let (slug, code) = path.into_inner();
-    let (_, view) = super::managed_petition(&state, &session, slug).await?;
+    let code = path.into_inner().1;
+    let (session, view) = (petition.organizer.session, petition.view);
     let lang = language(&view, &code)?;
     let f = match view.texts.iter().find(|t| t.lang == lang && !t.original) {
         Some(t) => TranslationForm {
@@ -165,15 +167,14 @@ pub async fn edit_form(
 pub async fn save(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    session: Session,
     tr: Tr,
     req: HttpRequest,
-    form: web::Form<TranslationForm>,
+    CsrfForm(f): CsrfForm<TranslationForm>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    let f = form.into_inner();
-    auth::check_csrf(&session, &f.csrf_token)?;
-    let (slug, code) = path.into_inner();
-    let (who, view) = super::managed_petition(&state, &session, slug).await?;
+    let code = path.into_inner().1;
+    let ManagedPetition { organizer, view } = petition;
+    let (who, session) = (organizer.who, organizer.session);
     let lang = language(&view, &code)?;
     let editor = Editor {
         req: &req,
@@ -210,12 +211,11 @@ pub struct RemoveForm {
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    session: Session,
-    form: web::Form<RemoveForm>,
+    _: CsrfForm<RemoveForm>,
+    petition: ManagedPetition,
 ) -> Result<HttpResponse, AppError> {
-    auth::check_csrf(&session, &form.csrf_token)?;
-    let (slug, code) = path.into_inner();
-    let (who, view) = super::managed_petition(&state, &session, slug).await?;
+    let code = path.into_inner().1;
+    let (who, view) = (petition.organizer.who, petition.view);
     let lang = language(&view, &code)?;
     let id = view.petition.id;
     usecases::run(&state.pool, move |c| {
