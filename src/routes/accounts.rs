@@ -39,7 +39,7 @@ struct OrganizersPage {
     rows: Vec<AccountRow>,
 }
 
-#[get("/dashboard/organizers")]
+#[get("/organizers")]
 pub async fn list(
     state: web::Data<AppState>,
     Admin(me): Admin,
@@ -88,7 +88,7 @@ pub struct InviteForm {
 
 /// Creates an account and emails its owner a link to choose a password: nobody ever types a
 /// password for someone else.
-#[post("/dashboard/organizers")]
+#[post("/organizers")]
 pub async fn invite(
     state: web::Data<AppState>,
     tr: Tr,
@@ -172,7 +172,7 @@ pub struct AddForm {
 }
 
 /// Gives another organizer access to a petition the signed-in organizer manages.
-#[post("/dashboard/petitions/{slug}/organizers")]
+#[post("/petitions/{slug}/organizers")]
 pub async fn add_to_petition(
     state: web::Data<AppState>,
     form: CsrfForm<AddForm>,
@@ -216,7 +216,7 @@ struct SessionsPage {
 }
 
 /// An admin sees when an organizer's sessions began and were last used.
-#[get("/dashboard/organizers/{id}/sessions")]
+#[get("/organizers/{id}/sessions")]
 pub async fn sessions_page(
     state: web::Data<AppState>,
     Admin(me): Admin,
@@ -258,7 +258,7 @@ pub async fn sessions_page(
 }
 
 /// An admin ends every session of an organizer: each of their browsers is signed out at once.
-#[post("/dashboard/organizers/{id}/sessions/end")]
+#[post("/organizers/{id}/sessions/end")]
 pub async fn end_sessions(
     state: web::Data<AppState>,
     id: web::Path<i32>,
@@ -298,7 +298,7 @@ pub async fn logo(state: web::Data<AppState>) -> Result<HttpResponse, AppError> 
 
 /// Replaces the site's logo (PNG, JPEG or WebP, recognised by its content, up to 512 KB), or
 /// removes it; admins only. Multipart, as a petition's image.
-#[post("/dashboard/logo")]
+#[post("/logo")]
 pub async fn set_logo(
     state: web::Data<AppState>,
     Admin(admin): Admin,

@@ -36,7 +36,7 @@ struct DashboardPage {
 /// The outbox is behind when an email has waited this long.
 const OUTBOX_BEHIND_SECS: i64 = 60;
 
-#[get("/dashboard")]
+#[get("")]
 pub async fn dashboard(
     state: web::Data<AppState>,
     organizer: Organizer,

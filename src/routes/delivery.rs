@@ -65,7 +65,7 @@ pub struct DeliveryQuery {
     snapshot: Option<i32>,
 }
 
-#[get("/dashboard/petitions/{slug}/delivery")]
+#[get("/petitions/{slug}/delivery")]
 pub async fn delivery(
     state: web::Data<AppState>,
     petition: ManagedPetition,

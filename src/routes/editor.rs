@@ -202,7 +202,7 @@ impl Editor<'_> {
     }
 }
 
-#[get("/dashboard/petitions/new")]
+#[get("/petitions/new")]
 pub async fn new_form(
     organizer: Organizer,
     tr: Tr,
@@ -224,7 +224,7 @@ pub async fn new_form(
     editor.render(f, vec![], StatusCode::OK)
 }
 
-#[post("/dashboard/petitions")]
+#[post("/petitions")]
 pub async fn create(
     state: web::Data<AppState>,
     tr: Tr,
@@ -279,7 +279,7 @@ pub async fn create(
         .finish())
 }
 
-#[get("/dashboard/petitions/{slug}/edit")]
+#[get("/petitions/{slug}/edit")]
 pub async fn edit_form(
     petition: ManagedPetition,
     tr: Tr,
@@ -319,7 +319,7 @@ pub async fn edit_form(
     editor.render(f, vec![], StatusCode::OK)
 }
 
-#[post("/dashboard/petitions/{slug}/edit")]
+#[post("/petitions/{slug}/edit")]
 pub async fn edit(
     state: web::Data<AppState>,
     tr: Tr,
@@ -376,7 +376,7 @@ pub struct StatusForm {
     status: String,
 }
 
-#[post("/dashboard/petitions/{slug}/status")]
+#[post("/petitions/{slug}/status")]
 pub async fn set_status(
     state: web::Data<AppState>,
     form: CsrfForm<StatusForm>,

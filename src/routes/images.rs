@@ -80,7 +80,7 @@ impl UploadQuery {
 /// and optionally `remove`. The dashboard's form also puts `csrf_token` in the query string,
 /// so it is checked before the body is read; a client that only sends the field in the body
 /// is checked after the (capped) body.
-#[post("/dashboard/petitions/{slug}/image")]
+#[post("/petitions/{slug}/image")]
 pub async fn upload(
     state: web::Data<AppState>,
     // Who is sending is checked before a byte of the body is read.

@@ -79,7 +79,7 @@ pub struct TagQuery {
     tag: Option<String>,
 }
 
-#[get("/dashboard/petitions/{slug}")]
+#[get("/petitions/{slug}")]
 pub async fn show(
     state: web::Data<AppState>,
     petition: ManagedPetition,
@@ -379,7 +379,7 @@ fn export_name(slug: &str, snapshot: Option<&Snapshot>) -> String {
 }
 
 /// The confirmed signatures as CSV, streamed from the database batch by batch.
-#[get("/dashboard/petitions/{slug}/export.csv")]
+#[get("/petitions/{slug}/export.csv")]
 pub async fn export_csv(
     state: web::Data<AppState>,
     petition: ManagedPetition,
@@ -428,7 +428,7 @@ pub async fn export_csv(
 
 /// What an export contains, for the record delivered with it: rows, the public count at the
 /// time, and the SHA-256 of the exact file the same query downloads.
-#[get("/dashboard/petitions/{slug}/export.manifest.json")]
+#[get("/petitions/{slug}/export.manifest.json")]
 pub async fn export_manifest(
     state: web::Data<AppState>,
     petition: ManagedPetition,
@@ -498,7 +498,7 @@ pub struct SnapshotForm {
 crate::with_csrf!(SnapshotForm);
 
 /// Takes an export snapshot with the chosen filters and shows its downloads.
-#[post("/dashboard/petitions/{slug}/exports")]
+#[post("/petitions/{slug}/exports")]
 pub async fn take_snapshot(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<SnapshotForm>,
@@ -533,7 +533,7 @@ struct SnapshotPage {
 }
 
 /// One export snapshot: what it holds, and the CSV, manifest and delivery document that read it.
-#[get("/dashboard/petitions/{slug}/exports/{id}")]
+#[get("/petitions/{slug}/exports/{id}")]
 pub async fn show_snapshot(
     state: web::Data<AppState>,
     path: web::Path<(String, i32)>,

@@ -275,6 +275,46 @@ where
     })
 }
 
+/// Every organizer page, under `/dashboard`, behind one guard: nobody signed in reaches a
+/// handler of it (they are sent to sign in), whatever the handler takes. A new organizer page
+/// goes here, and its handler still names what else it needs (`Admin`, `ManagedPetition`).
+pub fn dashboard_scope() -> impl actix_web::dev::HttpServiceFactory {
+    actix_web::web::scope("/dashboard")
+        .wrap(actix_web::middleware::from_fn(
+            extract::guards::signed_in_only,
+        ))
+        .service(accounts::list)
+        .service(accounts::invite)
+        .service(accounts::add_to_petition)
+        .service(accounts::sessions_page)
+        .service(accounts::end_sessions)
+        .service(accounts::set_logo)
+        .service(dashboard::dashboard)
+        .service(delivery::delivery)
+        .service(editor::new_form)
+        .service(editor::create)
+        .service(editor::edit_form)
+        .service(editor::edit)
+        .service(editor::set_status)
+        .service(images::upload)
+        .service(manage::show)
+        .service(manage::export_csv)
+        .service(manage::export_manifest)
+        .service(manage::take_snapshot)
+        .service(manage::show_snapshot)
+        .service(moderation::signers)
+        .service(moderation::act)
+        .service(moderation::audit)
+        .service(package::make)
+        .service(package::record)
+        .service(paper::add)
+        .service(paper::remove)
+        .service(translations::edit_form)
+        .service(translations::save)
+        .service(translations::remove)
+        .service(updates::post_update)
+}
+
 /// "Delivered to … on …: N signatures.", as the petition page and the dashboard say it.
 pub fn delivery_line(tr: &crate::i18n::Tr, d: &crate::db::deliveries::Delivery) -> String {
     tr.tf(

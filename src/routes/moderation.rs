@@ -123,7 +123,7 @@ struct SignersPage {
     next: Option<String>,
 }
 
-#[get("/dashboard/petitions/{slug}/signers")]
+#[get("/petitions/{slug}/signers")]
 pub async fn signers(
     state: web::Data<AppState>,
     petition: ManagedPetition,
@@ -195,7 +195,7 @@ pub struct ActionForm {
     criteria: CriteriaForm,
 }
 
-#[post("/dashboard/petitions/{slug}/signers")]
+#[post("/petitions/{slug}/signers")]
 pub async fn act(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<ActionForm>,
@@ -329,7 +329,7 @@ struct AuditPage {
 }
 
 /// The latest organizer actions, for admins.
-#[get("/dashboard/audit")]
+#[get("/audit")]
 pub async fn audit(
     state: web::Data<AppState>,
     _: Admin,

@@ -38,7 +38,7 @@ pub struct PackageRequest {
 
 /// Makes the package and sends it as a download. It is written to an unlinked file in
 /// `data_dir`, so nothing of it stays on disk after the download, whatever happens.
-#[post("/dashboard/petitions/{slug}/package")]
+#[post("/petitions/{slug}/package")]
 pub async fn make(
     state: web::Data<AppState>,
     form: CsrfForm<PackageRequest>,
@@ -153,7 +153,7 @@ impl DeliveryRequest {
 }
 
 /// Records a delivery of one of the petition's packages.
-#[post("/dashboard/petitions/{slug}/deliveries")]
+#[post("/petitions/{slug}/deliveries")]
 pub async fn record(
     state: web::Data<AppState>,
     form: CsrfForm<DeliveryRequest>,

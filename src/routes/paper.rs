@@ -31,7 +31,7 @@ fn back(slug: &str) -> HttpResponse {
         .finish()
 }
 
-#[post("/dashboard/petitions/{slug}/paper")]
+#[post("/petitions/{slug}/paper")]
 pub async fn add(
     state: web::Data<AppState>,
     form: CsrfForm<PaperForm>,
@@ -61,7 +61,7 @@ pub async fn add(
     Ok(back(petition.slug()))
 }
 
-#[post("/dashboard/petitions/{slug}/paper/{id}/delete")]
+#[post("/petitions/{slug}/paper/{id}/delete")]
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, i32)>,

@@ -128,7 +128,7 @@ impl Editor<'_> {
     }
 }
 
-#[get("/dashboard/petitions/{slug}/translations/{lang}")]
+#[get("/petitions/{slug}/translations/{lang}")]
 pub async fn edit_form(
     path: web::Path<(String, String)>,
     petition: ManagedPetition,
@@ -163,7 +163,7 @@ pub async fn edit_form(
     editor.render(f, vec![], StatusCode::OK)
 }
 
-#[post("/dashboard/petitions/{slug}/translations/{lang}")]
+#[post("/petitions/{slug}/translations/{lang}")]
 pub async fn save(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -207,7 +207,7 @@ pub struct RemoveForm {
     csrf_token: String,
 }
 
-#[post("/dashboard/petitions/{slug}/translations/{lang}/remove")]
+#[post("/petitions/{slug}/translations/{lang}/remove")]
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

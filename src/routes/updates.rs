@@ -31,7 +31,7 @@ pub struct UpdateForm {
     key: String,
 }
 
-#[post("/dashboard/petitions/{slug}/updates")]
+#[post("/petitions/{slug}/updates")]
 pub async fn post_update(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<UpdateForm>,

@@ -206,9 +206,44 @@ async fn repeated_wrong_passwords_for_one_account_are_throttled() {
 #[tokio::test]
 async fn the_dashboard_needs_a_signed_in_organizer() {
     let app = spawn_app().await;
-    let res = app.get("/dashboard").await;
-    assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(res.headers()["location"], "/login");
+    app.create_petition("p-guarded", &[100]).await;
+    // Every organizer page, and any address under /dashboard: sent to sign in, nothing done.
+    for path in [
+        "/dashboard",
+        "/dashboard/audit",
+        "/dashboard/organizers",
+        "/dashboard/organizers/1/sessions",
+        "/dashboard/petitions/new",
+        "/dashboard/petitions/p-guarded",
+        "/dashboard/petitions/p-guarded/edit",
+        "/dashboard/petitions/p-guarded/signers",
+        "/dashboard/petitions/p-guarded/delivery",
+        "/dashboard/petitions/p-guarded/export.csv",
+        "/dashboard/petitions/p-guarded/exports/1",
+        "/dashboard/petitions/p-guarded/translations/fr",
+        "/dashboard/not-a-page-yet",
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status().as_u16(), 303, "{path}");
+        assert_eq!(res.headers()["location"], "/login", "{path}");
+    }
+    for path in [
+        "/dashboard/petitions",
+        "/dashboard/organizers",
+        "/dashboard/logo",
+        "/dashboard/petitions/p-guarded/status",
+        "/dashboard/petitions/p-guarded/paper",
+        "/dashboard/petitions/p-guarded/exports",
+        "/dashboard/petitions/p-guarded/package",
+        "/dashboard/petitions/p-guarded/updates",
+    ] {
+        let res = app
+            .post_form(path, &[("csrf_token", "x"), ("status", "closed")])
+            .await;
+        assert_eq!(res.status().as_u16(), 303, "{path}");
+        assert_eq!(res.headers()["location"], "/login", "{path}");
+    }
+    assert_eq!(app.json("p-guarded").await["status"], "open");
 }
 
 /// Starts `undersigned serve` and reads the first-run setup link it prints.

@@ -6,8 +6,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde::de::DeserializeOwned;
 
 use super::auth::{self, Session};
@@ -23,6 +25,25 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))
 }
 
+/// The organizer a guarded scope found signed in for this request ([`signed_in_only`]), so
+/// that [`Organizer`] does not ask the database again.
+#[derive(Clone, Copy)]
+struct SignedIn(i32);
+
+/// The guard of a scope (the dashboard): a request without a live organizer session is sent
+/// to sign in before any handler of the scope runs.
+pub async fn signed_in_only(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let session = req.extract::<Session>().await?;
+    let id = auth::organizer_id(&session)
+        .await?
+        .ok_or(AppError::LoginRequired)?;
+    req.extensions_mut().insert(SignedIn(id));
+    next.call(req).await
+}
+
 /// A signed-in organizer whose session the server still knows, and whose account still
 /// exists; anyone else is sent to sign in.
 pub struct Organizer {
@@ -33,9 +54,13 @@ pub struct Organizer {
 impl Organizer {
     async fn of(req: HttpRequest, session: Session) -> Result<Organizer, AppError> {
         let state = state(&req)?;
-        let id = auth::organizer_id(&session)
-            .await?
-            .ok_or(AppError::LoginRequired)?;
+        let known = req.extensions().get::<SignedIn>().map(|s| s.0);
+        let id = match known {
+            Some(id) => id,
+            None => auth::organizer_id(&session)
+                .await?
+                .ok_or(AppError::LoginRequired)?,
+        };
         match db::run(&state.pool, move |c| organizers::find(c, id)).await? {
             Some(who) => Ok(Organizer { who, session }),
             // An account deleted while signed in is signed out.
