@@ -142,9 +142,11 @@ impl Application {
         };
         let refresh = Duration::from_millis(settings.public_refresh_ms);
         let metrics = crate::metrics::Metrics::default();
-        let signer =
-            crate::usecases::group::SignWriter::start(pool.clone(), metrics.sign_batches.clone())
-                .context("cannot start the sign writer")?;
+        let signer = crate::services::sign_writer::SignWriter::start(
+            pool.clone(),
+            metrics.sign_batches.clone(),
+        )
+        .context("cannot start the sign writer")?;
         let checkpoints = db::Checkpoints::start(&settings.database_url, pool.clone())
             .context("cannot start the write-ahead log's checkpoints")?;
         let state = web::Data::new(AppState {

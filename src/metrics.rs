@@ -32,7 +32,7 @@ pub struct Metrics {
     pub signed: Counter,
     /// Reads of a petition's public state from the database (`live::Live`).
     pub state_reads: Counter,
-    /// Submissions per group-commit transaction (`usecases::group`).
+    /// Submissions per group-commit transaction (`services::sign_writer`).
     pub sign_batches: Histogram,
     confirmed: Gauge,
     outbox_depth: Gauge,

@@ -397,7 +397,7 @@ pub async fn detail(
         .await;
     match rendered {
         Ok(r) => {
-            let mut res = r.respond(&req, state.public_cache_control());
+            let mut res = super::cached::respond(&r, &req, state.public_cache_control());
             res.headers_mut().insert(
                 actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
                 actix_web::http::header::HeaderValue::from_static("*"),

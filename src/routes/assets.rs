@@ -76,5 +76,5 @@ pub async fn asset(path: web::Path<String>, req: HttpRequest) -> Result<HttpResp
     } else {
         PLAIN
     };
-    Ok(file.respond(&req, cache))
+    Ok(super::cached::respond(file, &req, cache))
 }

@@ -48,7 +48,11 @@ pub async fn home(
             ))
         })
         .await?;
-    Ok(page.respond(&req, state.public_cache_control()))
+    Ok(super::cached::respond(
+        &page,
+        &req,
+        state.public_cache_control(),
+    ))
 }
 
 /// The home page in `tr`'s language: every open petition, with its progress.

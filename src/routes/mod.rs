@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api;
 pub mod assets;
+pub mod cached;
 pub mod card;
 pub mod confirm;
 pub mod dashboard;
@@ -110,7 +111,7 @@ pub struct AppState {
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
     /// Writes sign submissions, many to a transaction (group commit).
-    pub signer: crate::usecases::group::SignWriter,
+    pub signer: crate::services::sign_writer::SignWriter,
     /// SQLite: copies the write-ahead log into the database while the app runs.
     pub _checkpoints: Option<crate::db::Checkpoints>,
     /// Each petition's public state, read from the database at most once per

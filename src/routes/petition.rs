@@ -291,7 +291,11 @@ pub async fn show(
             ))
         })
         .await?;
-    Ok(page.respond(&req, state.public_cache_control()))
+    Ok(super::cached::respond(
+        &page,
+        &req,
+        state.public_cache_control(),
+    ))
 }
 
 /// Renders the petition page from its public state; also used to show the sign form again

@@ -4,3 +4,4 @@
 pub mod network;
 pub mod password;
 pub mod sequencer;
+pub mod sign_writer;

@@ -19,7 +19,6 @@
 
 pub mod deliveries;
 pub mod exports;
-pub mod group;
 pub mod keys;
 pub mod log;
 pub mod moderation;

@@ -57,7 +57,7 @@ pub fn sign(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, U
 }
 
 /// [`sign`] inside a transaction the caller holds: the group commit runs many in one, each
-/// under a savepoint of its own (`usecases::group`).
+/// under a savepoint of its own (`services::sign_writer`).
 pub fn sign_in(conn: &mut DbConnection, req: &SignRequest) -> Result<SignOutcome, UseCaseError> {
     let now = req.new.created_at;
     // Insert first: a duplicate is found by the unique constraint, not by a read that a

@@ -12,9 +12,9 @@ use diesel::Connection;
 
 use tokio::sync::oneshot;
 
-use super::UseCaseError;
-use super::signing::{self, SignOutcome, SignRequest};
 use crate::db::{self, Pool};
+use crate::usecases::UseCaseError;
+use crate::usecases::signing::{self, SignOutcome, SignRequest};
 
 /// Most submissions in one transaction: enough to drain a peak, few enough that a batch
 /// commits in milliseconds.
