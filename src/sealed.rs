@@ -356,12 +356,6 @@ where
     Ok(out)
 }
 
-impl From<Unreadable> for crate::db::DbError {
-    fn from(e: Unreadable) -> crate::db::DbError {
-        crate::db::DbError::Other(e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

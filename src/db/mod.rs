@@ -79,6 +79,13 @@ pub enum DbError {
     Panicked,
 }
 
+/// A sealed value that did not open, met where the database was read.
+impl From<crate::sealed::Unreadable> for DbError {
+    fn from(e: crate::sealed::Unreadable) -> DbError {
+        DbError::Other(e.to_string())
+    }
+}
+
 impl DbError {
     /// Says nothing is wrong with the request, only that the database cannot take it now: no
     /// connection to be had, its write lock held past the busy timeout or a lock wait past
