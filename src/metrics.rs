@@ -1,4 +1,4 @@
-//! Operations: the registry that `GET /metrics` serves (`routes::metrics`) in the Prometheus
+//! Operations: the registry that `GET /metrics` serves (`routes::api::metrics`) in the Prometheus
 //! (OpenMetrics) text format. Requests by route pattern and status (never by path: paths carry
 //! tokens), their latency, signatures signed and confirmed, how far the outbox and the signed
 //! log are behind, and the database pool's use.

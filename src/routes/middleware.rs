@@ -160,7 +160,7 @@ pub fn render_error_page<B: MessageBody>(
         .cloned()
         .unwrap_or_else(|| AppError::page_for_status(status));
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
-    let body = match super::pages::error_body(res.request(), &page) {
+    let body = match super::public::pages::error_body(res.request(), &page) {
         Ok(body) => body,
         Err(e) => {
             tracing::error!(error = %e, "error page failed to render");

@@ -1,37 +1,15 @@
 //! HTTP handlers, one file per page or action. Handlers are thin: parse, call domain and db,
 //! render a template.
 
-pub mod accounts;
+pub mod admin;
 pub mod api;
-pub mod assets;
 pub mod cached;
-pub mod card;
-pub mod confirm;
-pub mod dashboard;
-pub mod delivery;
-pub mod editor;
 pub mod error;
 pub mod extract;
-pub mod health;
-pub mod home;
-pub mod images;
-pub mod log;
-pub mod manage;
-pub mod metrics;
 pub mod middleware;
-pub mod moderation;
-pub mod package;
-pub mod pages;
-pub mod paper;
-pub mod petition;
-pub mod receipt;
-pub mod reset;
-pub mod share;
-pub mod sign;
-pub mod sign_in;
-pub mod translations;
-pub mod updates;
-pub mod withdraw;
+pub mod organizer;
+pub mod public;
+pub mod signer;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -107,7 +85,7 @@ pub struct AppState {
     /// QR codes made, by address and format; emptied when it holds too many.
     pub qr_codes: dashmap::DashMap<(String, &'static str), actix_web::web::Bytes>,
     /// Share cards rendered, per petition and language, with what they were drawn from.
-    pub cards: dashmap::DashMap<(String, Lang), (card::CardKey, actix_web::web::Bytes)>,
+    pub cards: dashmap::DashMap<(String, Lang), (public::card::CardKey, actix_web::web::Bytes)>,
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
     /// Writes sign submissions, many to a transaction (group commit).
@@ -284,36 +262,36 @@ pub fn dashboard_scope() -> impl actix_web::dev::HttpServiceFactory {
         .wrap(actix_web::middleware::from_fn(
             extract::guards::signed_in_only,
         ))
-        .service(accounts::list)
-        .service(accounts::invite)
-        .service(accounts::add_to_petition)
-        .service(accounts::sessions_page)
-        .service(accounts::end_sessions)
-        .service(accounts::set_logo)
-        .service(dashboard::dashboard)
-        .service(delivery::delivery)
-        .service(editor::new_form)
-        .service(editor::create)
-        .service(editor::edit_form)
-        .service(editor::edit)
-        .service(editor::set_status)
-        .service(images::upload)
-        .service(manage::show)
-        .service(manage::export_csv)
-        .service(manage::export_manifest)
-        .service(manage::take_snapshot)
-        .service(manage::show_snapshot)
-        .service(moderation::signers)
-        .service(moderation::act)
-        .service(moderation::audit)
-        .service(package::make)
-        .service(package::record)
-        .service(paper::add)
-        .service(paper::remove)
-        .service(translations::edit_form)
-        .service(translations::save)
-        .service(translations::remove)
-        .service(updates::post_update)
+        .service(admin::accounts::list)
+        .service(admin::accounts::invite)
+        .service(admin::accounts::add_to_petition)
+        .service(admin::accounts::sessions_page)
+        .service(admin::accounts::end_sessions)
+        .service(admin::accounts::set_logo)
+        .service(organizer::dashboard::dashboard)
+        .service(organizer::delivery::delivery)
+        .service(organizer::editor::new_form)
+        .service(organizer::editor::create)
+        .service(organizer::editor::edit_form)
+        .service(organizer::editor::edit)
+        .service(organizer::editor::set_status)
+        .service(public::images::upload)
+        .service(organizer::manage::show)
+        .service(organizer::manage::export_csv)
+        .service(organizer::manage::export_manifest)
+        .service(organizer::manage::take_snapshot)
+        .service(organizer::manage::show_snapshot)
+        .service(organizer::moderation::signers)
+        .service(organizer::moderation::act)
+        .service(organizer::moderation::audit)
+        .service(organizer::package::make)
+        .service(organizer::package::record)
+        .service(organizer::paper::add)
+        .service(organizer::paper::remove)
+        .service(organizer::translations::edit_form)
+        .service(organizer::translations::save)
+        .service(organizer::translations::remove)
+        .service(signer::updates::post_update)
 }
 
 /// "Delivered to … on …: N signatures.", as the petition page and the dashboard say it.

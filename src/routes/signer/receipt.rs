@@ -10,14 +10,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use diesel::prelude::*;
 
-use super::api::{api_error, json};
-use super::{AppState, Layout, html};
 use crate::db::{self, log as dblog, schema::signatures};
 use crate::i18n::{Lang, Tr};
 use crate::log::entry::{EventKind, receipt_hash};
 use crate::log::merkle;
 use crate::log::note::Verifier;
+use crate::routes::api::petitions::{api_error, json};
 use crate::routes::error::AppError;
+use crate::routes::{AppState, Layout, html};
 
 /// Where a signature stands in its petition's log.
 struct Standing {

@@ -3,9 +3,9 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 
-use super::AppState;
 use crate::db;
 use crate::i18n::Tr;
+use crate::routes::AppState;
 use crate::routes::error::AppError;
 
 /// What a card was drawn from: it is drawn again when any of this changes.
@@ -56,7 +56,8 @@ pub async fn card(
     let png = match cached {
         Some(png) => png,
         None => {
-            let mut progress = super::petition::Progress::new(&tr, total, &view.goals);
+            let mut progress =
+                crate::routes::public::petition::Progress::new(&tr, total, &view.goals);
             if !view.petition.is_open_at(db::now()) {
                 progress = progress.closed(&tr, total);
             }

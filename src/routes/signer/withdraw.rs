@@ -6,12 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 
-use super::{AppState, Layout, html, pages};
 use crate::db;
 use crate::domain::{ConfirmationToken, Country, NameDisplay};
 use crate::email::messages::DataEmail;
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
+use crate::routes::public::pages;
+use crate::routes::{AppState, Layout, html};
 use crate::usecases::signing::EmailCap;
 use crate::usecases::withdrawal::{self, HeldData, WithdrawState};
 use crate::usecases::{self};
@@ -90,7 +91,7 @@ pub async fn data(
     let render = move |d: &HeldData| data_email(&links, retention_days, &withdraw_url, d);
     let cap = EmailCap {
         max: state.settings.max_confirmation_emails,
-        window: super::sign::EMAIL_CAP_WINDOW,
+        window: crate::routes::signer::sign::EMAIL_CAP_WINDOW,
     };
     let sent = usecases::run(&state.pool, move |c| {
         withdrawal::request_data(c, &keys, &hash, cap, now, &render)

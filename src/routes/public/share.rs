@@ -6,11 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{AppState, Layout, html};
 use crate::db::{self, petitions::PetitionView, petitions::TextVersion};
 use crate::domain::Source;
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
+use crate::routes::{AppState, Layout, html};
 
 /// `?src=` and `?lang=`, both optional; a malformed tag is dropped, not an error.
 #[derive(Debug, Default, Deserialize)]
@@ -129,9 +129,9 @@ pub async fn qr_png(
 }
 
 /// The petition's progress as the widget and the poster show it: no goal once it is closed.
-fn progress(tr: &Tr, view: &PetitionView) -> super::petition::Progress {
+fn progress(tr: &Tr, view: &PetitionView) -> crate::routes::public::petition::Progress {
     let total = view.petition.total_count();
-    let progress = super::petition::Progress::new(tr, total, &view.goals);
+    let progress = crate::routes::public::petition::Progress::new(tr, total, &view.goals);
     match view.petition.is_open_at(db::now()) {
         true => progress,
         false => progress.closed(tr, total),
@@ -149,7 +149,7 @@ struct PosterPage<'a> {
     /// The address to type, without the scheme.
     short_url: String,
     site: String,
-    progress: super::petition::Progress,
+    progress: crate::routes::public::petition::Progress,
 }
 
 #[get("/petitions/{slug}/poster")]
@@ -194,7 +194,7 @@ pub async fn poster(
 struct EmbedPage<'a> {
     l: Layout,
     text: &'a TextVersion,
-    progress: super::petition::Progress,
+    progress: crate::routes::public::petition::Progress,
     open: bool,
     /// The petition page, in this language, tallied under `embed` or the tag given.
     href: String,

@@ -11,13 +11,14 @@ use askama::Template;
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use super::{AppState, Layout, html, pages};
 use crate::db::{self, organizers};
 use crate::domain::ConfirmationToken;
 use crate::email::messages::ResetEmail;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
+use crate::routes::public::pages;
+use crate::routes::{AppState, Layout, html};
 use crate::services::password;
 
 #[derive(Template)]
@@ -117,7 +118,7 @@ fn gone(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
 }
 
 async fn usable(state: &AppState, token: &str) -> Result<Option<ConfirmationToken>, AppError> {
-    super::usable_link(state, token, organizers::reset_usable).await
+    crate::routes::usable_link(state, token, organizers::reset_usable).await
 }
 
 #[get("/login/reset/{token}")]

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{AppState, Layout, html};
 use crate::db;
 use crate::db::moderation::{self, Criteria, PAGE_SIZE};
 use crate::domain::{Country, SignatureStatus, SignerEmail};
@@ -14,6 +13,7 @@ use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::extract::guards::{Admin, CsrfForm, ManagedPetition};
+use crate::routes::{AppState, Layout, html};
 
 crate::with_csrf!(ActionForm);
 use crate::usecases::{
@@ -78,8 +78,8 @@ impl CriteriaForm {
                     Err(_) => keys.domain_index(petition_id, &d),
                 }
             }),
-            from: super::parse_day(&self.from)?,
-            until: super::parse_day_end(&self.until)?,
+            from: crate::routes::parse_day(&self.from)?,
+            until: crate::routes::parse_day_end(&self.until)?,
             ip_hash,
         })
     }
@@ -265,7 +265,7 @@ pub async fn act(
     let keys = state.keys.clone();
     let links = state.links.clone();
     let render = move |r: &usecases::signing::ReceiptFor<'_>| -> crate::domain::NewEmail {
-        super::confirm::receipt_email(&links, r)
+        crate::routes::signer::confirm::receipt_email(&links, r)
     };
     let changed = usecases::run(&state.pool, move |c| {
         usecases::moderation::moderate(

@@ -7,10 +7,10 @@ use std::io::{Read, Seek, SeekFrom};
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 
-use super::AppState;
 use crate::db;
 use crate::db::deliveries::PackageSummary;
 use crate::package::{self, PackageError};
+use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
 
@@ -138,7 +138,7 @@ impl DeliveryRequest {
             .map_err(|_| AppError::BadRequest("error.delivery.package"))?;
         let recipient = crate::domain::Recipient::parse(&self.recipient)
             .map_err(|_| AppError::BadRequest("error.delivery.recipient"))?;
-        let delivered_on = super::parse_day(&self.delivered_on)?
+        let delivered_on = crate::routes::parse_day(&self.delivered_on)?
             .ok_or(AppError::BadRequest("error.delivery.date"))?;
         // A delivery is recorded after it happened (a day's grace for time zones).
         if delivered_on > now + chrono::TimeDelta::days(1) {

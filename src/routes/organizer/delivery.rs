@@ -6,13 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{AppState, Layout};
 use crate::db::signatures::ExportFilter;
 use crate::db::{self, organizers};
 use crate::domain::Country;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::ManagedPetition;
+use crate::routes::{AppState, Layout};
 
 #[derive(Template)]
 #[template(path = "delivery_cover.html")]
@@ -157,7 +157,7 @@ pub async fn delivery(
     let footer = Footer.render()?;
     // The list is numbered 1 to N, whatever the signer numbers.
     let mut line = 0i64;
-    let lines = super::export_chunks(
+    let lines = crate::routes::export_chunks(
         state.pool.clone(),
         state.keys.clone(),
         p.id,

@@ -1,8 +1,8 @@
 use actix_web::{HttpResponse, get, web};
 use diesel::connection::SimpleConnection;
 
-use super::AppState;
 use crate::db;
+use crate::routes::AppState;
 
 /// `200` when the database answers a query, `503` otherwise.
 #[get("/healthz")]

@@ -5,13 +5,13 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{AppState, Layout, html};
 use crate::db::{self, petitions::PetitionView, petitions::TextVersion};
 use crate::domain::PetitionText;
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
 use crate::routes::extract::auth::{self, Session};
 use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+use crate::routes::{AppState, Layout, html};
 
 crate::with_csrf!(TranslationForm, RemoveForm);
 use crate::usecases;

@@ -5,13 +5,14 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{AppState, Layout, html, pages};
 use crate::db::{self, organizers};
 use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth::{self, Session};
 use crate::routes::extract::guards::{Button, CsrfForm};
+use crate::routes::public::pages;
+use crate::routes::{AppState, Layout, html};
 
 crate::with_csrf!(LoginForm, SetupForm);
 use crate::services::password;
@@ -178,7 +179,7 @@ fn setup_gone(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
 }
 
 async fn usable(state: &AppState, token: &str) -> Result<Option<ConfirmationToken>, AppError> {
-    super::usable_link(state, token, organizers::setup_token_usable).await
+    crate::routes::usable_link(state, token, organizers::setup_token_usable).await
 }
 
 #[get("/setup/{token}")]

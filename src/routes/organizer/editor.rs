@@ -8,13 +8,13 @@ use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::{AppState, Layout, html};
 use crate::db::{self, petitions};
 use crate::domain::{GoalLadder, PetitionStatus, PetitionText, Slug};
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::extract::guards::{CsrfForm, ManagedPetition, Organizer};
+use crate::routes::{AppState, Layout, html};
 
 crate::with_csrf!(PetitionForm, StatusForm);
 use crate::usecases;

@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
-use super::{AppState, Layout, html};
 use crate::db::{
     self,
     petitions::{PetitionView, TextVersion},
@@ -11,6 +10,7 @@ use crate::domain::{Country, GoalLadder};
 use crate::i18n::{Lang, Tr};
 use crate::live::Snapshot;
 use crate::routes::error::AppError;
+use crate::routes::{AppState, Layout, html};
 
 /// How many targets show before "and N others".
 const TARGETS_SHOWN: usize = 3;
@@ -291,7 +291,7 @@ pub async fn show(
             ))
         })
         .await?;
-    Ok(super::cached::respond(
+    Ok(crate::routes::cached::respond(
         &page,
         &req,
         state.public_cache_control(),
@@ -341,7 +341,7 @@ fn render_body(
     let min = req
         .app_data::<actix_web::web::Data<AppState>>()
         .map_or(1, |s| s.settings.public_country_min);
-    let (shown_countries, other) = super::public_countries(&view.by_country, min);
+    let (shown_countries, other) = crate::routes::public_countries(&view.by_country, min);
     let meta = req
         .app_data::<actix_web::web::Data<AppState>>()
         .map(|state| ShareMeta::new(state, &tr, view, text))
@@ -425,11 +425,11 @@ fn render_body(
         deliveries: view
             .deliveries
             .iter()
-            .map(|d| (super::delivery_line(&tr, d), d.checkpoint.clone()))
+            .map(|d| (crate::routes::delivery_line(&tr, d), d.checkpoint.clone()))
             .collect(),
         witnessed: view.witnessed.as_ref().and_then(|w| {
             let state = req.app_data::<actix_web::web::Data<AppState>>()?;
-            let names: Vec<String> = super::log::trusted(state, w.lines.clone())
+            let names: Vec<String> = crate::routes::api::log::trusted(state, w.lines.clone())
                 .into_iter()
                 .map(|(name, _)| name)
                 .collect();

@@ -7,8 +7,6 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use validator::Validate;
 
-use super::AppState;
-use super::petition::{self, FormState};
 use crate::db::outbox::SealedEmail;
 use crate::db::{self, signatures::NewSignature};
 use crate::domain::NewEmail;
@@ -19,7 +17,9 @@ use crate::domain::{
 use crate::email::messages::{Kind, PetitionEmail};
 use crate::i18n::Tr;
 use crate::ratelimit::CapReached;
+use crate::routes::AppState;
 use crate::routes::error::AppError;
+use crate::routes::public::petition::{self, FormState};
 use crate::usecases::signing::{EmailCap, SignOutcome, SignRequest};
 
 /// How long the confirmation-email cap (`max_confirmation_emails`) counts: others' attempts
@@ -446,30 +446,30 @@ pub async fn signed(
     let max = tr.number(i64::from(state.settings.max_confirmation_emails));
     let text = view.text_for(tr.lang);
     // Sharing is offered at once: the confirmation can wait in an inbox.
-    let url = super::petition::version_url(&state, &slug, text.lang, text.original);
+    let url = crate::routes::public::petition::version_url(&state, &slug, text.lang, text.original);
     let page = SignedPage {
-        l: super::Layout::new(tr, tr.t("check.title"), &req),
+        l: crate::routes::Layout::new(tr, tr.t("check.title"), &req),
         petition_title: text.title.clone(),
         title_lang: text.lang.code(),
         hint: tr.tf("check.hint", &[("days", &days)]),
         capped: tr.tf("check.capped", &[("max", &max)]),
-        share: super::confirm::Share::new(&tr, &url, &text.title),
+        share: crate::routes::signer::confirm::Share::new(&tr, &url, &text.title),
         back: format!("/petitions/{slug}?lang={}", tr.code()),
     };
     use askama::Template;
-    Ok(super::html(StatusCode::OK, page.render()?))
+    Ok(crate::routes::html(StatusCode::OK, page.render()?))
 }
 
 /// "Check your email": what happens next, and sharing straight away.
 #[derive(askama::Template)]
 #[template(path = "signed.html")]
 struct SignedPage {
-    l: super::Layout,
+    l: crate::routes::Layout,
     petition_title: String,
     title_lang: &'static str,
     hint: String,
     capped: String,
-    share: super::confirm::Share,
+    share: crate::routes::signer::confirm::Share,
     back: String,
 }
 

@@ -9,7 +9,6 @@ use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::{AppState, Layout, html};
 use crate::db;
 use crate::db::signatures::ExportFilter;
 use crate::db::snapshots::Snapshot;
@@ -19,6 +18,7 @@ use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+use crate::routes::{AppState, Layout, html};
 
 /// Days the chart shows.
 const CHART_DAYS: i64 = 30;
@@ -152,7 +152,7 @@ pub async fn show(
     let deliveries = view
         .deliveries
         .iter()
-        .map(|d| super::delivery_line(&tr, d))
+        .map(|d| crate::routes::delivery_line(&tr, d))
         .collect();
     let languages = crate::i18n::Lang::ALL
         .iter()
@@ -190,7 +190,7 @@ pub async fn show(
         let t = tag.as_str();
         (
             t.to_string(),
-            super::share::share_url(&state, &slug, None, Some(tag)),
+            crate::routes::public::share::share_url(&state, &slug, None, Some(tag)),
             format!("/petitions/{slug}/qr.svg?src={t}"),
             format!("/petitions/{slug}/qr.png?src={t}"),
             format!("/petitions/{slug}/poster?src={t}"),
@@ -340,8 +340,8 @@ impl ExportQuery {
         };
         Ok(ExportFilter {
             country,
-            from: super::parse_day(&self.from)?,
-            until: super::parse_day_end(&self.until)?,
+            from: crate::routes::parse_day(&self.from)?,
+            until: crate::routes::parse_day_end(&self.until)?,
             upto: self.upto,
             snapshot: None,
             logged: false,
@@ -367,7 +367,7 @@ fn csv_chunks(
         head.extend(h);
         head
     });
-    super::export_chunks(pool, keys, petition_id, filter, head, |batch| {
+    crate::routes::export_chunks(pool, keys, petition_id, filter, head, |batch| {
         export::rows(&batch)
     })
 }

@@ -3,9 +3,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
-use super::{Layout, html};
 use crate::i18n::{LANG_COOKIE, Lang, Tr};
 use crate::routes::error::{AppError, ErrorPage};
+use crate::routes::{Layout, html};
 
 /// A page of a heading, paragraphs and links: errors, notices, the privacy notice.
 #[derive(Template)]
@@ -35,7 +35,7 @@ pub fn message(
 
 /// The HTML body of an error page (used by the error-page middleware).
 pub fn error_body(req: &HttpRequest, page: &ErrorPage) -> Result<String, askama::Error> {
-    let tr = Tr::new(super::extract::lang::of_request(req));
+    let tr = Tr::new(crate::routes::extract::lang::of_request(req));
     MessagePage {
         l: Layout::new(tr, tr.t(page.title_key), req),
         paragraphs: vec![tr.t(page.message_key)],
@@ -56,7 +56,7 @@ struct PrivacyPage {
 /// of this site.
 #[get("/privacy")]
 pub async fn privacy(
-    state: web::Data<super::AppState>,
+    state: web::Data<crate::routes::AppState>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -107,7 +107,7 @@ pub struct LangQuery {
 /// Remembers a language choice in a cookie and goes back to the page it was made on.
 #[get("/lang/{code}")]
 pub async fn set_lang(
-    state: web::Data<super::AppState>,
+    state: web::Data<crate::routes::AppState>,
     code: web::Path<String>,
     query: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {

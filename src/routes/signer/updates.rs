@@ -6,11 +6,12 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{AppState, Layout, html, pages};
 use crate::db;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+use crate::routes::public::pages;
+use crate::routes::{AppState, Layout, html};
 
 crate::with_csrf!(UpdateForm);
 use crate::usecases;

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use secrecy::ExposeSecret;
 
-use super::AppState;
+use crate::routes::AppState;
 use crate::routes::error::AppError;
 
 /// Whether `req` may read the metrics: it comes from this machine (the TCP peer, not a

@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, get, web};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::AppState;
 use crate::db::{self, petitions::PetitionView};
+use crate::routes::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CountryCount {
@@ -122,7 +122,7 @@ impl PetitionJson {
                         summary: t.summary.clone(),
                         targets: t.targets.clone(),
                         outdated: t.outdated,
-                        url: super::petition::version_url(
+                        url: crate::routes::public::petition::version_url(
                             state,
                             &v.petition.slug,
                             t.lang,
@@ -135,7 +135,7 @@ impl PetitionJson {
         let p = &v.petition;
         let total = p.total_count();
         let (shown, other) =
-            super::public_countries(&v.by_country, state.settings.public_country_min);
+            crate::routes::public_countries(&v.by_country, state.settings.public_country_min);
         PetitionJson {
             language,
             translations,
@@ -177,7 +177,7 @@ impl PetitionJson {
                 checkpoint_url: state.url(&format!("/petitions/{}/log/checkpoint", p.slug)),
                 vkey: state.log.vkey().to_string(),
                 witnessed: v.witnessed.as_ref().and_then(|w| {
-                    let lines = super::log::trusted(state, w.lines.clone());
+                    let lines = crate::routes::api::log::trusted(state, w.lines.clone());
                     (!lines.is_empty()).then(|| WitnessedJson {
                         size: w.size,
                         total: w.total,
@@ -219,10 +219,10 @@ pub enum PetitionOrCount<'a> {
     paths(
         list,
         detail,
-        super::log::summary,
-        super::log::entries,
-        super::log::inclusion,
-        super::log::consistency
+        crate::routes::api::log::summary,
+        crate::routes::api::log::entries,
+        crate::routes::api::log::inclusion,
+        crate::routes::api::log::consistency
     )
 )]
 pub struct ApiDoc;
@@ -397,7 +397,7 @@ pub async fn detail(
         .await;
     match rendered {
         Ok(r) => {
-            let mut res = super::cached::respond(&r, &req, state.public_cache_control());
+            let mut res = crate::routes::cached::respond(&r, &req, state.public_cache_control());
             res.headers_mut().insert(
                 actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
                 actix_web::http::header::HeaderValue::from_static("*"),

@@ -2,11 +2,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
-use super::petition::Progress;
-use super::{AppState, Layout, html};
 use crate::db;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
+use crate::routes::public::petition::Progress;
+use crate::routes::{AppState, Layout, html};
 
 struct Card {
     slug: String,
@@ -48,7 +48,7 @@ pub async fn home(
             ))
         })
         .await?;
-    Ok(super::cached::respond(
+    Ok(crate::routes::cached::respond(
         &page,
         &req,
         state.public_cache_control(),

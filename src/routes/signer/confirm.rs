@@ -4,11 +4,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 
-use super::{AppState, Layout, html, pages};
 use crate::db;
 use crate::domain::{ConfirmationToken, Country};
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
+use crate::routes::public::pages;
+use crate::routes::{AppState, Layout, html};
 use crate::usecases::{self, signing::LinkState};
 
 /// What the button will confirm, shown before anything is: the link may carry someone else's
@@ -64,7 +65,7 @@ impl ConfirmForm {
         if self.edited.is_empty() {
             return Ok(None);
         }
-        let text_error = super::sign::text_error_key;
+        let text_error = crate::routes::signer::sign::text_error_key;
         let name =
             crate::domain::SignerName::parse(&self.name).map_err(|e| text_error("name", e))?;
         let country = Country::parse(&self.country).map_err(|_| "error.country.invalid")?;
@@ -79,9 +80,10 @@ impl ConfirmForm {
             name: name.as_str().to_string(),
             country: country.code().to_string(),
             display: display.as_str().to_string(),
-            comment_public: super::sign::checked(&self.comment_public) && comment.is_some(),
+            comment_public: crate::routes::signer::sign::checked(&self.comment_public)
+                && comment.is_some(),
             comment: comment.map(|c| c.as_str().to_string()),
-            wants_updates: super::sign::checked(&self.updates),
+            wants_updates: crate::routes::signer::sign::checked(&self.updates),
         }))
     }
 }
@@ -190,7 +192,7 @@ pub async fn confirm(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let body = super::sign::read_body(payload).await?;
+    let body = crate::routes::signer::sign::read_body(payload).await?;
     let Some(token) = parse(&token) else {
         return respond(&state, &req, tr, LinkState::Unknown).await;
     };
@@ -342,7 +344,12 @@ async fn petition_title(state: &AppState, slug: String, tr: Tr) -> Result<Title,
     })
     .await?;
     Ok(Title {
-        url: super::petition::version_url(state, &slug, lang, original == lang.code()),
+        url: crate::routes::public::petition::version_url(
+            state,
+            &slug,
+            lang,
+            original == lang.code(),
+        ),
         text,
         lang,
     })

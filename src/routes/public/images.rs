@@ -4,8 +4,8 @@ use actix_multipart::Multipart;
 use actix_web::{HttpResponse, get, post, web};
 use futures_util::StreamExt;
 
-use super::AppState;
 use crate::db;
+use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth::{self, Session};
 use crate::routes::extract::guards::ManagedPetition;

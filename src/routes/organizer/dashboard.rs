@@ -4,12 +4,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
-use super::{AppState, Layout, html};
 use crate::db::{self, organizers};
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::extract::guards::Organizer;
+use crate::routes::{AppState, Layout, html};
 
 struct Row {
     slug: String,

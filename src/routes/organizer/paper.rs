@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::AppState;
 use crate::db;
+use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::{Button, CsrfForm, ManagedPetition};
 use crate::usecases;

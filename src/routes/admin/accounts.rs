@@ -6,7 +6,6 @@ use askama::Template;
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use super::{AppState, Layout, html};
 use crate::db::{self, organizers, sessions};
 use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
 use crate::email::messages::ResetEmail;
@@ -14,6 +13,7 @@ use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::extract::guards::{Admin, Button, CsrfForm, ManagedPetition};
+use crate::routes::{AppState, Layout, html};
 use crate::services::password;
 
 crate::with_csrf!(InviteForm, AddForm);
@@ -303,11 +303,11 @@ pub async fn set_logo(
     state: web::Data<AppState>,
     Admin(admin): Admin,
     req: HttpRequest,
-    query: web::Query<super::images::UploadQuery>,
+    query: web::Query<crate::routes::public::images::UploadQuery>,
     mut payload: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AppError> {
     let who = admin.who;
-    let (image, remove) = super::images::read_upload(
+    let (image, remove) = crate::routes::public::images::read_upload(
         &admin.session,
         &req,
         query.into_inner().csrf_token(),
@@ -320,7 +320,8 @@ pub async fn set_logo(
         if image.len() > MAX_LOGO {
             return Err(AppError::TooLarge);
         }
-        let kind = super::images::accept(&image).ok_or(AppError::BadRequest("image.error"))?;
+        let kind = crate::routes::public::images::accept(&image)
+            .ok_or(AppError::BadRequest("image.error"))?;
         Some((kind, image))
     };
     let now = db::now();

@@ -76,5 +76,5 @@ pub async fn asset(path: web::Path<String>, req: HttpRequest) -> Result<HttpResp
     } else {
         PLAIN
     };
-    Ok(super::cached::respond(file, &req, cache))
+    Ok(crate::routes::cached::respond(file, &req, cache))
 }

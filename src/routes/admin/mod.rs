@@ -1,0 +1,3 @@
+//! What only an admin does: organizer accounts, their sessions, the site's logo.
+
+pub mod accounts;

@@ -1,0 +1,7 @@
+//! What a signer does: sign, confirm, withdraw, look up a receipt, stop news.
+
+pub mod confirm;
+pub mod receipt;
+pub mod sign;
+pub mod updates;
+pub mod withdraw;
