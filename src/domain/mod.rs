@@ -5,6 +5,7 @@ mod country;
 mod display;
 mod email;
 mod goals;
+pub mod image;
 mod message;
 mod petition_text;
 mod slug;

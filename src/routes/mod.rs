@@ -264,7 +264,7 @@ pub fn dashboard_scope() -> impl actix_web::dev::HttpServiceFactory {
         ))
         .service(admin::accounts::list)
         .service(admin::accounts::invite)
-        .service(admin::accounts::add_to_petition)
+        .service(organizer::colleagues::add_to_petition)
         .service(admin::accounts::sessions_page)
         .service(admin::accounts::end_sessions)
         .service(admin::accounts::set_logo)
@@ -275,7 +275,7 @@ pub fn dashboard_scope() -> impl actix_web::dev::HttpServiceFactory {
         .service(organizer::editor::edit_form)
         .service(organizer::editor::edit)
         .service(organizer::editor::set_status)
-        .service(public::images::upload)
+        .service(organizer::images::upload)
         .service(organizer::manage::show)
         .service(organizer::manage::export_csv)
         .service(organizer::manage::export_manifest)
@@ -283,7 +283,7 @@ pub fn dashboard_scope() -> impl actix_web::dev::HttpServiceFactory {
         .service(organizer::manage::show_snapshot)
         .service(organizer::moderation::signers)
         .service(organizer::moderation::act)
-        .service(organizer::moderation::audit)
+        .service(admin::audit::audit)
         .service(organizer::package::make)
         .service(organizer::package::record)
         .service(organizer::paper::add)
@@ -291,7 +291,7 @@ pub fn dashboard_scope() -> impl actix_web::dev::HttpServiceFactory {
         .service(organizer::translations::edit_form)
         .service(organizer::translations::save)
         .service(organizer::translations::remove)
-        .service(signer::updates::post_update)
+        .service(organizer::updates::post_update)
 }
 
 /// "Delivered to … on …: N signatures.", as the petition page and the dashboard say it.

@@ -219,3 +219,29 @@ pub fn set_image(
         Ok(())
     })
 }
+
+/// Gives the organizer account of `email` access to a petition, and audits it, in one
+/// transaction; `false` (and nothing done) when no account has that address.
+pub fn add_colleague(
+    conn: &mut DbConnection,
+    organizer_id: i32,
+    petition_id: i32,
+    email: &str,
+    now: NaiveDateTime,
+) -> Result<bool, UseCaseError> {
+    db::write_tx(conn, |c| {
+        let Some((colleague, _)) = db::organizers::credentials(c, email)? else {
+            return Ok(false);
+        };
+        db::petitions::add_organizer(c, petition_id, colleague.id)?;
+        db::audit::record(
+            c,
+            Some(organizer_id),
+            Some(petition_id),
+            "add-organizer",
+            &colleague.email,
+            now,
+        )?;
+        Ok(true)
+    })
+}

@@ -12,11 +12,11 @@ use crate::email::messages::ResetEmail;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
-use crate::routes::extract::guards::{Admin, Button, CsrfForm, ManagedPetition};
+use crate::routes::extract::guards::{Admin, Button, CsrfForm};
 use crate::routes::{AppState, Layout, html};
 use crate::services::password;
 
-crate::with_csrf!(InviteForm, AddForm);
+crate::with_csrf!(InviteForm);
 
 /// How long an invitation link works.
 const INVITE_HOURS: i64 = 72;
@@ -163,47 +163,6 @@ pub async fn invite(
         .finish())
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct AddForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    email: String,
-}
-
-/// Gives another organizer access to a petition the signed-in organizer manages.
-#[post("/petitions/{slug}/organizers")]
-pub async fn add_to_petition(
-    state: web::Data<AppState>,
-    form: CsrfForm<AddForm>,
-    petition: ManagedPetition,
-) -> Result<HttpResponse, AppError> {
-    let (who, view) = (petition.organizer.who, petition.view);
-    let p = view.petition;
-    let email = form.email.clone();
-    let result = db::run(&state.pool, move |c| {
-        db::write_tx(c, |c| {
-            let Some((colleague, _)) = organizers::credentials(c, &email)? else {
-                return Ok(Err(AppError::BadRequest("accounts.unknown")));
-            };
-            db::petitions::add_organizer(c, p.id, colleague.id)?;
-            db::audit::record(
-                c,
-                Some(who.id),
-                Some(p.id),
-                "add-organizer",
-                &colleague.email,
-                db::now(),
-            )?;
-            Ok(Ok(p.slug))
-        })
-    })
-    .await??;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/dashboard/petitions/{result}")))
-        .finish())
-}
-
 #[derive(Template)]
 #[template(path = "sessions.html")]
 struct SessionsPage {
@@ -284,18 +243,6 @@ pub async fn end_sessions(
 /// The largest logo accepted.
 const MAX_LOGO: usize = 512 * 1024;
 
-/// The site's logo, shown in every page's header.
-#[get("/logo")]
-pub async fn logo(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let (kind, bytes) = db::run(&state.pool, db::site::logo)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(HttpResponse::Ok()
-        .content_type(kind)
-        .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(bytes))
-}
-
 /// Replaces the site's logo (PNG, JPEG or WebP, recognised by its content, up to 512 KB), or
 /// removes it; admins only. Multipart, as a petition's image.
 #[post("/logo")]
@@ -303,11 +250,11 @@ pub async fn set_logo(
     state: web::Data<AppState>,
     Admin(admin): Admin,
     req: HttpRequest,
-    query: web::Query<crate::routes::public::images::UploadQuery>,
+    query: web::Query<crate::routes::extract::upload::UploadQuery>,
     mut payload: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AppError> {
     let who = admin.who;
-    let (image, remove) = crate::routes::public::images::read_upload(
+    let (image, remove) = crate::routes::extract::upload::read_upload(
         &admin.session,
         &req,
         query.into_inner().csrf_token(),
@@ -320,8 +267,8 @@ pub async fn set_logo(
         if image.len() > MAX_LOGO {
             return Err(AppError::TooLarge);
         }
-        let kind = crate::routes::public::images::accept(&image)
-            .ok_or(AppError::BadRequest("image.error"))?;
+        let kind =
+            crate::domain::image::accept(&image).ok_or(AppError::BadRequest("image.error"))?;
         Some((kind, image))
     };
     let now = db::now();

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use crate::db::{self, log as dblog};
 use crate::log::merkle;
 use crate::routes::AppState;
-use crate::routes::api::petitions::{api_error, json};
+use crate::routes::api::{api_error, json};
 
 /// Most entries one call returns.
 pub const MAX_ENTRIES: u64 = 1_000;
@@ -258,7 +258,7 @@ pub struct ProofJson {
     params(("slug" = String, Path, description = "The petition's slug")),
     responses(
         (status = 200, description = "The latest checkpoint", body = LogSummaryJson),
-        (status = 404, description = "No such petition, or no checkpoint yet", body = crate::routes::api::petitions::ErrorJson),
+        (status = 404, description = "No such petition, or no checkpoint yet", body = crate::routes::api::ErrorJson),
     ))]
 #[get("/api/v1/petitions/{slug}/log")]
 pub async fn summary(state: web::Data<AppState>, slug: web::Path<String>) -> HttpResponse {
@@ -286,8 +286,8 @@ pub async fn summary(state: web::Data<AppState>, slug: web::Path<String>) -> Htt
     ),
     responses(
         (status = 200, description = "The entries", body = EntriesJson),
-        (status = 400, description = "A range the log cannot give", body = crate::routes::api::petitions::ErrorJson),
-        (status = 404, description = "No such petition, or no checkpoint yet", body = crate::routes::api::petitions::ErrorJson),
+        (status = 400, description = "A range the log cannot give", body = crate::routes::api::ErrorJson),
+        (status = 404, description = "No such petition, or no checkpoint yet", body = crate::routes::api::ErrorJson),
     ))]
 #[get("/api/v1/petitions/{slug}/log/entries")]
 pub async fn entries(
@@ -341,8 +341,8 @@ async fn entries_of(state: &AppState, slug: String, q: &Params) -> Result<HttpRe
     ),
     responses(
         (status = 200, description = "The proof", body = ProofJson),
-        (status = 400, description = "An index or size the log cannot prove", body = crate::routes::api::petitions::ErrorJson),
-        (status = 404, description = "No such petition, or no checkpoint yet", body = crate::routes::api::petitions::ErrorJson),
+        (status = 400, description = "An index or size the log cannot prove", body = crate::routes::api::ErrorJson),
+        (status = 404, description = "No such petition, or no checkpoint yet", body = crate::routes::api::ErrorJson),
     ))]
 #[get("/api/v1/petitions/{slug}/log/inclusion")]
 pub async fn inclusion(
@@ -383,8 +383,8 @@ async fn inclusion_of(state: &AppState, slug: String, q: &Params) -> Result<Http
     ),
     responses(
         (status = 200, description = "The proof", body = ProofJson),
-        (status = 400, description = "Sizes the log cannot prove", body = crate::routes::api::petitions::ErrorJson),
-        (status = 404, description = "No such petition, or no checkpoint yet", body = crate::routes::api::petitions::ErrorJson),
+        (status = 400, description = "Sizes the log cannot prove", body = crate::routes::api::ErrorJson),
+        (status = 404, description = "No such petition, or no checkpoint yet", body = crate::routes::api::ErrorJson),
     ))]
 #[get("/api/v1/petitions/{slug}/log/consistency")]
 pub async fn consistency(

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::db::{self, petitions::PetitionView};
 use crate::routes::AppState;
+use crate::routes::api::{ErrorJson, api_error, json};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CountryCount {
@@ -192,13 +193,6 @@ impl PetitionJson {
     }
 }
 
-pub(crate) fn json(body: impl Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .insert_header(("Cache-Control", "public, max-age=5"))
-        .json(body)
-}
-
 /// A petition, or only its count (`?fields=count`): for the API's description.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
@@ -240,21 +234,6 @@ pub async fn openapi_json() -> HttpResponse {
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(doc.clone())
-}
-
-/// What every refusal of the JSON API says.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorJson {
-    /// What was wrong, for a person to read.
-    pub error: String,
-}
-
-pub(crate) fn api_error(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .json(ErrorJson {
-            error: message.to_string(),
-        })
 }
 
 /// Every petition, without its countries and daily series.

@@ -2,5 +2,7 @@
 //! what (guards), and the reader's language.
 
 pub mod auth;
+pub mod form;
 pub mod guards;
 pub mod lang;
+pub mod upload;

@@ -65,7 +65,7 @@ impl ConfirmForm {
         if self.edited.is_empty() {
             return Ok(None);
         }
-        let text_error = crate::routes::signer::sign::text_error_key;
+        let text_error = crate::routes::extract::form::text_error_key;
         let name =
             crate::domain::SignerName::parse(&self.name).map_err(|e| text_error("name", e))?;
         let country = Country::parse(&self.country).map_err(|_| "error.country.invalid")?;
@@ -80,10 +80,10 @@ impl ConfirmForm {
             name: name.as_str().to_string(),
             country: country.code().to_string(),
             display: display.as_str().to_string(),
-            comment_public: crate::routes::signer::sign::checked(&self.comment_public)
+            comment_public: crate::routes::extract::form::checked(&self.comment_public)
                 && comment.is_some(),
             comment: comment.map(|c| c.as_str().to_string()),
-            wants_updates: crate::routes::signer::sign::checked(&self.updates),
+            wants_updates: crate::routes::extract::form::checked(&self.updates),
         }))
     }
 }
@@ -192,7 +192,7 @@ pub async fn confirm(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let body = crate::routes::signer::sign::read_body(payload).await?;
+    let body = crate::routes::extract::form::read_body(payload).await?;
     let Some(token) = parse(&token) else {
         return respond(&state, &req, tr, LinkState::Unknown).await;
     };

@@ -3,5 +3,5 @@
 pub mod confirm;
 pub mod receipt;
 pub mod sign;
-pub mod updates;
+pub mod unsubscribe;
 pub mod withdraw;

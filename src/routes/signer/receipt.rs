@@ -15,7 +15,7 @@ use crate::i18n::{Lang, Tr};
 use crate::log::entry::{EventKind, receipt_hash};
 use crate::log::merkle;
 use crate::log::note::Verifier;
-use crate::routes::api::petitions::{api_error, json};
+use crate::routes::api::{api_error, json};
 use crate::routes::error::AppError;
 use crate::routes::{AppState, Layout, html};
 

@@ -3,7 +3,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::TimeDelta;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use validator::Validate;
 
@@ -19,16 +18,13 @@ use crate::i18n::Tr;
 use crate::ratelimit::CapReached;
 use crate::routes::AppState;
 use crate::routes::error::AppError;
+use crate::routes::extract::form::{checked, read_body, text_error_key};
 use crate::routes::public::petition::{self, FormState};
 use crate::usecases::signing::{EmailCap, SignOutcome, SignRequest};
 
 /// How long the confirmation-email cap (`max_confirmation_emails`) counts: others' attempts
 /// with an address can delay its owner's email by at most this long.
 pub const EMAIL_CAP_WINDOW: TimeDelta = TimeDelta::hours(1);
-
-/// The largest sign request accepted. A full form in Armenian with a 500-character comment,
-/// percent-encoded, is under 10 KiB.
-pub const MAX_BODY: usize = 32 * 1024;
 
 /// The sign form as posted. Bounds are checked here; meaning is checked by the domain types.
 #[derive(Debug, Default, Deserialize, Validate)]
@@ -258,19 +254,6 @@ struct ValidSignature {
     display: NameDisplay,
 }
 
-/// The message of a signer's text field (`name`, `comment`, `postcode`) that did not parse:
-/// the sign form's and the confirm form's.
-pub(super) fn text_error_key(field: &str, e: TextError) -> &'static str {
-    match (field, e) {
-        ("name", TextError::Missing) => "error.name.missing",
-        ("name", TextError::TooLong) => "error.name.too_long",
-        ("name", TextError::ControlCharacters) => "error.name.control",
-        ("comment", TextError::ControlCharacters) => "error.comment.control",
-        ("comment", _) => "error.comment.too_long",
-        _ => "error.postcode.invalid",
-    }
-}
-
 fn validate(form: &SignForm, tr: &Tr) -> (Option<ValidSignature>, FormState) {
     let mut errors: Vec<(&'static str, &'static str)> = Vec::new();
     if let Err(e) = form.validate() {
@@ -388,27 +371,9 @@ impl<T> OkOrPush<T> for Result<T, (&'static str, &'static str)> {
     }
 }
 
-/// A checkbox counts as ticked only when it sent a value (browsers send `on` or its `value`).
-pub(super) fn checked(field: &Option<String>) -> bool {
-    field.as_deref().is_some_and(|v| !v.trim().is_empty())
-}
-
 /// Keeps what is shown back in the form bounded, whatever was posted.
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
-}
-
-/// A form's body, refused past [`MAX_BODY`] with a page that says so.
-pub(super) async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, AppError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| AppError::BadRequest("error.bad_request.message"))?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(AppError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// Decodes `application/x-www-form-urlencoded`, refusing bytes that are not UTF-8 instead of

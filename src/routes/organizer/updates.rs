@@ -1,20 +1,15 @@
-//! Updates: organizers post news on a petition, optionally emailed to signers who opted in, each
-//! email with an unsubscribe link.
+//! Organizers post news on a petition, optionally emailed to the signers who asked for it.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use askama::Template;
+use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 
 use crate::db;
-use crate::i18n::Tr;
+use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
-use crate::routes::public::pages;
-use crate::routes::{AppState, Layout, html};
+use crate::usecases;
 
 crate::with_csrf!(UpdateForm);
-use crate::usecases;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct UpdateForm {
@@ -77,58 +72,4 @@ pub async fn post_update(
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/dashboard/petitions/{}", p.slug)))
         .finish())
-}
-
-#[derive(Template)]
-#[template(path = "unsubscribe.html")]
-struct UnsubscribePage {
-    l: Layout,
-    action: String,
-}
-
-fn check(state: &AppState, signature: i32, mac: &str) -> Result<(), AppError> {
-    if state.keys.unsubscribe_mac_matches(signature, mac) {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
-/// Shows a button: mail scanners open links, so only the POST unsubscribes.
-#[get("/unsubscribe/{signature}/{mac}")]
-pub async fn unsubscribe_form(
-    state: web::Data<AppState>,
-    path: web::Path<(i32, String)>,
-    tr: Tr,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let (signature, mac) = path.into_inner();
-    check(&state, signature, &mac)?;
-    let page = UnsubscribePage {
-        l: Layout::new(tr, tr.t("updates.unsubscribe_title"), &req),
-        action: format!("/unsubscribe/{signature}/{mac}"),
-    };
-    Ok(html(StatusCode::OK, page.render()?))
-}
-
-#[post("/unsubscribe/{signature}/{mac}")]
-pub async fn unsubscribe(
-    state: web::Data<AppState>,
-    path: web::Path<(i32, String)>,
-    tr: Tr,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let (signature, mac) = path.into_inner();
-    check(&state, signature, &mac)?;
-    if !db::run(&state.pool, move |c| db::updates::unsubscribe(c, signature)).await? {
-        return Err(AppError::NotFound);
-    }
-    pages::message(
-        &req,
-        tr,
-        StatusCode::OK,
-        "updates.unsubscribed_title",
-        &["updates.unsubscribed"],
-        vec![],
-    )
 }
