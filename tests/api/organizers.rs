@@ -226,6 +226,14 @@ async fn the_dashboard_needs_a_signed_in_organizer() {
         let res = app.get(path).await;
         assert_eq!(res.status().as_u16(), 303, "{path}");
         assert_eq!(res.headers()["location"], "/login", "{path}");
+        // The refusal goes through the site's rules like any answer: never kept, not framed,
+        // under the site's CSP.
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+        assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
+        assert!(
+            res.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
     }
     for path in [
         "/dashboard/petitions",

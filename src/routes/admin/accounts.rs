@@ -12,7 +12,7 @@ use crate::email::messages::ResetEmail;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
-use crate::routes::extract::guards::{Admin, Button, CsrfForm};
+use crate::routes::extract::guards::{Admin, Button, Posted};
 use crate::routes::{AppState, Layout, html};
 use crate::services::password;
 
@@ -92,8 +92,7 @@ pub struct InviteForm {
 pub async fn invite(
     state: web::Data<AppState>,
     tr: Tr,
-    CsrfForm(form): CsrfForm<InviteForm>,
-    Admin(me): Admin,
+    Posted(form, Admin(me)): Posted<InviteForm, Admin>,
 ) -> Result<HttpResponse, AppError> {
     let me = me.who;
     let name =
@@ -221,8 +220,7 @@ pub async fn sessions_page(
 pub async fn end_sessions(
     state: web::Data<AppState>,
     id: web::Path<i32>,
-    _: CsrfForm<Button>,
-    Admin(me): Admin,
+    Posted(_, Admin(me)): Posted<Button, Admin>,
 ) -> Result<HttpResponse, AppError> {
     let me = me.who;
     let id = id.into_inner();

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -32,16 +32,26 @@ struct SignedIn(i32);
 
 /// The guard of a scope (the dashboard): a request without a live organizer session is sent
 /// to sign in before any handler of the scope runs.
+///
+/// A refusal is answered here as a response, not an error, so that the middleware around the
+/// scope (security headers, `no-store`, the request log, the error page) sees it like any other.
 pub async fn signed_in_only(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let session = req.extract::<Session>().await?;
-    let id = auth::organizer_id(&session)
-        .await?
-        .ok_or(AppError::LoginRequired)?;
-    req.extensions_mut().insert(SignedIn(id));
-    next.call(req).await
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let signed_in = match req.extract::<Session>().await {
+        Ok(session) => auth::organizer_id(&session)
+            .await
+            .and_then(|id| id.ok_or(AppError::LoginRequired)),
+        Err(e) => Err(AppError::Internal(anyhow::anyhow!("session: {e}"))),
+    };
+    match signed_in {
+        Ok(id) => {
+            req.extensions_mut().insert(SignedIn(id));
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
+    }
 }
 
 /// A signed-in organizer whose session the server still knows, and whose account still
@@ -173,7 +183,8 @@ macro_rules! with_csrf {
 }
 
 /// A posted form whose CSRF token matches the session's (403 otherwise), checked before the
-/// handler runs and before anything is read from the database.
+/// handler runs. actix extracts a handler's arguments together, so a handler that also needs a
+/// guard takes [`Posted`], which checks the token first.
 pub struct CsrfForm<T>(pub T);
 
 impl<T> std::ops::Deref for CsrfForm<T> {
@@ -195,6 +206,33 @@ impl<T: DeserializeOwned + WithCsrf + 'static> FromRequest for CsrfForm<T> {
             let (session, form) = (session.await?, form.await?);
             auth::check_csrf(&session, form.csrf_token())?;
             Ok(CsrfForm(form.into_inner()))
+        })
+    }
+}
+
+/// A posted form and a guard (`Organizer`, `Admin`, `ManagedPetition`), in that order: the
+/// CSRF token is checked before the guard reads anything, so a forged post is refused the same
+/// way (403) whatever it names.
+pub struct Posted<T, G>(pub T, pub G);
+
+impl<T, G> FromRequest for Posted<T, G>
+where
+    T: DeserializeOwned + WithCsrf + 'static,
+    G: FromRequest + 'static,
+    G::Error: Into<actix_web::Error>,
+{
+    type Error = actix_web::Error;
+    type Future = Boxed<Posted<T, G>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = CsrfForm::<T>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let CsrfForm(form) = form.await?;
+            let guard = G::from_request(&req, &mut Payload::None)
+                .await
+                .map_err(Into::into)?;
+            Ok(Posted(form, guard))
         })
     }
 }

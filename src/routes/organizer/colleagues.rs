@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::db;
 use crate::routes::AppState;
 use crate::routes::error::AppError;
-use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+use crate::routes::extract::guards::{ManagedPetition, Posted};
 use crate::usecases;
 
 crate::with_csrf!(AddForm);
@@ -23,8 +23,7 @@ pub struct AddForm {
 #[post("/petitions/{slug}/organizers")]
 pub async fn add_to_petition(
     state: web::Data<AppState>,
-    form: CsrfForm<AddForm>,
-    petition: ManagedPetition,
+    Posted(form, petition): Posted<AddForm, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let (who, id) = (petition.who(), petition.id());
     let email = form.email.clone();

@@ -13,7 +13,7 @@ use crate::domain::{GoalLadder, PetitionStatus, PetitionText, Slug};
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
-use crate::routes::extract::guards::{CsrfForm, ManagedPetition, Organizer};
+use crate::routes::extract::guards::{ManagedPetition, Organizer, Posted};
 use crate::routes::{AppState, Layout, html};
 
 crate::with_csrf!(PetitionForm, StatusForm);
@@ -229,8 +229,7 @@ pub async fn create(
     state: web::Data<AppState>,
     tr: Tr,
     req: HttpRequest,
-    CsrfForm(f): CsrfForm<PetitionForm>,
-    organizer: Organizer,
+    Posted(f, organizer): Posted<PetitionForm, Organizer>,
 ) -> Result<HttpResponse, AppError> {
     let Organizer { who, session } = organizer;
     let editor = Editor {
@@ -324,8 +323,7 @@ pub async fn edit(
     state: web::Data<AppState>,
     tr: Tr,
     req: HttpRequest,
-    CsrfForm(mut f): CsrfForm<PetitionForm>,
-    petition: ManagedPetition,
+    Posted(mut f, petition): Posted<PetitionForm, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let ManagedPetition { organizer, view } = petition;
     let (who, session) = (organizer.who, organizer.session);
@@ -379,8 +377,7 @@ pub struct StatusForm {
 #[post("/petitions/{slug}/status")]
 pub async fn set_status(
     state: web::Data<AppState>,
-    form: CsrfForm<StatusForm>,
-    petition: ManagedPetition,
+    Posted(form, petition): Posted<StatusForm, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let status = match form.status.as_str() {
         "open" => PetitionStatus::Open,

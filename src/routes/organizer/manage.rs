@@ -17,7 +17,7 @@ use crate::export;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
-use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+use crate::routes::extract::guards::{ManagedPetition, Posted};
 use crate::routes::{AppState, Layout, html};
 
 /// Days the chart shows.
@@ -501,8 +501,7 @@ crate::with_csrf!(SnapshotForm);
 #[post("/petitions/{slug}/exports")]
 pub async fn take_snapshot(
     state: web::Data<AppState>,
-    CsrfForm(form): CsrfForm<SnapshotForm>,
-    petition: ManagedPetition,
+    Posted(form, petition): Posted<SnapshotForm, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let (who, view) = (petition.organizer.who, petition.view);
     let filter = form.query.filter()?;

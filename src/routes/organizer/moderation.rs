@@ -12,7 +12,7 @@ use crate::domain::{Country, SignatureStatus, SignerEmail};
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
-use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+use crate::routes::extract::guards::{ManagedPetition, Posted};
 use crate::routes::{AppState, Layout, html};
 
 crate::with_csrf!(ActionForm);
@@ -198,8 +198,7 @@ pub struct ActionForm {
 #[post("/petitions/{slug}/signers")]
 pub async fn act(
     state: web::Data<AppState>,
-    CsrfForm(form): CsrfForm<ActionForm>,
-    petition: ManagedPetition,
+    Posted(form, petition): Posted<ActionForm, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let (who, p) = (petition.organizer.who, petition.view.petition);
     let hide = match form.action.as_str() {

@@ -12,7 +12,7 @@ use crate::db::deliveries::PackageSummary;
 use crate::package::{self, PackageError};
 use crate::routes::AppState;
 use crate::routes::error::AppError;
-use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+use crate::routes::extract::guards::{ManagedPetition, Posted};
 
 crate::with_csrf!(PackageRequest, DeliveryRequest);
 use crate::usecases::{self, deliveries::DeliveryForm};
@@ -41,8 +41,7 @@ pub struct PackageRequest {
 #[post("/petitions/{slug}/package")]
 pub async fn make(
     state: web::Data<AppState>,
-    form: CsrfForm<PackageRequest>,
-    petition: ManagedPetition,
+    Posted(form, petition): Posted<PackageRequest, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let (who, view) = (petition.organizer.who, petition.view);
     let with_emails = form.emails.is_some();
@@ -156,8 +155,7 @@ impl DeliveryRequest {
 #[post("/petitions/{slug}/deliveries")]
 pub async fn record(
     state: web::Data<AppState>,
-    form: CsrfForm<DeliveryRequest>,
-    petition: ManagedPetition,
+    Posted(form, petition): Posted<DeliveryRequest, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let (who, view) = (petition.organizer.who, petition.view);
     let now = db::now();

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::db;
 use crate::routes::AppState;
 use crate::routes::error::AppError;
-use crate::routes::extract::guards::{Button, CsrfForm, ManagedPetition};
+use crate::routes::extract::guards::{Button, ManagedPetition, Posted};
 use crate::usecases;
 
 #[derive(Debug, Default, Deserialize)]
@@ -34,8 +34,7 @@ fn back(slug: &str) -> HttpResponse {
 #[post("/petitions/{slug}/paper")]
 pub async fn add(
     state: web::Data<AppState>,
-    form: CsrfForm<PaperForm>,
-    petition: ManagedPetition,
+    Posted(form, petition): Posted<PaperForm, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let (petition_id, who) = (petition.id(), petition.who());
     let count: i32 = form
@@ -65,8 +64,7 @@ pub async fn add(
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, i32)>,
-    _: CsrfForm<Button>,
-    petition: ManagedPetition,
+    Posted(_, petition): Posted<Button, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let batch = path.into_inner().1;
     let (petition_id, who) = (petition.id(), petition.who());

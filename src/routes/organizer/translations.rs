@@ -10,10 +10,10 @@ use crate::domain::PetitionText;
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
 use crate::routes::extract::auth::{self, Session};
-use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+use crate::routes::extract::guards::{Button, ManagedPetition, Posted};
 use crate::routes::{AppState, Layout, html};
 
-crate::with_csrf!(TranslationForm, RemoveForm);
+crate::with_csrf!(TranslationForm);
 use crate::usecases;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -169,8 +169,7 @@ pub async fn save(
     path: web::Path<(String, String)>,
     tr: Tr,
     req: HttpRequest,
-    CsrfForm(f): CsrfForm<TranslationForm>,
-    petition: ManagedPetition,
+    Posted(f, petition): Posted<TranslationForm, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner().1;
     let ManagedPetition { organizer, view } = petition;
@@ -201,18 +200,11 @@ pub async fn save(
     Ok(back_to_languages(&view))
 }
 
-#[derive(Deserialize)]
-pub struct RemoveForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 #[post("/petitions/{slug}/translations/{lang}/remove")]
 pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _: CsrfForm<RemoveForm>,
-    petition: ManagedPetition,
+    Posted(_, petition): Posted<Button, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner().1;
     let (who, view) = (petition.organizer.who, petition.view);

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::db;
 use crate::routes::AppState;
 use crate::routes::error::AppError;
-use crate::routes::extract::guards::{CsrfForm, ManagedPetition};
+use crate::routes::extract::guards::{ManagedPetition, Posted};
 use crate::usecases;
 
 crate::with_csrf!(UpdateForm);
@@ -30,8 +30,7 @@ pub struct UpdateForm {
 #[post("/petitions/{slug}/updates")]
 pub async fn post_update(
     state: web::Data<AppState>,
-    CsrfForm(form): CsrfForm<UpdateForm>,
-    petition: ManagedPetition,
+    Posted(form, petition): Posted<UpdateForm, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let (who, view) = (petition.organizer.who, petition.view);
     let p = view.petition;
