@@ -103,6 +103,29 @@ impl AppState {
         self.links.url(path)
     }
 
+    /// A petition version's public address: the original's plain, a translation's with
+    /// `?lang=`.
+    pub fn version_url(&self, slug: &str, lang: Lang, original: bool) -> String {
+        let url = self.url(&format!("/petitions/{slug}"));
+        if original {
+            url
+        } else {
+            format!("{url}?lang={}", lang.code())
+        }
+    }
+
+    /// The cosignature lines of witnesses this site trusts now (a witness removed from
+    /// `witness_keys` is no longer shown), with their names.
+    pub fn trusted(&self, lines: Vec<(String, String)>) -> Vec<(String, String)> {
+        lines
+            .into_iter()
+            .filter_map(|(vkey, line)| {
+                let w = self.witnesses.iter().find(|w| w.vkey() == vkey)?;
+                Some((w.name.clone(), line))
+            })
+            .collect()
+    }
+
     /// The client address used for rate limits and network hashes: the socket peer, or,
     /// behind a trusted proxy, the last address in the one header that proxy sets
     /// (`client_ip_header`, `X-Forwarded-For` by default). Only that last entry is the proxy's

@@ -116,7 +116,7 @@ pub async fn checkpoint(state: web::Data<AppState>, slug: web::Path<String>) -> 
             dblog::cosignatures(conn, id, c.size)
         })
         .await?;
-        Ok::<_, Refusal>(dblog::with_cosignatures(&c.note, &trusted(&state, lines)))
+        Ok::<_, Refusal>(dblog::with_cosignatures(&c.note, &state.trusted(lines)))
     };
     match note.await {
         Ok(note) => HttpResponse::Ok()
@@ -130,18 +130,6 @@ pub async fn checkpoint(state: web::Data<AppState>, slug: web::Path<String>) -> 
 
 /// Longest cosigned note the site reads (a checkpoint's text is about 150 bytes).
 pub const MAX_COSIGNED: usize = 8 << 10;
-
-/// The cosignature lines of witnesses this site trusts now (a witness removed from
-/// `witness_keys` is no longer shown), with their names.
-pub fn trusted(state: &AppState, lines: Vec<(String, String)>) -> Vec<(String, String)> {
-    lines
-        .into_iter()
-        .filter_map(|(vkey, line)| {
-            let w = state.witnesses.iter().find(|w| w.vkey() == vkey)?;
-            Some((w.name.clone(), line))
-        })
-        .collect()
-}
 
 /// A witness hands in its cosignature: the checkpoint's note with its own signature line.
 /// Kept if the text is one of this petition's checkpoints, to the letter, and a witness this

@@ -123,12 +123,7 @@ impl PetitionJson {
                         summary: t.summary.clone(),
                         targets: t.targets.clone(),
                         outdated: t.outdated,
-                        url: crate::routes::public::petition::version_url(
-                            state,
-                            &v.petition.slug,
-                            t.lang,
-                            t.original,
-                        ),
+                        url: state.version_url(&v.petition.slug, t.lang, t.original),
                     },
                 )
             })
@@ -178,7 +173,7 @@ impl PetitionJson {
                 checkpoint_url: state.url(&format!("/petitions/{}/log/checkpoint", p.slug)),
                 vkey: state.log.vkey().to_string(),
                 witnessed: v.witnessed.as_ref().and_then(|w| {
-                    let lines = crate::routes::api::log::trusted(state, w.lines.clone());
+                    let lines = state.trusted(w.lines.clone());
                     (!lines.is_empty()).then(|| WitnessedJson {
                         size: w.size,
                         total: w.total,

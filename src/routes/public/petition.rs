@@ -42,16 +42,6 @@ pub fn og_locale(lang: Lang) -> &'static str {
     }
 }
 
-/// A petition version's public address: the original's plain, a translation's with `?lang=`.
-pub fn version_url(state: &AppState, slug: &str, lang: Lang, original: bool) -> String {
-    let url = state.url(&format!("/petitions/{slug}"));
-    if original {
-        url
-    } else {
-        format!("{url}?lang={}", lang.code())
-    }
-}
-
 impl ShareMeta {
     pub fn new(state: &AppState, tr: &Tr, view: &PetitionView, text: &TextVersion) -> ShareMeta {
         let slug = &view.petition.slug;
@@ -59,15 +49,15 @@ impl ShareMeta {
         let mut alternates: Vec<(&'static str, String)> = view
             .texts
             .iter()
-            .map(|t| (t.lang.code(), version_url(state, slug, t.lang, t.original)))
+            .map(|t| (t.lang.code(), state.version_url(slug, t.lang, t.original)))
             .collect();
         alternates.push((
             "x-default",
-            version_url(state, slug, view.original().lang, true),
+            state.version_url(slug, view.original().lang, true),
         ));
         ShareMeta {
             description,
-            canonical: version_url(state, slug, text.lang, text.original),
+            canonical: state.version_url(slug, text.lang, text.original),
             image: state.url(&format!(
                 "/petitions/{slug}/card.png?lang={}",
                 tr.lang.code()
@@ -429,7 +419,8 @@ fn render_body(
             .collect(),
         witnessed: view.witnessed.as_ref().and_then(|w| {
             let state = req.app_data::<actix_web::web::Data<AppState>>()?;
-            let names: Vec<String> = crate::routes::api::log::trusted(state, w.lines.clone())
+            let names: Vec<String> = state
+                .trusted(w.lines.clone())
                 .into_iter()
                 .map(|(name, _)| name)
                 .collect();

@@ -344,12 +344,7 @@ async fn petition_title(state: &AppState, slug: String, tr: Tr) -> Result<Title,
     })
     .await?;
     Ok(Title {
-        url: crate::routes::public::petition::version_url(
-            state,
-            &slug,
-            lang,
-            original == lang.code(),
-        ),
+        url: state.version_url(&slug, lang, original == lang.code()),
         text,
         lang,
     })

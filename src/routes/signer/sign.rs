@@ -411,7 +411,7 @@ pub async fn signed(
     let max = tr.number(i64::from(state.settings.max_confirmation_emails));
     let text = view.text_for(tr.lang);
     // Sharing is offered at once: the confirmation can wait in an inbox.
-    let url = crate::routes::public::petition::version_url(&state, &slug, text.lang, text.original);
+    let url = state.version_url(&slug, text.lang, text.original);
     let page = SignedPage {
         l: crate::routes::Layout::new(tr, tr.t("check.title"), &req),
         petition_title: text.title.clone(),
