@@ -27,6 +27,7 @@ pub mod petitions;
 pub mod retention;
 pub mod sessions;
 pub mod signing;
+pub mod site;
 pub mod updates;
 pub mod withdrawal;
 

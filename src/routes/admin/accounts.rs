@@ -269,17 +269,9 @@ pub async fn set_logo(
             crate::domain::image::accept(&image).ok_or(AppError::BadRequest("image.error"))?;
         Some((kind, image))
     };
-    let now = db::now();
     let present = upload.is_some();
-    db::run(&state.pool, move |c| {
-        db::write_tx(c, |c| {
-            db::site::set_logo(c, upload.as_ref().map(|(k, b)| (*k, b.as_slice())))?;
-            let what = match &upload {
-                Some((kind, bytes)) => format!("{kind}, {} bytes", bytes.len()),
-                None => "removed".to_string(),
-            };
-            db::audit::record(c, Some(who.id), None, "set-logo", &what, now)
-        })
+    crate::usecases::run(&state.pool, move |c| {
+        crate::usecases::site::set_logo(c, who.id, upload, db::now())
     })
     .await?;
     state
