@@ -507,12 +507,12 @@ fn host_of(files: &[(String, Vec<u8>)]) -> &str {
 /// to its check (the same function its file picker calls): a fresh package is verified, one
 /// with a changed row is refused.
 #[tokio::test]
+#[cfg_attr(
+    not(chromium),
+    ignore = "needs Chromium (CHROMIUM, or chromium on the PATH)"
+)]
 async fn verify_html_checks_a_package_in_a_real_browser_with_no_network() {
-    let Some(browser) =
-        browser_for("verify_html_checks_a_package_in_a_real_browser_with_no_network")
-    else {
-        return;
-    };
+    let browser = browser_for("verify_html_checks_a_package_in_a_real_browser_with_no_network");
     let app = app_with_key().await;
     petition_with_history(&app, "p-html").await;
     let dir = tempfile::tempdir().unwrap();
