@@ -183,8 +183,15 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("config file {path}: {message}")]
-    File { path: PathBuf, message: String },
+    /// A syntax error, an unknown key or a value of the wrong type in the file, or a value
+    /// the file sets that [`Settings`] refuses: one line naming the file, the line and the key.
+    #[error("{}:{line}: {key}{message}", path.display(), key = key.as_deref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
+    File {
+        path: PathBuf,
+        line: usize,
+        key: Option<String>,
+        message: String,
+    },
     #[error("environment: {0}")]
     Env(String),
     #[error("config key `{key}`: {message}")]
@@ -210,22 +217,47 @@ impl Settings {
         let file = file
             .map(Path::to_path_buf)
             .or_else(|| env.get("UNDERSIGNED_CONFIG").map(PathBuf::from));
+        let mut read = None;
         if let Some(path) = file {
             let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
                 path: path.clone(),
                 source,
             })?;
-            let from_file: RawSettings = toml::from_str(&text).map_err(|e| ConfigError::File {
-                path: path.clone(),
-                message: e.message().to_string(),
+            let from_file: RawSettings = toml::from_str(&text).map_err(|e| {
+                let at = e.span().map_or(0, |span| span.start);
+                let (line, key) = line_and_key(&text, at);
+                ConfigError::File {
+                    path: path.clone(),
+                    line,
+                    key,
+                    message: e.message().replace('`', ""),
+                }
             })?;
             raw.overlay(from_file);
+            read = Some((path, text));
         }
         if let Some(url) = env.get("DATABASE_URL") {
             raw.database_url = Some(url.clone());
         }
-        raw.overlay(raw_from_env(env)?);
-        Self::resolve(raw)
+        let from_env = raw_from_env(env)?;
+        raw.overlay(from_env);
+        Self::resolve(raw).map_err(|error| match (error, read) {
+            // A value the file set (and the environment did not replace) is refused: say where.
+            (ConfigError::Invalid { key, message }, Some((path, text)))
+                if !env.contains_key(&format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())) =>
+            {
+                match line_of_key(&text, key) {
+                    Some(line) => ConfigError::File {
+                        path,
+                        line,
+                        key: Some(key.to_string()),
+                        message,
+                    },
+                    None => ConfigError::Invalid { key, message },
+                }
+            }
+            (error, _) => error,
+        })
     }
 
     fn resolve(raw: RawSettings) -> Result<Settings, ConfigError> {
@@ -421,6 +453,29 @@ fn frame_ancestors(value: Option<String>) -> Result<String, ConfigError> {
     Ok(sources.join(" "))
 }
 
+/// The line (from 1) of byte offset `at` in `text`, and the key that line sets, if it sets one.
+fn line_and_key(text: &str, at: usize) -> (usize, Option<String>) {
+    let before = text.get(..at.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let key = text
+        .lines()
+        .nth(line - 1)
+        .and_then(|l| l.split_once('='))
+        .map(|(key, _)| key.trim().trim_matches('"').to_string())
+        .filter(|key| !key.is_empty() && !key.starts_with('#') && !key.starts_with('['));
+    (line, key)
+}
+
+/// The line (from 1) where `text` sets `key`.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            line.split_once('=')
+                .is_some_and(|(k, _)| k.trim().trim_matches('"') == key)
+        })
+        .map(|i| i + 1)
+}
+
 fn invalid(key: &'static str, message: impl std::fmt::Display) -> ConfigError {
     ConfigError::Invalid {
         key,
@@ -545,6 +600,111 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_mistake_in_the_file_is_one_line_naming_the_file_the_line_and_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("undersigned.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Settings::load_from(Some(&path), &env(&[]))
+                .unwrap_err()
+                .to_string()
+        };
+        let at = |line: usize, key: &str| format!("{}:{line}: `{key}`: ", path.display());
+        // A value of the wrong type, a syntax error, an unknown key, a refused value.
+        let err = load("bind = \"127.0.0.1:1\"\n\nsign_rate_per_minute = \"ten\"\n");
+        assert!(err.starts_with(&at(3, "sign_rate_per_minute")), "{err}");
+        let err = load("bind = \"127.0.0.1:1\"\nretention_days = 30 days\n");
+        assert!(err.starts_with(&format!("{}:2:", path.display())), "{err}");
+        let err = load("# comment\nbnid = \"x\"\n");
+        assert!(err.starts_with(&at(2, "bnid")), "{err}");
+        let err = load("bind = \"127.0.0.1:1\"\nbase_url = \"not a url\"\n");
+        assert!(err.starts_with(&at(2, "base_url")), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        // Set again by the environment, the file's value is not the one refused.
+        std::fs::write(&path, "email_lease_ms = 91000\n").unwrap();
+        let err = Settings::load_from(Some(&path), &env(&[("UNDERSIGNED_BASE_URL", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("config key `base_url`"), "{err}");
+    }
+
+    /// The field names a `Deserialize` struct reads, as serde hands them to its deserializer.
+    fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+        struct Capture(Option<&'static [&'static str]>);
+        #[derive(Debug)]
+        struct Stop;
+        impl std::fmt::Display for Stop {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("stop")
+            }
+        }
+        impl std::error::Error for Stop {}
+        impl serde::de::Error for Stop {
+            fn custom<M: std::fmt::Display>(_: M) -> Stop {
+                Stop
+            }
+        }
+        impl<'de> serde::Deserializer<'de> for &mut Capture {
+            type Error = Stop;
+            fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+                Err(Stop)
+            }
+            fn deserialize_struct<V: serde::de::Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Stop> {
+                self.0 = Some(fields);
+                Err(Stop)
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+                identifier ignored_any
+            }
+        }
+        let mut capture = Capture(None);
+        let _ = T::deserialize(&mut capture);
+        capture.0.expect("a struct")
+    }
+
+    /// `docs/undersigned.example.toml` lists every key once, commented out with a value of the
+    /// right type; uncommented, it loads.
+    #[test]
+    fn the_example_configuration_lists_every_key_and_loads() {
+        let example = include_str!("../docs/undersigned.example.toml");
+        let mut keys = Vec::new();
+        let mut uncommented = String::new();
+        for line in example.lines() {
+            let Some(setting) = line.strip_prefix("# ") else {
+                continue;
+            };
+            let Some((key, _)) = setting.split_once(" = ") else {
+                continue;
+            };
+            if key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                keys.push(key.to_string());
+                uncommented.push_str(setting);
+                uncommented.push('\n');
+            }
+        }
+        // Every key `RawSettings` reads (through the environment's names, which are the same).
+        let every = fields_of::<RawSettings>();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), keys.len(), "a key listed twice: {keys:?}");
+        let mut expected: Vec<String> = every.iter().map(|k| k.to_string()).collect();
+        expected.sort();
+        assert_eq!(sorted, expected, "the example lists exactly the keys");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("all.toml");
+        std::fs::write(&path, uncommented).unwrap();
+        Settings::load_from(Some(&path), &env(&[])).expect("the example loads");
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub fn init() {
     let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Colours only for a person at a terminal, never into a file or a log collector.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         // Standard output is for what commands print (URLs, CSV); logs go to standard error.
         .with_writer(std::io::stderr);
     let _ = if json {

@@ -198,7 +198,7 @@ impl Mailer {
         from: &Mailbox,
         job: &NewEmail,
         unsubscribe: Option<&str>,
-    ) -> Result<(), SendError> {
+    ) -> Result<String, SendError> {
         let to: Mailbox = job.recipient.parse().map_err(|e| SendError {
             message: format!("recipient address refused: {e}"),
             permanent: true,
@@ -222,14 +222,19 @@ impl Mailer {
                 permanent: true,
             })?;
         match self {
-            Mailer::Smtp(smtp) => smtp.send(&message).await,
-            Mailer::File { transport, .. } => {
+            Mailer::Smtp(smtp) => smtp
+                .send(&message)
+                .await
+                .map(|()| format!("to the relay {}", smtp.shown)),
+            Mailer::File { transport, dir } => {
                 // A disk that stalls holds one place of the worker for this long at most.
                 match tokio::time::timeout(self.deadline(), transport.send(message)).await {
-                    Ok(sent) => sent.map(|_| ()).map_err(|e| SendError {
-                        message: e.to_string(),
-                        permanent: false,
-                    }),
+                    Ok(sent) => sent
+                        .map(|id| format!("to {}", dir.join(format!("{id}.eml")).display()))
+                        .map_err(|e| SendError {
+                            message: e.to_string(),
+                            permanent: false,
+                        }),
                     Err(_) => Err(SendError {
                         message: "writing the email file timed out".into(),
                         permanent: false,
@@ -245,7 +250,7 @@ impl Mailer {
                         raw,
                     });
                 }
-                Ok(())
+                Ok("to memory".to_string())
             }
         }
     }

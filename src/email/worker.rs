@@ -337,8 +337,9 @@ impl Worker {
             .send(&self.from, &email, unsubscribe.as_deref())
             .await
         {
-            Ok(()) => {
-                tracing::debug!(job.id = id, "email sent");
+            Ok(to) => {
+                // Where it went (a file or the relay), never to whom.
+                tracing::info!(job.id = id, "email sent {to}");
                 None
             }
             Err(err) => {
