@@ -424,8 +424,10 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
                 closes_at: None,
                 language,
             };
+            // A running server sees it within its refresh interval (`public_refresh_ms`).
             crate::usecases::petitions::create(&mut conn, None, &new)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
+                .value
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "a petition with the slug {:?} already exists",
@@ -447,7 +449,7 @@ fn petition(settings: &Settings, command: PetitionCommand) -> anyhow::Result<()>
             let petition = db::petitions::find_by_slug(&mut conn, &slug)?
                 .ok_or_else(|| anyhow::anyhow!("no petition has the slug {slug:?}"))?;
             let translation = db::petitions::Translation { lang, text };
-            crate::usecases::petitions::translate(
+            let _seen_by_servers_in_time = crate::usecases::petitions::translate(
                 &mut conn,
                 None,
                 petition.id,
@@ -652,7 +654,8 @@ fn set_status(conn: &mut DbConnection, slug: &str, status: PetitionStatus) -> an
     let Some(p) = db::petitions::find_by_slug(conn, slug)? else {
         bail!("no petition with the slug {slug:?}");
     };
-    crate::usecases::petitions::set_status(conn, None, p.id, status, db::now())
+    // A running server sees it within its refresh interval (`public_refresh_ms`).
+    let _seen_by_servers_in_time = crate::usecases::petitions::set_status(conn, None, p.id, status, db::now())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{slug}\t{}", status.as_str());
     Ok(())

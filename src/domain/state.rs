@@ -18,6 +18,13 @@ impl SignatureStatus {
         }
     }
 
+    /// Whether a signature in this state counts: confirmed, not invalidated, not withdrawn.
+    /// The one definition; `db::signatures::counted` is its SQL spelling, and a test
+    /// (`the_sql_definition_of_counted_is_the_rust_one`) keeps the two the same.
+    pub const fn counts(self, invalidated: bool, withdrawn: bool) -> bool {
+        matches!(self, SignatureStatus::Confirmed) && !invalidated && !withdrawn
+    }
+
     /// The stored value; anything unknown reads as pending (never counted).
     pub fn from_stored(s: &str) -> SignatureStatus {
         if s == SignatureStatus::Confirmed.as_str() {

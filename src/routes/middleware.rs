@@ -65,10 +65,10 @@ const PRIVATE_PREFIXES: [&str; 7] = [
 /// - a public one (`routes::PUBLIC_ROUTES`) may be kept for the refresh interval, varying by
 ///   language;
 /// - `X-Frame-Options: DENY` on every response but the widget's (`/petitions/{slug}/embed`,
-///   whose own CSP names who may frame it), for old browsers that read only this header;
-/// - what organizers change shows at once on this instance (others read it within
-///   `public_refresh_ms`): a successful POST under `/dashboard/petitions/{slug}` marks that
-///   petition's public state as changed, one elsewhere in the dashboard (the logo) every one.
+///   whose own CSP names who may frame it), for old browsers that read only this header.
+///
+/// What a change makes stale is not guessed here from the URL: use cases say what they changed
+/// and `AppState::act` acts on it.
 pub async fn route_rules(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody>,
@@ -93,18 +93,6 @@ pub async fn route_rules(
         && method == actix_web::http::Method::GET
         && (status.is_success() || status == actix_web::http::StatusCode::NOT_MODIFIED);
     let framable = status.is_success() && route == Some("/petitions/{slug}/embed");
-    let changed = method == actix_web::http::Method::POST
-        && route.is_some_and(|r| r.starts_with("/dashboard/"))
-        && (status.is_success() || status.is_redirection());
-
-    if changed && let Some(state) = &state {
-        match res.request().match_info().get("slug") {
-            Some(slug) if route.is_some_and(|r| r.starts_with("/dashboard/petitions/{slug}")) => {
-                state.live.changed(slug)
-            }
-            _ => state.live.changed_all(),
-        }
-    }
     let headers = res.headers_mut();
     if private {
         headers.insert(

@@ -98,6 +98,35 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Runs a use case (one transaction on the blocking pool) and acts on what it changed.
+    pub async fn act<T, F>(&self, f: F) -> Result<T, crate::usecases::UseCaseError>
+    where
+        F: FnOnce(
+                &mut crate::db::DbConnection,
+            ) -> Result<crate::usecases::Done<T>, crate::usecases::UseCaseError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let done = crate::usecases::run(&self.pool, f).await?;
+        self.apply(&done.changes);
+        Ok(done.value)
+    }
+
+    /// The one place that acts on what a use case changed: the changed petitions' pages and
+    /// JSON are read again by their next request, and queued emails wake the mailer.
+    pub fn apply(&self, changes: &crate::usecases::Changes) {
+        if changes.site {
+            self.live.changed_all();
+        }
+        for slug in &changes.petitions {
+            self.live.changed(slug);
+        }
+        if changes.emails {
+            self.wake_mailer.notify_one();
+        }
+    }
+
     /// An absolute URL for `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         self.links.url(path)

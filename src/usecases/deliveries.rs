@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::{UseCaseError, lock_petition};
+use super::{Changes, Done, UseCaseError, lock_petition};
 use crate::db::deliveries::PackageSummary;
 use crate::db::deliveries::{NewDelivery, NewPackage};
 use crate::db::{self, DbConnection};
@@ -63,9 +63,9 @@ pub fn record(
     petition_id: i32,
     form: &DeliveryForm,
     now: NaiveDateTime,
-) -> Result<i32, UseCaseError> {
+) -> Result<Done<i32>, UseCaseError> {
     db::write_tx(conn, |conn| {
-        lock_petition(conn, petition_id)?;
+        let petition = lock_petition(conn, petition_id)?;
         let package = db::deliveries::package(conn, petition_id, form.package_id)?
             .ok_or(UseCaseError::NotFound)?;
         // Delivered after it was made (the form's day is a calendar day, UTC).
@@ -103,6 +103,7 @@ pub fn record(
             ),
             now,
         )?;
-        Ok(id)
+        // The petition shows its deliveries publicly.
+        Ok(Done::new(id, Changes::petition(&petition.slug)))
     })
 }

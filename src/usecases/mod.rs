@@ -61,6 +61,55 @@ impl From<diesel::result::Error> for UseCaseError {
     }
 }
 
+/// What a use case changed that the rest of the process must hear about. Use cases say it;
+/// one place acts on it (the web floor's `AppState::act`): pages and JSON of a changed
+/// petition are read again at once, and a queued email wakes the mailer.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Changes {
+    /// Petitions (by slug) whose public state moved: count, text, status, image, paper.
+    pub petitions: Vec<String>,
+    /// Something every page shows (the site's logo).
+    pub site: bool,
+    /// Emails were queued in the outbox.
+    pub emails: bool,
+}
+
+impl Changes {
+    /// Nothing anyone else must hear about.
+    pub fn none() -> Changes {
+        Changes::default()
+    }
+
+    /// The public state of the petition `slug` moved.
+    pub fn petition(slug: &str) -> Changes {
+        Changes {
+            petitions: vec![slug.to_string()],
+            ..Changes::default()
+        }
+    }
+
+    /// The same, and emails were queued if `emails`.
+    pub fn with_emails(mut self, emails: bool) -> Changes {
+        self.emails |= emails;
+        self
+    }
+}
+
+/// A use case's result and what it changed.
+#[derive(Debug)]
+#[must_use]
+pub struct Done<T> {
+    pub value: T,
+    pub changes: Changes,
+}
+
+impl<T> Done<T> {
+    pub fn new(value: T, changes: Changes) -> Done<T> {
+        Done { value, changes }
+    }
+}
+
 /// Runs a use case on the blocking pool (see [`db::run`]).
 pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, UseCaseError>
 where

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::signing::ReceiptRenderer;
-use super::{UseCaseError, lock_open_petition};
+use super::{Changes, Done, UseCaseError, lock_open_petition};
 use crate::db::moderation::{self, Criteria};
 use crate::db::schema::{petitions, signatures};
 use crate::db::{self, DbConnection};
@@ -53,7 +53,7 @@ pub fn moderate(
     action: &Action,
     detail: &str,
     now: NaiveDateTime,
-) -> Result<usize, UseCaseError> {
+) -> Result<Done<usize>, UseCaseError> {
     db::write_tx(conn, |conn| {
         let petition = lock_open_petition(conn, petition_id, now, "moderation.closed")?;
         let reason = match action {
@@ -83,7 +83,9 @@ pub fn moderate(
             None => send_owed_receipts(conn, keys, &petition, &changed, now, receipt_email)?,
         };
         for (id, status, country, commitment) in &changed {
-            if SignatureStatus::from_stored(status) == SignatureStatus::Confirmed {
+            // Not withdrawn (moderation leaves those alone): counted when valid, so its
+            // invalidation or restoration moves the count.
+            if SignatureStatus::from_stored(status).counts(false, false) {
                 *per_country.entry(country.clone()).or_default() += step;
                 delta += i64::from(step);
                 if petition.log_started {
@@ -119,7 +121,8 @@ pub fn moderate(
             &format!("{} changed: {detail}", changed.len()),
             now,
         )?;
-        Ok(changed.len())
+        let changes = Changes::petition(&petition.slug).with_emails(!owed.is_empty());
+        Ok(Done::new(changed.len(), changes))
     })
 }
 
@@ -135,9 +138,7 @@ fn send_owed_receipts(
 ) -> Result<BTreeMap<i32, String>, UseCaseError> {
     let restored: Vec<i32> = changed
         .iter()
-        .filter(|(_, status, _, _)| {
-            SignatureStatus::from_stored(status) == SignatureStatus::Confirmed
-        })
+        .filter(|(_, status, _, _)| SignatureStatus::from_stored(status).counts(false, false))
         .map(|(id, ..)| *id)
         .collect();
     let mut codes = BTreeMap::new();
@@ -204,9 +205,9 @@ pub fn set_comment_hidden(
     signature_id: i32,
     hidden: bool,
     now: NaiveDateTime,
-) -> Result<bool, UseCaseError> {
+) -> Result<Done<bool>, UseCaseError> {
     db::write_tx(conn, |conn| {
-        super::lock_petition(conn, petition_id)?;
+        let petition = super::lock_petition(conn, petition_id)?;
         let changed = moderation::set_comment_hidden(conn, petition_id, signature_id, hidden)?;
         if changed {
             db::audit::record(
@@ -222,6 +223,6 @@ pub fn set_comment_hidden(
                 now,
             )?;
         }
-        Ok(changed)
+        Ok(Done::new(changed, Changes::petition(&petition.slug)))
     })
 }

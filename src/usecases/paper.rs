@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{UseCaseError, lock_open_petition};
+use super::{Changes, Done, UseCaseError, lock_open_petition};
 use crate::db::schema::{paper_signatures, petitions};
 use crate::db::{self, DbConnection};
 use crate::log::entry::EventKind;
@@ -24,7 +24,7 @@ pub fn add(
     collected_on: NaiveDateTime,
     note: &str,
     now: NaiveDateTime,
-) -> Result<(), UseCaseError> {
+) -> Result<Done<()>, UseCaseError> {
     if !(1..=MAX_BATCH).contains(&count) {
         return Err(UseCaseError::Refused("paper.error_count"));
     }
@@ -62,7 +62,7 @@ pub fn add(
             &format!("{count} on {} {note}", collected_on.date()),
             now,
         )?;
-        Ok(())
+        Ok(Done::new((), Changes::petition(&petition.slug)))
     })
 }
 
@@ -73,7 +73,7 @@ pub fn remove(
     petition_id: i32,
     batch: i32,
     now: NaiveDateTime,
-) -> Result<(), UseCaseError> {
+) -> Result<Done<()>, UseCaseError> {
     db::write_tx(conn, |conn| {
         let petition = lock_open_petition(conn, petition_id, now, "paper.error_closed")?;
         let count: i32 = diesel::delete(
@@ -106,7 +106,7 @@ pub fn remove(
             &format!("batch {batch} ({count})"),
             now,
         )?;
-        Ok(())
+        Ok(Done::new((), Changes::petition(&petition.slug)))
     })
 }
 

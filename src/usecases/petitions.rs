@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{UseCaseError, lock_petition};
+use super::{Changes, Done, UseCaseError, lock_petition};
 use crate::db::petitions::{self, CreateError, NewPetition, PetitionEdit};
 use crate::db::schema::petitions as table;
 use crate::db::{self, DbConnection};
@@ -15,11 +15,11 @@ pub fn create(
     conn: &mut DbConnection,
     organizer_id: Option<i32>,
     new: &NewPetition,
-) -> Result<Option<i32>, UseCaseError> {
+) -> Result<Done<Option<i32>>, UseCaseError> {
     db::write_tx(conn, |conn| {
         let id = match petitions::create(conn, new) {
             Ok(id) => id,
-            Err(CreateError::SlugTaken(_)) => return Ok(None),
+            Err(CreateError::SlugTaken(_)) => return Ok(Done::new(None, Changes::none())),
             Err(CreateError::Db(e)) => return Err(e.into()),
         };
         if let Some(who) = organizer_id {
@@ -33,7 +33,8 @@ pub fn create(
             new.slug.as_str(),
             new.created_at,
         )?;
-        Ok(Some(id))
+        // A slug asked for before it existed may have been remembered as "not found".
+        Ok(Done::new(Some(id), Changes::petition(new.slug.as_str())))
     })
 }
 
@@ -45,7 +46,7 @@ pub fn edit(
     petition_id: i32,
     edit: &PetitionEdit,
     now: NaiveDateTime,
-) -> Result<(), UseCaseError> {
+) -> Result<Done<()>, UseCaseError> {
     db::write_tx(conn, |conn| {
         let p = lock_petition(conn, petition_id)?;
         let closed_by_date = p.closes_at.is_some_and(|c| c <= now);
@@ -76,7 +77,7 @@ pub fn edit(
             &detail,
             now,
         )?;
-        Ok(())
+        Ok(Done::new((), Changes::petition(&p.slug)))
     })
 }
 
@@ -90,7 +91,7 @@ pub fn translate(
     translation: &petitions::Translation,
     made_from: Option<i32>,
     now: NaiveDateTime,
-) -> Result<(), UseCaseError> {
+) -> Result<Done<()>, UseCaseError> {
     db::write_tx(conn, |conn| {
         let p = lock_petition(conn, petition_id)?;
         if p.language == translation.lang.code() {
@@ -108,7 +109,7 @@ pub fn translate(
             translation.lang.code(),
             now,
         )?;
-        Ok(())
+        Ok(Done::new((), Changes::petition(&p.slug)))
     })
 }
 
@@ -119,9 +120,9 @@ pub fn remove_translation(
     petition_id: i32,
     lang: crate::i18n::Lang,
     now: NaiveDateTime,
-) -> Result<bool, UseCaseError> {
+) -> Result<Done<bool>, UseCaseError> {
     db::write_tx(conn, |conn| {
-        lock_petition(conn, petition_id)?;
+        let p = lock_petition(conn, petition_id)?;
         let removed = petitions::remove_translation(conn, petition_id, lang)?;
         if removed {
             db::audit::record(
@@ -133,7 +134,7 @@ pub fn remove_translation(
                 now,
             )?;
         }
-        Ok(removed)
+        Ok(Done::new(removed, Changes::petition(&p.slug)))
     })
 }
 
@@ -145,7 +146,7 @@ pub fn set_status(
     petition_id: i32,
     status: PetitionStatus,
     now: NaiveDateTime,
-) -> Result<(), UseCaseError> {
+) -> Result<Done<()>, UseCaseError> {
     db::write_tx(conn, |conn| {
         let p = lock_petition(conn, petition_id)?;
         let target = table::table.find(petition_id);
@@ -178,7 +179,7 @@ pub fn set_status(
             &detail,
             now,
         )?;
-        Ok(())
+        Ok(Done::new((), Changes::petition(&p.slug)))
     })
 }
 
@@ -190,8 +191,9 @@ pub fn set_image(
     petition_id: i32,
     image: Option<(&'static str, Vec<u8>)>,
     now: NaiveDateTime,
-) -> Result<(), UseCaseError> {
+) -> Result<Done<()>, UseCaseError> {
     db::write_tx(conn, |c| {
+        let p = lock_petition(c, petition_id)?;
         match &image {
             None => {
                 db::images::remove(c, petition_id)?;
@@ -216,7 +218,7 @@ pub fn set_image(
                 )?;
             }
         }
-        Ok(())
+        Ok(Done::new((), Changes::petition(&p.slug)))
     })
 }
 

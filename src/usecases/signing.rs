@@ -5,7 +5,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use super::{UseCaseError, lock_petition};
+use super::{Changes, Done, UseCaseError, lock_petition};
 use crate::db::outbox::{self, SealedEmail};
 use crate::db::schema::{petitions, signatures};
 use crate::db::signatures::{self as sigs, NewSignature, Submission};
@@ -417,7 +417,30 @@ impl Corrections {
     }
 }
 
+/// Confirms the signature a link belongs to, in one transaction: it counts (unless the
+/// organizers invalidated it meanwhile), gets its number, its commitment and log entry, and its
+/// receipt is queued. What the link was for if it confirms nothing now (`LinkState`).
 pub fn confirm(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+    corrections: Option<&Corrections>,
+    receipt_email: &ReceiptRenderer,
+) -> Result<Done<LinkState>, UseCaseError> {
+    let state = confirm_in_tx(conn, keys, hash, now, corrections, receipt_email)?;
+    let changes = match &state {
+        LinkState::Confirmed {
+            petition_slug,
+            receipt,
+            ..
+        } => Changes::petition(petition_slug).with_emails(receipt.is_some()),
+        _ => Changes::none(),
+    };
+    Ok(Done::new(state, changes))
+}
+
+fn confirm_in_tx(
     conn: &mut DbConnection,
     keys: &Keys,
     hash: &TokenHash,
@@ -472,7 +495,8 @@ pub fn confirm(
         }
         let s = &submission;
         let display = NameDisplay::from_stored(&s.display);
-        let counts = invalidated_at.is_none();
+        // Confirmed now, and not withdrawn (a withdrawn link confirms nothing).
+        let counts = SignatureStatus::Confirmed.counts(invalidated_at.is_some(), false);
         let number: i32 = diesel::update(petitions::table.find(t.petition_id))
             .set((
                 petitions::signature_count.eq(petitions::signature_count + i64::from(counts)),

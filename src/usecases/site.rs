@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::UseCaseError;
+use super::{Changes, Done, UseCaseError};
 use crate::db::{self, DbConnection};
 
 /// Replaces the site's logo (`Some((content type, bytes))`, already checked to be an image) or
@@ -12,7 +12,7 @@ pub fn set_logo(
     admin_id: i32,
     logo: Option<(&'static str, Vec<u8>)>,
     now: NaiveDateTime,
-) -> Result<(), UseCaseError> {
+) -> Result<Done<()>, UseCaseError> {
     db::write_tx(conn, |c| {
         db::site::set_logo(c, logo.as_ref().map(|(k, b)| (*k, b.as_slice())))?;
         let what = match &logo {
@@ -20,6 +20,10 @@ pub fn set_logo(
             None => "removed".to_string(),
         };
         db::audit::record(c, Some(admin_id), None, "set-logo", &what, now)?;
-        Ok(())
+        let every_page = Changes {
+            site: true,
+            ..Changes::none()
+        };
+        Ok(Done::new((), every_page))
     })
 }

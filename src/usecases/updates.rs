@@ -5,7 +5,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use super::{UseCaseError, lock_petition};
+use super::{Changes, Done, UseCaseError, lock_petition};
 use crate::db::schema::{email_jobs, petition_updates, signatures};
 use crate::db::signatures::counted;
 use crate::db::{self, DbConnection, DbError};
@@ -45,10 +45,10 @@ pub fn post(
     email: bool,
     idempotency_key: Option<&str>,
     now: NaiveDateTime,
-) -> Result<Posted, UseCaseError> {
+) -> Result<Done<Posted>, UseCaseError> {
     let body_html = crate::markdown::render(body_markdown);
     db::write_tx(conn, |conn| {
-        lock_petition(conn, petition_id)?;
+        let petition = lock_petition(conn, petition_id)?;
         if let Some(key) = idempotency_key {
             let existing: Option<(i32, i32, String, String)> = petition_updates::table
                 .filter(petition_updates::petition_id.eq(petition_id))
@@ -67,11 +67,12 @@ pub fn post(
                 if t != title || b != body_markdown {
                     return Err(UseCaseError::Refused("updates.form_used"));
                 }
-                return Ok(Posted {
+                let posted = Posted {
                     id,
                     recipients,
                     duplicate: true,
-                });
+                };
+                return Ok(Done::new(posted, Changes::none()));
             }
         }
         let (recipients, upto) = if email {
@@ -107,11 +108,14 @@ pub fn post(
             &format!("{title} (emailed to {recipients})"),
             now,
         )?;
-        Ok(Posted {
+        let posted = Posted {
             id,
             recipients,
             duplicate: false,
-        })
+        };
+        // Its emails are queued by the fan-out, which the woken mailer drives.
+        let changes = Changes::petition(&petition.slug).with_emails(recipients > 0);
+        Ok(Done::new(posted, changes))
     })
 }
 

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{UseCaseError, lock_petition};
+use super::{Changes, Done, UseCaseError, lock_petition};
 use crate::db::outbox::SealedEmail;
 use crate::db::schema::{petitions, signatures};
 use crate::db::{self, DbConnection, DbError};
@@ -49,19 +49,19 @@ pub fn withdraw(
     conn: &mut DbConnection,
     hash: &TokenHash,
     now: NaiveDateTime,
-) -> Result<WithdrawState, UseCaseError> {
-    let state = withdraw_in_tx(conn, hash, now)?;
+) -> Result<Done<WithdrawState>, UseCaseError> {
+    let done = withdraw_in_tx(conn, hash, now)?;
     // The erased values were overwritten in place (`secure_delete`); nor may they linger in
     // SQLite's write-ahead log.
     db::truncate_wal_briefly(conn);
-    Ok(state)
+    Ok(done)
 }
 
 fn withdraw_in_tx(
     conn: &mut DbConnection,
     hash: &TokenHash,
     now: NaiveDateTime,
-) -> Result<WithdrawState, UseCaseError> {
+) -> Result<Done<WithdrawState>, UseCaseError> {
     db::write_tx(conn, |conn| {
         let found: Option<(i32, i32)> = signatures::table
             .filter(by_link(hash))
@@ -69,7 +69,7 @@ fn withdraw_in_tx(
             .first(conn)
             .optional()?;
         let Some((id, petition_id)) = found else {
-            return Ok(WithdrawState::Unknown);
+            return Ok(Done::new(WithdrawState::Unknown, Changes::none()));
         };
         // 1. The petition row; 2. the signature, changed only if it still has this link and
         // its data (on PostgreSQL, retention may have erased both since the read above).
@@ -100,16 +100,17 @@ fn withdraw_in_tx(
         .optional()?;
         let Some((status, invalidated_at, country, commitment, number)) = changed else {
             // Withdrawn already, or erased on schedule meanwhile (the link ended with it).
-            return Ok(match state(conn, hash)? {
+            let already = match state(conn, hash)? {
                 WithdrawState::Unknown => WithdrawState::Unknown,
                 _ => WithdrawState::Withdrawn {
                     petition_title: petition.title,
                 },
-            });
+            };
+            return Ok(Done::new(already, Changes::none()));
         };
         db::signatures::erase_personal(conn, &[id], db::signatures::Erasure::Withdrawn, now)?;
-        let counted = SignatureStatus::from_stored(&status) == SignatureStatus::Confirmed
-            && invalidated_at.is_none();
+        // It was not withdrawn before (the `UPDATE` above filtered on it).
+        let counted = SignatureStatus::from_stored(&status).counts(invalidated_at.is_some(), false);
         if counted {
             diesel::update(petitions::table.find(petition_id))
                 .set(petitions::signature_count.eq(petitions::signature_count - 1))
@@ -148,9 +149,15 @@ fn withdraw_in_tx(
             &format!("signer #{} withdrew", number.unwrap_or(0)),
             now,
         )?;
-        Ok(WithdrawState::Withdrawn {
+        let changes = if counted {
+            Changes::petition(&petition.slug)
+        } else {
+            Changes::none()
+        };
+        let withdrawn = WithdrawState::Withdrawn {
             petition_title: petition.title,
-        })
+        };
+        Ok(Done::new(withdrawn, changes))
     })
 }
 
@@ -184,7 +191,7 @@ pub fn request_data(
     cap: super::signing::EmailCap,
     now: NaiveDateTime,
     render: &DataRenderer,
-) -> Result<bool, UseCaseError> {
+) -> Result<Done<bool>, UseCaseError> {
     db::write_tx(conn, |conn| {
         type Row = (
             i32,
@@ -240,10 +247,10 @@ pub fn request_data(
             invalid,
         )) = row
         else {
-            return Ok(false);
+            return Ok(Done::new(false, Changes::none()));
         };
         if super::signing::take_email_allowance(conn, id, None, cap, now)?.is_some() {
-            return Ok(false);
+            return Ok(Done::new(false, Changes::none()));
         }
         let slug: String = petitions::table
             .find(petition_id)
@@ -270,7 +277,7 @@ pub fn request_data(
             invalidated: invalid.is_some(),
         });
         db::outbox::enqueue(conn, &SealedEmail::new(keys, &email), Some(id), now)?;
-        Ok(true)
+        Ok(Done::new(true, Changes::none().with_emails(true)))
     })
 }
 

@@ -270,7 +270,7 @@ pub async fn set_logo(
         Some((kind, image))
     };
     let present = upload.is_some();
-    crate::usecases::run(&state.pool, move |c| {
+    state.act(move |c| {
         crate::usecases::site::set_logo(c, who.id, upload, db::now())
     })
     .await?;

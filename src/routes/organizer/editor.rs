@@ -262,7 +262,7 @@ pub async fn create(
         language: valid.edit.language,
     };
     let who_id = who.id;
-    let created = usecases::run(&state.pool, move |c| {
+    let created = state.act(move |c| {
         usecases::petitions::create(c, Some(who_id), &new)
     })
     .await?;
@@ -342,7 +342,7 @@ pub async fn edit(
         Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
     };
     let id = view.petition.id;
-    let edited = usecases::run(&state.pool, move |c| {
+    let edited = state.act(move |c| {
         usecases::petitions::edit(c, who.id, id, &valid.edit, db::now())
     })
     .await;
@@ -386,7 +386,7 @@ pub async fn set_status(
     };
     let (who, p) = (petition.organizer.who, petition.view.petition);
     let id = p.id;
-    usecases::run(&state.pool, move |c| {
+    state.act(move |c| {
         usecases::petitions::set_status(c, Some(who.id), id, status, db::now())
     })
     .await?;

@@ -34,7 +34,7 @@ pub async fn upload(
             crate::domain::image::accept(&image).ok_or(AppError::BadRequest("image.error"))?;
         Some((content_type, image))
     };
-    usecases::run(&state.pool, move |c| {
+    state.act(move |c| {
         usecases::petitions::set_image(c, who, petition_id, image, db::now())
     })
     .await?;

@@ -212,7 +212,7 @@ pub async fn act(
             .id
             .ok_or(AppError::BadRequest("error.bad_request.message"))?;
         let pid = p.id;
-        usecases::run(&state.pool, move |c| {
+        state.act(move |c| {
             usecases::moderation::set_comment_hidden(c, who.id, pid, id, hidden, db::now())
         })
         .await?;
@@ -266,7 +266,7 @@ pub async fn act(
     let render = move |r: &usecases::signing::ReceiptFor<'_>| -> crate::domain::NewEmail {
         crate::routes::signer::confirm::receipt_email(&links, r)
     };
-    let changed = usecases::run(&state.pool, move |c| {
+    let changed = state.act(move |c| {
         usecases::moderation::moderate(
             c,
             &keys,
@@ -281,8 +281,6 @@ pub async fn act(
     })
     .await?;
     tracing::info!(petition.slug = %p.slug, action = name, changed, "moderation");
-    // A restore may have queued receipts it owed.
-    state.wake_mailer.notify_one();
     Ok(HttpResponse::SeeOther()
         .insert_header((
             "Location",

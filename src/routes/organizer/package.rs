@@ -161,7 +161,7 @@ pub async fn record(
     let now = db::now();
     let delivery = form.check(now)?;
     let petition_id = view.petition.id;
-    usecases::run(&state.pool, move |c| {
+    state.act(move |c| {
         usecases::deliveries::record(c, Some(who.id), petition_id, &delivery, now)
     })
     .await?;

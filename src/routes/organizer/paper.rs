@@ -53,7 +53,7 @@ pub async fn add(
         .ok_or(AppError::BadRequest("paper.error_date"))?;
     let note: String = form.note.split_whitespace().collect::<Vec<_>>().join(" ");
     let note: String = note.chars().take(200).collect();
-    usecases::run(&state.pool, move |c| {
+    state.act(move |c| {
         usecases::paper::add(c, who, petition_id, count, collected_on, &note, now)
     })
     .await?;
@@ -68,7 +68,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, AppError> {
     let batch = path.into_inner().1;
     let (petition_id, who) = (petition.id(), petition.who());
-    usecases::run(&state.pool, move |c| {
+    state.act(move |c| {
         usecases::paper::remove(c, who, petition_id, batch, db::now())
     })
     .await?;

@@ -193,7 +193,7 @@ pub async fn save(
     let id = view.petition.id;
     let made_from = f.source_version;
     let translation = db::petitions::Translation { lang, text };
-    usecases::run(&state.pool, move |c| {
+    state.act(move |c| {
         usecases::petitions::translate(c, Some(who.id), id, &translation, made_from, db::now())
     })
     .await?;
@@ -210,7 +210,7 @@ pub async fn remove(
     let (who, view) = (petition.organizer.who, petition.view);
     let lang = language(&view, &code)?;
     let id = view.petition.id;
-    usecases::run(&state.pool, move |c| {
+    state.act(move |c| {
         usecases::petitions::remove_translation(c, who.id, id, lang, db::now())
     })
     .await?;

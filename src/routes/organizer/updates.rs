@@ -46,7 +46,7 @@ pub async fn post_update(
         .filter(|k| !k.is_empty() && k.len() <= 64)
         .map(str::to_string);
     let petition_id = p.id;
-    let posted = usecases::run(&state.pool, move |c| {
+    let posted = state.act(move |c| {
         usecases::updates::post(
             c,
             who.id,
@@ -65,9 +65,6 @@ pub async fn post_update(
         duplicate = posted.duplicate,
         "update posted"
     );
-    if posted.recipients > 0 && !posted.duplicate {
-        state.wake_mailer.notify_one();
-    }
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/dashboard/petitions/{}", p.slug)))
         .finish())

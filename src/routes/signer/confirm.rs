@@ -265,20 +265,19 @@ pub async fn confirm(
     let render = move |r: &usecases::signing::ReceiptFor<'_>| -> crate::domain::NewEmail {
         receipt_email(&links, r)
     };
-    let st = usecases::run(&state.pool, move |c| {
-        usecases::signing::confirm(c, &keys, &hash, now, corrections.as_ref(), &render)
-    })
-    .await?;
+    // Its page, count and series show it at once here (other instances within the interval);
+    // the receipt just queued goes out now, not at the next poll.
+    let st = state
+        .act(move |c| {
+            usecases::signing::confirm(c, &keys, &hash, now, corrections.as_ref(), &render)
+        })
+        .await?;
     if let LinkState::Confirmed {
         petition_slug,
         number,
         ..
     } = &st
     {
-        // Its page, count and series show it at once here; other instances within the interval.
-        state.live.changed(petition_slug);
-        // The receipt just queued goes out now, not at the next poll.
-        state.wake_mailer.notify_one();
         tracing::info!(petition.slug = %petition_slug, signer.number = number, "signature confirmed");
     }
     respond(&state, &req, tr, st).await

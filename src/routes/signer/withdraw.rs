@@ -15,7 +15,6 @@ use crate::routes::public::pages;
 use crate::routes::{AppState, Layout, html};
 use crate::usecases::signing::EmailCap;
 use crate::usecases::withdrawal::{self, HeldData, WithdrawState};
-use crate::usecases::{self};
 
 #[derive(Template)]
 #[template(path = "withdraw.html")]
@@ -63,10 +62,10 @@ pub async fn withdraw(
     };
     let hash = token.hash();
     let now = db::now();
-    let st = usecases::run(&state.pool, move |c| withdrawal::withdraw(c, &hash, now)).await?;
+    let st = state
+        .act(move |c| withdrawal::withdraw(c, &hash, now))
+        .await?;
     if matches!(st, WithdrawState::Withdrawn { .. }) {
-        // The signer's petition is not named to this handler: every page here reads again.
-        state.live.changed_all();
         tracing::info!("signature withdrawn by its signer");
     }
     respond(&req, tr, st, true)
@@ -93,10 +92,9 @@ pub async fn data(
         max: state.settings.max_confirmation_emails,
         window: crate::routes::signer::sign::EMAIL_CAP_WINDOW,
     };
-    let sent = usecases::run(&state.pool, move |c| {
-        withdrawal::request_data(c, &keys, &hash, cap, now, &render)
-    })
-    .await?;
+    let sent = state
+        .act(move |c| withdrawal::request_data(c, &keys, &hash, cap, now, &render))
+        .await?;
     if !sent {
         // Unknown, withdrawn, or asked too often this hour: the same page for all, which
         // tells a stranger holding a guessed link nothing.
@@ -109,7 +107,6 @@ pub async fn data(
             vec![("/".to_string(), tr.t("token.see_petitions"))],
         );
     }
-    state.wake_mailer.notify_one();
     pages::message(
         &req,
         tr,
