@@ -655,8 +655,9 @@ fn set_status(conn: &mut DbConnection, slug: &str, status: PetitionStatus) -> an
         bail!("no petition with the slug {slug:?}");
     };
     // A running server sees it within its refresh interval (`public_refresh_ms`).
-    let _seen_by_servers_in_time = crate::usecases::petitions::set_status(conn, None, p.id, status, db::now())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _seen_by_servers_in_time =
+        crate::usecases::petitions::set_status(conn, None, p.id, status, db::now())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{slug}\t{}", status.as_str());
     Ok(())
 }

@@ -194,6 +194,71 @@ mod tests {
     }
 
     #[test]
+    fn every_refusal_has_its_message_in_every_language() {
+        for lang in Lang::ALL {
+            let tr = Tr::new(lang);
+            for refusal in crate::domain::Refusal::ALL {
+                let key = refusal.key();
+                assert!(!tr.t(key).contains(key), "{key} missing in {}", lang.code());
+            }
+        }
+    }
+
+    /// Every key written as a literal in the code and the templates (`t("…")`, `tf("…"`,
+    /// `BadRequest("…")`, `Conflict("…")`) has its message in every language: a typo in a key
+    /// would show the key itself to a person.
+    #[test]
+    fn every_key_the_code_names_has_its_message_in_every_language() {
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    files(&path, out);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "rs" || e == "html" || e == "txt")
+                {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut paths = Vec::new();
+        files(&root.join("src"), &mut paths);
+        files(&root.join("templates"), &mut paths);
+        let en = keys(include_str!("../locales/en.yml"));
+        let mut named = std::collections::BTreeSet::new();
+        for path in &paths {
+            let text = std::fs::read_to_string(path).unwrap();
+            for opening in ["t(\"", "tf(\"", "BadRequest(\"", "Conflict(\""] {
+                for (at, _) in text.match_indices(opening) {
+                    let rest = &text[at + opening.len()..];
+                    let Some(end) = rest.find('"') else { continue };
+                    let key = &rest[..end];
+                    // Keys are dotted lowercase words; anything else is not a key.
+                    if key.contains('.')
+                        && key.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c)
+                        })
+                    {
+                        named.insert((key.to_string(), path.display().to_string()));
+                    }
+                }
+            }
+        }
+        assert!(
+            named.len() > 100,
+            "the scan finds the keys ({})",
+            named.len()
+        );
+        let missing: Vec<_> = named
+            .iter()
+            .filter(|(key, _)| !en.iter().any(|k| k == key))
+            .collect();
+        assert!(missing.is_empty(), "keys with no message: {missing:?}");
+    }
+
+    #[test]
     fn every_language_translates_every_key() {
         for lang in Lang::ALL {
             let tr = Tr::new(lang);

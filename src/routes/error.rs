@@ -168,7 +168,7 @@ impl From<crate::usecases::UseCaseError> for AppError {
     fn from(e: crate::usecases::UseCaseError) -> AppError {
         use crate::usecases::UseCaseError;
         match e {
-            UseCaseError::Refused(key) => AppError::Conflict(key),
+            UseCaseError::Refused(refusal) => AppError::Conflict(refusal.key()),
             UseCaseError::NotFound => AppError::NotFound,
             UseCaseError::Busy { retry_after_secs } => AppError::Busy { retry_after_secs },
             UseCaseError::Unavailable(why) => AppError::Unavailable(DbError::Other(why)),

@@ -8,6 +8,7 @@ use super::{Changes, Done, UseCaseError, lock_petition};
 use crate::db::deliveries::PackageSummary;
 use crate::db::deliveries::{NewDelivery, NewPackage};
 use crate::db::{self, DbConnection};
+use crate::domain::Refusal;
 
 /// Records a package just made, and audits it.
 pub fn package_made(
@@ -70,7 +71,7 @@ pub fn record(
             .ok_or(UseCaseError::NotFound)?;
         // Delivered after it was made (the form's day is a calendar day, UTC).
         if form.delivered_on.date() < package.created_at.date() {
-            return Err(UseCaseError::Refused("deliveries.before_package"));
+            return Err(UseCaseError::Refused(Refusal::DeliveryBeforePackage));
         }
         let checkpoint = db::log::checkpoint_at(conn, petition_id, package.made.size)?
             .ok_or(UseCaseError::NotFound)?

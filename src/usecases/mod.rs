@@ -40,9 +40,9 @@ use crate::db::{self, DbConnection, DbError, Pool};
 /// Why a use case did nothing. A refusal rolls its transaction back.
 #[derive(Debug, thiserror::Error)]
 pub enum UseCaseError {
-    /// A rule says no; the key names the message a person sees (a 409 page).
+    /// A rule says no; its key names the message a person sees (a 409 page).
     #[error("refused: {0}")]
-    Refused(&'static str),
+    Refused(crate::domain::Refusal),
     #[error("not found")]
     NotFound,
     /// Too much at once: nothing was done; the person is asked to try again in a moment.
@@ -138,7 +138,7 @@ pub fn lock_open_petition(
     conn: &mut DbConnection,
     id: i32,
     now: chrono::NaiveDateTime,
-    refusal: &'static str,
+    refusal: crate::domain::Refusal,
 ) -> Result<Petition, UseCaseError> {
     let p = lock_petition(conn, id)?;
     if p.is_open_at(now) {

@@ -10,6 +10,7 @@ use super::{Changes, Done, UseCaseError, lock_open_petition};
 use crate::db::moderation::{self, Criteria};
 use crate::db::schema::{petitions, signatures};
 use crate::db::{self, DbConnection};
+use crate::domain::Refusal;
 use crate::domain::{ConfirmationToken, SignatureStatus};
 use crate::log::entry::{receipt_code, receipt_tag};
 use crate::sealed::{Personal, Purpose};
@@ -55,7 +56,7 @@ pub fn moderate(
     now: NaiveDateTime,
 ) -> Result<Done<usize>, UseCaseError> {
     db::write_tx(conn, |conn| {
-        let petition = lock_open_petition(conn, petition_id, now, "moderation.closed")?;
+        let petition = lock_open_petition(conn, petition_id, now, Refusal::ModerationClosed)?;
         let reason = match action {
             Action::Invalidate { reason } => Some(reason.as_str()),
             Action::Restore => None,

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::{Changes, Done, UseCaseError, lock_open_petition};
 use crate::db::schema::{paper_signatures, petitions};
 use crate::db::{self, DbConnection};
+use crate::domain::Refusal;
 use crate::log::entry::EventKind;
 
 /// The largest batch one entry may record.
@@ -26,10 +27,10 @@ pub fn add(
     now: NaiveDateTime,
 ) -> Result<Done<()>, UseCaseError> {
     if !(1..=MAX_BATCH).contains(&count) {
-        return Err(UseCaseError::Refused("paper.error_count"));
+        return Err(UseCaseError::Refused(Refusal::PaperCount));
     }
     db::write_tx(conn, |conn| {
-        let petition = lock_open_petition(conn, petition_id, now, "paper.error_closed")?;
+        let petition = lock_open_petition(conn, petition_id, now, Refusal::PaperClosed)?;
         let added = diesel::update(
             petitions::table
                 .find(petition_id)
@@ -38,7 +39,7 @@ pub fn add(
         .set(petitions::paper_count.eq(petitions::paper_count + i64::from(count)))
         .execute(conn)?;
         if added != 1 {
-            return Err(UseCaseError::Refused("paper.error_total"));
+            return Err(UseCaseError::Refused(Refusal::PaperTotal));
         }
         let batch: i32 = diesel::insert_into(paper_signatures::table)
             .values((
@@ -75,7 +76,7 @@ pub fn remove(
     now: NaiveDateTime,
 ) -> Result<Done<()>, UseCaseError> {
     db::write_tx(conn, |conn| {
-        let petition = lock_open_petition(conn, petition_id, now, "paper.error_closed")?;
+        let petition = lock_open_petition(conn, petition_id, now, Refusal::PaperClosed)?;
         let count: i32 = diesel::delete(
             paper_signatures::table
                 .filter(paper_signatures::id.eq(batch))

@@ -8,6 +8,7 @@ use crate::db::petitions::{self, CreateError, NewPetition, PetitionEdit};
 use crate::db::schema::petitions as table;
 use crate::db::{self, DbConnection};
 use crate::domain::PetitionStatus;
+use crate::domain::Refusal;
 
 /// Creates a petition managed by `organizer_id` (when given) and audits it; `None` if the slug
 /// is taken.
@@ -51,7 +52,7 @@ pub fn edit(
         let p = lock_petition(conn, petition_id)?;
         let closed_by_date = p.closes_at.is_some_and(|c| c <= now);
         if closed_by_date && edit.closes_at != p.closes_at {
-            return Err(UseCaseError::Refused("editor.error_closed_by_date"));
+            return Err(UseCaseError::Refused(Refusal::ClosedByDate));
         }
         // The original cannot take the language of one of its versions: there would be two
         // texts in it.
@@ -60,7 +61,7 @@ pub fn edit(
                 .iter()
                 .any(|t| !t.original && t.lang == edit.language)
         {
-            return Err(UseCaseError::Refused("editor.error_language_taken"));
+            return Err(UseCaseError::Refused(Refusal::LanguageTaken));
         }
         petitions::update(conn, petition_id, edit)?;
         // A new original language changes what every visitor and email gets: said in the log.
@@ -95,7 +96,7 @@ pub fn translate(
     db::write_tx(conn, |conn| {
         let p = lock_petition(conn, petition_id)?;
         if p.language == translation.lang.code() {
-            return Err(UseCaseError::Refused("translate.error_original"));
+            return Err(UseCaseError::Refused(Refusal::TranslationIsOriginal));
         }
         // Made from the original the translator had in front of them (`made_from`, the form's):
         // if the original changed since, the version saved is still marked for update.

@@ -9,6 +9,7 @@ use super::{Changes, Done, UseCaseError, lock_petition};
 use crate::db::schema::{email_jobs, petition_updates, signatures};
 use crate::db::signatures::counted;
 use crate::db::{self, DbConnection, DbError};
+use crate::domain::Refusal;
 
 /// Signatures enqueued per fan-out step (one short transaction each).
 pub const FANOUT_BATCH: i64 = 500;
@@ -65,7 +66,7 @@ pub fn post(
                 // The same form sent again with other words (the back button): say so rather
                 // than drop them silently.
                 if t != title || b != body_markdown {
-                    return Err(UseCaseError::Refused("updates.form_used"));
+                    return Err(UseCaseError::Refused(Refusal::UpdateFormUsed));
                 }
                 let posted = Posted {
                     id,

@@ -270,10 +270,9 @@ pub async fn set_logo(
         Some((kind, image))
     };
     let present = upload.is_some();
-    state.act(move |c| {
-        crate::usecases::site::set_logo(c, who.id, upload, db::now())
-    })
-    .await?;
+    state
+        .act(move |c| crate::usecases::site::set_logo(c, who.id, upload, db::now()))
+        .await?;
     state
         .logo
         .store(present, std::sync::atomic::Ordering::Relaxed);

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::db::{self, petitions};
+use crate::domain::Refusal;
 use crate::domain::{GoalLadder, PetitionStatus, PetitionText, Slug};
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
@@ -262,10 +263,9 @@ pub async fn create(
         language: valid.edit.language,
     };
     let who_id = who.id;
-    let created = state.act(move |c| {
-        usecases::petitions::create(c, Some(who_id), &new)
-    })
-    .await?;
+    let created = state
+        .act(move |c| usecases::petitions::create(c, Some(who_id), &new))
+        .await?;
     if created.is_none() {
         let errors = vec![("slug", tr.t("editor.error_slug_taken"))];
         return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY);
@@ -342,14 +342,14 @@ pub async fn edit(
         Err(errors) => return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY),
     };
     let id = view.petition.id;
-    let edited = state.act(move |c| {
-        usecases::petitions::edit(c, who.id, id, &valid.edit, db::now())
-    })
-    .await;
-    if let Err(usecases::UseCaseError::Refused(key)) = edited
-        && let Some((_, field)) = REFUSALS.iter().find(|(k, _)| *k == key)
+    let edited = state
+        .act(move |c| usecases::petitions::edit(c, who.id, id, &valid.edit, db::now()))
+        .await;
+    if let Err(usecases::UseCaseError::Refused(refusal)) = edited
+        && let Some(field) = beside(refusal)
     {
-        return editor.render(f, vec![(field, tr.t(key))], StatusCode::CONFLICT);
+        let error = vec![(field, tr.t(refusal.key()))];
+        return editor.render(f, error, StatusCode::CONFLICT);
     }
     edited?;
     Ok(HttpResponse::SeeOther()
@@ -360,11 +360,14 @@ pub async fn edit(
         .finish())
 }
 
-/// The refusals of `usecases::petitions::edit`, and the field each is shown beside.
-const REFUSALS: [(&str, &str); 2] = [
-    ("editor.error_closed_by_date", "closes_on"),
-    ("editor.error_language_taken", "language"),
-];
+/// The field a refusal of `usecases::petitions::edit` is shown beside.
+fn beside(refusal: Refusal) -> Option<&'static str> {
+    match refusal {
+        Refusal::ClosedByDate => Some("closes_on"),
+        Refusal::LanguageTaken => Some("language"),
+        _ => None,
+    }
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct StatusForm {
@@ -386,10 +389,9 @@ pub async fn set_status(
     };
     let (who, p) = (petition.organizer.who, petition.view.petition);
     let id = p.id;
-    state.act(move |c| {
-        usecases::petitions::set_status(c, Some(who.id), id, status, db::now())
-    })
-    .await?;
+    state
+        .act(move |c| usecases::petitions::set_status(c, Some(who.id), id, status, db::now()))
+        .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/dashboard/petitions/{}", p.slug)))
         .finish())

@@ -34,10 +34,9 @@ pub async fn upload(
             crate::domain::image::accept(&image).ok_or(AppError::BadRequest("image.error"))?;
         Some((content_type, image))
     };
-    state.act(move |c| {
-        usecases::petitions::set_image(c, who, petition_id, image, db::now())
-    })
-    .await?;
+    state
+        .act(move |c| usecases::petitions::set_image(c, who, petition_id, image, db::now()))
+        .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((
             "Location",

@@ -212,10 +212,11 @@ pub async fn act(
             .id
             .ok_or(AppError::BadRequest("error.bad_request.message"))?;
         let pid = p.id;
-        state.act(move |c| {
-            usecases::moderation::set_comment_hidden(c, who.id, pid, id, hidden, db::now())
-        })
-        .await?;
+        state
+            .act(move |c| {
+                usecases::moderation::set_comment_hidden(c, who.id, pid, id, hidden, db::now())
+            })
+            .await?;
         return Ok(HttpResponse::SeeOther()
             .insert_header((
                 "Location",
@@ -266,20 +267,21 @@ pub async fn act(
     let render = move |r: &usecases::signing::ReceiptFor<'_>| -> crate::domain::NewEmail {
         crate::routes::signer::confirm::receipt_email(&links, r)
     };
-    let changed = state.act(move |c| {
-        usecases::moderation::moderate(
-            c,
-            &keys,
-            &render,
-            who.id,
-            pid,
-            &selection,
-            &action,
-            &detail,
-            db::now(),
-        )
-    })
-    .await?;
+    let changed = state
+        .act(move |c| {
+            usecases::moderation::moderate(
+                c,
+                &keys,
+                &render,
+                who.id,
+                pid,
+                &selection,
+                &action,
+                &detail,
+                db::now(),
+            )
+        })
+        .await?;
     tracing::info!(petition.slug = %p.slug, action = name, changed, "moderation");
     Ok(HttpResponse::SeeOther()
         .insert_header((

@@ -161,10 +161,9 @@ pub async fn record(
     let now = db::now();
     let delivery = form.check(now)?;
     let petition_id = view.petition.id;
-    state.act(move |c| {
-        usecases::deliveries::record(c, Some(who.id), petition_id, &delivery, now)
-    })
-    .await?;
+    state
+        .act(move |c| usecases::deliveries::record(c, Some(who.id), petition_id, &delivery, now))
+        .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((
             "Location",

@@ -53,10 +53,9 @@ pub async fn add(
         .ok_or(AppError::BadRequest("paper.error_date"))?;
     let note: String = form.note.split_whitespace().collect::<Vec<_>>().join(" ");
     let note: String = note.chars().take(200).collect();
-    state.act(move |c| {
-        usecases::paper::add(c, who, petition_id, count, collected_on, &note, now)
-    })
-    .await?;
+    state
+        .act(move |c| usecases::paper::add(c, who, petition_id, count, collected_on, &note, now))
+        .await?;
     Ok(back(petition.slug()))
 }
 
@@ -68,9 +67,8 @@ pub async fn remove(
 ) -> Result<HttpResponse, AppError> {
     let batch = path.into_inner().1;
     let (petition_id, who) = (petition.id(), petition.who());
-    state.act(move |c| {
-        usecases::paper::remove(c, who, petition_id, batch, db::now())
-    })
-    .await?;
+    state
+        .act(move |c| usecases::paper::remove(c, who, petition_id, batch, db::now()))
+        .await?;
     Ok(back(petition.slug()))
 }

@@ -193,10 +193,11 @@ pub async fn save(
     let id = view.petition.id;
     let made_from = f.source_version;
     let translation = db::petitions::Translation { lang, text };
-    state.act(move |c| {
-        usecases::petitions::translate(c, Some(who.id), id, &translation, made_from, db::now())
-    })
-    .await?;
+    state
+        .act(move |c| {
+            usecases::petitions::translate(c, Some(who.id), id, &translation, made_from, db::now())
+        })
+        .await?;
     Ok(back_to_languages(&view))
 }
 
@@ -210,9 +211,8 @@ pub async fn remove(
     let (who, view) = (petition.organizer.who, petition.view);
     let lang = language(&view, &code)?;
     let id = view.petition.id;
-    state.act(move |c| {
-        usecases::petitions::remove_translation(c, who.id, id, lang, db::now())
-    })
-    .await?;
+    state
+        .act(move |c| usecases::petitions::remove_translation(c, who.id, id, lang, db::now()))
+        .await?;
     Ok(back_to_languages(&view))
 }

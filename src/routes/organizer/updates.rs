@@ -46,19 +46,20 @@ pub async fn post_update(
         .filter(|k| !k.is_empty() && k.len() <= 64)
         .map(str::to_string);
     let petition_id = p.id;
-    let posted = state.act(move |c| {
-        usecases::updates::post(
-            c,
-            who.id,
-            petition_id,
-            &title,
-            &body,
-            send,
-            key.as_deref(),
-            db::now(),
-        )
-    })
-    .await?;
+    let posted = state
+        .act(move |c| {
+            usecases::updates::post(
+                c,
+                who.id,
+                petition_id,
+                &title,
+                &body,
+                send,
+                key.as_deref(),
+                db::now(),
+            )
+        })
+        .await?;
     tracing::info!(
         petition.slug = %p.slug,
         recipients = posted.recipients,
