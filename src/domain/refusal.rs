@@ -23,11 +23,13 @@ pub enum Refusal {
     UpdateFormUsed,
     /// Signatures invalidated or restored on a closed petition (its count is frozen).
     ModerationClosed,
+    /// A signature sent to a closed petition.
+    PetitionClosed,
 }
 
 impl Refusal {
     /// Every refusal, for the test that finds each key in every locale.
-    pub const ALL: [Refusal; 9] = [
+    pub const ALL: [Refusal; 10] = [
         Refusal::DeliveryBeforePackage,
         Refusal::ClosedByDate,
         Refusal::LanguageTaken,
@@ -37,6 +39,7 @@ impl Refusal {
         Refusal::TranslationIsOriginal,
         Refusal::UpdateFormUsed,
         Refusal::ModerationClosed,
+        Refusal::PetitionClosed,
     ];
 
     /// The translation key of the message a person reads.
@@ -51,6 +54,7 @@ impl Refusal {
             Refusal::TranslationIsOriginal => "translate.error_original",
             Refusal::UpdateFormUsed => "updates.form_used",
             Refusal::ModerationClosed => "moderation.closed",
+            Refusal::PetitionClosed => "error.closed.message",
         }
     }
 }
@@ -58,5 +62,22 @@ impl Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Refusal;
+    use crate::i18n::{Lang, Tr};
+
+    #[test]
+    fn every_refusal_has_its_message_in_every_language() {
+        for lang in Lang::ALL {
+            let tr = Tr::new(lang);
+            for refusal in Refusal::ALL {
+                let key = refusal.key();
+                assert!(!tr.t(key).contains(key), "{key} missing in {}", lang.code());
+            }
+        }
     }
 }

@@ -75,6 +75,20 @@ impl PetitionEmail<'_> {
             body_html: HtmlPart { m: self }.render()?,
         })
     }
+
+    /// [`PetitionEmail::render`], or, should a template fail (they are compiled in: a bug),
+    /// the title and the link in plain text: a signature's email is never lost over it.
+    pub fn render_or_plain(&self, recipient: &str) -> NewEmail {
+        self.render(recipient).unwrap_or_else(|e| {
+            tracing::error!(error = %e, kind = ?self.kind, "email template failed");
+            NewEmail {
+                recipient: recipient.to_string(),
+                subject: self.petition_title.to_string(),
+                body_text: self.link.to_string(),
+                body_html: String::new(),
+            }
+        })
+    }
 }
 
 /// An organizer's update, emailed to a signer who opted in.

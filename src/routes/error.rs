@@ -168,6 +168,9 @@ impl From<crate::usecases::UseCaseError> for AppError {
     fn from(e: crate::usecases::UseCaseError) -> AppError {
         use crate::usecases::UseCaseError;
         match e {
+            UseCaseError::Refused(crate::domain::Refusal::PetitionClosed) => {
+                AppError::PetitionClosed
+            }
             UseCaseError::Refused(refusal) => AppError::Conflict(refusal.key()),
             UseCaseError::NotFound => AppError::NotFound,
             UseCaseError::Busy { retry_after_secs } => AppError::Busy { retry_after_secs },

@@ -10,8 +10,11 @@ use crate::db::outbox::{self, SealedEmail};
 use crate::db::schema::{petitions, signatures};
 use crate::db::signatures::{self as sigs, NewSignature, Submission};
 use crate::db::{self, DbConnection, DbError};
-use crate::domain::NewEmail;
-use crate::domain::{ConfirmationToken, NameDisplay, SignatureStatus, TokenHash};
+use crate::domain::{
+    Comment, ConfirmationToken, Country, NameDisplay, NewEmail, Postcode, Refusal, SignatureStatus,
+    SignerEmail, SignerName, Source, TokenHash,
+};
+use crate::i18n::Lang;
 use crate::keys::Keys;
 use crate::sealed::{Personal, Purpose};
 
@@ -49,6 +52,130 @@ pub enum SignOutcome {
     Resent { already_confirmed: bool },
     /// The address reached its email cap for this window: nothing sent until `until`.
     Capped { until: NaiveDateTime },
+}
+
+/// A sign form that parsed: who signs, as domain types (parsed at the edge).
+#[derive(Clone, Debug)]
+pub struct Signer {
+    pub name: SignerName,
+    pub email: SignerEmail,
+    pub country: Country,
+    pub postcode: Option<Postcode>,
+    pub comment: Option<Comment>,
+    pub display: NameDisplay,
+    /// Ticked "show my comment on the petition page".
+    pub comment_public: bool,
+    /// Ticked "email me news about this petition".
+    pub wants_updates: bool,
+    /// The language the signer signed in: every email and link they get is in it.
+    pub lang: Lang,
+    /// The tag of the link the signer followed (`?src=`).
+    pub source: Option<Source>,
+}
+
+/// What happens to a submission before it is stored.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// It goes on to be stored.
+    Proceed,
+    /// A bot filled the field people never see: dropped, answered like any other submission.
+    Drop,
+}
+
+/// Whether a submission to `petition` may be stored: refused when the petition is closed (by
+/// hand or by its date), dropped when the hidden field (`honeypot`) is filled.
+pub fn admit(
+    petition: &crate::db::petitions::Petition,
+    honeypot: &str,
+    now: NaiveDateTime,
+) -> Result<Admission, UseCaseError> {
+    if !petition.is_open_at(now) {
+        return Err(UseCaseError::Refused(Refusal::PetitionClosed));
+    }
+    Ok(if honeypot.is_empty() {
+        Admission::Proceed
+    } else {
+        Admission::Drop
+    })
+}
+
+/// The emails a submission may lead to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignEmail {
+    /// The confirmation link.
+    Confirm,
+    /// "You have already signed" (with a withdraw link when there is something to withdraw).
+    AlreadySigned,
+}
+
+/// Renders a submission's email to its recipient from the tokens of its links (the
+/// confirmation link's, and the withdraw link's when it carries one); the email floor above
+/// this one knows the words.
+pub type SignRenderer = dyn Fn(SignEmail, &str, &ConfirmationToken, Option<&ConfirmationToken>) -> NewEmail
+    + Send
+    + Sync;
+
+/// A submission made ready to store: the personal data sealed for the signature and for its
+/// link, the mailbox and domain found by keyed hashes bound to the petition, fresh confirmation
+/// and withdraw tokens, and its email rendered and sealed (the rare "already signed" only if
+/// needed, inside the transaction). Stored by [`sign`] (or the group commit).
+#[allow(clippy::too_many_arguments)]
+pub fn request(
+    keys: &std::sync::Arc<Keys>,
+    petition_id: i32,
+    signer: Signer,
+    network_hash: Option<String>,
+    link_valid_for: TimeDelta,
+    cap: EmailCap,
+    now: NaiveDateTime,
+    render: std::sync::Arc<SignRenderer>,
+) -> SignRequest {
+    let personal = Personal {
+        name: signer.name.as_str().to_string(),
+        email: signer.email.as_str().to_string(),
+        postcode: signer.postcode.as_ref().map(|p| p.as_str().to_string()),
+        comment: signer.comment.as_ref().map(|c| c.as_str().to_string()),
+    };
+    let email = &signer.email;
+    let new = NewSignature {
+        petition_id,
+        sealed_signature: keys.seal(Purpose::Signature, &personal),
+        sealed_submission: keys.seal(Purpose::Submission, &personal),
+        email_index: keys.email_index(petition_id, email.dedupe_key()),
+        domain_index: keys.domain_index_of(petition_id, email.dedupe_key()),
+        source: signer.source,
+        // Only a comment can be shown; and only if there is one.
+        comment_public: signer.comment_public && signer.comment.is_some(),
+        country: signer.country,
+        display: signer.display,
+        wants_updates: signer.wants_updates,
+        locale: signer.lang.code().to_string(),
+        ip_hash: network_hash,
+        created_at: now,
+    };
+    let token = ConfirmationToken::generate();
+    let withdraw = ConfirmationToken::generate();
+    let recipient = personal.email.clone();
+    let confirm_email =
+        SealedEmail::new(keys, &render(SignEmail::Confirm, &recipient, &token, None));
+    let sealing_keys = keys.clone();
+    let withdraw_hash = withdraw.hash();
+    let token_hash = token.hash();
+    SignRequest {
+        confirm_email,
+        already_signed_email: Box::new(move |with_link| {
+            let withdraw = with_link.then_some(&withdraw);
+            SealedEmail::new(
+                &sealing_keys,
+                &render(SignEmail::AlreadySigned, &recipient, &token, withdraw),
+            )
+        }),
+        token_hash,
+        withdraw_hash,
+        expires_at: now + link_valid_for,
+        cap,
+        new,
+    }
 }
 
 /// Stores a submission and queues its email, in one transaction.

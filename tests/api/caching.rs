@@ -2,9 +2,9 @@
 //! once, revalidated with ETags, and never older than the refresh interval.
 
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::helpers::{Mail, TestApp, spawn_app, spawn_app_on, spawn_client};
+use crate::helpers::{Mail, TestApp, eventually, spawn_app, spawn_app_on, spawn_client};
 
 async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
     let mut req = spawn_client().get(format!("{}{path}", app.address));
@@ -14,16 +14,15 @@ async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Re
     req.send().await.unwrap()
 }
 
-/// The `n`th page of `path` on `app` that satisfies `done`, polled until `deadline`.
-async fn until(app: &TestApp, path: &str, deadline: Duration, done: impl Fn(&str) -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < deadline {
-        if done(&app.text(path).await) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
+/// Waits until the page at `path` on `app` satisfies `done`, at most `deadline`.
+async fn until(
+    app: &TestApp,
+    path: &str,
+    deadline: Duration,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) {
+    eventually(deadline, what, async || done(&app.text(path).await)).await
 }
 
 /// Signs on `app` and confirms there; the email may be sent by any of `instances` (they share
@@ -32,14 +31,12 @@ async fn sign_and_confirm(app: &TestApp, instances: &[&TestApp], slug: &str, ema
     let sent = || -> Vec<String> { instances.iter().flat_map(|i| i.all_emails()).collect() };
     let before = sent().len();
     app.sign(slug, &[("email", email)]).await;
-    let start = Instant::now();
-    while sent().len() <= before {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no confirmation email"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        "a confirmation email",
+        async || sent().len() > before,
+    )
+    .await;
     let raw = sent()
         .into_iter()
         .find(|m| m.contains(email))
@@ -70,12 +67,14 @@ async fn a_confirmation_shows_at_once_where_it_was_made_and_on_another_instance_
     );
     assert_eq!(a.count("p-live").await, 1);
     // Elsewhere: once its state is read again (every 300 ms here).
-    assert!(
-        until(&b, "/petitions/p-live", Duration::from_secs(10), |p| p
-            .contains("1 of 100 signatures"))
-        .await,
-        "the other instance never showed the new count"
-    );
+    until(
+        &b,
+        "/petitions/p-live",
+        Duration::from_secs(10),
+        "the other instance showing the new count",
+        |p| p.contains("1 of 100 signatures"),
+    )
+    .await;
     let count = b.get("/api/v1/petitions/p-live?fields=count").await;
     let json: serde_json::Value = count.json().await.unwrap();
     assert_eq!(json["signature_count"], 1);
@@ -429,12 +428,14 @@ async fn a_petition_created_elsewhere_shows_on_the_home_page_within_the_interval
     let app = spawn_app_with_refresh("300").await;
     assert!(!app.text("/").await.contains("p-later"));
     app.create_petition("p-later", &[100]).await;
-    assert!(
-        until(&app, "/", Duration::from_secs(10), |p| p
-            .contains("/petitions/p-later"))
-        .await,
-        "the home page never showed the new petition"
-    );
+    until(
+        &app,
+        "/",
+        Duration::from_secs(10),
+        "the home page showing the new petition",
+        |p| p.contains("/petitions/p-later"),
+    )
+    .await;
 }
 
 /// A change made here while a petition's first read is under way (a confirmation committed
@@ -459,14 +460,12 @@ async fn a_change_during_a_petitions_first_read_is_read_at_the_next_request() {
     held.await.unwrap();
     let url = format!("{}/petitions/p-first", app.address);
     let first = tokio::spawn(async move { spawn_client().get(url).send().await.unwrap() });
-    let start = Instant::now();
-    while reads() == before {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the first read began"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        "the first read beginning",
+        async || reads() != before,
+    )
+    .await;
     app.state.live.changed("p-first");
     release.send(()).unwrap();
     holder.await.unwrap();

@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::helpers::{
-    Fault, Mail, SmtpSink as Relay, TestApp, confirmation_link, free_port, spawn_app_with,
+    Fault, Mail, SmtpSink as Relay, TestApp, at_least, confirmation_link, eventually, free_port,
+    spawn_app_with,
 };
 
 /// A relay's confirmation emails.
@@ -29,19 +30,10 @@ impl Confirmations for Relay {
 
     /// Waits until `n` confirmation emails arrived, at most `deadline`.
     async fn wait_for_confirmations(&self, n: usize, deadline: Duration) -> Vec<String> {
-        let end = tokio::time::Instant::now() + deadline;
-        loop {
-            let links = self.confirmation_links();
-            if links.len() >= n {
-                return links;
-            }
-            assert!(
-                tokio::time::Instant::now() < end,
-                "{} of {n} confirmation emails arrived within {deadline:?}",
-                links.len()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually(deadline, &format!("{n} confirmation emails"), async || {
+            at_least(n, self.confirmation_links())
+        })
+        .await
     }
 }
 
@@ -227,21 +219,23 @@ async fn a_log_that_cannot_start_is_shown_on_the_dashboard_and_in_the_metrics() 
     // A dashboard that could not be read this moment (a busy database under the whole suite
     // answers 503) is asked again, within a deadline.
     let alert = "role=\"alert\">The signed log of “Petition p-stuck” cannot start";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let res = app.get("/dashboard").await;
-        let status = res.status().as_u16();
-        let page = res.text().await.unwrap();
-        if page.contains(alert) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{status}, stuck logs {}: {page}",
-            app.metric("undersigned_log_unstarted").await
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        "the stuck log's alert",
+        async || {
+            let res = app.get("/dashboard").await;
+            let status = res.status().as_u16();
+            let page = res.text().await.unwrap();
+            if page.contains(alert) {
+                return Ok(());
+            }
+            Err(format!(
+                "{status}, stuck logs {}: {page}",
+                app.metric("undersigned_log_unstarted").await
+            ))
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -335,14 +329,10 @@ async fn a_server_stopped_mid_send_finishes_the_send_and_never_sends_it_again() 
         .status()
         .unwrap();
     assert!(term.success());
-    let end = std::time::Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            std::time::Instant::now() < end,
-            "the server stops within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(Duration::from_secs(30), "the server stopping", async || {
+        child.try_wait().unwrap().is_some()
+    })
+    .await;
 
     let unsent = undersigned::db::run(&pool, |c| {
         Ok(email_jobs::table
@@ -434,17 +424,16 @@ async fn a_full_disk_refuses_signers_clearly_loses_nothing_and_recovers_by_itsel
 
     // Space returns: signing works again without a restart.
     std::fs::remove_file(&filler).unwrap();
-    let end = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), "signing recovering", async || {
         let res = app.sign("p-full", &[("email", "after@example.org")]).await;
         if res.status().is_redirection() || res.status().is_success() {
-            acknowledged.push("after@example.org".to_string());
-            break;
+            return true;
         }
         assert_eq!(res.status().as_u16(), 503);
-        assert!(std::time::Instant::now() < end, "signing recovers");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        false
+    })
+    .await;
+    acknowledged.push("after@example.org".to_string());
 
     app.wait_for_emails(acknowledged.len()).await;
     app.wait_until_sent().await;
@@ -513,11 +502,12 @@ async fn postgresql_restarted_under_signing_load_loses_nothing_and_recovers() {
         })
         .collect();
     // Some signatures in before the restart.
-    let end = std::time::Instant::now() + Duration::from_secs(30);
-    while acknowledged.lock().unwrap().len() < 32 {
-        assert!(std::time::Instant::now() < end, "signing under load");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "32 signatures under load",
+        async || acknowledged.lock().unwrap().len() >= 32,
+    )
+    .await;
     let out = tokio::time::timeout(
         Duration::from_secs(120),
         tokio::process::Command::new("sh")
@@ -702,18 +692,19 @@ async fn a_server_killed_while_it_logs_never_signs_another_tree_and_finishes_aft
 
     let (mut second, url) =
         crate::group_commit::serve(&db, data.path(), &fast, std::process::Stdio::null());
-    let end = std::time::Instant::now() + Duration::from_secs(120);
-    let done = loop {
-        let log = log_state(&url, BIG).await;
-        if log["size"].as_i64() == Some(BIG_COUNT) {
-            break log;
-        }
-        assert!(
-            std::time::Instant::now() < end,
-            "the log is completed after the restart: {log}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let done = eventually(
+        Duration::from_secs(120),
+        "the log completed after the restart",
+        async || {
+            let log = log_state(&url, BIG).await;
+            if log["size"].as_i64() == Some(BIG_COUNT) {
+                Ok(log)
+            } else {
+                Err(log)
+            }
+        },
+    )
+    .await;
     let proof = json_at(format!(
         "{url}/api/v1/petitions/{BIG}/log/consistency?first={served_size}&second={BIG_COUNT}"
     ))

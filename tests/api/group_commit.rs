@@ -4,12 +4,12 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use undersigned::db;
 
-use crate::helpers::{Mail, TestDatabase, create_petition_in, spawn_app_on};
+use crate::helpers::{Mail, TestDatabase, create_petition_in, eventually, spawn_app_on};
 
 /// Starts `undersigned serve` on `shared` as a process of its own, with `env` added and its
 /// standard error to `stderr`; returns it and its URL.
@@ -121,11 +121,12 @@ async fn no_acknowledged_signature_is_lost_when_the_process_is_killed_mid_batch(
             })
         })
         .collect();
-    let start = Instant::now();
-    while acknowledged.lock().unwrap().len() < 300 {
-        assert!(start.elapsed() < Duration::from_secs(60), "signing stalled");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(
+        Duration::from_secs(60),
+        "300 acknowledged signatures",
+        async || acknowledged.lock().unwrap().len() >= 300,
+    )
+    .await;
     // SIGKILL: no shutdown, no flush; batches are being written at this moment.
     child.kill().unwrap();
     child.wait().unwrap();

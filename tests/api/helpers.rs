@@ -12,6 +12,64 @@ use undersigned::db::{self, Pool, petitions::NewPetition};
 use undersigned::domain::{GoalLadder, Slug};
 use undersigned::email::{Mailer, MemoryOutbox};
 
+/// How long [`eventually`] pauses between two tries.
+const RETRY_PAUSE: Duration = Duration::from_millis(20);
+
+/// Tries `check` again and again, [`RETRY_PAUSE`] apart, until it says done, and returns its
+/// value; fails the test once `deadline` has passed, naming `what`. No wait in these tests can
+/// pass by running out of time.
+///
+/// A check answers `true`, `Some(value)` or `Ok(value)` when done; an `Err` says what it saw
+/// instead, for the failure message.
+pub async fn eventually<C: Check>(
+    deadline: Duration,
+    what: &str,
+    mut check: impl AsyncFnMut() -> C,
+) -> C::Value {
+    let start = std::time::Instant::now();
+    loop {
+        let seen = match check().await.done() {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
+        if start.elapsed() >= deadline {
+            if seen.is_empty() {
+                panic!("{what}: not within {deadline:?}");
+            }
+            panic!("{what}: not within {deadline:?}; last seen: {seen}");
+        }
+        tokio::time::sleep(RETRY_PAUSE).await;
+    }
+}
+
+/// What a check given to [`eventually`] answers.
+pub trait Check {
+    type Value;
+    /// The value once done, or what was seen instead (may be empty).
+    fn done(self) -> Result<Self::Value, String>;
+}
+
+impl Check for bool {
+    type Value = ();
+    fn done(self) -> Result<(), String> {
+        if self { Ok(()) } else { Err(String::new()) }
+    }
+}
+
+impl<T> Check for Option<T> {
+    type Value = T;
+    fn done(self) -> Result<T, String> {
+        self.ok_or_else(String::new)
+    }
+}
+
+impl<T, E: std::fmt::Display> Check for Result<T, E> {
+    type Value = T;
+    fn done(self) -> Result<T, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
 /// A database of its own for one test: a SQLite file in the test's temp dir, or, when
 /// `TEST_DATABASE_URL` names a PostgreSQL server, a fresh database there, dropped afterwards.
 pub struct TestDatabase {
@@ -241,13 +299,19 @@ impl TestApp {
     }
 
     pub async fn set_status(&self, petition_id: i32, status: undersigned::domain::PetitionStatus) {
-        undersigned::usecases::run(&self.pool, move |c| {
-            undersigned::usecases::petitions::set_status(c, None, petition_id, status, db::now())
-        })
-        .await
-        .expect("status set");
-        // As the dashboard's status form does.
-        self.state.live.changed_all();
+        // As a handler would: what it changed is acted on (the page shows it at once).
+        self.state
+            .act(move |c| {
+                undersigned::usecases::petitions::set_status(
+                    c,
+                    None,
+                    petition_id,
+                    status,
+                    db::now(),
+                )
+            })
+            .await
+            .expect("status set");
     }
 
     /// The body of `GET path`, as text.
@@ -436,34 +500,28 @@ impl TestApp {
             .collect()
     }
 
-    /// Waits until at least `n` messages (receipts included) were sent.
+    /// Waits until at least `n` messages (receipts included) were sent, at most 5 s.
     pub async fn wait_for_all_emails(&self, n: usize) -> Vec<String> {
-        for _ in 0..200 {
-            let emails = self.all_emails();
-            if emails.len() >= n {
-                return emails;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("expected {n} emails, got {}", self.all_emails().len());
+        eventually(Duration::from_secs(5), &format!("{n} emails"), async || {
+            at_least(n, self.all_emails())
+        })
+        .await
     }
 
-    /// Waits until at least `n` messages other than receipts were sent.
+    /// Waits until at least `n` messages other than receipts were sent, at most 5 s.
     pub async fn wait_for_emails(&self, n: usize) -> Vec<String> {
-        for _ in 0..200 {
-            let emails = self.emails();
-            if emails.len() >= n {
-                return emails;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("expected {n} emails, got {}", self.emails().len());
+        eventually(
+            Duration::from_secs(5),
+            &format!("{n} emails other than receipts"),
+            async || at_least(n, self.emails()),
+        )
+        .await
     }
 
     /// Waits until every update is fanned out and every queued email is marked sent (or given
-    /// up on).
+    /// up on), at most 10 s.
     pub async fn wait_until_sent(&self) {
-        for _ in 0..400 {
+        eventually(Duration::from_secs(10), "every email sent", async || {
             let pending = db::run(&self.pool, |c| {
                 use diesel::prelude::*;
                 use undersigned::db::schema::petition_updates as u;
@@ -476,11 +534,12 @@ impl TestApp {
             .await
             .expect("outbox readable");
             if pending == 0 {
-                return;
+                Ok(())
+            } else {
+                Err(format!("{pending} unsent or being fanned out"))
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("emails still unsent after 10 s");
+        })
+        .await
     }
 
     /// The path of the confirmation link in a raw message (`/confirm/…`).
@@ -491,6 +550,15 @@ impl TestApp {
             "absolute link: {link}"
         );
         url::Url::parse(&link).expect("a URL").path().to_string()
+    }
+}
+
+/// `items` once there are at least `n`; otherwise how many there are, for [`eventually`].
+pub fn at_least<T>(n: usize, items: Vec<T>) -> Result<Vec<T>, String> {
+    if items.len() >= n {
+        Ok(items)
+    } else {
+        Err(format!("{} of {n}", items.len()))
     }
 }
 
@@ -693,15 +761,15 @@ impl SmtpSink {
         let _ = self.task.await;
     }
 
+    /// Waits until the sink holds at least `n` messages, and returns them all; fails the test
+    /// if they have not come within `timeout`.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<String> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let got = self.messages.lock().expect("sink lock").clone();
-            if got.len() >= n || tokio::time::Instant::now() > deadline {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        eventually(
+            timeout,
+            &format!("{n} messages at the SMTP sink"),
+            async || at_least(n, self.messages.lock().expect("sink lock").clone()),
+        )
+        .await
     }
 }
 

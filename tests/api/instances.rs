@@ -9,7 +9,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use undersigned::db::{self, schema::email_jobs};
 
-use crate::helpers::{Mail, TestDatabase, create_petition_in, spawn_app_on};
+use crate::helpers::{Mail, TestDatabase, at_least, create_petition_in, eventually, spawn_app_on};
 
 #[tokio::test]
 async fn two_instances_on_one_database_count_exactly_and_send_every_email_once() {
@@ -31,14 +31,12 @@ async fn two_instances_on_one_database_count_exactly_and_send_every_email_once()
     let statuses = futures_util::future::join_all(signs).await;
     assert!(statuses.iter().all(|&s| s == 303), "{statuses:?}");
 
-    let mut emails = vec![];
-    for _ in 0..400 {
-        emails = a.emails().into_iter().chain(b.emails()).collect();
-        if emails.len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let emails = eventually(
+        Duration::from_secs(10),
+        "a confirmation email each",
+        async || at_least(n, a.emails().into_iter().chain(b.emails()).collect()),
+    )
+    .await;
     assert_eq!(emails.len(), n);
     // Confirm every link on both instances at once: each signature counts once.
     let confirms = emails.iter().flat_map(|raw| {
@@ -139,12 +137,12 @@ async fn an_email_leased_by_a_killed_instance_is_sent_by_another_one() {
             .unwrap()
         }
     };
-    for _ in 0..200 {
-        if leased().await == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(
+        Duration::from_secs(5),
+        "instance A claiming the job",
+        async || leased().await == 1,
+    )
+    .await;
     assert_eq!(leased().await, 1, "instance A claimed the job");
     instance_a.kill().unwrap();
     instance_a.wait().unwrap();
@@ -196,14 +194,17 @@ async fn two_instances_on_one_database_keep_one_signed_log() {
                 .iter()
                 .all(|&s| s == 303)
         );
-        let mut emails = vec![];
-        for _ in 0..400 {
-            emails = a.emails().into_iter().chain(b.emails()).collect();
-            if emails.len() >= n / 2 * (round + 1) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let emails = eventually(
+            Duration::from_secs(10),
+            &format!("round {round}'s confirmation emails"),
+            async || {
+                at_least(
+                    n / 2 * (round + 1),
+                    a.emails().into_iter().chain(b.emails()).collect(),
+                )
+            },
+        )
+        .await;
         let fresh: Vec<String> = emails
             .into_iter()
             .filter(|e| e.contains(&format!("r{round}s")))

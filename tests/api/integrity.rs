@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use undersigned::db::{self, schema};
 use undersigned::domain::PetitionStatus;
 
-use crate::helpers::{Mail, TestApp, bodies, spawn_app, spawn_app_with};
+use crate::helpers::{Mail, TestApp, bodies, eventually, spawn_app, spawn_app_with};
 use crate::organizers::{add_organizer, csrf, login};
 
 /// Every counter of a petition next to a recount of its rows.
@@ -493,8 +493,9 @@ async fn confirmed_subscribers(app: &TestApp, petition_id: i32, n: i32) {
     .unwrap();
 }
 
-/// Signing while an update fans out to many signers: every sign request is answered, and the
-/// fan-out reaches each signer exactly once. `FANOUT_SIGNERS` raises the size (bench/).
+/// Signing while an update fans out to many signers: every sign request is answered at once
+/// (not after the fan-out), and the fan-out reaches each signer exactly once.
+/// `FANOUT_SIGNERS` raises the size (bench/).
 #[tokio::test]
 async fn signing_stays_responsive_while_an_update_fans_out() {
     let n: i32 = std::env::var("FANOUT_SIGNERS")
@@ -534,21 +535,29 @@ async fn signing_stays_responsive_while_an_update_fans_out() {
     }
     let jobs_during = queued_update_jobs(&app).await;
     // The fan-out finishes: one job per subscriber.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while queued_update_jobs(&app).await < i64::from(n) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "fan-out did not finish"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually(
+        std::time::Duration::from_secs(120),
+        "the fan-out finishing",
+        async || queued_update_jobs(&app).await >= i64::from(n),
+    )
+    .await;
     let fanned_in = started.elapsed();
     assert_eq!(queued_update_jobs(&app).await, i64::from(n));
     latencies.sort();
+    let (median, max) = (latencies[10], latencies[19]);
     println!(
         "fan-out to {n}: posted in {posted_in:?}, all queued in {fanned_in:?}; {jobs_during} \
-         queued when 20 signs had finished; sign latency median {:?}, max {:?}",
-        latencies[10], latencies[19]
+         queued when 20 signs had finished; sign latency median {median:?}, max {max:?}"
+    );
+    // What a signer notices: an answer as quick as usual, not one held until the fan-out
+    // (seconds of work) is done. Bounds for a debug build on two busy cores.
+    assert!(
+        max < std::time::Duration::from_secs(2),
+        "a signer waited {max:?} while the update fanned out: {latencies:?}"
+    );
+    assert!(
+        median < std::time::Duration::from_millis(500),
+        "signing took {median:?} (median) while the update fanned out: {latencies:?}"
     );
 }
 
@@ -935,7 +944,7 @@ async fn an_update_email_is_rendered_when_sent_and_skips_who_unsubscribed_meanwh
     })
     .await
     .expect("update posted");
-    assert_eq!(posted.recipients, 2);
+    assert_eq!(posted.value.recipients, 2);
     // The fan-out queues a job for each of the two (as the worker's next round would)…
     let queued = undersigned::usecases::run(&app.pool, |c| {
         undersigned::usecases::updates::fan_out(c, db::now(), chrono::TimeDelta::minutes(2))

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use undersigned::log::merkle::{self, Hash};
 use undersigned::log::note::Verifier;
 
-use crate::helpers::{Mail, TestApp, spawn_app_with};
+use crate::helpers::{Mail, TestApp, eventually, spawn_app_with};
 use crate::organizers::{add_organizer, csrf, login};
 
 /// What an outsider can learn from the public endpoints alone.
@@ -83,17 +83,23 @@ pub fn root_of(leaves: &[Vec<u8>]) -> Hash {
 
 /// Waits until every queued event is in a checkpoint and that checkpoint's total is `total`.
 pub async fn wait_for_log_total(app: &TestApp, slug: &str, total: i64) -> Published {
-    for _ in 0..400 {
-        let queued = undersigned::db::run(&app.pool, undersigned::db::log::pending_count)
-            .await
-            .unwrap();
-        let (status, summary) = get_json(app, &format!("/api/v1/petitions/{slug}/log")).await;
-        if queued == 0 && status == 200 && summary["total"].as_i64() == Some(total) {
-            return fetch(app, slug).await;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("the log never reached a total of {total}");
+    eventually(
+        std::time::Duration::from_secs(10),
+        &format!("the log reaching a total of {total}"),
+        async || {
+            let queued = undersigned::db::run(&app.pool, undersigned::db::log::pending_count)
+                .await
+                .unwrap();
+            let (status, summary) = get_json(app, &format!("/api/v1/petitions/{slug}/log")).await;
+            if queued == 0 && status == 200 && summary["total"].as_i64() == Some(total) {
+                Ok(())
+            } else {
+                Err(format!("{queued} events queued; {status} {summary}"))
+            }
+        },
+    )
+    .await;
+    fetch(app, slug).await
 }
 
 fn recount(entries: &[Vec<u8>]) -> (i64, Vec<serde_json::Value>) {
@@ -336,15 +342,12 @@ async fn a_petition_signed_before_its_log_began_is_entered_whole_when_it_starts(
     // From then on, changes are logged as they happen.
     new.sign("p-old", &[("email", "d@example.org")]).await;
     // Either instance's worker may send it.
-    let mut raw = None;
-    for _ in 0..400 {
-        raw = new.emails().pop().or_else(|| old.emails().get(3).cloned());
-        if raw.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let raw = raw.expect("the confirmation email");
+    let raw = eventually(
+        std::time::Duration::from_secs(10),
+        "the confirmation email",
+        async || new.emails().pop().or_else(|| old.emails().get(3).cloned()),
+    )
+    .await;
     new.post_form(&new.confirmation_path(&raw), &[]).await;
     let published = wait_for_log_total(&new, "p-old", 4).await;
     assert_eq!(recount(&published.entries).0, 4);

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use undersigned::db::{self, outbox};
 
-use crate::helpers::{Mail, SmtpSink, free_port, spawn_app, spawn_app_with};
+use crate::helpers::{Mail, SmtpSink, eventually, free_port, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn signing_succeeds_while_smtp_is_down_and_the_email_arrives_once_it_is_back() {
@@ -17,8 +17,18 @@ async fn signing_succeeds_while_smtp_is_down_and_the_email_arrives_once_it_is_ba
     );
     assert_eq!(app.rows(id).await.0, 1);
 
-    // Let a few attempts fail against the closed port.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // A few attempts fail against the closed port: the worker ran, and will run again.
+    eventually(Duration::from_secs(10), "two failed attempts", async || {
+        let attempts: i32 = db::run(&app.pool, |c| {
+            use diesel::prelude::*;
+            use undersigned::db::schema::email_jobs as j;
+            Ok(j::table.select(j::attempts).first(c)?)
+        })
+        .await
+        .unwrap();
+        attempts >= 2
+    })
+    .await;
     let pending = db::run(&app.pool, outbox::pending_count).await.unwrap();
     assert_eq!(pending, 1, "the job waits in the outbox");
 
@@ -85,18 +95,15 @@ async fn with_no_smtp_url_emails_are_written_as_eml_files_in_the_data_dir() {
     app.create_petition("p-files", &[100]).await;
     app.sign("p-files", &[]).await;
     let dir = app.dir.path().join("outbox");
-    let mut files = vec![];
-    for _ in 0..200 {
-        files = std::fs::read_dir(&dir)
+    let files = eventually(Duration::from_secs(5), "an .eml file", async || {
+        let files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
             .map(|e| e.path())
             .collect();
-        if !files.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        (!files.is_empty()).then_some(files)
+    })
+    .await;
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].extension().unwrap(), "eml");
     let raw = std::fs::read_to_string(&files[0]).unwrap();

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use undersigned::db;
 
-use crate::helpers::{Mail, TestApp, TestDatabase, spawn_app_on, spawn_app_with};
+use crate::helpers::{Mail, TestApp, TestDatabase, eventually, spawn_app_on, spawn_app_with};
 use crate::organizers::{add_organizer, login};
 
 /// Every byte a thief who copies the database gets: the SQLite file and its write-ahead log,
@@ -378,23 +378,31 @@ where
     F: Fn(i32, bool, &str) -> bool,
 {
     use undersigned::db::schema::email_jobs as j;
-    for _ in 0..400 {
-        let (attempts, failed, error): (i32, Option<chrono::NaiveDateTime>, Option<String>) =
-            db::run(&app.pool, |c| {
-                Ok(j::table
-                    .order(j::id)
-                    .select((j::attempts, j::failed_at, j::last_error))
-                    .first(c)?)
-            })
-            .await
-            .unwrap();
-        let error = error.unwrap_or_default();
-        if done(attempts, failed.is_some(), &error) {
-            return (attempts, failed.is_some(), error);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("the email job never reached the state the test waits for");
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the email job reaching the state the test waits for",
+        async || {
+            let (attempts, failed, error): (i32, Option<chrono::NaiveDateTime>, Option<String>) =
+                db::run(&app.pool, |c| {
+                    Ok(j::table
+                        .order(j::id)
+                        .select((j::attempts, j::failed_at, j::last_error))
+                        .first(c)?)
+                })
+                .await
+                .unwrap();
+            let error = error.unwrap_or_default();
+            if done(attempts, failed.is_some(), &error) {
+                Ok((attempts, failed.is_some(), error))
+            } else {
+                Err(format!(
+                    "{attempts} attempts, given up: {}, last error: {error}",
+                    failed.is_some()
+                ))
+            }
+        },
+    )
+    .await
 }
 
 /// Makes the first email job due now, as if its retry time had come.

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use undersigned::db::schema::organizer_sessions as s;
 
-use crate::helpers::{Mail, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Mail, TestApp, eventually, spawn_app, spawn_app_with};
 use crate::organizers::{add_organizer, csrf, login};
 
 const PASSWORD: &str = "correct horse battery";
@@ -646,48 +646,53 @@ async fn network_hashes_are_erased_after_thirty_days() {
     .await;
     // Another instance starts on the same database: its first sweep runs at once.
     let _second = crate::helpers::spawn_app_on(app.db.clone(), Mail::Memory, &[]).await;
-    let mut hashes = vec![];
     let (old, new) = (
         app.email_index(petition, "old@example.org"),
         app.email_index(petition, "new@example.org"),
     );
-    for _ in 0..200 {
-        let rows = undersigned::db::run(&app.pool, move |c| {
-            Ok(sig::table
-                .filter(sig::petition_id.eq(petition))
-                .select((sig::email_key, sig::ip_hash.is_not_null()))
-                .load::<(String, bool)>(c)?)
-        })
-        .await
-        .unwrap();
-        hashes = rows
-            .into_iter()
-            .map(|(k, h)| {
-                let who = if k == new {
-                    "new@example.org"
-                } else if k == old {
-                    "old@example.org"
-                } else {
-                    "?"
-                };
-                (who.to_string(), h)
+    let hashes = eventually(
+        std::time::Duration::from_secs(5),
+        "the old network hash and the stale seed erased",
+        async || {
+            let rows = undersigned::db::run(&app.pool, move |c| {
+                Ok(sig::table
+                    .filter(sig::petition_id.eq(petition))
+                    .select((sig::email_key, sig::ip_hash.is_not_null()))
+                    .load::<(String, bool)>(c)?)
             })
-            .collect::<Vec<_>>();
-        hashes.sort();
-        let stale = sql(&app, |c| {
-            use undersigned::db::schema::network_hash_seeds as n;
-            n::table
-                .filter(n::day.eq("2000-01-01"))
-                .count()
-                .get_result::<i64>(c)
-                .unwrap() as usize
-        })
-        .await;
-        if !hashes[1].1 && stale == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+            .await
+            .unwrap();
+            let mut hashes = rows
+                .into_iter()
+                .map(|(k, h)| {
+                    let who = if k == new {
+                        "new@example.org"
+                    } else if k == old {
+                        "old@example.org"
+                    } else {
+                        "?"
+                    };
+                    (who.to_string(), h)
+                })
+                .collect::<Vec<_>>();
+            hashes.sort();
+            let stale = sql(&app, |c| {
+                use undersigned::db::schema::network_hash_seeds as n;
+                n::table
+                    .filter(n::day.eq("2000-01-01"))
+                    .count()
+                    .get_result::<i64>(c)
+                    .unwrap() as usize
+            })
+            .await;
+            if !hashes[1].1 && stale == 0 {
+                Ok(hashes)
+            } else {
+                Err(format!("{hashes:?}, {stale} stale seeds"))
+            }
+        },
+    )
+    .await;
     assert_eq!(
         hashes,
         [

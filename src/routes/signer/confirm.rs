@@ -308,17 +308,7 @@ pub(crate) fn receipt_email(
         valid_days: 0,
         withdraw: &withdraw,
     }
-    .render(r.recipient)
-    .unwrap_or_else(|e| {
-        // Templates are compiled in: a failure is a bug, and the receipt must still go out.
-        tracing::error!(error = %e, "receipt email template failed");
-        crate::domain::NewEmail {
-            recipient: r.recipient.to_string(),
-            subject: r.petition_title.to_string(),
-            body_text: link.clone(),
-            body_html: String::new(),
-        }
-    })
+    .render_or_plain(r.recipient)
 }
 
 /// The petition's title as the visitor reads it: in their language where it has that

@@ -6,12 +6,10 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use validator::Validate;
 
-use crate::db::outbox::SealedEmail;
-use crate::db::{self, signatures::NewSignature};
-use crate::domain::NewEmail;
-use crate::domain::Source;
+use crate::db;
 use crate::domain::{
-    Comment, ConfirmationToken, Country, NameDisplay, Postcode, SignerEmail, SignerName, TextError,
+    Comment, ConfirmationToken, Country, NameDisplay, Postcode, SignerEmail, SignerName, Source,
+    TextError,
 };
 use crate::email::messages::{Kind, PetitionEmail};
 use crate::i18n::Tr;
@@ -20,7 +18,8 @@ use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::form::{checked, read_body, text_error_key};
 use crate::routes::public::petition::{self, FormState};
-use crate::usecases::signing::{EmailCap, SignOutcome, SignRequest};
+use crate::usecases::signing::{Admission, EmailCap, SignEmail, SignOutcome, Signer};
+use crate::usecases::{self, Changes};
 
 /// How long the confirmation-email cap (`max_confirmation_emails`) counts: others' attempts
 /// with an address can delay its owner's email by at most this long.
@@ -82,9 +81,7 @@ pub async fn sign(
     let snapshot = state.petition(&slug).await?;
     let view = &snapshot.view;
     let now = db::now();
-    if !view.petition.is_open_at(now) {
-        return Err(AppError::PetitionClosed);
-    }
+    let admission = usecases::signing::admit(&view.petition, &form.website, now)?;
     if let Some(wait) = limited {
         // The form comes back as it was typed, saying why and for how long: nothing is lost.
         let (_, mut kept) = validate(&form, &tr);
@@ -110,7 +107,7 @@ pub async fn sign(
             format!("/petitions/{slug}/signed?lang={}", tr.code()),
         ))
         .finish();
-    if !form.website.is_empty() {
+    if admission == Admission::Drop {
         tracing::info!(petition.slug = %slug, "honeypot filled; signature dropped");
         return Ok(check_email);
     }
@@ -135,92 +132,41 @@ pub async fn sign(
         ),
         None => None,
     };
-    let token = ConfirmationToken::generate();
     let ttl_hours = state.settings.confirmation_ttl_hours;
-    let expires_at = now + TimeDelta::hours(i64::from(ttl_hours));
-    let personal = crate::sealed::Personal {
-        name: valid.name.as_str().to_string(),
-        email: valid.email.as_str().to_string(),
-        postcode: valid.postcode.as_ref().map(|p| p.as_str().to_string()),
-        comment: valid.comment.as_ref().map(|c| c.as_str().to_string()),
-    };
-    let keys = &state.keys;
-    let email = valid.email;
-    let new = NewSignature {
-        petition_id: view.petition.id,
-        sealed_signature: keys.seal(crate::sealed::Purpose::Signature, &personal),
-        sealed_submission: keys.seal(crate::sealed::Purpose::Submission, &personal),
-        email_index: keys.email_index(view.petition.id, email.dedupe_key()),
-        domain_index: keys.domain_index_of(view.petition.id, email.dedupe_key()),
-        source: state_for_page.source.clone(),
-        // Only a comment can be shown; and only if there is one.
-        comment_public: checked(&form.comment_public) && valid.comment.is_some(),
+    let render = sign_email(&state, tr, &slug, view.text_for(tr.lang).title.clone());
+    let dedupe = valid.email.dedupe_key().to_string();
+    let signer = Signer {
+        name: valid.name,
+        email: valid.email,
         country: valid.country,
+        postcode: valid.postcode,
+        comment: valid.comment,
         display: valid.display,
+        comment_public: checked(&form.comment_public),
         wants_updates: checked(&form.updates),
-        locale: tr.code().to_string(),
-        ip_hash: network_hash,
-        created_at: now,
+        lang: tr.lang,
+        source: state_for_page.source.clone(),
     };
-    // Every link opens in the language the supporter signed in.
-    let lang = tr.code();
-    let link = state.url(&format!("/confirm/{}?lang={lang}", token.as_str()));
-    let withdraw_token = ConfirmationToken::generate();
-    let withdraw = state.url(&format!(
-        "/withdraw/{}?lang={lang}",
-        withdraw_token.as_str()
-    ));
-    let petition_url = state.url(&format!("/petitions/{slug}?lang={lang}"));
-    let title = view.text_for(tr.lang).title.clone();
-    let recipient = email.as_str().to_string();
-    let valid_days = ttl_hours.div_ceil(24);
-    let render = move |kind: Kind, link: &str, withdraw: &str| -> NewEmail {
-        PetitionEmail {
-            tr,
-            kind,
-            petition_title: &title,
-            petition_url: &petition_url,
-            link,
-            valid_days,
-            withdraw,
-        }
-        .render(&recipient)
-        .unwrap_or_else(|e| {
-            // Templates are compiled in; a failure here is a bug, but the signature must not
-            // be lost over it: queue a plain-text message instead.
-            tracing::error!(error = %e, "email template failed");
-            NewEmail {
-                recipient: recipient.clone(),
-                subject: title.clone(),
-                body_text: link.to_string(),
-                body_html: String::new(),
-            }
-        })
+    let cap = EmailCap {
+        max: state.settings.max_confirmation_emails,
+        window: EMAIL_CAP_WINDOW,
     };
-    let confirm_email = SealedEmail::new(keys, &render(Kind::Confirm, &link, ""));
-    // Rare (a mailbox that signed already): rendered only then, inside the transaction.
-    let sealing_keys = state.keys.clone();
-    let request = SignRequest {
-        confirm_email,
-        already_signed_email: Box::new(move |with_link| {
-            let withdraw = if with_link { withdraw.as_str() } else { "" };
-            SealedEmail::new(&sealing_keys, &render(Kind::AlreadySigned, &link, withdraw))
-        }),
-        token_hash: token.hash(),
-        withdraw_hash: withdraw_token.hash(),
-        expires_at,
-        cap: EmailCap {
-            max: state.settings.max_confirmation_emails,
-            window: EMAIL_CAP_WINDOW,
-        },
-        new,
-    };
+    let request = usecases::signing::request(
+        &state.keys,
+        view.petition.id,
+        signer,
+        network_hash,
+        TimeDelta::hours(i64::from(ttl_hours)),
+        cap,
+        now,
+        render,
+    );
     // The hourly caps per recipient domain and in all: refused before anything is stored,
     // so the signer loses nothing by trying again later. They say nothing about one address.
     let reservation = state
         .email_caps
         // By the canonical domain: one provider's every spelling is one bucket.
-        .reserve(email.dedupe_key())
+        .reserve(&dedupe)
         .map_err(|reached| {
             let (wait, domain) = match reached {
                 CapReached::Domain(wait) => (wait, true),
@@ -239,9 +185,48 @@ pub async fn sign(
     if !matches!(outcome, SignOutcome::Capped { .. }) {
         state.metrics.signed.inc();
         reservation.keep();
-        state.wake_mailer.notify_one();
+        state.apply(&Changes::none().with_emails(true));
     }
     Ok(check_email)
+}
+
+/// The words of a submission's emails, in the language the supporter signed in; every link in
+/// them opens in it too.
+fn sign_email(
+    state: &AppState,
+    tr: Tr,
+    slug: &str,
+    title: String,
+) -> std::sync::Arc<usecases::signing::SignRenderer> {
+    let lang = tr.code();
+    let links = state.links.clone();
+    let petition_url = state.url(&format!("/petitions/{slug}?lang={lang}"));
+    let valid_days = state.settings.confirmation_ttl_hours.div_ceil(24);
+    std::sync::Arc::new(
+        move |kind: SignEmail,
+              recipient: &str,
+              token: &ConfirmationToken,
+              withdraw: Option<&ConfirmationToken>| {
+            let link = links.url(&format!("/confirm/{}?lang={lang}", token.as_str()));
+            let withdraw = withdraw
+                .map(|w| links.url(&format!("/withdraw/{}?lang={lang}", w.as_str())))
+                .unwrap_or_default();
+            let kind = match kind {
+                SignEmail::Confirm => Kind::Confirm,
+                SignEmail::AlreadySigned => Kind::AlreadySigned,
+            };
+            PetitionEmail {
+                tr,
+                kind,
+                petition_title: &title,
+                petition_url: &petition_url,
+                link: &link,
+                valid_days,
+                withdraw: &withdraw,
+            }
+            .render_or_plain(recipient)
+        },
+    )
 }
 
 /// The parts of a valid form, as domain types.
