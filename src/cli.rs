@@ -544,7 +544,7 @@ fn add_organizer(
     let hash = crate::services::password::hash(&password)
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
     let mut conn = open(settings)?;
-    let id = db::organizers::create(
+    let id = crate::usecases::organizers::add(
         &mut conn,
         &db::organizers::NewOrganizer {
             email: email.as_str(),
@@ -553,7 +553,8 @@ fn add_organizer(
             is_admin: admin,
             created_at: db::now(),
         },
-    )?;
+    )?
+    .map_err(|email| anyhow::anyhow!("an organizer with the email {email} already exists"))?;
     let role = if admin { "admin" } else { "organizer" };
     println!(
         "{role} {} created (id {id})",

@@ -231,54 +231,6 @@ pub fn setup_token_usable(
     Ok(found == 1 && !any_admin(conn)?)
 }
 
-/// Creates the first admin through a setup link, using the link up in the same transaction.
-/// `Ok(None)` when the link is not usable (already used, expired, or an admin exists).
-pub fn create_first_admin(
-    conn: &mut DbConnection,
-    hash: &TokenHash,
-    new: &NewOrganizer,
-) -> Result<Option<i32>, CreateError> {
-    conn.transaction::<_, CreateError, _>(|conn| {
-        let used = diesel::update(
-            setup_tokens::table
-                .filter(setup_tokens::token_hash.eq(hash.as_str()))
-                .filter(setup_tokens::used_at.is_null())
-                .filter(setup_tokens::expires_at.gt(new.created_at)),
-        )
-        .set(setup_tokens::used_at.eq(new.created_at))
-        .execute(conn)
-        .map_err(DbError::from)?;
-        if used != 1 || any_admin(conn)? {
-            return Ok(None);
-        }
-        create(conn, new).map(Some)
-    })
-}
-
-/// Stores a password reset link (its hash) for an organizer and queues its email, in one
-/// transaction.
-pub fn create_reset(
-    conn: &mut DbConnection,
-    organizer_id: i32,
-    hash: &TokenHash,
-    now: NaiveDateTime,
-    expires_at: NaiveDateTime,
-    email: &super::outbox::SealedEmail,
-) -> Result<(), DbError> {
-    conn.transaction::<(), DbError, _>(|conn| {
-        diesel::insert_into(password_resets::table)
-            .values((
-                password_resets::organizer_id.eq(organizer_id),
-                password_resets::token_hash.eq(hash.as_str()),
-                password_resets::created_at.eq(now),
-                password_resets::expires_at.eq(expires_at),
-            ))
-            .execute(conn)?;
-        super::outbox::enqueue(conn, email, None, now)
-    })?;
-    Ok(())
-}
-
 /// Whether a reset link can still be used.
 pub fn reset_usable(
     conn: &mut DbConnection,
@@ -292,46 +244,6 @@ pub fn reset_usable(
         .count()
         .get_result::<i64>(conn)?
         == 1)
-}
-
-/// Uses a reset link, in one transaction: sets the new password hash, spends every open link
-/// of that account, ends every session of it (a stolen session dies with the old password)
-/// and records it in the audit log. `Ok(None)` when the link is unknown, used or expired.
-/// Takes the organizer row before its sessions, like a sign-in.
-pub fn reset_password(
-    conn: &mut DbConnection,
-    hash: &TokenHash,
-    password_hash: &str,
-    now: NaiveDateTime,
-) -> Result<Option<i32>, DbError> {
-    super::write_tx(conn, |conn| {
-        let organizer: Option<i32> = diesel::update(
-            password_resets::table
-                .filter(password_resets::token_hash.eq(hash.as_str()))
-                .filter(password_resets::used_at.is_null())
-                .filter(password_resets::expires_at.gt(now)),
-        )
-        .set(password_resets::used_at.eq(now))
-        .returning(password_resets::organizer_id)
-        .get_result(conn)
-        .optional()?;
-        let Some(id) = organizer else {
-            return Ok(None);
-        };
-        diesel::update(organizers::table.find(id))
-            .set(organizers::password_hash.eq(password_hash))
-            .execute(conn)?;
-        diesel::update(
-            password_resets::table
-                .filter(password_resets::organizer_id.eq(id))
-                .filter(password_resets::used_at.is_null()),
-        )
-        .set(password_resets::used_at.eq(now))
-        .execute(conn)?;
-        super::sessions::delete_all_of(conn, id)?;
-        super::audit::record(conn, Some(id), None, "password-reset", "", now)?;
-        Ok(Some(id))
-    })
 }
 
 /// Every organizer account, admins first, then by name.

@@ -27,50 +27,28 @@ impl Lifetime {
     }
 }
 
-/// Starts a session for an organizer whose password was just checked against `password_hash`,
-/// replacing the browser's previous session (`replaces`, if any). Refused (`false`) when the
-/// password changed in the meantime: a sign-in that raced a password reset must not outlive
-/// it. Takes the organizer row first, the lock order a reset follows too. Expired sessions of
-/// every organizer are swept on the way: sign-in is throttled, so this bounds the table. The
-/// audit row `sign-in` is written in the same commit.
-pub fn create(
+/// Starts a session: its row, with when it began.
+pub fn insert(
     conn: &mut DbConnection,
     new: &NewSession<'_>,
     now: NaiveDateTime,
-    lifetime: Lifetime,
-) -> Result<bool, DbError> {
-    use super::schema::organizers;
-    super::write_tx(conn, |conn| {
-        let unchanged: Option<i32> = diesel::update(
-            organizers::table
-                .filter(organizers::id.eq(new.organizer_id))
-                .filter(organizers::password_hash.eq(new.password_hash)),
-        )
-        .set(organizers::password_hash.eq(organizers::password_hash))
-        .returning(organizers::id)
-        .get_result(conn)
-        .optional()?;
-        if unchanged.is_none() {
-            return Ok(false);
-        }
-        if let Some(old) = new.replaces {
-            diesel::delete(organizer_sessions::table.filter(organizer_sessions::id_hash.eq(old)))
-                .execute(conn)?;
-        }
-        purge_expired(conn, now, lifetime)?;
-        // In the same commit as the session: an organizer is never signed in without its
-        // record, nor told of an error while in fact signed in.
-        super::audit::record(conn, Some(new.organizer_id), None, "sign-in", "", now)?;
-        diesel::insert_into(organizer_sessions::table)
-            .values((
-                organizer_sessions::id_hash.eq(new.id_hash),
-                organizer_sessions::organizer_id.eq(new.organizer_id),
-                organizer_sessions::created_at.eq(now),
-                organizer_sessions::last_seen_at.eq(now),
-            ))
-            .execute(conn)?;
-        Ok(true)
-    })
+) -> Result<(), DbError> {
+    diesel::insert_into(organizer_sessions::table)
+        .values((
+            organizer_sessions::id_hash.eq(new.id_hash),
+            organizer_sessions::organizer_id.eq(new.organizer_id),
+            organizer_sessions::created_at.eq(now),
+            organizer_sessions::last_seen_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends the session whose id hashes to `id_hash`, if there is one.
+pub fn delete_one(conn: &mut DbConnection, id_hash: &str) -> Result<(), DbError> {
+    diesel::delete(organizer_sessions::table.filter(organizer_sessions::id_hash.eq(id_hash)))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// A session about to start.

@@ -25,11 +25,13 @@ pub enum Refusal {
     ModerationClosed,
     /// A signature sent to a closed petition.
     PetitionClosed,
+    /// An account for an address that has one already.
+    EmailTaken,
 }
 
 impl Refusal {
     /// Every refusal, for the test that finds each key in every locale.
-    pub const ALL: [Refusal; 10] = [
+    pub const ALL: [Refusal; 11] = [
         Refusal::DeliveryBeforePackage,
         Refusal::ClosedByDate,
         Refusal::LanguageTaken,
@@ -40,6 +42,7 @@ impl Refusal {
         Refusal::UpdateFormUsed,
         Refusal::ModerationClosed,
         Refusal::PetitionClosed,
+        Refusal::EmailTaken,
     ];
 
     /// The translation key of the message a person reads.
@@ -55,6 +58,7 @@ impl Refusal {
             Refusal::UpdateFormUsed => "updates.form_used",
             Refusal::ModerationClosed => "moderation.closed",
             Refusal::PetitionClosed => "error.closed.message",
+            Refusal::EmailTaken => "accounts.taken",
         }
     }
 }

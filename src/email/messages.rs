@@ -171,6 +171,19 @@ impl ResetEmail<'_> {
             body_html: ResetHtml { m: self }.render()?,
         })
     }
+
+    /// [`ResetEmail::render`], or, should a template fail (a bug), the link in plain text.
+    pub fn render_or_plain(&self, recipient: &str) -> NewEmail {
+        self.render(recipient).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reset email template failed");
+            NewEmail {
+                recipient: recipient.to_string(),
+                subject: self.t("reset.email_subject"),
+                body_text: self.link.to_string(),
+                body_html: String::new(),
+            }
+        })
+    }
 }
 
 /// What the site holds about a signer, sent to them on request: label and value per line.

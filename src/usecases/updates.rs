@@ -203,3 +203,18 @@ pub fn fan_out(
         Ok(batch.len())
     })
 }
+
+/// Stops the news of a petition for the signature the link in an update email names, if its
+/// `mac` (made with the site's key) is that signature's: a guessed number unsubscribes no one.
+/// `false` for a link that is not one, or a signature no longer there.
+pub fn unsubscribe(
+    conn: &mut DbConnection,
+    keys: &crate::keys::Keys,
+    signature_id: i32,
+    mac: &str,
+) -> Result<bool, UseCaseError> {
+    if !keys.unsubscribe_mac_matches(signature_id, mac) {
+        return Ok(false);
+    }
+    Ok(db::updates::unsubscribe(conn, signature_id)?)
+}

@@ -388,6 +388,16 @@ async fn the_first_run_setup_link_creates_the_admin_once() {
         .unwrap();
     assert_eq!(dash.status().as_u16(), 200);
     assert!(dash.text().await.unwrap().contains("Signed in as Ani"));
+    // The account's making is on the record, in the commit that made it.
+    let audit = client
+        .get(format!("{base}/dashboard/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(audit.contains("setup-first-admin"), "{audit}");
 
     let again = reqwest::get(&link).await.unwrap();
     assert_eq!(again.status().as_u16(), 410, "the link works once");

@@ -138,7 +138,8 @@ async fn signing_in_again_ends_the_browsers_previous_session() {
 
 #[tokio::test]
 async fn a_sign_in_checked_against_a_password_that_changed_meanwhile_starts_no_session() {
-    use undersigned::db::sessions::{Lifetime, NewSession, create};
+    use undersigned::db::sessions::{Lifetime, NewSession};
+    use undersigned::usecases::sessions::start as create;
     let app = spawn_app().await;
     add_organizer(&app, "ana@example.org", PASSWORD, false);
     let (id, hash) = undersigned::db::run(&app.pool, |c| {
@@ -156,7 +157,7 @@ async fn a_sign_in_checked_against_a_password_that_changed_meanwhile_starts_no_s
     let start = move |password_hash: String, id_hash: &'static str| {
         let pool = app.pool.clone();
         async move {
-            undersigned::db::run(&pool, move |c| {
+            undersigned::usecases::run(&pool, move |c| {
                 let new = NewSession {
                     id_hash,
                     organizer_id: id,

@@ -3,7 +3,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
-use chrono::TimeDelta;
 use serde::Deserialize;
 
 use crate::db::{self, organizers, sessions};
@@ -15,11 +14,9 @@ use crate::routes::extract::auth;
 use crate::routes::extract::guards::{Admin, Button, Posted};
 use crate::routes::{AppState, Layout, html};
 use crate::services::password;
+use crate::usecases;
 
 crate::with_csrf!(InviteForm);
-
-/// How long an invitation link works.
-const INVITE_HOURS: i64 = 72;
 
 /// One account as the admin's list shows it.
 struct AccountRow {
@@ -108,55 +105,36 @@ pub async fn invite(
     let hash = token.hash();
     let is_admin = form.admin.as_deref().is_some_and(|v| !v.is_empty());
     let now = db::now();
+    let name_text = name.as_str().to_string();
     let keys = state.keys.clone();
-    // One commit: an account is never left without its invitation (which would block inviting
-    // again), nor an invitation without its audit row.
-    let created = db::run(&state.pool, move |c| {
-        db::write_tx(c, |c| {
-            let new = organizers::NewOrganizer {
-                email: email.as_str(),
-                name: name.as_str(),
-                password_hash: &placeholder,
-                is_admin,
-                created_at: now,
+    let render = move |to: &str| {
+        ResetEmail {
+            tr,
+            name: name.as_str(),
+            link: &link,
+            invite: true,
+        }
+        .render_or_plain(to)
+    };
+    let created = state
+        .act(move |c| {
+            let invitation = usecases::organizers::Invitation {
+                admin_id: me.id,
+                account: organizers::NewOrganizer {
+                    email: email.as_str(),
+                    name: name_text.as_str(),
+                    password_hash: &placeholder,
+                    is_admin,
+                    created_at: now,
+                },
+                link: &hash,
             };
-            let id = match organizers::create(c, &new) {
-                Ok(id) => id,
-                Err(organizers::CreateError::EmailTaken(_)) => return Ok(false),
-                Err(organizers::CreateError::Db(e)) => return Err(e),
-            };
-            let message = ResetEmail {
-                tr,
-                name: name.as_str(),
-                link: &link,
-                invite: true,
-            }
-            .render(&organizers::normalise_email(email.as_str()))
-            .map_err(|e| db::DbError::Other(format!("invitation email: {e}")))?;
-            organizers::create_reset(
-                c,
-                id,
-                &hash,
-                now,
-                now + TimeDelta::hours(INVITE_HOURS),
-                &db::outbox::SealedEmail::new(&keys, &message),
-            )?;
-            db::audit::record(
-                c,
-                Some(me.id),
-                None,
-                "invite-organizer",
-                email.as_str(),
-                now,
-            )?;
-            Ok(true)
+            usecases::organizers::invite(c, &keys, &invitation, &render)
         })
-    })
-    .await?;
+        .await?;
     if !created {
         return Err(AppError::BadRequest("accounts.taken"));
     }
-    state.wake_mailer.notify_one();
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/dashboard/organizers"))
         .finish())

@@ -130,14 +130,14 @@ pub async fn sign_in(
     let hash = id_hash(&id);
     let replaces = session.session_id().map(|old| id_hash(&old));
     let lifetime = session.lifetime;
-    let started = db::run(&session.pool, move |c| {
+    let started = crate::usecases::run(&session.pool, move |c| {
         let new = sessions::NewSession {
             id_hash: &hash,
             organizer_id,
             password_hash: &password_hash,
             replaces: replaces.as_deref(),
         };
-        sessions::create(c, &new, db::now(), lifetime)
+        crate::usecases::sessions::start(c, &new, db::now(), lifetime)
     })
     .await?;
     if !started {

@@ -8,7 +8,6 @@ crate::with_csrf!(RequestForm, ResetForm);
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
-use chrono::TimeDelta;
 use serde::Deserialize;
 
 use crate::db::{self, organizers};
@@ -20,6 +19,7 @@ use crate::routes::extract::auth;
 use crate::routes::public::pages;
 use crate::routes::{AppState, Layout, html};
 use crate::services::password;
+use crate::usecases;
 
 #[derive(Template)]
 #[template(path = "reset_request.html")]
@@ -70,23 +70,18 @@ pub async fn request(
     let hash = token.hash();
     let now = db::now();
     let keys = state.keys.clone();
-    db::run(&state.pool, move |c| {
-        let Some((who, _)) = organizers::credentials(c, &account)? else {
-            return Ok(());
-        };
-        let email = ResetEmail {
+    let render = move |name: &str, to: &str| {
+        ResetEmail {
             tr,
-            name: &who.name,
+            name,
             link: &link,
             invite: false,
         }
-        .render(&who.email)
-        .map_err(|e| db::DbError::Other(format!("reset email: {e}")))?;
-        let email = db::outbox::SealedEmail::new(&keys, &email);
-        organizers::create_reset(c, who.id, &hash, now, now + TimeDelta::hours(1), &email)
-    })
-    .await?;
-    state.wake_mailer.notify_one();
+        .render_or_plain(to)
+    };
+    state
+        .act(move |c| usecases::organizers::request_reset(c, &keys, &account, &hash, now, &render))
+        .await?;
     pages::message(
         &req,
         tr,
@@ -177,8 +172,8 @@ pub async fn reset(
     let token_hash = token.hash();
     let now = db::now();
     let password_hash = hash.clone();
-    let changed = db::run(&state.pool, move |c| {
-        organizers::reset_password(c, &token_hash, &hash, now)
+    let changed = usecases::run(&state.pool, move |c| {
+        usecases::organizers::reset_password(c, &token_hash, &hash, now)
     })
     .await?;
     match changed {

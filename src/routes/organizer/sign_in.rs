@@ -255,8 +255,8 @@ pub async fn setup(
     let hash = state.hasher.hash(pass).await?;
     let token_hash = token.hash();
     let password_hash = hash.clone();
-    let created = db::run(&state.pool, move |c| {
-        organizers::create_first_admin(
+    let created = crate::usecases::run(&state.pool, move |c| {
+        crate::usecases::organizers::create_first_admin(
             c,
             &token_hash,
             &organizers::NewOrganizer {
@@ -267,10 +267,6 @@ pub async fn setup(
                 created_at: db::now(),
             },
         )
-        .map_err(|e| match e {
-            organizers::CreateError::Db(e) => e,
-            other => db::DbError::Other(other.to_string()),
-        })
     })
     .await?;
     match created {

@@ -8,28 +8,13 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use diesel::prelude::*;
 
-use crate::db::{self, log as dblog, schema::signatures};
 use crate::i18n::{Lang, Tr};
-use crate::log::entry::{EventKind, receipt_hash};
-use crate::log::merkle;
-use crate::log::note::Verifier;
+use crate::log::entry::EventKind;
 use crate::routes::api::{api_error, json};
 use crate::routes::error::AppError;
 use crate::routes::{AppState, Layout, html};
-
-/// Where a signature stands in its petition's log.
-struct Standing {
-    /// The petition's title in the reader's language if it has a version in it, else the
-    /// original's, with the language it is in (for a page; `None` for the JSON).
-    petition_title: Option<(Lang, String)>,
-    /// The entry that first counted it, with its data, and the proof of it in `checkpoint`.
-    entry: Option<(i64, String, Vec<merkle::Hash>)>,
-    /// The latest event about it.
-    last: Option<EventKind>,
-    checkpoint: Option<dblog::StoredCheckpoint>,
-}
+use crate::usecases::receipts::{self, Standing};
 
 async fn standing(
     state: &AppState,
@@ -37,74 +22,15 @@ async fn standing(
     code: String,
     lang: Option<Lang>,
 ) -> Result<Option<Standing>, AppError> {
-    if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(None);
-    }
-    let hash = receipt_hash(&code.to_ascii_lowercase());
-    Ok(db::run(&state.pool, move |c| {
-        let Some(p) = db::petitions::find_by_slug(c, &slug)? else {
-            return Ok(None);
-        };
-        let commitment: Option<Option<String>> = signatures::table
-            .filter(signatures::receipt_hash.eq(&hash))
-            .filter(signatures::petition_id.eq(p.id))
-            .select(signatures::commitment)
-            .first(c)
-            .optional()?;
-        let Some(Some(commitment)) = commitment else {
-            return Ok(None);
-        };
-        let events = dblog::entries_of(c, p.id, &commitment)?;
-        let checkpoint = dblog::latest(c, p.id)?;
-        let last = events.last().and_then(|(_, k)| EventKind::from_stored(k));
-        let first = events
-            .iter()
-            .find(|(_, k)| k == EventKind::Confirmed.as_str() || k == EventKind::Restored.as_str())
-            .map(|(i, _)| *i);
-        let entry = match (first, &checkpoint) {
-            (Some(index), Some(cp)) if index < cp.size => {
-                let data = dblog::entries(c, p.id, index, index + 1)?
-                    .pop()
-                    .map(|(_, d)| d)
-                    .unwrap_or_default();
-                let proof = dblog::inclusion_proof(c, p.id, index as u64, cp.size as u64)?;
-                Some((index, data, proof))
-            }
-            _ => None,
-        };
-        let petition_title = lang
-            .map(|l| db::petitions::title_in(c, p.id, Some(l)))
-            .transpose()?;
-        Ok(Some(Standing {
-            petition_title,
-            entry,
-            last,
-            checkpoint,
-        }))
+    Ok(crate::usecases::run(&state.pool, move |c| {
+        receipts::standing(c, &slug, &code, lang)
     })
     .await?)
 }
 
-/// Whether the server itself can check the receipt: the proof leads to the checkpoint's root
-/// and the checkpoint is signed by this site's key.
+/// Whether the server itself can check the receipt with this site's key.
 fn verified(state: &AppState, s: &Standing) -> bool {
-    let (Some((index, data, proof)), Some(cp)) = (&s.entry, &s.checkpoint) else {
-        return false;
-    };
-    let Ok(root) = <[u8; 32]>::try_from(cp.root.as_slice()) else {
-        return false;
-    };
-    let signed = Verifier::parse(state.log.vkey())
-        .and_then(|v| v.open(&cp.note))
-        .is_ok_and(|c| c.root == root && c.size == cp.size as u64);
-    signed
-        && merkle::verify_inclusion(
-            *index as u64,
-            cp.size as u64,
-            &merkle::leaf_hash(data.as_bytes()),
-            proof,
-            &root,
-        )
+    s.verified(state.log.vkey())
 }
 
 /// The proof of a receipt, as the page's script and the JSON route give it: the entry's index

@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 
-use crate::db;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::public::pages;
@@ -17,14 +16,6 @@ struct UnsubscribePage {
     action: String,
 }
 
-fn check(state: &AppState, signature: i32, mac: &str) -> Result<(), AppError> {
-    if state.keys.unsubscribe_mac_matches(signature, mac) {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 /// Shows a button: mail scanners open links, so only the POST unsubscribes.
 #[get("/unsubscribe/{signature}/{mac}")]
 pub async fn unsubscribe_form(
@@ -34,7 +25,10 @@ pub async fn unsubscribe_form(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let (signature, mac) = path.into_inner();
-    check(&state, signature, &mac)?;
+    // The form for a link that is not one would unsubscribe no one: not found at once.
+    if !state.keys.unsubscribe_mac_matches(signature, &mac) {
+        return Err(AppError::NotFound);
+    }
     let page = UnsubscribePage {
         l: Layout::new(tr, tr.t("updates.unsubscribe_title"), &req),
         action: format!("/unsubscribe/{signature}/{mac}"),
@@ -50,8 +44,12 @@ pub async fn unsubscribe(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let (signature, mac) = path.into_inner();
-    check(&state, signature, &mac)?;
-    if !db::run(&state.pool, move |c| db::updates::unsubscribe(c, signature)).await? {
+    let keys = state.keys.clone();
+    let done = crate::usecases::run(&state.pool, move |c| {
+        crate::usecases::updates::unsubscribe(c, &keys, signature, &mac)
+    })
+    .await?;
+    if !done {
         return Err(AppError::NotFound);
     }
     pages::message(
