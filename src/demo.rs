@@ -2,13 +2,12 @@
 //! spread over countries and weeks. Addresses are under example.org, which never receives mail.
 
 use chrono::{NaiveDateTime, TimeDelta};
-use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::db::schema::{petitions, signatures};
 use crate::db::{self, DbConnection, petitions::NewPetition};
 use crate::domain::{GoalLadder, Slug};
+use crate::usecases::signing::Imported;
 
 struct DemoPetition {
     slug: &'static str,
@@ -231,8 +230,9 @@ pub fn load(conn: &mut DbConnection, keys: &crate::keys::Keys) -> anyhow::Result
             continue;
         }
         let created_at = now - TimeDelta::days(demo.days);
-        let id = db::petitions::create(
+        let created = crate::usecases::petitions::create(
             conn,
+            None,
             &NewPetition {
                 slug: Slug::parse(demo.slug).map_err(anyhow::Error::msg)?,
                 title: demo.title.to_string(),
@@ -247,6 +247,10 @@ pub fn load(conn: &mut DbConnection, keys: &crate::keys::Keys) -> anyhow::Result
                 language: crate::i18n::Lang::En,
             },
         )?;
+        let Some(id) = created.value else {
+            lines.push(format!("{}\talready loaded", demo.slug));
+            continue;
+        };
         for &(lang, title, summary, body, targets) in demo.translations {
             let translation = db::petitions::Translation {
                 lang,
@@ -257,7 +261,15 @@ pub fn load(conn: &mut DbConnection, keys: &crate::keys::Keys) -> anyhow::Result
                     targets: targets.iter().map(|t| t.to_string()).collect(),
                 },
             };
-            db::petitions::set_translation(conn, id, 1, &translation, created_at)?;
+            // What it changed needs no acting on: no server shows it before it is loaded.
+            let _loaded = crate::usecases::petitions::translate(
+                conn,
+                None,
+                id,
+                &translation,
+                None,
+                created_at,
+            )?;
         }
         let mut rng = StdRng::seed_from_u64(i as u64 + 1);
         insert_signatures(conn, keys, &mut rng, id, demo, created_at, now)?;
@@ -287,102 +299,40 @@ fn insert_signatures(
         })
         .collect();
     times.sort();
-    let mut per_country: std::collections::BTreeMap<&str, i32> = Default::default();
-    let rows: Vec<_> = times
+    let signers: Vec<Imported> = times
         .iter()
         .enumerate()
         .map(|(n, &signed)| {
             let first = FIRST[rng.random_range(0..FIRST.len())];
             let last = LAST[rng.random_range(0..LAST.len())];
-            let email = format!("demo-{petition_id}-{n}@example.org");
             let confirmed = (signed + TimeDelta::seconds(rng.random_range(30..7200))).min(now);
             let code = country(rng);
-            *per_country.entry(code).or_default() += 1;
-            let number = n as i32 + 1;
-            let name = format!("{first} {last}");
-            let committed = crate::log::entry::Committed {
-                petition_slug: demo.slug,
-                number,
-                name: &name,
-                email: &email,
-                country: code,
-                postcode: None,
-                comment: None,
-            }
-            .commit(keys);
-            let personal = crate::sealed::Personal {
-                name,
-                email: email.clone(),
-                postcode: None,
-                comment: None,
-            };
             let display = match rng.random_range(0..10) {
                 0..4 => crate::domain::NameDisplay::None,
                 4..7 => crate::domain::NameDisplay::Initials,
                 _ => crate::domain::NameDisplay::Full,
             };
-            (
-                signatures::petition_id.eq(petition_id),
-                signatures::personal.eq(Some(
-                    keys.seal(crate::sealed::Purpose::Signature, &personal),
-                )),
-                signatures::email_key.eq(keys.email_index(petition_id, &email)),
-                signatures::domain_key.eq(Some(keys.domain_index_of(petition_id, &email))),
-                signatures::country.eq(code),
-                signatures::public.eq(display.is_public()),
-                signatures::display.eq(display.as_str()),
-                (
-                    signatures::salt.eq(Some(committed.sealed_salt)),
-                    signatures::commitment.eq(Some(committed.commitment)),
-                    signatures::receipt_hash.eq(Some(committed.receipt_hash)),
-                ),
-                signatures::locale.eq("en"),
-                signatures::status.eq(crate::domain::SignatureStatus::Confirmed.as_str()),
-                signatures::number.eq(number),
-                signatures::created_at.eq(signed),
-                signatures::confirmed_at.eq(Some(confirmed)),
-                signatures::emails_sent.eq(1),
-            )
+            Ok(Imported {
+                name: format!("{first} {last}"),
+                email: format!("demo-{petition_id}-{n}@example.org"),
+                country: crate::domain::Country::parse(code)
+                    .map_err(|_| anyhow::anyhow!("demo country {code}"))?,
+                display,
+                signed_at: signed,
+                confirmed_at: confirmed,
+            })
         })
-        .collect();
-    let total = rows.len() as i32;
-    conn.transaction::<_, diesel::result::Error, _>(|conn| {
-        // The petition row first, and only while its signed log has not started: a running
-        // server's sequencer that starts it waits for this transaction and then logs these
-        // signatures; one that started it already makes the demo stop here rather than count
-        // signatures the log would never see.
-        let unlogged = diesel::update(
-            petitions::table
-                .find(petition_id)
-                .filter(petitions::log_started.eq(false)),
-        )
-        .set(petitions::status.eq(petitions::status))
-        .execute(conn)?;
-        if unlogged != 1 {
-            return Err(diesel::result::Error::RollbackTransaction);
-        }
-        for chunk in rows.chunks(500) {
-            crate::with_backend!(conn, |c| diesel::insert_into(signatures::table)
-                .values(chunk)
-                .execute(c))?;
-        }
-        for (code, n) in &per_country {
-            crate::db::signatures::add_to_country(conn, petition_id, code, *n)?;
-        }
-        diesel::update(petitions::table.find(petition_id))
-            .set((
-                petitions::signature_count.eq(petitions::signature_count + i64::from(total)),
-                petitions::last_number.eq(petitions::last_number + total),
-            ))
-            .execute(conn)?;
-        Ok(())
-    })
-    .map_err(|e| match e {
-        diesel::result::Error::RollbackTransaction => anyhow::anyhow!(
-            "a running server started this petition's signed log while the demo loaded it; \
-             load the demo into a fresh database"
-        ),
-        other => other.into(),
-    })?;
+        .collect::<anyhow::Result<_>>()?;
+    // A running server's sequencer that started this petition's log meanwhile makes the demo
+    // stop here rather than count signatures the log would never see.
+    crate::usecases::signing::import_confirmed(conn, keys, petition_id, &signers).map_err(
+        |e| match e {
+            crate::usecases::UseCaseError::Unavailable(_) => anyhow::anyhow!(
+                "a running server started this petition's signed log while the demo loaded \
+                 it; load the demo into a fresh database"
+            ),
+            other => other.into(),
+        },
+    )?;
     Ok(())
 }

@@ -72,3 +72,31 @@ pub fn take(
         snapshots::find(conn, petition_id, id)?.ok_or(UseCaseError::NotFound)
     })
 }
+
+/// What left the server: a list of signers as a file or a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Download {
+    /// The CSV of signers (names, emails, countries).
+    Csv,
+    /// The printable delivery document.
+    DeliveryDocument,
+}
+
+/// Records, before the first byte leaves, that an organizer took a list of signers out:
+/// which, with which filters or snapshot (`detail`). Every download is on the record, a
+/// snapshot's too: the snapshot says what was selected, this says each time it was taken.
+pub fn record_download(
+    conn: &mut DbConnection,
+    organizer_id: i32,
+    petition_id: i32,
+    what: Download,
+    detail: &str,
+    now: NaiveDateTime,
+) -> Result<(), UseCaseError> {
+    let action = match what {
+        Download::Csv => "export-csv",
+        Download::DeliveryDocument => "delivery-document",
+    };
+    db::audit::record(conn, Some(organizer_id), Some(petition_id), action, detail, now)?;
+    Ok(())
+}

@@ -726,3 +726,102 @@ fn confirm_in_tx(
         })
     })
 }
+
+/// A signature confirmed elsewhere (the demonstration's synthetic ones): who, when signed and
+/// when confirmed.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub name: String,
+    pub email: String,
+    pub country: Country,
+    pub display: NameDisplay,
+    pub signed_at: NaiveDateTime,
+    pub confirmed_at: NaiveDateTime,
+}
+
+/// Stores confirmed signatures in bulk, in one transaction, as [`confirm`] would have left
+/// each: sealed, found by bound hashes, numbered in order after the petition's last number,
+/// committed (salt, commitment, receipt hash), counted in the petition's and its countries'
+/// counters by the rows inserted. Only while the petition's signed log has not started (a log
+/// would never see them): refused with `Unavailable` otherwise. Returns how many it stored.
+pub fn import_confirmed(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    petition_id: i32,
+    signatures_in: &[Imported],
+) -> Result<usize, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let petition = lock_petition(conn, petition_id)?;
+        if petition.log_started {
+            return Err(UseCaseError::Unavailable(
+                "the petition's signed log has started: its signatures must be confirmed one by \
+                 one"
+                .into(),
+            ));
+        }
+        let mut per_country: std::collections::BTreeMap<String, i32> = Default::default();
+        let rows: Vec<_> = signatures_in
+            .iter()
+            .enumerate()
+            .map(|(n, s)| {
+                let number = petition.last_number + n as i32 + 1;
+                let code = s.country.code();
+                *per_country.entry(code.to_string()).or_default() += 1;
+                let committed = crate::log::entry::Committed {
+                    petition_slug: &petition.slug,
+                    number,
+                    name: &s.name,
+                    email: &s.email,
+                    country: code,
+                    postcode: None,
+                    comment: None,
+                }
+                .commit(keys);
+                let personal = Personal {
+                    name: s.name.clone(),
+                    email: s.email.clone(),
+                    postcode: None,
+                    comment: None,
+                };
+                (
+                    signatures::petition_id.eq(petition_id),
+                    signatures::personal.eq(Some(keys.seal(Purpose::Signature, &personal))),
+                    signatures::email_key.eq(keys.email_index(petition_id, &s.email)),
+                    signatures::domain_key.eq(Some(keys.domain_index_of(petition_id, &s.email))),
+                    signatures::country.eq(code),
+                    signatures::public.eq(s.display.is_public()),
+                    signatures::display.eq(s.display.as_str()),
+                    (
+                        signatures::salt.eq(Some(committed.sealed_salt)),
+                        signatures::commitment.eq(Some(committed.commitment)),
+                        signatures::receipt_hash.eq(Some(committed.receipt_hash)),
+                    ),
+                    signatures::locale.eq("en"),
+                    signatures::status.eq(SignatureStatus::Confirmed.as_str()),
+                    signatures::number.eq(number),
+                    signatures::created_at.eq(db::to_minute(s.signed_at)),
+                    signatures::confirmed_at.eq(Some(db::to_minute(s.confirmed_at))),
+                    signatures::emails_sent.eq(1),
+                )
+            })
+            .collect();
+        let mut inserted = 0usize;
+        for chunk in rows.chunks(500) {
+            inserted += crate::with_backend!(conn, |c| diesel::insert_into(signatures::table)
+                .values(chunk)
+                .execute(c))
+            .map_err(DbError::from)?;
+        }
+        for (code, n) in &per_country {
+            sigs::add_to_country(conn, petition_id, code, *n)?;
+        }
+        let total = i32::try_from(inserted).unwrap_or(i32::MAX);
+        diesel::update(petitions::table.find(petition_id))
+            .set((
+                petitions::signature_count.eq(petitions::signature_count + i64::from(total)),
+                petitions::last_number.eq(petitions::last_number + total),
+            ))
+            .execute(conn)?;
+        Ok(inserted)
+    })
+}

@@ -76,7 +76,10 @@ pub async fn delivery(
     let (who, view) = (petition.organizer.who, petition.view);
     let petition_id = view.petition.id;
     let snapshot_id = query.snapshot;
-    let (snapshot, organizer_names) = db::run(&state.pool, move |c| {
+    let detail = snapshot_id
+        .map(|id| format!("snapshot {id}"))
+        .unwrap_or_default();
+    let (snapshot, organizer_names) = crate::usecases::run(&state.pool, move |c| {
         let snapshot = match snapshot_id {
             Some(id) => {
                 let Some(s) = db::snapshots::find(c, petition_id, id)? else {
@@ -89,16 +92,9 @@ pub async fn delivery(
             None => None,
         };
         let names = organizers::names_of(c, petition_id)?;
-        db::audit::record(
-            c,
-            Some(who.id),
-            Some(petition_id),
-            "delivery-document",
-            &snapshot_id
-                .map(|id| format!("snapshot {id}"))
-                .unwrap_or_default(),
-            db::now(),
-        )?;
+        use crate::usecases::exports::{Download, record_download};
+        let what = Download::DeliveryDocument;
+        record_download(c, who.id, petition_id, what, &detail, db::now())?;
         Ok(Some((snapshot, names)))
     })
     .await?

@@ -389,20 +389,14 @@ pub async fn export_csv(
     let petition_id = view.petition.id;
     let (snapshot, filter) = query.resolve(&state, petition_id).await?;
     let file_name = export_name(&view.petition.slug, snapshot.as_ref());
-    let organizer = Some(organizer.who.id);
+    let organizer = organizer.who.id;
     let detail = format!("{filter:?}, excel: {}", query.excel.is_some());
-    db::run(&state.pool, move |c| {
-        db::audit::record(
-            c,
-            organizer,
-            Some(petition_id),
-            "export-csv",
-            &detail,
-            db::now(),
-        )
+    crate::usecases::run(&state.pool, move |c| {
+        use crate::usecases::exports::{Download, record_download};
+        record_download(c, organizer, petition_id, Download::Csv, &detail, db::now())
     })
     .await?;
-    tracing::info!(petition.slug = %view.petition.slug, organizer.id = ?organizer, "signatures exported");
+    tracing::info!(petition.slug = %view.petition.slug, organizer.id = organizer, "signatures exported");
     let stream = csv_chunks(
         state.pool.clone(),
         state.keys.clone(),
