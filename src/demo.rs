@@ -325,14 +325,14 @@ fn insert_signatures(
         .collect::<anyhow::Result<_>>()?;
     // A running server's sequencer that started this petition's log meanwhile makes the demo
     // stop here rather than count signatures the log would never see.
-    crate::usecases::signing::import_confirmed(conn, keys, petition_id, &signers).map_err(
-        |e| match e {
+    crate::usecases::signing::import_confirmed(conn, keys, petition_id, &signers).map_err(|e| {
+        match e {
             crate::usecases::UseCaseError::Unavailable(_) => anyhow::anyhow!(
                 "a running server started this petition's signed log while the demo loaded \
                  it; load the demo into a fresh database"
             ),
             other => other.into(),
-        },
-    )?;
+        }
+    })?;
     Ok(())
 }

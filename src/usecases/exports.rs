@@ -97,6 +97,13 @@ pub fn record_download(
         Download::Csv => "export-csv",
         Download::DeliveryDocument => "delivery-document",
     };
-    db::audit::record(conn, Some(organizer_id), Some(petition_id), action, detail, now)?;
+    db::audit::record(
+        conn,
+        Some(organizer_id),
+        Some(petition_id),
+        action,
+        detail,
+        now,
+    )?;
     Ok(())
 }

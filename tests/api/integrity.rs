@@ -14,14 +14,22 @@ use crate::organizers::{add_organizer, csrf, login};
 
 /// Every counter of a petition next to a recount of its rows.
 #[derive(Debug, PartialEq, Eq)]
-struct Counters {
+pub(crate) struct Counters {
     signatures: i64,
     paper: i64,
     countries: BTreeMap<String, i64>,
 }
 
 async fn counters_and_recount(app: &TestApp, petition_id: i32) -> (Counters, Counters) {
-    db::run(&app.pool, move |c| {
+    counters_and_recount_in(&app.pool, petition_id).await
+}
+
+/// [`counters_and_recount`] on a database without an app.
+pub(crate) async fn counters_and_recount_in(
+    pool: &db::Pool,
+    petition_id: i32,
+) -> (Counters, Counters) {
+    db::run(pool, move |c| {
         use schema::{country_counts as cc, paper_signatures as ps, petitions as p};
         let (signatures, paper): (i64, i64) = p::table
             .find(petition_id)

@@ -33,5 +33,6 @@ mod retention;
 mod sign;
 mod translations;
 mod updates;
+mod usecases;
 mod withdraw;
 mod witness;

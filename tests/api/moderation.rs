@@ -141,7 +141,10 @@ async fn invalidating_a_fake_lowers_the_public_count_and_leaves_the_exports() {
     );
     assert!(audit.contains("restore") && audit.contains("export-csv") && audit.contains("sign-in"));
     // The account the command line made is on the record too.
-    assert!(audit.contains("add-organizer") && audit.contains("(command line)"), "{audit}");
+    assert!(
+        audit.contains("add-organizer") && audit.contains("(command line)"),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
