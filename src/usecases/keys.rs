@@ -87,6 +87,15 @@ pub fn ready(
     Ok((keys, sealed))
 }
 
+/// The part of [`prepare`] that needs no key, for a database just created (a test template):
+/// migrated, marked sealed with nothing to seal, its ids never reused.
+pub fn prepare_without_keys(conn: &mut DbConnection) -> Result<(), KeyError> {
+    db::migrate(conn)?;
+    seal_plaintext(conn, None)?;
+    db::ids_never_reused(conn)?;
+    Ok(())
+}
+
 /// Makes a database ready for this version with these keys: pending migrations, the one-time
 /// sealing of personal data stored in clear by older versions, and the check that `keys` open
 /// what is sealed (a server with the wrong key must not start, let alone write).

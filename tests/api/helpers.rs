@@ -98,9 +98,11 @@ impl TestDatabase {
         self.key_dir.path().join("secret_key")
     }
 
-    /// A SQLite file in a temp dir, whatever `TEST_DATABASE_URL` says.
+    /// A SQLite file in a temp dir, whatever `TEST_DATABASE_URL` says: a copy of the template
+    /// (migrated and sealed once per test run, [`sqlite_template`]).
     pub fn sqlite() -> TestDatabase {
         let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(sqlite_template(), dir.path().join("test.db")).expect("copy the template");
         TestDatabase {
             url: format!("sqlite://{}/test.db", dir.path().display()),
             admin_url: None,
@@ -121,17 +123,42 @@ impl TestDatabase {
         }
     }
 
+    /// A new database, already made what every start makes a new one (from the template).
     pub fn create() -> TestDatabase {
+        TestDatabase::new(true)
+    }
+
+    /// A new, empty database: no migration run (for the upgrade of an older version's).
+    pub fn empty() -> TestDatabase {
+        TestDatabase::new(false)
+    }
+
+    fn new(from_template: bool) -> TestDatabase {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            return TestDatabase::sqlite();
+            let db = TestDatabase::sqlite();
+            if !from_template {
+                let path = db.url.trim_start_matches("sqlite://");
+                std::fs::remove_file(path).expect("no template copy");
+            }
+            return db;
         };
         use diesel::{Connection, RunQueryDsl};
         let name = format!("undersigned_test_{}", rand_suffix());
+        let template = if from_template {
+            postgres_template(&admin_url)
+        } else {
+            "template0"
+        };
         let mut conn =
             diesel::PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL answers");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .expect("create test database");
+        {
+            // Copies of one template one at a time: PostgreSQL refuses a copy while another
+            // session reads the template.
+            let _one_at_a_time = TEMPLATE_COPY.lock().unwrap_or_else(|e| e.into_inner());
+            diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                .execute(&mut conn)
+                .expect("create test database");
+        }
         let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
         TestDatabase {
@@ -157,6 +184,69 @@ impl Drop for TestDatabase {
             .execute(&mut conn);
         }
     }
+}
+
+static TEMPLATE_COPY: Mutex<()> = Mutex::new(());
+
+/// Makes a new database what every app start would make it before anything else: migrated,
+/// marked sealed (the one-time DDL and `VACUUM` of a database from before sealing), its ids
+/// never reused. Done once per test run on a template that each test copies.
+fn prepare_template(url: &str) {
+    let pool = db::connect(url, 1).expect("the template database");
+    let mut conn = pool.get().expect("a connection to the template");
+    undersigned::usecases::keys::prepare_without_keys(&mut conn).expect("the template is ready");
+    // All of it in the file that is copied, none left in a write-ahead log.
+    db::truncate_wal(&mut conn).expect("the template checkpointed");
+}
+
+/// A SQLite database prepared once per test run; tests copy the file.
+fn sqlite_template() -> &'static std::path::Path {
+    static TEMPLATE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    &TEMPLATE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("template.db");
+            prepare_template(&format!("sqlite://{}", path.display()));
+            (dir, path)
+        })
+        .1
+}
+
+/// A PostgreSQL database prepared once per test run and named for it; tests are made from it
+/// by `CREATE DATABASE … TEMPLATE` (crates.io's test database is the model).
+fn postgres_template(admin_url: &str) -> &'static str {
+    static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        use diesel::{Connection, RunQueryDsl};
+        let name = format!("undersigned_template_{}", rand_suffix());
+        let mut conn =
+            diesel::PgConnection::establish(admin_url).expect("TEST_DATABASE_URL answers");
+        // Templates of earlier runs (a run cannot drop its own: it ends with the process).
+        let old: Vec<String> = diesel::sql_query(
+            "SELECT datname AS name FROM pg_database WHERE datname LIKE 'undersigned_template_%'",
+        )
+        .load::<DatabaseName>(&mut conn)
+        .map(|rows| rows.into_iter().map(|r| r.name).collect())
+        .unwrap_or_default();
+        for old in old {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create the template database");
+        let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        prepare_template(url.as_str());
+        name
+    })
+}
+
+#[derive(diesel::QueryableByName)]
+struct DatabaseName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
 }
 
 fn rand_suffix() -> String {

@@ -183,7 +183,7 @@ async fn a_server_given_another_key_refuses_to_start_and_writes_nothing() {
 /// The database an older version left: every migration before signer safety, and rows with
 /// names and addresses in clear.
 async fn database_from_before_encryption() -> (std::sync::Arc<TestDatabase>, i32) {
-    let database = std::sync::Arc::new(TestDatabase::create());
+    let database = std::sync::Arc::new(TestDatabase::empty());
     let pool = db::connect(&database.url, 1).unwrap();
     let petition = db::run(&pool, |c| {
         db::migrate_until(c, "2026-11-23-000012")?;
