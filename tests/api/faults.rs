@@ -195,6 +195,9 @@ async fn a_log_that_cannot_start_is_shown_on_the_dashboard_and_in_the_metrics() 
     app.sign("p-stuck", &[]).await;
     let raw = app.wait_for_emails(1).await;
     app.post_form(&app.confirmation_path(&raw[0]), &[]).await;
+    // The log started and holds the signature: no start is still on its way to undo the
+    // damage below (one that began before it would finish it and mark the log started).
+    crate::log::wait_for_log_total(&app, "p-stuck", 1).await;
     assert_eq!(app.metric("undersigned_log_unstarted").await, 0.0);
     // A counted signature without its commitment (a damaged row, an interrupted upgrade): the
     // log of a petition made two minutes ago cannot start.
