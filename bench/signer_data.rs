@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use diesel::prelude::*;
-use undersigned::db::{self, moderation, schema::signatures};
+use undersigned::db::{self, schema::signatures, views::signers};
 use undersigned::domain::{GoalLadder, NameDisplay, Slug};
 use undersigned::sealed::{Personal, Purpose};
 
@@ -104,9 +104,9 @@ fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let time = |what: &str, criteria: moderation::Criteria, conn: &mut db::PooledConnection| {
+    let time = |what: &str, criteria: signers::Criteria, conn: &mut db::PooledConnection| {
         let started = Instant::now();
-        let (rows, total) = moderation::list(conn, &keys, petition, &criteria, 0)?;
+        let (rows, total) = signers::list(conn, &keys, petition, &criteria, 0)?;
         println!(
             "{what}: {total} matching, first page of {} in {:.0} ms",
             rows.len(),
@@ -116,17 +116,17 @@ fn main() -> anyhow::Result<()> {
     };
     time(
         "list, no filter",
-        moderation::Criteria::default(),
+        signers::Criteria::default(),
         &mut conn,
     )?;
     time(
         "list, no filter (again)",
-        moderation::Criteria::default(),
+        signers::Criteria::default(),
         &mut conn,
     )?;
     time(
         "search by exact address",
-        moderation::Criteria {
+        signers::Criteria {
             email_index: Some(keys.email_index(petition, &format!("signer{}@example.org", n / 2))),
             ..Default::default()
         },
@@ -134,7 +134,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     time(
         "search by part of a name (every row opened)",
-        moderation::Criteria {
+        signers::Criteria {
             text: Some(format!("иванова {}", n - n % 3 - 2)),
             ..Default::default()
         },

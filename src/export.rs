@@ -5,7 +5,7 @@ use std::io::Write;
 
 use chrono::NaiveDateTime;
 
-use crate::db::signatures::{ExportFilter, ExportRow};
+use crate::db::views::export::{ExportFilter, ExportRow};
 use crate::db::{self, DbConnection, DbError, petitions::Petition};
 use crate::domain::neutralise_formula;
 
@@ -163,8 +163,13 @@ where
         let reader = scope.spawn(move || {
             let mut after = 0;
             loop {
-                let batch =
-                    db::signatures::export_batch_sealed(conn, petition_id, filter, after, BATCH)?;
+                let batch = db::views::export::export_batch_sealed(
+                    conn,
+                    petition_id,
+                    filter,
+                    after,
+                    BATCH,
+                )?;
                 let Some(last) = batch.last() else {
                     return Ok::<_, DbError>(());
                 };
@@ -179,7 +184,7 @@ where
         let mut count = 0u64;
         let written = rx.iter().try_for_each(|batch| {
             count += batch.len() as u64;
-            write(db::signatures::open_export_rows(keys, batch)?)
+            write(db::views::export::open_export_rows(keys, batch)?)
         });
         // Dropping the receiver ends a reader still waiting to send.
         drop(rx);

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use http::HeaderValue;
 
-use crate::db::petitions::PetitionView;
+use crate::db::views::petition::PetitionView;
 use crate::db::{self, DbError, Pool};
 use crate::i18n::Lang;
 use crate::keys::Keys;
@@ -39,7 +39,7 @@ pub struct Snapshot {
     /// Comments signers chose to show: (name if shown, comment).
     pub comments: Vec<(Option<String>, String)>,
     /// Confirmed signatures per UTC day, and when they were counted.
-    pub days: Arc<(Instant, Vec<db::stats::Day>)>,
+    pub days: Arc<(Instant, Vec<db::views::stats::Day>)>,
     read_at: Instant,
     /// When it was read, for `Last-Modified`.
     pub read_at_wall: DateTime<Utc>,
@@ -348,24 +348,24 @@ async fn read(
     pool: &Pool,
     keys: &Arc<Keys>,
     slug: String,
-    days: Option<Arc<(Instant, Vec<db::stats::Day>)>>,
+    days: Option<Arc<(Instant, Vec<db::views::stats::Day>)>>,
     generation: u64,
 ) -> Result<Option<Snapshot>, DbError> {
     let keys = keys.clone();
     db::run(pool, move |c| {
         db::read_snapshot(c, |c| {
-            let Some(view) = db::petitions::view(c, &slug)? else {
+            let Some(view) = db::views::petition::view(c, &slug)? else {
                 return Ok(None);
             };
             let id = view.petition.id;
-            let recent = db::petitions::recent_public_signers(c, &keys, id, RECENT_SIGNERS)?;
+            let recent = db::views::petition::recent_public_signers(c, &keys, id, RECENT_SIGNERS)?;
             let updates = db::updates::list(c, id)?;
-            let comments = db::petitions::public_comments(c, &keys, id, COMMENTS_SHOWN)?;
+            let comments = db::views::petition::public_comments(c, &keys, id, COMMENTS_SHOWN)?;
             let days = match days {
                 Some(d) if d.0.elapsed() < SERIES_EVERY => d,
                 _ => {
                     let since = db::now() - chrono::TimeDelta::days(SERIES_DAYS);
-                    Arc::new((Instant::now(), db::stats::per_day(c, id, since)?))
+                    Arc::new((Instant::now(), db::views::stats::per_day(c, id, since)?))
                 }
             };
             Ok(Some(Snapshot {

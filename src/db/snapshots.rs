@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{export_snapshot_signatures, export_snapshots, signatures};
-use super::signatures::ExportFilter;
 use super::{DbConnection, DbError};
+use crate::db::views::export::ExportFilter;
 
 /// A recorded export snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable)]

@@ -19,7 +19,7 @@ use zip::write::SimpleFileOptions;
 
 use crate::db::deliveries::PackageSummary;
 use crate::db::petitions::Petition;
-use crate::db::signatures::ExportFilter;
+use crate::db::views::export::ExportFilter;
 use crate::db::{self, DbConnection, DbError, log as dblog};
 use crate::export;
 use crate::i18n::{Lang, Tr};

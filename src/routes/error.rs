@@ -142,9 +142,7 @@ impl ResponseError for AppError {
             _ => {}
         }
         if let AppError::LoginRequired = self {
-            return HttpResponse::SeeOther()
-                .insert_header(("Location", "/login"))
-                .finish();
+            return crate::routes::see_other("/login");
         }
         let mut res = HttpResponse::build(self.status_code());
         if let AppError::RateLimited { retry_after_secs }

@@ -272,12 +272,14 @@ pub fn export_chunks<R>(
     pool: crate::db::Pool,
     keys: std::sync::Arc<crate::keys::Keys>,
     petition_id: i32,
-    filter: crate::db::signatures::ExportFilter,
+    filter: crate::db::views::export::ExportFilter,
     head: Result<Vec<u8>, crate::export::ExportError>,
     mut render: R,
 ) -> impl futures_util::Stream<Item = Result<(actix_web::web::Bytes, u64), AppError>>
 where
-    R: FnMut(Vec<crate::db::signatures::ExportRow>) -> Result<Vec<u8>, crate::export::ExportError>
+    R: FnMut(
+            Vec<crate::db::views::export::ExportRow>,
+        ) -> Result<Vec<u8>, crate::export::ExportError>
         + Send
         + 'static,
 {
@@ -356,26 +358,6 @@ pub fn delivery_line(tr: &crate::i18n::Tr, d: &crate::db::deliveries::Delivery) 
             ("recipient", &d.recipient),
         ],
     )
-}
-
-/// A one-time link's token if it is well formed and `still_usable` (per link kind: setup,
-/// password reset) says it can still be used.
-pub async fn usable_link(
-    state: &AppState,
-    token: &str,
-    still_usable: fn(
-        &mut crate::db::DbConnection,
-        &crate::domain::TokenHash,
-        chrono::NaiveDateTime,
-    ) -> Result<bool, crate::db::DbError>,
-) -> Result<Option<crate::domain::ConfirmationToken>, AppError> {
-    let Some(token) = crate::domain::ConfirmationToken::parse(token) else {
-        return Ok(None);
-    };
-    let hash = token.hash();
-    let now = crate::db::now();
-    let ok = crate::db::run(&state.pool, move |c| still_usable(c, &hash, now)).await?;
-    Ok(ok.then_some(token))
 }
 
 /// The frame every page shares: language, title, the path for the language switcher, and who
@@ -459,6 +441,21 @@ pub fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(body)
+}
+
+/// A `303 See Other` to `location`: where a posted form sends the browser next.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location.to_string()))
+        .finish()
+}
+
+/// The message of a form field that did not pass, among a page's `(field, message)` errors.
+pub fn field_error<'a>(errors: &'a [(&'static str, String)], field: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, m)| m.as_str())
 }
 
 /// A `YYYY-MM-DD` form field as the start of that day (UTC); empty is `None`.

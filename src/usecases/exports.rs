@@ -7,8 +7,9 @@ use diesel::prelude::*;
 
 use super::{UseCaseError, lock_petition};
 use crate::db::schema::{export_snapshot_signatures, export_snapshots, signatures};
-use crate::db::signatures::{ExportFilter, counted};
+use crate::db::signatures::counted;
 use crate::db::snapshots::{self, Snapshot};
+use crate::db::views::export::ExportFilter;
 use crate::db::{self, DbConnection};
 
 /// Records which signatures `filter` selects now (counted ones, by country and confirmation

@@ -7,8 +7,9 @@ use diesel::prelude::*;
 
 use super::signing::ReceiptRenderer;
 use super::{Changes, Done, UseCaseError, lock_open_petition};
-use crate::db::moderation::{self, Criteria};
+use crate::db::moderation;
 use crate::db::schema::{petitions, signatures};
+use crate::db::views::signers::Criteria;
 use crate::db::{self, DbConnection};
 use crate::domain::Refusal;
 use crate::domain::{ConfirmationToken, SignatureStatus};

@@ -251,7 +251,7 @@ async fn upgrading_a_database_from_before_encryption_seals_its_rows() {
     // Still the same signer, found by address, exported with the key.
     let keys = app.keys.clone();
     let rows = db::run(&app.pool, move |c| {
-        db::signatures::export_batch(c, &keys, petition, &Default::default(), 0, 10)
+        db::views::export::export_batch(c, &keys, petition, &Default::default(), 0, 10)
     })
     .await
     .unwrap();

@@ -298,12 +298,17 @@ async fn the_count_is_exact_after_a_concurrent_burst_of_signing_and_confirming()
     // Signer numbers are unique and gapless.
     let keys = app.keys.clone();
     let mut numbers: Vec<i32> = undersigned::db::run(&app.pool, move |c| {
-        Ok(
-            undersigned::db::signatures::export_batch(c, &keys, id, &Default::default(), 0, 1000)?
-                .into_iter()
-                .filter_map(|r| r.number)
-                .collect(),
-        )
+        Ok(undersigned::db::views::export::export_batch(
+            c,
+            &keys,
+            id,
+            &Default::default(),
+            0,
+            1000,
+        )?
+        .into_iter()
+        .filter_map(|r| r.number)
+        .collect())
     })
     .await
     .unwrap();

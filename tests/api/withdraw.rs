@@ -110,7 +110,7 @@ async fn a_signer_withdraws_and_the_count_drops_at_once_with_their_data_erased()
             .filter(undersigned::db::schema::petitions::slug.eq("p-out"))
             .select(undersigned::db::schema::petitions::id)
             .first(c)?;
-        let export = db::signatures::export_batch(c, &keys, pid, &Default::default(), 0, 10)?;
+        let export = db::views::export::export_batch(c, &keys, pid, &Default::default(), 0, 10)?;
         Ok((withdrawn, export))
     })
     .await

@@ -12,7 +12,7 @@ use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::extract::guards::{Admin, Button, Posted};
-use crate::routes::{AppState, Layout, html};
+use crate::routes::{AppState, Layout, html, see_other};
 use crate::services::password;
 use crate::usecases;
 
@@ -135,9 +135,7 @@ pub async fn invite(
     if !created {
         return Err(AppError::BadRequest("accounts.taken"));
     }
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/dashboard/organizers"))
-        .finish())
+    Ok(see_other("/dashboard/organizers"))
 }
 
 #[derive(Template)]
@@ -211,9 +209,7 @@ pub async fn end_sessions(
         sessions = ended,
         "sessions ended by an admin"
     );
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/dashboard/organizers/{id}/sessions")))
-        .finish())
+    Ok(see_other(&format!("/dashboard/organizers/{id}/sessions")))
 }
 
 /// The largest logo accepted.
@@ -254,7 +250,5 @@ pub async fn set_logo(
     state
         .logo
         .store(present, std::sync::atomic::Ordering::Relaxed);
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/dashboard/organizers#logo"))
-        .finish())
+    Ok(see_other("/dashboard/organizers#logo"))
 }

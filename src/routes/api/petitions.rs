@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::db::{self, petitions::PetitionView};
+use crate::db::{self, views::petition::PetitionView};
 use crate::routes::AppState;
 use crate::routes::api::{ErrorJson, api_error, json};
 
@@ -246,7 +246,7 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
             .collect();
         let mut views = Vec::with_capacity(slugs.len());
         for slug in slugs {
-            views.extend(db::petitions::view(c, &slug)?);
+            views.extend(db::views::petition::view(c, &slug)?);
         }
         Ok(views)
     })

@@ -13,13 +13,13 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde::de::DeserializeOwned;
 
 use super::auth::{self, Session};
-use crate::db::{self, organizers, petitions::PetitionView};
+use crate::db::{self, organizers, views::petition::PetitionView};
 use crate::routes::AppState;
 use crate::routes::error::AppError;
 
 type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 
-fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+pub(super) fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))
@@ -152,7 +152,7 @@ impl FromRequest for ManagedPetition {
             };
             let who = organizer.who.clone();
             let view = db::run(&state.pool, move |c| {
-                Ok(match db::petitions::view(c, &slug)? {
+                Ok(match db::views::petition::view(c, &slug)? {
                     Some(view) if organizers::may_manage(c, &who, &view.petition)? => Some(view),
                     _ => None,
                 })
@@ -210,9 +210,9 @@ impl<T: DeserializeOwned + WithCsrf + 'static> FromRequest for CsrfForm<T> {
     }
 }
 
-/// A posted form and a guard (`Organizer`, `Admin`, `ManagedPetition`), in that order: the
-/// CSRF token is checked before the guard reads anything, so a forged post is refused the same
-/// way (403) whatever it names.
+/// A posted form and a guard (`Organizer`, `Admin`, `ManagedPetition`, or a one-time
+/// [`Link`](super::link::Link)), in that order: the CSRF token is checked before the guard reads
+/// anything, so a forged post is refused the same way (403) whatever it names.
 pub struct Posted<T, G>(pub T, pub G);
 
 impl<T, G> FromRequest for Posted<T, G>

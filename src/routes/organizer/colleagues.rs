@@ -7,6 +7,7 @@ use crate::db;
 use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::{ManagedPetition, Posted};
+use crate::routes::organizer::to_petition;
 use crate::usecases;
 
 crate::with_csrf!(AddForm);
@@ -34,10 +35,5 @@ pub async fn add_to_petition(
     if !added {
         return Err(AppError::BadRequest("accounts.unknown"));
     }
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/dashboard/petitions/{}", petition.slug()),
-        ))
-        .finish())
+    Ok(to_petition(petition.slug()))
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::signatures::ExportFilter;
+use crate::db::views::export::ExportFilter;
 use crate::db::{self, organizers};
 use crate::domain::Country;
 use crate::i18n::Tr;
@@ -119,7 +119,7 @@ pub async fn delivery(
                 .map(|(c, n)| (c.clone(), i64::from(*n)))
                 .collect(),
             db::run(&state.pool, move |c| {
-                db::stats::first_confirmed(c, petition_id)
+                db::views::stats::first_confirmed(c, petition_id)
             })
             .await?
             .map(|first| (first, db::now())),

@@ -8,14 +8,15 @@ use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::db::{self, petitions};
+use crate::db::{self, petitions, views::petition::PetitionView};
 use crate::domain::Refusal;
 use crate::domain::{GoalLadder, PetitionStatus, PetitionText, Slug};
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::extract::guards::{ManagedPetition, Organizer, Posted};
-use crate::routes::{AppState, Layout, html};
+use crate::routes::organizer::to_petition;
+use crate::routes::{AppState, Layout, field_error, html};
 
 crate::with_csrf!(PetitionForm, StatusForm);
 use crate::usecases;
@@ -65,10 +66,7 @@ struct EditorPage {
 
 impl EditorPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 
@@ -169,7 +167,37 @@ struct Editor<'a> {
     language: Lang,
 }
 
-impl Editor<'_> {
+impl<'a> Editor<'a> {
+    /// The editor of a new petition, written in the organizer's language unless they choose
+    /// another.
+    fn for_new(req: &'a HttpRequest, tr: Tr, session: &'a Session) -> Editor<'a> {
+        Editor {
+            req,
+            tr,
+            session,
+            new: true,
+            action: "/dashboard/petitions".into(),
+            language: tr.lang,
+        }
+    }
+
+    /// The editor of a petition as it is stored.
+    fn for_stored(
+        req: &'a HttpRequest,
+        tr: Tr,
+        session: &'a Session,
+        view: &PetitionView,
+    ) -> Editor<'a> {
+        Editor {
+            req,
+            tr,
+            session,
+            new: false,
+            action: format!("/dashboard/petitions/{}/edit", view.petition.slug),
+            language: view.original().lang,
+        }
+    }
+
     fn render(
         &self,
         f: PetitionForm,
@@ -214,15 +242,7 @@ pub async fn new_form(
         goals: "1000".into(),
         ..Default::default()
     };
-    let editor = Editor {
-        req: &req,
-        tr,
-        session: &session,
-        new: true,
-        action: "/dashboard/petitions".into(),
-        language: tr.lang,
-    };
-    editor.render(f, vec![], StatusCode::OK)
+    Editor::for_new(&req, tr, &session).render(f, vec![], StatusCode::OK)
 }
 
 #[post("/petitions")]
@@ -233,14 +253,7 @@ pub async fn create(
     Posted(f, organizer): Posted<PetitionForm, Organizer>,
 ) -> Result<HttpResponse, AppError> {
     let Organizer { who, session } = organizer;
-    let editor = Editor {
-        req: &req,
-        tr,
-        session: &session,
-        new: true,
-        action: "/dashboard/petitions".into(),
-        language: tr.lang,
-    };
+    let editor = Editor::for_new(&req, tr, &session);
     let valid = match validate(&f, &tr, true, None, editor.language) {
         Ok(v) if f.preview.is_none() => v,
         Ok(_) => return editor.render(f, vec![], StatusCode::OK),
@@ -270,12 +283,7 @@ pub async fn create(
         let errors = vec![("slug", tr.t("editor.error_slug_taken"))];
         return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/dashboard/petitions/{}", slug.as_str()),
-        ))
-        .finish())
+    Ok(to_petition(slug.as_str()))
 }
 
 #[get("/petitions/{slug}/edit")]
@@ -307,15 +315,7 @@ pub async fn edit_form(
         language: p.language.clone(),
         ..Default::default()
     };
-    let editor = Editor {
-        req: &req,
-        tr,
-        session: &session,
-        new: false,
-        action: format!("/dashboard/petitions/{}/edit", p.slug),
-        language: view.original().lang,
-    };
-    editor.render(f, vec![], StatusCode::OK)
+    Editor::for_stored(&req, tr, &session, &view).render(f, vec![], StatusCode::OK)
 }
 
 #[post("/petitions/{slug}/edit")]
@@ -328,14 +328,7 @@ pub async fn edit(
     let ManagedPetition { organizer, view } = petition;
     let (who, session) = (organizer.who, organizer.session);
     f.slug = view.petition.slug.clone();
-    let editor = Editor {
-        req: &req,
-        tr,
-        session: &session,
-        new: false,
-        action: format!("/dashboard/petitions/{}/edit", view.petition.slug),
-        language: view.original().lang,
-    };
+    let editor = Editor::for_stored(&req, tr, &session, &view);
     let valid = match validate(&f, &tr, false, view.petition.closes_at, editor.language) {
         Ok(v) if f.preview.is_none() => v,
         Ok(_) => return editor.render(f, vec![], StatusCode::OK),
@@ -352,12 +345,7 @@ pub async fn edit(
         return editor.render(f, error, StatusCode::CONFLICT);
     }
     edited?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/dashboard/petitions/{}", view.petition.slug),
-        ))
-        .finish())
+    Ok(to_petition(&view.petition.slug))
 }
 
 /// The field a refusal of `usecases::petitions::edit` is shown beside.
@@ -392,7 +380,5 @@ pub async fn set_status(
     state
         .act(move |c| usecases::petitions::set_status(c, Some(who.id), id, status, db::now()))
         .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/dashboard/petitions/{}", p.slug)))
-        .finish())
+    Ok(to_petition(&p.slug))
 }

@@ -8,6 +8,7 @@ use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::ManagedPetition;
 use crate::routes::extract::upload::{UploadQuery, read_upload};
+use crate::routes::organizer::to_petition;
 use crate::usecases;
 
 /// Replaces the image, or removes it when the form says so. Multipart: `csrf_token`, `image`,
@@ -37,10 +38,5 @@ pub async fn upload(
     state
         .act(move |c| usecases::petitions::set_image(c, who, petition_id, image, db::now()))
         .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/dashboard/petitions/{}", petition.slug()),
-        ))
-        .finish())
+    Ok(to_petition(petition.slug()))
 }

@@ -10,15 +10,15 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::db;
-use crate::db::signatures::ExportFilter;
 use crate::db::snapshots::Snapshot;
+use crate::db::views::export::ExportFilter;
 use crate::domain::Country;
 use crate::export;
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::extract::guards::{ManagedPetition, Posted};
-use crate::routes::{AppState, Layout, html};
+use crate::routes::{AppState, Layout, html, see_other};
 
 /// Days the chart shows.
 const CHART_DAYS: i64 = 30;
@@ -96,10 +96,10 @@ pub async fn show(
     let (today, week, all_rows, days, audience, paper, updates, packages) =
         db::run(&state.pool, move |c| {
             Ok((
-                db::stats::confirmed_since(c, id, today_start)?,
-                db::stats::confirmed_since(c, id, week_start)?,
+                db::views::stats::confirmed_since(c, id, today_start)?,
+                db::views::stats::confirmed_since(c, id, week_start)?,
                 db::signatures::count_all_rows(c, id)?,
-                db::stats::per_day(c, id, chart_start)?,
+                db::views::stats::per_day(c, id, chart_start)?,
                 crate::usecases::updates::audience(c, id)?,
                 db::paper::list(c, id)?,
                 db::updates::list(c, id)?,
@@ -259,7 +259,7 @@ pub async fn show(
 }
 
 /// Bars for `CHART_DAYS` days from `first`, scaled to a 600×160 drawing.
-fn chart(tr: &Tr, days: &[db::stats::Day], first: NaiveDate) -> Vec<Bar> {
+fn chart(tr: &Tr, days: &[db::views::stats::Day], first: NaiveDate) -> Vec<Bar> {
     const WIDTH: u32 = 600;
     const HEIGHT: u32 = 150;
     let slot = WIDTH / CHART_DAYS as u32;
@@ -504,15 +504,10 @@ pub async fn take_snapshot(
         crate::usecases::exports::take(c, Some(who.id), petition_id, &filter, db::now())
     })
     .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!(
-                "/dashboard/petitions/{}/exports/{}",
-                view.petition.slug, snapshot.id
-            ),
-        ))
-        .finish())
+    Ok(see_other(&format!(
+        "/dashboard/petitions/{}/exports/{}",
+        view.petition.slug, snapshot.id
+    )))
 }
 
 #[derive(Template)]

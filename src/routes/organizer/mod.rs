@@ -13,3 +13,17 @@ pub mod reset;
 pub mod sign_in;
 pub mod translations;
 pub mod updates;
+
+use actix_web::HttpResponse;
+
+use crate::routes::see_other;
+
+/// Back to a petition's page of the dashboard.
+pub fn to_petition(slug: &str) -> HttpResponse {
+    see_other(&format!("/dashboard/petitions/{slug}"))
+}
+
+/// Back to a petition's page of the dashboard, at one of its sections (`languages`).
+pub fn to_petition_section(slug: &str, section: &str) -> HttpResponse {
+    see_other(&format!("/dashboard/petitions/{slug}#{section}"))
+}

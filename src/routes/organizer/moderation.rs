@@ -7,13 +7,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db;
-use crate::db::moderation::{self, Criteria, PAGE_SIZE};
+use crate::db::moderation;
+use crate::db::views::signers::{self as signer_list, Criteria, PAGE_SIZE};
 use crate::domain::{Country, SignatureStatus, SignerEmail};
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::extract::guards::{ManagedPetition, Posted};
-use crate::routes::{AppState, Layout, html};
+use crate::routes::{AppState, Layout, html, see_other};
 
 crate::with_csrf!(ActionForm);
 use crate::usecases::{
@@ -139,7 +140,7 @@ pub async fn signers(
     let pid = p.id;
     let keys = state.keys.clone();
     let (rows, total) = db::run(&state.pool, move |c| {
-        moderation::list(c, &keys, pid, &criteria, page)
+        signer_list::list(c, &keys, pid, &criteria, page)
     })
     .await?;
     let qs = f.query_string();
@@ -217,16 +218,7 @@ pub async fn act(
                 usecases::moderation::set_comment_hidden(c, who.id, pid, id, hidden, db::now())
             })
             .await?;
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((
-                "Location",
-                format!(
-                    "/dashboard/petitions/{}/signers?{}",
-                    p.slug,
-                    form.criteria.query_string()
-                ),
-            ))
-            .finish());
+        return Ok(back_to_signers(&p.slug, &form.criteria));
     }
     let invalidate = match form.action.as_str() {
         "invalidate" => true,
@@ -283,16 +275,15 @@ pub async fn act(
         })
         .await?;
     tracing::info!(petition.slug = %p.slug, action = name, changed, "moderation");
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!(
-                "/dashboard/petitions/{}/signers?{}",
-                p.slug,
-                form.criteria.query_string()
-            ),
-        ))
-        .finish())
+    Ok(back_to_signers(&p.slug, &form.criteria))
+}
+
+/// Back to the signer list, searched as it was.
+fn back_to_signers(slug: &str, criteria: &CriteriaForm) -> HttpResponse {
+    see_other(&format!(
+        "/dashboard/petitions/{slug}/signers?{}",
+        criteria.query_string()
+    ))
 }
 
 /// What a batch selected, for the audit log: never a name or an address searched for.

@@ -13,6 +13,7 @@ use crate::package::{self, PackageError};
 use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::{ManagedPetition, Posted};
+use crate::routes::organizer::to_petition_section;
 
 crate::with_csrf!(PackageRequest, DeliveryRequest);
 use crate::usecases::{self, deliveries::DeliveryForm};
@@ -164,10 +165,5 @@ pub async fn record(
     state
         .act(move |c| usecases::deliveries::record(c, Some(who.id), petition_id, &delivery, now))
         .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/dashboard/petitions/{}#deliveries", view.petition.slug),
-        ))
-        .finish())
+    Ok(to_petition_section(&view.petition.slug, "deliveries"))
 }

@@ -8,6 +8,7 @@ use crate::db;
 use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::{Button, ManagedPetition, Posted};
+use crate::routes::organizer::to_petition;
 use crate::usecases;
 
 #[derive(Debug, Default, Deserialize)]
@@ -24,12 +25,6 @@ pub struct PaperForm {
 }
 
 crate::with_csrf!(PaperForm);
-
-fn back(slug: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/dashboard/petitions/{slug}")))
-        .finish()
-}
 
 #[post("/petitions/{slug}/paper")]
 pub async fn add(
@@ -56,7 +51,7 @@ pub async fn add(
     state
         .act(move |c| usecases::paper::add(c, who, petition_id, count, collected_on, &note, now))
         .await?;
-    Ok(back(petition.slug()))
+    Ok(to_petition(petition.slug()))
 }
 
 #[post("/petitions/{slug}/paper/{id}/delete")]
@@ -70,5 +65,5 @@ pub async fn remove(
     state
         .act(move |c| usecases::paper::remove(c, who, petition_id, batch, db::now()))
         .await?;
-    Ok(back(petition.slug()))
+    Ok(to_petition(petition.slug()))
 }

@@ -2,7 +2,8 @@
 //! anyone which addresses have accounts; links are single-use, hashed, and last an hour.
 
 use crate::routes::extract::auth::Session;
-use crate::routes::extract::guards::CsrfForm;
+use crate::routes::extract::guards::{CsrfForm, Posted};
+use crate::routes::extract::link::{Link, LinkKind, StillUsable};
 
 crate::with_csrf!(RequestForm, ResetForm);
 use actix_web::http::StatusCode;
@@ -17,7 +18,7 @@ use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth;
 use crate::routes::public::pages;
-use crate::routes::{AppState, Layout, html};
+use crate::routes::{AppState, Layout, html, see_other};
 use crate::services::password;
 use crate::usecases;
 
@@ -101,39 +102,51 @@ struct ResetPage {
     error: Option<String>,
 }
 
-fn gone(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
-    pages::message(
-        req,
-        tr,
-        StatusCode::GONE,
-        "reset.gone_title",
-        &["reset.gone_message"],
-        vec![("/login/reset".to_string(), tr.t("reset.title"))],
-    )
+/// A password reset link: single use, for an hour.
+pub struct ResetLink;
+
+impl LinkKind for ResetLink {
+    const STILL_USABLE: Option<StillUsable> = Some(organizers::reset_usable);
+
+    fn dead_end(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
+        pages::message(
+            req,
+            tr,
+            StatusCode::GONE,
+            "reset.gone_title",
+            &["reset.gone_message"],
+            vec![("/login/reset".to_string(), tr.t("reset.title"))],
+        )
+    }
 }
 
-async fn usable(state: &AppState, token: &str) -> Result<Option<ConfirmationToken>, AppError> {
-    crate::routes::usable_link(state, token, organizers::reset_usable).await
+/// The new-password form of a usable link, with what was wrong with the password sent, if one
+/// was.
+fn reset_page(
+    req: &HttpRequest,
+    tr: Tr,
+    session: &Session,
+    token: &ConfirmationToken,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let page = ResetPage {
+        l: Layout::new(tr, tr.t("reset.new_title"), req),
+        csrf: auth::csrf_token(session)?,
+        action: format!("/login/reset/{}", token.as_str()),
+        error,
+    };
+    Ok(html(status, page.render()?))
 }
 
 #[get("/login/reset/{token}")]
 pub async fn reset_form(
-    state: web::Data<AppState>,
-    token: web::Path<String>,
+    Link { token, .. }: Link<ResetLink>,
     session: Session,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let Some(token) = usable(&state, &token).await? else {
-        return gone(&req, tr);
-    };
-    let page = ResetPage {
-        l: Layout::new(tr, tr.t("reset.new_title"), &req),
-        csrf: auth::csrf_token(&session)?,
-        action: format!("/login/reset/{}", token.as_str()),
-        error: None,
-    };
-    Ok(html(StatusCode::OK, page.render()?))
+    reset_page(&req, tr, &session, &token, None, StatusCode::OK)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,25 +160,23 @@ pub struct ResetForm {
 #[post("/login/reset/{token}")]
 pub async fn reset(
     state: web::Data<AppState>,
-    token: web::Path<String>,
     session: Session,
     tr: Tr,
     req: HttpRequest,
-    CsrfForm(form): CsrfForm<ResetForm>,
+    Posted(form, Link { token, .. }): Posted<ResetForm, Link<ResetLink>>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(token) = usable(&state, &token).await? else {
-        return gone(&req, tr);
-    };
     let new_password = match password::Password::parse(&form.password) {
         Ok(p) => p,
         Err(key) => {
-            let page = ResetPage {
-                l: Layout::new(tr, tr.t("reset.new_title"), &req),
-                csrf: auth::csrf_token(&session)?,
-                action: format!("/login/reset/{}", token.as_str()),
-                error: Some(tr.t(&format!("error.{key}"))),
-            };
-            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?));
+            let error = Some(tr.t(&format!("error.{key}")));
+            return reset_page(
+                &req,
+                tr,
+                &session,
+                &token,
+                error,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
     };
     let hash = state.hasher.hash(new_password).await?;
@@ -178,14 +189,8 @@ pub async fn reset(
     .await?;
     match changed {
         // Another reset of the same account won the race: sign in with that password.
-        Some(id) if !auth::sign_in(&session, id, password_hash).await? => {
-            Ok(HttpResponse::SeeOther()
-                .insert_header(("Location", "/login"))
-                .finish())
-        }
-        Some(_) => Ok(HttpResponse::SeeOther()
-            .insert_header(("Location", "/dashboard"))
-            .finish()),
-        None => gone(&req, tr),
+        Some(id) if !auth::sign_in(&session, id, password_hash).await? => Ok(see_other("/login")),
+        Some(_) => Ok(see_other("/dashboard")),
+        None => ResetLink::dead_end(&req, tr),
     }
 }

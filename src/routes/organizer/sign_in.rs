@@ -10,9 +10,10 @@ use crate::domain::{ConfirmationToken, SignerEmail, SignerName};
 use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::extract::auth::{self, Session};
-use crate::routes::extract::guards::{Button, CsrfForm};
+use crate::routes::extract::guards::{Button, CsrfForm, Posted};
+use crate::routes::extract::link::{Link, LinkKind, StillUsable};
 use crate::routes::public::pages;
-use crate::routes::{AppState, Layout, html};
+use crate::routes::{AppState, Layout, field_error, html, see_other};
 
 crate::with_csrf!(LoginForm, SetupForm);
 use crate::services::password;
@@ -34,12 +35,6 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     csrf_token: String,
-}
-
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", to.to_string()))
-        .finish()
 }
 
 fn login_page(
@@ -160,48 +155,58 @@ struct SetupPage {
 
 impl SetupPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 
-fn setup_gone(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
-    pages::message(
-        req,
-        tr,
-        StatusCode::GONE,
-        "setup.gone.title",
-        &["setup.gone.message"],
-        vec![("/login".to_string(), tr.t("login.title"))],
-    )
+/// The first-run setup link: single use, until the first admin exists.
+pub struct SetupLink;
+
+impl LinkKind for SetupLink {
+    const STILL_USABLE: Option<StillUsable> = Some(organizers::setup_token_usable);
+
+    fn dead_end(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
+        pages::message(
+            req,
+            tr,
+            StatusCode::GONE,
+            "setup.gone.title",
+            &["setup.gone.message"],
+            vec![("/login".to_string(), tr.t("login.title"))],
+        )
+    }
 }
 
-async fn usable(state: &AppState, token: &str) -> Result<Option<ConfirmationToken>, AppError> {
-    crate::routes::usable_link(state, token, organizers::setup_token_usable).await
+/// The setup form of a usable link: empty, or as it was sent with what to fix.
+fn setup_page(
+    req: &HttpRequest,
+    tr: Tr,
+    session: &Session,
+    token: &ConfirmationToken,
+    form: &SetupForm,
+    errors: Vec<(&'static str, String)>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let page = SetupPage {
+        l: Layout::new(tr, tr.t("setup.title"), req),
+        csrf: auth::csrf_token(session)?,
+        action: format!("/setup/{}", token.as_str()),
+        name: form.name.chars().take(100).collect(),
+        email: form.email.chars().take(254).collect(),
+        errors,
+    };
+    Ok(html(status, page.render()?))
 }
 
 #[get("/setup/{token}")]
 pub async fn setup_form(
-    state: web::Data<AppState>,
-    token: web::Path<String>,
+    Link { token, .. }: Link<SetupLink>,
     session: Session,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let Some(token) = usable(&state, &token).await? else {
-        return setup_gone(&req, tr);
-    };
-    let page = SetupPage {
-        l: Layout::new(tr, tr.t("setup.title"), &req),
-        csrf: auth::csrf_token(&session)?,
-        action: format!("/setup/{}", token.as_str()),
-        name: String::new(),
-        email: String::new(),
-        errors: vec![],
-    };
-    Ok(html(StatusCode::OK, page.render()?))
+    let empty = SetupForm::default();
+    setup_page(&req, tr, &session, &token, &empty, vec![], StatusCode::OK)
 }
 
 #[derive(Default, Deserialize)]
@@ -219,15 +224,11 @@ pub struct SetupForm {
 #[post("/setup/{token}")]
 pub async fn setup(
     state: web::Data<AppState>,
-    token: web::Path<String>,
     session: Session,
     tr: Tr,
     req: HttpRequest,
-    CsrfForm(form): CsrfForm<SetupForm>,
+    Posted(form, Link { token, .. }): Posted<SetupForm, Link<SetupLink>>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(token) = usable(&state, &token).await? else {
-        return setup_gone(&req, tr);
-    };
     let name = SignerName::parse(&form.name);
     let email = SignerEmail::parse(&form.email);
     let pass = password::Password::parse(&form.password);
@@ -242,15 +243,8 @@ pub async fn setup(
         errors.push(("password", tr.t(&format!("error.{key}"))));
     }
     let (Ok(name), Ok(email), Ok(pass)) = (name, email, pass) else {
-        let page = SetupPage {
-            l: Layout::new(tr, tr.t("setup.title"), &req),
-            csrf: auth::csrf_token(&session)?,
-            action: format!("/setup/{}", token.as_str()),
-            name: form.name.chars().take(100).collect(),
-            email: form.email.chars().take(254).collect(),
-            errors,
-        };
-        return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?));
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return setup_page(&req, tr, &session, &token, &form, errors, status);
     };
     let hash = state.hasher.hash(pass).await?;
     let token_hash = token.hash();
@@ -278,6 +272,6 @@ pub async fn setup(
             );
             Ok(see_other("/dashboard"))
         }
-        None => setup_gone(&req, tr),
+        None => SetupLink::dead_end(&req, tr),
     }
 }

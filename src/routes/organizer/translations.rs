@@ -5,13 +5,14 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{self, petitions::PetitionView, petitions::TextVersion};
+use crate::db::{self, petitions::TextVersion, views::petition::PetitionView};
 use crate::domain::PetitionText;
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
 use crate::routes::extract::auth::{self, Session};
 use crate::routes::extract::guards::{Button, ManagedPetition, Posted};
-use crate::routes::{AppState, Layout, html};
+use crate::routes::organizer::to_petition_section;
+use crate::routes::{AppState, Layout, field_error, html};
 
 crate::with_csrf!(TranslationForm);
 use crate::usecases;
@@ -56,21 +57,13 @@ struct TranslationPage<'a> {
 
 impl TranslationPage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 
 /// Back to the petition's dashboard page, at its languages.
 fn back_to_languages(view: &PetitionView) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/dashboard/petitions/{}#languages", view.petition.slug),
-        ))
-        .finish()
+    to_petition_section(&view.petition.slug, "languages")
 }
 
 /// The language in a dashboard URL: one of ours, and not the petition's original.
@@ -89,7 +82,24 @@ struct Editor<'a> {
     lang: Lang,
 }
 
-impl Editor<'_> {
+impl<'a> Editor<'a> {
+    /// The editor of the version in the language the path names (`{lang}`).
+    fn of(
+        req: &'a HttpRequest,
+        tr: Tr,
+        petition: &'a ManagedPetition,
+        code: &str,
+    ) -> Result<Editor<'a>, AppError> {
+        let view = &petition.view;
+        Ok(Editor {
+            req,
+            tr,
+            session: &petition.organizer.session,
+            view,
+            lang: language(view, code)?,
+        })
+    }
+
     fn render(
         &self,
         f: TranslationForm,
@@ -136,8 +146,8 @@ pub async fn edit_form(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner().1;
-    let (session, view) = (petition.organizer.session, petition.view);
-    let lang = language(&view, &code)?;
+    let editor = Editor::of(&req, tr, &petition, &code)?;
+    let (view, lang) = (editor.view, editor.lang);
     let f = match view.texts.iter().find(|t| t.lang == lang && !t.original) {
         Some(t) => TranslationForm {
             title: t.title.clone(),
@@ -153,13 +163,6 @@ pub async fn edit_form(
         },
         None => TranslationForm::default(),
     };
-    let editor = Editor {
-        req: &req,
-        tr,
-        session: &session,
-        view: &view,
-        lang,
-    };
     editor.render(f, vec![], StatusCode::OK)
 }
 
@@ -172,16 +175,7 @@ pub async fn save(
     Posted(f, petition): Posted<TranslationForm, ManagedPetition>,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner().1;
-    let ManagedPetition { organizer, view } = petition;
-    let (who, session) = (organizer.who, organizer.session);
-    let lang = language(&view, &code)?;
-    let editor = Editor {
-        req: &req,
-        tr,
-        session: &session,
-        view: &view,
-        lang,
-    };
+    let editor = Editor::of(&req, tr, &petition, &code)?;
     let text = match PetitionText::parse(&f.title, &f.summary, &f.body, &f.targets) {
         Ok(_) if f.preview.is_some() => return editor.render(f, vec![], StatusCode::OK),
         Ok(text) => text,
@@ -190,15 +184,18 @@ pub async fn save(
             return editor.render(f, errors, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let id = view.petition.id;
+    let (who, id) = (petition.who(), petition.id());
     let made_from = f.source_version;
-    let translation = db::petitions::Translation { lang, text };
+    let translation = db::petitions::Translation {
+        lang: editor.lang,
+        text,
+    };
     state
         .act(move |c| {
-            usecases::petitions::translate(c, Some(who.id), id, &translation, made_from, db::now())
+            usecases::petitions::translate(c, Some(who), id, &translation, made_from, db::now())
         })
         .await?;
-    Ok(back_to_languages(&view))
+    Ok(back_to_languages(&petition.view))
 }
 
 #[post("/petitions/{slug}/translations/{lang}/remove")]

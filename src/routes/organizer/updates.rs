@@ -7,6 +7,7 @@ use crate::db;
 use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::guards::{ManagedPetition, Posted};
+use crate::routes::organizer::to_petition;
 use crate::usecases;
 
 crate::with_csrf!(UpdateForm);
@@ -66,7 +67,5 @@ pub async fn post_update(
         duplicate = posted.duplicate,
         "update posted"
     );
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/dashboard/petitions/{}", p.slug)))
-        .finish())
+    Ok(to_petition(&p.slug))
 }

@@ -2,10 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
-use crate::db::{
-    self,
-    petitions::{PetitionView, TextVersion},
-};
+use crate::db::{self, petitions::TextVersion, views::petition::PetitionView};
 use crate::domain::{Country, GoalLadder};
 use crate::i18n::{Lang, Tr};
 use crate::live::Snapshot;
@@ -175,10 +172,7 @@ pub struct FormState {
 
 impl FormState {
     pub fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
+        crate::routes::field_error(&self.errors, field)
     }
 
     pub fn has_errors(&self) -> bool {

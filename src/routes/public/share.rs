@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{self, petitions::PetitionView, petitions::TextVersion};
+use crate::db::{self, petitions::TextVersion, views::petition::PetitionView};
 use crate::domain::Source;
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;

@@ -8,6 +8,7 @@ use crate::db;
 use crate::domain::{ConfirmationToken, Country};
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
+use crate::routes::extract::link::{Link, LinkKind};
 use crate::routes::public::pages;
 use crate::routes::{AppState, Layout, html};
 use crate::usecases::{self, signing::LinkState};
@@ -136,20 +137,29 @@ struct ThanksPage {
     receipt: Option<String>,
 }
 
-fn parse(token: &str) -> Option<ConfirmationToken> {
-    ConfirmationToken::parse(token)
+/// The link in the email that confirms a signature.
+pub struct ConfirmLink;
+
+impl LinkKind for ConfirmLink {
+    fn dead_end(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
+        pages::message(
+            req,
+            tr,
+            StatusCode::NOT_FOUND,
+            "token.unknown.title",
+            &["token.unknown.message"],
+            vec![("/".to_string(), tr.t("token.see_petitions"))],
+        )
+    }
 }
 
 #[get("/confirm/{token}")]
 pub async fn show(
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    Link { token, .. }: Link<ConfirmLink>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let Some(token) = parse(&token) else {
-        return respond(&state, &req, tr, LinkState::Unknown).await;
-    };
     let hash = token.hash();
     let now = db::now();
     let keys = state.keys.clone();
@@ -193,8 +203,10 @@ pub async fn confirm(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let body = crate::routes::extract::form::read_body(payload).await?;
-    let Some(token) = parse(&token) else {
-        return respond(&state, &req, tr, LinkState::Unknown).await;
+    // Read after the body (not as a `Link`), so that a body too large is refused as such
+    // whatever the link.
+    let Some(token) = ConfirmationToken::parse(&token) else {
+        return ConfirmLink::dead_end(&req, tr);
     };
     // No body: the submission as it was sent. A body that cannot be read is refused, never
     // taken for "no corrections" (which would confirm what a stranger typed).
@@ -395,14 +407,7 @@ async fn respond(
                 )],
             )?
         }
-        LinkState::Unknown => pages::message(
-            req,
-            tr,
-            StatusCode::NOT_FOUND,
-            "token.unknown.title",
-            &["token.unknown.message"],
-            vec![("/".to_string(), tr.t("token.see_petitions"))],
-        )?,
+        LinkState::Unknown => ConfirmLink::dead_end(req, tr)?,
     };
     Ok(res)
 }

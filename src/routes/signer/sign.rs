@@ -14,10 +14,10 @@ use crate::domain::{
 use crate::email::messages::{Kind, PetitionEmail};
 use crate::i18n::Tr;
 use crate::ratelimit::CapReached;
-use crate::routes::AppState;
 use crate::routes::error::AppError;
 use crate::routes::extract::form::{checked, read_body, text_error_key};
 use crate::routes::public::petition::{self, FormState};
+use crate::routes::{AppState, see_other};
 use crate::usecases::signing::{Admission, EmailCap, SignEmail, SignOutcome, Signer};
 use crate::usecases::{self, Changes};
 
@@ -101,12 +101,7 @@ pub async fn sign(
         );
         return Ok(page);
     }
-    let check_email = HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/petitions/{slug}/signed?lang={}", tr.code()),
-        ))
-        .finish();
+    let check_email = see_other(&format!("/petitions/{slug}/signed?lang={}", tr.code()));
     if admission == Admission::Drop {
         tracing::info!(petition.slug = %slug, "honeypot filled; signature dropped");
         return Ok(check_email);
@@ -428,12 +423,11 @@ struct SignedPage {
 #[get("/petitions/{slug}/sign")]
 pub async fn sign_page(slug: web::Path<String>, tr: Tr) -> Result<HttpResponse, AppError> {
     let slug = crate::domain::Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            "Location",
-            format!("/petitions/{}?lang={}#sign", slug.as_str(), tr.code()),
-        ))
-        .finish())
+    Ok(see_other(&format!(
+        "/petitions/{}?lang={}#sign",
+        slug.as_str(),
+        tr.code()
+    )))
 }
 
 #[cfg(test)]

@@ -7,10 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 
 use crate::db;
-use crate::domain::{ConfirmationToken, Country, NameDisplay};
+use crate::domain::{Country, NameDisplay};
 use crate::email::messages::DataEmail;
 use crate::i18n::{Lang, Tr};
 use crate::routes::error::AppError;
+use crate::routes::extract::link::{Link, LinkKind};
 use crate::routes::public::pages;
 use crate::routes::{AppState, Layout, html};
 use crate::usecases::signing::EmailCap;
@@ -26,16 +27,22 @@ struct WithdrawPage {
     lang: &'static str,
 }
 
+/// The link in the email a confirmed signer gets.
+pub struct WithdrawLink;
+
+impl LinkKind for WithdrawLink {
+    fn dead_end(req: &HttpRequest, tr: Tr) -> Result<HttpResponse, AppError> {
+        respond(req, tr, WithdrawState::Unknown, false)
+    }
+}
+
 #[get("/withdraw/{token}")]
 pub async fn show(
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    Link { token, .. }: Link<WithdrawLink>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let Some(token) = ConfirmationToken::parse(&token) else {
-        return respond(&req, tr, WithdrawState::Unknown, false);
-    };
     let hash = token.hash();
     let st = db::run(&state.pool, move |c| withdrawal::state(c, &hash)).await?;
     if let WithdrawState::Standing { petition_title } = st {
@@ -53,13 +60,10 @@ pub async fn show(
 #[post("/withdraw/{token}")]
 pub async fn withdraw(
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    Link { token, .. }: Link<WithdrawLink>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let Some(token) = ConfirmationToken::parse(&token) else {
-        return respond(&req, tr, WithdrawState::Unknown, false);
-    };
     let hash = token.hash();
     let now = db::now();
     let st = state
@@ -74,13 +78,10 @@ pub async fn withdraw(
 #[post("/withdraw/{token}/data")]
 pub async fn data(
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    Link { token, .. }: Link<WithdrawLink>,
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let Some(token) = ConfirmationToken::parse(&token) else {
-        return respond(&req, tr, WithdrawState::Unknown, false);
-    };
     let hash = token.hash();
     let now = db::now();
     let keys = state.keys.clone();
@@ -95,24 +96,19 @@ pub async fn data(
     let sent = state
         .act(move |c| withdrawal::request_data(c, &keys, &hash, cap, now, &render))
         .await?;
-    if !sent {
+    let message = if sent {
+        "withdraw.data_sent.message"
+    } else {
         // Unknown, withdrawn, or asked too often this hour: the same page for all, which
         // tells a stranger holding a guessed link nothing.
-        return pages::message(
-            &req,
-            tr,
-            StatusCode::OK,
-            "withdraw.data_sent.title",
-            &["withdraw.data_sent.maybe"],
-            vec![("/".to_string(), tr.t("token.see_petitions"))],
-        );
-    }
+        "withdraw.data_sent.maybe"
+    };
     pages::message(
         &req,
         tr,
         StatusCode::OK,
         "withdraw.data_sent.title",
-        &["withdraw.data_sent.message"],
+        &[message],
         vec![("/".to_string(), tr.t("token.see_petitions"))],
     )
 }

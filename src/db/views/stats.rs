@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 
-use super::schema::signatures;
-use super::{DbConnection, DbError};
+use crate::db::schema::signatures;
+use crate::db::{DbConnection, DbError};
 
 /// Confirmed, valid signatures of a petition confirmed at or after `since`.
 pub fn confirmed_since(
@@ -15,7 +15,7 @@ pub fn confirmed_since(
 ) -> Result<i64, DbError> {
     Ok(signatures::table
         .filter(signatures::petition_id.eq(petition_id))
-        .filter(super::signatures::counted())
+        .filter(crate::db::signatures::counted())
         .filter(signatures::confirmed_at.ge(since))
         .count()
         .get_result(conn)?)
@@ -28,7 +28,7 @@ pub fn first_confirmed(
 ) -> Result<Option<NaiveDateTime>, DbError> {
     Ok(signatures::table
         .filter(signatures::petition_id.eq(petition_id))
-        .filter(super::signatures::counted())
+        .filter(crate::db::signatures::counted())
         .select(diesel::dsl::min(signatures::confirmed_at))
         .first(conn)?)
 }
