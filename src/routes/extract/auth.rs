@@ -17,7 +17,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use rand::RngCore;
 use sha2::Digest;
 
-use crate::db::{self, sessions};
+use crate::db::{self, organizers, sessions};
 use crate::keys::Keys;
 use crate::routes::error::AppError;
 
@@ -162,16 +162,20 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The signed-in organizer's id: `None` without a session, or when the server no longer knows
-/// it (signed out, ended by a password reset or an admin, expired, idle too long).
-pub async fn organizer_id(session: &Session) -> Result<Option<i32>, AppError> {
+/// The signed-in organizer, session and account read in one trip to the database: `None`
+/// without a session, when the server no longer knows it (signed out, ended by a password
+/// reset or an admin, expired, idle too long), or when its account is gone.
+pub async fn organizer(session: &Session) -> Result<Option<organizers::Organizer>, AppError> {
     let Some(id) = session.session_id() else {
         return Ok(None);
     };
     let hash = id_hash(&id);
     let lifetime = session.lifetime;
     Ok(db::run(&session.pool, move |c| {
-        sessions::resolve(c, &hash, db::now(), lifetime, TOUCH_EVERY)
+        match sessions::resolve(c, &hash, db::now(), lifetime, TOUCH_EVERY)? {
+            Some(id) => organizers::find(c, id),
+            None => Ok(None),
+        }
     })
     .await?)
 }

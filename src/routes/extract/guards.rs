@@ -27,8 +27,8 @@ pub(super) fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> 
 
 /// The organizer a guarded scope found signed in for this request ([`signed_in_only`]), so
 /// that [`Organizer`] does not ask the database again.
-#[derive(Clone, Copy)]
-struct SignedIn(i32);
+#[derive(Clone)]
+struct SignedIn(organizers::Organizer);
 
 /// The guard of a scope (the dashboard): a request without a live organizer session is sent
 /// to sign in before any handler of the scope runs.
@@ -40,14 +40,14 @@ pub async fn signed_in_only(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let signed_in = match req.extract::<Session>().await {
-        Ok(session) => auth::organizer_id(&session)
+        Ok(session) => auth::organizer(&session)
             .await
-            .and_then(|id| id.ok_or(AppError::LoginRequired)),
+            .and_then(|who| who.ok_or(AppError::LoginRequired)),
         Err(e) => Err(AppError::Internal(anyhow::anyhow!("session: {e}"))),
     };
     match signed_in {
-        Ok(id) => {
-            req.extensions_mut().insert(SignedIn(id));
+        Ok(who) => {
+            req.extensions_mut().insert(SignedIn(who));
             Ok(next.call(req).await?.map_into_left_body())
         }
         Err(e) => Ok(req.error_response(e).map_into_right_body()),
@@ -63,17 +63,14 @@ pub struct Organizer {
 
 impl Organizer {
     async fn of(req: HttpRequest, session: Session) -> Result<Organizer, AppError> {
-        let state = state(&req)?;
-        let known = req.extensions().get::<SignedIn>().map(|s| s.0);
-        let id = match known {
-            Some(id) => id,
-            None => auth::organizer_id(&session)
-                .await?
-                .ok_or(AppError::LoginRequired)?,
+        let known = req.extensions().get::<SignedIn>().map(|s| s.0.clone());
+        let who = match known {
+            Some(who) => Some(who),
+            None => auth::organizer(&session).await?,
         };
-        match db::run(&state.pool, move |c| organizers::find(c, id)).await? {
+        match who {
             Some(who) => Ok(Organizer { who, session }),
-            // An account deleted while signed in is signed out.
+            // Signed out, expired, or an account deleted while signed in: signed out here too.
             None => {
                 auth::sign_out(&session).await?;
                 Err(AppError::LoginRequired)

@@ -60,7 +60,7 @@ pub async fn login_form(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    if auth::organizer_id(&session).await?.is_some() {
+    if auth::organizer(&session).await?.is_some() {
         return Ok(see_other("/dashboard"));
     }
     login_page(&req, tr, &session, String::new(), None, StatusCode::OK)
