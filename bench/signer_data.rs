@@ -114,11 +114,7 @@ fn main() -> anyhow::Result<()> {
         );
         anyhow::Ok(())
     };
-    time(
-        "list, no filter",
-        signers::Criteria::default(),
-        &mut conn,
-    )?;
+    time("list, no filter", signers::Criteria::default(), &mut conn)?;
     time(
         "list, no filter (again)",
         signers::Criteria::default(),

@@ -241,11 +241,14 @@ impl Settings {
         }
         let from_env = raw_from_env(env)?;
         raw.overlay(from_env);
+        // Whether the environment set `key` (then the file's value is not the one refused).
+        let from_env = |key: &str| {
+            env.contains_key(&format!("{ENV_PREFIX}{}", key.to_ascii_uppercase()))
+                || (key == "database_url" && env.contains_key("DATABASE_URL"))
+        };
         Self::resolve(raw).map_err(|error| match (error, read) {
             // A value the file set (and the environment did not replace) is refused: say where.
-            (ConfigError::Invalid { key, message }, Some((path, text)))
-                if !env.contains_key(&format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())) =>
-            {
+            (ConfigError::Invalid { key, message }, Some((path, text))) if !from_env(key) => {
                 match line_of_key(&text, key) {
                     Some(line) => ConfigError::File {
                         path,

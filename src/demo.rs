@@ -314,7 +314,10 @@ fn insert_signatures(
             };
             Ok(Imported {
                 name: format!("{first} {last}"),
-                email: format!("demo-{petition_id}-{n}@example.org"),
+                email: crate::domain::SignerEmail::parse(&format!(
+                    "demo-{petition_id}-{n}@example.org"
+                ))
+                .map_err(|e| anyhow::anyhow!("demo address: {e}"))?,
                 country: crate::domain::Country::parse(code)
                     .map_err(|_| anyhow::anyhow!("demo country {code}"))?,
                 display,

@@ -53,7 +53,12 @@ impl Petition {
     /// Open means accepting signatures: status `open` and not past its closing time.
     pub fn is_open_at(&self, now: NaiveDateTime) -> bool {
         PetitionStatus::from_stored(&self.status) == PetitionStatus::Open
-            && self.closes_at.is_none_or(|c| c > now)
+            && self.closed_by_date(now).is_none()
+    }
+
+    /// The closing time, if it has passed at `now`.
+    pub fn closed_by_date(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
+        self.closes_at.filter(|c| *c <= now)
     }
 
     /// The status as the API reports it, taking the closing time into account.
@@ -488,24 +493,31 @@ pub fn update(conn: &mut DbConnection, id: i32, edit: &PetitionEdit) -> Result<(
     Ok(())
 }
 
-/// Adds an organizer to the people who manage a petition.
+/// Adds an organizer to the people who manage a petition; `false` if they were already. Asks
+/// first rather than catching the unique violation: on PostgreSQL a failed statement ends the
+/// transaction it is in (the caller's audit row would fail after it). Called under the
+/// petition's lock, so no one adds the same pair in between.
 pub fn add_organizer(
     conn: &mut DbConnection,
     petition_id: i32,
     organizer_id: i32,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     use super::schema::petition_organizers;
-    let result = diesel::insert_into(petition_organizers::table)
+    let already: i64 = petition_organizers::table
+        .filter(petition_organizers::petition_id.eq(petition_id))
+        .filter(petition_organizers::organizer_id.eq(organizer_id))
+        .count()
+        .get_result(conn)?;
+    if already > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(petition_organizers::table)
         .values((
             petition_organizers::petition_id.eq(petition_id),
             petition_organizers::organizer_id.eq(organizer_id),
         ))
-        .execute(conn);
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if super::is_unique_violation(&e) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+        .execute(conn)?;
+    Ok(true)
 }
 
 /// Confirmed signatures that count, over every petition: the public counts, summed.

@@ -349,3 +349,25 @@ pub fn flush(
         }
     }
 }
+
+/// Keeps witnesses' cosignatures of the petition's checkpoint of `size` (each `(verifier key,
+/// signature line)`, already checked against a witness the site trusts), in one transaction:
+/// the petition then shows that checkpoint as witnessed.
+pub fn cosign(
+    conn: &mut DbConnection,
+    petition_id: i32,
+    size: i64,
+    lines: &[(String, String)],
+    now: NaiveDateTime,
+) -> Result<super::Done<()>, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let petition = lock_petition(conn, petition_id)?;
+        for (vkey, line) in lines {
+            dblog::add_cosignature(conn, petition_id, size, vkey, line, now)?;
+        }
+        Ok(super::Done::new(
+            (),
+            super::Changes::petition(&petition.slug),
+        ))
+    })
+}

@@ -173,39 +173,51 @@ fn create_reset(
 /// Uses a reset link, in one transaction: sets the new password hash, spends every open link
 /// of that account, ends every session of it (a stolen session dies with the old password)
 /// and records it in the audit log. `None` when the link is unknown, used or expired. Takes
-/// the organizer row before its sessions, like a sign-in.
+/// the organizer row first, then the account's links, then its sessions (a sign-in's order):
+/// two resets of one account at once wait for each other instead of deadlocking.
 pub fn reset_password(
     conn: &mut DbConnection,
     hash: &TokenHash,
     password_hash: &str,
     now: NaiveDateTime,
 ) -> Result<Option<i32>, UseCaseError> {
-    db::write_tx(conn, |conn| {
-        let organizer: Option<i32> = diesel::update(
-            password_resets::table
-                .filter(password_resets::token_hash.eq(hash.as_str()))
-                .filter(password_resets::used_at.is_null())
-                .filter(password_resets::expires_at.gt(now)),
-        )
-        .set(password_resets::used_at.eq(now))
-        .returning(password_resets::organizer_id)
-        .get_result(conn)
-        .optional()?;
+    let spent = db::write_tx(conn, |conn| {
+        let organizer: Option<i32> = password_resets::table
+            .filter(password_resets::token_hash.eq(hash.as_str()))
+            .filter(password_resets::used_at.is_null())
+            .filter(password_resets::expires_at.gt(now))
+            .select(password_resets::organizer_id)
+            .first(conn)
+            .optional()?;
         let Some(id) = organizer else {
             return Ok(None);
         };
+        // 1. The organizer row.
         diesel::update(organizers_table::table.find(id))
-            .set(organizers_table::password_hash.eq(password_hash))
+            .set(organizers_table::id.eq(organizers_table::id))
             .execute(conn)?;
-        diesel::update(
+        // 2. Every open link of the account, which must still hold this one: a reset that
+        // won the race spent it, and this one changes nothing (rolled back).
+        let spent: Vec<String> = diesel::update(
             password_resets::table
                 .filter(password_resets::organizer_id.eq(id))
                 .filter(password_resets::used_at.is_null()),
         )
         .set(password_resets::used_at.eq(now))
-        .execute(conn)?;
+        .returning(password_resets::token_hash)
+        .get_results(conn)?;
+        if !spent.iter().any(|h| h == hash.as_str()) {
+            return Err(UseCaseError::NotFound);
+        }
+        diesel::update(organizers_table::table.find(id))
+            .set(organizers_table::password_hash.eq(password_hash))
+            .execute(conn)?;
         db::sessions::delete_all_of(conn, id)?;
         db::audit::record(conn, Some(id), None, "password-reset", "", now)?;
         Ok(Some(id))
-    })
+    });
+    match spent {
+        Err(UseCaseError::NotFound) => Ok(None),
+        other => other,
+    }
 }

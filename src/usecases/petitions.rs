@@ -50,7 +50,7 @@ pub fn edit(
 ) -> Result<Done<()>, UseCaseError> {
     db::write_tx(conn, |conn| {
         let p = lock_petition(conn, petition_id)?;
-        let closed_by_date = p.closes_at.is_some_and(|c| c <= now);
+        let closed_by_date = p.closed_by_date(now).is_some();
         if closed_by_date && edit.closes_at != p.closes_at {
             return Err(UseCaseError::Refused(Refusal::ClosedByDate));
         }
@@ -162,7 +162,7 @@ pub fn set_status(
                 table::closed_at.eq(closed_at),
             ))
             .execute(conn)?;
-        let past_date = p.closes_at.filter(|c| *c <= now);
+        let past_date = p.closed_by_date(now);
         if status == PetitionStatus::Open && past_date.is_some() {
             diesel::update(target)
                 .set(table::closes_at.eq(None::<NaiveDateTime>))
@@ -224,7 +224,8 @@ pub fn set_image(
 }
 
 /// Gives the organizer account of `email` access to a petition, and audits it, in one
-/// transaction; `false` (and nothing done) when no account has that address.
+/// transaction; `false` (and nothing done) when no account has that address. Adding one who
+/// manages it already changes nothing and records nothing.
 pub fn add_colleague(
     conn: &mut DbConnection,
     organizer_id: i32,
@@ -233,10 +234,13 @@ pub fn add_colleague(
     now: NaiveDateTime,
 ) -> Result<bool, UseCaseError> {
     db::write_tx(conn, |c| {
+        lock_petition(c, petition_id)?;
         let Some((colleague, _)) = db::organizers::credentials(c, email)? else {
             return Ok(false);
         };
-        db::petitions::add_organizer(c, petition_id, colleague.id)?;
+        if !db::petitions::add_organizer(c, petition_id, colleague.id)? {
+            return Ok(true);
+        }
         db::audit::record(
             c,
             Some(organizer_id),

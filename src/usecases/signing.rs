@@ -732,7 +732,7 @@ fn confirm_in_tx(
 #[derive(Clone, Debug)]
 pub struct Imported {
     pub name: String,
-    pub email: String,
+    pub email: SignerEmail,
     pub country: Country,
     pub display: NameDisplay,
     pub signed_at: NaiveDateTime,
@@ -771,7 +771,7 @@ pub fn import_confirmed(
                     petition_slug: &petition.slug,
                     number,
                     name: &s.name,
-                    email: &s.email,
+                    email: s.email.as_str(),
                     country: code,
                     postcode: None,
                     comment: None,
@@ -779,15 +779,17 @@ pub fn import_confirmed(
                 .commit(keys);
                 let personal = Personal {
                     name: s.name.clone(),
-                    email: s.email.clone(),
+                    email: s.email.as_str().to_string(),
                     postcode: None,
                     comment: None,
                 };
+                // Found by the same keyed hashes as a signature made through the form.
+                let mailbox = s.email.dedupe_key();
                 (
                     signatures::petition_id.eq(petition_id),
                     signatures::personal.eq(Some(keys.seal(Purpose::Signature, &personal))),
-                    signatures::email_key.eq(keys.email_index(petition_id, &s.email)),
-                    signatures::domain_key.eq(Some(keys.domain_index_of(petition_id, &s.email))),
+                    signatures::email_key.eq(keys.email_index(petition_id, mailbox)),
+                    signatures::domain_key.eq(Some(keys.domain_index_of(petition_id, mailbox))),
                     signatures::country.eq(code),
                     signatures::public.eq(s.display.is_public()),
                     signatures::display.eq(s.display.as_str()),
@@ -822,6 +824,16 @@ pub fn import_confirmed(
                 petitions::last_number.eq(petitions::last_number + total),
             ))
             .execute(conn)?;
+        // Sealed and committed under this instance's key: refused if a rotation changed it.
+        db::site::ensure_current_key(conn, keys)?;
+        db::audit::record(
+            conn,
+            None,
+            Some(petition_id),
+            "import-confirmed",
+            &format!("{inserted} signatures"),
+            db::now(),
+        )?;
         Ok(inserted)
     })
 }

@@ -204,17 +204,25 @@ pub fn fan_out(
     })
 }
 
-/// Stops the news of a petition for the signature the link in an update email names, if its
-/// `mac` (made with the site's key) is that signature's: a guessed number unsubscribes no one.
-/// `false` for a link that is not one, or a signature no longer there.
-pub fn unsubscribe(
-    conn: &mut DbConnection,
-    keys: &crate::keys::Keys,
-    signature_id: i32,
-    mac: &str,
-) -> Result<bool, UseCaseError> {
-    if !keys.unsubscribe_mac_matches(signature_id, mac) {
-        return Ok(false);
+/// The signature an unsubscribe link names, once its `mac` (made with the site's key) is found
+/// to be that signature's: a guessed number unsubscribes no one. Checked before any database
+/// work.
+#[derive(Clone, Copy, Debug)]
+pub struct UnsubscribeLink(i32);
+
+impl UnsubscribeLink {
+    pub fn check(
+        keys: &crate::keys::Keys,
+        signature_id: i32,
+        mac: &str,
+    ) -> Option<UnsubscribeLink> {
+        keys.unsubscribe_mac_matches(signature_id, mac)
+            .then_some(UnsubscribeLink(signature_id))
     }
-    Ok(db::updates::unsubscribe(conn, signature_id)?)
+}
+
+/// Stops the news of a petition for the signature the link names; `false` for a signature no
+/// longer there.
+pub fn unsubscribe(conn: &mut DbConnection, link: UnsubscribeLink) -> Result<bool, UseCaseError> {
+    Ok(db::updates::unsubscribe(conn, link.0)?)
 }

@@ -477,3 +477,106 @@ async fn a_change_during_a_petitions_first_read_is_read_at_the_next_request() {
     assert_eq!(get(&app, "/petitions/p-first", &[]).await.status(), 200);
     assert_eq!(reads(), after_first + 1, "then served from memory");
 }
+
+/// Whatever an organizer or a signer changes shows at once on this instance's public page and
+/// JSON, however long they are otherwise kept: each use case names the petition it changed and
+/// one place acts on it. (With a ten-minute interval, only that makes the change visible.)
+#[tokio::test]
+async fn every_change_to_a_petition_shows_at_once_on_its_page_and_json() {
+    use crate::organizers::{add_organizer, csrf, login};
+    let app = spawn_app_with_refresh("600000").await;
+    add_organizer(&app, "ana@example.org", "correct horse battery", false);
+    app.create_owned_petition("p-now", &[100], "ana@example.org")
+        .await;
+    app.sign("p-now", &[("email", "lusine@example.org")]).await;
+    let raw = app.wait_for_emails(1).await;
+    app.post_form(&app.confirmation_path(&raw[0]), &[]).await;
+    login(&app, "ana@example.org", "correct horse battery").await;
+    let token = csrf(&app.text("/dashboard/petitions/p-now").await);
+    let base = "/dashboard/petitions/p-now";
+    let page = || app.text("/petitions/p-now");
+
+    // Kept now, as every visitor gets it.
+    assert_eq!(app.json("p-now").await["signature_count"], 1);
+    assert!(page().await.contains("Petition p-now"));
+
+    let paper = app
+        .post_form(
+            &format!("{base}/paper"),
+            &[
+                ("csrf_token", &token),
+                ("count", "25"),
+                ("collected_on", "2026-01-10"),
+            ],
+        )
+        .await;
+    assert_eq!(paper.status().as_u16(), 303);
+    assert_eq!(
+        app.json("p-now").await["paper_signature_count"],
+        25,
+        "paper"
+    );
+
+    let edited = app
+        .post_form(
+            &format!("{base}/edit"),
+            &[
+                ("csrf_token", &token),
+                ("title", "A title changed now"),
+                ("goals", "100"),
+                ("targets", "OSCE"),
+                ("body", "Text."),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status().as_u16(), 303);
+    assert_eq!(
+        app.json("p-now").await["title"],
+        "A title changed now",
+        "edit"
+    );
+    assert!(
+        page().await.contains("A title changed now"),
+        "edit, the page"
+    );
+
+    let translated = app
+        .post_form(
+            &format!("{base}/translations/fr"),
+            &[
+                ("csrf_token", &token),
+                ("title", "Un titre"),
+                ("summary", ""),
+                ("body", "Texte."),
+                ("targets", ""),
+            ],
+        )
+        .await;
+    assert_eq!(translated.status().as_u16(), 303);
+    assert_eq!(
+        app.json("p-now").await["translations"]["fr"]["title"],
+        "Un titre",
+        "translation"
+    );
+
+    // The signer takes their signature back through the receipt's link.
+    let receipt = app.wait_for_all_emails(2).await;
+    let receipt = receipt
+        .iter()
+        .find(|e| e.contains("/withdraw/"))
+        .expect("a receipt");
+    let (text, _) = crate::helpers::bodies(receipt);
+    let at = text.find("/withdraw/").expect("the withdraw link");
+    let link = text[at..].split_whitespace().next().expect("a link");
+    assert_eq!(app.post_form(link, &[]).await.status().as_u16(), 200);
+    assert_eq!(app.json("p-now").await["signature_count"], 0, "withdrawal");
+
+    let closed = app
+        .post_form(
+            &format!("{base}/status"),
+            &[("csrf_token", &token), ("status", "closed")],
+        )
+        .await;
+    assert_eq!(closed.status().as_u16(), 303);
+    assert_eq!(app.json("p-now").await["status"], "closed", "close");
+}

@@ -445,6 +445,12 @@ async fn a_forgotten_password_is_reset_through_an_emailed_link_that_works_once()
     assert_eq!(page.status().as_u16(), 200);
     assert_eq!(page.headers()["cache-control"], "no-store");
     let token = csrf(&page.text().await.unwrap());
+    // A forged post (no CSRF token) is refused before the link is even looked at, and
+    // spends nothing: the link still works.
+    let forged = app
+        .post_form(&path, &[("password", "a forged new passphrase")])
+        .await;
+    assert_eq!(forged.status().as_u16(), 403);
     let short = app
         .post_form(&path, &[("csrf_token", &token), ("password", "short")])
         .await;
@@ -483,6 +489,12 @@ async fn a_forgotten_password_is_reset_through_an_emailed_link_that_works_once()
         410,
         "the link works once"
     );
+    // A forged post to a spent link is refused as forged, not answered "gone": the order of
+    // the checks tells a forger nothing about the link.
+    let forged = app
+        .post_form(&path, &[("password", "a forged new passphrase")])
+        .await;
+    assert_eq!(forged.status().as_u16(), 403);
 }
 
 #[tokio::test]
@@ -569,6 +581,17 @@ async fn an_admin_invites_an_organizer_who_chooses_a_password_and_gets_a_petitio
         )
         .await;
     assert_eq!(added.status().as_u16(), 303);
+    // Added again (a double click), or oneself: nothing changes, and nothing fails (on
+    // PostgreSQL a refused insert would end the transaction its audit row is in).
+    for again in ["colleague@example.org", "plain@example.org"] {
+        let res = app
+            .post_form(
+                "/dashboard/petitions/p-team/organizers",
+                &[("csrf_token", &token), ("email", again)],
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 303, "{again}");
+    }
     app.post_form("/logout", &[("csrf_token", &token)]).await;
     login(&app, "colleague@example.org", "my own passphrase").await;
     assert_eq!(

@@ -244,11 +244,15 @@ pub async fn set_logo(
         Some((kind, image))
     };
     let present = upload.is_some();
-    state
-        .act(move |c| crate::usecases::site::set_logo(c, who.id, upload, db::now()))
-        .await?;
+    let done = crate::usecases::run(&state.pool, move |c| {
+        crate::usecases::site::set_logo(c, who.id, upload, db::now())
+    })
+    .await?;
+    // Whether there is a logo first, then every page made again: none is made in between with
+    // the old header and kept as new.
     state
         .logo
         .store(present, std::sync::atomic::Ordering::Relaxed);
+    state.apply(&done.changes);
     Ok(see_other("/dashboard/organizers#logo"))
 }

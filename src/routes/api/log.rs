@@ -41,6 +41,18 @@ impl From<db::DbError> for Refusal {
     }
 }
 
+impl From<crate::usecases::UseCaseError> for Refusal {
+    fn from(e: crate::usecases::UseCaseError) -> Refusal {
+        match e {
+            crate::usecases::UseCaseError::NotFound => Refusal::NotFound("no such petition"),
+            e => {
+                tracing::error!(error = %e, "log route failed");
+                Refusal::Unavailable
+            }
+        }
+    }
+}
+
 fn bad(message: impl Into<String>) -> Refusal {
     Refusal::Bad(message.into())
 }
@@ -192,14 +204,10 @@ async fn cosign_with(state: &AppState, slug: String, body: &[u8]) -> Result<Http
         ));
     }
     let names: Vec<String> = signed.iter().map(|(_, n, _)| n.clone()).collect();
-    db::run(&state.pool, move |conn| {
-        let now = db::now();
-        for (vkey, _, line) in &signed {
-            dblog::add_cosignature(conn, petition_id, size, vkey, line, now)?;
-        }
-        Ok(())
-    })
-    .await?;
+    let lines: Vec<(String, String)> = signed.into_iter().map(|(k, _, l)| (k, l)).collect();
+    state
+        .act(move |c| crate::usecases::log::cosign(c, petition_id, size, &lines, db::now()))
+        .await?;
     Ok(json(
         serde_json::json!({ "size": size, "cosigned_by": names }),
     ))

@@ -40,9 +40,14 @@ pub async fn signed_in_only(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let signed_in = match req.extract::<Session>().await {
-        Ok(session) => auth::organizer(&session)
-            .await
-            .and_then(|who| who.ok_or(AppError::LoginRequired)),
+        Ok(session) => match auth::organizer(&session).await {
+            Ok(Some(who)) => Ok(who),
+            // Ended, expired, or an account deleted while signed in: the cookie goes too.
+            Ok(None) => auth::sign_out(&session)
+                .await
+                .and(Err(AppError::LoginRequired)),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(AppError::Internal(anyhow::anyhow!("session: {e}"))),
     };
     match signed_in {

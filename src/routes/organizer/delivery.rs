@@ -76,9 +76,18 @@ pub async fn delivery(
     let (who, view) = (petition.organizer.who, petition.view);
     let petition_id = view.petition.id;
     let snapshot_id = query.snapshot;
-    let detail = snapshot_id
-        .map(|id| format!("snapshot {id}"))
-        .unwrap_or_default();
+    // What left matters most: with the signers' addresses, or their full names.
+    let shown = if query.emails.is_some() {
+        "with emails"
+    } else if query.names.as_deref() == Some("full") {
+        "with full names"
+    } else {
+        "names as signers chose"
+    };
+    let detail = match snapshot_id {
+        Some(id) => format!("snapshot {id}, {shown}"),
+        None => shown.to_string(),
+    };
     let (snapshot, organizer_names) = crate::usecases::run(&state.pool, move |c| {
         let snapshot = match snapshot_id {
             Some(id) => {

@@ -89,6 +89,9 @@ pub async fn make(
     .await
     .map_err(|_| AppError::Internal(anyhow::anyhow!("making the package panicked")))??;
     tracing::info!(petition.slug = %slug, organizer.id = who.id, entries = made.size, "delivery package made");
+    // Making it signed a checkpoint of the petition's log (and started the log if it had not):
+    // the page and the JSON show the latest one.
+    state.apply(&crate::usecases::Changes::petition(&slug));
     let chunks = futures_util::stream::unfold(Some(file), |file| async move {
         let mut file = file?;
         let read = web::block(move || {

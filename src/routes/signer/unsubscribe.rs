@@ -8,6 +8,7 @@ use crate::i18n::Tr;
 use crate::routes::error::AppError;
 use crate::routes::public::pages;
 use crate::routes::{AppState, Layout, html};
+use crate::usecases::updates::UnsubscribeLink;
 
 #[derive(Template)]
 #[template(path = "unsubscribe.html")]
@@ -26,9 +27,7 @@ pub async fn unsubscribe_form(
 ) -> Result<HttpResponse, AppError> {
     let (signature, mac) = path.into_inner();
     // The form for a link that is not one would unsubscribe no one: not found at once.
-    if !state.keys.unsubscribe_mac_matches(signature, &mac) {
-        return Err(AppError::NotFound);
-    }
+    UnsubscribeLink::check(&state.keys, signature, &mac).ok_or(AppError::NotFound)?;
     let page = UnsubscribePage {
         l: Layout::new(tr, tr.t("updates.unsubscribe_title"), &req),
         action: format!("/unsubscribe/{signature}/{mac}"),
@@ -44,9 +43,9 @@ pub async fn unsubscribe(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let (signature, mac) = path.into_inner();
-    let keys = state.keys.clone();
+    let link = UnsubscribeLink::check(&state.keys, signature, &mac).ok_or(AppError::NotFound)?;
     let done = crate::usecases::run(&state.pool, move |c| {
-        crate::usecases::updates::unsubscribe(c, &keys, signature, &mac)
+        crate::usecases::updates::unsubscribe(c, link)
     })
     .await?;
     if !done {
