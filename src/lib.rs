@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod email;
 pub mod export;
+pub mod factors;
 pub mod files;
 pub mod i18n;
 pub mod keys;

@@ -14,6 +14,7 @@ const FLOORS: &[(&str, &[&str])] = &[
         &[
             "domain",
             "keys",
+            "factors",
             "sealed",
             "log",
             "i18n",
