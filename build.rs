@@ -1,8 +1,10 @@
 // Migrations are embedded at compile time: rebuild when one is added, not only when one changes.
+// So are the translations, by a macro whose reads cargo does not see: rebuild when one changes.
 // Browser tests run where Chromium is (`CHROMIUM`, or `chromium` on the PATH) and are marked
 // ignored elsewhere, never passed: the cfg `chromium` says which.
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
+    println!("cargo:rerun-if-changed=locales");
     println!("cargo:rustc-check-cfg=cfg(chromium)");
     println!("cargo:rerun-if-env-changed=CHROMIUM");
     println!("cargo:rerun-if-env-changed=PATH");

@@ -295,6 +295,8 @@ impl Application {
                 .service(routes::organizer::sign_in::login_form)
                 .service(routes::organizer::sign_in::login)
                 .service(routes::organizer::sign_in::logout)
+                .service(routes::organizer::sign_in::code_form)
+                .service(routes::organizer::sign_in::code)
                 .service(routes::organizer::reset::request_form)
                 .service(routes::organizer::reset::request)
                 .service(routes::organizer::reset::reset_form)

@@ -52,6 +52,8 @@ pub enum Purpose {
     /// The site's index key (hex): the key of the keyed hashes that find a mailbox, kept in
     /// the database under the data key so that it outlives rotations of the master key.
     IndexKey,
+    /// An organizer's second factor's secret (an authenticator app's, hex).
+    Factor,
 }
 
 impl Purpose {
@@ -67,6 +69,7 @@ impl Purpose {
             Purpose::Email => b"undersigned email job v1",
             Purpose::Salt => b"undersigned commitment salt v1",
             Purpose::IndexKey => b"undersigned index key v1",
+            Purpose::Factor => b"undersigned second factor v1",
         }
     }
 }

@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use super::schema::{
     audit_log, confirmation_tokens, country_counts, deliveries, delivery_packages, email_jobs,
     export_snapshot_signatures, export_snapshots, log_checkpoints, log_cosignatures, log_entries,
-    log_nodes, log_pending, organizers, paper_signatures, password_resets, petition_goals,
-    petition_images, petition_organizers, petition_targets, petition_translations,
-    petition_updates, petitions, setup_tokens, signatures, site_state,
+    log_nodes, log_pending, organizer_factors, organizers, paper_signatures, password_resets,
+    petition_goals, petition_images, petition_organizers, petition_targets, petition_translations,
+    petition_updates, petitions, recovery_codes, setup_tokens, signatures, site_state,
 };
 use super::{DbConnection, DbError};
 
@@ -308,6 +308,28 @@ struct PasswordResetRow {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizer_factors)]
+struct FactorRow {
+    id: i32,
+    organizer_id: i32,
+    kind: String,
+    secret: String,
+    confirmed_at: Option<NaiveDateTime>,
+    last_step: Option<i64>,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = recovery_codes)]
+struct RecoveryCodeRow {
+    id: i32,
+    organizer_id: i32,
+    code_hash: String,
+    used_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = petition_updates)]
 struct UpdateRow {
     id: i32,
@@ -376,6 +398,8 @@ macro_rules! for_each_table {
         $m!($($args)* audit_log, AuditRow);
         $m!($($args)* paper_signatures, PaperRow);
         $m!($($args)* password_resets, PasswordResetRow);
+        $m!($($args)* organizer_factors, FactorRow);
+        $m!($($args)* recovery_codes, RecoveryCodeRow);
         $m!($($args)* petition_updates, UpdateRow);
         $m!($($args)* email_jobs, EmailJobRow);
         $m!($($args)* export_snapshots, SnapshotRow);

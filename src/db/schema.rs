@@ -288,6 +288,29 @@ diesel::table! {
         organizer_id -> Integer,
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
+        factor_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    organizer_factors (id) {
+        id -> Integer,
+        organizer_id -> Integer,
+        kind -> Text,
+        secret -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Integer,
+        organizer_id -> Integer,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
     }
 }
 
@@ -415,6 +438,8 @@ diesel::joinable!(log_start_tags -> signatures (signature_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     email_allowances,
+    organizer_factors,
+    recovery_codes,
     log_start_tags,
     petition_translations,
     site_state,

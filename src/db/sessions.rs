@@ -78,7 +78,8 @@ pub fn purge_expired(
     .execute(conn)
 }
 
-/// The organizer of a live session, marking it used now. A session used in the last
+/// The organizer of a live session and when it proved their second factor (`None`: not in
+/// this session), marking it used now. A session used in the last
 /// `touch_every` is not written to again, so page views do not all write.
 pub fn resolve(
     conn: &mut DbConnection,
@@ -86,20 +87,21 @@ pub fn resolve(
     now: NaiveDateTime,
     lifetime: Lifetime,
     touch_every: chrono::TimeDelta,
-) -> Result<Option<i32>, DbError> {
+) -> Result<Option<(i32, Option<NaiveDateTime>)>, DbError> {
     let (born_after, seen_after) = lifetime.valid_since(now);
     let live = organizer_sessions::table
         .filter(organizer_sessions::id_hash.eq(id_hash))
         .filter(organizer_sessions::created_at.gt(born_after))
         .filter(organizer_sessions::last_seen_at.gt(seen_after));
-    let found: Option<(i32, NaiveDateTime)> = live
+    let found: Option<(i32, NaiveDateTime, Option<NaiveDateTime>)> = live
         .select((
             organizer_sessions::organizer_id,
             organizer_sessions::last_seen_at,
+            organizer_sessions::factor_at,
         ))
         .first(conn)
         .optional()?;
-    let Some((organizer, last_seen)) = found else {
+    let Some((organizer, last_seen, factor_at)) = found else {
         return Ok(None);
     };
     if now - last_seen >= touch_every {
@@ -108,7 +110,7 @@ pub fn resolve(
             .set(organizer_sessions::last_seen_at.eq(now))
             .execute(conn)?;
     }
-    Ok(Some(organizer))
+    Ok(Some((organizer, factor_at)))
 }
 
 /// Ends one session.

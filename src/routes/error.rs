@@ -39,6 +39,10 @@ pub enum AppError {
     /// A dashboard page without a signed-in organizer: answered with a redirect to /login.
     #[error("login required")]
     LoginRequired,
+    /// A dashboard page for an organizer whose session has not yet proved their second factor:
+    /// answered with a redirect to its step (`/login/code`).
+    #[error("second factor required")]
+    SecondFactorRequired,
     #[error("database unavailable: {0}")]
     Unavailable(#[source] DbError),
     /// Too much work of one kind at once (password hashing): come back shortly.
@@ -82,7 +86,7 @@ impl AppError {
             AppError::BadRequest(key) => ("error.bad_request.title", *key),
             AppError::Conflict(key) => ("error.conflict.title", *key),
             AppError::TooLarge => ("error.too_large.title", "error.too_large.message"),
-            AppError::Forbidden | AppError::LoginRequired => {
+            AppError::Forbidden | AppError::LoginRequired | AppError::SecondFactorRequired => {
                 ("error.forbidden.title", "error.forbidden.message")
             }
             AppError::Unavailable(_) | AppError::Busy { .. } => {
@@ -126,7 +130,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::LoginRequired | AppError::SecondFactorRequired => StatusCode::SEE_OTHER,
             AppError::Unavailable(_) | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -143,6 +147,9 @@ impl ResponseError for AppError {
         }
         if let AppError::LoginRequired = self {
             return crate::routes::see_other("/login");
+        }
+        if let AppError::SecondFactorRequired = self {
+            return crate::routes::see_other("/login/code");
         }
         let mut res = HttpResponse::build(self.status_code());
         if let AppError::RateLimited { retry_after_secs }

@@ -346,6 +346,9 @@ pub fn dashboard_scope() -> impl actix_web::dev::HttpServiceFactory {
         .service(organizer::translations::save)
         .service(organizer::translations::remove)
         .service(organizer::updates::post_update)
+        .service(organizer::security::show)
+        .service(organizer::security::begin)
+        .service(organizer::security::confirm)
 }
 
 /// "Delivered to … on …: N signatures.", as the petition page and the dashboard say it.

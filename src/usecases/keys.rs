@@ -790,6 +790,22 @@ pub fn rotate(conn: &mut DbConnection, keys: &Keys) -> Result<Rotated, KeyError>
                 .execute(conn)?;
             rotated.emails += 1;
         }
+        // Organizers' second factors, or they could no longer sign in after the rotation.
+        use crate::db::schema::organizer_factors;
+        let rows: Vec<(i32, String)> = organizer_factors::table
+            .select((organizer_factors::id, organizer_factors::secret))
+            .load(conn)?;
+        for (id, text) in rows {
+            if keys.sealed_under_current(&text) {
+                continue;
+            }
+            let secret: String = keys
+                .open(Purpose::Factor, &text)
+                .map_err(|e| DbError::Other(format!("second factor {id}: {e}")))?;
+            diesel::update(organizer_factors::table.find(id))
+                .set(organizer_factors::secret.eq(keys.seal(Purpose::Factor, &secret)))
+                .execute(conn)?;
+        }
         set(conn, DATA_KEY_ID, &keys.data_key_id())?;
         Ok::<_, KeyError>(rotated)
     })?;

@@ -19,6 +19,7 @@
 
 pub mod deliveries;
 pub mod exports;
+pub mod factors;
 pub mod keys;
 pub mod log;
 pub mod moderation;

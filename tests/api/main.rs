@@ -22,6 +22,7 @@ mod cli;
 mod confirm;
 mod countries;
 mod editor;
+mod factors;
 mod faults;
 mod group_commit;
 mod hardening;

@@ -162,22 +162,50 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The signed-in organizer, session and account read in one trip to the database: `None`
-/// without a session, when the server no longer knows it (signed out, ended by a password
-/// reset or an admin, expired, idle too long), or when its account is gone.
-pub async fn organizer(session: &Session) -> Result<Option<organizers::Organizer>, AppError> {
+/// Where a session stands with its organizer's second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Factor {
+    /// The organizer has enrolled none.
+    NotEnrolled,
+    /// Enrolled, and this session has not proved it yet: only the second step is open.
+    Pending,
+    /// Proved in this session, at this time.
+    Proved(chrono::NaiveDateTime),
+}
+
+/// The signed-in organizer and where their session stands with the second factor, session
+/// and account read in one trip to the database: `None` without a session, when the server no
+/// longer knows it (signed out, ended by a password reset or an admin, expired, idle too long),
+/// or when its account is gone.
+pub async fn organizer(
+    session: &Session,
+) -> Result<Option<(organizers::Organizer, Factor)>, AppError> {
     let Some(id) = session.session_id() else {
         return Ok(None);
     };
     let hash = id_hash(&id);
     let lifetime = session.lifetime;
     Ok(db::run(&session.pool, move |c| {
-        match sessions::resolve(c, &hash, db::now(), lifetime, TOUCH_EVERY)? {
-            Some(id) => organizers::find(c, id),
-            None => Ok(None),
-        }
+        let Some((id, factor_at)) = sessions::resolve(c, &hash, db::now(), lifetime, TOUCH_EVERY)?
+        else {
+            return Ok(None);
+        };
+        let Some(who) = organizers::find(c, id)? else {
+            return Ok(None);
+        };
+        let factor = match factor_at {
+            Some(at) => Factor::Proved(at),
+            None if crate::usecases::factors::enrolled(c, id)?.any() => Factor::Pending,
+            None => Factor::NotEnrolled,
+        };
+        Ok(Some((who, factor)))
     })
     .await?)
+}
+
+/// The hash of this session's id, as the server keeps it.
+pub fn session_hash(session: &Session) -> Option<String> {
+    session.session_id().map(|id| id_hash(&id))
 }
 
 /// The value of a known-device cookie for an account with this password hash: a random nonce

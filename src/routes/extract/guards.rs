@@ -28,7 +28,7 @@ pub(super) fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> 
 /// The organizer a guarded scope found signed in for this request ([`signed_in_only`]), so
 /// that [`Organizer`] does not ask the database again.
 #[derive(Clone)]
-struct SignedIn(organizers::Organizer);
+struct SignedIn(organizers::Organizer, auth::Factor);
 
 /// The guard of a scope (the dashboard): a request without a live organizer session is sent
 /// to sign in before any handler of the scope runs.
@@ -41,6 +41,8 @@ pub async fn signed_in_only(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let signed_in = match req.extract::<Session>().await {
         Ok(session) => match auth::organizer(&session).await {
+            // Enrolled, and this session has not proved it: only the second step is open.
+            Ok(Some((_, auth::Factor::Pending))) => Err(AppError::SecondFactorRequired),
             Ok(Some(who)) => Ok(who),
             // Ended, expired, or an account deleted while signed in: the cookie goes too.
             Ok(None) => auth::sign_out(&session)
@@ -51,8 +53,8 @@ pub async fn signed_in_only(
         Err(e) => Err(AppError::Internal(anyhow::anyhow!("session: {e}"))),
     };
     match signed_in {
-        Ok(who) => {
-            req.extensions_mut().insert(SignedIn(who));
+        Ok((who, factor)) => {
+            req.extensions_mut().insert(SignedIn(who, factor));
             Ok(next.call(req).await?.map_into_left_body())
         }
         Err(e) => Ok(req.error_response(e).map_into_right_body()),
@@ -63,18 +65,28 @@ pub async fn signed_in_only(
 /// exists; anyone else is sent to sign in.
 pub struct Organizer {
     pub who: organizers::Organizer,
+    /// Where this session stands with the organizer's second factor (never `Pending` here).
+    pub factor: auth::Factor,
     pub session: Session,
 }
 
 impl Organizer {
     async fn of(req: HttpRequest, session: Session) -> Result<Organizer, AppError> {
-        let known = req.extensions().get::<SignedIn>().map(|s| s.0.clone());
+        let known = req
+            .extensions()
+            .get::<SignedIn>()
+            .map(|s| (s.0.clone(), s.1));
         let who = match known {
             Some(who) => Some(who),
             None => auth::organizer(&session).await?,
         };
         match who {
-            Some(who) => Ok(Organizer { who, session }),
+            Some((_, auth::Factor::Pending)) => Err(AppError::SecondFactorRequired),
+            Some((who, factor)) => Ok(Organizer {
+                who,
+                factor,
+                session,
+            }),
             // Signed out, expired, or an account deleted while signed in: signed out here too.
             None => {
                 auth::sign_out(&session).await?;

@@ -43,7 +43,7 @@ pub async fn dashboard(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let Organizer { who, session } = organizer;
+    let Organizer { who, session, .. } = organizer;
     let now = db::now();
     let (who, petitions, goals, (waiting, oldest), stuck) = db::run(&state.pool, move |c| {
         let petitions = organizers::petitions_of(c, &who)?;

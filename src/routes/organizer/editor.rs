@@ -252,7 +252,7 @@ pub async fn create(
     req: HttpRequest,
     Posted(f, organizer): Posted<PetitionForm, Organizer>,
 ) -> Result<HttpResponse, AppError> {
-    let Organizer { who, session } = organizer;
+    let Organizer { who, session, .. } = organizer;
     let editor = Editor::for_new(&req, tr, &session);
     let valid = match validate(&f, &tr, true, None, editor.language) {
         Ok(v) if f.preview.is_none() => v,

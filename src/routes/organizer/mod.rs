@@ -10,6 +10,7 @@ pub mod moderation;
 pub mod package;
 pub mod paper;
 pub mod reset;
+pub mod security;
 pub mod sign_in;
 pub mod translations;
 pub mod updates;

@@ -108,7 +108,18 @@ pub async fn login(
     match signed_in {
         Some((id, hash)) => {
             tracing::info!(organizer.id = id, "organizer signed in");
-            let mut res = see_other("/dashboard");
+            // An organizer with a second factor goes on to its step; the session opens no
+            // dashboard page before it.
+            let enrolled = db::run(&state.pool, move |c| {
+                crate::usecases::factors::enrolled(c, id)
+            })
+            .await?;
+            let next = if enrolled.any() {
+                "/login/code"
+            } else {
+                "/dashboard"
+            };
+            let mut res = see_other(next);
             if device.is_none() {
                 let cookie = actix_web::cookie::Cookie::build(
                     auth::DEVICE_COOKIE,
@@ -131,6 +142,98 @@ pub async fn login(
             &session,
             form.email.chars().take(254).collect(),
             Some(tr.t("login.failed")),
+            StatusCode::UNAUTHORIZED,
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct CodePage {
+    l: Layout,
+    csrf: String,
+    error: Option<String>,
+}
+
+fn code_page(
+    req: &HttpRequest,
+    tr: Tr,
+    session: &Session,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let page = CodePage {
+        l: Layout::new(tr, tr.t("code.title"), req),
+        csrf: auth::csrf_token(session)?,
+        error,
+    };
+    Ok(html(status, page.render()?))
+}
+
+/// The second step of a sign-in, for an organizer with a second factor whose session has not
+/// proved it yet; anyone else goes where they belong.
+#[get("/login/code")]
+pub async fn code_form(
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    match auth::organizer(&session).await? {
+        None => Ok(see_other("/login")),
+        Some((_, auth::Factor::Pending)) => code_page(&req, tr, &session, None, StatusCode::OK),
+        Some(_) => Ok(see_other("/dashboard")),
+    }
+}
+
+#[derive(Default, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+crate::with_csrf!(CodeForm);
+
+#[post("/login/code")]
+pub async fn code(
+    state: web::Data<AppState>,
+    session: Session,
+    tr: Tr,
+    req: HttpRequest,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let who = match auth::organizer(&session).await? {
+        None => return Ok(see_other("/login")),
+        Some((who, auth::Factor::Pending)) => who,
+        Some(_) => return Ok(see_other("/dashboard")),
+    };
+    // Wrong codes are throttled like wrong passwords, per account and per network.
+    if let Err(wait) = state
+        .login_limiter
+        .check(&who.email, state.client_ip(&req), None)
+    {
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let hash = auth::session_hash(&session).ok_or(AppError::LoginRequired)?;
+    let keys = state.keys.clone();
+    let code: String = form.code.chars().take(40).collect();
+    let id = who.id;
+    let step = crate::usecases::run(&state.pool, move |c| {
+        crate::usecases::factors::second_step(c, &keys, id, &hash, &code, db::now())
+    })
+    .await?;
+    use crate::usecases::factors::SecondStep;
+    match step {
+        SecondStep::Authenticator => Ok(see_other("/dashboard")),
+        SecondStep::RecoveryCode { .. } => Ok(see_other("/dashboard/security?recovered=1")),
+        SecondStep::Refused => code_page(
+            &req,
+            tr,
+            &session,
+            Some(tr.t("code.wrong")),
             StatusCode::UNAUTHORIZED,
         ),
     }
