@@ -231,3 +231,25 @@ async fn an_organizer_without_a_second_factor_signs_in_with_the_password_as_befo
         "/dashboard"
     );
 }
+
+/// `rotate-key` re-seals the authenticator's secret: with the new key alone, the organizer
+/// still signs in with their app.
+#[tokio::test]
+async fn an_authenticator_still_works_after_the_master_key_is_rotated() {
+    use crate::helpers::{Mail, spawn_app_on, spawn_app_with};
+    use crate::privacy::{NEW, OLD, rotate_old_to_new};
+    let before = spawn_app_with(Mail::Memory, &[("secret_key", OLD)]).await;
+    add_organizer(&before, EMAIL, PASSWORD, false);
+    let (authenticator, _) = enrol(&before).await;
+    rotate_old_to_new(&before);
+    let after = spawn_app_on(before.db.clone(), Mail::Memory, &[("secret_key", NEW)]).await;
+    let signed = login(&after, EMAIL, PASSWORD).await;
+    assert_eq!(signed.headers()["location"], "/login/code");
+    let token = csrf(&after.text("/login/code").await);
+    let code = authenticator.code_at(now() + 30).unwrap();
+    let res = after
+        .post_form("/login/code", &[("csrf_token", &token), ("code", &code)])
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], "/dashboard");
+}

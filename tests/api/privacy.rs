@@ -578,11 +578,11 @@ fn command_on(app: &TestApp, args: &[&str], key: &str, env: &[(&str, &str)]) {
 }
 
 /// The master keys before and after the rotations the tests make.
-const OLD: &str = "the master key before the rotation, 32+";
-const NEW: &str = "the master key after the rotation, also 32+";
+pub(crate) const OLD: &str = "the master key before the rotation, 32+";
+pub(crate) const NEW: &str = "the master key after the rotation, also 32+";
 
 /// The operator's `undersigned rotate-key` from the key `OLD` to `NEW` on `app`'s database.
-fn rotate_old_to_new(app: &TestApp) {
+pub(crate) fn rotate_old_to_new(app: &TestApp) {
     command_on(
         app,
         &["rotate-key"],
