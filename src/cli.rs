@@ -160,6 +160,12 @@ pub enum OrganizerCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Remove an organizer's second factors and recovery codes and end their sessions, for
+    /// one who lost both their authenticator app and their recovery codes (they enrol again)
+    ResetFactors {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,6 +274,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     password_stdin,
                 },
         } => add_organizer(&settings, &email, &name, admin, password_stdin),
+        Command::Organizer {
+            command: OrganizerCommand::ResetFactors { email },
+        } => {
+            let mut conn = open(&settings)?;
+            let account = db::organizers::normalise_email(&email);
+            if !crate::usecases::factors::reset(&mut conn, &account, db::now())? {
+                bail!("no organizer has the email {account}");
+            }
+            println!("second factors of {account} removed; their sessions ended");
+            Ok(())
+        }
         Command::Export {
             petition,
             format,

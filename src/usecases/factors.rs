@@ -262,6 +262,41 @@ pub fn second_step(
     })
 }
 
+/// Removes the second factors and recovery codes of the organizer with the address `account`
+/// and ends their sessions, from the command line (an operator helping one who lost both their
+/// app and their codes), and audits it. `false` if no account has that address.
+pub fn reset(
+    conn: &mut DbConnection,
+    account: &str,
+    now: NaiveDateTime,
+) -> Result<bool, UseCaseError> {
+    db::write_tx(conn, |conn| {
+        let Some((who, _)) = db::organizers::credentials(conn, account)? else {
+            return Ok(false);
+        };
+        lock_organizer(conn, who.id)?;
+        let factors = diesel::delete(
+            organizer_factors::table.filter(organizer_factors::organizer_id.eq(who.id)),
+        )
+        .execute(conn)?;
+        diesel::delete(recovery_codes::table.filter(recovery_codes::organizer_id.eq(who.id)))
+            .execute(conn)?;
+        let sessions = db::sessions::delete_all_of(conn, who.id)?;
+        db::audit::record(
+            conn,
+            None,
+            None,
+            "reset-second-factors",
+            &format!(
+                "{} ({factors} factors, {sessions} sessions; command line)",
+                who.email
+            ),
+            now,
+        )?;
+        Ok(true)
+    })
+}
+
 /// Marks the session `session_hash` of `organizer_id` as having proved the second factor now.
 fn prove(
     conn: &mut DbConnection,

@@ -253,3 +253,54 @@ async fn an_authenticator_still_works_after_the_master_key_is_rotated() {
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(res.headers()["location"], "/dashboard");
 }
+
+/// An organizer who lost both their app and their codes gets their account back through the
+/// operator (`organizer reset-factors`): their sessions end, and they sign in with the
+/// password and enrol again.
+#[tokio::test]
+async fn the_operator_resets_the_factors_of_an_organizer_who_lost_them() {
+    let app = spawn_app().await;
+    add_organizer(&app, EMAIL, PASSWORD, false);
+    enrol(&app).await;
+    login(&app, EMAIL, PASSWORD).await;
+    assert_eq!(
+        app.get("/dashboard").await.headers()["location"],
+        "/login/code"
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let run = |email: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_undersigned"))
+            .args(["organizer", "reset-factors", "--email", email])
+            .env_clear()
+            .env("UNDERSIGNED_DATA_DIR", data.path())
+            .env("UNDERSIGNED_DATABASE_URL", &app.db.url)
+            .env("UNDERSIGNED_KEY_FILE", app.db.key_file())
+            .output()
+            .unwrap()
+    };
+    let unknown = run("nobody@example.org");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no organizer has the email"));
+    let done = run("Ana@Example.org");
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+
+    // The half-open session ended with the others; the password opens the dashboard again.
+    assert_eq!(app.get("/dashboard").await.headers()["location"], "/login");
+    let signed = login(&app, EMAIL, PASSWORD).await;
+    assert_eq!(signed.headers()["location"], "/dashboard");
+    let security = app.text("/dashboard/security").await;
+    assert!(security.contains("No second factor yet"), "{security}");
+    let codes_left: i64 = undersigned::db::run(&app.pool, |c| {
+        use diesel::prelude::*;
+        use undersigned::db::schema::recovery_codes as r;
+        Ok(r::table.count().get_result(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(codes_left, 0, "the old recovery codes are gone too");
+}
