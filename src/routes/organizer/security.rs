@@ -86,6 +86,22 @@ fn enrolling(
     Ok(Enrolling { uri, secret, qr })
 }
 
+/// The enrolment the organizer began and has not finished, as the page shows it.
+async fn pending_enrolment(
+    state: &AppState,
+    organizer: &Organizer,
+) -> Result<Option<Enrolling>, AppError> {
+    let id = organizer.who.id;
+    let keys = state.keys.clone();
+    let pending = usecases::run(&state.pool, move |c| {
+        factors::pending_authenticator(c, &keys, id)
+    })
+    .await?;
+    pending
+        .map(|app| enrolling(state, organizer, &app))
+        .transpose()
+}
+
 /// RFC 4648 base 32 without padding, in groups of four, as apps ask it typed.
 fn base32_of(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -125,15 +141,8 @@ pub async fn show(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let id = organizer.who.id;
-    let keys = state.keys.clone();
-    let pending = usecases::run(&state.pool, move |c| {
-        factors::pending_authenticator(c, &keys, id)
-    })
-    .await?;
     let mut shown = Shown {
-        enrolling: pending
-            .map(|app| enrolling(&state, &organizer, &app))
-            .transpose()?,
+        enrolling: pending_enrolment(&state, &organizer).await?,
         ..Shown::default()
     };
     if query.recovered.is_some() {
@@ -203,15 +212,8 @@ pub async fn confirm(
             page(&state, &req, tr, &organizer, shown, StatusCode::OK).await
         }
         None => {
-            let keys = state.keys.clone();
-            let pending = usecases::run(&state.pool, move |c| {
-                factors::pending_authenticator(c, &keys, id)
-            })
-            .await?;
             let shown = Shown {
-                enrolling: pending
-                    .map(|app| enrolling(&state, &organizer, &app))
-                    .transpose()?,
+                enrolling: pending_enrolment(&state, &organizer).await?,
                 error: Some(tr.t("security.wrong_code")),
                 ..Shown::default()
             };
