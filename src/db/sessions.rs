@@ -7,9 +7,11 @@ use diesel::prelude::*;
 use super::schema::organizer_sessions;
 use super::{DbConnection, DbError};
 
-/// One organizer session as an admin sees it.
+/// One organizer session as an admin or its organizer sees it.
 #[derive(Clone, Debug, Queryable)]
 pub struct SessionRow {
+    /// The SHA-256 of the session's id (the id itself is only in its browser's cookie).
+    pub id_hash: String,
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
 }
@@ -143,6 +145,7 @@ pub fn live_of(
         .filter(organizer_sessions::last_seen_at.gt(seen_after))
         .order(organizer_sessions::last_seen_at.desc())
         .select((
+            organizer_sessions::id_hash,
             organizer_sessions::created_at,
             organizer_sessions::last_seen_at,
         ))

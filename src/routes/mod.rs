@@ -349,6 +349,7 @@ pub fn dashboard_scope() -> impl actix_web::dev::HttpServiceFactory {
         .service(organizer::security::show)
         .service(organizer::security::begin)
         .service(organizer::security::confirm)
+        .service(organizer::security::end_others)
 }
 
 /// "Delivered to … on …: N signatures.", as the petition page and the dashboard say it.

@@ -65,3 +65,32 @@ pub fn end_all(
         Ok(ended)
     })
 }
+
+/// Ends every session of organizer `id` but the one they are using (`keep`, its id's hash),
+/// and audits it; returns how many ended. For an organizer who signed in somewhere they should
+/// not have, or lost a device.
+pub fn end_others(
+    conn: &mut DbConnection,
+    id: i32,
+    keep: &str,
+    now: NaiveDateTime,
+) -> Result<usize, UseCaseError> {
+    use crate::db::schema::organizer_sessions;
+    db::write_tx(conn, |conn| {
+        let ended = diesel::delete(
+            organizer_sessions::table
+                .filter(organizer_sessions::organizer_id.eq(id))
+                .filter(organizer_sessions::id_hash.ne(keep)),
+        )
+        .execute(conn)?;
+        db::audit::record(
+            conn,
+            Some(id),
+            None,
+            "end-other-sessions",
+            &ended.to_string(),
+            now,
+        )?;
+        Ok(ended)
+    })
+}

@@ -304,3 +304,63 @@ async fn the_operator_resets_the_factors_of_an_organizer_who_lost_them() {
     .unwrap();
     assert_eq!(codes_left, 0, "the old recovery codes are gone too");
 }
+
+/// The security page lists where the account is signed in, this browser marked, and signs it
+/// out everywhere else at once (a phone left behind, a sign-in that was not theirs).
+#[tokio::test]
+async fn an_organizer_sees_their_sessions_and_ends_every_other() {
+    let app = spawn_app().await;
+    add_organizer(&app, EMAIL, PASSWORD, false);
+    // Another browser (another cookie jar) signed in to the same account.
+    let other = crate::helpers::spawn_client();
+    let form = other
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let signed = other
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("email", EMAIL),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf(&form)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.headers()["location"], "/dashboard");
+    let dashboard = |client: &reqwest::Client| {
+        let url = format!("{}/dashboard", app.address);
+        let client = client.clone();
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(dashboard(&other).await, 200);
+
+    login(&app, EMAIL, PASSWORD).await;
+    let security = app.text("/dashboard/security").await;
+    assert_eq!(security.matches("Signed in on").count(), 2, "{security}");
+    assert_eq!(security.matches("(this browser)").count(), 1);
+    let ended = app
+        .post_form(
+            "/dashboard/security/sessions/end-others",
+            &[("csrf_token", &csrf(&security))],
+        )
+        .await;
+    assert_eq!(ended.status().as_u16(), 200);
+    let page = ended.text().await.unwrap();
+    assert!(page.contains("Other sessions ended: 1."), "{page}");
+    assert_eq!(page.matches("Signed in on").count(), 1);
+    assert_eq!(
+        dashboard(&other).await,
+        303,
+        "the other browser is signed out"
+    );
+    assert_eq!(
+        app.get("/dashboard").await.status().as_u16(),
+        200,
+        "this one is not"
+    );
+}

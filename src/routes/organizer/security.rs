@@ -32,6 +32,8 @@ struct SecurityPage {
     recovery_codes: Vec<String>,
     status: Option<String>,
     error: Option<String>,
+    /// The account's live sessions, as lines to show, this one marked.
+    sessions: Vec<String>,
 }
 
 #[derive(Default)]
@@ -51,7 +53,32 @@ async fn page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let id = organizer.who.id;
-    let enrolled = db::run(&state.pool, move |c| factors::enrolled(c, id)).await?;
+    let lifetime = state.session_lifetime();
+    let (enrolled, live) = db::run(&state.pool, move |c| {
+        Ok((
+            factors::enrolled(c, id)?,
+            db::sessions::live_of(c, id, db::now(), lifetime)?,
+        ))
+    })
+    .await?;
+    let this = auth::session_hash(&organizer.session);
+    let sessions = live
+        .iter()
+        .map(|s| {
+            let line = tr.tf(
+                "security.session",
+                &[
+                    ("start", &tr.datetime(s.created_at)),
+                    ("seen", &tr.datetime(s.last_seen_at)),
+                ],
+            );
+            if this.as_deref() == Some(s.id_hash.as_str()) {
+                format!("{line} ({})", tr.t("security.this_session"))
+            } else {
+                line
+            }
+        })
+        .collect();
     let page = SecurityPage {
         l: Layout::new(tr, tr.t("security.title"), req),
         csrf: auth::csrf_token(&organizer.session)?,
@@ -64,6 +91,7 @@ async fn page(
         recovery_codes: shown.recovery_codes,
         status: shown.status,
         error: shown.error,
+        sessions,
     };
     Ok(html(status, page.render()?))
 }
@@ -170,6 +198,28 @@ pub async fn begin(
     .await?;
     let shown = Shown {
         enrolling: Some(enrolling(&state, &organizer, &app)?),
+        ..Shown::default()
+    };
+    page(&state, &req, tr, &organizer, shown, StatusCode::OK).await
+}
+
+/// Ends every other session of the account: the browser in use stays signed in.
+#[post("/security/sessions/end-others")]
+pub async fn end_others(
+    state: web::Data<AppState>,
+    Posted(_, organizer): Posted<Button, Organizer>,
+    tr: Tr,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let id = organizer.who.id;
+    let keep = auth::session_hash(&organizer.session).ok_or(AppError::LoginRequired)?;
+    let ended = usecases::run(&state.pool, move |c| {
+        usecases::sessions::end_others(c, id, &keep, db::now())
+    })
+    .await?;
+    let count = i64::try_from(ended).unwrap_or(i64::MAX);
+    let shown = Shown {
+        status: Some(tr.tf("security.ended", &[("count", &tr.number(count))])),
         ..Shown::default()
     };
     page(&state, &req, tr, &organizer, shown, StatusCode::OK).await
