@@ -195,7 +195,7 @@ pub async fn organizer(
         };
         let factor = match factor_at {
             Some(at) => Factor::Proved(at),
-            None if crate::usecases::factors::enrolled(c, id)?.any() => Factor::Pending,
+            None if crate::usecases::factors::asks_second_factor(c, id)? => Factor::Pending,
             None => Factor::NotEnrolled,
         };
         Ok(Some((who, factor)))

@@ -38,6 +38,8 @@ struct SecurityPage {
 
 #[derive(Default)]
 struct Shown {
+    /// Signed in just now with a recovery code: say how many are left.
+    recovered: bool,
     enrolling: Option<Enrolling>,
     recovery_codes: Vec<String>,
     status: Option<String>,
@@ -89,7 +91,13 @@ async fn page(
         ),
         enrolling: shown.enrolling,
         recovery_codes: shown.recovery_codes,
-        status: shown.status,
+        status: match shown.recovered {
+            true => Some(tr.tf(
+                "code.recovery_used",
+                &[("left", &tr.number(enrolled.recovery_codes_left))],
+            )),
+            false => shown.status,
+        },
         error: shown.error,
         sessions,
     };
@@ -168,17 +176,11 @@ pub async fn show(
     tr: Tr,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let id = organizer.who.id;
-    let mut shown = Shown {
+    let shown = Shown {
+        recovered: query.recovered.is_some(),
         enrolling: pending_enrolment(&state, &organizer).await?,
         ..Shown::default()
     };
-    if query.recovered.is_some() {
-        let left = db::run(&state.pool, move |c| factors::enrolled(c, id))
-            .await?
-            .recovery_codes_left;
-        shown.status = Some(tr.tf("code.recovery_used", &[("left", &tr.number(left))]));
-    }
     page(&state, &req, tr, &organizer, shown, StatusCode::OK).await
 }
 

@@ -110,15 +110,11 @@ pub async fn login(
             tracing::info!(organizer.id = id, "organizer signed in");
             // An organizer with a second factor goes on to its step; the session opens no
             // dashboard page before it.
-            let enrolled = db::run(&state.pool, move |c| {
-                crate::usecases::factors::enrolled(c, id)
+            let asks = db::run(&state.pool, move |c| {
+                crate::usecases::factors::asks_second_factor(c, id)
             })
             .await?;
-            let next = if enrolled.any() {
-                "/login/code"
-            } else {
-                "/dashboard"
-            };
+            let next = if asks { "/login/code" } else { "/dashboard" };
             let mut res = see_other(next);
             if device.is_none() {
                 let cookie = actix_web::cookie::Cookie::build(
